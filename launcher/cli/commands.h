@@ -1,0 +1,8 @@
+/* Internal: the subcommands of the qhybrid command. Each takes argc/argv with argv[0] the
+ * subcommand name and returns the exit status (0 success, 1 failure, 2 usage error). */
+#ifndef QH_LAUNCHER_CLI_COMMANDS_H
+#define QH_LAUNCHER_CLI_COMMANDS_H
+
+int qh__cmd_sim(int argc, char **argv);
+
+#endif

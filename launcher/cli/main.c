@@ -1,0 +1,46 @@
+/* The qhybrid command: picks the subcommand and hands it the remaining arguments. Each
+ * subcommand lives in its own file (cmd_*.c) and returns the process exit status. */
+#include <stdio.h>
+#include <string.h>
+
+#include "launcher/cli/commands.h"
+
+typedef struct {
+    const char *name;                  /* word after `qhybrid` */
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
+    const char *summary;               /* one line for `qhybrid --help` */
+} s_command;
+
+static const s_command s_commands[] = {
+    {"sim", qh__cmd_sim, "simulate an OpenQASM circuit"},
+};
+
+static void s_usage(FILE *out)
+{
+    fprintf(out, "usage: qhybrid <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", s_commands[i].name, s_commands[i].summary);
+    fprintf(out, "\n`qhybrid <command> --help` describes a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        s_usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        s_usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("qhybrid %s\n", QH_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+        if (strcmp(argv[1], s_commands[i].name) == 0)
+            return s_commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "qhybrid: unknown command '%s'\n\n", argv[1]);
+    s_usage(stderr);
+    return 2;
+}
