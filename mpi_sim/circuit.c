@@ -7,20 +7,20 @@
 #include "qhybrid/circuit.h"
 
 struct qh_circuit {
-    unsigned num_qubits;       /* total over all qregs (or as created) */
-    unsigned num_clbits;       /* total over all cregs (or as created) */
-    qh_op *ops;                /* instructions in program order */
-    size_t num_ops, cap_ops;   /* used and allocated entries of ops */
-    qh_register *qregs;        /* quantum registers in declaration order */
-    unsigned num_qregs;        /* entries of qregs */
-    qh_register *cregs;        /* classical registers in declaration order */
-    unsigned num_cregs;        /* entries of cregs */
-    char *name;                /* circuit name, owned */
-    int cond_open;             /* a condition applies to appended ops */
-    unsigned cond_first;       /* first clbit of the open condition */
-    unsigned cond_width;       /* width of the open condition */
-    uint64_t cond_value;       /* value compared in the open condition */
-    unsigned line, column;     /* source position stamped on appended ops */
+    unsigned num_qubits;     /* total over all qregs (or as created) */
+    unsigned num_clbits;     /* total over all cregs (or as created) */
+    qh_op *ops;              /* instructions in program order */
+    size_t num_ops, cap_ops; /* used and allocated entries of ops */
+    qh_register *qregs;      /* quantum registers in declaration order */
+    unsigned num_qregs;      /* entries of qregs */
+    qh_register *cregs;      /* classical registers in declaration order */
+    unsigned num_cregs;      /* entries of cregs */
+    char *name;              /* circuit name, owned */
+    int cond_open;           /* a condition applies to appended ops */
+    unsigned cond_first;     /* first clbit of the open condition */
+    unsigned cond_width;     /* width of the open condition */
+    uint64_t cond_value;     /* value compared in the open condition */
+    unsigned line, column;   /* source position stamped on appended ops */
 };
 
 qh_status qh_circuit_create(unsigned num_qubits, unsigned num_clbits, qh_circuit **out)
@@ -162,8 +162,8 @@ qh_status qh_circuit_add_qreg(qh_circuit *c, const char *name, unsigned size, un
     for (unsigned i = 0; i < c->num_qregs; i++)
         declared += c->qregs[i].size;
     unsigned total = declared;
-    QH_CALL(s_add_reg(&c->qregs, &c->num_qregs, &total, QH_MAX_QUBITS, "quantum", name, size,
-                      first));
+    QH_CALL(
+        s_add_reg(&c->qregs, &c->num_qregs, &total, QH_MAX_QUBITS, "quantum", name, size, first));
     if (total > c->num_qubits)
         c->num_qubits = total;
     return QH_OK;
@@ -175,8 +175,7 @@ qh_status qh_circuit_add_creg(qh_circuit *c, const char *name, unsigned size, un
     for (unsigned i = 0; i < c->num_cregs; i++)
         declared += c->cregs[i].size;
     unsigned total = declared;
-    QH_CALL(s_add_reg(&c->cregs, &c->num_cregs, &total, 1u << 24, "classical", name, size,
-                      first));
+    QH_CALL(s_add_reg(&c->cregs, &c->num_cregs, &total, 1u << 24, "classical", name, size, first));
     if (total > c->num_clbits)
         c->num_clbits = total;
     return QH_OK;
@@ -208,8 +207,8 @@ static qh_status s_check_qubits(const qh_circuit *c, const unsigned *q, unsigned
 {
     for (unsigned i = 0; i < n; i++) {
         if (q[i] >= c->num_qubits)
-            return QH_ERROR(QH_EINVAL, "qubit %u is out of range (the circuit has %u qubits)",
-                            q[i], c->num_qubits);
+            return QH_ERROR(QH_EINVAL, "qubit %u is out of range (the circuit has %u qubits)", q[i],
+                            c->num_qubits);
         for (unsigned j = 0; j < i; j++)
             if (q[j] == q[i])
                 return QH_ERROR(QH_EINVAL, "qubit %u is used twice in one instruction", q[i]);
@@ -237,7 +236,10 @@ qh_status qh_circuit_gate(qh_circuit *c, qh_gate g, const unsigned *qubits, unsi
         return QH_ERROR(QH_EINVAL, "gate %s takes %u parameter%s, %u given", info->name,
                         info->num_params, info->num_params == 1 ? "" : "s", num_params);
     QH_CALL(s_check_qubits(c, qubits, num_qubits));
-    qh_op op = {.kind = QH_OP_GATE, .gate = g, .num_qubits = num_qubits, .num_controls = nc,
+    qh_op op = {.kind = QH_OP_GATE,
+                .gate = g,
+                .num_qubits = num_qubits,
+                .num_controls = nc,
                 .num_params = num_params};
     memcpy(op.qubits, qubits, num_qubits * sizeof *qubits);
     for (unsigned i = 0; i < num_params; i++)
@@ -252,10 +254,10 @@ qh_status qh_circuit_matrix(qh_circuit *c, const unsigned *qubits, unsigned num_
         return QH_ERROR(QH_EINVAL, "a matrix instruction takes 1 to %d targets, %u given",
                         QH_MAX_MATRIX_QUBITS, num_targets);
     if (num_controls + num_targets > QH_MAX_GATE_QUBITS)
-        return QH_ERROR(QH_EINVAL, "an instruction acts on at most %d qubits",
-                        QH_MAX_GATE_QUBITS);
+        return QH_ERROR(QH_EINVAL, "an instruction acts on at most %d qubits", QH_MAX_GATE_QUBITS);
     QH_CALL(s_check_qubits(c, qubits, num_controls + num_targets));
-    qh_op op = {.kind = QH_OP_MATRIX, .num_qubits = num_controls + num_targets,
+    qh_op op = {.kind = QH_OP_MATRIX,
+                .num_qubits = num_controls + num_targets,
                 .num_controls = num_controls};
     memcpy(op.qubits, qubits, op.num_qubits * sizeof *qubits);
     size_t bytes = s_matrix_bytes(&op);
@@ -302,8 +304,7 @@ qh_status qh_circuit_barrier(qh_circuit *c, const unsigned *qubits, unsigned num
     return s_append(c, &op);
 }
 
-qh_status qh_circuit_begin_condition(qh_circuit *c, unsigned first, unsigned width,
-                                     uint64_t value)
+qh_status qh_circuit_begin_condition(qh_circuit *c, unsigned first, unsigned width, uint64_t value)
 {
     if (c->cond_open)
         return QH_ERROR(QH_EINVAL, "a condition is already open");

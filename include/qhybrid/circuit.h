@@ -34,55 +34,55 @@ extern "C" {
 /* Largest number of target qubits of an explicit matrix instruction. */
 #define QH_MAX_MATRIX_QUBITS 6
 
-/* The standard gates. X(ID, "qasm name", qubits, controls, params)
+/* The standard gates. G(ID, "qasm name", qubits, controls, params)
  * `qubits` counts all qubits, controls first; the matrices follow Qiskit's conventions
  * (e.g. U(θ,φ,λ) = u3, rz(λ) = diag(e^{-iλ/2}, e^{iλ/2}), p(λ) = diag(1, e^{iλ})).
  * MCX and MCP take any number of controls (qubits given at the call). */
-#define QH_GATE_MAP(X)                                                                             \
-    X(ID, "id", 1, 0, 0)                                                                           \
-    X(X, "x", 1, 0, 0)                                                                             \
-    X(Y, "y", 1, 0, 0)                                                                             \
-    X(Z, "z", 1, 0, 0)                                                                             \
-    X(H, "h", 1, 0, 0)                                                                             \
-    X(S, "s", 1, 0, 0)                                                                             \
-    X(SDG, "sdg", 1, 0, 0)                                                                         \
-    X(T, "t", 1, 0, 0)                                                                             \
-    X(TDG, "tdg", 1, 0, 0)                                                                         \
-    X(SX, "sx", 1, 0, 0)                                                                           \
-    X(SXDG, "sxdg", 1, 0, 0)                                                                       \
-    X(RX, "rx", 1, 0, 1)                                                                           \
-    X(RY, "ry", 1, 0, 1)                                                                           \
-    X(RZ, "rz", 1, 0, 1)                                                                           \
-    X(P, "p", 1, 0, 1)                                                                             \
-    X(U1, "u1", 1, 0, 1)                                                                           \
-    X(U2, "u2", 1, 0, 2)                                                                           \
-    X(U3, "u3", 1, 0, 3)                                                                           \
-    X(U, "u", 1, 0, 3)                                                                             \
-    X(U0, "u0", 1, 0, 1)                                                                           \
-    X(CX, "cx", 2, 1, 0)                                                                           \
-    X(CY, "cy", 2, 1, 0)                                                                           \
-    X(CZ, "cz", 2, 1, 0)                                                                           \
-    X(CH, "ch", 2, 1, 0)                                                                           \
-    X(CSX, "csx", 2, 1, 0)                                                                         \
-    X(CRX, "crx", 2, 1, 1)                                                                         \
-    X(CRY, "cry", 2, 1, 1)                                                                         \
-    X(CRZ, "crz", 2, 1, 1)                                                                         \
-    X(CP, "cp", 2, 1, 1)                                                                           \
-    X(CU1, "cu1", 2, 1, 1)                                                                         \
-    X(CU3, "cu3", 2, 1, 3)                                                                         \
-    X(CU, "cu", 2, 1, 4)                                                                           \
-    X(SWAP, "swap", 2, 0, 0)                                                                       \
-    X(RXX, "rxx", 2, 0, 1)                                                                         \
-    X(RYY, "ryy", 2, 0, 1)                                                                         \
-    X(RZZ, "rzz", 2, 0, 1)                                                                         \
-    X(CCX, "ccx", 3, 2, 0)                                                                         \
-    X(CCZ, "ccz", 3, 2, 0)                                                                         \
-    X(CSWAP, "cswap", 3, 1, 0)                                                                     \
-    X(C3X, "c3x", 4, 3, 0)                                                                         \
-    X(C3SQRTX, "c3sqrtx", 4, 3, 0)                                                                 \
-    X(C4X, "c4x", 5, 4, 0)                                                                         \
-    X(MCX, "mcx", 0, 0, 0)                                                                         \
-    X(MCP, "mcp", 0, 0, 1)
+#define QH_GATE_MAP(G)                                                                             \
+    G(ID, "id", 1, 0, 0)                                                                           \
+    G(X, "x", 1, 0, 0)                                                                             \
+    G(Y, "y", 1, 0, 0)                                                                             \
+    G(Z, "z", 1, 0, 0)                                                                             \
+    G(H, "h", 1, 0, 0)                                                                             \
+    G(S, "s", 1, 0, 0)                                                                             \
+    G(SDG, "sdg", 1, 0, 0)                                                                         \
+    G(T, "t", 1, 0, 0)                                                                             \
+    G(TDG, "tdg", 1, 0, 0)                                                                         \
+    G(SX, "sx", 1, 0, 0)                                                                           \
+    G(SXDG, "sxdg", 1, 0, 0)                                                                       \
+    G(RX, "rx", 1, 0, 1)                                                                           \
+    G(RY, "ry", 1, 0, 1)                                                                           \
+    G(RZ, "rz", 1, 0, 1)                                                                           \
+    G(P, "p", 1, 0, 1)                                                                             \
+    G(U1, "u1", 1, 0, 1)                                                                           \
+    G(U2, "u2", 1, 0, 2)                                                                           \
+    G(U3, "u3", 1, 0, 3)                                                                           \
+    G(U, "u", 1, 0, 3)                                                                             \
+    G(U0, "u0", 1, 0, 1)                                                                           \
+    G(CX, "cx", 2, 1, 0)                                                                           \
+    G(CY, "cy", 2, 1, 0)                                                                           \
+    G(CZ, "cz", 2, 1, 0)                                                                           \
+    G(CH, "ch", 2, 1, 0)                                                                           \
+    G(CSX, "csx", 2, 1, 0)                                                                         \
+    G(CRX, "crx", 2, 1, 1)                                                                         \
+    G(CRY, "cry", 2, 1, 1)                                                                         \
+    G(CRZ, "crz", 2, 1, 1)                                                                         \
+    G(CP, "cp", 2, 1, 1)                                                                           \
+    G(CU1, "cu1", 2, 1, 1)                                                                         \
+    G(CU3, "cu3", 2, 1, 3)                                                                         \
+    G(CU, "cu", 2, 1, 4)                                                                           \
+    G(SWAP, "swap", 2, 0, 0)                                                                       \
+    G(RXX, "rxx", 2, 0, 1)                                                                         \
+    G(RYY, "ryy", 2, 0, 1)                                                                         \
+    G(RZZ, "rzz", 2, 0, 1)                                                                         \
+    G(CCX, "ccx", 3, 2, 0)                                                                         \
+    G(CCZ, "ccz", 3, 2, 0)                                                                         \
+    G(CSWAP, "cswap", 3, 1, 0)                                                                     \
+    G(C3X, "c3x", 4, 3, 0)                                                                         \
+    G(C3SQRTX, "c3sqrtx", 4, 3, 0)                                                                 \
+    G(C4X, "c4x", 5, 4, 0)                                                                         \
+    G(MCX, "mcx", 0, 0, 0)                                                                         \
+    G(MCP, "mcp", 0, 0, 1)
 
 typedef enum qh_gate {
 #define QH__GATE_ENUM(id, name, nq, nc, np) QH_GATE_##id,
@@ -125,19 +125,19 @@ typedef enum qh_op_kind {
 /* One instruction, as stored in a circuit (read-only view). */
 typedef struct qh_op {
     qh_op_kind kind;
-    qh_gate gate;                          /* QH_OP_GATE */
-    unsigned num_qubits;                   /* number of entries of qubits[] */
-    unsigned num_controls;                 /* leading entries of qubits[] that are controls */
-    unsigned qubits[QH_MAX_GATE_QUBITS];   /* controls first, then targets */
-    unsigned num_params;                   /* QH_OP_GATE */
-    double params[4];                      /* QH_OP_GATE */
-    const double complex *matrix;          /* QH_OP_MATRIX: 2^t x 2^t, row-major, owned by
-                                              the circuit; t = num_qubits - num_controls */
-    unsigned clbit;                        /* QH_OP_MEASURE */
-    int has_condition;                     /* 1 if the op runs only when the register... */
-    unsigned cond_first, cond_width;       /* ...clbits [first, first+width) ... */
-    uint64_t cond_value;                   /* ...read as an integer equal cond_value */
-    unsigned line, column;                 /* source position when parsed, else 0 */
+    qh_gate gate;                        /* QH_OP_GATE */
+    unsigned num_qubits;                 /* number of entries of qubits[] */
+    unsigned num_controls;               /* leading entries of qubits[] that are controls */
+    unsigned qubits[QH_MAX_GATE_QUBITS]; /* controls first, then targets */
+    unsigned num_params;                 /* QH_OP_GATE */
+    double params[4];                    /* QH_OP_GATE */
+    const double complex *matrix;        /* QH_OP_MATRIX: 2^t x 2^t, row-major, owned by
+                                            the circuit; t = num_qubits - num_controls */
+    unsigned clbit;                      /* QH_OP_MEASURE */
+    int has_condition;                   /* 1 if the op runs only when the register... */
+    unsigned cond_first, cond_width;     /* ...clbits [first, first+width) ... */
+    uint64_t cond_value;                 /* ...read as an integer equal cond_value */
+    unsigned line, column;               /* source position when parsed, else 0 */
 } qh_op;
 
 typedef struct qh_circuit qh_circuit;
@@ -146,8 +146,7 @@ typedef struct qh_circuit qh_circuit;
  * grow later through qh_circuit_add_qreg / qh_circuit_add_creg). The caller owns *out and
  * frees it with qh_circuit_destroy. Fails with QH_EINVAL if num_qubits > QH_MAX_QUBITS and
  * QH_ENOMEM when out of memory. */
-QH_EXPORT qh_status qh_circuit_create(unsigned num_qubits, unsigned num_clbits,
-                                      qh_circuit **out);
+QH_EXPORT qh_status qh_circuit_create(unsigned num_qubits, unsigned num_clbits, qh_circuit **out);
 
 /* Frees *c and sets *c = NULL; accepts NULL and an already destroyed pointer. */
 QH_EXPORT void qh_circuit_destroy(qh_circuit **c);
@@ -171,15 +170,13 @@ QH_EXPORT qh_status qh_circuit_add_creg(qh_circuit *c, const char *name, unsigne
  * num_qubits must match the gate (any number >= 1 control for MCX/MCP). Qubits must be
  * distinct and in range. Fails with QH_EINVAL and a message otherwise. */
 QH_EXPORT qh_status qh_circuit_gate(qh_circuit *c, qh_gate g, const unsigned *qubits,
-                                    unsigned num_qubits, const double *params,
-                                    unsigned num_params);
+                                    unsigned num_qubits, const double *params, unsigned num_params);
 
 /* Appends an explicit unitary on `num_targets` targets controlled by `num_controls`
  * qubits (qubits = controls then targets). The matrix (2^t x 2^t, row-major, bit j of an
  * index = targets[j]) is copied. It is not checked for unitarity. */
-QH_EXPORT qh_status qh_circuit_matrix(qh_circuit *c, const unsigned *qubits,
-                                      unsigned num_controls, unsigned num_targets,
-                                      const double complex *matrix);
+QH_EXPORT qh_status qh_circuit_matrix(qh_circuit *c, const unsigned *qubits, unsigned num_controls,
+                                      unsigned num_targets, const double complex *matrix);
 
 /* Appends a measurement of qubit q into classical bit b. */
 QH_EXPORT qh_status qh_circuit_measure(qh_circuit *c, unsigned q, unsigned b);
@@ -188,8 +185,7 @@ QH_EXPORT qh_status qh_circuit_measure(qh_circuit *c, unsigned q, unsigned b);
 QH_EXPORT qh_status qh_circuit_reset(qh_circuit *c, unsigned q);
 
 /* Appends a barrier on the given qubits (all qubits if num_qubits == 0). */
-QH_EXPORT qh_status qh_circuit_barrier(qh_circuit *c, const unsigned *qubits,
-                                       unsigned num_qubits);
+QH_EXPORT qh_status qh_circuit_barrier(qh_circuit *c, const unsigned *qubits, unsigned num_qubits);
 
 /* From now until qh_circuit_end_condition, every appended instruction runs only when the
  * classical bits [first, first + width) read as an unsigned integer (bit first = least

@@ -21,7 +21,8 @@ extern "C" {
 #endif
 
 /* Parses the file at `path`. On success the caller owns *out. Fails with QH_EIO when the
- * file (or an include) cannot be read and QH_EPARSE for any error in the program. */
+ * file itself cannot be read and QH_EPARSE for any error in the program, a missing or
+ * unreadable include among them (reported at the include statement, naming the path). */
 QH_EXPORT qh_status qh_qasm_parse_file(const char *path, qh_circuit **out);
 
 /* Parses `len` bytes of source text; `name` is used in messages and to resolve includes

@@ -1,0 +1,4 @@
+OPENQASM 2.0;
+opaque o a;
+qreg q[1];
+o q;
