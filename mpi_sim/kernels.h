@@ -1,0 +1,52 @@
+/* Internal: the gate kernels, pure loops over one local buffer of 2^n amplitudes.
+ * No MPI, FFTW or HDF5 here: the layers above decide which qubits are local and hand the
+ * kernels index positions within the buffer.
+ *
+ * Each instruction set (generic C, AVX2, AVX-512) provides the same table; qh__kernels()
+ * returns the best one this CPU supports (or the one named by the QH_ISA environment
+ * variable). All kernels are multi-threaded with OpenMP (omp_get_max_threads()) when the
+ * buffer is large enough, and work in place.
+ *
+ * Conventions: bit j of a matrix row/column index corresponds to targets[j]; `ctrl` is a
+ * mask of qubits that must all be 1 for the gate to act. Targets and controls are distinct
+ * and < n. */
+#ifndef QH_MPI_SIM_KERNELS_H
+#define QH_MPI_SIM_KERNELS_H
+
+#include <complex.h>
+#include <stdint.h>
+
+/* Largest number of targets of a dense or diagonal kernel call. */
+#define QH_KERNEL_MAX_TARGETS 6
+
+typedef struct qh__kernel_table {
+    const char *isa;    /* "generic", "avx2" or "avx512" */
+    unsigned lane_bits; /* log2 of the amplitudes one vector register holds */
+
+    /* a <- (controlled) M a, M dense 2^k x 2^k row-major, 1 <= k <= QH_KERNEL_MAX_TARGETS */
+    void (*dense)(double complex *a, unsigned n, unsigned k, const unsigned *targets, uint64_t ctrl,
+                  const double complex *m);
+    /* a_i <- d[bits of i at targets] a_i, 1 <= k <= QH_KERNEL_MAX_TARGETS. Controls are
+     * expressed as extra targets whose diagonal entries are 1 where the control is 0. */
+    void (*diag)(double complex *a, unsigned n, unsigned k, const unsigned *targets,
+                 const double complex *d);
+    /* multi-controlled X on `target` */
+    void (*mcx)(double complex *a, unsigned n, unsigned target, uint64_t ctrl);
+    /* multi-controlled SWAP of qubits t0 and t1 */
+    void (*swap)(double complex *a, unsigned n, unsigned t0, unsigned t1, uint64_t ctrl);
+} qh__kernel_table;
+
+/* The table in use: the best available for this CPU unless QH_ISA names another one.
+ * Never NULL. */
+const qh__kernel_table *qh__kernels(void);
+
+/* The table for instruction set `isa` ("generic", "avx2", "avx512"), or NULL if this build
+ * or this CPU does not have it. */
+const qh__kernel_table *qh__kernels_for(const char *isa);
+
+/* Per-ISA tables, defined by kernels_simd.c compiled once per instruction set. */
+extern const qh__kernel_table qh__kernels_generic;
+extern const qh__kernel_table qh__kernels_avx2;
+extern const qh__kernel_table qh__kernels_avx512;
+
+#endif

@@ -1,0 +1,486 @@
+/* The gate kernels, written once over the qv vector abstraction (simd.h) and compiled once
+ * per instruction set (see mpi_sim/CMakeLists.txt).
+ *
+ * Shape of every kernel: the qubits a gate touches are split into *low* ones (inside one
+ * vector register: position < QV_LB) and *high* ones. High targets and high controls are
+ * "special" positions: the state is walked as groups of vectors whose index has zeros at
+ * the special positions (ones at the control positions); each group gathers the 2^h
+ * vectors that differ in the high targets. Low targets are handled inside the registers by
+ * lane permutations, with the matrix pre-arranged per lane ("lane matrices"); low controls
+ * become identity entries of those lane matrices, so no masking is needed.
+ *
+ * Walking groups: consecutive groups are contiguous in memory until the index carries into
+ * the lowest special position, so the deposit of zero bits is computed once per run and
+ * the inner loop is a plain stride-1 walk. Threads take contiguous ranges of groups. */
+#include <assert.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpi_sim/kernels.h"
+#include "mpi_sim/simd.h"
+
+/* Whether qubit position q lies inside a vector register (written so that it compiles
+ * without warnings when registers hold a single amplitude). */
+#define S_LOW(q) ((int)(q) < (int)QV_LB)
+
+/* Below 2^S_PAR_MIN_BITS amplitudes a kernel runs on one thread: waking the team costs more
+ * than the work. */
+#define S_PAR_MIN_BITS 14
+#define S_MAX_SPECIAL  64
+
+/* How far ahead (in amplitudes) the dense kernel prefetches each stream. */
+#define S_PREFETCH_AHEAD 32
+
+/* A diagonal skips amplitudes whose entry is one only when the skipped runs are at least
+ * 2^S_SKIP_MIN_BITS amplitudes long: skipping shorter runs breaks the sequential stream and
+ * costs more than it saves (measured: target 3 with skipping took 1.7 passes). */
+#define S_SKIP_MIN_BITS 10
+
+typedef struct {
+    unsigned ns;                 /* number of special positions */
+    unsigned pos[S_MAX_SPECIAL]; /* special positions, ascending, all >= QV_LB */
+    uint64_t set;                /* bits forced to one (high controls) */
+    uint64_t ngroups;            /* 2^(n - QV_LB - ns) */
+    uint64_t runmask;            /* groups within a run differ only below this mask */
+} s_walk;
+
+static void s_walk_init(s_walk *w, unsigned n, uint64_t special, uint64_t set)
+{
+    w->ns = 0;
+    for (unsigned q = 0; q < 64; q++)
+        if (special >> q & 1)
+            w->pos[w->ns++] = q;
+    w->set = set;
+    w->ngroups = (uint64_t)1 << (n - QV_LB - w->ns);
+    w->runmask = w->ns ? ((uint64_t)1 << (w->pos[0] - QV_LB)) - 1 : ~(uint64_t)0;
+}
+
+/* The amplitude index of group o: o's bits spread over the non-special positions above
+ * the lanes. */
+static inline uint64_t s_deposit(const s_walk *w, uint64_t o)
+{
+    uint64_t idx = o << QV_LB;
+    for (unsigned i = 0; i < w->ns; i++) {
+        unsigned s = w->pos[i];
+        uint64_t low = idx & (((uint64_t)1 << s) - 1);
+        idx = ((idx >> s) << (s + 1)) | low;
+    }
+    return idx | w->set;
+}
+
+/* Runs BODY once for every group, `base` being the group's first amplitude index. */
+#define S_FOR_GROUPS(w, nbits, base, ...)                                                          \
+    do {                                                                                           \
+        const s_walk *s_w_ = (w);                                                                  \
+        /* inside a parallel region (cache-blocked chunks) the caller owns the threads */          \
+        const int s_par_ = (nbits) >= S_PAR_MIN_BITS && !omp_in_parallel();                        \
+        _Pragma("omp parallel if (s_par_)")                                                        \
+        {                                                                                          \
+            uint64_t s_nt_ = (uint64_t)omp_get_num_threads();                                      \
+            uint64_t s_t_ = (uint64_t)omp_get_thread_num();                                        \
+            uint64_t s_q_ = s_w_->ngroups / s_nt_, s_r_ = s_w_->ngroups % s_nt_;                   \
+            uint64_t s_beg_ = s_q_ * s_t_ + (s_t_ < s_r_ ? s_t_ : s_r_);                           \
+            uint64_t s_end_ = s_beg_ + s_q_ + (s_t_ < s_r_);                                       \
+            uint64_t base = 0;                                                                     \
+            for (uint64_t s_o_ = s_beg_; s_o_ < s_end_; s_o_++) {                                  \
+                if (s_o_ == s_beg_ || (s_o_ & s_w_->runmask) == 0)                                 \
+                    base = s_deposit(s_w_, s_o_);                                                  \
+                else                                                                               \
+                    base += QV_LANES;                                                              \
+                __VA_ARGS__                                                                        \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)
+
+/* ---- dense matrices --------------------------------------------------------------------- */
+
+typedef struct {
+    unsigned nh;                               /* number of high targets */
+    unsigned np;                               /* number of lane patterns (2^low targets) */
+    unsigned pat[4];                           /* lane XOR patterns: subsets of the low-target lanes
+                                                  (4 = the most lanes of any instruction set) */
+    uint64_t off[1u << QH_KERNEL_MAX_TARGETS]; /* offset of each high-target combination */
+    const qv *mre, *mim;     /* lane matrices [2^nh][2^nh * np] (when lanes differ) */
+    const double *ure, *uim; /* the matrix itself [2^nh][2^nh] (when all lanes agree) */
+} s_dense_ctx;
+
+/* One group: gather the 2^nh vectors (and their lane permutations), multiply, scatter.
+ * The imaginary parts of the coefficients are equal in the two slots of a complex lane, so
+ * sum(mim * swapri(x)) = swapri(sum(mim * x)): one swap per output instead of per input,
+ * and no second copy of the inputs in registers. With `uni`, every lane has the same
+ * coefficient, which is broadcast from the matrix (a quarter of the memory of lane
+ * matrices: large fused matrices stay in L1). */
+static inline __attribute__((always_inline)) void s_dense_group(double complex *restrict a,
+                                                                uint64_t base, const s_dense_ctx *c,
+                                                                unsigned nh, unsigned np, int uni)
+{
+    const unsigned nhv = 1u << nh, cols = nhv * np;
+    qv x[1u << QH_KERNEL_MAX_TARGETS];
+    for (unsigned h = 0; h < nhv; h++) {
+        /* Without this the hardware prefetcher loses track when two streams a few hundred
+         * bytes apart alternate (targets 5..9): measured 1.6x -> 1.3x of one pass. */
+        __builtin_prefetch(a + base + c->off[h] + S_PREFETCH_AHEAD, 1);
+        qv v = qv_load(a + base + c->off[h]);
+        for (unsigned j = 0; j < np; j++)
+            x[h * np + j] = qv_xor_lanes(v, c->pat[j]);
+    }
+    for (unsigned ho = 0; ho < nhv; ho++) {
+        qv re = qv_zero(), im = qv_zero();
+        if (uni) {
+            const double *mr = c->ure + (size_t)ho * cols, *mi = c->uim + (size_t)ho * cols;
+            for (unsigned col = 0; col < cols; col++) {
+                re = qv_fma(qv_set1(mr[col]), x[col], re);
+                im = qv_fma(qv_set1(mi[col]), x[col], im);
+            }
+        } else {
+            const qv *mr = c->mre + (size_t)ho * cols, *mi = c->mim + (size_t)ho * cols;
+            for (unsigned col = 0; col < cols; col++) {
+                re = qv_fma(mr[col], x[col], re);
+                im = qv_fma(mi[col], x[col], im);
+            }
+        }
+        qv_store(a + base + c->off[ho], qv_combine(re, qv_swapri(im)));
+    }
+}
+
+/* One walk per (nh, np, uni) shape, so that the common shapes get fully unrolled bodies. */
+#define S_DENSE_WALK(NAME, NH, NP, UNI)                                                            \
+    static void NAME(double complex *restrict a, unsigned n, const s_walk *w,                      \
+                     const s_dense_ctx *c)                                                         \
+    {                                                                                              \
+        S_FOR_GROUPS(w, n, base, { s_dense_group(a, base, c, (NH), (NP), (UNI)); });               \
+    }
+S_DENSE_WALK(s_dense_u1, 1, 1, 1)
+S_DENSE_WALK(s_dense_u2, 2, 1, 1)
+S_DENSE_WALK(s_dense_u3, 3, 1, 1)
+S_DENSE_WALK(s_dense_u4, 4, 1, 1)
+S_DENSE_WALK(s_dense_u5, 5, 1, 1)
+S_DENSE_WALK(s_dense_h1p1, 1, 1, 0)
+S_DENSE_WALK(s_dense_h0p2, 0, 2, 0)
+S_DENSE_WALK(s_dense_h2p1, 2, 1, 0)
+S_DENSE_WALK(s_dense_h1p2, 1, 2, 0)
+S_DENSE_WALK(s_dense_h0p4, 0, 4, 0)
+S_DENSE_WALK(s_dense_h2p2, 2, 2, 0)
+S_DENSE_WALK(s_dense_h1p4, 1, 4, 0)
+S_DENSE_WALK(s_dense_h2p4, 2, 4, 0)
+S_DENSE_WALK(s_dense_h3p2, 3, 2, 0)
+
+static void s_dense_any(double complex *restrict a, unsigned n, const s_walk *w,
+                        const s_dense_ctx *c)
+{
+    const unsigned nh = c->nh, np = c->np;
+    if (c->ure)
+        S_FOR_GROUPS(w, n, base, { s_dense_group(a, base, c, nh, np, 1); });
+    else
+        S_FOR_GROUPS(w, n, base, { s_dense_group(a, base, c, nh, np, 0); });
+}
+
+static void s_set_lane(double *re, double *im, unsigned lane, double complex z)
+{
+    re[2 * lane] = re[2 * lane + 1] = creal(z);
+    im[2 * lane] = im[2 * lane + 1] = cimag(z);
+}
+
+static void QV_SFX(s_dense)(double complex *a, unsigned n, unsigned k, const unsigned *t,
+                            uint64_t ctrl, const double complex *m)
+{
+    assert(k >= 1 && k <= QH_KERNEL_MAX_TARGETS);
+    if (k < 1 || k > QH_KERNEL_MAX_TARGETS) /* a caller's bug: leave the state untouched */
+        return;
+    if (S_LOW(n)) {
+        qh__kernels_generic.dense(a, n, k, t, ctrl, m);
+        return;
+    }
+    const unsigned lanemask = QV_LANES - 1, dim = 1u << k;
+    s_dense_ctx c = {0};
+    unsigned hpos[QH_KERNEL_MAX_TARGETS], hbit[QH_KERNEL_MAX_TARGETS];
+    unsigned lowtargets = 0; /* lane bits that are targets */
+    uint64_t special = ctrl & ~(uint64_t)lanemask;
+    for (unsigned j = 0; j < k; j++) {
+        if (!S_LOW(t[j])) {
+            hpos[c.nh] = t[j];
+            hbit[c.nh++] = j;
+            special |= (uint64_t)1 << t[j];
+        } else {
+            lowtargets |= 1u << t[j];
+        }
+    }
+    const unsigned lowctrl = (unsigned)(ctrl & lanemask);
+    for (unsigned p = 0;; p = (p - lowtargets) & lowtargets) { /* every subset, ascending */
+        c.pat[c.np++] = p;
+        if (p == lowtargets)
+            break;
+    }
+    const unsigned nhv = 1u << c.nh, cols = nhv * c.np;
+    for (unsigned h = 0; h < nhv; h++) {
+        uint64_t off = 0;
+        for (unsigned i = 0; i < c.nh; i++)
+            off |= (uint64_t)(h >> i & 1) << hpos[i];
+        c.off[h] = off;
+    }
+
+    const size_t nent = (size_t)nhv * cols;
+    s_walk w;
+    s_walk_init(&w, n, special, ctrl & ~(uint64_t)lanemask);
+
+    if (c.np == 1 && lowctrl == 0) {
+        /* Every lane sees the same matrix: broadcast it. */
+        double stack_r[256], stack_i[256];
+        double *ur = stack_r, *ui = stack_i;
+        if (nent > 256) {
+            ur = malloc(nent * sizeof *ur);
+            ui = malloc(nent * sizeof *ui);
+            if (!ur || !ui) {
+                free(ur);
+                free(ui);
+                qh__kernels_generic.dense(a, n, k, t, ctrl, m);
+                return;
+            }
+        }
+        for (unsigned ho = 0; ho < nhv; ho++)
+            for (unsigned hin = 0; hin < nhv; hin++) {
+                unsigned row = 0, col = 0;
+                for (unsigned i = 0; i < c.nh && i < QH_KERNEL_MAX_TARGETS; i++) {
+                    row |= (ho >> i & 1) << hbit[i];
+                    col |= (hin >> i & 1) << hbit[i];
+                }
+                double complex z = m[(size_t)row * dim + col];
+                ur[ho * nhv + hin] = creal(z);
+                ui[ho * nhv + hin] = cimag(z);
+            }
+        c.ure = ur;
+        c.uim = ui;
+        switch (c.nh) {
+        case 1:
+            s_dense_u1(a, n, &w, &c);
+            break;
+        case 2:
+            s_dense_u2(a, n, &w, &c);
+            break;
+        case 3:
+            s_dense_u3(a, n, &w, &c);
+            break;
+        case 4:
+            s_dense_u4(a, n, &w, &c);
+            break;
+        case 5:
+            s_dense_u5(a, n, &w, &c);
+            break;
+        default:
+            s_dense_any(a, n, &w, &c);
+            break;
+        }
+        if (ur != stack_r) {
+            free(ur);
+            free(ui);
+        }
+        return;
+    }
+
+    /* Lane matrices: entry (ho, hin*np + j) holds, per lane l, the coefficient that
+     * multiplies lane l^pat[j] of input vector hin in lane l of output vector ho. */
+    qv stack_re[64], stack_im[64];
+    qv *mre = stack_re, *mim = stack_im;
+    if (nent > 64) {
+        mre = aligned_alloc(64, nent * sizeof(qv));
+        mim = aligned_alloc(64, nent * sizeof(qv));
+        if (!mre || !mim) { /* tiny allocation; fall back to the scalar path */
+            free(mre);
+            free(mim);
+            qh__kernels_generic.dense(a, n, k, t, ctrl, m);
+            return;
+        }
+    }
+    for (unsigned ho = 0; ho < nhv; ho++) {
+        for (unsigned hin = 0; hin < nhv; hin++) {
+            for (unsigned j = 0; j < c.np; j++) {
+                double re[2 * QV_LANES], im[2 * QV_LANES];
+                for (unsigned l = 0; l < QV_LANES; l++) {
+                    unsigned src = l ^ c.pat[j];
+                    double complex z;
+                    if ((l & lowctrl) != lowctrl) {
+                        z = (ho == hin && c.pat[j] == 0) ? 1 : 0;
+                    } else {
+                        unsigned row = 0, col = 0;
+                        for (unsigned i = 0; i < c.nh && i < QH_KERNEL_MAX_TARGETS; i++) {
+                            row |= (ho >> i & 1) << hbit[i];
+                            col |= (hin >> i & 1) << hbit[i];
+                        }
+                        for (unsigned jj = 0; jj < k; jj++) {
+                            if (S_LOW(t[jj])) {
+                                row |= (l >> t[jj] & 1) << jj;
+                                col |= (src >> t[jj] & 1) << jj;
+                            }
+                        }
+                        z = m[(size_t)row * dim + col];
+                    }
+                    s_set_lane(re, im, l, z);
+                }
+                size_t e = (size_t)ho * cols + hin * c.np + j;
+                mre[e] = qv_from(re);
+                mim[e] = qv_from(im);
+            }
+        }
+    }
+    c.mre = mre;
+    c.mim = mim;
+    switch (c.nh * 8 + c.np) {
+    case 1 * 8 + 1:
+        s_dense_h1p1(a, n, &w, &c);
+        break;
+    case 0 * 8 + 2:
+        s_dense_h0p2(a, n, &w, &c);
+        break;
+    case 2 * 8 + 1:
+        s_dense_h2p1(a, n, &w, &c);
+        break;
+    case 1 * 8 + 2:
+        s_dense_h1p2(a, n, &w, &c);
+        break;
+    case 0 * 8 + 4:
+        s_dense_h0p4(a, n, &w, &c);
+        break;
+    case 2 * 8 + 2:
+        s_dense_h2p2(a, n, &w, &c);
+        break;
+    case 1 * 8 + 4:
+        s_dense_h1p4(a, n, &w, &c);
+        break;
+    case 2 * 8 + 4:
+        s_dense_h2p4(a, n, &w, &c);
+        break;
+    case 3 * 8 + 2:
+        s_dense_h3p2(a, n, &w, &c);
+        break;
+    default:
+        s_dense_any(a, n, &w, &c);
+        break;
+    }
+    if (mre != stack_re) {
+        free(mre);
+        free(mim);
+    }
+}
+
+/* ---- diagonal matrices ------------------------------------------------------------------ */
+
+static void QV_SFX(s_diag)(double complex *a, unsigned n, unsigned k, const unsigned *t,
+                           const double complex *d)
+{
+    assert(k >= 1 && k <= QH_KERNEL_MAX_TARGETS);
+    if (k < 1 || k > QH_KERNEL_MAX_TARGETS)
+        return;
+    if (S_LOW(n)) {
+        qh__kernels_generic.diag(a, n, k, t, d);
+        return;
+    }
+    unsigned nh = 0, hpos[QH_KERNEL_MAX_TARGETS], hbit[QH_KERNEL_MAX_TARGETS];
+    uint64_t special = 0;
+    /* high targets in ascending position order, so hpos[0] is the lowest */
+    for (unsigned q = 0; q < 64; q++) {
+        for (unsigned j = 0; j < k; j++) {
+            if (t[j] == q && !S_LOW(q)) {
+                hpos[nh] = q;
+                hbit[nh++] = j;
+                special |= (uint64_t)1 << q;
+            }
+        }
+    }
+    const unsigned nhv = 1u << nh;
+    qv dre[1u << QH_KERNEL_MAX_TARGETS], dim[1u << QH_KERNEL_MAX_TARGETS];
+    uint64_t off[1u << QH_KERNEL_MAX_TARGETS];
+    unsigned active[1u << QH_KERNEL_MAX_TARGETS], nactive = 0;
+    for (unsigned h = 0; h < nhv; h++) {
+        double re[2 * QV_LANES], im[2 * QV_LANES];
+        int identity = 1;
+        off[h] = 0;
+        for (unsigned i = 0; i < nh; i++)
+            off[h] |= (uint64_t)(h >> i & 1) << hpos[i];
+        for (unsigned l = 0; l < QV_LANES; l++) {
+            unsigned idx = 0;
+            for (unsigned i = 0; i < nh && i < QH_KERNEL_MAX_TARGETS; i++)
+                idx |= (h >> i & 1) << hbit[i];
+            for (unsigned j = 0; j < k; j++)
+                if (S_LOW(t[j]))
+                    idx |= (l >> t[j] & 1) << j;
+            double complex z = d[idx];
+            identity &= (z == 1);
+            s_set_lane(re, im, l, z);
+        }
+        dre[h] = qv_from(re);
+        dim[h] = qv_from(im);
+        /* Entries equal to one leave their amplitudes alone: skipping them saves memory
+         * traffic (a cz on high qubits touches a quarter of the state). */
+        if (!identity || (nh > 0 && hpos[0] < S_SKIP_MIN_BITS))
+            active[nactive++] = h;
+    }
+    if (nactive == 0)
+        return;
+    s_walk w;
+    s_walk_init(&w, n, special, 0);
+    S_FOR_GROUPS(&w, n, base, {
+        for (unsigned i = 0; i < nactive; i++) {
+            unsigned h = active[i];
+            double complex *p = a + base + off[h];
+            qv v = qv_load(p);
+            qv_store(p, qv_combine(qv_mul(dre[h], v), qv_mul(dim[h], qv_swapri(v))));
+        }
+    });
+}
+
+/* ---- permutations ----------------------------------------------------------------------- */
+
+/* With the target or a control inside a register, a permutation is a lane shuffle: the
+ * dense kernel does it at the same memory cost, exactly (products with 0 and 1). */
+static void QV_SFX(s_mcx)(double complex *a, unsigned n, unsigned target, uint64_t ctrl)
+{
+    const uint64_t lanemask = QV_LANES - 1;
+    if (S_LOW(n) || S_LOW(target) || (ctrl & lanemask)) {
+        static const double complex x[4] = {0, 1, 1, 0};
+        QV_SFX(s_dense)(a, n, 1, &target, ctrl, x);
+        return;
+    }
+    const uint64_t st = (uint64_t)1 << target;
+    s_walk w;
+    s_walk_init(&w, n, ctrl | st, ctrl);
+    S_FOR_GROUPS(&w, n, base, {
+        qv v0 = qv_load(a + base), v1 = qv_load(a + base + st);
+        qv_store(a + base, v1);
+        qv_store(a + base + st, v0);
+    });
+}
+
+static void QV_SFX(s_swap)(double complex *a, unsigned n, unsigned t0, unsigned t1, uint64_t ctrl)
+{
+    const uint64_t lanemask = QV_LANES - 1;
+    if (S_LOW(n) || S_LOW(t0) || S_LOW(t1) || (ctrl & lanemask)) {
+        static const double complex sw[16] = {1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1};
+        const unsigned t[2] = {t0, t1};
+        QV_SFX(s_dense)(a, n, 2, t, ctrl, sw);
+        return;
+    }
+    const uint64_t s0 = (uint64_t)1 << t0, s1 = (uint64_t)1 << t1;
+    s_walk w;
+    s_walk_init(&w, n, ctrl | s0 | s1, ctrl);
+    S_FOR_GROUPS(&w, n, base, {
+        qv v0 = qv_load(a + base + s0), v1 = qv_load(a + base + s1);
+        qv_store(a + base + s0, v1);
+        qv_store(a + base + s1, v0);
+    });
+}
+
+const qh__kernel_table QV_SFX(qh__kernels) = {
+#if defined(QH_ISA_avx512)
+    .isa = "avx512",
+#elif defined(QH_ISA_avx2)
+    .isa = "avx2",
+#else
+    .isa = "generic",
+#endif
+    .lane_bits = QV_LB,
+    .dense = QV_SFX(s_dense),
+    .diag = QV_SFX(s_diag),
+    .mcx = QV_SFX(s_mcx),
+    .swap = QV_SFX(s_swap),
+};
