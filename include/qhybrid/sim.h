@@ -1,0 +1,90 @@
+/* qhybrid — running a circuit and collecting its results.
+ *
+ * qh_sim_run compiles the circuit, simulates it on one state vector and returns what was
+ * asked for: probabilities, the state vector, Pauli expectation values and counts of
+ * shots. When every measurement is terminal the state is simulated once and the shots are
+ * sampled from it; otherwise (mid-circuit measurements feeding resets or classical
+ * conditions) every shot is simulated as its own trajectory, re-using the state before the
+ * first such instruction. Local (one process, OpenMP threads). */
+#ifndef QHYBRID_SIM_H
+#define QHYBRID_SIM_H
+
+#include <complex.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qhybrid/circuit.h"
+#include "qhybrid/export.h"
+#include "qhybrid/plan.h"
+#include "qhybrid/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What to compute. Zero-initialised = nothing but the simulation itself. */
+typedef struct qh_sim_options {
+    uint64_t shots;                  /* number of shots to sample; 0 = none */
+    uint64_t seed;                   /* seed of every random choice */
+    int probabilities;               /* 1 = return |a_i|^2 for every basis state */
+    int statevector;                 /* 1 = return the final amplitudes */
+    const char *const *expectations; /* Pauli strings (see qh_state_expectation) */
+    size_t num_expectations;         /* entries of expectations */
+    uint64_t max_memory;             /* bytes the run may allocate; 0 = what is available */
+    unsigned threads;                /* OpenMP threads; 0 = the runtime's default */
+    qh_plan_options plan;            /* compilation switches */
+    /* Called now and then with the fraction done (0..1); may be NULL. */
+    void (*progress)(void *ctx, double fraction);
+    void *progress_ctx;
+} qh_sim_options;
+
+/* One entry of the counts: a bitstring (Qiskit order: classical registers last-declared
+ * first, separated by spaces, each register's most significant bit first) and how many
+ * shots gave it. */
+typedef struct qh_sim_count {
+    char *bits;     /* owned by the result */
+    uint64_t count; /* > 0 */
+} qh_sim_count;
+
+typedef struct qh_sim_result {
+    unsigned num_qubits;         /* of the circuit */
+    unsigned num_clbits;         /* of the circuit */
+    double *probabilities;       /* 2^n entries, or NULL if not asked */
+    double complex *statevector; /* 2^n entries, or NULL if not asked */
+    double *expectations;        /* one per asked string, or NULL */
+    char **expectation_names;    /* the asked strings, in the same order */
+    size_t num_expectations;     /* entries of expectations */
+    qh_sim_count *counts;        /* sorted by bits; NULL if no shots */
+    size_t num_counts;           /* entries of counts */
+    uint64_t shots;              /* shots taken */
+    int trajectory;              /* 1 if the state-based results come from one sampled
+                                    trajectory (mid-circuit measurements) */
+    int measured_all;            /* 1 if the circuit had no measurement and all qubits
+                                    were measured for the counts */
+    double seconds;              /* wall time of the simulation */
+    const char *isa;             /* kernel instruction set used */
+    qh_plan_stats plan_stats;    /* what the compiled plan did */
+} qh_sim_result;
+
+/* Simulates c. On success the caller owns *out (free with qh_sim_result_destroy).
+ * Fails with QH_ENOMEM (saying how much memory is needed) before allocating anything
+ * too large, QH_EINVAL for a malformed request (e.g. a bad Pauli string). */
+QH_EXPORT qh_status qh_sim_run(const qh_circuit *c, const qh_sim_options *opts,
+                               qh_sim_result **out);
+
+/* Writes the result to an HDF5 file: datasets `probabilities` (float64), `statevector`
+ * (compound of doubles `r`, `i`), `counts/bitstrings` + `counts/values`,
+ * `expectations/names` + `expectations/values`, as present, and attributes num_qubits,
+ * shots, seed and circuit. The file is written under a temporary name and renamed, so a
+ * reader never sees half a file. QH_EHDF5 / QH_EIO on failure. */
+QH_EXPORT qh_status qh_sim_result_write_h5(const qh_sim_result *r, const char *path,
+                                           const char *circuit_name, uint64_t seed);
+
+/* Frees *r and sets *r = NULL; accepts NULL. */
+QH_EXPORT void qh_sim_result_destroy(qh_sim_result **r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,259 @@
+/* Reading a state: norms, probabilities, Pauli expectation values, sampling of shots, and
+ * the projective measurement and reset of single qubits. Every reduction is a parallel
+ * pass over the amplitudes; sampling is arranged so that its result depends only on the
+ * seed, never on the number of threads. */
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "mpi_sim/state_internal.h"
+#include "qhybrid/rng.h"
+
+static inline double s_abs2(double complex z)
+{
+    return creal(z) * creal(z) + cimag(z) * cimag(z);
+}
+
+double qh_state_norm2(const qh_state *s)
+{
+    double sum = 0;
+#pragma omp parallel for schedule(static) reduction(+ : sum) if (s->len >= QH__PAR_MIN_LEN)
+    for (uint64_t i = 0; i < s->len; i++)
+        sum += s_abs2(s->amp[i]);
+    return sum;
+}
+
+qh_status qh_state_probabilities(const qh_state *s, double *probs)
+{
+#pragma omp parallel for schedule(static) if (s->len >= QH__PAR_MIN_LEN)
+    for (uint64_t i = 0; i < s->len; i++)
+        probs[i] = s_abs2(s->amp[i]);
+    return QH_OK;
+}
+
+double qh_state_prob_one(const qh_state *s, unsigned q)
+{
+    const uint64_t bit = (uint64_t)1 << q;
+    double sum = 0;
+#pragma omp parallel for schedule(static) reduction(+ : sum) if (s->len >= QH__PAR_MIN_LEN)
+    for (uint64_t i = 0; i < s->len; i++)
+        if (i & bit)
+            sum += s_abs2(s->amp[i]);
+    return sum;
+}
+
+/* Parses a Pauli string into x (X or Y), z (Z or Y) and y masks. */
+static qh_status s_parse_pauli(const char *str, unsigned n, uint64_t *xm, uint64_t *zm,
+                               unsigned *ny)
+{
+    uint64_t x = 0, z = 0;
+    unsigned y = 0;
+    size_t len = strlen(str);
+    int has_digit = 0, all_letters = len > 0;
+    for (size_t i = 0; i < len; i++) {
+        has_digit |= isdigit((unsigned char)str[i]) != 0;
+        all_letters &= strchr("IXYZ", str[i]) != NULL && str[i] != '\0';
+    }
+    if (all_letters && !has_digit && len > 1) {
+        /* Qiskit label: rightmost letter is qubit 0 */
+        if (len != n)
+            return QH_ERROR(QH_EINVAL,
+                            "Pauli label \"%s\" has %zu letters but the circuit has %u qubits", str,
+                            len, n);
+        for (size_t i = 0; i < len; i++) {
+            unsigned q = (unsigned)(len - 1 - i);
+            char c = str[i];
+            if (c == 'X' || c == 'Y')
+                x |= (uint64_t)1 << q;
+            if (c == 'Z' || c == 'Y')
+                z |= (uint64_t)1 << q;
+            y += c == 'Y';
+        }
+    } else {
+        const char *p = str;
+        for (;;) {
+            while (*p == ' ' || *p == '*' || *p == '\t')
+                p++;
+            if (!*p)
+                break;
+            char c = (char)toupper((unsigned char)*p);
+            if (!strchr("IXYZ", c))
+                return QH_ERROR(QH_EINVAL,
+                                "in Pauli string \"%s\": expected I, X, Y or Z at '%c' "
+                                "(write terms like \"Z0 X3\")",
+                                str, *p);
+            p++;
+            if (c == 'I' && !isdigit((unsigned char)*p))
+                continue;
+            if (!isdigit((unsigned char)*p))
+                return QH_ERROR(QH_EINVAL,
+                                "in Pauli string \"%s\": '%c' must be followed by a qubit "
+                                "index (e.g. %c0)",
+                                str, c, c);
+            unsigned long q = 0;
+            while (isdigit((unsigned char)*p)) {
+                q = q * 10 + (unsigned long)(*p - '0');
+                if (q > 1000000)
+                    break;
+                p++;
+            }
+            if (q >= n)
+                return QH_ERROR(QH_EINVAL,
+                                "in Pauli string \"%s\": qubit %lu is out of range (the circuit "
+                                "has %u qubits)",
+                                str, q, n);
+            uint64_t b = (uint64_t)1 << q;
+            if ((x | z) & b)
+                return QH_ERROR(QH_EINVAL, "in Pauli string \"%s\": qubit %lu appears twice", str,
+                                q);
+            if (c == 'X' || c == 'Y')
+                x |= b;
+            if (c == 'Z' || c == 'Y')
+                z |= b;
+            y += c == 'Y';
+        }
+    }
+    *xm = x;
+    *zm = z;
+    *ny = y;
+    return QH_OK;
+}
+
+qh_status qh_state_expectation(const qh_state *s, const char *pauli, double *out)
+{
+    uint64_t xm = 0, zm = 0;
+    unsigned ny = 0;
+    QH_CALL(s_parse_pauli(pauli, s->num_qubits, &xm, &zm, &ny));
+    /* <psi|P|psi> = i^ny sum_j conj(a_{j^x}) a_j (-1)^{popcount(j & z)}, with P|j> =
+     * i^ny (-1)^{popcount(j & z)} |j ^ x> (z holds the Z and Y positions). */
+    double re = 0, im = 0;
+    const double complex *a = s->amp;
+#pragma omp parallel for schedule(static) reduction(+ : re, im) if (s->len >= QH__PAR_MIN_LEN)
+    for (uint64_t j = 0; j < s->len; j++) {
+        double complex t = conj(a[j ^ xm]) * a[j];
+        double sign = (__builtin_popcountll(j & zm) & 1) ? -1.0 : 1.0;
+        re += sign * creal(t);
+        im += sign * cimag(t);
+    }
+    double complex sum = re + I * im;
+    static const double complex ipow[4] = {1, I, -1, -I};
+    *out = creal(ipow[ny & 3] * sum);
+    return QH_OK;
+}
+
+qh_status qh_state_measure(qh_state *s, unsigned q, double r, int *outcome)
+{
+    if (q >= s->num_qubits)
+        return QH_ERROR(QH_EINVAL, "qubit %u is out of range", q);
+    double p1 = qh_state_prob_one(s, q);
+    int one = r < p1;
+    double p = one ? p1 : 1 - p1;
+    double scale = p > 0 ? 1 / sqrt(p) : 0;
+    const uint64_t bit = (uint64_t)1 << q;
+#pragma omp parallel for schedule(static) if (s->len >= QH__PAR_MIN_LEN)
+    for (uint64_t i = 0; i < s->len; i++)
+        s->amp[i] = ((i & bit) != 0) == one ? s->amp[i] * scale : 0;
+    *outcome = one;
+    return QH_OK;
+}
+
+qh_status qh_state_reset(qh_state *s, unsigned q, double r)
+{
+    int outcome;
+    QH_CALL(qh_state_measure(s, q, r, &outcome));
+    if (outcome) {
+        const uint64_t bit = (uint64_t)1 << q;
+#pragma omp parallel for schedule(static) if (s->len >= QH__PAR_MIN_LEN)
+        for (uint64_t i = 0; i < s->len; i++) {
+            if (!(i & bit)) {
+                s->amp[i] = s->amp[i | bit];
+                s->amp[i | bit] = 0;
+            }
+        }
+    }
+    return QH_OK;
+}
+
+static int s_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+#define S_BLOCK_BITS 12
+
+static uint64_t s_last_nonzero_before(const qh_state *s, uint64_t end)
+{
+    for (uint64_t i = end; i-- > 0;)
+        if (s_abs2(s->amp[i]) > 0)
+            return i;
+    return 0;
+}
+
+qh_status qh_state_sample(const qh_state *s, uint64_t shots, uint64_t seed, uint64_t *out)
+{
+    if (shots == 0)
+        return QH_OK;
+    const uint64_t block =
+        s->len < ((uint64_t)1 << S_BLOCK_BITS) ? s->len : (uint64_t)1 << S_BLOCK_BITS;
+    const uint64_t nblocks = s->len / block;
+    double *bsum = malloc(nblocks * sizeof *bsum);
+    double *u = malloc(shots * sizeof *u);
+    if (!bsum || !u) {
+        free(bsum);
+        free(u);
+        return QH_ERROR(QH_ENOMEM, "out of memory sampling %llu shots", (unsigned long long)shots);
+    }
+    /* Block sums in parallel; each sum is a fixed sequential order, so the result does not
+     * depend on the thread count. */
+#pragma omp parallel for schedule(static) if (s->len >= QH__PAR_MIN_LEN)
+    for (uint64_t b = 0; b < nblocks; b++) {
+        double sum = 0;
+        for (uint64_t i = b * block; i < (b + 1) * block; i++)
+            sum += s_abs2(s->amp[i]);
+        bsum[b] = sum;
+    }
+    double total = 0;
+    for (uint64_t b = 0; b < nblocks; b++)
+        total += bsum[b];
+    qh_rng rng;
+    qh_rng_seed(&rng, seed);
+    for (uint64_t i = 0; i < shots; i++)
+        u[i] = qh_rng_uniform(&rng) * total;
+    qsort(u, shots, sizeof *u, s_cmp_double);
+
+    /* One monotone walk over the sorted targets: whole blocks are skipped through their
+     * sums, and inside a block the position only moves forward. */
+    uint64_t b = 0, i = 0;
+    double before_block = 0, acc = 0;
+    int in_block = 0;
+    for (uint64_t k = 0; k < shots; k++) {
+        double target = u[k];
+        while (b + 1 < nblocks && before_block + bsum[b] <= target) {
+            before_block += bsum[b];
+            b++;
+            in_block = 0;
+        }
+        if (!in_block) {
+            i = b * block;
+            acc = before_block;
+            in_block = 1;
+        }
+        const uint64_t end = (b + 1) * block;
+        while (i < end) {
+            double p = s_abs2(s->amp[i]);
+            if (p > 0 && acc + p > target)
+                break;
+            acc += p;
+            i++;
+        }
+        /* Past the end only through rounding (the running sum and the block sum add in
+         * different orders): the shot belongs to the last index with weight. */
+        out[k] = i < end ? i : s_last_nonzero_before(s, end);
+    }
+    free(bsum);
+    free(u);
+    return QH_OK;
+}

@@ -1,0 +1,431 @@
+/* Compiling a circuit into a plan of kernel calls, and running it.
+ *
+ * Each gate's target matrix is inspected once: an exactly diagonal matrix becomes a
+ * diagonal step over controls and targets together (a cz or a controlled phase is just a
+ * diagonal on two qubits), an exact X becomes a multi-controlled X, an exact SWAP a
+ * (controlled) swap, anything else a dense step with a control mask. Measurements whose
+ * qubit is never touched again, in a circuit without resets or classical conditions after
+ * them, are deferred: the caller samples them from the final state in one go. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "mpi_sim/plan_internal.h"
+#include "mpi_sim/state_internal.h"
+
+/* Largest fused gate: beyond 3 qubits a dense double-precision matrix costs more compute
+ * than the memory pass it saves on 2 cores (measured: 3 qubits 1.5 passes, 4 qubits 2.8,
+ * 5 qubits 9 with AVX-512). Without SIMD, 2. */
+#define S_FUSE_SIMD   3
+#define S_FUSE_SCALAR 2
+
+/* Cache block: 2^15 amplitudes = 512 KiB, half of a 1 MiB L2, so that a block and the
+ * next one being prefetched both stay in cache. */
+#define S_BLOCK_BITS 15
+
+/* Marks the steps that can run chunk by chunk: unitary, unconditional, all qubits inside
+ * the block. A run of such steps then costs one pass over the state instead of one each. */
+static void s_mark_blocking(qh_plan *p, const qh_plan_options *o)
+{
+    unsigned b = o->block_qubits ? o->block_qubits : S_BLOCK_BITS;
+    if (o->no_blocking || p->num_qubits <= b || b < 4)
+        return;
+    p->block_bits = b;
+    for (size_t i = 0; i < p->num_steps; i++) {
+        qh__step *st = &p->steps[i];
+        if (st->has_condition || st->kind == QH__STEP_MEASURE || st->kind == QH__STEP_RESET)
+            continue;
+        int inner = (st->ctrl >> b) == 0;
+        for (unsigned j = 0; j < st->k; j++)
+            inner = inner && st->targets[j] < b;
+        st->inner = inner;
+    }
+}
+
+static int s_is_diagonal(const double complex *m, unsigned dim)
+{
+    for (unsigned r = 0; r < dim; r++)
+        for (unsigned c = 0; c < dim; c++)
+            if (r != c && m[r * dim + c] != 0)
+                return 0;
+    return 1;
+}
+
+static int s_is_x(const double complex *m)
+{
+    return m[0] == 0 && m[1] == 1 && m[2] == 1 && m[3] == 0;
+}
+
+static int s_is_swap(const double complex *m)
+{
+    for (unsigned r = 0; r < 4; r++)
+        for (unsigned c = 0; c < 4; c++) {
+            unsigned want = (r == 0 || r == 3) ? (c == r) : (c == 3 - r);
+            if (m[r * 4 + c] != (double)want)
+                return 0;
+        }
+    return 1;
+}
+
+static qh_status s_push(qh_plan *p, size_t *cap, const qh__step *st)
+{
+    if (p->num_steps == *cap) {
+        size_t ncap = *cap ? 2 * *cap : 64;
+        qh__step *ns = realloc(p->steps, ncap * sizeof *ns);
+        if (!ns)
+            return QH_ERROR(QH_ENOMEM, "out of memory compiling the circuit");
+        p->steps = ns;
+        *cap = ncap;
+    }
+    p->steps[p->num_steps++] = *st;
+    return QH_OK;
+}
+
+/* Builds the step for a unitary on `targets` with the controls in `controls`. */
+static qh_status s_unitary_step(unsigned nc, const unsigned *controls, unsigned k,
+                                const unsigned *targets, const double complex *m, qh__step *st)
+{
+    unsigned dim = 1u << k;
+    uint64_t ctrl = 0;
+    for (unsigned i = 0; i < nc; i++)
+        ctrl |= (uint64_t)1 << controls[i];
+    memset(st, 0, sizeof *st);
+    st->ctrl = ctrl;
+    if (s_is_diagonal(m, dim) && nc + k <= QH_KERNEL_MAX_TARGETS) {
+        /* controls join the targets: entry 1 wherever a control is 0 */
+        unsigned kk = nc + k, ddim = 1u << kk;
+        st->kind = QH__STEP_DIAG;
+        st->k = kk;
+        st->ctrl = 0;
+        memcpy(st->targets, targets, k * sizeof *targets);
+        memcpy(st->targets + k, controls, nc * sizeof *controls);
+        st->matrix = malloc(ddim * sizeof *st->matrix);
+        if (!st->matrix)
+            return QH_ERROR(QH_ENOMEM, "out of memory compiling the circuit");
+        unsigned cmask = ((1u << nc) - 1) << k;
+        for (unsigned i = 0; i < ddim; i++) {
+            unsigned t = i & (dim - 1);
+            st->matrix[i] = (i & cmask) == cmask ? m[t * dim + t] : 1;
+        }
+        return QH_OK;
+    }
+    if (k == 1 && s_is_x(m)) {
+        st->kind = QH__STEP_MCX;
+        st->k = 1;
+        st->targets[0] = targets[0];
+        return QH_OK;
+    }
+    if (k == 2 && s_is_swap(m)) {
+        st->kind = QH__STEP_SWAP;
+        st->k = 2;
+        st->targets[0] = targets[0];
+        st->targets[1] = targets[1];
+        return QH_OK;
+    }
+    if (k > QH_KERNEL_MAX_TARGETS)
+        return QH_ERROR(QH_EINVAL, "a gate on %u targets is more than the engine's %d", k,
+                        QH_KERNEL_MAX_TARGETS);
+    st->kind = QH__STEP_DENSE;
+    st->k = k;
+    memcpy(st->targets, targets, k * sizeof *targets);
+    st->matrix = malloc((size_t)dim * dim * sizeof *st->matrix);
+    if (!st->matrix)
+        return QH_ERROR(QH_ENOMEM, "out of memory compiling the circuit");
+    memcpy(st->matrix, m, (size_t)dim * dim * sizeof *m);
+    return QH_OK;
+}
+
+/* Marks terminal measurements: no later instruction acts on the qubit, and no reset or
+ * conditional instruction comes after the measurement (those need real outcomes). */
+static qh_status s_find_deferred(const qh_circuit *c, int keep, unsigned char **out)
+{
+    size_t nops = qh_circuit_num_ops(c);
+    unsigned n = qh_circuit_num_qubits(c);
+    unsigned char *deferred = calloc(nops ? nops : 1, 1);
+    unsigned char *touched = calloc(n ? n : 1, 1);
+    unsigned nb = qh_circuit_num_clbits(c);
+    unsigned char *written = calloc(nb ? nb : 1, 1); /* clbit set by a later measurement */
+    if (!deferred || !touched || !written) {
+        free(deferred);
+        free(touched);
+        free(written);
+        return QH_ERROR(QH_ENOMEM, "out of memory compiling the circuit");
+    }
+    int classical_after = 0;
+    for (size_t i = nops; i-- > 0;) {
+        const qh_op *op = qh_circuit_op(c, i);
+        if (op->kind == QH_OP_MEASURE && !keep) {
+            unsigned q = op->qubits[0];
+            /* A measurement whose bit is overwritten later and whose qubit is left alone
+             * changes nothing anyone can see: drop it (2). */
+            if (!touched[q] && !classical_after && !op->has_condition)
+                deferred[i] = written[op->clbit] ? 2 : 1;
+            written[op->clbit] = 1;
+        }
+        if (op->kind == QH_OP_RESET || op->has_condition)
+            classical_after = 1;
+        if (op->kind != QH_OP_BARRIER)
+            for (unsigned j = 0; j < op->num_qubits; j++)
+                touched[op->qubits[j]] = 1;
+    }
+    free(touched);
+    free(written);
+    *out = deferred;
+    return QH_OK;
+}
+
+qh_status qh_plan_create(const qh_circuit *c, const qh_plan_options *opts, qh_plan **out)
+{
+    qh_status st = QH_OK;
+    qh_plan_options defaults = {0};
+    unsigned char *deferred = NULL;
+    size_t cap = 0;
+    if (!opts)
+        opts = &defaults;
+    *out = NULL;
+    qh_plan *p = calloc(1, sizeof *p);
+    if (!p)
+        return QH_ERROR(QH_ENOMEM, "out of memory compiling the circuit");
+    p->num_qubits = qh_circuit_num_qubits(c);
+    p->num_clbits = qh_circuit_num_clbits(c);
+    size_t nops = qh_circuit_num_ops(c);
+    p->stats.num_instructions = nops;
+    QH_TRY(s_find_deferred(c, opts->keep_measurements, &deferred));
+    p->deferred_qubits = malloc((nops ? nops : 1) * sizeof *p->deferred_qubits);
+    p->deferred_clbits = malloc((nops ? nops : 1) * sizeof *p->deferred_clbits);
+    if (!p->deferred_qubits || !p->deferred_clbits)
+        QH_FAIL(QH_ENOMEM, "out of memory compiling the circuit");
+    p->first_nonunitary = (size_t)-1;
+
+    for (size_t i = 0; i < nops; i++) {
+        const qh_op *op = qh_circuit_op(c, i);
+        qh__step step = {0};
+        unsigned nc = op->num_controls, k = op->num_qubits - nc;
+        switch (op->kind) {
+        case QH_OP_BARRIER:
+            continue;
+        case QH_OP_MEASURE:
+            if (deferred[i] == 2)
+                continue;
+            if (deferred[i]) {
+                p->deferred_qubits[p->num_deferred] = op->qubits[0];
+                p->deferred_clbits[p->num_deferred++] = op->clbit;
+                continue;
+            }
+            step.kind = QH__STEP_MEASURE;
+            step.targets[0] = op->qubits[0];
+            step.clbit = op->clbit;
+            break;
+        case QH_OP_RESET:
+            step.kind = QH__STEP_RESET;
+            step.targets[0] = op->qubits[0];
+            break;
+        case QH_OP_GATE: {
+            if (op->gate == QH_GATE_ID || op->gate == QH_GATE_U0)
+                continue; /* identities cost a pass and do nothing */
+            double complex m[16];
+            QH_TRY(qh_gate_matrix(op->gate, op->params, op->num_params, m));
+            QH_TRY(s_unitary_step(nc, op->qubits, k, op->qubits + nc, m, &step));
+            break;
+        }
+        case QH_OP_MATRIX:
+            QH_TRY(s_unitary_step(nc, op->qubits, k, op->qubits + nc, op->matrix, &step));
+            break;
+        }
+        step.gates = 1;
+        if (op->has_condition) {
+            step.has_condition = 1;
+            step.cond_first = op->cond_first;
+            step.cond_width = op->cond_width;
+            step.cond_value = op->cond_value;
+        }
+        st = s_push(p, &cap, &step);
+        if (st) {
+            free(step.matrix);
+            goto fail;
+        }
+    }
+    const qh__kernel_table *kt = qh__kernels();
+    unsigned kmax = opts->max_fused_qubits ? opts->max_fused_qubits
+                                           : (kt->lane_bits > 0 ? S_FUSE_SIMD : S_FUSE_SCALAR);
+    if (!opts->no_fusion && kmax >= 2) {
+        QH_TRY(qh__fuse_steps(&p->steps, &p->num_steps, kmax));
+        p->stats.max_fused_qubits = kmax;
+    }
+    s_mark_blocking(p, opts);
+
+    qh_plan_stats *s = &p->stats;
+    s->num_steps = p->num_steps;
+    s->num_deferred = p->num_deferred;
+    for (size_t i = 0; i < p->num_steps; i++) {
+        const qh__step *q = &p->steps[i];
+        s->num_dense += q->kind == QH__STEP_DENSE;
+        s->num_diagonal += q->kind == QH__STEP_DIAG;
+        s->num_permutation += q->kind == QH__STEP_MCX || q->kind == QH__STEP_SWAP;
+        s->num_measure += q->kind == QH__STEP_MEASURE;
+        s->num_reset += q->kind == QH__STEP_RESET;
+        s->num_conditional += q->has_condition != 0;
+        if (q->gates > 1) {
+            s->num_fused++;
+            s->num_fused_gates += q->gates;
+        }
+        /* a run of cache-blocked steps is one pass */
+        if (!q->inner || i == 0 || !p->steps[i - 1].inner)
+            s->num_passes++;
+        if (p->first_nonunitary == (size_t)-1 &&
+            (q->kind == QH__STEP_MEASURE || q->kind == QH__STEP_RESET || q->has_condition))
+            p->first_nonunitary = i;
+    }
+    if (p->first_nonunitary == (size_t)-1)
+        p->first_nonunitary = p->num_steps;
+    s->block_qubits = p->block_bits;
+    s->needs_trajectories = p->first_nonunitary < p->num_steps;
+    free(deferred);
+    *out = p;
+    return QH_OK;
+fail:
+    free(deferred);
+    qh_plan_destroy(&p);
+    return st;
+}
+
+void qh_plan_destroy(qh_plan **pp)
+{
+    if (!pp || !*pp)
+        return;
+    qh_plan *p = *pp;
+    for (size_t i = 0; i < p->num_steps; i++)
+        free(p->steps[i].matrix);
+    free(p->steps);
+    free(p->deferred_qubits);
+    free(p->deferred_clbits);
+    free(p);
+    *pp = NULL;
+}
+
+unsigned qh_plan_num_qubits(const qh_plan *p)
+{
+    return p->num_qubits;
+}
+
+unsigned qh_plan_num_clbits(const qh_plan *p)
+{
+    return p->num_clbits;
+}
+
+qh_plan_stats qh_plan_get_stats(const qh_plan *p)
+{
+    return p->stats;
+}
+
+size_t qh_plan_deferred_measurements(const qh_plan *p, const unsigned **qubits,
+                                     const unsigned **clbits)
+{
+    if (qubits)
+        *qubits = p->deferred_qubits;
+    if (clbits)
+        *clbits = p->deferred_clbits;
+    return p->num_deferred;
+}
+
+static void s_apply(const qh__kernel_table *kt, const qh__step *st, double complex *a, unsigned n)
+{
+    switch (st->kind) {
+    case QH__STEP_DENSE:
+        kt->dense(a, n, st->k, st->targets, st->ctrl, st->matrix);
+        break;
+    case QH__STEP_DIAG:
+        kt->diag(a, n, st->k, st->targets, st->matrix);
+        break;
+    case QH__STEP_MCX:
+        kt->mcx(a, n, st->targets[0], st->ctrl);
+        break;
+    case QH__STEP_SWAP:
+        kt->swap(a, n, st->targets[0], st->targets[1], st->ctrl);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Steps [from, to), all inner: each thread takes whole blocks and applies every step to a
+ * block while it is in cache. */
+static void s_run_blocked(const qh__kernel_table *kt, const qh_plan *p, double complex *a,
+                          unsigned n, size_t from, size_t to)
+{
+    const unsigned b = p->block_bits;
+    const int64_t nblocks = (int64_t)1 << (n - b);
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < nblocks; c++) {
+        double complex *chunk = a + ((uint64_t)c << b);
+        for (size_t i = from; i < to; i++)
+            s_apply(kt, &p->steps[i], chunk, b);
+    }
+}
+
+static int s_condition_holds(const qh__step *st, const unsigned char *clbits)
+{
+    uint64_t v = 0;
+    for (unsigned b = 0; b < st->cond_width; b++)
+        v |= (uint64_t)(clbits[st->cond_first + b] & 1) << b;
+    return v == st->cond_value;
+}
+
+qh_status qh__plan_execute_range(const qh_plan *p, qh_state *s, size_t from, size_t to, qh_rng *rng,
+                                 unsigned char *clbits)
+{
+    const qh__kernel_table *kt = qh__kernels();
+    double complex *a = qh_state_amplitudes(s);
+    unsigned n = qh_state_num_qubits(s);
+    for (size_t i = from; i < to && i < p->num_steps; i++) {
+        const qh__step *st = &p->steps[i];
+        if (st->inner) {
+            size_t end = i + 1;
+            while (end < to && end < p->num_steps && p->steps[end].inner)
+                end++;
+            if (end - i > 1) {
+                s_run_blocked(kt, p, a, n, i, end);
+                i = end - 1;
+                continue;
+            }
+        }
+        if (st->has_condition) {
+            if (!clbits)
+                return QH_ERROR(QH_EINVAL, "a conditional step needs classical bits");
+            if (!s_condition_holds(st, clbits))
+                continue;
+        }
+        switch (st->kind) {
+        case QH__STEP_DENSE:
+        case QH__STEP_DIAG:
+        case QH__STEP_MCX:
+        case QH__STEP_SWAP:
+            s_apply(kt, st, a, n);
+            break;
+        case QH__STEP_MEASURE:
+        case QH__STEP_RESET: {
+            if (!rng)
+                return QH_ERROR(QH_EINVAL, "a measurement step needs a random generator");
+            double r = qh_rng_uniform(rng);
+            if (st->kind == QH__STEP_RESET) {
+                QH_CALL(qh_state_reset(s, st->targets[0], r));
+            } else {
+                int outcome;
+                QH_CALL(qh_state_measure(s, st->targets[0], r, &outcome));
+                if (clbits)
+                    clbits[st->clbit] = (unsigned char)outcome;
+            }
+            break;
+        }
+        }
+    }
+    return QH_OK;
+}
+
+qh_status qh_plan_execute(const qh_plan *p, qh_state *s, qh_rng *rng, unsigned char *clbits)
+{
+    if (qh_state_num_qubits(s) != p->num_qubits)
+        return QH_ERROR(QH_EINVAL, "the plan is for %u qubits but the state has %u", p->num_qubits,
+                        qh_state_num_qubits(s));
+    return qh__plan_execute_range(p, s, 0, p->num_steps, rng, clbits);
+}

@@ -1,0 +1,423 @@
+/* The engine end to end through qh_sim_run: random circuits against the dense reference,
+ * norm and U-then-U-dagger properties, states with known answers (GHZ, QFT, Grover),
+ * counts and their bitstring order, mid-circuit measurement with conditions and resets,
+ * and the memory check. Registered once per kernel instruction set (QH_ISA). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "qhybrid/qasm.h"
+#include "qhybrid/sim.h"
+#include "tests/ref/ref_sim.h"
+
+static qh_sim_result *s_run(const qh_circuit *c, qh_sim_options *o)
+{
+    qh_sim_result *r = NULL;
+    qh_status st = qh_sim_run(c, o, &r);
+    if (st != QH_OK)
+        fail_msg("qh_sim_run: %s", qh_last_error());
+    return r;
+}
+
+/* The compilation variants every correctness check runs under: defaults, no fusion and no
+ * blocking, tiny cache blocks (so that small states are blocked too), large fused gates. */
+static const qh_plan_options s_variants[] = {
+    {0},
+    {.no_fusion = 1, .no_blocking = 1},
+    {.block_qubits = 4},
+    {.block_qubits = 5, .max_fused_qubits = 5},
+    {.no_fusion = 1, .block_qubits = 4},
+};
+#define S_NVARIANTS (sizeof s_variants / sizeof *s_variants)
+
+static qh_sim_result *s_statevector(const qh_circuit *c, unsigned variant)
+{
+    qh_sim_options o = {.statevector = 1};
+    o.plan = s_variants[variant];
+    return s_run(c, &o);
+}
+
+static void test_random_vs_reference(void **state)
+{
+    (void)state;
+    ref_rng r = {2024};
+    for (unsigned n = 1; n <= 11; n++) {
+        for (int trial = 0; trial < 6; trial++) {
+            qh_circuit *c = ref_random_circuit(n, 80, 1, &r);
+            assert_non_null(c);
+            size_t len = (size_t)1 << n;
+            double complex *want = calloc(len, sizeof *want);
+            want[0] = 1;
+            assert_int_equal(ref_apply_circuit(want, n, c), 0);
+            for (unsigned v = 0; v < S_NVARIANTS; v++) {
+                qh_sim_result *res = s_statevector(c, v);
+                double d = ref_max_diff(res->statevector, want, len);
+                if (d > 1e-10)
+                    fail_msg("n=%u trial %d variant %u: max diff %g", n, trial, v, d);
+                qh_sim_result_destroy(&res);
+            }
+            free(want);
+            qh_circuit_destroy(&c);
+        }
+    }
+}
+
+/* Appends the inverse of every instruction of c, in reverse order, as explicit matrices. */
+static void s_append_inverse(qh_circuit *c)
+{
+    size_t nops = qh_circuit_num_ops(c);
+    for (size_t i = nops; i-- > 0;) {
+        qh_op op = *qh_circuit_op(c, i);
+        unsigned nc = op.num_controls, k = op.num_qubits - nc, dim = 1u << k;
+        double complex m[64 * 64], inv[64 * 64];
+        if (op.kind == QH_OP_GATE)
+            assert_int_equal(qh_gate_matrix(op.gate, op.params, op.num_params, m), QH_OK);
+        else
+            memcpy(m, op.matrix, (size_t)dim * dim * sizeof *m);
+        for (unsigned a = 0; a < dim; a++)
+            for (unsigned b = 0; b < dim; b++)
+                inv[a * dim + b] = conj(m[b * dim + a]);
+        assert_int_equal(qh_circuit_matrix(c, op.qubits, nc, k, inv), QH_OK);
+    }
+}
+
+static void test_norm_and_inverse(void **state)
+{
+    (void)state;
+    ref_rng r = {77};
+    for (unsigned n = 3; n <= 16; n += 13) {
+        qh_circuit *c = ref_random_circuit(n, 300, 1, &r);
+        qh_sim_result *res = s_statevector(c, 0);
+        size_t len = (size_t)1 << n;
+        assert_true(fabs(ref_norm2(res->statevector, len) - 1) < 1e-10);
+        qh_sim_result_destroy(&res);
+        s_append_inverse(c);
+        res = s_statevector(c, (unsigned)(n % S_NVARIANTS));
+        assert_true(cabs(res->statevector[0] - 1) < 1e-10);
+        for (size_t i = 1; i < len; i++)
+            if (cabs(res->statevector[i]) > 1e-10)
+                fail_msg("n=%u: amplitude %zu is %g after U U^dagger", n, i,
+                         cabs(res->statevector[i]));
+        qh_sim_result_destroy(&res);
+        qh_circuit_destroy(&c);
+    }
+}
+
+static void s_gate(qh_circuit *c, qh_gate g, unsigned q0, int q1, double p)
+{
+    unsigned q[2] = {q0, (unsigned)q1};
+    const qh_gate_info *in = qh_gate_get_info(g);
+    assert_int_equal(qh_circuit_gate(c, g, q, q1 < 0 ? 1 : 2, &p, in->num_params), QH_OK);
+}
+
+static void test_ghz(void **state)
+{
+    (void)state;
+    const unsigned n = 14;
+    qh_circuit *c = NULL;
+    qh_circuit_create(n, 0, &c);
+    s_gate(c, QH_GATE_H, 0, -1, 0);
+    for (unsigned q = 1; q < n; q++)
+        s_gate(c, QH_GATE_CX, q - 1, (int)q, 0);
+    const char *zz = "Z0 Z13";
+    const char *xs = "XXXXXXXXXXXXXX";
+    qh_sim_options o = {.probabilities = 1,
+                        .shots = 4000,
+                        .seed = 3,
+                        .expectations = (const char *[]){zz, xs},
+                        .num_expectations = 2};
+    qh_sim_result *r = s_run(c, &o);
+    size_t len = (size_t)1 << n;
+    for (size_t i = 0; i < len; i++) {
+        double want = (i == 0 || i == len - 1) ? 0.5 : 0;
+        assert_true(fabs(r->probabilities[i] - want) < 1e-12);
+    }
+    assert_true(fabs(r->expectations[0] - 1) < 1e-12);
+    assert_true(fabs(r->expectations[1] - 1) < 1e-12);
+    /* no measurements: every qubit is measured, one register, two outcomes */
+    assert_true(r->measured_all);
+    assert_int_equal(r->num_counts, 2);
+    assert_string_equal(r->counts[0].bits, "00000000000000");
+    assert_string_equal(r->counts[1].bits, "11111111111111");
+    assert_int_equal(r->counts[0].count + r->counts[1].count, 4000);
+    assert_true(r->counts[0].count > 1800 && r->counts[0].count < 2200);
+    qh_sim_result_destroy(&r);
+    qh_circuit_destroy(&c);
+}
+
+/* The textbook QFT with final swaps maps |x> to sum_k e^{2 pi i x k / N} |k> / sqrt(N). */
+static void test_qft(void **state)
+{
+    (void)state;
+    const unsigned n = 9;
+    const size_t N = (size_t)1 << n;
+    for (size_t x = 0; x < N; x += 37) {
+        qh_circuit *c = NULL;
+        qh_circuit_create(n, 0, &c);
+        for (unsigned q = 0; q < n; q++)
+            if (x >> q & 1)
+                s_gate(c, QH_GATE_X, q, -1, 0);
+        for (int j = (int)n - 1; j >= 0; j--) {
+            s_gate(c, QH_GATE_H, (unsigned)j, -1, 0);
+            for (int k = j - 1; k >= 0; k--)
+                s_gate(c, QH_GATE_CP, (unsigned)k, j, M_PI / (double)(1u << (j - k)));
+        }
+        for (unsigned q = 0; q < n / 2; q++)
+            s_gate(c, QH_GATE_SWAP, q, (int)(n - 1 - q), 0);
+        qh_sim_result *r = s_statevector(c, (unsigned)(x % S_NVARIANTS));
+        for (size_t k = 0; k < N; k++) {
+            double complex want =
+                cexp(2 * M_PI * I * (double)(x * k % N) / (double)N) / sqrt((double)N);
+            if (cabs(r->statevector[k] - want) > 1e-10)
+                fail_msg("QFT |%zu>: amplitude %zu off by %g", x, k,
+                         cabs(r->statevector[k] - want));
+        }
+        qh_sim_result_destroy(&r);
+        qh_circuit_destroy(&c);
+    }
+}
+
+static void test_grover(void **state)
+{
+    (void)state;
+    const unsigned n = 6;
+    const uint64_t marked = 45;
+    qh_circuit *c = NULL;
+    qh_circuit_create(n, n, &c);
+    unsigned all[6] = {0, 1, 2, 3, 4, 5};
+    for (unsigned q = 0; q < n; q++)
+        s_gate(c, QH_GATE_H, q, -1, 0);
+    int iters = (int)floor(M_PI / 4 * sqrt(64.0));
+    const double pi = M_PI;
+    for (int it = 0; it < iters; it++) {
+        for (unsigned q = 0; q < n; q++) /* oracle: phase -1 on |marked> */
+            if (!(marked >> q & 1))
+                s_gate(c, QH_GATE_X, q, -1, 0);
+        assert_int_equal(qh_circuit_gate(c, QH_GATE_MCP, all, n, &pi, 1), QH_OK);
+        for (unsigned q = 0; q < n; q++)
+            if (!(marked >> q & 1))
+                s_gate(c, QH_GATE_X, q, -1, 0);
+        for (unsigned q = 0; q < n; q++) /* diffusion */
+            s_gate(c, QH_GATE_H, q, -1, 0), s_gate(c, QH_GATE_X, q, -1, 0);
+        assert_int_equal(qh_circuit_gate(c, QH_GATE_MCP, all, n, &pi, 1), QH_OK);
+        for (unsigned q = 0; q < n; q++)
+            s_gate(c, QH_GATE_X, q, -1, 0), s_gate(c, QH_GATE_H, q, -1, 0);
+    }
+    for (unsigned q = 0; q < n; q++)
+        qh_circuit_measure(c, q, q);
+    qh_sim_options o = {.probabilities = 1, .shots = 1000, .seed = 1};
+    qh_sim_result *r = s_run(c, &o);
+    assert_true(r->probabilities[marked] > 0.99);
+    size_t best = 0;
+    for (size_t i = 1; i < r->num_counts; i++)
+        if (r->counts[i].count > r->counts[best].count)
+            best = i;
+    assert_string_equal(r->counts[best].bits, "101101"); /* 45, most significant first */
+    assert_true(r->counts[best].count > 970);
+    qh_sim_result_destroy(&r);
+    qh_circuit_destroy(&c);
+}
+
+/* Qiskit's order: registers last-declared first, separated by spaces, MSB first. */
+static void test_counts_order_and_seed(void **state)
+{
+    (void)state;
+    qh_circuit *c = NULL;
+    qh_circuit_create(0, 0, &c);
+    qh_circuit_add_qreg(c, "q", 3, NULL);
+    qh_circuit_add_creg(c, "a", 2, NULL);
+    qh_circuit_add_creg(c, "b", 1, NULL);
+    s_gate(c, QH_GATE_X, 0, -1, 0); /* q = |001> */
+    s_gate(c, QH_GATE_H, 2, -1, 0);
+    qh_circuit_measure(c, 0, 1); /* a[1] = 1 */
+    qh_circuit_measure(c, 1, 0); /* a[0] = 0 */
+    qh_circuit_measure(c, 2, 2); /* b[0] = random */
+    qh_sim_options o = {.shots = 1000, .seed = 5};
+    qh_sim_result *r1 = s_run(c, &o), *r2 = s_run(c, &o);
+    assert_int_equal(r1->num_counts, 2);
+    assert_string_equal(r1->counts[0].bits, "0 10");
+    assert_string_equal(r1->counts[1].bits, "1 10");
+    assert_int_equal(r1->counts[0].count, r2->counts[0].count); /* same seed, same counts */
+    o.seed = 6;
+    qh_sim_result *r3 = s_run(c, &o);
+    assert_true(r3->counts[0].count != r1->counts[0].count ||
+                r3->counts[1].count != r1->counts[1].count);
+    qh_sim_result_destroy(&r1);
+    qh_sim_result_destroy(&r2);
+    qh_sim_result_destroy(&r3);
+    qh_circuit_destroy(&c);
+}
+
+/* Mid-circuit measurement feeding a condition: measure, then flip back when 1, so the
+ * qubit always ends in |0>; a reset likewise. Each shot is its own trajectory. */
+static void test_mid_circuit(void **state)
+{
+    (void)state;
+    qh_circuit *c = NULL;
+    qh_circuit_create(0, 0, &c);
+    qh_circuit_add_qreg(c, "q", 2, NULL);
+    qh_circuit_add_creg(c, "m", 1, NULL);
+    qh_circuit_add_creg(c, "f", 2, NULL);
+    s_gate(c, QH_GATE_H, 0, -1, 0);
+    qh_circuit_measure(c, 0, 0);
+    qh_circuit_begin_condition(c, 0, 1, 1);
+    s_gate(c, QH_GATE_X, 0, -1, 0);
+    s_gate(c, QH_GATE_X, 1, -1, 0); /* q1 records that the branch ran */
+    qh_circuit_end_condition(c);
+    qh_circuit_measure(c, 0, 1);
+    qh_circuit_measure(c, 1, 2);
+    qh_sim_options o = {.shots = 2000, .seed = 8};
+    qh_sim_result *r = s_run(c, &o);
+    assert_true(r->plan_stats.needs_trajectories);
+    /* keys "f m": f = (q1, q0) -> "10 1" when the branch ran, "00 0" when not */
+    assert_int_equal(r->num_counts, 2);
+    assert_string_equal(r->counts[0].bits, "00 0");
+    assert_string_equal(r->counts[1].bits, "10 1");
+    assert_true(r->counts[0].count > 850 && r->counts[0].count < 1150);
+    qh_sim_result_destroy(&r);
+    qh_circuit_destroy(&c);
+
+    qh_circuit_create(1, 1, &c);
+    s_gate(c, QH_GATE_H, 0, -1, 0);
+    qh_circuit_reset(c, 0);
+    qh_circuit_measure(c, 0, 0);
+    qh_sim_options o2 = {.shots = 300, .seed = 1, .statevector = 1};
+    r = s_run(c, &o2);
+    assert_int_equal(r->num_counts, 1);
+    assert_string_equal(r->counts[0].bits, "0");
+    assert_true(r->trajectory);
+    assert_true(cabs(r->statevector[0]) > 1 - 1e-12);
+    qh_sim_result_destroy(&r);
+    qh_circuit_destroy(&c);
+}
+
+/* Deferring terminal measurements gives the same distribution as simulating each shot:
+ * compare against trajectories forced with keep_measurements. */
+static void test_deferred_equals_trajectories(void **state)
+{
+    (void)state;
+    ref_rng rr = {31};
+    qh_circuit *c = ref_random_circuit(4, 40, 0, &rr);
+    qh_circuit_add_creg(c, "c", 4, NULL);
+    qh_circuit_measure(c, 0, 0);
+    qh_circuit_measure(c, 2, 1);
+    s_gate(c, QH_GATE_H, 1, -1, 0); /* a gate after a measurement, on another qubit */
+    s_gate(c, QH_GATE_CX, 1, 3, 0);
+    qh_circuit_measure(c, 1, 2);
+    qh_circuit_measure(c, 3, 3);
+    const uint64_t shots = 20000;
+    qh_sim_options a = {.shots = shots, .seed = 1}, b = {.shots = shots, .seed = 2};
+    b.plan.keep_measurements = 1;
+    qh_sim_result *ra = s_run(c, &a), *rb = s_run(c, &b);
+    assert_false(ra->plan_stats.needs_trajectories);
+    assert_true(rb->plan_stats.needs_trajectories);
+    for (size_t i = 0; i < ra->num_counts; i++) {
+        uint64_t other = 0;
+        for (size_t j = 0; j < rb->num_counts; j++)
+            if (strcmp(ra->counts[i].bits, rb->counts[j].bits) == 0)
+                other = rb->counts[j].count;
+        double pa = (double)ra->counts[i].count / shots, pb = (double)other / shots;
+        double sigma = sqrt((pa * (1 - pa) + pb * (1 - pb)) / shots);
+        if (fabs(pa - pb) > 5 * sigma + 1e-3)
+            fail_msg("%s: %g deferred vs %g by trajectories", ra->counts[i].bits, pa, pb);
+    }
+    qh_sim_result_destroy(&ra);
+    qh_sim_result_destroy(&rb);
+    qh_circuit_destroy(&c);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    qh_circuit *c = NULL;
+    qh_sim_result *r = NULL;
+    qh_circuit_create(31, 0, &c);
+    qh_sim_options o = {.probabilities = 1, .max_memory = 1ull << 30};
+    assert_int_equal(qh_sim_run(c, &o, &r), QH_ENOMEM);
+    assert_null(r);
+    assert_non_null(strstr(qh_last_error(), "simulating 31 qubits with probabilities needs "
+                                            "48.00 GiB"));
+    qh_circuit_destroy(&c);
+    qh_circuit_create(2, 0, &c);
+    const char *bad = "Z7";
+    qh_sim_options o2 = {.expectations = &bad, .num_expectations = 1};
+    assert_int_equal(qh_sim_run(c, &o2, &r), QH_EINVAL);
+    assert_null(r);
+    qh_circuit_destroy(&c);
+}
+
+/* Every QASMBench circuit up to 20 qubits: the compiled engine (fusion, blocking) agrees
+ * with the plain one, and with the dense reference up to 12 qubits. */
+static void test_qasmbench_variants(void **state)
+{
+    (void)state;
+    const char *files[] = {"small/adder_n10",       "small/bell_n4",     "small/hhl_n7",
+                           "small/ising_n10",       "small/qaoa_n6",     "small/qft_n4",
+                           "small/qpe_n9",          "small/simon_n6",    "small/toffoli_n3",
+                           "medium/bigadder_n18",   "medium/bv_n19",     "medium/dnn_n16",
+                           "medium/multiplier_n15", "medium/qec9xz_n17", "medium/qf21_n15",
+                           "medium/qft_n18",        "medium/qram_n20"};
+    for (size_t f = 0; f < sizeof files / sizeof *files; f++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s.qasm", QH_QASMBENCH_DIR, files[f]);
+        qh_circuit *c = NULL;
+        if (qh_qasm_parse_file(path, &c) != QH_OK)
+            fail_msg("%s", qh_last_error());
+        unsigned n = qh_circuit_num_qubits(c);
+        size_t len = (size_t)1 << n;
+        qh_sim_result *plain = s_statevector(c, 1);
+        for (unsigned v = 0; v < S_NVARIANTS; v++) {
+            if (v == 1)
+                continue;
+            qh_sim_result *r = s_statevector(c, v);
+            double d = ref_max_diff(r->statevector, plain->statevector, len);
+            if (d > 1e-10)
+                fail_msg("%s variant %u: max diff %g", files[f], v, d);
+            qh_sim_result_destroy(&r);
+        }
+        if (n <= 12) {
+            /* the reference, with the (terminal) measurements left out */
+            qh_circuit *u = NULL;
+            qh_circuit_create(n, 0, &u);
+            for (size_t i = 0; i < qh_circuit_num_ops(c); i++) {
+                const qh_op *op = qh_circuit_op(c, i);
+                if (op->kind == QH_OP_GATE)
+                    qh_circuit_gate(u, op->gate, op->qubits, op->num_qubits, op->params,
+                                    op->num_params);
+            }
+            double complex *want = calloc(len, sizeof *want);
+            want[0] = 1;
+            assert_int_equal(ref_apply_circuit(want, n, u), 0);
+            double d = ref_max_diff(plain->statevector, want, len);
+            if (d > 1e-10)
+                fail_msg("%s: max diff to the reference %g", files[f], d);
+            free(want);
+            qh_circuit_destroy(&u);
+        }
+        qh_sim_result_destroy(&plain);
+        qh_circuit_destroy(&c);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_random_vs_reference),
+        cmocka_unit_test(test_norm_and_inverse),
+        cmocka_unit_test(test_ghz),
+        cmocka_unit_test(test_qft),
+        cmocka_unit_test(test_grover),
+        cmocka_unit_test(test_counts_order_and_seed),
+        cmocka_unit_test(test_mid_circuit),
+        cmocka_unit_test(test_deferred_equals_trajectories),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_qasmbench_variants),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
