@@ -1,0 +1,342 @@
+/* `qhybrid sim`: read an OpenQASM file, simulate it on this machine, print the results as
+ * one JSON object on stdout (and optionally write them to HDF5). Human messages and
+ * progress go to stderr. */
+#include <getopt.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/sysinfo.h"
+#include "launcher/cli/commands.h"
+#include "launcher/cli/json_out.h"
+#include "qhybrid/qasm.h"
+#include "qhybrid/sim.h"
+
+static void s_usage(FILE *f)
+{
+    fputs("usage: qhybrid sim [options] CIRCUIT.qasm\n"
+          "\n"
+          "Simulates an OpenQASM 2.0 circuit on one state vector and prints the results as\n"
+          "one JSON object on stdout.\n"
+          "\n"
+          "results (any combination; without any: 1024 shots if the circuit measures,\n"
+          "otherwise the probabilities):\n"
+          "  --probabilities      |amplitude|^2 of every basis state (bit q = qubit q)\n"
+          "  --statevector        the final amplitudes as [re, im] pairs\n"
+          "  --shots N            sample N shots; counts keyed like Qiskit (a circuit\n"
+          "                       without measurements has all its qubits measured)\n"
+          "  --seed S             seed of the sampling (default 0)\n"
+          "  --expect PAULI       expectation of a Pauli string, e.g. \"Z0 X3\" or a Qiskit\n"
+          "                       label \"XIZ\"; may be repeated\n"
+          "  -o, --output F.h5    also write the results to an HDF5 file\n"
+          "\n"
+          "resources:\n"
+          "  --threads N          OpenMP threads (default: all cores)\n"
+          "  --max-memory BYTES   refuse to use more than this (e.g. 8G)\n"
+          "\n"
+          "diagnostics:\n"
+          "  --plan-stats         add the compiled plan's statistics to the output\n"
+          "  --no-fusion          compile every gate separately\n"
+          "  --no-blocking        do not block the state for the cache\n"
+          "  --progress           show progress on stderr even when it is not a terminal\n"
+          "  --help, --version\n",
+          f);
+}
+
+enum {
+    OPT_PROB = 256,
+    OPT_SV,
+    OPT_SHOTS,
+    OPT_SEED,
+    OPT_EXPECT,
+    OPT_THREADS,
+    OPT_MAXMEM,
+    OPT_PLANSTATS,
+    OPT_NOFUSION,
+    OPT_NOBLOCKING,
+    OPT_PROGRESS,
+    OPT_HELP,
+    OPT_VERSION
+};
+
+static int s_parse_u64(const char *opt, const char *s, uint64_t *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-')
+        goto bad;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end)
+        goto bad;
+    *out = v;
+    return 0;
+bad:
+    fprintf(stderr, "qhybrid sim: %s takes a non-negative integer, not '%s'\n", opt, s);
+    return -1;
+}
+
+typedef struct {
+    double last; /* time of the last print */
+    int shown;   /* something was printed */
+} s_progress_state;
+
+static void s_progress(void *ctx, double f)
+{
+    s_progress_state *p = ctx;
+    double now = omp_get_wtime();
+    if (f < 1.0 && now - p->last < 0.2)
+        return;
+    p->last = now;
+    p->shown = 1;
+    fprintf(stderr, "\rsimulating: %5.1f%%", 100 * f);
+    if (f >= 1.0)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static void s_print(const qh_sim_result *r, int plan_stats)
+{
+    qh__json j;
+    qh__json_init(&j, stdout);
+    qh__json_object_begin(&j);
+    qh__json_key(&j, "num_qubits");
+    qh__json_uint(&j, r->num_qubits);
+    uint64_t len = (uint64_t)1 << r->num_qubits;
+    if (r->probabilities) {
+        qh__json_key(&j, "probabilities");
+        qh__json_array_begin(&j);
+        for (uint64_t i = 0; i < len; i++)
+            qh__json_double(&j, r->probabilities[i]);
+        qh__json_array_end(&j);
+    }
+    if (r->statevector) {
+        qh__json_key(&j, "statevector");
+        qh__json_array_begin(&j);
+        for (uint64_t i = 0; i < len; i++) {
+            qh__json_array_begin(&j);
+            qh__json_double(&j, creal(r->statevector[i]));
+            qh__json_double(&j, cimag(r->statevector[i]));
+            qh__json_array_end(&j);
+        }
+        qh__json_array_end(&j);
+    }
+    if (r->counts) {
+        qh__json_key(&j, "counts");
+        qh__json_object_begin(&j);
+        for (size_t i = 0; i < r->num_counts; i++) {
+            qh__json_key(&j, r->counts[i].bits);
+            qh__json_uint(&j, r->counts[i].count);
+        }
+        qh__json_object_end(&j);
+        qh__json_key(&j, "shots");
+        qh__json_uint(&j, r->shots);
+    }
+    if (r->num_expectations) {
+        qh__json_key(&j, "expectations");
+        qh__json_object_begin(&j);
+        for (size_t i = 0; i < r->num_expectations; i++) {
+            qh__json_key(&j, r->expectation_names[i]);
+            qh__json_double(&j, r->expectations[i]);
+        }
+        qh__json_object_end(&j);
+    }
+    if (plan_stats) {
+        const qh_plan_stats *s = &r->plan_stats;
+        qh__json_key(&j, "plan");
+        qh__json_object_begin(&j);
+        qh__json_key(&j, "instructions");
+        qh__json_uint(&j, s->num_instructions);
+        qh__json_key(&j, "steps");
+        qh__json_uint(&j, s->num_steps);
+        qh__json_key(&j, "dense");
+        qh__json_uint(&j, s->num_dense);
+        qh__json_key(&j, "diagonal");
+        qh__json_uint(&j, s->num_diagonal);
+        qh__json_key(&j, "permutation");
+        qh__json_uint(&j, s->num_permutation);
+        qh__json_key(&j, "measure");
+        qh__json_uint(&j, s->num_measure);
+        qh__json_key(&j, "reset");
+        qh__json_uint(&j, s->num_reset);
+        qh__json_key(&j, "deferred_measurements");
+        qh__json_uint(&j, s->num_deferred);
+        qh__json_key(&j, "conditional");
+        qh__json_uint(&j, s->num_conditional);
+        qh__json_key(&j, "fused_steps");
+        qh__json_uint(&j, s->num_fused);
+        qh__json_key(&j, "fused_instructions");
+        qh__json_uint(&j, s->num_fused_gates);
+        qh__json_key(&j, "passes");
+        qh__json_uint(&j, s->num_passes);
+        qh__json_key(&j, "max_fused_qubits");
+        qh__json_uint(&j, s->max_fused_qubits);
+        qh__json_key(&j, "block_qubits");
+        qh__json_uint(&j, s->block_qubits);
+        qh__json_key(&j, "trajectories");
+        qh__json_bool(&j, s->needs_trajectories);
+        qh__json_key(&j, "isa");
+        qh__json_string(&j, r->isa);
+        qh__json_key(&j, "seconds");
+        qh__json_double(&j, r->seconds);
+        qh__json_object_end(&j);
+    }
+    qh__json_object_end(&j);
+}
+
+int qh__cmd_sim(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"probabilities", no_argument, NULL, OPT_PROB},
+        {"statevector", no_argument, NULL, OPT_SV},
+        {"shots", required_argument, NULL, OPT_SHOTS},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"expect", required_argument, NULL, OPT_EXPECT},
+        {"output", required_argument, NULL, 'o'},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"max-memory", required_argument, NULL, OPT_MAXMEM},
+        {"plan-stats", no_argument, NULL, OPT_PLANSTATS},
+        {"no-fusion", no_argument, NULL, OPT_NOFUSION},
+        {"no-blocking", no_argument, NULL, OPT_NOBLOCKING},
+        {"progress", no_argument, NULL, OPT_PROGRESS},
+        {"help", no_argument, NULL, OPT_HELP},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    qh_sim_options o = {0};
+    const char **expect = calloc((size_t)argc + 1, sizeof *expect);
+    const char *h5 = NULL;
+    int shots_given = 0, plan_stats = 0, progress = isatty(STDERR_FILENO), rc = 1;
+    uint64_t v;
+    qh_circuit *c = NULL;
+    qh_sim_result *r = NULL;
+    s_progress_state ps = {0};
+    if (!expect) {
+        fputs("qhybrid sim: out of memory\n", stderr);
+        return 1;
+    }
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":o:", longopts, NULL)) != -1) {
+        switch (ch) {
+        case OPT_PROB:
+            o.probabilities = 1;
+            break;
+        case OPT_SV:
+            o.statevector = 1;
+            break;
+        case OPT_SHOTS:
+            if (s_parse_u64("--shots", optarg, &o.shots))
+                goto usage;
+            shots_given = 1;
+            break;
+        case OPT_SEED:
+            if (s_parse_u64("--seed", optarg, &o.seed))
+                goto usage;
+            break;
+        case OPT_EXPECT:
+            expect[o.num_expectations++] = optarg;
+            break;
+        case 'o':
+            h5 = optarg;
+            break;
+        case OPT_THREADS:
+            if (s_parse_u64("--threads", optarg, &v))
+                goto usage;
+            if (v == 0 || v > 4096) {
+                fprintf(stderr, "qhybrid sim: --threads takes 1 to 4096, not %s\n", optarg);
+                goto usage;
+            }
+            o.threads = (unsigned)v;
+            break;
+        case OPT_MAXMEM:
+            if (qh__parse_bytes(optarg, &o.max_memory) || o.max_memory == 0) {
+                fprintf(stderr,
+                        "qhybrid sim: --max-memory takes a size such as 512M or 8G, not '%s'\n",
+                        optarg);
+                goto usage;
+            }
+            break;
+        case OPT_PLANSTATS:
+            plan_stats = 1;
+            break;
+        case OPT_NOFUSION:
+            o.plan.no_fusion = 1;
+            break;
+        case OPT_NOBLOCKING:
+            o.plan.no_blocking = 1;
+            break;
+        case OPT_PROGRESS:
+            progress = 1;
+            break;
+        case OPT_HELP:
+            s_usage(stdout);
+            rc = 0;
+            goto done;
+        case OPT_VERSION:
+            printf("qhybrid %s\n", QH_VERSION);
+            rc = 0;
+            goto done;
+        case ':':
+            fprintf(stderr, "qhybrid sim: option '%s' needs a value\n", argv[optind - 1]);
+            goto usage;
+        default:
+            fprintf(stderr, "qhybrid sim: unknown option '%s'\n", argv[optind - 1]);
+            goto usage;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, optind >= argc ? "qhybrid sim: no circuit file given\n"
+                                       : "qhybrid sim: give exactly one circuit file\n");
+        goto usage;
+    }
+    o.expectations = expect;
+    if (progress) {
+        o.progress = s_progress;
+        o.progress_ctx = &ps;
+    }
+
+    const char *path = argv[optind];
+    if (qh_qasm_parse_file(path, &c) != QH_OK) {
+        fprintf(stderr, "%s\n", qh_last_error());
+        goto done;
+    }
+    if (!o.probabilities && !o.statevector && !shots_given && o.num_expectations == 0) {
+        int measures = 0;
+        for (size_t i = 0; i < qh_circuit_num_ops(c) && !measures; i++)
+            measures = qh_circuit_op(c, i)->kind == QH_OP_MEASURE;
+        if (measures)
+            o.shots = 1024;
+        else
+            o.probabilities = 1;
+    }
+    if (qh_sim_run(c, &o, &r) != QH_OK) {
+        if (ps.shown)
+            fputc('\n', stderr);
+        fprintf(stderr, "qhybrid sim: %s: %s\n", path, qh_last_error());
+        goto done;
+    }
+    if (r->trajectory && (o.probabilities || o.statevector || o.num_expectations))
+        fprintf(stderr, "qhybrid sim: note: the circuit measures in the middle; the state "
+                        "results are those of one sampled trajectory\n");
+    if (h5 && qh_sim_result_write_h5(r, h5, path, o.seed) != QH_OK) {
+        fprintf(stderr, "qhybrid sim: %s\n", qh_last_error());
+        goto done;
+    }
+    s_print(r, plan_stats);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "qhybrid sim: could not write the results to stdout\n");
+        goto done;
+    }
+    rc = 0;
+    goto done;
+usage:
+    fputs("Try 'qhybrid sim --help'.\n", stderr);
+    rc = 2;
+done:
+    qh_sim_result_destroy(&r);
+    qh_circuit_destroy(&c);
+    free(expect);
+    return rc;
+}

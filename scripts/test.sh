@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine and runs every test: the whole suite under
+# AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/), then the circuits too large
+# for the sanitizers (up to 29 qubits, 8 GiB) on the optimised build (build/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+jobs=$(nproc)
+
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQH_SANITIZE=ON -DQH_WERROR=ON \
+    -DQH_BUILD_BENCH=OFF >/dev/null
+cmake --build build-asan -j"$jobs" 2>&1 | grep -vE '^\[ *[0-9]+%\]|^-- ' || true
+test -x build-asan/launcher/cli/qhybrid
+(cd build-asan && ctest --output-on-failure -LE large)
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DQH_WERROR=ON >/dev/null
+cmake --build build -j"$jobs" 2>&1 | grep -vE '^\[ *[0-9]+%\]|^-- ' || true
+test -x build/launcher/cli/qhybrid
+(cd build && ctest --output-on-failure -L large)
