@@ -470,7 +470,7 @@ static qh_status s_apply(s_parser *p, const s_gate *g, const double *params, con
     if (n != g->num_qubits)
         return QH__QASM_ERR(file, at->line, at->column, "gate '%s' takes %u qubit%s, %u given",
                             g->name, g->num_qubits, g->num_qubits == 1 ? "" : "s", n);
-    unsigned reps;
+    unsigned reps = 0;
     QH_CALL(s_broadcast(p, args, n, &reps));
     char what[128];
     snprintf(what, sizeof what, "this call of gate '%s'", g->name);
