@@ -129,16 +129,7 @@ static void s_absorb_matrix(s_block *b, unsigned gn, const unsigned *gq, const d
 
 static qh_status s_emit(s_fuser *f, qh__step *st)
 {
-    if (f->nout == f->cap) {
-        size_t cap = f->cap ? 2 * f->cap : 64;
-        qh__step *o = realloc(f->out, cap * sizeof *o);
-        if (!o)
-            return QH_ERROR(QH_ENOMEM, "out of memory fusing gates");
-        f->out = o;
-        f->cap = cap;
-    }
-    f->out[f->nout++] = *st;
-    return QH_OK;
+    return qh__steps_push(&f->out, &f->nout, &f->cap, st);
 }
 
 /* Turns block b into a step and emits it; b's memory passes to the step. */

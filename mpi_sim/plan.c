@@ -67,17 +67,17 @@ static int s_is_swap(const double complex *m)
     return 1;
 }
 
-static qh_status s_push(qh_plan *p, size_t *cap, const qh__step *st)
+qh_status qh__steps_push(qh__step **steps, size_t *n, size_t *cap, const qh__step *st)
 {
-    if (p->num_steps == *cap) {
+    if (*n == *cap) {
         size_t ncap = *cap ? 2 * *cap : 64;
-        qh__step *ns = realloc(p->steps, ncap * sizeof *ns);
+        qh__step *ns = realloc(*steps, ncap * sizeof *ns);
         if (!ns)
             return QH_ERROR(QH_ENOMEM, "out of memory compiling the circuit");
-        p->steps = ns;
+        *steps = ns;
         *cap = ncap;
     }
-    p->steps[p->num_steps++] = *st;
+    (*steps)[(*n)++] = *st;
     return QH_OK;
 }
 
@@ -239,7 +239,7 @@ qh_status qh_plan_create(const qh_circuit *c, const qh_plan_options *opts, qh_pl
             step.cond_width = op->cond_width;
             step.cond_value = op->cond_value;
         }
-        st = s_push(p, &cap, &step);
+        st = qh__steps_push(&p->steps, &p->num_steps, &cap, &step);
         if (st) {
             free(step.matrix);
             goto fail;

@@ -46,6 +46,9 @@ struct qh_plan {
     qh_plan_stats stats;       /* counts for --plan-stats */
 };
 
+/* Appends *st to the growable array (*steps, *n used, *cap allocated). */
+qh_status qh__steps_push(qh__step **steps, size_t *n, size_t *cap, const qh__step *st);
+
 /* Fuses the unitary steps of *steps (replacing the array) into blocks of at most kmax
  * qubits; measurements, resets and conditional steps are kept in place as fences. */
 qh_status qh__fuse_steps(qh__step **steps, size_t *nsteps, unsigned kmax);
