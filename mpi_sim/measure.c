@@ -56,7 +56,7 @@ static qh_status s_parse_pauli(const char *str, unsigned n, uint64_t *xm, uint64
         has_digit |= isdigit((unsigned char)str[i]) != 0;
         all_letters &= strchr("IXYZ", str[i]) != NULL && str[i] != '\0';
     }
-    if (all_letters && !has_digit && len > 1) {
+    if (all_letters && !has_digit && (len > 1 || n == 1)) {
         /* Qiskit label: rightmost letter is qubit 0 */
         if (len != n)
             return QH_ERROR(QH_EINVAL,
