@@ -45,8 +45,7 @@ double qh_state_prob_one(const qh_state *s, unsigned q)
 }
 
 /* Parses a Pauli string into x (X or Y), z (Z or Y) and y masks. */
-static qh_status s_parse_pauli(const char *str, unsigned n, uint64_t *xm, uint64_t *zm,
-                               unsigned *ny)
+qh_status qh__parse_pauli(const char *str, unsigned n, uint64_t *xm, uint64_t *zm, unsigned *ny)
 {
     uint64_t x = 0, z = 0;
     unsigned y = 0;
@@ -125,7 +124,7 @@ qh_status qh_state_expectation(const qh_state *s, const char *pauli, double *out
 {
     uint64_t xm = 0, zm = 0;
     unsigned ny = 0;
-    QH_CALL(s_parse_pauli(pauli, s->num_qubits, &xm, &zm, &ny));
+    QH_CALL(qh__parse_pauli(pauli, s->num_qubits, &xm, &zm, &ny));
     /* <psi|P|psi> = i^ny sum_j conj(a_{j^x}) a_j (-1)^{popcount(j & z)}, with P|j> =
      * i^ny (-1)^{popcount(j & z)} |j ^ x> (z holds the Z and Y positions). */
     double re = 0, im = 0;
@@ -182,50 +181,54 @@ static int s_cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-#define S_BLOCK_BITS 12
-
-static uint64_t s_last_nonzero_before(const qh_state *s, uint64_t end)
+unsigned qh__sample_block_bits(unsigned n)
 {
-    for (uint64_t i = end; i-- > 0;)
-        if (s_abs2(s->amp[i]) > 0)
-            return i;
-    return 0;
+    /* 2^12 amplitudes per block when the state is large; smaller states keep at least
+     * 2^6 blocks so that a state sharded over up to 64 ranks has whole blocks per rank. */
+    return n >= 18 ? 12 : (n > 6 ? n - 6 : 0);
 }
 
-qh_status qh_state_sample(const qh_state *s, uint64_t shots, uint64_t seed, uint64_t *out)
+void qh__sample_block_sums(const double complex *amp, uint64_t len, unsigned block_bits,
+                           double *bsum)
 {
-    if (shots == 0)
-        return QH_OK;
-    const uint64_t block =
-        s->len < ((uint64_t)1 << S_BLOCK_BITS) ? s->len : (uint64_t)1 << S_BLOCK_BITS;
-    const uint64_t nblocks = s->len / block;
-    double *bsum = malloc(nblocks * sizeof *bsum);
-    double *u = malloc(shots * sizeof *u);
-    if (!bsum || !u) {
-        free(bsum);
-        free(u);
-        return QH_ERROR(QH_ENOMEM, "out of memory sampling %llu shots", (unsigned long long)shots);
-    }
-    /* Block sums in parallel; each sum is a fixed sequential order, so the result does not
-     * depend on the thread count. */
-#pragma omp parallel for schedule(static) if (s->len >= QH__PAR_MIN_LEN)
+    const uint64_t block = (uint64_t)1 << block_bits, nblocks = len >> block_bits;
+    /* each sum is taken in one fixed sequential order: no dependence on threads */
+#pragma omp parallel for schedule(static) if (len >= QH__PAR_MIN_LEN)
     for (uint64_t b = 0; b < nblocks; b++) {
         double sum = 0;
         for (uint64_t i = b * block; i < (b + 1) * block; i++)
-            sum += s_abs2(s->amp[i]);
+            sum += s_abs2(amp[i]);
         bsum[b] = sum;
     }
+}
+
+qh_status qh__sample_targets(uint64_t shots, uint64_t seed, const double *bsum, uint64_t nblocks,
+                             double **targets, double *total_out)
+{
     double total = 0;
     for (uint64_t b = 0; b < nblocks; b++)
         total += bsum[b];
+    double *u = malloc((shots ? shots : 1) * sizeof *u);
+    if (!u)
+        return QH_ERROR(QH_ENOMEM, "out of memory sampling %llu shots", (unsigned long long)shots);
     qh_rng rng;
     qh_rng_seed(&rng, seed);
     for (uint64_t i = 0; i < shots; i++)
         u[i] = qh_rng_uniform(&rng) * total;
     qsort(u, shots, sizeof *u, s_cmp_double);
+    *targets = u;
+    *total_out = total;
+    return QH_OK;
+}
 
+void qh__sample_walk(const double complex *amp, uint64_t first_block, uint64_t my_blocks,
+                     unsigned block_bits, const double *bsum, uint64_t nblocks, const double *u,
+                     uint64_t shots, uint64_t *out)
+{
     /* One monotone walk over the sorted targets: whole blocks are skipped through their
-     * sums, and inside a block the position only moves forward. */
+     * sums (in the same order on every rank), and inside a block the position only moves
+     * forward. Blocks of other ranks give out[k] = UINT64_MAX. */
+    const uint64_t block = (uint64_t)1 << block_bits;
     uint64_t b = 0, i = 0;
     double before_block = 0, acc = 0;
     int in_block = 0;
@@ -236,24 +239,52 @@ qh_status qh_state_sample(const qh_state *s, uint64_t shots, uint64_t seed, uint
             b++;
             in_block = 0;
         }
+        if (b < first_block || b >= first_block + my_blocks) {
+            out[k] = UINT64_MAX;
+            continue;
+        }
+        const uint64_t start = (b - first_block) * block, end = start + block;
         if (!in_block) {
-            i = b * block;
+            i = start;
             acc = before_block;
             in_block = 1;
         }
-        const uint64_t end = (b + 1) * block;
         while (i < end) {
-            double p = s_abs2(s->amp[i]);
+            double p = s_abs2(amp[i]);
             if (p > 0 && acc + p > target)
                 break;
             acc += p;
             i++;
         }
-        /* Past the end only through rounding (the running sum and the block sum add in
-         * different orders): the shot belongs to the last index with weight. */
-        out[k] = i < end ? i : s_last_nonzero_before(s, end);
+        uint64_t hit = i;
+        if (i == end) {
+            /* Past the end only through rounding (the running sum and the block sum add
+             * in different orders): the shot belongs to the last index with weight. */
+            hit = start;
+            for (uint64_t j = end; j-- > start;)
+                if (s_abs2(amp[j]) > 0) {
+                    hit = j;
+                    break;
+                }
+        }
+        out[k] = first_block * block + hit;
     }
+}
+
+qh_status qh_state_sample(const qh_state *s, uint64_t shots, uint64_t seed, uint64_t *out)
+{
+    if (shots == 0)
+        return QH_OK;
+    const unsigned bb = qh__sample_block_bits(s->num_qubits);
+    const uint64_t nblocks = s->len >> bb;
+    double *bsum = malloc(nblocks * sizeof *bsum), *u = NULL, total;
+    if (!bsum)
+        return QH_ERROR(QH_ENOMEM, "out of memory sampling");
+    qh__sample_block_sums(s->amp, s->len, bb, bsum);
+    qh_status st = qh__sample_targets(shots, seed, bsum, nblocks, &u, &total);
+    if (st == QH_OK)
+        qh__sample_walk(s->amp, 0, nblocks, bb, bsum, nblocks, u, shots, out);
     free(bsum);
     free(u);
-    return QH_OK;
+    return st;
 }

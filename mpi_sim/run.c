@@ -10,6 +10,8 @@
 #include "core/error.h"
 #include "mpi_sim/kernels.h"
 #include "mpi_sim/plan_internal.h"
+#include "mpi_sim/run_internal.h"
+#include "mpi_sim/shard.h"
 #include "mpi_sim/state_internal.h"
 #include "qhybrid/rng.h"
 #include "qhybrid/sim.h"
@@ -83,97 +85,211 @@ static void s_progress(const qh_sim_options *o, double f)
         o->progress(o->progress_ctx, f);
 }
 
+/* The state being simulated: one local state vector, or a shard of a distributed one.
+ * Results that need the whole state (probabilities, amplitudes, shots) end up on rank 0. */
+typedef struct {
+    qh_state *s;    /* local engine */
+    qh__shard *sh;  /* sharded engine */
+    qh__comm *comm; /* the ranks (NULL: one process) */
+} s_engine;
+
+static int s_root(const s_engine *e)
+{
+    return qh__comm_rank(e->comm) == 0;
+}
+
+static qh_status s_eng_exec(s_engine *e, const qh_plan *p, size_t from, size_t to, qh_rng *rng,
+                            unsigned char *clbits)
+{
+    if (e->sh)
+        return qh__shard_execute(e->sh, p, from, to, rng, clbits);
+    return qh__plan_execute_range(p, e->s, from, to, rng, clbits);
+}
+
 /* Runs the steps [from, to) reporting progress every few steps. */
-static qh_status s_execute(const qh_plan *p, qh_state *s, size_t from, size_t to, qh_rng *rng,
+static qh_status s_execute(s_engine *e, const qh_plan *p, size_t from, size_t to, qh_rng *rng,
                            unsigned char *clbits, const qh_sim_options *o)
 {
     const size_t chunk = 16;
     for (size_t i = from; i < to; i += chunk) {
         size_t end = i + chunk < to ? i + chunk : to;
-        QH_CALL(qh__plan_execute_range(p, s, i, end, rng, clbits));
+        QH_CALL(s_eng_exec(e, p, i, end, rng, clbits));
         if (o->progress && to > from)
             s_progress(o, (double)(end - from) / (double)(to - from));
     }
     return QH_OK;
 }
 
-static qh_status s_state_results(qh_state *s, const qh_sim_options *o, qh_sim_result *res)
+static qh_status s_eng_sample(s_engine *e, uint64_t shots, uint64_t seed, uint64_t *out)
 {
-    uint64_t len = (uint64_t)1 << s->num_qubits;
+    if (e->sh) {
+        qh__shard_restore_layout(e->sh);
+        return qh__shard_sample(e->sh, shots, seed, out);
+    }
+    return qh_state_sample(e->s, shots, seed, out);
+}
+
+static qh_status s_state_results(s_engine *e, const qh_sim_options *o, qh_sim_result *res)
+{
+    uint64_t len = (uint64_t)1 << res->num_qubits;
     if (o->num_expectations) {
         res->expectations = calloc(o->num_expectations, sizeof *res->expectations);
-        if (!res->expectations)
-            return QH_ERROR(QH_ENOMEM, "out of memory");
         res->expectation_names = calloc(o->num_expectations, sizeof *res->expectation_names);
-        if (!res->expectation_names)
+        if (!res->expectations || !res->expectation_names)
             return QH_ERROR(QH_ENOMEM, "out of memory");
         res->num_expectations = o->num_expectations;
         for (size_t i = 0; i < o->num_expectations; i++) {
             res->expectation_names[i] = strdup(o->expectations[i]);
             if (!res->expectation_names[i])
                 return QH_ERROR(QH_ENOMEM, "out of memory");
-            QH_CALL(qh_state_expectation(s, o->expectations[i], &res->expectations[i]));
+            if (e->sh)
+                QH_CALL(qh__shard_expectation(e->sh, o->expectations[i], &res->expectations[i]));
+            else
+                QH_CALL(qh_state_expectation(e->s, o->expectations[i], &res->expectations[i]));
         }
     }
     if (o->probabilities) {
-        res->probabilities = malloc(len * sizeof *res->probabilities);
-        if (!res->probabilities)
-            return QH_ERROR(QH_ENOMEM, "out of memory for the probabilities");
-        QH_CALL(qh_state_probabilities(s, res->probabilities));
+        if (s_root(e)) {
+            res->probabilities = malloc(len * sizeof *res->probabilities);
+            if (!res->probabilities)
+                return QH_ERROR(QH_ENOMEM, "out of memory for the probabilities");
+        }
+        if (e->sh) {
+            qh__shard_restore_layout(e->sh);
+            qh__shard_gather_probabilities(e->sh, res->probabilities);
+        } else if (res->probabilities) {
+            QH_CALL(qh_state_probabilities(e->s, res->probabilities));
+        }
     }
     return QH_OK;
 }
 
-static qh_status s_budget(const qh_circuit *c, const qh_sim_options *o, int trajectories)
+/* The final amplitudes: the local buffer is handed over; a sharded state is gathered. */
+static qh_status s_statevector(s_engine *e, qh_sim_result *res)
 {
-    unsigned n = qh_circuit_num_qubits(c);
-    if (n >= 59)
-        return QH_ERROR(QH_ENOMEM,
-                        "a state of %u qubits needs 2^%u bytes, more than any "
-                        "machine has",
-                        n, n + 4);
-    uint64_t len = (uint64_t)1 << n;
-    uint64_t need = 16 * len;
-    if (o->probabilities)
-        need += 8 * len;
-    need += o->shots * 24; /* sampled indices, random numbers, keys' pointers */
-    char what[160];
-    snprintf(what, sizeof what, "simulating %u qubits%s%s", n,
-             o->probabilities ? " with probabilities" : "",
-             trajectories && o->shots > 1 ? " shot by shot" : "");
-    return qh_memory_check(need, o->max_memory, what);
+    if (!e->sh) {
+        if (s_root(e)) {
+            res->statevector = qh_state_amplitudes(e->s);
+            e->s->amp = NULL;
+        }
+        return QH_OK;
+    }
+    qh__shard_restore_layout(e->sh);
+    if (s_root(e)) {
+        res->statevector = malloc(((size_t)1 << res->num_qubits) * sizeof *res->statevector);
+        if (!res->statevector)
+            return QH_ERROR(QH_ENOMEM, "out of memory for the state vector");
+    }
+    qh__shard_gather_amplitudes(e->sh, res->statevector);
+    return QH_OK;
 }
 
-qh_status qh_sim_run(const qh_circuit *c, const qh_sim_options *opts, qh_sim_result **out)
+/* Memory beyond the state vector, per rank: result arrays on rank 0, shot buffers. */
+static uint64_t s_extra_bytes(const qh_sim_options *o, unsigned n, int root)
+{
+    uint64_t len = (uint64_t)1 << n, extra = o->shots * 24;
+    if (root && o->probabilities)
+        extra += 8 * len;
+    return extra;
+}
+
+static qh_status s_create_engine(const qh_circuit *c, const qh_sim_options *o, qh__comm *comm,
+                                 s_engine *e)
+{
+    unsigned n = qh_circuit_num_qubits(c);
+    int size = qh__comm_size(comm), root = qh__comm_rank(comm) == 0;
+    e->comm = comm;
+    if (size > 1 && qh__shard_fits(n, size)) {
+        uint64_t extra = s_extra_bytes(o, n, root);
+        if (root && o->statevector)
+            extra += 16 * ((uint64_t)1 << n);
+        return qh__shard_create(n, comm, o->max_memory, extra, &e->sh);
+    }
+    /* one process, or a problem too small to share: every rank simulates it whole */
+    qh_status st = QH_OK;
+    if (n >= 59)
+        st = QH_ERROR(QH_ENOMEM,
+                      "a state of %u qubits needs 2^%u bytes, more than any "
+                      "machine has",
+                      n, n + 4);
+    if (st == QH_OK) {
+        char what[160];
+        snprintf(what, sizeof what, "simulating %u qubits%s", n,
+                 o->probabilities ? " with probabilities" : "");
+        st = qh_memory_check(16 * ((uint64_t)1 << n) + s_extra_bytes(o, n, 1), o->max_memory, what);
+    }
+    if (st == QH_OK)
+        st = qh_state_create(n, o->max_memory, &e->s);
+    return qh__comm_agree(comm, st);
+}
+
+static void s_engine_free(s_engine *e)
+{
+    qh_state_destroy(&e->s);
+    qh__shard_destroy(&e->sh);
+}
+
+static qh_status s_engine_save(s_engine *e, const qh_sim_options *o, s_engine *saved)
+{
+    saved->comm = e->comm;
+    qh_status st;
+    if (e->sh)
+        st = qh__shard_clone(e->sh, o->max_memory, &saved->sh);
+    else
+        st = qh__comm_agree(e->comm, qh_state_clone(e->s, o->max_memory, &saved->s));
+    return st;
+}
+
+static void s_engine_restore(s_engine *e, const s_engine *saved)
+{
+    if (e->sh)
+        qh__shard_copy(e->sh, saved->sh);
+    else
+        qh_state_copy(e->s, saved->s);
+}
+
+static void s_engine_zero(s_engine *e)
+{
+    if (e->sh)
+        qh__shard_reset_zero(e->sh);
+    else
+        qh_state_set_basis(e->s, 0);
+}
+
+qh_status qh__sim_run_comm(const qh_circuit *c, const qh_sim_options *opts, qh__comm *comm,
+                           qh_sim_result **out)
 {
     qh_status st = QH_OK;
     qh_sim_options defaults = {0};
     const qh_sim_options *o = opts ? opts : &defaults;
     qh_plan *plan = NULL;
-    qh_state *s = NULL, *saved = NULL;
+    s_engine e = {0}, saved = {0};
     qh_sim_result *res = NULL;
     unsigned char *clbits = NULL;
     char *keybuf = NULL;
     char **keys = NULL;
     uint64_t *idx = NULL;
     unsigned *first = NULL, *size = NULL;
+    const int root = qh__comm_rank(comm) == 0;
     *out = NULL;
 
     if (o->threads)
         omp_set_num_threads((int)o->threads);
     double t0 = omp_get_wtime();
-    QH_TRY(qh_plan_create(c, &o->plan, &plan));
+    QH_TRY(qh__comm_agree(comm, qh_plan_create(c, &o->plan, &plan)));
     const int traj = plan->first_nonunitary < plan->num_steps;
-    QH_TRY(s_budget(c, o, traj));
     res = calloc(1, sizeof *res);
     if (!res)
-        QH_FAIL(QH_ENOMEM, "out of memory");
+        st = QH_ERROR(QH_ENOMEM, "out of memory");
+    QH_TRY(qh__comm_agree(comm, st));
     res->num_qubits = qh_circuit_num_qubits(c);
     res->num_clbits = qh_circuit_num_clbits(c);
     res->isa = qh__kernels()->isa;
     res->plan_stats = qh_plan_get_stats(plan);
     res->trajectory = traj && (o->shots > 0 || plan->num_clbits > 0);
-    QH_TRY(qh_state_create(res->num_qubits, o->max_memory, &s));
+    res->ranks = (unsigned)qh__comm_size(comm);
+    QH_TRY(s_create_engine(c, o, comm, &e));
+    res->sharded = e.sh != NULL;
 
     /* Classical bit layout of the keys. A circuit without measurements gets all its qubits
      * measured (as Amazon Braket does), printed as one register. */
@@ -187,7 +303,10 @@ qh_status qh_sim_run(const qh_circuit *c, const qh_sim_options *opts, qh_sim_res
     size = calloc(nregs, sizeof *size);
     clbits = calloc(nbits > res->num_clbits ? nbits + 1 : res->num_clbits + 1, 1);
     if (!first || !size || !clbits)
-        QH_FAIL(QH_ENOMEM, "out of memory");
+        st = QH_ERROR(QH_ENOMEM, "out of memory");
+    else if (o->shots > 0 && nbits == 0)
+        st = QH_ERROR(QH_EINVAL, "shots were asked for, but the circuit has no classical bits");
+    QH_TRY(qh__comm_agree(comm, st));
     if (measure_all || ncregs == 0) {
         size[0] = nbits;
     } else {
@@ -204,26 +323,23 @@ qh_status qh_sim_run(const qh_circuit *c, const qh_sim_options *opts, qh_sim_res
 
     qh_rng rng;
     qh_rng_seed(&rng, o->seed);
-    if (o->shots > 0 && nbits == 0)
-        QH_FAIL(QH_EINVAL, "shots were asked for, but the circuit has no classical bits");
     if (o->shots > 0) {
         keybuf = malloc(o->shots * fmt.width);
         keys = malloc(o->shots * sizeof *keys);
-        if (!keybuf || !keys)
-            QH_FAIL(QH_ENOMEM, "out of memory for %llu shots", (unsigned long long)o->shots);
+        idx = malloc(o->shots * sizeof *idx);
+        if (!keybuf || !keys || !idx)
+            st = QH_ERROR(QH_ENOMEM, "out of memory for %llu shots", (unsigned long long)o->shots);
+        QH_TRY(qh__comm_agree(comm, st));
         for (uint64_t k = 0; k < o->shots; k++)
             keys[k] = keybuf + k * fmt.width;
     }
 
     if (!traj) {
-        QH_TRY(s_execute(plan, s, 0, plan->num_steps, NULL, clbits, o));
-        QH_TRY(s_state_results(s, o, res));
+        QH_TRY(s_execute(&e, plan, 0, plan->num_steps, NULL, clbits, o));
+        QH_TRY(qh__comm_agree(comm, s_state_results(&e, o, res)));
         if (o->shots > 0) {
-            idx = malloc(o->shots * sizeof *idx);
-            if (!idx)
-                QH_FAIL(QH_ENOMEM, "out of memory for %llu shots", (unsigned long long)o->shots);
-            QH_TRY(qh_state_sample(s, o->shots, qh_rng_next(&rng), idx));
-            for (uint64_t k = 0; k < o->shots; k++) {
+            QH_TRY(qh__comm_agree(comm, s_eng_sample(&e, o->shots, qh_rng_next(&rng), idx)));
+            for (uint64_t k = 0; root && k < o->shots; k++) {
                 if (k == 0 || idx[k] != idx[k - 1]) {
                     memset(clbits, 0, nbits);
                     s_apply_deferred(plan, idx[k], clbits, measure_all);
@@ -235,56 +351,57 @@ qh_status qh_sim_run(const qh_circuit *c, const qh_sim_options *opts, qh_sim_res
         }
     } else {
         /* Trajectories: the unitary prefix once, then each shot from a copy of it. */
-        QH_TRY(s_execute(plan, s, 0, plan->first_nonunitary, NULL, clbits, o));
+        QH_TRY(s_execute(&e, plan, 0, plan->first_nonunitary, NULL, clbits, o));
         uint64_t nshots = o->shots ? o->shots : 1;
-        if (nshots > 1 && qh_state_clone(s, o->max_memory, &saved) != QH_OK) {
+        if (nshots > 1 && s_engine_save(&e, o, &saved) != QH_OK) {
             qh_clear_error(); /* no room for a copy: recompute the prefix for each shot */
-            saved = NULL;
+            s_engine_free(&saved);
         }
         for (uint64_t k = 0; k < nshots; k++) {
             if (k > 0) {
-                if (saved) {
-                    QH_TRY(qh_state_copy(s, saved));
+                if (saved.s || saved.sh) {
+                    s_engine_restore(&e, &saved);
                 } else {
-                    QH_TRY(qh_state_set_basis(s, 0));
-                    QH_TRY(
-                        qh__plan_execute_range(plan, s, 0, plan->first_nonunitary, NULL, clbits));
+                    s_engine_zero(&e);
+                    QH_TRY(s_eng_exec(&e, plan, 0, plan->first_nonunitary, NULL, clbits));
                 }
             }
             memset(clbits, 0, res->num_clbits + 1);
-            QH_TRY(qh__plan_execute_range(plan, s, plan->first_nonunitary, plan->num_steps, &rng,
-                                          clbits));
+            QH_TRY(s_eng_exec(&e, plan, plan->first_nonunitary, plan->num_steps, &rng, clbits));
             if (k == 0)
-                QH_TRY(s_state_results(s, o, res));
+                QH_TRY(qh__comm_agree(comm, s_state_results(&e, o, res)));
             if (o->shots > 0) {
                 if (plan->num_deferred > 0 || measure_all) {
-                    uint64_t one;
-                    QH_TRY(qh_state_sample(s, 1, qh_rng_next(&rng), &one));
+                    uint64_t one = 0;
+                    QH_TRY(qh__comm_agree(comm, s_eng_sample(&e, 1, qh_rng_next(&rng), &one)));
                     s_apply_deferred(plan, one, clbits, measure_all);
                 }
-                s_format_key(&fmt, clbits, keys[k]);
+                if (root)
+                    s_format_key(&fmt, clbits, keys[k]);
             }
             if (o->progress && (k & 63) == 0)
                 s_progress(o, (double)(k + 1) / (double)nshots);
         }
     }
+    if (o->statevector)
+        QH_TRY(qh__comm_agree(comm, s_statevector(&e, res)));
     if (o->shots > 0) {
-        QH_TRY(s_make_counts(keys, o->shots, res));
+        if (root)
+            st = s_make_counts(keys, o->shots, res);
+        QH_TRY(qh__comm_agree(comm, st));
         res->shots = o->shots;
         res->measured_all = measure_all;
     }
-    if (o->statevector) {
-        res->statevector = s->amp; /* hand the buffer over instead of copying it */
-        s->amp = NULL;
-    }
+    if (e.sh)
+        qh__shard_traffic(e.sh, &res->exchanges, &res->bytes_exchanged);
     res->seconds = omp_get_wtime() - t0;
     s_progress(o, 1.0);
     *out = res;
     res = NULL;
 fail:
     qh_sim_result_destroy(&res);
-    qh_state_destroy(&s);
-    qh_state_destroy(&saved);
+    s_engine_free(&e);
+    s_engine_free(&saved);
     qh_plan_destroy(&plan);
     free(clbits);
     free(keybuf);
@@ -293,6 +410,11 @@ fail:
     free(first);
     free(size);
     return st;
+}
+
+qh_status qh_sim_run(const qh_circuit *c, const qh_sim_options *opts, qh_sim_result **out)
+{
+    return qh__sim_run_comm(c, opts, NULL, out);
 }
 
 void qh_sim_result_destroy(qh_sim_result **pr)

@@ -16,4 +16,19 @@ struct qh_state {
 /* Below this many amplitudes, loops over the state run on one thread. */
 #define QH__PAR_MIN_LEN (1u << 14)
 
+/* Sampling in pieces, shared by qh_state_sample and the sharded engine so that both draw
+ * exactly the same shots: amplitudes are summed in blocks of 2^qh__sample_block_bits(n),
+ * the targets are sorted uniforms times the total, and one walk maps targets to indices. */
+unsigned qh__sample_block_bits(unsigned n);
+void qh__sample_block_sums(const double complex *amp, uint64_t len, unsigned block_bits,
+                           double *bsum);
+qh_status qh__sample_targets(uint64_t shots, uint64_t seed, const double *bsum, uint64_t nblocks,
+                             double **targets, double *total);
+void qh__sample_walk(const double complex *amp, uint64_t first_block, uint64_t my_blocks,
+                     unsigned block_bits, const double *bsum, uint64_t nblocks, const double *u,
+                     uint64_t shots, uint64_t *out);
+
+/* The Pauli string parsed into masks: x (X or Y), z (Z or Y), and the count of Y. */
+qh_status qh__parse_pauli(const char *str, unsigned n, uint64_t *xm, uint64_t *zm, unsigned *ny);
+
 #endif

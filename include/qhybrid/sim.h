@@ -64,6 +64,10 @@ typedef struct qh_sim_result {
     double seconds;              /* wall time of the simulation */
     const char *isa;             /* kernel instruction set used */
     qh_plan_stats plan_stats;    /* what the compiled plan did */
+    unsigned ranks;              /* MPI ranks that ran it (1 without MPI) */
+    int sharded;                 /* 1 if the state was split over the ranks */
+    uint64_t exchanges;          /* qubit swaps between ranks (this rank) */
+    uint64_t bytes_exchanged;    /* bytes this rank sent for them */
 } qh_sim_result;
 
 /* Simulates c. On success the caller owns *out (free with qh_sim_result_destroy).

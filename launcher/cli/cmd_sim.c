@@ -11,6 +11,8 @@
 #include "core/sysinfo.h"
 #include "launcher/cli/commands.h"
 #include "launcher/cli/json_out.h"
+#include "mpi_sim/comm.h"
+#include "mpi_sim/run_internal.h"
 #include "qhybrid/qasm.h"
 #include "qhybrid/sim.h"
 
@@ -175,6 +177,14 @@ static void s_print(const qh_sim_result *r, int plan_stats)
         qh__json_uint(&j, s->block_qubits);
         qh__json_key(&j, "trajectories");
         qh__json_bool(&j, s->needs_trajectories);
+        qh__json_key(&j, "ranks");
+        qh__json_uint(&j, r->ranks);
+        qh__json_key(&j, "sharded");
+        qh__json_bool(&j, r->sharded);
+        qh__json_key(&j, "exchanges");
+        qh__json_uint(&j, r->exchanges);
+        qh__json_key(&j, "bytes_exchanged");
+        qh__json_uint(&j, r->bytes_exchanged);
         qh__json_key(&j, "isa");
         qh__json_string(&j, r->isa);
         qh__json_key(&j, "seconds");
@@ -298,9 +308,19 @@ int qh__cmd_sim(int argc, char **argv)
     }
 
     const char *path = argv[optind];
-    if (qh_qasm_parse_file(path, &c) != QH_OK) {
-        fprintf(stderr, "%s\n", qh_last_error());
+    /* Under mpirun every rank runs this; they agree on every failure and rank 0 speaks. */
+    qh__comm *comm = NULL;
+    if (qh__comm_init_world(NULL, NULL, &comm) != QH_OK) {
+        fprintf(stderr, "qhybrid sim: %s\n", qh_last_error());
         goto done;
+    }
+    int root = qh__comm_rank(comm) == 0;
+    if (!root)
+        o.progress = NULL;
+    if (qh__comm_agree(comm, qh_qasm_parse_file(path, &c)) != QH_OK) {
+        if (root)
+            fprintf(stderr, "%s\n", qh_last_error());
+        goto finish;
     }
     if (!o.probabilities && !o.statevector && !shots_given && o.num_expectations == 0) {
         int measures = 0;
@@ -311,25 +331,35 @@ int qh__cmd_sim(int argc, char **argv)
         else
             o.probabilities = 1;
     }
-    if (qh_sim_run(c, &o, &r) != QH_OK) {
+    if (qh__sim_run_comm(c, &o, comm, &r) != QH_OK) {
         if (ps.shown)
             fputc('\n', stderr);
-        fprintf(stderr, "qhybrid sim: %s: %s\n", path, qh_last_error());
-        goto done;
+        if (root)
+            fprintf(stderr, "qhybrid sim: %s: %s\n", path, qh_last_error());
+        goto finish;
     }
-    if (r->trajectory && (o.probabilities || o.statevector || o.num_expectations))
+    if (root && r->trajectory && (o.probabilities || o.statevector || o.num_expectations))
         fprintf(stderr, "qhybrid sim: note: the circuit measures in the middle; the state "
                         "results are those of one sampled trajectory\n");
-    if (h5 && qh_sim_result_write_h5(r, h5, path, o.seed) != QH_OK) {
-        fprintf(stderr, "qhybrid sim: %s\n", qh_last_error());
-        goto done;
+    qh_status wst = QH_OK;
+    if (root && h5)
+        wst = qh_sim_result_write_h5(r, h5, path, o.seed);
+    if (qh__comm_agree(comm, wst) != QH_OK) {
+        if (root)
+            fprintf(stderr, "qhybrid sim: %s\n", qh_last_error());
+        goto finish;
     }
-    s_print(r, plan_stats);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "qhybrid sim: could not write the results to stdout\n");
-        goto done;
+    if (root) {
+        s_print(r, plan_stats);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            fprintf(stderr, "qhybrid sim: could not write the results to stdout\n");
+            goto finish;
+        }
     }
     rc = 0;
+finish:
+    qh__comm_free(&comm);
+    qh__comm_finalize();
     goto done;
 usage:
     fputs("Try 'qhybrid sim --help'.\n", stderr);

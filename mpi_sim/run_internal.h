@@ -1,0 +1,13 @@
+/* Internal: qh_sim_run over a communicator (NULL = one process). Collective: every rank
+ * calls it with the same circuit and options and gets the same status; whole-state
+ * results (probabilities, state vector, counts) are filled on rank 0 only. */
+#ifndef QH_MPI_SIM_RUN_INTERNAL_H
+#define QH_MPI_SIM_RUN_INTERNAL_H
+
+#include "mpi_sim/comm.h"
+#include "qhybrid/sim.h"
+
+qh_status qh__sim_run_comm(const qh_circuit *c, const qh_sim_options *opts, qh__comm *comm,
+                           qh_sim_result **out);
+
+#endif
