@@ -21,7 +21,12 @@ struct qh_circuit {
     unsigned cond_width;     /* width of the open condition */
     uint64_t cond_value;     /* value compared in the open condition */
     unsigned line, column;   /* source position stamped on appended ops */
+    char **params;           /* parameter names, owned */
+    unsigned num_params;     /* entries of params */
 };
+
+qh_status qh__expr_check(const qh_expr_instr *prog, unsigned len, unsigned num_params,
+                         int *uses_params);
 
 qh_status qh_circuit_create(unsigned num_qubits, unsigned num_clbits, qh_circuit **out)
 {
@@ -38,11 +43,54 @@ qh_status qh_circuit_create(unsigned num_qubits, unsigned num_clbits, qh_circuit
     return QH_OK;
 }
 
+static void s_free_op(qh_op *op)
+{
+    free((void *)op->matrix);
+    free((void *)op->wide_qubits);
+    for (int j = 0; j < 4; j++)
+        free((void *)op->param_expr[j]);
+}
+
 static void s_free_ops(qh_circuit *c)
 {
     for (size_t i = 0; i < c->num_ops; i++)
-        free((void *)c->ops[i].matrix);
+        s_free_op(&c->ops[i]);
     free(c->ops);
+}
+
+/* Deep copy of the owned parts of src into dst (dst already a shallow copy). */
+static qh_status s_copy_op(qh_op *dst, const qh_op *src)
+{
+    dst->matrix = NULL;
+    dst->wide_qubits = NULL;
+    for (int j = 0; j < 4; j++)
+        dst->param_expr[j] = NULL;
+    if (src->matrix) {
+        unsigned t = src->num_qubits - src->num_controls;
+        size_t bytes = ((size_t)1 << (2 * t)) * sizeof(double complex);
+        double complex *m = malloc(bytes);
+        if (!m)
+            return QH_ERROR(QH_ENOMEM, "out of memory copying a circuit");
+        memcpy(m, src->matrix, bytes);
+        dst->matrix = m;
+    }
+    if (src->wide_qubits) {
+        unsigned *w = malloc(src->num_qubits * sizeof *w);
+        if (!w)
+            return QH_ERROR(QH_ENOMEM, "out of memory copying a circuit");
+        memcpy(w, src->wide_qubits, src->num_qubits * sizeof *w);
+        dst->wide_qubits = w;
+    }
+    for (int j = 0; j < 4; j++) {
+        if (!src->param_expr[j])
+            continue;
+        qh_expr_instr *e = malloc(src->param_expr_len[j] * sizeof *e);
+        if (!e)
+            return QH_ERROR(QH_ENOMEM, "out of memory copying a circuit");
+        memcpy(e, src->param_expr[j], src->param_expr_len[j] * sizeof *e);
+        dst->param_expr[j] = e;
+    }
+    return QH_OK;
 }
 
 static void s_free_regs(qh_register *r, unsigned n)
@@ -60,6 +108,9 @@ void qh_circuit_destroy(qh_circuit **pc)
     s_free_ops(c);
     s_free_regs(c->qregs, c->num_qregs);
     s_free_regs(c->cregs, c->num_cregs);
+    for (unsigned i = 0; i < c->num_params; i++)
+        free(c->params[i]);
+    free(c->params);
     free(c->name);
     free(c);
     *pc = NULL;
@@ -102,16 +153,8 @@ qh_status qh_circuit_clone(const qh_circuit *src, qh_circuit **out)
             QH_FAIL(QH_ENOMEM, "out of memory copying a circuit");
         for (size_t i = 0; i < src->num_ops; i++) {
             c->ops[i] = src->ops[i];
-            c->ops[i].matrix = NULL;
             c->num_ops = i + 1;
-            if (src->ops[i].matrix) {
-                size_t bytes = s_matrix_bytes(&src->ops[i]);
-                double complex *m = malloc(bytes);
-                if (!m)
-                    QH_FAIL(QH_ENOMEM, "out of memory copying a circuit");
-                memcpy(m, src->ops[i].matrix, bytes);
-                c->ops[i].matrix = m;
-            }
+            QH_TRY(s_copy_op(&c->ops[i], &src->ops[i]));
         }
         c->cap_ops = src->num_ops;
     }
@@ -121,6 +164,8 @@ qh_status qh_circuit_clone(const qh_circuit *src, qh_circuit **out)
     c->num_cregs = src->num_cregs;
     if (src->name)
         QH_TRY(qh_circuit_set_name(c, src->name));
+    for (unsigned i = 0; i < src->num_params; i++)
+        QH_TRY(qh_circuit_add_parameter(c, src->params[i], NULL));
     *out = c;
     return QH_OK;
 fail:
@@ -269,6 +314,125 @@ qh_status qh_circuit_matrix(qh_circuit *c, const unsigned *qubits, unsigned num_
     qh_status st = s_append(c, &op);
     if (st)
         free(m);
+    return st;
+}
+
+qh_status qh_circuit_add_parameter(qh_circuit *c, const char *name, unsigned *index)
+{
+    if (qh_circuit_find_parameter(c, name) >= 0)
+        return QH_ERROR(QH_EEXIST, "parameter '%s' is already declared", name);
+    char **p = realloc(c->params, (c->num_params + 1) * sizeof *p);
+    if (!p)
+        return QH_ERROR(QH_ENOMEM, "out of memory adding a parameter");
+    c->params = p;
+    if (!(p[c->num_params] = strdup(name)))
+        return QH_ERROR(QH_ENOMEM, "out of memory adding a parameter");
+    if (index)
+        *index = c->num_params;
+    c->num_params++;
+    return QH_OK;
+}
+
+unsigned qh_circuit_num_parameters(const qh_circuit *c)
+{
+    return c->num_params;
+}
+
+const char *qh_circuit_parameter_name(const qh_circuit *c, unsigned i)
+{
+    return i < c->num_params ? c->params[i] : "";
+}
+
+int qh_circuit_find_parameter(const qh_circuit *c, const char *name)
+{
+    for (unsigned i = 0; i < c->num_params; i++)
+        if (strcmp(c->params[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+qh_status qh_circuit_gate_expr(qh_circuit *c, qh_gate g, const unsigned *qubits,
+                               unsigned num_qubits, const qh_expr_instr *const *exprs,
+                               const unsigned *lens, unsigned num_params)
+{
+    double values[4] = {0};
+    int symbolic[4] = {0};
+    if (num_params > 4)
+        return QH_ERROR(QH_EINVAL, "a gate takes at most 4 parameters, %u given", num_params);
+    for (unsigned i = 0; i < num_params; i++) {
+        QH_CALL(qh__expr_check(exprs[i], lens[i], c->num_params, &symbolic[i]));
+        if (!symbolic[i]) /* a constant expression: fold it now */
+            QH_CALL(qh_expr_eval(exprs[i], lens[i], NULL, 0, &values[i]));
+    }
+    QH_CALL(qh_circuit_gate(c, g, qubits, num_qubits, values, num_params));
+    qh_op *op = &c->ops[c->num_ops - 1];
+    for (unsigned i = 0; i < num_params; i++) {
+        if (!symbolic[i])
+            continue;
+        qh_expr_instr *e = malloc(lens[i] * sizeof *e);
+        if (!e) {
+            c->num_ops--;
+            s_free_op(op);
+            return QH_ERROR(QH_ENOMEM, "out of memory copying an expression");
+        }
+        memcpy(e, exprs[i], lens[i] * sizeof *e);
+        op->param_expr[i] = e;
+        op->param_expr_len[i] = lens[i];
+    }
+    return QH_OK;
+}
+
+qh_status qh_circuit_bind(const qh_circuit *c, const double *values, unsigned num_values,
+                          qh_circuit **out)
+{
+    *out = NULL;
+    if (num_values != c->num_params)
+        return QH_ERROR(QH_EINVAL, "the circuit has %u parameters, %u values given", c->num_params,
+                        num_values);
+    qh_circuit *b = NULL;
+    QH_CALL(qh_circuit_clone(c, &b));
+    for (size_t i = 0; i < b->num_ops; i++) {
+        qh_op *op = &b->ops[i];
+        for (int j = 0; j < 4; j++) {
+            if (!op->param_expr[j])
+                continue;
+            qh_status st = qh_expr_eval(op->param_expr[j], op->param_expr_len[j], values,
+                                        num_values, &op->params[j]);
+            if (st) {
+                qh__error_prefix("instruction %zu", i);
+                qh_circuit_destroy(&b);
+                return st;
+            }
+            free((void *)op->param_expr[j]);
+            op->param_expr[j] = NULL;
+            op->param_expr_len[j] = 0;
+        }
+    }
+    *out = b;
+    return QH_OK;
+}
+
+qh_status qh_circuit_qft(qh_circuit *c, const unsigned *qubits, unsigned n, int inverse)
+{
+    if (n == 0)
+        return QH_ERROR(QH_EINVAL, "a QFT needs at least one qubit");
+    for (unsigned i = 0; i < n; i++) {
+        if (qubits[i] >= c->num_qubits)
+            return QH_ERROR(QH_EINVAL, "qubit %u is out of range (the circuit has %u qubits)",
+                            qubits[i], c->num_qubits);
+        for (unsigned j = 0; j < i; j++)
+            if (qubits[j] == qubits[i])
+                return QH_ERROR(QH_EINVAL, "qubit %u is used twice in one instruction", qubits[i]);
+    }
+    unsigned *w = malloc(n * sizeof *w);
+    if (!w)
+        return QH_ERROR(QH_ENOMEM, "out of memory");
+    memcpy(w, qubits, n * sizeof *w);
+    qh_op op = {.kind = QH_OP_QFT, .num_qubits = n, .wide_qubits = w, .inverse = inverse != 0};
+    memcpy(op.qubits, qubits, (n < QH_MAX_GATE_QUBITS ? n : QH_MAX_GATE_QUBITS) * sizeof *w);
+    qh_status st = s_append(c, &op);
+    if (st)
+        free(w);
     return st;
 }
 

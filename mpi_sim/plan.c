@@ -6,6 +6,7 @@
  * (controlled) swap, anything else a dense step with a control mask. Measurements whose
  * qubit is never touched again, in a circuit without resets or classical conditions after
  * them, are deferred: the caller samples them from the final state in one go. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,6 +136,57 @@ static qh_status s_unitary_step(unsigned nc, const unsigned *controls, unsigned 
     return QH_OK;
 }
 
+/* All qubits of an instruction (a QFT may have more than fit in op->qubits). */
+static const unsigned *s_op_qubits(const qh_op *op)
+{
+    return op->wide_qubits ? op->wide_qubits : op->qubits;
+}
+
+/* A QFT as its textbook gates: for j from the top, h on q[j] then controlled phases
+ * pi/2^(j-k) from every lower q[k]; then the swaps that reverse the register. The inverse
+ * runs the same sequence backwards with the phases negated. */
+static qh_status s_push_qft(qh_plan *p, size_t *cap, const qh_op *op)
+{
+    const unsigned n = op->num_qubits, *q = s_op_qubits(op);
+    size_t count = (size_t)n * (n + 1) / 2 + n / 2, done = 0;
+    qh__step *seq = calloc(count, sizeof *seq);
+    qh_status st = QH_OK;
+    if (!seq)
+        return QH_ERROR(QH_ENOMEM, "out of memory compiling a QFT");
+    double complex h[4], sw[16];
+    qh_gate_matrix(QH_GATE_H, NULL, 0, h);
+    qh_gate_matrix(QH_GATE_SWAP, NULL, 0, sw);
+    const double sign = op->inverse ? -1 : 1;
+    for (int j = (int)n - 1; j >= 0 && !st; j--) {
+        st = s_unitary_step(0, NULL, 1, &q[j], h, &seq[done++]);
+        for (int k = j - 1; k >= 0 && !st; k--) {
+            double complex cp[4] = {1, 0, 0, cexp(I * sign * M_PI / (double)(1u << (j - k)))};
+            st = s_unitary_step(1, &q[k], 1, &q[j], cp, &seq[done++]);
+        }
+    }
+    for (unsigned i = 0; i < n / 2 && !st; i++) {
+        unsigned t[2] = {q[i], q[n - 1 - i]};
+        st = s_unitary_step(0, NULL, 2, t, sw, &seq[done++]);
+    }
+    for (size_t i = 0; i < done && !st; i++) {
+        qh__step *one = &seq[op->inverse ? done - 1 - i : i];
+        one->gates = 1;
+        if (op->has_condition) {
+            one->has_condition = 1;
+            one->cond_first = op->cond_first;
+            one->cond_width = op->cond_width;
+            one->cond_value = op->cond_value;
+        }
+        st = qh__steps_push(&p->steps, &p->num_steps, cap, one);
+        if (st == QH_OK)
+            one->matrix = NULL; /* now owned by the plan */
+    }
+    for (size_t i = 0; i < done; i++)
+        free(seq[i].matrix);
+    free(seq);
+    return st;
+}
+
 /* Marks terminal measurements: no later instruction acts on the qubit, and no reset or
  * conditional instruction comes after the measurement (those need real outcomes). */
 static qh_status s_find_deferred(const qh_circuit *c, int keep, unsigned char **out)
@@ -166,7 +218,7 @@ static qh_status s_find_deferred(const qh_circuit *c, int keep, unsigned char **
             classical_after = 1;
         if (op->kind != QH_OP_BARRIER)
             for (unsigned j = 0; j < op->num_qubits; j++)
-                touched[op->qubits[j]] = 1;
+                touched[s_op_qubits(op)[j]] = 1;
     }
     free(touched);
     free(written);
@@ -220,7 +272,16 @@ qh_status qh_plan_create(const qh_circuit *c, const qh_plan_options *opts, qh_pl
             step.kind = QH__STEP_RESET;
             step.targets[0] = op->qubits[0];
             break;
+        case QH_OP_QFT:
+            QH_TRY(s_push_qft(p, &cap, op));
+            continue;
         case QH_OP_GATE: {
+            for (int j = 0; j < 4; j++)
+                if (op->param_expr[j])
+                    QH_FAIL(QH_EINVAL,
+                            "instruction %zu has a parameter that is not bound to a value "
+                            "(bind the circuit's parameters first)",
+                            i);
             if (op->gate == QH_GATE_ID || op->gate == QH_GATE_U0)
                 continue; /* identities cost a pass and do nothing */
             double complex m[16];

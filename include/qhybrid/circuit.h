@@ -119,8 +119,43 @@ typedef enum qh_op_kind {
     QH_OP_MATRIX,  /* an explicit unitary on 1..QH_MAX_MATRIX_QUBITS targets, with controls */
     QH_OP_MEASURE, /* measure qubits[0] into clbit */
     QH_OP_RESET,   /* reset qubits[0] to |0> */
-    QH_OP_BARRIER  /* no effect on the state; ends gate fusion */
+    QH_OP_BARRIER, /* no effect on the state; ends gate fusion */
+    QH_OP_QFT      /* quantum Fourier transform on a register (see qh_circuit_qft) */
 } qh_op_kind;
+
+/* Parameter expressions: a postfix program over the circuit's parameters (inputs), e.g.
+ * theta/2 + 0.1 = {PARAM 0, CONST 2, DIV, CONST 0.1, ADD}. */
+typedef enum qh_expr_op {
+    QH_EXPR_CONST, /* push value */
+    QH_EXPR_PARAM, /* push the value bound to parameter `param` */
+    QH_EXPR_NEG,   /* unary: -x */
+    QH_EXPR_ADD,   /* binary: a + b (b on top) */
+    QH_EXPR_SUB,
+    QH_EXPR_MUL,
+    QH_EXPR_DIV,
+    QH_EXPR_POW,
+    QH_EXPR_SIN, /* unary functions */
+    QH_EXPR_COS,
+    QH_EXPR_TAN,
+    QH_EXPR_EXP,
+    QH_EXPR_LN,
+    QH_EXPR_SQRT,
+    QH_EXPR_ASIN,
+    QH_EXPR_ACOS,
+    QH_EXPR_ATAN
+} qh_expr_op;
+
+typedef struct qh_expr_instr {
+    qh_expr_op op;  /* what to do */
+    double value;   /* QH_EXPR_CONST */
+    unsigned param; /* QH_EXPR_PARAM: index of the circuit parameter */
+} qh_expr_instr;
+
+/* Evaluates a program with values[i] bound to parameter i. QH_EINVAL for a malformed
+ * program or a parameter index >= num_values; QH_ERANGE when the result is not a finite
+ * number (division by zero, ln of a non-positive number, ...), with a message. */
+QH_EXPORT qh_status qh_expr_eval(const qh_expr_instr *prog, unsigned len, const double *values,
+                                 unsigned num_values, double *out);
 
 /* One instruction, as stored in a circuit (read-only view). */
 typedef struct qh_op {
@@ -138,6 +173,12 @@ typedef struct qh_op {
     unsigned cond_first, cond_width;     /* ...clbits [first, first+width) ... */
     uint64_t cond_value;                 /* ...read as an integer equal cond_value */
     unsigned line, column;               /* source position when parsed, else 0 */
+    const qh_expr_instr *param_expr[4];  /* QH_OP_GATE: params[i] as an expression of the
+                                            circuit's parameters, or NULL if constant */
+    unsigned param_expr_len[4];          /* instructions of param_expr[i] */
+    const unsigned *wide_qubits;         /* QH_OP_QFT: all num_qubits qubits (qubits[]
+                                            holds the first QH_MAX_GATE_QUBITS) */
+    int inverse;                         /* QH_OP_QFT: 1 for the inverse transform */
 } qh_op;
 
 typedef struct qh_circuit qh_circuit;
@@ -177,6 +218,33 @@ QH_EXPORT qh_status qh_circuit_gate(qh_circuit *c, qh_gate g, const unsigned *qu
  * index = targets[j]) is copied. It is not checked for unitarity. */
 QH_EXPORT qh_status qh_circuit_matrix(qh_circuit *c, const unsigned *qubits, unsigned num_controls,
                                       unsigned num_targets, const double complex *matrix);
+
+/* Declares a parameter (an input of the circuit, e.g. OpenQASM 3's `input float theta`);
+ * *index (if not NULL) receives its number. QH_EEXIST for a duplicate name. */
+QH_EXPORT qh_status qh_circuit_add_parameter(qh_circuit *c, const char *name, unsigned *index);
+QH_EXPORT unsigned qh_circuit_num_parameters(const qh_circuit *c);
+/* Name of parameter i ("" if out of range). */
+QH_EXPORT const char *qh_circuit_parameter_name(const qh_circuit *c, unsigned i);
+/* Index of the parameter named `name`, or -1. */
+QH_EXPORT int qh_circuit_find_parameter(const qh_circuit *c, const char *name);
+
+/* Like qh_circuit_gate, with each parameter given as an expression (program exprs[i] of
+ * lens[i] instructions, copied). Programs are checked: well formed, parameter indices in
+ * range. A program without QH_EXPR_PARAM is folded to a constant. */
+QH_EXPORT qh_status qh_circuit_gate_expr(qh_circuit *c, qh_gate g, const unsigned *qubits,
+                                         unsigned num_qubits, const qh_expr_instr *const *exprs,
+                                         const unsigned *lens, unsigned num_params);
+
+/* A copy of c with every parameter replaced by values[i] (num_values must equal
+ * qh_circuit_num_parameters). QH_ERANGE if an expression has no finite value. */
+QH_EXPORT qh_status qh_circuit_bind(const qh_circuit *c, const double *values, unsigned num_values,
+                                    qh_circuit **out);
+
+/* Appends a quantum Fourier transform on qubits[0..n) (qubits[0] is the least significant
+ * bit of the register's value x): |x> -> 2^(-n/2) sum_k e^(2 pi i x k / 2^n) |k>, the
+ * textbook circuit including its final swaps; the inverse transform when inverse != 0.
+ * Simulated as one FFT. */
+QH_EXPORT qh_status qh_circuit_qft(qh_circuit *c, const unsigned *qubits, unsigned n, int inverse);
 
 /* Appends a measurement of qubit q into classical bit b. */
 QH_EXPORT qh_status qh_circuit_measure(qh_circuit *c, unsigned q, unsigned b);

@@ -1,5 +1,6 @@
 /* qh_circuit: registers, appending every kind of instruction, validation of bad input,
  * conditions, deep copies and destruction. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -114,12 +115,76 @@ static void test_conditions_and_clone(void **state)
     qh_circuit_destroy(&d);
 }
 
+static void test_parameters(void **state)
+{
+    (void)state;
+    qh_circuit *c = NULL, *b = NULL;
+    unsigned th, ph;
+    assert_int_equal(qh_circuit_create(2, 0, &c), QH_OK);
+    assert_int_equal(qh_circuit_add_parameter(c, "theta", &th), QH_OK);
+    assert_int_equal(qh_circuit_add_parameter(c, "phi", &ph), QH_OK);
+    assert_int_equal(qh_circuit_add_parameter(c, "theta", NULL), QH_EEXIST);
+    assert_int_equal(qh_circuit_num_parameters(c), 2);
+    assert_string_equal(qh_circuit_parameter_name(c, 1), "phi");
+    assert_int_equal(qh_circuit_find_parameter(c, "phi"), 1);
+    assert_int_equal(qh_circuit_find_parameter(c, "nope"), -1);
+    /* rx(theta/2 + sin(phi)) and a constant expression folded at once */
+    const qh_expr_instr e1[] = {{QH_EXPR_PARAM, 0, th}, {QH_EXPR_CONST, 2, 0}, {QH_EXPR_DIV, 0, 0},
+                                {QH_EXPR_PARAM, 0, ph}, {QH_EXPR_SIN, 0, 0},   {QH_EXPR_ADD, 0, 0}};
+    const qh_expr_instr e2[] = {{QH_EXPR_CONST, 3, 0}, {QH_EXPR_NEG, 0, 0}};
+    const qh_expr_instr *exprs[] = {e1};
+    unsigned lens[] = {6};
+    assert_int_equal(qh_circuit_gate_expr(c, QH_GATE_RX, (unsigned[]){0}, 1, exprs, lens, 1),
+                     QH_OK);
+    const qh_expr_instr *exprs2[] = {e2};
+    unsigned lens2[] = {2};
+    assert_int_equal(qh_circuit_gate_expr(c, QH_GATE_RZ, (unsigned[]){1}, 1, exprs2, lens2, 1),
+                     QH_OK);
+    assert_non_null(qh_circuit_op(c, 0)->param_expr[0]);
+    assert_null(qh_circuit_op(c, 1)->param_expr[0]);
+    assert_true(qh_circuit_op(c, 1)->params[0] == -3);
+    /* malformed programs and unknown parameters */
+    const qh_expr_instr bad1[] = {{QH_EXPR_ADD, 0, 0}};
+    const qh_expr_instr bad2[] = {{QH_EXPR_PARAM, 0, 7}};
+    const qh_expr_instr bad3[] = {{QH_EXPR_CONST, 1, 0}, {QH_EXPR_CONST, 1, 0}};
+    const qh_expr_instr *b1[] = {bad1}, *b2[] = {bad2}, *b3[] = {bad3};
+    unsigned one = 1, two = 2;
+    assert_int_equal(qh_circuit_gate_expr(c, QH_GATE_RX, (unsigned[]){0}, 1, b1, &one, 1),
+                     QH_EINVAL);
+    assert_int_equal(qh_circuit_gate_expr(c, QH_GATE_RX, (unsigned[]){0}, 1, b2, &one, 1),
+                     QH_EINVAL);
+    assert_non_null(strstr(qh_last_error(), "parameter 7"));
+    assert_int_equal(qh_circuit_gate_expr(c, QH_GATE_RX, (unsigned[]){0}, 1, b3, &two, 1),
+                     QH_EINVAL);
+    /* binding */
+    double v[2] = {1.0, 0.5};
+    assert_int_equal(qh_circuit_bind(c, v, 1, &b), QH_EINVAL);
+    assert_int_equal(qh_circuit_bind(c, v, 2, &b), QH_OK);
+    assert_null(qh_circuit_op(b, 0)->param_expr[0]);
+    assert_true(fabs(qh_circuit_op(b, 0)->params[0] - (0.5 + sin(0.5))) < 1e-15);
+    qh_circuit_destroy(&b);
+    /* a clone keeps parameters and expressions */
+    assert_int_equal(qh_circuit_clone(c, &b), QH_OK);
+    assert_int_equal(qh_circuit_num_parameters(b), 2);
+    assert_non_null(qh_circuit_op(b, 0)->param_expr[0]);
+    qh_circuit_destroy(&b);
+    /* evaluation errors */
+    const qh_expr_instr div0[] = {
+        {QH_EXPR_CONST, 1, 0}, {QH_EXPR_PARAM, 0, 0}, {QH_EXPR_DIV, 0, 0}};
+    double out, zero = 0;
+    assert_int_equal(qh_expr_eval(div0, 3, &zero, 1, &out), QH_ERANGE);
+    const qh_expr_instr lnneg[] = {{QH_EXPR_CONST, -1, 0}, {QH_EXPR_LN, 0, 0}};
+    assert_int_equal(qh_expr_eval(lnneg, 2, NULL, 0, &out), QH_ERANGE);
+    qh_circuit_destroy(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registers),
         cmocka_unit_test(test_gates),
         cmocka_unit_test(test_conditions_and_clone),
+        cmocka_unit_test(test_parameters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -183,6 +183,51 @@ static void test_qft(void **state)
     }
 }
 
+/* The QFT instruction on any subset of qubits, forward and inverse, against its
+ * definition, after random gates (so the input is a generic state). */
+static void test_qft_instruction(void **state)
+{
+    (void)state;
+    ref_rng r = {12};
+    for (int trial = 0; trial < 12; trial++) {
+        unsigned n = 4 + (unsigned)(trial % 6);
+        qh_circuit *c = ref_random_circuit(n, 20, 0, &r);
+        unsigned q[16], k = 1 + (unsigned)(ref_rng_next(&r) % n);
+        for (unsigned i = 0; i < k; i++) { /* distinct qubits in random order */
+            for (;;) {
+                unsigned cand = (unsigned)(ref_rng_next(&r) % n), j = 0;
+                while (j < i && q[j] != cand)
+                    j++;
+                if (j == i) {
+                    q[i] = cand;
+                    break;
+                }
+            }
+        }
+        assert_int_equal(qh_circuit_qft(c, q, k, trial & 1), QH_OK);
+        size_t len = (size_t)1 << n;
+        double complex *want = calloc(len, sizeof *want);
+        want[0] = 1;
+        assert_int_equal(ref_apply_circuit(want, n, c), 0);
+        for (unsigned v = 0; v < S_NVARIANTS; v++) {
+            qh_sim_result *res = s_statevector(c, v);
+            double d = ref_max_diff(res->statevector, want, len);
+            if (d > 1e-10)
+                fail_msg("QFT trial %d (k=%u, inverse=%d) variant %u: max diff %g", trial, k,
+                         trial & 1, v, d);
+            qh_sim_result_destroy(&res);
+        }
+        free(want);
+        qh_circuit_destroy(&c);
+    }
+    qh_circuit *c = NULL;
+    qh_circuit_create(3, 0, &c);
+    assert_int_equal(qh_circuit_qft(c, (unsigned[]){0, 0}, 2, 0), QH_EINVAL);
+    assert_int_equal(qh_circuit_qft(c, (unsigned[]){3}, 1, 0), QH_EINVAL);
+    assert_int_equal(qh_circuit_qft(c, NULL, 0, 0), QH_EINVAL);
+    qh_circuit_destroy(&c);
+}
+
 static void test_grover(void **state)
 {
     (void)state;
@@ -412,6 +457,7 @@ int main(void)
         cmocka_unit_test(test_norm_and_inverse),
         cmocka_unit_test(test_ghz),
         cmocka_unit_test(test_qft),
+        cmocka_unit_test(test_qft_instruction),
         cmocka_unit_test(test_grover),
         cmocka_unit_test(test_counts_order_and_seed),
         cmocka_unit_test(test_mid_circuit),

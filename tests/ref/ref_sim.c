@@ -47,6 +47,21 @@ int ref_apply_op(double complex *psi, unsigned n, const qh_op *op)
     unsigned nc = op->num_controls, k = op->num_qubits - nc;
     if (op->kind == QH_OP_BARRIER)
         return 0;
+    if (op->kind == QH_OP_QFT) { /* straight from the definition, as a dense matrix */
+        const unsigned *q = op->wide_qubits;
+        unsigned r = op->num_qubits;
+        size_t dim = (size_t)1 << r;
+        double complex *m = malloc(dim * dim * sizeof *m);
+        double sign = op->inverse ? -1 : 1;
+        for (size_t row = 0; row < dim; row++)
+            for (size_t x = 0; x < dim; x++)
+                m[row * dim + x] =
+                    cexp(sign * 2 * M_PI * I * (double)((row * x) % dim) / (double)dim) /
+                    sqrt((double)dim);
+        ref_apply_matrix(psi, n, r, q, 0, NULL, m);
+        free(m);
+        return 0;
+    }
     if (op->kind == QH_OP_MATRIX) {
         ref_apply_matrix(psi, n, k, op->qubits + nc, nc, op->qubits, op->matrix);
         return 0;
