@@ -24,6 +24,9 @@ typedef struct {
     int all_diag;       /* every absorbed step was diagonal */
     size_t count;       /* steps absorbed */
     unsigned gates;     /* circuit instructions in those steps (multi-step blocks) */
+    uint32_t *recipe;   /* instructions of a multi-step block, in order */
+    uint32_t rlen;      /* entries of recipe */
+    int parametric;     /* some absorbed step depends on parameters */
     qh__step first;     /* the only step, while count == 1 */
     size_t order;       /* creation order, for emitting in program order */
 } s_block;
@@ -127,6 +130,20 @@ static void s_absorb_matrix(s_block *b, unsigned gn, const unsigned *gq, const d
     }
 }
 
+/* Appends `len` entries to a recipe (a NULL addition adds nothing). */
+static qh_status s_recipe_append(uint32_t **r, uint32_t *rlen, const uint32_t *add, uint32_t len)
+{
+    if (!add || !len)
+        return QH_OK;
+    uint32_t *n = realloc(*r, (*rlen + len) * sizeof *n);
+    if (!n)
+        return QH_ERROR(QH_ENOMEM, "out of memory fusing gates");
+    memcpy(n + *rlen, add, len * sizeof *n);
+    *r = n;
+    *rlen += len;
+    return QH_OK;
+}
+
 static qh_status s_emit(s_fuser *f, qh__step *st)
 {
     return qh__steps_push(&f->out, &f->nout, &f->cap, st);
@@ -141,6 +158,10 @@ static qh_status s_emit_block(s_fuser *f, s_block *b)
     unsigned dim = 1u << b->nq;
     st.k = b->nq;
     st.gates = b->gates;
+    st.parametric = b->parametric;
+    st.recipe = b->recipe;
+    st.recipe_len = b->rlen;
+    b->recipe = NULL;
     memcpy(st.targets, b->q, b->nq * sizeof *b->q);
     if (b->all_diag) {
         st.kind = QH__STEP_DIAG;
@@ -273,6 +294,17 @@ static qh_status s_add_step(s_fuser *f, qh__step *st)
             om = tmp;
         }
         s_absorb_matrix(&nb, onq, oq, om);
+        if (ob->count == 1) {
+            QH_CALL(s_recipe_append(&nb.recipe, &nb.rlen, ob->first.recipe, ob->first.recipe_len));
+            nb.parametric |= ob->first.parametric;
+            free(ob->first.recipe);
+            ob->first.recipe = NULL;
+        } else {
+            QH_CALL(s_recipe_append(&nb.recipe, &nb.rlen, ob->recipe, ob->rlen));
+            nb.parametric |= ob->parametric;
+            free(ob->recipe);
+            ob->recipe = NULL;
+        }
         nb.all_diag = nb.all_diag && ob->all_diag;
         nb.count += ob->count;
         nb.gates += ob->count == 1 ? ob->first.gates : ob->gates;
@@ -290,6 +322,10 @@ static qh_status s_add_step(s_fuser *f, qh__step *st)
         s_absorb_matrix(&nb, gn, gq, g);
         nb.count++;
         nb.gates += st->gates;
+        QH_CALL(s_recipe_append(&nb.recipe, &nb.rlen, st->recipe, st->recipe_len));
+        nb.parametric |= st->parametric;
+        free(st->recipe);
+        st->recipe = NULL;
         free(st->matrix);
         st->matrix = NULL;
     }
@@ -305,7 +341,8 @@ static qh_status s_add_step(s_fuser *f, qh__step *st)
 
 static int s_fusable(const qh__step *st)
 {
-    return !st->has_condition && st->kind != QH__STEP_MEASURE && st->kind != QH__STEP_RESET;
+    return !st->has_condition && !st->fence && st->kind != QH__STEP_MEASURE &&
+           st->kind != QH__STEP_RESET;
 }
 
 qh_status qh__fuse_steps(qh__step **steps, size_t *nsteps, unsigned kmax)
@@ -325,6 +362,7 @@ qh_status qh__fuse_steps(qh__step **steps, size_t *nsteps, unsigned kmax)
             QH_TRY(s_emit(f, &in[i]));
         }
         in[i].matrix = NULL; /* ownership moved */
+        in[i].recipe = NULL;
     }
     QH_TRY(s_flush(f, ~UINT64_C(0)));
     free(in);
@@ -336,13 +374,48 @@ fail:
     for (unsigned b = 0; b < f->nopen; b++) {
         free(f->open[b].m);
         free(f->open[b].first.matrix);
+        free(f->open[b].recipe);
+        free(f->open[b].first.recipe);
     }
-    for (size_t j = 0; j < f->nout; j++)
+    for (size_t j = 0; j < f->nout; j++) {
         free(f->out[j].matrix);
+        free(f->out[j].recipe);
+    }
     free(f->out);
     free(f);
     /* the input keeps the steps not yet moved; the caller frees them */
-    for (size_t j = 0; j < i; j++)
+    for (size_t j = 0; j < i; j++) {
         in[j].matrix = NULL;
+        in[j].recipe = NULL;
+    }
     return st;
+}
+
+qh_status qh__fuse_rebuild(qh__step *st, const qh__step *parts, unsigned nparts)
+{
+    s_block b = {0};
+    double complex *g = malloc(((size_t)1 << (2 * S_MAXQ)) * sizeof *g);
+    if (!g)
+        return QH_ERROR(QH_ENOMEM, "out of memory binding parameters");
+    b.nq = st->k;
+    memcpy(b.q, st->targets, st->k * sizeof *b.q);
+    qh_status s = s_materialise(&b);
+    for (unsigned i = 0; i < nparts && s == QH_OK; i++) {
+        unsigned gq[64], gn = s_step_qubits(&parts[i], gq), n1;
+        if (s_step_matrix(&parts[i], g, &n1) != 0)
+            s = QH_ERROR(QH_EINTERNAL, "a part of a fused step is too large");
+        else
+            s_absorb_matrix(&b, gn, gq, g);
+    }
+    if (s == QH_OK) {
+        unsigned dim = 1u << b.nq;
+        if (st->kind == QH__STEP_DIAG)
+            for (unsigned i = 0; i < dim; i++)
+                st->matrix[i] = b.m[(size_t)i * dim + i];
+        else
+            memcpy(st->matrix, b.m, (size_t)dim * dim * sizeof *b.m);
+    }
+    free(b.m);
+    free(g);
+    return s;
 }

@@ -83,8 +83,13 @@ qh_status qh__steps_push(qh__step **steps, size_t *n, size_t *cap, const qh__ste
 }
 
 /* Builds the step for a unitary on `targets` with the controls in `controls`. */
-static qh_status s_unitary_step(unsigned nc, const unsigned *controls, unsigned k,
-                                const unsigned *targets, const double complex *m, qh__step *st)
+/* How a step's kind is chosen: from the matrix's values, or - for a gate whose parameters
+ * are not bound yet - from what the gate is for every value (diagonal or dense). */
+typedef enum { S_BY_VALUE, S_ALWAYS_DIAG, S_ALWAYS_DENSE } s_kind_rule;
+
+static qh_status s_unitary_step_rule(unsigned nc, const unsigned *controls, unsigned k,
+                                     const unsigned *targets, const double complex *m,
+                                     s_kind_rule rule, qh__step *st)
 {
     unsigned dim = 1u << k;
     uint64_t ctrl = 0;
@@ -92,7 +97,8 @@ static qh_status s_unitary_step(unsigned nc, const unsigned *controls, unsigned 
         ctrl |= (uint64_t)1 << controls[i];
     memset(st, 0, sizeof *st);
     st->ctrl = ctrl;
-    if (s_is_diagonal(m, dim) && nc + k <= QH_KERNEL_MAX_TARGETS) {
+    int diag = rule == S_ALWAYS_DIAG || (rule == S_BY_VALUE && s_is_diagonal(m, dim));
+    if (diag && nc + k <= QH_KERNEL_MAX_TARGETS) {
         /* controls join the targets: entry 1 wherever a control is 0 */
         unsigned kk = nc + k, ddim = 1u << kk;
         st->kind = QH__STEP_DIAG;
@@ -110,13 +116,13 @@ static qh_status s_unitary_step(unsigned nc, const unsigned *controls, unsigned 
         }
         return QH_OK;
     }
-    if (k == 1 && s_is_x(m)) {
+    if (rule == S_BY_VALUE && k == 1 && s_is_x(m)) {
         st->kind = QH__STEP_MCX;
         st->k = 1;
         st->targets[0] = targets[0];
         return QH_OK;
     }
-    if (k == 2 && s_is_swap(m)) {
+    if (rule == S_BY_VALUE && k == 2 && s_is_swap(m)) {
         st->kind = QH__STEP_SWAP;
         st->k = 2;
         st->targets[0] = targets[0];
@@ -134,6 +140,67 @@ static qh_status s_unitary_step(unsigned nc, const unsigned *controls, unsigned 
         return QH_ERROR(QH_ENOMEM, "out of memory compiling the circuit");
     memcpy(st->matrix, m, (size_t)dim * dim * sizeof *m);
     return QH_OK;
+}
+
+static qh_status s_unitary_step(unsigned nc, const unsigned *controls, unsigned k,
+                                const unsigned *targets, const double complex *m, qh__step *st)
+{
+    return s_unitary_step_rule(nc, controls, k, targets, m, S_BY_VALUE, st);
+}
+
+/* Gates that are diagonal whatever their parameters. */
+static int s_always_diagonal(qh_gate g)
+{
+    switch (g) {
+    case QH_GATE_RZ:
+    case QH_GATE_P:
+    case QH_GATE_U1:
+    case QH_GATE_CP:
+    case QH_GATE_CU1:
+    case QH_GATE_CRZ:
+    case QH_GATE_RZZ:
+    case QH_GATE_MCP:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int s_op_parametric(const qh_op *op)
+{
+    for (int j = 0; j < 4; j++)
+        if (op->param_expr[j])
+            return 1;
+    return 0;
+}
+
+/* The step of gate instruction op with its parameters evaluated at values (NULL: the
+ * placeholder 0.5 for every parameter, used to compile before binding). */
+static qh_status s_gate_step(const qh_op *op, const double *values, unsigned nvalues, qh__step *st)
+{
+    double params[4];
+    int parametric = s_op_parametric(op);
+    for (unsigned j = 0; j < op->num_params; j++) {
+        params[j] = op->params[j];
+        if (!op->param_expr[j])
+            continue;
+        if (values) {
+            QH_CALL(qh_expr_eval(op->param_expr[j], op->param_expr_len[j], values, nvalues,
+                                 &params[j]));
+        } else {
+            double ph[64];
+            for (unsigned i = 0; i < 64; i++)
+                ph[i] = 0.5;
+            if (qh_expr_eval(op->param_expr[j], op->param_expr_len[j], ph, 64, &params[j]))
+                params[j] = 0.5; /* any value will do until the plan is bound */
+        }
+    }
+    double complex m[16];
+    QH_CALL(qh_gate_matrix(op->gate, params, op->num_params, m));
+    unsigned nc = op->num_controls;
+    s_kind_rule rule =
+        !parametric ? S_BY_VALUE : (s_always_diagonal(op->gate) ? S_ALWAYS_DIAG : S_ALWAYS_DENSE);
+    return s_unitary_step_rule(nc, op->qubits, op->num_qubits - nc, op->qubits + nc, m, rule, st);
 }
 
 /* All qubits of an instruction (a QFT may have more than fit in op->qubits). */
@@ -171,6 +238,7 @@ static qh_status s_push_qft(qh_plan *p, size_t *cap, const qh_op *op)
     for (size_t i = 0; i < done && !st; i++) {
         qh__step *one = &seq[op->inverse ? done - 1 - i : i];
         one->gates = 1;
+        one->fence = p->circuit != NULL; /* not rebuildable from a recipe: keep apart */
         if (op->has_condition) {
             one->has_condition = 1;
             one->cond_first = op->cond_first;
@@ -248,6 +316,11 @@ qh_status qh_plan_create(const qh_circuit *c, const qh_plan_options *opts, qh_pl
     if (!p->deferred_qubits || !p->deferred_clbits)
         QH_FAIL(QH_ENOMEM, "out of memory compiling the circuit");
     p->first_nonunitary = (size_t)-1;
+    p->bound = qh_circuit_num_parameters(c) == 0;
+    if (!p->bound)
+        QH_TRY(qh_circuit_clone(c, &p->circuit));
+    if (nops > UINT32_MAX)
+        QH_FAIL(QH_EINVAL, "a circuit of %zu instructions is too long", nops);
 
     for (size_t i = 0; i < nops; i++) {
         const qh_op *op = qh_circuit_op(c, i);
@@ -275,25 +348,28 @@ qh_status qh_plan_create(const qh_circuit *c, const qh_plan_options *opts, qh_pl
         case QH_OP_QFT:
             QH_TRY(s_push_qft(p, &cap, op));
             continue;
-        case QH_OP_GATE: {
-            for (int j = 0; j < 4; j++)
-                if (op->param_expr[j])
-                    QH_FAIL(QH_EINVAL,
-                            "instruction %zu has a parameter that is not bound to a value "
-                            "(bind the circuit's parameters first)",
-                            i);
+        case QH_OP_GATE:
             if (op->gate == QH_GATE_ID || op->gate == QH_GATE_U0)
                 continue; /* identities cost a pass and do nothing */
-            double complex m[16];
-            QH_TRY(qh_gate_matrix(op->gate, op->params, op->num_params, m));
-            QH_TRY(s_unitary_step(nc, op->qubits, k, op->qubits + nc, m, &step));
+            QH_TRY(s_gate_step(op, NULL, 0, &step));
+            step.parametric = s_op_parametric(op);
             break;
-        }
         case QH_OP_MATRIX:
             QH_TRY(s_unitary_step(nc, op->qubits, k, op->qubits + nc, op->matrix, &step));
             break;
         }
         step.gates = 1;
+        if (p->circuit && (op->kind == QH_OP_GATE || op->kind == QH_OP_MATRIX)) {
+            /* in a parametric plan every gate remembers where it came from, so that a
+             * fused step holding it can be rebuilt when parameters are bound */
+            step.recipe = malloc(sizeof *step.recipe);
+            if (!step.recipe) {
+                free(step.matrix);
+                QH_FAIL(QH_ENOMEM, "out of memory compiling the circuit");
+            }
+            step.recipe[0] = (uint32_t)i;
+            step.recipe_len = 1;
+        }
         if (op->has_condition) {
             step.has_condition = 1;
             step.cond_first = op->cond_first;
@@ -303,6 +379,7 @@ qh_status qh_plan_create(const qh_circuit *c, const qh_plan_options *opts, qh_pl
         st = qh__steps_push(&p->steps, &p->num_steps, &cap, &step);
         if (st) {
             free(step.matrix);
+            free(step.recipe);
             goto fail;
         }
     }
@@ -355,9 +432,12 @@ void qh_plan_destroy(qh_plan **pp)
     if (!pp || !*pp)
         return;
     qh_plan *p = *pp;
-    for (size_t i = 0; i < p->num_steps; i++)
+    for (size_t i = 0; i < p->num_steps; i++) {
         free(p->steps[i].matrix);
+        free(p->steps[i].recipe);
+    }
     free(p->steps);
+    qh_circuit_destroy(&p->circuit);
     free(p->deferred_qubits);
     free(p->deferred_clbits);
     free(p);
@@ -483,8 +563,82 @@ qh_status qh__plan_execute_range(const qh_plan *p, qh_state *s, size_t from, siz
     return QH_OK;
 }
 
+unsigned qh_plan_num_parameters(const qh_plan *p)
+{
+    return p->circuit ? qh_circuit_num_parameters(p->circuit) : 0;
+}
+
+const char *qh_plan_parameter_name(const qh_plan *p, unsigned i)
+{
+    return p->circuit ? qh_circuit_parameter_name(p->circuit, i) : "";
+}
+
+qh_status qh__plan_check_bound(const qh_plan *p)
+{
+    if (!p->bound)
+        return QH_ERROR(QH_ESTATE,
+                        "the circuit's parameters have no values (first is '%s'): bind them",
+                        qh_plan_parameter_name(p, 0));
+    return QH_OK;
+}
+
+qh_status qh_plan_bind(qh_plan *p, const double *values, unsigned num_values)
+{
+    unsigned np = qh_plan_num_parameters(p);
+    if (num_values != np)
+        return QH_ERROR(QH_EINVAL, "the circuit has %u parameters, %u values given", np,
+                        num_values);
+    if (np == 0)
+        return QH_OK;
+    qh__step *parts = NULL;
+    size_t cap = 0;
+    qh_status st = QH_OK;
+    for (size_t i = 0; i < p->num_steps && st == QH_OK; i++) {
+        qh__step *stp = &p->steps[i];
+        if (!stp->parametric)
+            continue;
+        if (stp->recipe_len > cap) {
+            qh__step *np2 = realloc(parts, stp->recipe_len * sizeof *np2);
+            if (!np2) {
+                st = QH_ERROR(QH_ENOMEM, "out of memory binding parameters");
+                break;
+            }
+            parts = np2;
+            cap = stp->recipe_len;
+        }
+        unsigned made = 0;
+        for (; made < stp->recipe_len && st == QH_OK; made++) {
+            const qh_op *op = qh_circuit_op(p->circuit, stp->recipe[made]);
+            if (op->kind == QH_OP_MATRIX)
+                st = s_unitary_step(op->num_controls, op->qubits, op->num_qubits - op->num_controls,
+                                    op->qubits + op->num_controls, op->matrix, &parts[made]);
+            else
+                st = s_gate_step(op, values, num_values, &parts[made]);
+            if (st)
+                qh__error_prefix("parameter binding, instruction %u", stp->recipe[made]);
+        }
+        if (st == QH_OK) {
+            if (stp->gates == 1 && stp->recipe_len == 1 && parts[0].kind == stp->kind &&
+                parts[0].k == stp->k) {
+                size_t n =
+                    stp->kind == QH__STEP_DIAG ? (size_t)1 << stp->k : (size_t)1 << (2 * stp->k);
+                memcpy(stp->matrix, parts[0].matrix, n * sizeof *stp->matrix);
+            } else {
+                st = qh__fuse_rebuild(stp, parts, stp->recipe_len);
+            }
+        }
+        for (unsigned j = 0; j < made; j++)
+            free(parts[j].matrix);
+    }
+    free(parts);
+    if (st == QH_OK)
+        p->bound = 1;
+    return st;
+}
+
 qh_status qh_plan_execute(const qh_plan *p, qh_state *s, qh_rng *rng, unsigned char *clbits)
 {
+    QH_CALL(qh__plan_check_bound(p));
     if (qh_state_num_qubits(s) != p->num_qubits)
         return QH_ERROR(QH_EINVAL, "the plan is for %u qubits but the state has %u", p->num_qubits,
                         qh_state_num_qubits(s));

@@ -30,6 +30,12 @@ typedef struct {
     unsigned cond_first, cond_width;         /* condition register */
     uint64_t cond_value;                     /* condition value */
     unsigned gates;                          /* circuit instructions merged into it */
+    uint32_t *recipe;                        /* circuit instructions it is made of, in
+                                                order (to rebuild it when parameters are
+                                                bound); owned, NULL when not parametric */
+    uint32_t recipe_len;                     /* entries of recipe */
+    int parametric;                          /* its matrix depends on parameters */
+    int fence;                               /* never fused with its neighbours */
     int inner;                               /* all qubits < block_bits: run chunkwise */
 } qh__step;
 
@@ -44,6 +50,8 @@ struct qh_plan {
     size_t first_nonunitary;   /* index of the first measure/reset/conditional step */
     unsigned block_bits;       /* log2 of the cache block (0 = no blocking) */
     qh_plan_stats stats;       /* counts for --plan-stats */
+    qh_circuit *circuit;       /* copy of a parametric circuit (to rebuild steps), or NULL */
+    int bound;                 /* every parameter has a value */
 };
 
 /* Appends *st to the growable array (*steps, *n used, *cap allocated). */
@@ -52,6 +60,13 @@ qh_status qh__steps_push(qh__step **steps, size_t *n, size_t *cap, const qh__ste
 /* Fuses the unitary steps of *steps (replacing the array) into blocks of at most kmax
  * qubits; measurements, resets and conditional steps are kept in place as fences. */
 qh_status qh__fuse_steps(qh__step **steps, size_t *nsteps, unsigned kmax);
+
+/* Recomputes the matrix of fused step st (qubits st->targets, ascending) as the product
+ * of `parts` (unitary steps on subsets of those qubits, in program order). */
+qh_status qh__fuse_rebuild(qh__step *st, const qh__step *parts, unsigned nparts);
+
+/* QH_ESTATE with a message if the plan has parameters without values. */
+qh_status qh__plan_check_bound(const qh_plan *p);
 
 /* Runs steps [from, to) of p on the amplitudes of s. */
 qh_status qh__plan_execute_range(const qh_plan *p, qh_state *s, size_t from, size_t to, qh_rng *rng,

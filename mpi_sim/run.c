@@ -277,6 +277,8 @@ qh_status qh__sim_run_comm(const qh_circuit *c, const qh_sim_options *opts, qh__
         omp_set_num_threads((int)o->threads);
     double t0 = omp_get_wtime();
     QH_TRY(qh__comm_agree(comm, qh_plan_create(c, &o->plan, &plan)));
+    if (qh_plan_num_parameters(plan) > 0 || o->num_param_values > 0)
+        QH_TRY(qh__comm_agree(comm, qh_plan_bind(plan, o->param_values, o->num_param_values)));
     const int traj = plan->first_nonunitary < plan->num_steps;
     res = calloc(1, sizeof *res);
     if (!res)

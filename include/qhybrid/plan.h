@@ -68,6 +68,18 @@ QH_EXPORT qh_plan_stats qh_plan_get_stats(const qh_plan *p);
 QH_EXPORT qh_status qh_plan_execute(const qh_plan *p, qh_state *s, qh_rng *rng,
                                     unsigned char *clbits);
 
+/* Parameters of the compiled circuit (its inputs), in declaration order. */
+QH_EXPORT unsigned qh_plan_num_parameters(const qh_plan *p);
+QH_EXPORT const char *qh_plan_parameter_name(const qh_plan *p, unsigned i);
+
+/* Gives the circuit's parameters values (values[i] for parameter i) and recomputes the
+ * matrices that depend on them. The plan's structure - fusion, cache blocking, the
+ * schedule of exchanges - is kept: compile once, bind many times. A plan with parameters
+ * cannot run before its first binding (QH_ESTATE). QH_EINVAL for a wrong count, QH_ERANGE
+ * when an expression has no finite value (the plan then keeps its previous values... or
+ * must be bound again before running). */
+QH_EXPORT qh_status qh_plan_bind(qh_plan *p, const double *values, unsigned num_values);
+
 /* The deferred terminal measurements, in program order: qubits[i] is measured into
  * clbits[i]. Returns how many there are; the arrays are owned by the plan. */
 QH_EXPORT size_t qh_plan_deferred_measurements(const qh_plan *p, const unsigned **qubits,

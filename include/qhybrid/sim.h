@@ -33,6 +33,9 @@ typedef struct qh_sim_options {
     uint64_t max_memory;             /* bytes the run may allocate; 0 = what is available */
     unsigned threads;                /* OpenMP threads; 0 = the runtime's default */
     qh_plan_options plan;            /* compilation switches */
+    const double *param_values;      /* values of the circuit's parameters, in declaration
+                                        order (see qh_circuit_add_parameter) */
+    unsigned num_param_values;       /* entries of param_values */
     /* Called now and then with the fraction done (0..1); may be NULL. */
     void (*progress)(void *ctx, double fraction);
     void *progress_ctx;

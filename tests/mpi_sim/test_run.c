@@ -12,7 +12,9 @@
 
 #include <cmocka.h>
 
+#include "qhybrid/plan.h"
 #include "qhybrid/qasm.h"
+#include "qhybrid/state.h"
 #include "qhybrid/sim.h"
 #include "tests/ref/ref_sim.h"
 
@@ -225,6 +227,79 @@ static void test_qft_instruction(void **state)
     assert_int_equal(qh_circuit_qft(c, (unsigned[]){0, 0}, 2, 0), QH_EINVAL);
     assert_int_equal(qh_circuit_qft(c, (unsigned[]){3}, 1, 0), QH_EINVAL);
     assert_int_equal(qh_circuit_qft(c, NULL, 0, 0), QH_EINVAL);
+    qh_circuit_destroy(&c);
+}
+
+/* Compile once, bind many: a parametric circuit's plan (fused, blocked) bound to several
+ * sets of values gives the same states as the circuit bound first and run plainly. */
+static void test_parametric(void **state)
+{
+    (void)state;
+    ref_rng r = {41};
+    const unsigned n = 7;
+    qh_circuit *c = ref_random_circuit(n, 30, 1, &r);
+    unsigned a, b;
+    qh_circuit_add_parameter(c, "a", &a);
+    qh_circuit_add_parameter(c, "b", &b);
+    const qh_gate gates[] = {QH_GATE_RX, QH_GATE_RZ, QH_GATE_CRY, QH_GATE_RZZ,
+                             QH_GATE_CP, QH_GATE_U3, QH_GATE_RY};
+    for (int i = 0; i < 60; i++) {
+        qh_gate g = gates[i % 7];
+        const qh_gate_info *in = qh_gate_get_info(g);
+        unsigned q[3] = {(unsigned)i % n, (unsigned)(i + 3) % n, 0};
+        /* a*(i+1)/3 - b, b^2, and a constant */
+        qh_expr_instr e0[] = {{QH_EXPR_PARAM, 0, a},
+                              {QH_EXPR_CONST, (i + 1) / 3.0, 0},
+                              {QH_EXPR_MUL, 0, 0},
+                              {QH_EXPR_PARAM, 0, b},
+                              {QH_EXPR_SUB, 0, 0}};
+        qh_expr_instr e1[] = {{QH_EXPR_PARAM, 0, b}, {QH_EXPR_CONST, 2, 0}, {QH_EXPR_POW, 0, 0}};
+        qh_expr_instr e2[] = {{QH_EXPR_CONST, 0.25 * i, 0}};
+        const qh_expr_instr *ex[3] = {e0, e1, e2};
+        unsigned lens[3] = {5, 3, 1};
+        assert_int_equal(qh_circuit_gate_expr(c, g, q, in->num_qubits, ex, lens, in->num_params),
+                         QH_OK);
+        if (i % 9 == 0) /* fixed gates in between, fused with the parametric ones */
+            s_gate(c, QH_GATE_H, (unsigned)i % n, -1, 0);
+    }
+    size_t len = (size_t)1 << n;
+    qh_sim_options o = {.statevector = 1};
+    qh_sim_result *res = NULL;
+    assert_int_equal(qh_sim_run(c, &o, &res), QH_EINVAL); /* no values */
+    double vals[2] = {0.3, -1.2};
+    o.param_values = vals;
+    o.num_param_values = 1;
+    assert_int_equal(qh_sim_run(c, &o, &res), QH_EINVAL); /* too few */
+    for (unsigned v = 0; v < S_NVARIANTS; v++) {
+        qh_plan *plan = NULL;
+        assert_int_equal(qh_plan_create(c, &s_variants[v], &plan), QH_OK);
+        assert_int_equal(qh_plan_num_parameters(plan), 2);
+        assert_string_equal(qh_plan_parameter_name(plan, 1), "b");
+        qh_state *s = NULL;
+        assert_int_equal(qh_state_create(n, 0, &s), QH_OK);
+        assert_int_equal(qh_plan_execute(plan, s, NULL, NULL), QH_ESTATE);
+        for (int round = 0; round < 3; round++) {
+            vals[0] = 0.3 + round, vals[1] = -1.2 * round;
+            assert_int_equal(qh_plan_bind(plan, vals, 2), QH_OK);
+            qh_state_set_basis(s, 0);
+            assert_int_equal(qh_plan_execute(plan, s, NULL, NULL), QH_OK);
+            qh_circuit *bound = NULL;
+            assert_int_equal(qh_circuit_bind(c, vals, 2, &bound), QH_OK);
+            double complex *want = calloc(len, sizeof *want);
+            want[0] = 1;
+            assert_int_equal(ref_apply_circuit(want, n, bound), 0);
+            double d = ref_max_diff(qh_state_amplitudes(s), want, len);
+            if (d > 1e-10)
+                fail_msg("variant %u round %d: max diff %g", v, round, d);
+            free(want);
+            qh_circuit_destroy(&bound);
+        }
+        qh_state_destroy(&s);
+        qh_plan_destroy(&plan);
+    }
+    o.num_param_values = 2;
+    assert_int_equal(qh_sim_run(c, &o, &res), QH_OK);
+    qh_sim_result_destroy(&res);
     qh_circuit_destroy(&c);
 }
 
@@ -458,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_ghz),
         cmocka_unit_test(test_qft),
         cmocka_unit_test(test_qft_instruction),
+        cmocka_unit_test(test_parametric),
         cmocka_unit_test(test_grover),
         cmocka_unit_test(test_counts_order_and_seed),
         cmocka_unit_test(test_mid_circuit),
