@@ -10,13 +10,23 @@
 
 #include "core/error.h"
 #include "mpi_sim/comm.h"
+#include "mpi_sim/batch_internal.h"
 #include "mpi_sim/run_internal.h"
 #include "qhybrid/sim_mpi.h"
 
 struct qh__comm {
-    MPI_Comm comm; /* the communicator (not owned) */
+    MPI_Comm comm; /* the communicator */
+    int owned;     /* 1 if comm was created here (and is freed with the wrapper) */
     int rank;      /* this process */
     int size;      /* processes */
+};
+
+struct qh__counter {
+    MPI_Win win;    /* one uint64 at rank 0 */
+    uint64_t *cell; /* its memory (rank 0) */
+    MPI_Comm comm;  /* the ranks sharing it */
+    uint64_t local; /* the count when there is no MPI */
+    int mpi;        /* 0 on one process */
 };
 
 static int s_we_initialised;
@@ -68,6 +78,8 @@ void qh__comm_free(qh__comm **c)
 {
     if (!c || !*c)
         return;
+    if ((*c)->owned)
+        MPI_Comm_free(&(*c)->comm);
     free(*c);
     *c = NULL;
 }
@@ -84,6 +96,11 @@ void qh__comm_finalize(void)
 int qh__comm_rank(const qh__comm *c)
 {
     return c ? c->rank : 0;
+}
+
+const void *qh__comm_mpi(const qh__comm *c)
+{
+    return c ? &c->comm : NULL;
 }
 
 int qh__comm_size(const qh__comm *c)
@@ -206,6 +223,66 @@ void qh__comm_recv(const qh__comm *c, int from, void *buf, size_t bytes)
     }
 }
 
+qh_status qh__comm_split(const qh__comm *c, int color, qh__comm **out)
+{
+    *out = NULL;
+    if (!c)
+        return QH_OK;
+    MPI_Comm sub;
+    if (MPI_Comm_split(c->comm, color, c->rank, &sub) != MPI_SUCCESS)
+        return QH_ERROR(QH_EMPI, "MPI could not split the ranks into groups");
+    qh_status st = s_make(sub, out);
+    if (st == QH_OK)
+        (*out)->owned = 1;
+    else
+        MPI_Comm_free(&sub);
+    return st;
+}
+
+qh_status qh__counter_create(const qh__comm *c, qh__counter **out)
+{
+    qh__counter *k = calloc(1, sizeof *k);
+    if (!k)
+        return QH_ERROR(QH_ENOMEM, "out of memory");
+    if (c && c->size > 1) {
+        k->mpi = 1;
+        k->comm = c->comm;
+        MPI_Aint bytes = c->rank == 0 ? (MPI_Aint)sizeof(uint64_t) : 0;
+        MPI_Win_allocate(bytes, sizeof(uint64_t), MPI_INFO_NULL, c->comm, &k->cell, &k->win);
+        if (c->rank == 0) {
+            MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 0, 0, k->win);
+            *k->cell = 0;
+            MPI_Win_unlock(0, k->win);
+        }
+        MPI_Barrier(c->comm);
+    }
+    *out = k;
+    return QH_OK;
+}
+
+uint64_t qh__counter_next(qh__counter *k)
+{
+    if (!k->mpi)
+        return k->local++;
+    uint64_t one = 1, old = 0;
+    MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, k->win);
+    MPI_Fetch_and_op(&one, &old, MPI_UINT64_T, 0, 0, MPI_SUM, k->win);
+    MPI_Win_unlock(0, k->win);
+    return old;
+}
+
+void qh__counter_free(qh__counter **pk)
+{
+    if (!pk || !*pk)
+        return;
+    if ((*pk)->mpi) {
+        MPI_Barrier((*pk)->comm);
+        MPI_Win_free(&(*pk)->win);
+    }
+    free(*pk);
+    *pk = NULL;
+}
+
 void qh__comm_barrier(const qh__comm *c)
 {
     if (c)
@@ -219,6 +296,16 @@ qh_status qh_sim_run_mpi(const qh_circuit *c, const qh_sim_options *opts, MPI_Co
     *out = NULL;
     QH_CALL(qh__comm_wrap(&comm, &wrapped));
     qh_status st = qh__sim_run_comm(c, opts, wrapped, out);
+    qh__comm_free(&wrapped);
+    return st;
+}
+
+qh_status qh_batch_run_mpi(const qh_batch_item *items, size_t num_items, const qh_sim_options *sim,
+                           const qh_batch_options *opts, MPI_Comm comm, qh_batch_summary *summary)
+{
+    qh__comm *wrapped = NULL;
+    QH_CALL(qh__comm_wrap(&comm, &wrapped));
+    qh_status st = qh__batch_run(items, num_items, sim, opts, wrapped, summary);
     qh__comm_free(&wrapped);
     return st;
 }

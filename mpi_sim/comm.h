@@ -34,6 +34,10 @@ void qh__comm_free(qh__comm **c);
 void qh__comm_finalize(void);
 
 int qh__comm_rank(const qh__comm *c);
+
+/* The wrapped MPI_Comm, as a pointer to it (for the FFTW-MPI part, which must hand it to
+ * FFTW). c must not be NULL. Local. */
+const void *qh__comm_mpi(const qh__comm *c);
 int qh__comm_size(const qh__comm *c);
 
 /* All ranks agree on a local verdict: returns 1 only if every rank passed ok = 1. When a
@@ -63,6 +67,17 @@ void qh__comm_exchange(const qh__comm *c, int partner, const void *send, void *r
 /* Sends / receives `bytes` bytes to / from one rank, chunked (for gathering results). */
 void qh__comm_send(const qh__comm *c, int to, const void *buf, size_t bytes);
 void qh__comm_recv(const qh__comm *c, int from, void *buf, size_t bytes);
+
+/* Splits c into sub-communicators by color (ranks ordered as in c). Collective. The
+ * result owns its communicator; free with qh__comm_free. */
+qh_status qh__comm_split(const qh__comm *c, int color, qh__comm **out);
+
+/* A shared counter (at rank 0 of c) that any rank can advance atomically without the
+ * others taking part: how groups of ranks hand out work dynamically. */
+typedef struct qh__counter qh__counter;
+qh_status qh__counter_create(const qh__comm *c, qh__counter **out); /* collective */
+uint64_t qh__counter_next(qh__counter *k);                          /* returns old value */
+void qh__counter_free(qh__counter **k);                             /* collective */
 
 /* Waits for every rank. Collective. */
 void qh__comm_barrier(const qh__comm *c);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "mpi_sim/batch_internal.h"
 #include "qhybrid/sim.h"
 
 static qh_status s_h5_fail(const char *what, const char *path)
@@ -176,4 +177,216 @@ fail:
     unlink(tmp);
     free(tmp);
     return st;
+}
+
+/* ---- batch results (parallel HDF5) ----------------------------------------------------- */
+
+/* What every rank must know about an item to create its datasets collectively: the owner
+ * fills these and a maximum over the ranks spreads them. */
+enum {
+    S_M_OWNED,    /* 1 at the owner */
+    S_M_STATUS,   /* qh_status of the item */
+    S_M_QUBITS,   /* number of qubits */
+    S_M_PROBS,    /* has probabilities */
+    S_M_NCOUNTS,  /* entries of counts */
+    S_M_KEYWIDTH, /* longest bitstring + 1 */
+    S_M_NEXPECT,  /* expectation values */
+    S_M_SHOTS,    /* shots */
+    S_M_FIELDS
+};
+
+#define S_ERR_WIDTH 512
+
+static hid_t s_dataset(hid_t loc, const char *name, hid_t type, hsize_t n)
+{
+    hid_t space = H5Screate_simple(1, &n, NULL);
+    if (space < 0)
+        return -1;
+    hid_t ds = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Sclose(space);
+    return ds;
+}
+
+static hid_t s_strtype(size_t width)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, width ? width : 1);
+    H5Tset_strpad(t, H5T_STR_NULLPAD);
+    return t;
+}
+
+/* Writes `n` strings of `width` into ds (owner only). */
+static herr_t s_write_strs(hid_t ds, hid_t type, char *const *strs, size_t n, size_t width)
+{
+    char *buf = calloc(n ? n : 1, width);
+    if (!buf)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(strs[i]);
+        memcpy(buf + i * width, strs[i], l < width ? l : width); /* NUL-padded by calloc */
+    }
+    herr_t e = n ? H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) : 0;
+    free(buf);
+    return e;
+}
+
+qh_status qh__h5_write_batch(const char *path, const qh__comm *world, const qh_batch_item *items,
+                             size_t n, qh_sim_result *const *results, const int *status,
+                             char *const *errors, const double *seconds)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    const int rank = qh__comm_rank(world), par = qh__comm_size(world) > 1;
+    uint64_t *meta = calloc(n ? n * S_M_FIELDS : 1, sizeof *meta);
+    if (!meta)
+        return QH_ERROR(QH_ENOMEM, "out of memory writing the batch results");
+    for (size_t i = 0; i < n; i++) {
+        uint64_t *m = meta + i * S_M_FIELDS;
+        const qh_sim_result *r = results[i];
+        if (!r && !errors[i])
+            continue;
+        m[S_M_OWNED] = 1;
+        m[S_M_STATUS] = (uint64_t)status[i];
+        if (r) {
+            m[S_M_QUBITS] = r->num_qubits;
+            m[S_M_PROBS] = r->probabilities != NULL;
+            m[S_M_NCOUNTS] = r->num_counts;
+            for (size_t k = 0; k < r->num_counts; k++)
+                if (strlen(r->counts[k].bits) + 1 > m[S_M_KEYWIDTH])
+                    m[S_M_KEYWIDTH] = strlen(r->counts[k].bits) + 1;
+            m[S_M_NEXPECT] = r->num_expectations;
+            m[S_M_SHOTS] = r->shots;
+        }
+    }
+    qh__comm_max_u64(world, meta, n * S_M_FIELDS);
+
+    char *tmp = malloc(strlen(path) + 16);
+    if (!tmp) {
+        free(meta);
+        return QH_ERROR(QH_ENOMEM, "out of memory");
+    }
+    sprintf(tmp, "%s.partial", path);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+#ifdef H5_HAVE_PARALLEL
+    if (par)
+        H5Pset_fapl_mpio(fapl, *(const MPI_Comm *)qh__comm_mpi(world), MPI_INFO_NULL);
+#endif
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    int ok = f >= 0;
+    qh_status st = QH_OK;
+    if (!qh__comm_all_ok(world, ok)) {
+        if (f >= 0)
+            H5Fclose(f);
+        free(meta);
+        st = QH_ERROR(QH_EIO, "cannot create '%s' (is the directory writable?)", path);
+        free(tmp);
+        return st;
+    }
+    hid_t ctype = s_complex_type(), etype = s_strtype(S_ERR_WIDTH);
+    int bad = 0;
+    for (size_t i = 0; i < n && !bad; i++) {
+        const uint64_t *m = meta + i * S_M_FIELDS;
+        const qh_batch_item *it = &items[i];
+        const qh_sim_result *r = results[i];
+        const int mine = r != NULL || errors[i] != NULL;
+        char gname[32];
+        snprintf(gname, sizeof gname, "circuit_%06zu", i);
+        hid_t g = H5Gcreate2(f, gname, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (g < 0) {
+            bad = 1;
+            break;
+        }
+        /* every dataset is created by all ranks (collective metadata), written by the
+         * owner alone (independent raw data) */
+        const char *name = it->name ? it->name : "";
+        hid_t nt = s_strtype(strlen(name) + 1);
+        hid_t ds = s_dataset(g, "name", nt, 1);
+        if (ds < 0 || (mine && H5Dwrite(ds, nt, H5S_ALL, H5S_ALL, H5P_DEFAULT, name) < 0))
+            bad = 1;
+        H5Dclose(ds);
+        H5Tclose(nt);
+        ds = s_dataset(g, "parameters", H5T_NATIVE_DOUBLE, it->num_param_values);
+        if (ds < 0 ||
+            (mine && it->num_param_values &&
+             H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, it->param_values) < 0))
+            bad = 1;
+        H5Dclose(ds);
+        ds = s_dataset(g, "seconds", H5T_NATIVE_DOUBLE, 1);
+        if (ds < 0 || (mine && H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                        &seconds[i]) < 0))
+            bad = 1;
+        H5Dclose(ds);
+        int sv = (int)m[S_M_STATUS];
+        ds = s_dataset(g, "status", H5T_NATIVE_INT, 1);
+        if (ds < 0 ||
+            (mine && H5Dwrite(ds, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, &sv) < 0))
+            bad = 1;
+        H5Dclose(ds);
+        if (sv != QH_OK) {
+            ds = s_dataset(g, "error", etype, 1);
+            if (ds < 0 || (mine && s_write_strs(ds, etype, &errors[i], 1, S_ERR_WIDTH) < 0))
+                bad = 1;
+            H5Dclose(ds);
+            H5Gclose(g);
+            continue;
+        }
+        if (m[S_M_PROBS]) {
+            ds = s_dataset(g, "probabilities", H5T_NATIVE_DOUBLE, (hsize_t)1 << m[S_M_QUBITS]);
+            if (ds < 0 || (mine && H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                            r->probabilities) < 0))
+                bad = 1;
+            H5Dclose(ds);
+        }
+        if (m[S_M_SHOTS]) {
+            hid_t cg = H5Gcreate2(g, "counts", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+            size_t nc = m[S_M_NCOUNTS], kw = m[S_M_KEYWIDTH];
+            hid_t kt = s_strtype(kw);
+            ds = s_dataset(cg, "bitstrings", kt, nc);
+            char **keys = mine ? malloc((nc ? nc : 1) * sizeof *keys) : NULL;
+            uint64_t *vals = mine ? malloc((nc ? nc : 1) * sizeof *vals) : NULL;
+            if (mine && (!keys || !vals))
+                bad = 1;
+            for (size_t k = 0; mine && keys && vals && k < nc; k++) {
+                keys[k] = r->counts[k].bits;
+                vals[k] = r->counts[k].count;
+            }
+            if (ds < 0 || (mine && keys && s_write_strs(ds, kt, keys, nc, kw) < 0))
+                bad = 1;
+            H5Dclose(ds);
+            ds = s_dataset(cg, "values", H5T_NATIVE_UINT64, nc);
+            if (ds < 0 ||
+                (mine && vals && nc &&
+                 H5Dwrite(ds, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, vals) < 0))
+                bad = 1;
+            H5Dclose(ds);
+            free(keys);
+            free(vals);
+            H5Tclose(kt);
+            H5Gclose(cg);
+        }
+        if (m[S_M_NEXPECT]) {
+            hid_t eg = H5Gcreate2(g, "expectations", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+            ds = s_dataset(eg, "values", H5T_NATIVE_DOUBLE, m[S_M_NEXPECT]);
+            if (ds < 0 || (mine && H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                            r->expectations) < 0))
+                bad = 1;
+            H5Dclose(ds);
+            H5Gclose(eg);
+        }
+        H5Gclose(g);
+    }
+    H5Tclose(ctype);
+    H5Tclose(etype);
+    if (H5Fclose(f) < 0)
+        bad = 1;
+    free(meta);
+    if (!qh__comm_all_ok(world, !bad)) {
+        if (rank == 0)
+            unlink(tmp);
+        st = QH_ERROR(QH_EHDF5, "HDF5 could not write the batch results to '%s'", path);
+    } else if (rank == 0 && rename(tmp, path) != 0) {
+        st = QH_ERROR(QH_EIO, "cannot rename '%s' to '%s'", tmp, path);
+    }
+    free(tmp);
+    return qh__comm_agree(world, st);
 }

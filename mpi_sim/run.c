@@ -259,10 +259,25 @@ static void s_engine_zero(s_engine *e)
 qh_status qh__sim_run_comm(const qh_circuit *c, const qh_sim_options *opts, qh__comm *comm,
                            qh_sim_result **out)
 {
-    qh_status st = QH_OK;
     qh_sim_options defaults = {0};
     const qh_sim_options *o = opts ? opts : &defaults;
     qh_plan *plan = NULL;
+    *out = NULL;
+    qh_status st = qh__comm_agree(comm, qh_plan_create(c, &o->plan, &plan));
+    if (st == QH_OK && (qh_plan_num_parameters(plan) > 0 || o->num_param_values > 0))
+        st = qh__comm_agree(comm, qh_plan_bind(plan, o->param_values, o->num_param_values));
+    if (st == QH_OK)
+        st = qh__sim_run_plan(c, plan, o, comm, out);
+    qh_plan_destroy(&plan);
+    return st;
+}
+
+qh_status qh__sim_run_plan(const qh_circuit *c, const qh_plan *plan, const qh_sim_options *opts,
+                           qh__comm *comm, qh_sim_result **out)
+{
+    qh_status st = QH_OK;
+    qh_sim_options defaults = {0};
+    const qh_sim_options *o = opts ? opts : &defaults;
     s_engine e = {0}, saved = {0};
     qh_sim_result *res = NULL;
     unsigned char *clbits = NULL;
@@ -276,9 +291,7 @@ qh_status qh__sim_run_comm(const qh_circuit *c, const qh_sim_options *opts, qh__
     if (o->threads)
         omp_set_num_threads((int)o->threads);
     double t0 = omp_get_wtime();
-    QH_TRY(qh__comm_agree(comm, qh_plan_create(c, &o->plan, &plan)));
-    if (qh_plan_num_parameters(plan) > 0 || o->num_param_values > 0)
-        QH_TRY(qh__comm_agree(comm, qh_plan_bind(plan, o->param_values, o->num_param_values)));
+    QH_TRY(qh__comm_agree(comm, qh__plan_check_bound(plan)));
     const int traj = plan->first_nonunitary < plan->num_steps;
     res = calloc(1, sizeof *res);
     if (!res)
@@ -404,7 +417,6 @@ fail:
     qh_sim_result_destroy(&res);
     s_engine_free(&e);
     s_engine_free(&saved);
-    qh_plan_destroy(&plan);
     free(clbits);
     free(keybuf);
     free(keys);

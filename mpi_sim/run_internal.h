@@ -10,4 +10,9 @@
 qh_status qh__sim_run_comm(const qh_circuit *c, const qh_sim_options *opts, qh__comm *comm,
                            qh_sim_result **out);
 
+/* The same with a plan compiled (and bound) by the caller: a sweep binds one plan to many
+ * values. c must be the circuit the plan was compiled from. */
+qh_status qh__sim_run_plan(const qh_circuit *c, const qh_plan *plan, const qh_sim_options *opts,
+                           qh__comm *comm, qh_sim_result **out);
+
 #endif

@@ -87,6 +87,42 @@ QH_EXPORT qh_status qh_sim_run(const qh_circuit *c, const qh_sim_options *opts,
 QH_EXPORT qh_status qh_sim_result_write_h5(const qh_sim_result *r, const char *path,
                                            const char *circuit_name, uint64_t seed);
 
+/* One circuit of a batch. */
+typedef struct qh_batch_item {
+    const qh_circuit *circuit;  /* several items may share one circuit (a parameter sweep:
+                                   it is compiled once per group and bound per item) */
+    const char *name;           /* stored with its results */
+    const double *param_values; /* values of the circuit's parameters, or NULL */
+    unsigned num_param_values;  /* entries of param_values */
+} qh_batch_item;
+
+/* How a batch runs. */
+typedef struct qh_batch_options {
+    unsigned group_size; /* ranks simulating each circuit together (a power of two that
+                            divides the number of ranks); 0 = 1 */
+    const char *h5_path; /* the results file (required) */
+    /* called on rank 0 now and then with circuits done and in all; may be NULL */
+    void (*progress)(void *ctx, uint64_t done, uint64_t total);
+    void *progress_ctx;
+} qh_batch_options;
+
+/* What a batch did (on every rank). */
+typedef struct qh_batch_summary {
+    uint64_t circuits; /* items run */
+    uint64_t failed;   /* items that ended in an error (recorded in the file) */
+    unsigned groups;   /* groups of ranks */
+    double seconds;    /* wall time */
+} qh_batch_summary;
+
+/* Simulates every item with the options `sim` and writes all results to one HDF5 file:
+ * a group /circuit_NNNNNN per item with its name, parameters, seconds, status (and error
+ * message), probabilities, counts (bitstrings + values) and expectations as asked. An item
+ * that fails (too large, a bad expression...) is recorded as failed and the batch goes on.
+ * One process; see qh_batch_run_mpi for many. */
+QH_EXPORT qh_status qh_batch_run(const qh_batch_item *items, size_t num_items,
+                                 const qh_sim_options *sim, const qh_batch_options *opts,
+                                 qh_batch_summary *summary);
+
 /* Frees *r and sets *r = NULL; accepts NULL. */
 QH_EXPORT void qh_sim_result_destroy(qh_sim_result **r);
 

@@ -24,6 +24,15 @@ extern "C" {
 QH_EXPORT qh_status qh_sim_run_mpi(const qh_circuit *c, const qh_sim_options *opts, MPI_Comm comm,
                                    qh_sim_result **out);
 
+/* A batch over the ranks of comm: they split into groups of opts->group_size ranks
+ * (MPI_Comm_split); each group takes the next circuit as soon as it is free (a counter in
+ * one-sided MPI memory), so uneven circuits keep every group busy, and simulates it
+ * sharded over its ranks. All results go to one HDF5 file written with parallel HDF5.
+ * Collective; every rank gets the same status and summary. */
+QH_EXPORT qh_status qh_batch_run_mpi(const qh_batch_item *items, size_t num_items,
+                                     const qh_sim_options *sim, const qh_batch_options *opts,
+                                     MPI_Comm comm, qh_batch_summary *summary);
+
 #ifdef __cplusplus
 }
 #endif

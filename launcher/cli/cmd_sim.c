@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/sysinfo.h"
+#include "launcher/cli/cli_params.h"
 #include "launcher/cli/commands.h"
 #include "launcher/cli/json_out.h"
 #include "mpi_sim/comm.h"
@@ -30,6 +31,7 @@ static void s_usage(FILE *f)
           "  --shots N            sample N shots; counts keyed like Qiskit (a circuit\n"
           "                       without measurements has all its qubits measured)\n"
           "  --seed S             seed of the sampling (default 0)\n"
+          "  --param NAME=VALUE   a value for a parameter of the circuit (repeatable)\n"
           "  --expect PAULI       expectation of a Pauli string, e.g. \"Z0 X3\" or a Qiskit\n"
           "                       label \"XIZ\"; may be repeated\n"
           "  -o, --output F.h5    also write the results to an HDF5 file\n"
@@ -59,6 +61,7 @@ enum {
     OPT_NOFUSION,
     OPT_NOBLOCKING,
     OPT_PROGRESS,
+    OPT_PARAM,
     OPT_HELP,
     OPT_VERSION
 };
@@ -209,6 +212,7 @@ int qh__cmd_sim(int argc, char **argv)
         {"no-fusion", no_argument, NULL, OPT_NOFUSION},
         {"no-blocking", no_argument, NULL, OPT_NOBLOCKING},
         {"progress", no_argument, NULL, OPT_PROGRESS},
+        {"param", required_argument, NULL, OPT_PARAM},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -216,12 +220,15 @@ int qh__cmd_sim(int argc, char **argv)
     qh_sim_options o = {0};
     const char **expect = calloc((size_t)argc + 1, sizeof *expect);
     const char *h5 = NULL;
+    const char **params = calloc((size_t)argc + 1, sizeof *params);
+    size_t nparams = 0;
+    double *values = NULL;
     int shots_given = 0, plan_stats = 0, progress = isatty(STDERR_FILENO), rc = 1;
     uint64_t v;
     qh_circuit *c = NULL;
     qh_sim_result *r = NULL;
     s_progress_state ps = {0};
-    if (!expect) {
+    if (!expect || !params) {
         fputs("qhybrid sim: out of memory\n", stderr);
         return 1;
     }
@@ -280,6 +287,9 @@ int qh__cmd_sim(int argc, char **argv)
         case OPT_PROGRESS:
             progress = 1;
             break;
+        case OPT_PARAM:
+            params[nparams++] = optarg;
+            break;
         case OPT_HELP:
             s_usage(stdout);
             rc = 0;
@@ -322,6 +332,13 @@ int qh__cmd_sim(int argc, char **argv)
             fprintf(stderr, "%s\n", qh_last_error());
         goto finish;
     }
+    if (qh__comm_agree(comm, qh__cli_bind_params(c, params, nparams, &values)) != QH_OK) {
+        if (root)
+            fprintf(stderr, "qhybrid sim: %s: %s\n", path, qh_last_error());
+        goto finish;
+    }
+    o.param_values = values;
+    o.num_param_values = qh_circuit_num_parameters(c);
     if (!o.probabilities && !o.statevector && !shots_given && o.num_expectations == 0) {
         int measures = 0;
         for (size_t i = 0; i < qh_circuit_num_ops(c) && !measures; i++)
@@ -368,5 +385,7 @@ done:
     qh_sim_result_destroy(&r);
     qh_circuit_destroy(&c);
     free(expect);
+    free(params);
+    free(values);
     return rc;
 }

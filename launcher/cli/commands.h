@@ -4,5 +4,6 @@
 #define QH_LAUNCHER_CLI_COMMANDS_H
 
 int qh__cmd_sim(int argc, char **argv);
+int qh__cmd_batch(int argc, char **argv);
 
 #endif

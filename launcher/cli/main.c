@@ -13,6 +13,7 @@ typedef struct {
 
 static const s_command s_commands[] = {
     {"sim", qh__cmd_sim, "simulate an OpenQASM circuit"},
+    {"batch", qh__cmd_batch, "simulate many circuits or a parameter sweep into one HDF5 file"},
 };
 
 static void s_usage(FILE *out)

@@ -1,0 +1,320 @@
+/* `qhybrid batch`: many circuits, or one parametric circuit over a table of values, run by
+ * groups of MPI ranks (or one process) into one HDF5 file; a JSON summary on stdout. */
+#include <getopt.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/sysinfo.h"
+#include "launcher/cli/cli_params.h"
+#include "launcher/cli/commands.h"
+#include "launcher/cli/json_out.h"
+#include "mpi_sim/batch_internal.h"
+#include "mpi_sim/comm.h"
+#include "qhybrid/qasm.h"
+
+static void s_usage(FILE *f)
+{
+    fputs("usage: qhybrid batch [options] -o RESULTS.h5 CIRCUIT.qasm...\n"
+          "       qhybrid batch [options] -o RESULTS.h5 --sweep VALUES.csv CIRCUIT.qasm\n"
+          "\n"
+          "Simulates many circuits, or one parametric circuit once per row of a CSV file\n"
+          "(a header of parameter names, then rows of values), and writes every result to\n"
+          "one HDF5 file: a group circuit_NNNNNN per circuit with its name, parameters,\n"
+          "seconds, status and the results asked for. Under `mpirun -np P`, the ranks form\n"
+          "P/G groups of G ranks; a group takes the next circuit as soon as it is free.\n"
+          "\n"
+          "  -o, --output F.h5    the results file (required)\n"
+          "  --sweep F.csv        bind the one circuit to each row of F.csv\n"
+          "  --group-size G       ranks per circuit (a power of two dividing P; default 1)\n"
+          "  --param NAME=VALUE   a value for every circuit (may be repeated)\n"
+          "  --shots N [--seed S], --probabilities, --expect PAULI (repeatable)\n"
+          "  --threads N, --max-memory BYTES, --no-fusion, --no-blocking\n"
+          "  --progress           progress on stderr even when it is not a terminal\n",
+          f);
+}
+
+enum {
+    OPT_PROB = 256,
+    OPT_SHOTS,
+    OPT_SEED,
+    OPT_EXPECT,
+    OPT_THREADS,
+    OPT_MAXMEM,
+    OPT_NOFUSION,
+    OPT_NOBLOCKING,
+    OPT_PROGRESS,
+    OPT_GROUP,
+    OPT_SWEEP,
+    OPT_PARAM,
+    OPT_HELP
+};
+
+typedef struct {
+    double start; /* when the batch started */
+    double last;  /* last print */
+} s_progress_state;
+
+static void s_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    s_progress_state *p = ctx;
+    double now = omp_get_wtime();
+    if (done < total && now - p->last < 0.5)
+        return;
+    p->last = now;
+    double rate = done / (now - p->start + 1e-9);
+    double eta = rate > 0 ? (double)(total - done) / rate : 0;
+    fprintf(stderr, "\rbatch: %llu/%llu circuits, %.1f/s, ETA %.0f s   ", (unsigned long long)done,
+            (unsigned long long)total, rate, eta);
+    if (done >= total)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static int s_u64(const char *opt, const char *s, uint64_t *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-')
+        goto bad;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end)
+        goto bad;
+    *out = v;
+    return 0;
+bad:
+    fprintf(stderr, "qhybrid batch: %s takes a non-negative integer, not '%s'\n", opt, s);
+    return -1;
+}
+
+int qh__cmd_batch(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"sweep", required_argument, NULL, OPT_SWEEP},
+        {"group-size", required_argument, NULL, OPT_GROUP},
+        {"param", required_argument, NULL, OPT_PARAM},
+        {"probabilities", no_argument, NULL, OPT_PROB},
+        {"shots", required_argument, NULL, OPT_SHOTS},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"expect", required_argument, NULL, OPT_EXPECT},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"max-memory", required_argument, NULL, OPT_MAXMEM},
+        {"no-fusion", no_argument, NULL, OPT_NOFUSION},
+        {"no-blocking", no_argument, NULL, OPT_NOBLOCKING},
+        {"progress", no_argument, NULL, OPT_PROGRESS},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    qh_sim_options o = {0};
+    qh_batch_options b = {0};
+    const char **expect = calloc((size_t)argc + 1, sizeof *expect);
+    const char **params = calloc((size_t)argc + 1, sizeof *params);
+    size_t nparams = 0;
+    const char *sweep = NULL;
+    int progress = isatty(STDERR_FILENO), rc = 1, ch;
+    uint64_t v;
+    qh__comm *comm = NULL;
+    qh_circuit **circuits = NULL;
+    size_t ncirc = 0, nitems = 0, nrows = 0;
+    qh_batch_item *items = NULL;
+    double *rows = NULL, *fixed = NULL;
+    char **names = NULL;
+    if (!expect || !params) {
+        fputs("qhybrid batch: out of memory\n", stderr);
+        return 1;
+    }
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":o:", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'o':
+            b.h5_path = optarg;
+            break;
+        case OPT_SWEEP:
+            sweep = optarg;
+            break;
+        case OPT_GROUP:
+            if (s_u64("--group-size", optarg, &v) || v == 0 || v > 1u << 20) {
+                fprintf(stderr, "qhybrid batch: --group-size takes a power of two\n");
+                goto usage;
+            }
+            b.group_size = (unsigned)v;
+            break;
+        case OPT_PARAM:
+            params[nparams++] = optarg;
+            break;
+        case OPT_PROB:
+            o.probabilities = 1;
+            break;
+        case OPT_SHOTS:
+            if (s_u64("--shots", optarg, &o.shots))
+                goto usage;
+            break;
+        case OPT_SEED:
+            if (s_u64("--seed", optarg, &o.seed))
+                goto usage;
+            break;
+        case OPT_EXPECT:
+            expect[o.num_expectations++] = optarg;
+            break;
+        case OPT_THREADS:
+            if (s_u64("--threads", optarg, &v) || v == 0 || v > 4096)
+                goto usage;
+            o.threads = (unsigned)v;
+            break;
+        case OPT_MAXMEM:
+            if (qh__parse_bytes(optarg, &o.max_memory) || o.max_memory == 0) {
+                fprintf(stderr, "qhybrid batch: --max-memory takes a size such as 8G\n");
+                goto usage;
+            }
+            break;
+        case OPT_NOFUSION:
+            o.plan.no_fusion = 1;
+            break;
+        case OPT_NOBLOCKING:
+            o.plan.no_blocking = 1;
+            break;
+        case OPT_PROGRESS:
+            progress = 1;
+            break;
+        case OPT_HELP:
+            s_usage(stdout);
+            rc = 0;
+            goto done;
+        case ':':
+            fprintf(stderr, "qhybrid batch: option '%s' needs a value\n", argv[optind - 1]);
+            goto usage;
+        default:
+            fprintf(stderr, "qhybrid batch: unknown option '%s'\n", argv[optind - 1]);
+            goto usage;
+        }
+    }
+    ncirc = (size_t)(argc - optind);
+    if (!b.h5_path) {
+        fputs("qhybrid batch: give the results file with -o RESULTS.h5\n", stderr);
+        goto usage;
+    }
+    if (ncirc == 0 || (sweep && ncirc != 1)) {
+        fputs(sweep ? "qhybrid batch: --sweep takes exactly one circuit\n"
+                    : "qhybrid batch: no circuit files given\n",
+              stderr);
+        goto usage;
+    }
+    if (!o.probabilities && !o.shots && !o.num_expectations)
+        o.shots = 1024;
+    o.expectations = expect;
+
+    if (qh__comm_init_world(NULL, NULL, &comm) != QH_OK) {
+        fprintf(stderr, "qhybrid batch: %s\n", qh_last_error());
+        goto done;
+    }
+    int root = qh__comm_rank(comm) == 0;
+    circuits = calloc(ncirc, sizeof *circuits);
+    qh_status st = circuits ? QH_OK : QH_ERROR(QH_ENOMEM, "out of memory");
+    for (size_t i = 0; st == QH_OK && i < ncirc; i++)
+        st = qh_qasm_parse_file(argv[optind + i], &circuits[i]);
+    if (st == QH_OK && sweep) {
+        st = qh__cli_read_sweep(sweep, circuits[0], params, nparams, &rows, &nrows);
+        nitems = nrows;
+    } else if (st == QH_OK) {
+        nitems = ncirc;
+    }
+    if (st == QH_OK) {
+        items = calloc(nitems ? nitems : 1, sizeof *items);
+        names = calloc(nitems ? nitems : 1, sizeof *names);
+        fixed = calloc(ncirc * 64 + 1, sizeof *fixed);
+        if (!items || !names || !fixed)
+            st = QH_ERROR(QH_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; st == QH_OK && i < nitems; i++) {
+        const qh_circuit *c = circuits[sweep ? 0 : i];
+        unsigned np = qh_circuit_num_parameters(c);
+        items[i].circuit = c;
+        if (sweep) {
+            items[i].param_values = rows + i * np;
+            items[i].num_param_values = np;
+            char name[64];
+            snprintf(name, sizeof name, "%s[%zu]", argv[optind], i);
+            names[i] = strdup(name);
+        } else {
+            double *vals = NULL;
+            st = qh__cli_bind_params(c, params, nparams, &vals);
+            if (st == QH_OK) {
+                if (np > 64)
+                    st = QH_ERROR(QH_EINVAL, "%s: more than 64 parameters", argv[optind + i]);
+                else
+                    memcpy(fixed + i * 64, vals, np * sizeof *vals);
+            }
+            free(vals);
+            items[i].param_values = fixed + i * 64;
+            items[i].num_param_values = np;
+            names[i] = strdup(argv[optind + i]);
+        }
+        if (st == QH_OK && !names[i])
+            st = QH_ERROR(QH_ENOMEM, "out of memory");
+        items[i].name = names[i];
+    }
+    if (qh__comm_agree(comm, st) != QH_OK) {
+        if (root)
+            fprintf(stderr, "qhybrid batch: %s\n", qh_last_error());
+        goto finish;
+    }
+    s_progress_state ps = {omp_get_wtime(), 0};
+    if (progress && root) {
+        b.progress = s_progress;
+        b.progress_ctx = &ps;
+    }
+    qh_batch_summary sum;
+    if (qh__batch_run(items, nitems, &o, &b, comm, &sum) != QH_OK) {
+        if (root)
+            fprintf(stderr, "qhybrid batch: %s\n", qh_last_error());
+        goto finish;
+    }
+    if (root) {
+        qh__json j;
+        qh__json_init(&j, stdout);
+        qh__json_object_begin(&j);
+        qh__json_key(&j, "circuits");
+        qh__json_uint(&j, sum.circuits);
+        qh__json_key(&j, "failed");
+        qh__json_uint(&j, sum.failed);
+        qh__json_key(&j, "groups");
+        qh__json_uint(&j, sum.groups);
+        qh__json_key(&j, "seconds");
+        qh__json_double(&j, sum.seconds);
+        qh__json_key(&j, "circuits_per_second");
+        qh__json_double(&j, (double)sum.circuits / (sum.seconds > 0 ? sum.seconds : 1e-9));
+        qh__json_key(&j, "output");
+        qh__json_string(&j, b.h5_path);
+        qh__json_object_end(&j);
+        if (sum.failed)
+            fprintf(stderr,
+                    "qhybrid batch: %llu of %llu circuits failed (see their 'error' "
+                    "datasets)\n",
+                    (unsigned long long)sum.failed, (unsigned long long)sum.circuits);
+    }
+    rc = sum.failed ? 1 : 0;
+finish:
+    qh__comm_free(&comm);
+    qh__comm_finalize();
+    goto done;
+usage:
+    fputs("Try 'qhybrid batch --help'.\n", stderr);
+    rc = 2;
+done:
+    for (size_t i = 0; circuits && i < ncirc; i++)
+        qh_circuit_destroy(&circuits[i]);
+    for (size_t i = 0; names && i < nitems; i++)
+        free(names[i]);
+    free(names);
+    free(circuits);
+    free(items);
+    free(rows);
+    free(fixed);
+    free(expect);
+    free(params);
+    return rc;
+}
