@@ -5,5 +5,7 @@
 
 int qh__cmd_sim(int argc, char **argv);
 int qh__cmd_batch(int argc, char **argv);
+int qh__cmd_broker(int argc, char **argv);
+int qh__cmd_worker(int argc, char **argv);
 
 #endif

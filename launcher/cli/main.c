@@ -14,6 +14,8 @@ typedef struct {
 static const s_command s_commands[] = {
     {"sim", qh__cmd_sim, "simulate an OpenQASM circuit"},
     {"batch", qh__cmd_batch, "simulate many circuits or a parameter sweep into one HDF5 file"},
+    {"broker", qh__cmd_broker, "run a task broker for a standing pool"},
+    {"worker", qh__cmd_worker, "run tasks for a broker (task libraries with --load)"},
 };
 
 static void s_usage(FILE *out)

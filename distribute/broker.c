@@ -1,0 +1,831 @@
+/* The broker: one thread with a ROUTER socket that clients and workers connect to. It keeps
+ * every task it was given until its client releases it, queues tasks until a worker has
+ * room (squeue.h: first come, first served within a priority, by class of need), places
+ * each on the worker with the most free cpu that covers its target, forwards results to
+ * the owning client, and runs dependent tasks when their inputs exist (a RUN record
+ * carries the encoded values of its dependencies, so the value goes from the producing
+ * worker through the broker to the consuming one, and only there).
+ *
+ * Liveness: everybody sends something at least every heartbeat; a worker silent for
+ * QH__LIVENESS heartbeats is lost — its tasks are queued again (up to max_retries) or end
+ * with QH_EWORKERLOST — and a result from a worker the task no longer belongs to is
+ * dropped, so every task ends exactly once. A silent client's tasks are dropped.
+ *
+ * Batching: while a worker's slots are full, up to S_PREFETCH more tasks are sent to it
+ * ahead of time (its executor queues them), so a stream of short tasks needs few round
+ * trips; all records for one peer produced by one pass go out as one message.
+ *
+ * Memory: a queued task is one allocation (record + its encoded arguments) plus a hash
+ * chain slot: about 200 bytes for a task with small arguments. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "distribute/runtime.h"
+#include "distribute/squeue.h"
+#include "distribute/transport.h"
+
+#define S_PREFETCH 256 /* tasks sent beyond a worker's free room */
+#define S_NONE     UINT32_MAX
+
+enum { S_WAITING, S_QUEUED, S_RUNNING, S_ENDED };
+
+typedef struct b_task {
+    qh__sq_item item;       /* queue link (first member) */
+    struct b_task *hnext;   /* id hash chain */
+    uint64_t id;            /* client-chosen, unique */
+    qh__res need;           /* cpu, gpu, mem */
+    int32_t priority;       /* higher first */
+    uint32_t client;        /* peer index of the owner */
+    uint32_t worker;        /* peer index while running */
+    uint32_t ndeps_pending; /* dependencies not ended */
+    uint32_t pins;          /* dependents that still need this result */
+    uint32_t ndependents, capdependents;
+    struct b_task **dependents; /* tasks waiting for this one */
+    uint64_t *deps;             /* ids of its dependencies (their values go in RUN) */
+    uint32_t ndeps;
+    uint16_t name;          /* index in the broker's name table */
+    uint8_t state;          /* S_* */
+    uint8_t max_retries;    /* re-runs allowed after worker loss */
+    uint8_t attempts;       /* runs started */
+    uint8_t prefetched : 1; /* sent beyond the worker's room (not in its `used`) */
+    uint8_t released : 1;   /* the client no longer needs the result */
+    uint8_t canceled : 1;   /* the client canceled it */
+    uint8_t inqueue : 1;    /* linked in the queue (maybe lazily, after a cancel) */
+    uint32_t status;        /* final status */
+    uint8_t *result;        /* value (MessagePack) or failure message */
+    uint32_t result_len;
+    uint32_t args_len;
+    uint8_t args[]; /* MessagePack arguments */
+} b_task;
+
+typedef struct b_peer {
+    unsigned char ident[QH__PEER_MAX]; /* ZeroMQ identity */
+    size_t ident_len;
+    uint8_t role;            /* QH__ROLE_* */
+    bool alive;              /* still counted */
+    char name[QH__NAME_MAX]; /* host:pid */
+    int64_t heard;           /* last message (ms) */
+    qh__res cap, used;       /* worker: offered, held by strictly placed tasks */
+    uint32_t nassigned;      /* worker: tasks sent and not ended */
+    uint32_t nprefetched;    /* worker: of which sent beyond its room */
+    qh__buf out;             /* records waiting to be sent (RUN or RESULT) */
+    uint32_t nout;
+} b_peer;
+
+struct qh_broker {
+    qh__sock *sock;     /* the ROUTER */
+    char endpoint[256]; /* what to connect to */
+    int wakefd;         /* destroy pokes it */
+    pthread_t thread;
+    atomic_bool stop;         /* destroy asked */
+    atomic_bool stop_workers; /* ... and wants workers to exit */
+    unsigned hb_ms;
+    b_peer *peers; /* every peer ever seen (indices stay valid) */
+    uint32_t npeers, cappeers;
+    b_task **buckets; /* id → task */
+    size_t nbuckets, ntasks;
+    qh__squeue queue; /* queued tasks */
+    char **names;     /* task name table */
+    uint32_t nnames, capnames;
+    qh__shape shape; /* live workers */
+    uint64_t next_peer_no;
+};
+
+/* ---- tables ---- */
+
+static b_task *s_find(qh_broker *b, uint64_t id)
+{
+    if (!b->nbuckets)
+        return NULL;
+    for (b_task *t = b->buckets[id % b->nbuckets]; t; t = t->hnext)
+        if (t->id == id)
+            return t;
+    return NULL;
+}
+
+static qh_status s_insert(qh_broker *b, b_task *t)
+{
+    if (b->ntasks >= b->nbuckets) {
+        size_t nb = b->nbuckets ? 2 * b->nbuckets : 4096;
+        b_task **nbk = calloc(nb, sizeof *nbk);
+        if (!nbk)
+            return QH_ERROR(QH_ENOMEM, "broker: out of memory for the task table");
+        for (size_t i = 0; i < b->nbuckets; i++) {
+            while (b->buckets[i]) {
+                b_task *x = b->buckets[i];
+                b->buckets[i] = x->hnext;
+                x->hnext = nbk[x->id % nb];
+                nbk[x->id % nb] = x;
+            }
+        }
+        free(b->buckets);
+        b->buckets = nbk;
+        b->nbuckets = nb;
+    }
+    b_task **h = &b->buckets[t->id % b->nbuckets];
+    t->hnext = *h;
+    *h = t;
+    b->ntasks++;
+    return QH_OK;
+}
+
+static void s_free_task(b_task *t)
+{
+    free(t->dependents);
+    free(t->deps);
+    free(t->result);
+    free(t);
+}
+
+/* Frees an ended task nobody needs any more (released by its client, no dependents
+ * waiting, not sitting in the queue). */
+static void s_maybe_free(qh_broker *b, b_task *t)
+{
+    if (t->state != S_ENDED || !t->released || t->pins || t->inqueue || t->ndeps_pending)
+        return;
+    b_task **p = &b->buckets[t->id % b->nbuckets];
+    while (*p && *p != t)
+        p = &(*p)->hnext;
+    if (*p)
+        *p = t->hnext;
+    b->ntasks--;
+    s_free_task(t);
+}
+
+static uint16_t s_intern(qh_broker *b, const char *name)
+{
+    for (uint32_t i = 0; i < b->nnames; i++)
+        if (strcmp(b->names[i], name) == 0)
+            return (uint16_t)i;
+    if (b->nnames == b->capnames) {
+        if (b->capnames >= 65535)
+            return 0;
+        uint32_t cap = b->capnames ? 2 * b->capnames : 16;
+        char **n = realloc(b->names, cap * sizeof *n);
+        if (!n)
+            return 0;
+        b->names = n;
+        b->capnames = cap;
+    }
+    char *copy = strdup(name);
+    if (!copy)
+        return 0;
+    b->names[b->nnames] = copy;
+    return (uint16_t)b->nnames++;
+}
+
+static qh_status s_enqueue(qh_broker *b, b_task *t)
+{
+    t->state = S_QUEUED;
+    QH_CALL(qh__sq_push(&b->queue, &t->item, &t->need, t->priority));
+    t->inqueue = 1;
+    return QH_OK;
+}
+
+/* ---- output ---- */
+
+static void s_out_begin(b_peer *p, qh__msg_type type)
+{
+    if (p->nout == 0)
+        qh__wire_begin(&p->out, type);
+}
+
+static void s_flush(qh_broker *b, b_peer *p)
+{
+    if (!p->nout)
+        return;
+    if (qh__wire_end(&p->out, p->nout) == QH_OK)
+        (void)qh__sock_send_buf(b->sock, p->ident, p->ident_len, &p->out);
+    qh__buf_free(&p->out);
+    p->nout = 0;
+}
+
+static void s_flush_all(qh_broker *b)
+{
+    for (uint32_t i = 0; i < b->npeers; i++)
+        if (b->peers[i].alive)
+            s_flush(b, &b->peers[i]);
+}
+
+static void s_send_empty(qh_broker *b, b_peer *p, qh__msg_type type)
+{
+    qh__buf m = {0};
+    qh__wire_begin(&m, type);
+    if (qh__wire_end(&m, 0) == QH_OK)
+        (void)qh__sock_send_buf(b->sock, p->ident, p->ident_len, &m);
+    qh__buf_free(&m);
+}
+
+/* ---- pool shape ---- */
+
+static void s_reshape(qh_broker *b)
+{
+    memset(&b->shape, 0, sizeof b->shape);
+    for (uint32_t i = 0; i < b->npeers; i++)
+        if (b->peers[i].alive && b->peers[i].role == QH__ROLE_WORKER)
+            qh__shape_add(&b->shape, &b->peers[i].cap);
+    for (uint32_t i = 0; i < b->npeers; i++) {
+        b_peer *p = &b->peers[i];
+        if (!p->alive || p->role != QH__ROLE_CLIENT)
+            continue;
+        qh__buf m = {0};
+        qh__wire_begin(&m, QH__MSG_POOL);
+        qh__wire_put_shape(&m, &b->shape);
+        if (qh__wire_end(&m, 1) == QH_OK)
+            (void)qh__sock_send_buf(b->sock, p->ident, p->ident_len, &m);
+        qh__buf_free(&m);
+    }
+}
+
+/* ---- ending tasks ---- */
+
+static void s_end(qh_broker *b, b_task *t, qh_status status, const void *data, size_t len);
+
+/* t's dependency d ended. */
+static void s_dep_ended(qh_broker *b, b_task *t, b_task *d)
+{
+    if (t->state == S_WAITING && d->status != QH_OK) {
+        char msg[1536];
+        snprintf(msg, sizeof msg, "dependency '%s' (task %llu) %s: %.*s", b->names[d->name],
+                 (unsigned long long)d->id, d->status == QH_ECANCELED ? "was canceled" : "failed",
+                 (int)d->result_len, (const char *)d->result);
+        s_end(b, t, (qh_status)d->status, msg, strlen(msg));
+    }
+    if (--t->ndeps_pending)
+        return;
+    if (t->state == S_WAITING && s_enqueue(b, t) != QH_OK)
+        s_end(b, t, QH_ENOMEM, "broker: out of memory queueing", 30);
+    s_maybe_free(b, t);
+}
+
+/* Unpins the dependencies of an ended task. */
+static void s_unpin(qh_broker *b, b_task *t)
+{
+    for (uint32_t i = 0; i < t->ndeps; i++) {
+        b_task *d = s_find(b, t->deps[i]);
+        if (d && d->pins) {
+            d->pins--;
+            s_maybe_free(b, d);
+        }
+    }
+    t->ndeps = 0;
+}
+
+/* Records the end of t (value or failure message), tells its client and its dependents. */
+static void s_end(qh_broker *b, b_task *t, qh_status status, const void *data, size_t len)
+{
+    if (t->state == S_ENDED)
+        return;
+    if (t->canceled && status == QH_OK)
+        status = QH_ECANCELED, data = "canceled", len = 8;
+    t->state = S_ENDED;
+    t->status = (uint32_t)status;
+    /* Kept with a NUL after it: a failure message is also written as a string. */
+    t->result = malloc(len + 1);
+    t->result_len = t->result ? (uint32_t)len : 0;
+    if (t->result) {
+        memcpy(t->result, data, len);
+        t->result[len] = 0;
+    }
+    b_peer *c = &b->peers[t->client];
+    if (c->alive && !t->canceled) {
+        s_out_begin(c, QH__MSG_RESULT);
+        if (status == QH_OK)
+            qh__wire_put_result(&c->out, t->id, QH_OK, "", data, len);
+        else
+            qh__wire_put_result(&c->out, t->id, status, t->result ? (char *)t->result : "", NULL,
+                                0);
+        c->nout++;
+    }
+    b_task **deps = t->dependents;
+    uint32_t n = t->ndependents;
+    t->dependents = NULL;
+    t->ndependents = t->capdependents = 0;
+    for (uint32_t i = 0; i < n; i++)
+        s_dep_ended(b, deps[i], t);
+    free(deps);
+    s_unpin(b, t);
+    s_maybe_free(b, t);
+}
+
+/* ---- placement ---- */
+
+/* The worker to place a task needing `need` on: the one with the most free cpu among
+ * those with room; failing that, one that could run it and has prefetch room left. */
+static int s_fit(void *ctx, const qh__res *need)
+{
+    qh_broker *b = ctx;
+    int best = -1, spare = -1;
+    double best_free = -1;
+    uint32_t spare_n = UINT32_MAX;
+    for (uint32_t i = 0; i < b->npeers; i++) {
+        b_peer *p = &b->peers[i];
+        if (!p->alive || p->role != QH__ROLE_WORKER || !qh__res_covers(&p->cap, need))
+            continue;
+        qh__res free_ = {p->cap.cpu - p->used.cpu,
+                         p->used.gpu > p->cap.gpu ? 0 : p->cap.gpu - p->used.gpu,
+                         p->used.mem > p->cap.mem ? 0 : p->cap.mem - p->used.mem};
+        if (qh__res_covers(&free_, need)) {
+            if (free_.cpu > best_free)
+                best = (int)i, best_free = free_.cpu;
+        } else if (p->nprefetched < S_PREFETCH && p->nprefetched < spare_n) {
+            spare = (int)i, spare_n = p->nprefetched;
+        }
+    }
+    return best >= 0 ? best : spare;
+}
+
+static void s_assign(qh_broker *b, b_task *t, uint32_t w)
+{
+    b_peer *p = &b->peers[w];
+    qh__res free_ = {p->cap.cpu - p->used.cpu,
+                     p->used.gpu > p->cap.gpu ? 0 : p->cap.gpu - p->used.gpu,
+                     p->used.mem > p->cap.mem ? 0 : p->cap.mem - p->used.mem};
+    t->prefetched = !qh__res_covers(&free_, &t->need);
+    if (t->prefetched) {
+        p->nprefetched++;
+    } else {
+        p->used.cpu += t->need.cpu;
+        p->used.gpu += t->need.gpu;
+        p->used.mem += t->need.mem;
+    }
+    p->nassigned++;
+    t->state = S_RUNNING;
+    t->worker = w;
+    t->attempts++;
+    qh_target tg = {t->need.cpu, t->need.gpu, t->need.mem, t->max_retries, t->priority};
+    s_out_begin(p, QH__MSG_RUN);
+    qh__wire_put_run(&p->out, t->id, b->names[t->name], &tg, t->args, t->args_len, t->ndeps);
+    for (uint32_t i = 0; i < t->ndeps; i++) {
+        b_task *d = s_find(b, t->deps[i]); /* pinned: still here */
+        qh__wire_put_dep(&p->out, t->deps[i], d ? d->result : NULL, d ? d->result_len : 0);
+    }
+    p->nout++;
+}
+
+/* Takes a task off its worker's books. */
+static void s_unassign(qh_broker *b, b_task *t)
+{
+    b_peer *p = &b->peers[t->worker];
+    if (t->prefetched) {
+        p->nprefetched--;
+    } else {
+        p->used.cpu -= t->need.cpu;
+        if (p->used.cpu < 1e-9)
+            p->used.cpu = 0;
+        p->used.gpu -= t->need.gpu;
+        p->used.mem -= t->need.mem;
+    }
+    p->nassigned--;
+    t->worker = S_NONE;
+}
+
+static void s_schedule(qh_broker *b)
+{
+    int w;
+    qh__sq_item *it;
+    while ((it = qh__sq_pop_fit(&b->queue, s_fit, b, &w, NULL, NULL))) {
+        b_task *t = (b_task *)it;
+        t->inqueue = 0;
+        if (t->state != S_QUEUED) { /* canceled while queued */
+            s_maybe_free(b, t);
+            continue;
+        }
+        s_assign(b, t, (uint32_t)w);
+    }
+}
+
+/* ---- peers coming and going ---- */
+
+/* The ids of the tasks matching (client c) or (running on worker w); ending one task may
+ * free others, so the callers look each up again. */
+static uint64_t *s_collect(qh_broker *b, uint32_t c, uint32_t w, size_t *n)
+{
+    uint64_t *ids = malloc((b->ntasks + 1) * sizeof *ids);
+    *n = 0;
+    if (!ids)
+        return NULL;
+    for (size_t i = 0; i < b->nbuckets; i++)
+        for (b_task *t = b->buckets[i]; t; t = t->hnext)
+            if ((c != S_NONE && t->client == c) ||
+                (w != S_NONE && t->state == S_RUNNING && t->worker == w))
+                ids[(*n)++] = t->id;
+    return ids;
+}
+
+static void s_worker_lost(qh_broker *b, uint32_t w, const char *why)
+{
+    b_peer *p = &b->peers[w];
+    p->alive = false;
+    qh__buf_free(&p->out);
+    p->nout = 0;
+    size_t n = 0;
+    uint64_t *ids = s_collect(b, S_NONE, w, &n);
+    for (size_t i = 0; i < n; i++) {
+        {
+            b_task *t = s_find(b, ids[i]);
+            if (!t || t->state != S_RUNNING || t->worker != w)
+                continue;
+            s_unassign(b, t);
+            if (t->canceled) {
+                s_end(b, t, QH_ECANCELED, "canceled", 8);
+            } else if (t->attempts > t->max_retries) {
+                char msg[512];
+                snprintf(msg, sizeof msg, "worker lost: %s %s (%u attempt%s)", p->name, why,
+                         t->attempts, t->attempts == 1 ? "" : "s");
+                s_end(b, t, QH_EWORKERLOST, msg, strlen(msg));
+            } else if (s_enqueue(b, t) != QH_OK) {
+                s_end(b, t, QH_ENOMEM, "broker: out of memory requeueing", 32);
+            }
+        }
+    }
+    free(ids);
+    s_reshape(b);
+}
+
+static void s_client_lost(qh_broker *b, uint32_t c)
+{
+    b->peers[c].alive = false;
+    qh__buf_free(&b->peers[c].out);
+    b->peers[c].nout = 0;
+    size_t n = 0;
+    uint64_t *ids = s_collect(b, c, S_NONE, &n);
+    for (size_t i = 0; i < n; i++) {
+        {
+            b_task *t = s_find(b, ids[i]);
+            if (!t)
+                continue;
+            t->released = 1;
+            t->canceled = 1;
+            if (t->state == S_QUEUED || t->state == S_WAITING)
+                s_end(b, t, QH_ECANCELED, "client gone", 11);
+            else
+                s_maybe_free(b, t);
+        }
+    }
+    free(ids);
+}
+
+static uint32_t s_peer(qh_broker *b, const qh__msgin *m)
+{
+    for (uint32_t i = b->npeers; i-- > 0;)
+        if (b->peers[i].alive && b->peers[i].ident_len == m->peer_len &&
+            memcmp(b->peers[i].ident, m->peer, m->peer_len) == 0)
+            return i;
+    return S_NONE;
+}
+
+static void s_hello(qh_broker *b, const qh__msgin *m, qh__rd *rd)
+{
+    qh__hello h;
+    if (qh__wire_get_hello(rd, &h) != QH_OK)
+        return;
+    uint32_t old = s_peer(b, m);
+    if (old != S_NONE) { /* the same connection again: start over */
+        if (b->peers[old].role == QH__ROLE_WORKER)
+            s_worker_lost(b, old, "re-registered");
+        else
+            s_client_lost(b, old);
+    }
+    if (b->npeers == b->cappeers) {
+        uint32_t cap = b->cappeers ? 2 * b->cappeers : 16;
+        b_peer *np = realloc(b->peers, cap * sizeof *np);
+        if (!np)
+            return;
+        b->peers = np;
+        b->cappeers = cap;
+    }
+    uint32_t i = b->npeers++;
+    b_peer *p = &b->peers[i];
+    memset(p, 0, sizeof *p);
+    memcpy(p->ident, m->peer, m->peer_len);
+    p->ident_len = m->peer_len;
+    p->role = h.role;
+    p->alive = true;
+    p->heard = qh__now_ms();
+    memcpy(p->name, h.name, sizeof p->name);
+    if (h.role == QH__ROLE_WORKER)
+        p->cap = h.cap;
+    if (h.role == QH__ROLE_WORKER)
+        s_reshape(b);
+    qh__welcome w = {.peer_no = ++b->next_peer_no, .heartbeat_ms = b->hb_ms, .shape = b->shape};
+    qh__buf out = {0};
+    qh__wire_begin(&out, QH__MSG_WELCOME);
+    qh__wire_put_welcome(&out, &w);
+    if (qh__wire_end(&out, 1) == QH_OK)
+        (void)qh__sock_send_buf(b->sock, p->ident, p->ident_len, &out);
+    qh__buf_free(&out);
+}
+
+/* Ends a just-submitted task with an error before it exists anywhere else. */
+static void s_reject(qh_broker *b, uint32_t c, uint64_t id, qh_status st, const char *msg)
+{
+    b_peer *p = &b->peers[c];
+    s_out_begin(p, QH__MSG_RESULT);
+    qh__wire_put_result(&p->out, id, st, msg, NULL, 0);
+    p->nout++;
+}
+
+static void s_submit(qh_broker *b, uint32_t c, qh__rd *rd, uint32_t count)
+{
+    for (uint32_t k = 0; k < count; k++) {
+        qh__submit s;
+        if (qh__wire_get_submit(rd, &s) != QH_OK)
+            return;
+        qh__res need = {s.target.cpu, s.target.gpu, s.target.mem};
+        if (s_find(b, s.id)) {
+            s_reject(b, c, s.id, QH_EEXIST, "broker: task id already in use");
+            continue;
+        }
+        if (b->shape.workers && !qh__shape_fits(&b->shape, &need)) {
+            char msg[256];
+            snprintf(msg, sizeof msg,
+                     "task '%s' needs cpu=%g gpu=%u mem=%llu, which no worker of this pool "
+                     "can ever offer",
+                     s.name, need.cpu, need.gpu, (unsigned long long)need.mem);
+            s_reject(b, c, s.id, QH_EINVAL, msg);
+            continue;
+        }
+        b_task *t = calloc(1, sizeof *t + s.args_len);
+        uint64_t *deps = s.ndeps ? malloc(s.ndeps * sizeof *deps) : NULL;
+        if (!t || (s.ndeps && !deps) || s_insert(b, t ? (t->id = s.id, t) : t) != QH_OK) {
+            free(t);
+            free(deps);
+            s_reject(b, c, s.id, QH_ENOMEM, "broker: out of memory");
+            continue;
+        }
+        t->need = need;
+        t->priority = s.target.priority;
+        t->max_retries = (uint8_t)(s.target.max_retries > 255 ? 255 : s.target.max_retries);
+        t->client = c;
+        t->worker = S_NONE;
+        t->name = s_intern(b, s.name);
+        t->args_len = s.args_len;
+        memcpy(t->args, s.args, s.args_len);
+        t->deps = deps;
+        t->state = S_WAITING;
+        /* Dependencies: ended ones are pinned for their value, pending ones notify. */
+        b_task *failed = NULL;
+        for (uint32_t i = 0; i < s.ndeps; i++) {
+            uint64_t did = qh__wire_dep(&s, i);
+            b_task *d = s_find(b, did);
+            if (!d || d->client != c) {
+                failed = NULL;
+                char msg[128];
+                snprintf(msg, sizeof msg, "dependency %llu is unknown to the broker",
+                         (unsigned long long)did);
+                s_end(b, t, QH_ENOTFOUND, msg, strlen(msg));
+                break;
+            }
+            t->deps[t->ndeps++] = did;
+            d->pins++;
+            if (d->state == S_ENDED) {
+                if (d->status != QH_OK)
+                    failed = d;
+                continue;
+            }
+            if (d->ndependents == d->capdependents) {
+                uint32_t cap = d->capdependents ? 2 * d->capdependents : 2;
+                b_task **nd = realloc(d->dependents, cap * sizeof *nd);
+                if (!nd) {
+                    s_end(b, t, QH_ENOMEM, "broker: out of memory", 21);
+                    break;
+                }
+                d->dependents = nd;
+                d->capdependents = cap;
+            }
+            d->dependents[d->ndependents++] = t;
+            t->ndeps_pending++;
+        }
+        if (t->state == S_ENDED)
+            continue;
+        if (failed) {
+            t->ndeps_pending++;
+            s_dep_ended(b, t, failed);
+        } else if (!t->ndeps_pending && s_enqueue(b, t) != QH_OK) {
+            s_end(b, t, QH_ENOMEM, "broker: out of memory queueing", 30);
+        }
+    }
+}
+
+static void s_results(qh_broker *b, uint32_t w, qh__rd *rd, uint32_t count)
+{
+    for (uint32_t k = 0; k < count; k++) {
+        qh__result r;
+        if (qh__wire_get_result(rd, &r) != QH_OK)
+            return;
+        b_task *t = s_find(b, r.id);
+        if (!t || t->state != S_RUNNING || t->worker != w)
+            continue; /* stale: the task was given to someone else, or is gone */
+        s_unassign(b, t);
+        if (r.status == QH_OK)
+            s_end(b, t, QH_OK, r.value, r.value_len);
+        else
+            s_end(b, t, (qh_status)r.status, r.message, r.message_len);
+    }
+}
+
+static void s_cancel(qh_broker *b, uint32_t c, qh__rd *rd, uint32_t count)
+{
+    for (uint32_t k = 0; k < count; k++) {
+        uint64_t id;
+        if (qh__wire_get_id(rd, &id) != QH_OK)
+            return;
+        b_task *t = s_find(b, id);
+        if (!t || t->client != c || t->state == S_ENDED)
+            continue;
+        t->canceled = 1;
+        if (t->state == S_RUNNING) {
+            b_peer *p = &b->peers[t->worker];
+            qh__buf m = {0};
+            qh__wire_begin(&m, QH__MSG_CANCEL);
+            qh__wire_put_id(&m, id);
+            if (qh__wire_end(&m, 1) == QH_OK)
+                (void)qh__sock_send_buf(b->sock, p->ident, p->ident_len, &m);
+            qh__buf_free(&m);
+        } else {
+            s_end(b, t, QH_ECANCELED, "canceled", 8);
+        }
+    }
+}
+
+static void s_release(qh_broker *b, uint32_t c, qh__rd *rd, uint32_t count)
+{
+    for (uint32_t k = 0; k < count; k++) {
+        uint64_t id;
+        if (qh__wire_get_id(rd, &id) != QH_OK)
+            return;
+        b_task *t = s_find(b, id);
+        if (t && t->client == c) {
+            t->released = 1;
+            s_maybe_free(b, t);
+        }
+    }
+}
+
+static void s_message(qh_broker *b, qh__msgin *m)
+{
+    qh__msg_type type;
+    uint32_t count;
+    qh__rd rd;
+    if (qh__wire_open(m->data, m->len, &type, &count, &rd) != QH_OK)
+        return;
+    if (type == QH__MSG_HELLO) {
+        s_hello(b, m, &rd);
+        return;
+    }
+    uint32_t i = s_peer(b, m);
+    if (i == S_NONE)
+        return; /* not registered (e.g. from before a broker restart): it will say hello */
+    b_peer *p = &b->peers[i];
+    p->heard = qh__now_ms();
+    bool worker = p->role == QH__ROLE_WORKER;
+    switch (type) {
+    case QH__MSG_SUBMIT:
+        if (!worker)
+            s_submit(b, i, &rd, count);
+        break;
+    case QH__MSG_RESULT:
+        if (worker)
+            s_results(b, i, &rd, count);
+        break;
+    case QH__MSG_CANCEL:
+        if (!worker)
+            s_cancel(b, i, &rd, count);
+        break;
+    case QH__MSG_RELEASE:
+        if (!worker)
+            s_release(b, i, &rd, count);
+        break;
+    case QH__MSG_BYE:
+        if (worker)
+            s_worker_lost(b, i, "left");
+        else
+            s_client_lost(b, i);
+        break;
+    default:
+        break;
+    }
+}
+
+static void s_heartbeat(qh_broker *b)
+{
+    int64_t now = qh__now_ms();
+    for (uint32_t i = 0; i < b->npeers; i++) {
+        b_peer *p = &b->peers[i];
+        if (!p->alive)
+            continue;
+        if (now - p->heard > (int64_t)b->hb_ms * QH__LIVENESS) {
+            if (p->role == QH__ROLE_WORKER)
+                s_worker_lost(b, i, "stopped answering");
+            else
+                s_client_lost(b, i);
+            continue;
+        }
+        s_send_empty(b, p, QH__MSG_HEARTBEAT);
+    }
+}
+
+static void *s_run(void *arg)
+{
+    qh_broker *b = arg;
+    int64_t next_hb = qh__now_ms() + b->hb_ms;
+    while (!atomic_load(&b->stop)) {
+        int64_t wait = next_hb - qh__now_ms();
+        bool ready = false, woken = false;
+        qh__sock_poll(b->sock, b->wakefd, wait > 0 ? (int)wait : 0, &ready, &woken);
+        if (woken)
+            qh__wake_drain(b->wakefd);
+        if (ready) {
+            qh__msgin m;
+            /* Take a bounded burst, then schedule and send: results flow back while a
+             * client is still pushing a million submits. */
+            for (int n = 0; n < 256 && qh__sock_recv(b->sock, &m) == 1; n++) {
+                s_message(b, &m);
+                qh__msgin_close(&m);
+            }
+        }
+        if (qh__now_ms() >= next_hb) {
+            s_heartbeat(b);
+            next_hb = qh__now_ms() + b->hb_ms;
+        }
+        s_schedule(b);
+        s_flush_all(b);
+    }
+    if (atomic_load(&b->stop_workers))
+        for (uint32_t i = 0; i < b->npeers; i++)
+            if (b->peers[i].alive && b->peers[i].role == QH__ROLE_WORKER)
+                s_send_empty(b, &b->peers[i], QH__MSG_SHUTDOWN);
+    return NULL;
+}
+
+qh_status qh_broker_create(const char *endpoint, qh_broker **out)
+{
+    qh_status st = QH_OK;
+    *out = NULL;
+    qh_broker *b = calloc(1, sizeof *b);
+    if (!b)
+        return QH_ERROR(QH_ENOMEM, "out of memory for a broker");
+    b->hb_ms = qh__heartbeat_ms();
+    b->wakefd = qh__wakefd_create();
+    if (b->wakefd < 0)
+        QH_FAIL(QH_EIO, "cannot create an eventfd");
+    QH_TRY(qh__sock_bind(endpoint ? endpoint : "tcp://127.0.0.1:0", &b->sock));
+    /* Clients need an address they can reach: a wildcard becomes loopback. */
+    const char *bound = qh__sock_endpoint(b->sock);
+    const char *wild = strstr(bound, "0.0.0.0");
+    if (wild)
+        snprintf(b->endpoint, sizeof b->endpoint, "%.*s127.0.0.1%s", (int)(wild - bound), bound,
+                 wild + 7);
+    else
+        snprintf(b->endpoint, sizeof b->endpoint, "%s", bound);
+    if (pthread_create(&b->thread, NULL, s_run, b) != 0)
+        QH_FAIL(QH_ENOMEM, "cannot start the broker thread");
+    *out = b;
+    return QH_OK;
+fail:
+    qh__sock_destroy(&b->sock, 0);
+    if (b->wakefd >= 0)
+        close(b->wakefd);
+    free(b);
+    return st;
+}
+
+const char *qh_broker_endpoint(const qh_broker *b)
+{
+    return b ? b->endpoint : NULL;
+}
+
+void qh_broker_destroy(qh_broker **pb, bool stop_workers)
+{
+    if (!pb || !*pb)
+        return;
+    qh_broker *b = *pb;
+    *pb = NULL;
+    atomic_store(&b->stop_workers, stop_workers);
+    atomic_store(&b->stop, true);
+    qh__wake(b->wakefd);
+    pthread_join(b->thread, NULL);
+    qh__sock_destroy(&b->sock, 1000);
+    close(b->wakefd);
+    for (size_t i = 0; i < b->nbuckets; i++) {
+        while (b->buckets[i]) {
+            b_task *t = b->buckets[i];
+            b->buckets[i] = t->hnext;
+            s_free_task(t);
+        }
+    }
+    free(b->buckets);
+    for (uint32_t i = 0; i < b->npeers; i++)
+        qh__buf_free(&b->peers[i].out);
+    free(b->peers);
+    for (uint32_t i = 0; i < b->nnames; i++)
+        free(b->names[i]);
+    free(b->names);
+    qh__sq_free(&b->queue);
+    free(b);
+}

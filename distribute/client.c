@@ -1,0 +1,304 @@
+/* The remote runtime: a pool whose tasks run on the workers of a broker.
+ *
+ * User threads never touch the socket. They append submit / cancel / release records to
+ * batches under the pool's mutex and poke an eventfd when a batch goes from empty to
+ * non-empty; the client's I/O thread owns the DEALER socket, sends whole batches as single
+ * messages (so many tasks in flight cost few messages), delivers results into the pool's
+ * records, keeps heartbeats, and — when the broker has been silent for QH__LIVENESS
+ * heartbeats — ends every unfinished task with QH_ENETWORK so no get waits forever. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "distribute/pool_impl.h"
+#include "distribute/transport.h"
+
+struct qh__client {
+    qh_pool *pool;      /* owner (its mutex guards the fields marked "pool->mu") */
+    qh__sock *sock;     /* the DEALER (I/O thread only, once started) */
+    int wakefd;         /* eventfd poked by user threads */
+    pthread_t thread;   /* the I/O thread */
+    bool started;       /* thread running */
+    char endpoint[256]; /* broker address, for messages */
+    unsigned hb_ms;     /* heartbeat interval */
+    /* pool->mu: */
+    qh__buf submits; /* SUBMIT message being filled */
+    uint32_t nsubmits;
+    qh__buf cancels; /* CANCEL message */
+    uint32_t ncancels;
+    qh__buf releases; /* RELEASE message */
+    uint32_t nreleases;
+    bool poked;       /* wakefd written since the last swap */
+    bool stop;        /* destroy asked the thread to finish */
+    qh__shape shape;  /* the pool as the broker last described it */
+    uint64_t peer_no; /* from WELCOME */
+};
+
+/* With pool->mu held: wakes the I/O thread once per batch. */
+static void s_poke(qh__client *c)
+{
+    if (!c->poked) {
+        c->poked = true;
+        qh__wake(c->wakefd);
+    }
+}
+
+const qh__shape *qh__client_shape(qh__client *c)
+{
+    return &c->shape;
+}
+
+uint64_t qh__client_peer_no(qh__client *c)
+{
+    return c->peer_no;
+}
+
+qh_status qh__client_submit(qh__client *c, const qh_ref *t, const uint64_t *deps, uint32_t ndeps,
+                            const qh_value *args)
+{
+    if (c->nsubmits == 0)
+        qh__wire_begin(&c->submits, QH__MSG_SUBMIT);
+    QH_CALL(qh__wire_put_submit_value(&c->submits, t->id, t->name, &t->target, deps, ndeps, args));
+    c->nsubmits++;
+    s_poke(c);
+    return QH_OK;
+}
+
+void qh__client_cancel(qh__client *c, uint64_t id)
+{
+    if (c->ncancels == 0)
+        qh__wire_begin(&c->cancels, QH__MSG_CANCEL);
+    qh__wire_put_id(&c->cancels, id);
+    c->ncancels++;
+    s_poke(c);
+}
+
+void qh__client_release(qh__client *c, uint64_t id)
+{
+    if (c->nreleases == 0)
+        qh__wire_begin(&c->releases, QH__MSG_RELEASE);
+    qh__wire_put_id(&c->releases, id);
+    c->nreleases++;
+    /* Releases ride along with the next message or heartbeat: no wake-up of their own. */
+    if (c->nreleases >= 4096)
+        s_poke(c);
+}
+
+/* Sends an empty message of `type`. */
+static qh_status s_send_empty(qh__client *c, qh__msg_type type)
+{
+    qh__buf b = {0};
+    qh__wire_begin(&b, type);
+    qh_status st = qh__wire_end(&b, 0);
+    if (st == QH_OK)
+        st = qh__sock_send_buf(c->sock, NULL, 0, &b);
+    qh__buf_free(&b);
+    return st;
+}
+
+/* Sends one pending batch (taken from the client under the lock by the caller). */
+static void s_send_batch(qh__client *c, qh__buf *b, uint32_t n)
+{
+    if (n && qh__wire_end(b, n) == QH_OK)
+        (void)qh__sock_send_buf(c->sock, NULL, 0, b); /* a failure shows as silence later */
+    qh__buf_free(b);
+}
+
+/* Handles one message from the broker; returns false for a malformed one (ignored). */
+static void s_handle(qh__client *c, const void *data, size_t len)
+{
+    qh__msg_type type;
+    uint32_t count;
+    qh__rd rd;
+    if (qh__wire_open(data, len, &type, &count, &rd) != QH_OK)
+        return;
+    qh_pool *pool = c->pool;
+    if (type == QH__MSG_POOL) {
+        qh__shape s;
+        if (qh__wire_get_shape(&rd, &s) == QH_OK) {
+            pthread_mutex_lock(&pool->mu);
+            c->shape = s;
+            pthread_mutex_unlock(&pool->mu);
+        }
+        return;
+    }
+    if (type != QH__MSG_RESULT)
+        return; /* heartbeats: hearing anything is what counts */
+    for (uint32_t i = 0; i < count; i++) {
+        qh__result r;
+        if (qh__wire_get_result(&rd, &r) != QH_OK)
+            return;
+        qh_value *v = NULL;
+        qh_status st = (qh_status)r.status;
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%.*s", (int)r.message_len, r.message);
+        if (st == QH_OK && qh_value_from_msgpack(r.value, r.value_len, &v) != QH_OK) {
+            st = qh_last_status();
+            snprintf(msg, sizeof msg, "undecodable result: %s", qh_last_error());
+        }
+        pthread_mutex_lock(&pool->mu);
+        qh_ref *t = qh__pool_find(pool, r.id);
+        if (t && !t->runtime_done)
+            qh__pool_end(pool, t, st, msg, &v);
+        pthread_mutex_unlock(&pool->mu);
+        qh_value_destroy(&v);
+    }
+}
+
+static void *s_io(void *arg)
+{
+    qh__client *c = arg;
+    qh_pool *pool = c->pool;
+    int64_t heard = qh__now_ms(), sent = heard;
+    bool lost = false;
+    for (;;) {
+        bool sock_ready = false, fd_ready = false;
+        int wait = (int)c->hb_ms / 2;
+        if (qh__sock_poll(c->sock, c->wakefd, wait, &sock_ready, &fd_ready) < 0)
+            sock_ready = false;
+        if (fd_ready)
+            qh__wake_drain(c->wakefd);
+
+        pthread_mutex_lock(&pool->mu);
+        qh__buf sb = c->submits, cb = c->cancels, rb = c->releases;
+        uint32_t ns = c->nsubmits, nc = c->ncancels, nr = c->nreleases;
+        memset(&c->submits, 0, sizeof c->submits);
+        memset(&c->cancels, 0, sizeof c->cancels);
+        memset(&c->releases, 0, sizeof c->releases);
+        c->nsubmits = c->ncancels = c->nreleases = 0;
+        c->poked = false;
+        bool stop = c->stop;
+        pthread_mutex_unlock(&pool->mu);
+        if (!lost) {
+            s_send_batch(c, &sb, ns);
+            s_send_batch(c, &cb, nc);
+            s_send_batch(c, &rb, nr);
+            if (ns || nc || nr)
+                sent = qh__now_ms();
+        } else {
+            qh__buf_free(&sb), qh__buf_free(&cb), qh__buf_free(&rb);
+        }
+        if (stop) {
+            if (!lost)
+                (void)s_send_empty(c, QH__MSG_BYE);
+            break;
+        }
+
+        if (sock_ready) {
+            qh__msgin m;
+            while (qh__sock_recv(c->sock, &m) == 1) {
+                s_handle(c, m.data, m.len);
+                qh__msgin_close(&m);
+                heard = qh__now_ms();
+            }
+        }
+        int64_t now = qh__now_ms();
+        if (!lost && now - sent >= (int64_t)c->hb_ms) {
+            (void)s_send_empty(c, QH__MSG_HEARTBEAT);
+            sent = now;
+        }
+        if (!lost && now - heard > (int64_t)c->hb_ms * QH__LIVENESS) {
+            lost = true;
+            char why[512];
+            snprintf(why, sizeof why, "lost contact with the broker at %s (silent for %lld ms)",
+                     c->endpoint, (long long)(now - heard));
+            pthread_mutex_lock(&pool->mu);
+            pool->closed = true;
+            free(pool->closed_why);
+            pool->closed_why = strdup(why);
+            qh__pool_end_all(pool, QH_ENETWORK, why);
+            pthread_mutex_unlock(&pool->mu);
+        }
+    }
+    return NULL;
+}
+
+/* Says hello and waits for the welcome (before the I/O thread exists). */
+static qh_status s_handshake(qh__client *c, int timeout_ms)
+{
+    qh__buf b = {0};
+    qh__hello h = {.role = QH__ROLE_CLIENT};
+    char host[64] = "?";
+    gethostname(host, sizeof host - 1);
+    snprintf(h.name, sizeof h.name, "%.64s:%d", host, (int)getpid());
+    qh__wire_begin(&b, QH__MSG_HELLO);
+    qh__wire_put_hello(&b, &h);
+    qh_status st = qh__wire_end(&b, 1);
+    if (st == QH_OK)
+        st = qh__sock_send_buf(c->sock, NULL, 0, &b);
+    qh__buf_free(&b);
+    QH_CALL(st);
+    int64_t deadline = qh__now_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - qh__now_ms();
+        if (left <= 0)
+            return QH_ERROR(QH_ENETWORK, "no broker answered at %s within %d ms", c->endpoint,
+                            timeout_ms);
+        bool ready = false;
+        if (qh__sock_poll(c->sock, -1, (int)left, &ready, NULL) < 0)
+            return qh_last_status();
+        qh__msgin m;
+        while (ready && qh__sock_recv(c->sock, &m) == 1) {
+            qh__msg_type type;
+            uint32_t count;
+            qh__rd rd;
+            qh__welcome w;
+            bool ok = qh__wire_open(m.data, m.len, &type, &count, &rd) == QH_OK &&
+                      type == QH__MSG_WELCOME && qh__wire_get_welcome(&rd, &w) == QH_OK;
+            qh__msgin_close(&m);
+            if (ok) {
+                c->peer_no = w.peer_no;
+                c->hb_ms = w.heartbeat_ms;
+                c->shape = w.shape;
+                return QH_OK;
+            }
+        }
+    }
+}
+
+qh_status qh__client_create(qh_pool *pool, const char *endpoint, int timeout_ms, qh__client **out)
+{
+    qh_status st = QH_OK;
+    qh__client *c = calloc(1, sizeof *c);
+    if (!c)
+        return QH_ERROR(QH_ENOMEM, "out of memory for a client");
+    c->pool = pool;
+    c->wakefd = qh__wakefd_create();
+    snprintf(c->endpoint, sizeof c->endpoint, "%s", endpoint);
+    if (c->wakefd < 0)
+        QH_FAIL(QH_EIO, "cannot create an eventfd");
+    QH_TRY(qh__sock_connect(endpoint, &c->sock));
+    QH_TRY(s_handshake(c, timeout_ms));
+    if (pthread_create(&c->thread, NULL, s_io, c) != 0)
+        QH_FAIL(QH_ENOMEM, "cannot start the client's I/O thread");
+    c->started = true;
+    *out = c;
+    return QH_OK;
+fail:
+    qh__client_destroy(&c);
+    return st;
+}
+
+void qh__client_destroy(qh__client **pc)
+{
+    if (!pc || !*pc)
+        return;
+    qh__client *c = *pc;
+    *pc = NULL;
+    if (c->started) {
+        pthread_mutex_lock(&c->pool->mu);
+        c->stop = true;
+        qh__wake(c->wakefd);
+        pthread_mutex_unlock(&c->pool->mu);
+        pthread_join(c->thread, NULL);
+    }
+    qh__sock_destroy(&c->sock, 200);
+    if (c->wakefd >= 0)
+        close(c->wakefd);
+    qh__buf_free(&c->submits);
+    qh__buf_free(&c->cancels);
+    qh__buf_free(&c->releases);
+    free(c);
+}

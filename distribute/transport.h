@@ -1,0 +1,56 @@
+/* Internal: the ZeroMQ boundary. The broker binds a ROUTER; clients and workers connect a
+ * DEALER each; every message is one data frame (after the peer's identity frame on the
+ * ROUTER side). Nothing else in qhybrid includes zmq.h: this is a thin, owned shim —
+ * sockets are not thread-safe, so each is used by one thread (an I/O thread), which can
+ * also wait on an eventfd the other threads poke. */
+#ifndef QH_DISTRIBUTE_TRANSPORT_H
+#define QH_DISTRIBUTE_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "distribute/buf.h"
+#include "qhybrid/status.h"
+
+#define QH__PEER_MAX 256 /* identity bytes kept from a ROUTER message */
+
+typedef struct qh__sock qh__sock;
+
+/* A received message: the sender's identity (ROUTER only) and the data frame. */
+typedef struct qh__msgin {
+    unsigned char peer[QH__PEER_MAX]; /* identity bytes */
+    size_t peer_len;                  /* 0 on a DEALER */
+    const void *data;                 /* the data frame (valid until qh__msgin_close) */
+    size_t len;
+    _Alignas(8) unsigned char frame[64]; /* the zmq_msg_t holding data */
+} qh__msgin;
+
+/* A ROUTER bound to endpoint. QH_ENETWORK with ZeroMQ's reason. */
+qh_status qh__sock_bind(const char *endpoint, qh__sock **out);
+/* A DEALER connected (asynchronously) to endpoint. QH_ENETWORK for a malformed endpoint. */
+qh_status qh__sock_connect(const char *endpoint, qh__sock **out);
+/* The endpoint actually bound (ports resolved), e.g. "tcp://0.0.0.0:41234". */
+const char *qh__sock_endpoint(qh__sock *s);
+/* Sends b's bytes as one frame (to `peer` on a ROUTER; peer NULL on a DEALER) without
+ * copying: the buffer is handed to ZeroMQ and b is left empty. A message to a peer that is
+ * gone is dropped silently. QH_ENETWORK. */
+qh_status qh__sock_send_buf(qh__sock *s, const void *peer, size_t peer_len, qh__buf *b);
+/* Copies and sends len bytes. */
+qh_status qh__sock_send(qh__sock *s, const void *peer, size_t peer_len, const void *data,
+                        size_t len);
+/* Receives one message if one is waiting: 1 = got it (close it after use), 0 = none,
+ * -1 = error (recorded). */
+int qh__sock_recv(qh__sock *s, qh__msgin *m);
+void qh__msgin_close(qh__msgin *m);
+/* Waits up to timeout_ms (< 0: forever) for the socket to have a message or fd (-1: none)
+ * to be readable. Returns -1 on error (EINTR counts as a timeout: 0). */
+int qh__sock_poll(qh__sock *s, int fd, int timeout_ms, bool *sock_ready, bool *fd_ready);
+/* Closes; waits at most linger_ms for queued messages to leave. Accepts NULL. */
+void qh__sock_destroy(qh__sock **s, int linger_ms);
+
+/* An eventfd other threads write to wake an I/O thread (qh__wake), and its reset. */
+int qh__wakefd_create(void);
+void qh__wake(int fd);
+void qh__wake_drain(int fd);
+
+#endif

@@ -1,0 +1,402 @@
+/* A worker process's loop: say hello to the broker with what this process offers, run the
+ * tasks it sends on an executor (exec.h) — which starts each when its cpu/gpu/mem fit and
+ * limits its OpenMP threads to its cpu target — and send results back in batches.
+ *
+ * The calling thread is the I/O thread: it alone touches the socket. Task threads append
+ * finished results to a buffer and poke an eventfd. When the broker is silent for
+ * QH__LIVENESS heartbeats the worker drops the connection and says hello again on a new
+ * one (running tasks keep going; the broker ignores results it no longer expects, so
+ * nothing is counted twice). Tasks that submit tasks get a client pool connected to the
+ * same broker, created on first use. */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "distribute/runtime.h"
+#include "distribute/transport.h"
+
+#define S_JOB_BUCKETS 1024
+
+typedef struct w_worker w_worker;
+
+typedef struct w_job {
+    qh__job job;             /* executor handle (first member) */
+    w_worker *w;             /* owner */
+    struct w_job *hnext;     /* id table chain */
+    uint64_t id;             /* task id */
+    char name[QH__NAME_MAX]; /* task name */
+    qh_target target;        /* its target */
+    atomic_bool canceled;    /* a CANCEL came */
+    bool started;            /* w->mu: the executor began it */
+    bool reported;           /* w->mu: its result was sent already (canceled early) */
+    uint32_t args_len;       /* bytes of arguments at the start of blob */
+    qh__run run;             /* the record (deps cursor re-pointed into blob) */
+    uint8_t *blob;           /* copy of the args and dependency values */
+} w_job;
+
+struct w_worker {
+    const qh_worker_opts *opts;
+    char endpoint[256];
+    char name[QH__NAME_MAX]; /* host:pid */
+    qh__res cap;             /* what we offer */
+    qh__exec *exec;          /* runs the jobs */
+    int wakefd;              /* task threads poke it */
+    pthread_mutex_t mu;      /* guards below */
+    qh__buf results;         /* RESULT message being filled */
+    uint32_t nresults;
+    bool poked;
+    w_job *jobs[S_JOB_BUCKETS]; /* id → job, for cancels */
+    qh_pool *nested;            /* pool for tasks that submit tasks */
+    pthread_mutex_t nested_mu;  /* guards creating `nested` (slow: not under mu) */
+};
+
+static qh_pool *s_nested_pool(void *arg)
+{
+    w_worker *w = arg;
+    pthread_mutex_lock(&w->nested_mu);
+    if (!w->nested && qh__pool_create_remote(w->endpoint, 10000, &w->nested) != QH_OK)
+        w->nested = NULL;
+    qh_pool *p = w->nested;
+    pthread_mutex_unlock(&w->nested_mu);
+    return p;
+}
+
+/* Appends a result record (with w->mu held by the caller). */
+static void s_post(w_worker *w, uint64_t id, qh_status st, const char *msg, const qh_value *v)
+{
+    if (w->nresults == 0)
+        qh__wire_begin(&w->results, QH__MSG_RESULT);
+    if (qh__wire_put_result_value(&w->results, id, st, msg, v) != QH_OK)
+        (void)qh__wire_put_result_value(&w->results, id, qh_last_status(), qh_last_error(), NULL);
+    w->nresults++;
+    if (!w->poked) {
+        w->poked = true;
+        qh__wake(w->wakefd);
+    }
+}
+
+static void s_unlink(w_worker *w, w_job *j)
+{
+    w_job **p = &w->jobs[j->id % S_JOB_BUCKETS];
+    while (*p && *p != j)
+        p = &(*p)->hnext;
+    if (*p)
+        *p = j->hnext;
+}
+
+static void s_job_free(w_job *j)
+{
+    free(j->blob);
+    free(j);
+}
+
+/* Decodes the arguments and puts the dependencies' values in place of their refs. */
+static qh_status s_args(w_job *j, qh_value **out)
+{
+    qh_value *args = NULL;
+    QH_CALL(qh_value_from_msgpack(j->blob, j->args_len, &args));
+    for (uint32_t i = 0; i < j->run.ndeps; i++) {
+        uint64_t id;
+        const uint8_t *val;
+        uint32_t len;
+        qh_value *v = NULL;
+        qh_status st = qh__wire_next_dep(&j->run, &id, &val, &len);
+        if (st == QH_OK)
+            st = qh_value_from_msgpack(val, len, &v);
+        if (st == QH_OK)
+            st = qh__value_subst_ref(args, id, v);
+        qh_value_destroy(&v);
+        if (st != QH_OK) {
+            qh_value_destroy(&args);
+            return st;
+        }
+    }
+    *out = args;
+    return QH_OK;
+}
+
+static void s_job_run(qh__job *job)
+{
+    w_job *j = (w_job *)job;
+    w_worker *w = j->w;
+    qh_value *args = NULL, *result = NULL;
+    char *message = NULL;
+    qh_status st;
+    pthread_mutex_lock(&w->mu);
+    bool reported = j->reported;
+    j->started = true;
+    if (reported)
+        s_unlink(w, j);
+    pthread_mutex_unlock(&w->mu);
+    if (reported) { /* canceled while it waited for room: answered then */
+        s_job_free(j);
+        return;
+    }
+    const qh_task_def *def = qh_task_find(j->name);
+    if (!def) {
+        st = QH_ERROR(QH_ENOTFOUND,
+                      "task '%s' is not registered on worker %s (load its library with "
+                      "--load)",
+                      j->name, w->name);
+        message = strdup(qh_last_error());
+    } else if (atomic_load(&j->canceled)) {
+        st = QH_ECANCELED;
+        message = strdup("canceled");
+    } else if ((st = s_args(j, &args)) != QH_OK) {
+        message = strdup(qh_last_error());
+    } else {
+        qh_task_ctx ctx = {.name = def->name,
+                           .id = j->id,
+                           .target = j->target,
+                           .canceled = &j->canceled,
+                           .pool = s_nested_pool,
+                           .pool_arg = w};
+        st = qh__task_invoke(def, &ctx, args, &result, &message);
+    }
+    qh_value_destroy(&args);
+    pthread_mutex_lock(&w->mu);
+    s_post(w, j->id, st, message ? message : "", st == QH_OK ? result : NULL);
+    s_unlink(w, j);
+    pthread_mutex_unlock(&w->mu);
+    qh_value_destroy(&result);
+    free(message);
+    s_job_free(j);
+}
+
+static void s_job_drop(qh__job *job)
+{
+    w_job *j = (w_job *)job;
+    pthread_mutex_lock(&j->w->mu);
+    s_unlink(j->w, j);
+    pthread_mutex_unlock(&j->w->mu);
+    s_job_free(j);
+}
+
+static void s_runs(w_worker *w, qh__rd *rd, uint32_t count)
+{
+    for (uint32_t k = 0; k < count; k++) {
+        qh__run r;
+        if (qh__wire_get_run(rd, &r) != QH_OK)
+            return;
+        /* One copy holding the args then the dependency pairs. */
+        size_t deps_len = (size_t)(rd->p - r.deps.p);
+        w_job *j = calloc(1, sizeof *j);
+        uint8_t *blob = malloc(r.args_len + deps_len + 1);
+        if (!j || !blob) {
+            free(j);
+            free(blob);
+            pthread_mutex_lock(&w->mu);
+            s_post(w, r.id, QH_ENOMEM, "worker: out of memory", NULL);
+            pthread_mutex_unlock(&w->mu);
+            continue;
+        }
+        memcpy(blob, r.args, r.args_len);
+        memcpy(blob + r.args_len, r.deps.p, deps_len);
+        j->w = w;
+        j->id = r.id;
+        memcpy(j->name, r.name, sizeof j->name);
+        j->target = r.target;
+        j->args_len = r.args_len;
+        j->blob = blob;
+        j->run = r;
+        j->run.deps = qh__rd_init(blob + r.args_len, deps_len);
+        j->job.need = (qh__res){r.target.cpu, r.target.gpu, r.target.mem};
+        j->job.priority = r.target.priority;
+        j->job.run = s_job_run;
+        j->job.drop = s_job_drop;
+        pthread_mutex_lock(&w->mu);
+        j->hnext = w->jobs[j->id % S_JOB_BUCKETS];
+        w->jobs[j->id % S_JOB_BUCKETS] = j;
+        pthread_mutex_unlock(&w->mu);
+        if (qh__exec_push(w->exec, &j->job) != QH_OK) {
+            pthread_mutex_lock(&w->mu);
+            s_unlink(w, j);
+            s_post(w, r.id, qh_last_status(), qh_last_error(), NULL);
+            pthread_mutex_unlock(&w->mu);
+            s_job_free(j);
+        }
+    }
+}
+
+static void s_cancels(w_worker *w, qh__rd *rd, uint32_t count)
+{
+    pthread_mutex_lock(&w->mu);
+    for (uint32_t k = 0; k < count; k++) {
+        uint64_t id;
+        if (qh__wire_get_id(rd, &id) != QH_OK)
+            break;
+        for (w_job *j = w->jobs[id % S_JOB_BUCKETS]; j; j = j->hnext) {
+            if (j->id != id)
+                continue;
+            atomic_store(&j->canceled, true);
+            /* Not started (waiting for room behind others): answer now, so that the
+             * broker frees its slot and its dependents learn at once. */
+            if (!j->started && !j->reported) {
+                j->reported = true;
+                s_post(w, id, QH_ECANCELED, "canceled", NULL);
+            }
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+static qh_status s_send_empty(qh__sock *s, qh__msg_type type)
+{
+    qh__buf b = {0};
+    qh__wire_begin(&b, type);
+    qh_status st = qh__wire_end(&b, 0);
+    if (st == QH_OK)
+        st = qh__sock_send_buf(s, NULL, 0, &b);
+    qh__buf_free(&b);
+    return st;
+}
+
+static qh_status s_hello(w_worker *w, qh__sock *s)
+{
+    qh__buf b = {0};
+    qh__hello h = {.role = QH__ROLE_WORKER, .cap = w->cap};
+    memcpy(h.name, w->name, sizeof h.name);
+    qh__wire_begin(&b, QH__MSG_HELLO);
+    qh__wire_put_hello(&b, &h);
+    qh_status st = qh__wire_end(&b, 1);
+    if (st == QH_OK)
+        st = qh__sock_send_buf(s, NULL, 0, &b);
+    qh__buf_free(&b);
+    return st;
+}
+
+static bool s_stopped(const w_worker *w)
+{
+    return w->opts->stop && *w->opts->stop;
+}
+
+/* One connection's life. Returns true when the worker should exit (SHUTDOWN or stop),
+ * false to reconnect. */
+static bool s_session(w_worker *w, unsigned *hb_ms)
+{
+    qh__sock *s = NULL;
+    if (qh__sock_connect(w->endpoint, &s) != QH_OK)
+        return true;
+    bool quit = false, welcomed = false;
+    int64_t heard = qh__now_ms(), sent = 0;
+    (void)s_hello(w, s);
+    sent = qh__now_ms();
+    for (;;) {
+        if (s_stopped(w)) {
+            quit = true;
+            break;
+        }
+        bool sock_ready = false, fd_ready = false;
+        qh__sock_poll(s, w->wakefd, (int)*hb_ms / 2, &sock_ready, &fd_ready);
+        if (fd_ready)
+            qh__wake_drain(w->wakefd);
+        pthread_mutex_lock(&w->mu);
+        qh__buf out = w->results;
+        uint32_t n = w->nresults;
+        memset(&w->results, 0, sizeof w->results);
+        w->nresults = 0;
+        w->poked = false;
+        pthread_mutex_unlock(&w->mu);
+        if (n && welcomed && qh__wire_end(&out, n) == QH_OK) {
+            (void)qh__sock_send_buf(s, NULL, 0, &out);
+            sent = qh__now_ms();
+        }
+        qh__buf_free(&out); /* results from before a welcome belong to a lost session */
+
+        qh__msgin m;
+        while (sock_ready && qh__sock_recv(s, &m) == 1) {
+            heard = qh__now_ms();
+            qh__msg_type type;
+            uint32_t count;
+            qh__rd rd;
+            if (qh__wire_open(m.data, m.len, &type, &count, &rd) == QH_OK) {
+                if (type == QH__MSG_WELCOME) {
+                    qh__welcome wl;
+                    if (qh__wire_get_welcome(&rd, &wl) == QH_OK) {
+                        welcomed = true;
+                        *hb_ms = wl.heartbeat_ms;
+                    }
+                } else if (type == QH__MSG_RUN && welcomed) {
+                    s_runs(w, &rd, count);
+                } else if (type == QH__MSG_CANCEL) {
+                    s_cancels(w, &rd, count);
+                } else if (type == QH__MSG_SHUTDOWN) {
+                    quit = true;
+                }
+            }
+            qh__msgin_close(&m);
+        }
+        if (quit)
+            break;
+        int64_t now = qh__now_ms();
+        if (now - sent >= (int64_t)*hb_ms) {
+            if (welcomed)
+                (void)s_send_empty(s, QH__MSG_HEARTBEAT);
+            else
+                (void)s_hello(w, s); /* the broker may not be up yet */
+            sent = now;
+        }
+        if (now - heard > (int64_t)*hb_ms * QH__LIVENESS)
+            break; /* the broker is gone: start over on a fresh connection */
+    }
+    /* Leaving on our own: say so, and the broker gives our tasks to others at once (we
+     * send no result after this, so none is counted twice). */
+    if (s_stopped(w))
+        (void)s_send_empty(s, QH__MSG_BYE);
+    qh__sock_destroy(&s, quit ? 500 : 0);
+    return quit;
+}
+
+qh_status qh_worker_run(const qh_worker_opts *opts)
+{
+    if (!opts || !opts->broker || !opts->broker[0])
+        return QH_ERROR(QH_EINVAL, "a worker needs a broker endpoint");
+    qh_status st = QH_OK;
+    w_worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return QH_ERROR(QH_ENOMEM, "out of memory for a worker");
+    w->opts = opts;
+    snprintf(w->endpoint, sizeof w->endpoint, "%s", opts->broker);
+    char host[64] = "?";
+    gethostname(host, sizeof host - 1);
+    snprintf(w->name, sizeof w->name, "%.64s:%d", host, (int)getpid());
+    qh__machine_res(&w->cap);
+    if (opts->cpus > 0)
+        w->cap.cpu = opts->cpus;
+    if (opts->mem)
+        w->cap.mem = opts->mem;
+    w->cap.gpu = opts->gpus;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_mutex_init(&w->nested_mu, NULL);
+    w->wakefd = qh__wakefd_create();
+    if (w->wakefd < 0)
+        QH_FAIL(QH_EIO, "cannot create an eventfd");
+    QH_TRY(qh__exec_create(&w->cap, 0, &w->exec));
+    /* A malformed endpoint fails now rather than looping. */
+    qh__sock *probe = NULL;
+    QH_TRY(qh__sock_connect(w->endpoint, &probe));
+    qh__sock_destroy(&probe, 0);
+    unsigned hb = qh__heartbeat_ms();
+    while (!s_session(w, &hb))
+        ;
+fail:
+    /* Running tasks are told to stop (qh_task_canceled), then waited for. */
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i < S_JOB_BUCKETS; i++)
+        for (w_job *j = w->jobs[i]; j; j = j->hnext)
+            atomic_store(&j->canceled, true);
+    pthread_mutex_unlock(&w->mu);
+    qh__exec_destroy(&w->exec);
+    qh_pool_destroy(&w->nested);
+    if (w->wakefd >= 0)
+        close(w->wakefd);
+    qh__buf_free(&w->results);
+    pthread_mutex_destroy(&w->mu);
+    pthread_mutex_destroy(&w->nested_mu);
+    free(w);
+    return st;
+}

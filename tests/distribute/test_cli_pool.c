@@ -1,0 +1,81 @@
+/* The standing pool as users run it: `qhybrid broker`, `qhybrid worker --load lib.so`
+ * (the tasks exist only in the library, not in this program), and a client that finds
+ * the broker through QH_BROKER. Both commands stop cleanly on SIGTERM. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "dist_tasks.h"
+
+static pid_t s_spawn(char *const argv[])
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int s_stop(pid_t pid)
+{
+    kill(pid, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 1200; i++) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        dt_sleep_ms(25);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
+}
+
+static void test_cli_pool(void **state)
+{
+    (void)state;
+    char ep[128];
+    snprintf(ep, sizeof ep, "%s", dt_ipc("cli"));
+    char *broker_argv[] = {QH_CLI_PATH, "broker", "--bind", ep, NULL};
+    char *worker_argv[] = {QH_CLI_PATH, "worker", "--connect",     ep,  "--cpus", "2", "--mem",
+                           "1G",        "--load", QH_TEST_TASKLIB, NULL};
+    pid_t broker = s_spawn(broker_argv);
+    pid_t worker = s_spawn(worker_argv);
+    setenv("QH_BROKER", ep, 1);
+    qh_pool *p = NULL;
+    assert_int_equal(qh_pool_create(NULL, &p), QH_OK);
+    unsetenv("QH_BROKER");
+    assert_int_equal(dt_wait_workers(p, 1), 0);
+    double cpus = 0;
+    uint64_t mem = 0;
+    assert_int_equal(qh_pool_capacity(p, &cpus, NULL, &mem, NULL), QH_OK);
+    assert_true(cpus == 2 && mem == 1ull << 30);
+
+    qh_ref *r[10];
+    for (int i = 0; i < 10; i++) {
+        qh_value *args = qh_value_list_of(1, qh_value_int(i));
+        assert_int_equal(qh_submit(p, "lib_square", &args, &r[i]), QH_OK);
+    }
+    for (int i = 0; i < 10; i++) {
+        qh_value *v = NULL;
+        assert_int_equal(qh_get(r[i], &v), QH_OK);
+        assert_int_equal(qh_value_int_or(qh_value_at(v, 0), -1), i * i);
+        assert_int_equal(qh_value_int_or(qh_value_at(v, 1), -1), worker);
+        qh_value_destroy(&v);
+    }
+    qh_ref_destroy_all(r, 10);
+    qh_pool_destroy(&p);
+    assert_int_equal(s_stop(worker), 0);
+    assert_int_equal(s_stop(broker), 0);
+}
+
+int main(void)
+{
+    dt_env();
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_cli_pool)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
