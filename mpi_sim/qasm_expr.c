@@ -1,12 +1,17 @@
-/* OpenQASM 2.0 parameter expressions: a recursive-descent parser that builds a small tree
- * in a node pool, and an evaluator. Top-level expressions are parsed and evaluated at once;
- * expressions in a gate body are kept as trees and evaluated at each call with the actual
- * parameter values. Every tree's height is bounded (scope->max_depth) so that neither the
- * parser nor the evaluator can exhaust the stack, and every intermediate result must be a
- * finite number.
+/* OpenQASM parameter expressions: a recursive-descent parser that builds a small tree in a
+ * node pool, and a compiler from trees to the postfix programs of qh_expr_instr that a
+ * circuit stores. Top-level expressions are parsed and compiled at once; expressions in a
+ * gate body are kept as trees and compiled at each call, with each gate parameter replaced
+ * by the program of the caller's argument (programs compose by substitution). Whatever does
+ * not depend on an OpenQASM 3 input folds to a constant as it is compiled — so an OpenQASM 2
+ * program only ever sees constants — and every folded result must be a finite number. Every
+ * tree's height is bounded (scope->max_depth) so that neither the parser nor the compiler can
+ * exhaust the stack.
  *
- * Precedence, loosest first: + and - (left), * and / (left), unary - and +, ^ (right;
- * -2^2 = -4 and 2^-1 = 0.5), then literals, pi, parameters, functions and parentheses. */
+ * Precedence, loosest first: + and - (left), * and / (left), unary - and +, ^ (OpenQASM 3:
+ * **; right; -2^2 = -4 and 2^-1 = 0.5), then literals, pi, parameters, functions and
+ * parentheses. OpenQASM 3 adds the constants π, tau/τ and euler/ℯ, the functions arcsin,
+ * arccos, arctan and log (= ln), and its inputs as parameters; all arithmetic is real. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +28,41 @@ typedef struct s_parser {
     unsigned nesting;                 /* recursion depth of the parse functions */
 } s_parser;
 
+/* The functions; v3 = 1 for the ones only OpenQASM 3 has. */
 static const struct {
     const char *name;
     qh__qasm_xop op;
+    int v3;
 } s_functions[] = {
-    {"sin", QH__X_SIN}, {"cos", QH__X_COS}, {"tan", QH__X_TAN},
-    {"exp", QH__X_EXP}, {"ln", QH__X_LN},   {"sqrt", QH__X_SQRT},
+    {"sin", QH__X_SIN, 0},     {"cos", QH__X_COS, 0},     {"tan", QH__X_TAN, 0},
+    {"exp", QH__X_EXP, 0},     {"ln", QH__X_LN, 0},       {"sqrt", QH__X_SQRT, 0},
+    {"arcsin", QH__X_ASIN, 1}, {"arccos", QH__X_ACOS, 1}, {"arctan", QH__X_ATAN, 1},
+    {"log", QH__X_LN, 1},
 };
+
+/* The constants of OpenQASM 3 besides pi (a keyword of both versions). */
+static const struct {
+    const char *name;
+    double value;
+} s_constants[] = {
+    {"\xcf\x80", M_PI},     /* π */
+    {"tau", 2 * M_PI},      /* */
+    {"\xcf\x84", 2 * M_PI}, /* τ */
+    {"euler", M_E},         /* */
+    {"\xe2\x84\xaf", M_E},  /* ℯ */
+};
+
+/* Names OpenQASM 3 gives to functions and casts that this reader does not evaluate. */
+static const char *const s_v3_unsupported[] = {
+    "floor", "ceiling", "mod",     "popcount", "rotl",       "rotr",  "real",
+    "imag",  "sizeof",  "pow",     "float",    "int",        "uint",  "angle",
+    "bool",  "bit",     "complex", "duration", "durationof", "array", "stretch",
+};
+
+static int s_tok_is(const qh__qasm_token *t, const char *s)
+{
+    return strlen(s) == t->len && memcmp(s, t->text, t->len) == 0;
+}
 
 void qh__qasm_pool_free(qh__qasm_pool *pool)
 {
@@ -111,12 +144,21 @@ static qh_status s_primary(s_parser *p, unsigned *out)
         return qh__qasm_expect(lx, QH__TK_RPAREN, "')' to close the '('");
     }
     case QH__TK_ID: {
+        const qh__qasm_expr_scope *s = p->scope;
         const qh__qasm_token *next;
         QH_CALL(qh__qasm_peek(lx, &next));
-        if (next->kind == QH__TK_LPAREN) {
+        if (s->v3) {
+            for (size_t k = 0; k < sizeof s_constants / sizeof s_constants[0]; k++) {
+                if (s_tok_is(&t, s_constants[k].name)) {
+                    QH_CALL(qh__qasm_advance(lx));
+                    return s_node(p, QH__X_NUM, &t, 0, 0, s_constants[k].value, out);
+                }
+            }
+        }
+        if (next->kind == QH__TK_LPAREN || (s->v3 && next->kind == QH__TK_LBRACKET)) {
             for (size_t k = 0; k < sizeof s_functions / sizeof s_functions[0]; k++) {
-                if (strlen(s_functions[k].name) != t.len ||
-                    memcmp(s_functions[k].name, t.text, t.len) != 0)
+                if (!s_tok_is(&t, s_functions[k].name) || (s_functions[k].v3 && !s->v3) ||
+                    next->kind != QH__TK_LPAREN)
                     continue;
                 unsigned arg;
                 QH_CALL(qh__qasm_advance(lx)); /* name */
@@ -125,15 +167,37 @@ static qh_status s_primary(s_parser *p, unsigned *out)
                 QH_CALL(qh__qasm_expect(lx, QH__TK_RPAREN, "')' to close the function call"));
                 return s_node(p, s_functions[k].op, &t, arg, 0, 0, out);
             }
-            return QH__QASM_ERR(lx->file, t.line, t.column,
-                                "unknown function '%.*s' (known: sin, cos, tan, exp, ln, sqrt)",
-                                (int)(t.len < 40 ? t.len : 40), t.text);
+            if (s->v3) {
+                for (size_t k = 0; k < sizeof s_v3_unsupported / sizeof s_v3_unsupported[0]; k++)
+                    if (s_tok_is(&t, s_v3_unsupported[k]))
+                        return QH__QASM_ERR(lx->file, t.line, t.column,
+                                            "OpenQASM 3 '%s' is not supported (in an expression: "
+                                            "only sin, cos, tan, arcsin, arccos, arctan, exp, ln, "
+                                            "log and sqrt are)",
+                                            s_v3_unsupported[k]);
+                if (next->kind == QH__TK_LBRACKET && !s->gate_name)
+                    return QH__QASM_ERR(lx->file, next->line, next->column,
+                                        "indexing is not allowed in an expression");
+            }
+            if (next->kind == QH__TK_LPAREN)
+                return QH__QASM_ERR(lx->file, t.line, t.column,
+                                    "unknown function '%.*s' (known: %s)",
+                                    (int)(t.len < 40 ? t.len : 40), t.text,
+                                    s->v3 ? "sin, cos, tan, arcsin, arccos, arctan, exp, ln, log, "
+                                            "sqrt"
+                                          : "sin, cos, tan, exp, ln, sqrt");
         }
-        const qh__qasm_expr_scope *s = p->scope;
         for (unsigned k = 0; k < s->num_names; k++) {
             if (strlen(s->names[k]) == t.len && memcmp(s->names[k], t.text, t.len) == 0) {
                 QH_CALL(qh__qasm_advance(lx));
                 return s_node(p, QH__X_PARAM, &t, k, 0, 0, out);
+            }
+        }
+        if (s->lookup) {
+            int k = s->lookup(s->ctx, t.text, t.len);
+            if (k >= 0) {
+                QH_CALL(qh__qasm_advance(lx));
+                return s_node(p, QH__X_PARAM, &t, (unsigned)k, 0, 0, out);
             }
         }
         if (s->gate_name)
@@ -141,12 +205,19 @@ static qh_status s_primary(s_parser *p, unsigned *out)
                                 "unknown identifier '%.*s' in an expression: it is not a "
                                 "parameter of gate '%s'",
                                 (int)(t.len < 40 ? t.len : 40), t.text, s->gate_name);
+        if (s->v3)
+            return QH__QASM_ERR(lx->file, t.line, t.column,
+                                "unknown identifier '%.*s' in an expression (a parameter is "
+                                "declared with 'input float %.*s;' before it is used)",
+                                (int)(t.len < 40 ? t.len : 40), t.text,
+                                (int)(t.len < 40 ? t.len : 40), t.text);
         return QH__QASM_ERR(lx->file, t.line, t.column,
                             "unknown identifier '%.*s' in an expression (only numbers, pi and "
                             "functions are allowed outside a gate definition)",
                             (int)(t.len < 40 ? t.len : 40), t.text);
     }
     default:
+        QH_CALL(qh__qasm_v3_token_error(lx, &t));
         return QH__QASM_ERR(lx->file, t.line, t.column, "expected an expression, found %s",
                             qh__qasm_describe(&t, found, sizeof found));
     }
@@ -156,7 +227,7 @@ static qh_status s_primary(s_parser *p, unsigned *out)
 static qh_status s_power(s_parser *p, unsigned *out)
 {
     QH_CALL(s_primary(p, out));
-    if (p->lx->cur.kind == QH__TK_CARET) {
+    if (p->lx->cur.kind == (p->scope->v3 ? QH__TK_POW : QH__TK_CARET)) {
         qh__qasm_token op = p->lx->cur;
         unsigned rhs;
         QH_CALL(qh__qasm_advance(p->lx));
@@ -238,7 +309,7 @@ static const char *s_op_text(qh__qasm_xop op)
     case QH__X_DIV:
         return "/";
     case QH__X_POW:
-        return "^";
+        return "power";
     case QH__X_SIN:
         return "sin";
     case QH__X_COS:
@@ -251,6 +322,12 @@ static const char *s_op_text(qh__qasm_xop op)
         return "ln";
     case QH__X_SQRT:
         return "sqrt";
+    case QH__X_ASIN:
+        return "arcsin";
+    case QH__X_ACOS:
+        return "arccos";
+    case QH__X_ATAN:
+        return "arctan";
     case QH__X_NUM:
     case QH__X_PARAM:
         break;
@@ -258,23 +335,10 @@ static const char *s_op_text(qh__qasm_xop op)
     return "?";
 }
 
-/* Recursion depth is bounded by the tree height, which the parser capped. */
-static qh_status s_eval(const qh__qasm_pool *pool, unsigned i, const double *params,
-                        const char *file, double *out)
+/* Computes node n's operation on a (and b) with the checks of a constant expression. */
+static qh_status s_apply(const qh__qasm_node *n, double a, double b, const char *file, double *out)
 {
-    const qh__qasm_node *n = &pool->nodes[i];
-    double a = 0, b = 0, r;
-    if (n->op == QH__X_NUM) {
-        *out = n->value;
-        return QH_OK;
-    }
-    if (n->op == QH__X_PARAM) {
-        *out = params[n->a];
-        return QH_OK;
-    }
-    QH_CALL(s_eval(pool, n->a, params, file, &a));
-    if (n->op >= QH__X_ADD && n->op <= QH__X_POW)
-        QH_CALL(s_eval(pool, n->b, params, file, &b));
+    double r;
     switch (n->op) {
     case QH__X_NEG:
         r = -a;
@@ -326,6 +390,16 @@ static qh_status s_eval(const qh__qasm_pool *pool, unsigned i, const double *par
                                 "sqrt of %g: the square root needs a non-negative argument", a);
         r = sqrt(a);
         break;
+    case QH__X_ASIN:
+    case QH__X_ACOS:
+        if (!(a >= -1 && a <= 1))
+            return QH__QASM_ERR(file, n->line, n->column,
+                                "%s of %g: the argument must lie in [-1, 1]", s_op_text(n->op), a);
+        r = n->op == QH__X_ASIN ? asin(a) : acos(a);
+        break;
+    case QH__X_ATAN:
+        r = atan(a);
+        break;
     default:
         return QH_ERROR(QH_EINTERNAL, "bad expression node %d", (int)n->op);
     }
@@ -337,8 +411,149 @@ static qh_status s_eval(const qh__qasm_pool *pool, unsigned i, const double *par
     return QH_OK;
 }
 
-qh_status qh__qasm_expr_eval(const qh__qasm_pool *pool, unsigned root, const double *params,
-                             const char *file, double *out)
+/* The program instruction of an operator node. */
+static qh_expr_op s_instr_op(qh__qasm_xop op)
 {
-    return s_eval(pool, root, params, file, out);
+    switch (op) {
+    case QH__X_NEG:
+        return QH_EXPR_NEG;
+    case QH__X_ADD:
+        return QH_EXPR_ADD;
+    case QH__X_SUB:
+        return QH_EXPR_SUB;
+    case QH__X_MUL:
+        return QH_EXPR_MUL;
+    case QH__X_DIV:
+        return QH_EXPR_DIV;
+    case QH__X_POW:
+        return QH_EXPR_POW;
+    case QH__X_SIN:
+        return QH_EXPR_SIN;
+    case QH__X_COS:
+        return QH_EXPR_COS;
+    case QH__X_TAN:
+        return QH_EXPR_TAN;
+    case QH__X_EXP:
+        return QH_EXPR_EXP;
+    case QH__X_LN:
+        return QH_EXPR_LN;
+    case QH__X_SQRT:
+        return QH_EXPR_SQRT;
+    case QH__X_ASIN:
+        return QH_EXPR_ASIN;
+    case QH__X_ACOS:
+        return QH_EXPR_ACOS;
+    default:
+        return QH_EXPR_ATAN;
+    }
+}
+
+void qh__qasm_prog_free(qh__qasm_prog *prog)
+{
+    free(prog->code);
+    prog->code = NULL;
+    prog->num = prog->cap = 0;
+}
+
+/* The state of one compilation. */
+typedef struct s_compiler {
+    const qh__qasm_pool *pool; /* the tree */
+    qh__qasm_prog *prog;       /* where the program goes */
+    const unsigned *sub_off;   /* substitutions for PARAM nodes, or NULL */
+    const unsigned *sub_len;
+    unsigned start;   /* where this program starts in prog */
+    unsigned max_len; /* limit on its length */
+    const char *file; /* for messages */
+} s_compiler;
+
+/* Makes room for n more instructions, within the program's length limit. */
+static qh_status s_reserve(s_compiler *c, const qh__qasm_node *at, unsigned n)
+{
+    qh__qasm_prog *g = c->prog;
+    if (n > c->max_len || g->num - c->start > c->max_len - n)
+        return QH__QASM_ERR(c->file, at->line, at->column,
+                            "parameter expression longer than %u instructions (after "
+                            "substituting the arguments of the gates it is passed through)",
+                            c->max_len);
+    if (g->num + n > g->cap) {
+        unsigned cap = g->cap ? g->cap : 64;
+        while (cap < g->num + n)
+            cap *= 2; /* num + n <= start + max_len, far below UINT_MAX / 2 */
+        qh_expr_instr *code = realloc(g->code, cap * sizeof *code);
+        if (!code)
+            return QH_ERROR(QH_ENOMEM, "out of memory compiling an expression");
+        g->code = code;
+        g->cap = cap;
+    }
+    return QH_OK;
+}
+
+/* Whether the instructions from `from` to the end of the program are one constant. */
+static int s_is_const(const qh__qasm_prog *g, unsigned from, double *value)
+{
+    if (g->num != from + 1 || g->code[from].op != QH_EXPR_CONST)
+        return 0;
+    *value = g->code[from].value;
+    return 1;
+}
+
+/* Recursion depth is bounded by the tree height, which the parser capped. */
+static qh_status s_compile(s_compiler *c, unsigned i)
+{
+    const qh__qasm_node *n = &c->pool->nodes[i];
+    qh__qasm_prog *g = c->prog;
+    if (n->op == QH__X_NUM) {
+        QH_CALL(s_reserve(c, n, 1));
+        g->code[g->num++] = (qh_expr_instr){.op = QH_EXPR_CONST, .value = n->value};
+        return QH_OK;
+    }
+    if (n->op == QH__X_PARAM) {
+        if (!c->sub_off) {
+            QH_CALL(s_reserve(c, n, 1));
+            g->code[g->num++] = (qh_expr_instr){.op = QH_EXPR_PARAM, .param = n->a};
+            return QH_OK;
+        }
+        unsigned len = c->sub_len[n->a];
+        QH_CALL(s_reserve(c, n, len));
+        /* the source lies before c->start, so it does not overlap the copy */
+        memcpy(g->code + g->num, g->code + c->sub_off[n->a], len * sizeof *g->code);
+        g->num += len;
+        return QH_OK;
+    }
+    int binary = n->op >= QH__X_ADD && n->op <= QH__X_POW;
+    unsigned at_a = g->num;
+    QH_CALL(s_compile(c, n->a));
+    unsigned at_b = g->num;
+    if (binary)
+        QH_CALL(s_compile(c, n->b));
+    double a = 0, b = 0, r = 0;
+    int const_a = at_b == at_a + 1 && g->code[at_a].op == QH_EXPR_CONST;
+    int const_b = binary && s_is_const(g, at_b, &b);
+    if (const_a)
+        a = g->code[at_a].value;
+    if (const_a && (!binary || const_b)) {
+        QH_CALL(s_apply(n, a, b, c->file, &r));
+        g->num = at_a;
+        g->code[g->num++] = (qh_expr_instr){.op = QH_EXPR_CONST, .value = r};
+        return QH_OK;
+    }
+    if (n->op == QH__X_DIV && const_b && b == 0) /* certain to fail whatever the inputs */
+        return QH__QASM_ERR(c->file, n->line, n->column, "division by zero");
+    QH_CALL(s_reserve(c, n, 1));
+    g->code[g->num++] = (qh_expr_instr){.op = s_instr_op(n->op)};
+    return QH_OK;
+}
+
+qh_status qh__qasm_compile(const qh__qasm_pool *pool, unsigned root, qh__qasm_prog *prog,
+                           const unsigned *sub_off, const unsigned *sub_len, unsigned max_len,
+                           const char *file)
+{
+    s_compiler c = {.pool = pool,
+                    .prog = prog,
+                    .sub_off = sub_off,
+                    .sub_len = sub_len,
+                    .start = prog->num,
+                    .max_len = max_len,
+                    .file = file};
+    return s_compile(&c, root);
 }

@@ -1,7 +1,8 @@
-/* Internal: the pieces of the OpenQASM 2.0 reader shared by its four files — the lexer
- * (qasm_lexer.c), the expression trees (qasm_expr.c), the built-in qelib1.inc
- * (qasm_qelib1.c) and the statement parser that drives them (qasm_parser.c) — plus the
- * limits that keep any input from running away, settable by the fuzzer and the tests.
+/* Internal: the pieces of the OpenQASM 2.0 / 3 reader shared by its four files — the lexer
+ * (qasm_lexer.c), the expression trees and their compilation to parameter programs
+ * (qasm_expr.c), the built-in libraries qelib1.inc and stdgates.inc (qasm_qelib1.c) and the
+ * statement parser that drives them (qasm_parser.c) — plus the limits that keep any input
+ * from running away, settable by the fuzzer and the tests.
  */
 #ifndef QH_MPI_SIM_QASM_INTERNAL_H
 #define QH_MPI_SIM_QASM_INTERNAL_H
@@ -22,6 +23,7 @@ typedef struct qh__qasm_limits {
     unsigned max_expr_depth;    /* nesting of one expression's tree */
     unsigned max_include_depth; /* files open at once below the main program */
     unsigned max_gate_depth;    /* nesting of gate definitions calling each other */
+    unsigned max_expr_len;      /* instructions of one parameter program (OpenQASM 3) */
     int allow_file_includes;    /* 0: any include other than qelib1.inc is an error */
 } qh__qasm_limits;
 
@@ -81,7 +83,16 @@ typedef enum qh__qasm_tok {
     QH__TK_IF,
     QH__TK_PI,
     QH__TK_U,
-    QH__TK_CX
+    QH__TK_CX,
+    /* OpenQASM 3 only (the lexer makes them only in OpenQASM 3 mode) */
+    QH__TK_POW,     /* ** */
+    QH__TK_ASSIGN,  /* = */
+    QH__TK_AT,      /* @ (gate modifiers, annotations) */
+    QH__TK_HWQUBIT, /* $0: a physical qubit */
+    QH__TK_PRAGMA,  /* #pragma (text is "#pragma") */
+    QH__TK_TIMING,  /* 100ns, 2.5us, 10dt: a timing literal */
+    QH__TK_IMAG,    /* 1.5im: an imaginary literal */
+    QH__TK_OTHER    /* any other operator of OpenQASM 3 (%, <<, &&, +=, :, ...) */
 } qh__qasm_tok;
 
 /* One token; text points into the source buffer. */
@@ -106,11 +117,12 @@ typedef struct qh__qasm_lexer {
     qh__qasm_token cur;  /* the current token */
     qh__qasm_token next; /* the token after it, when have_next */
     int have_next;       /* next is valid */
+    int v3;              /* OpenQASM 3 mode: Unicode identifiers and the tokens above */
 } qh__qasm_lexer;
 
-/* Starts lexing src and reads the first token into lx->cur. */
+/* Starts lexing src (in OpenQASM 3 mode if v3) and reads the first token into lx->cur. */
 qh_status qh__qasm_lexer_init(qh__qasm_lexer *lx, const char *src, size_t len, const char *file,
-                              locale_t c_locale);
+                              locale_t c_locale, int v3);
 
 /* Moves to the next token. */
 qh_status qh__qasm_advance(qh__qasm_lexer *lx);
@@ -121,6 +133,11 @@ qh_status qh__qasm_peek(qh__qasm_lexer *lx, const qh__qasm_token **out);
 /* Writes a short description of tok for "found ..." messages, e.g. "'foo'" or "end of
  * file". */
 const char *qh__qasm_describe(const qh__qasm_token *tok, char *buf, size_t size);
+
+/* The "OpenQASM 3 '...' is not supported" error for a token that only OpenQASM 3 has (a
+ * timing literal, a physical qubit, '@', '#pragma', an operator such as '%'), or QH_OK
+ * when tok is not one. */
+qh_status qh__qasm_v3_token_error(const qh__qasm_lexer *lx, const qh__qasm_token *tok);
 
 /* Fails with "expected WHAT, found ..." unless lx->cur is of kind k; on success advances. */
 qh_status qh__qasm_expect(qh__qasm_lexer *lx, qh__qasm_tok k, const char *what);
@@ -141,7 +158,10 @@ typedef enum qh__qasm_xop {
     QH__X_TAN,
     QH__X_EXP,
     QH__X_LN,
-    QH__X_SQRT
+    QH__X_SQRT,
+    QH__X_ASIN, /* OpenQASM 3 arcsin, arccos, arctan */
+    QH__X_ACOS,
+    QH__X_ATAN
 } qh__qasm_xop;
 
 /* One node of an expression tree. */
@@ -165,6 +185,11 @@ typedef struct qh__qasm_expr_scope {
     unsigned num_names;    /* entries of names */
     const char *gate_name; /* the gate being defined (for messages), or NULL */
     unsigned max_depth;    /* limit on nesting */
+    int v3;                /* OpenQASM 3: tau, euler, **, arcsin, ... */
+    /* Top level of OpenQASM 3: the index of the input parameter called name[0..len), or
+     * -1 (NULL when there are no inputs to look up). */
+    int (*lookup)(const void *ctx, const char *name, size_t len);
+    const void *ctx; /* passed to lookup */
 } qh__qasm_expr_scope;
 
 /* Parses one expression at lx->cur into pool; *root receives its node and *size the
@@ -172,11 +197,26 @@ typedef struct qh__qasm_expr_scope {
 qh_status qh__qasm_expr_parse(qh__qasm_lexer *lx, qh__qasm_pool *pool,
                               const qh__qasm_expr_scope *scope, unsigned *root, unsigned *size);
 
-/* Evaluates the tree at root with parameter values params[]; errors name `file`. */
-qh_status qh__qasm_expr_eval(const qh__qasm_pool *pool, unsigned root, const double *params,
-                             const char *file, double *out);
-
 void qh__qasm_pool_free(qh__qasm_pool *pool);
+
+/* A growable array of postfix instructions holding parameter programs back to back. */
+typedef struct qh__qasm_prog {
+    qh_expr_instr *code; /* the instructions */
+    unsigned num, cap;   /* used and allocated entries */
+} qh__qasm_prog;
+
+/* Compiles the tree at root into a postfix program appended to prog. A PARAM node k becomes
+ * prog->code[sub_off[k] .. + sub_len[k]] (an earlier program of the same array: the caller's
+ * value of a gate parameter) when sub_off is not NULL, else QH_EXPR_PARAM k (a circuit
+ * input). Subtrees without parameters are folded to one constant as they are compiled,
+ * with the checks (division by zero, ln of a non-positive number, overflow, ...) reported as
+ * "file:line:column" of the offending node; so a program is either one QH_EXPR_CONST or
+ * uses a parameter. Fails when the program would have more than max_len instructions. */
+qh_status qh__qasm_compile(const qh__qasm_pool *pool, unsigned root, qh__qasm_prog *prog,
+                           const unsigned *sub_off, const unsigned *sub_len, unsigned max_len,
+                           const char *file);
+
+void qh__qasm_prog_free(qh__qasm_prog *prog);
 
 /* ---- qelib1.inc ------------------------------------------------------------------------ */
 
@@ -186,5 +226,19 @@ extern const char *const qh__qasm_qelib1_native[];
 
 /* The rest of qelib1.inc as OpenQASM text (gate definitions using the native ones). */
 extern const char qh__qasm_qelib1_text[];
+
+/* ---- stdgates.inc and the gates of Amazon Braket (OpenQASM 3) -------------------------- */
+
+/* A gate of the OpenQASM 3 library that is a native gate. */
+typedef struct qh__qasm_alias {
+    const char *name; /* name in OpenQASM 3 */
+    qh_gate gate;     /* the native gate with the same matrix */
+} qh__qasm_alias;
+
+/* The native part of the OpenQASM 3 library, ended by {NULL, QH_GATE_COUNT}. */
+extern const qh__qasm_alias qh__qasm_v3_native[];
+
+/* The rest of it as OpenQASM 3 text (gate definitions using the native ones). */
+extern const char qh__qasm_v3_text[];
 
 #endif

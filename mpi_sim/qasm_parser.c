@@ -1,8 +1,20 @@
-/* The OpenQASM 2.0 statement parser: reads a program token by token and appends its
- * instructions to a qh_circuit as it goes. It keeps one symbol table for registers and
- * gates, the gate definitions (bodies stored as lists of calls whose parameters are
+/* The OpenQASM statement parser: reads a program token by token and appends its
+ * instructions to a qh_circuit as it goes. It keeps one symbol table for registers, inputs
+ * and gates, the gate definitions (bodies stored as lists of calls whose parameters are
  * expression trees), the stack of open include files and the running totals that the
  * limits are checked against.
+ *
+ * The header chooses the language. OpenQASM 2.0 is read whole. OpenQASM 3 is read as far as
+ * the exporters of Qiskit and Amazon Braket use it: registers (`qubit[n] q;`, `bit c;`, and
+ * qreg/creg), `input float` / `input angle` parameters, gate calls whose arguments are
+ * expressions of those inputs, gate definitions, measure (`c = measure q;` and the old
+ * arrow form), reset and barrier; the library of stdgates.inc and Braket's gate names is
+ * built in. Every other OpenQASM 3 construct is refused by name ("OpenQASM 3 'while' is not
+ * supported"). Gate parameters travel as postfix programs over the inputs (in one array,
+ * p->prog, stacked as calls nest): a call of a defined gate compiles each body expression
+ * with the caller's programs substituted for the gate's parameters, and a native gate gets
+ * the programs through qh_circuit_gate_expr — or plain values when they are constant, which
+ * is always the case in OpenQASM 2.
  *
  * Gate definitions are expanded at each call into native gates. Because a gate may only
  * call gates defined before it, every definition's cost — the instructions and the work
@@ -26,15 +38,16 @@
 #define S_BARRIER UINT_MAX /* s_body_op.gate of a barrier */
 
 /* Kinds of names in the symbol table. */
-typedef enum s_sym_kind { S_SYM_QREG, S_SYM_CREG, S_SYM_GATE } s_sym_kind;
+typedef enum s_sym_kind { S_SYM_QREG, S_SYM_CREG, S_SYM_GATE, S_SYM_INPUT } s_sym_kind;
 
 /* A symbol table slot. */
 typedef struct s_sym {
     char *name;      /* owned; NULL for an empty slot */
     s_sym_kind kind; /* what the name is */
-    unsigned index;  /* S_SYM_GATE: index in the gate table */
+    unsigned index;  /* S_SYM_GATE: index in the gate table; S_SYM_INPUT: parameter */
     unsigned first;  /* registers: first qubit or bit */
     unsigned size;   /* registers: number of qubits or bits */
+    int scalar;      /* registers: OpenQASM 3 `qubit q;` / `bit c;`, a single (qu)bit */
 } s_sym;
 
 /* One statement of a gate body. */
@@ -53,6 +66,7 @@ typedef struct s_gate {
     unsigned line, column;   /* where it was defined; 0 for built-ins */
     qh_gate native;          /* the native gate, or QH_GATE_COUNT */
     int opaque;              /* declared with `opaque` */
+    int library;             /* from the OpenQASM 3 library: a declaration may hide it */
     const char *uses_opaque; /* name of an opaque gate its expansion reaches, or NULL */
     unsigned num_params;     /* number of real parameters */
     unsigned num_qubits;     /* number of qubit arguments */
@@ -99,6 +113,9 @@ typedef struct s_parser {
     unsigned num_open, cap_open;
     unsigned include_depth; /* includes open below the main program */
     int have_qelib1;        /* qelib1.inc was included */
+    int v3;                 /* the program is OpenQASM 3 */
+    int in_library;         /* reading the built-in OpenQASM 3 library */
+    qh__qasm_prog prog;     /* parameter programs of the calls being expanded */
     uint64_t ops;           /* instructions promised so far */
     uint64_t work;          /* work promised so far */
     qh__qasm_pool scratch;  /* nodes of top-level expressions */
@@ -249,6 +266,12 @@ static qh_status s_check_new_name(const s_parser *p, const char *file, const qh_
     const s_sym *s = s_lookup(p, t->text, t->len);
     if (!s)
         return QH_OK;
+    if (p->v3 && s->kind == S_SYM_GATE && p->gates[s->index]->library)
+        return QH_OK; /* the new declaration hides a gate of the built-in library */
+    if (s->kind == S_SYM_INPUT)
+        return QH__QASM_ERR(file, t->line, t->column,
+                            "'%.*s' is already declared as an input parameter", s_clip(t->len),
+                            t->text);
     if (s->kind == S_SYM_QREG)
         return QH__QASM_ERR(file, t->line, t->column,
                             "'%.*s' is already declared as a quantum register", s_clip(t->len),
@@ -264,6 +287,20 @@ static qh_status s_check_new_name(const s_parser *p, const char *file, const qh_
     return QH__QASM_ERR(file, t->line, t->column,
                         "'%.*s' is already defined as a gate (at %s:%u:%u)", s_clip(t->len),
                         t->text, g->file, g->line, g->column);
+}
+
+/* Adds a name that s_check_new_name accepted; takes ownership of sym.name (freed on
+ * failure). A gate of the OpenQASM 3 library with that name is hidden from now on. */
+static qh_status s_declare(s_parser *p, s_sym sym)
+{
+    s_sym *old = s_lookup(p, sym.name, strlen(sym.name));
+    if (old) {
+        free(sym.name);
+        sym.name = old->name;
+        *old = sym;
+        return QH_OK;
+    }
+    return s_insert(p, sym);
 }
 
 static char *s_strndup(const char *s, size_t n)
@@ -313,7 +350,7 @@ static qh_status s_add_gate(s_parser *p, s_gate *g, int named)
     }
     p->gates[p->num_gates++] = g;
     if (named)
-        QH_CALL(s_insert(p, (s_sym){.name = key, .kind = S_SYM_GATE, .index = p->num_gates - 1}));
+        QH_CALL(s_declare(p, (s_sym){.name = key, .kind = S_SYM_GATE, .index = p->num_gates - 1}));
     return QH_OK;
 }
 
@@ -331,6 +368,7 @@ static qh_status s_add_native(s_parser *p, const char *name, qh_gate native, con
     }
     g->file = file;
     g->native = native;
+    g->library = p->in_library;
     g->num_params = info->num_params;
     g->num_qubits = info->num_qubits;
     g->ops = 1;
@@ -353,6 +391,9 @@ static qh_status s_find_gate(const s_parser *p, const char *file, const qh__qasm
         *index = s->index;
         return QH_OK;
     }
+    if (s && s->kind == S_SYM_INPUT)
+        return QH__QASM_ERR(file, t->line, t->column, "'%.*s' is an input parameter, not a gate",
+                            s_clip(t->len), t->text);
     if (s)
         return QH__QASM_ERR(file, t->line, t->column, "'%.*s' is a %s register, not a gate",
                             s_clip(t->len), t->text,
@@ -371,15 +412,39 @@ static qh_status s_find_gate(const s_parser *p, const char *file, const qh__qasm
 
 /* ---- expansion ---------------------------------------------------------------------- */
 
-/* Appends the instructions of one call of g with the given parameter values on qubits q
- * (g->num_qubits distinct qubits). The caller has checked the limits for the whole call;
- * recursion depth is bounded by lim.max_gate_depth. */
-static qh_status s_expand(s_parser *p, const s_gate *g, const double *params, const unsigned *q)
+/* Appends one native gate whose parameters are the programs p->prog.code[off[i] ..
+ * + len[i]]: as plain values when they are all constant. */
+static qh_status s_native(s_parser *p, const s_gate *g, const unsigned *off, const unsigned *len,
+                          const unsigned *q)
 {
-    if (g->native != QH_GATE_COUNT) {
-        qh_status st = qh_circuit_gate(p->circ, g->native, q, g->num_qubits, params, g->num_params);
-        return st ? s_circuit_failed(st, p->stmt_file, p->stmt_line, p->stmt_column) : QH_OK;
+    double v[4] = {0};
+    const qh_expr_instr *exprs[4];
+    int constant = 1;
+    for (unsigned i = 0; i < g->num_params; i++) {
+        exprs[i] = p->prog.code + off[i];
+        if (len[i] == 1 && exprs[i]->op == QH_EXPR_CONST)
+            v[i] = exprs[i]->value;
+        else
+            constant = 0;
     }
+    qh_status st =
+        constant
+            ? qh_circuit_gate(p->circ, g->native, q, g->num_qubits, v, g->num_params)
+            : qh_circuit_gate_expr(p->circ, g->native, q, g->num_qubits, exprs, len, g->num_params);
+    return st ? s_circuit_failed(st, p->stmt_file, p->stmt_line, p->stmt_column) : QH_OK;
+}
+
+static qh_status s_charge(s_parser *p, uint64_t count, uint64_t work, const char *what);
+
+/* Appends the instructions of one call of g on qubits q (g->num_qubits distinct qubits)
+ * whose parameter i is the program p->prog.code[off[i] .. + len[i]]. The caller has checked
+ * the limits for the whole call, except for the length of programs that depend on inputs
+ * (charged here as they are made); recursion depth is bounded by lim.max_gate_depth. */
+static qh_status s_expand(s_parser *p, const s_gate *g, const unsigned *off, const unsigned *len,
+                          const unsigned *q)
+{
+    if (g->native != QH_GATE_COUNT)
+        return s_native(p, g, off, len, q);
     for (unsigned k = 0; k < g->num_body; k++) {
         const s_body_op *b = &g->body[k];
         unsigned cq[QH_MAX_QUBITS];
@@ -392,11 +457,18 @@ static qh_status s_expand(s_parser *p, const s_gate *g, const double *params, co
             continue;
         }
         const s_gate *callee = p->gates[b->gate];
-        double v[QH__QASM_MAX_GATE_PARAMS];
-        for (unsigned i = 0; i < callee->num_params; i++)
-            QH_CALL(
-                qh__qasm_expr_eval(&g->pool, g->roots[b->first_param + i], params, g->file, &v[i]));
-        QH_CALL(s_expand(p, callee, v, cq));
+        unsigned mark = p->prog.num;
+        unsigned coff[QH__QASM_MAX_GATE_PARAMS], clen[QH__QASM_MAX_GATE_PARAMS];
+        for (unsigned i = 0; i < callee->num_params; i++) {
+            coff[i] = p->prog.num;
+            QH_CALL(qh__qasm_compile(&g->pool, g->roots[b->first_param + i], &p->prog, off, len,
+                                     p->lim.max_expr_len, g->file));
+            clen[i] = p->prog.num - coff[i];
+            if (clen[i] > 1)
+                QH_CALL(s_charge(p, 0, clen[i], "passing expressions of inputs through gates"));
+        }
+        QH_CALL(s_expand(p, callee, coff, clen, cq));
+        p->prog.num = mark;
     }
     return QH_OK;
 }
@@ -455,9 +527,10 @@ static qh_status s_broadcast(const s_parser *p, const s_arg *args, unsigned n, u
     return QH_OK;
 }
 
-/* Applies gate g with parameters params to args[0..n), broadcasting over registers. */
-static qh_status s_apply(s_parser *p, const s_gate *g, const double *params, const s_arg *args,
-                         unsigned n, const qh__qasm_token *at)
+/* Applies gate g with parameter programs p->prog.code[off[i] .. + len[i]] to args[0..n),
+ * broadcasting over registers. */
+static qh_status s_apply(s_parser *p, const s_gate *g, const unsigned *off, const unsigned *len,
+                         const s_arg *args, unsigned n, const qh__qasm_token *at)
 {
     const char *file = p->stmt_file;
     if (g->opaque)
@@ -488,7 +561,7 @@ static qh_status s_apply(s_parser *p, const s_gate *g, const double *params, con
                 }
             }
         }
-        qh_status st = s_expand(p, g, params, q);
+        qh_status st = s_expand(p, g, off, len, q);
         if (st && st != QH_ENOMEM && g->native == QH_GATE_COUNT)
             return s_add_context(st, "while expanding gate '%s' called at %s:%u:%u", g->name, file,
                                  at->line, at->column);
@@ -503,8 +576,10 @@ static qh_status s_apply(s_parser *p, const s_gate *g, const double *params, con
 static qh_status s_parse_arg(s_parser *p, qh__qasm_lexer *lx, int quantum, s_arg *out)
 {
     const char *want = quantum ? "a qubit or quantum register" : "a bit or classical register";
-    if (lx->cur.kind != QH__TK_ID)
+    if (lx->cur.kind != QH__TK_ID) {
+        QH_CALL(qh__qasm_v3_token_error(lx, &lx->cur));
         return s_expected(lx, want);
+    }
     qh__qasm_token t = lx->cur;
     const s_sym *s = s_lookup(p, t.text, t.len);
     if (!s)
@@ -512,20 +587,32 @@ static qh_status s_parse_arg(s_parser *p, qh__qasm_lexer *lx, int quantum, s_arg
                             t.text);
     s_sym_kind kind = quantum ? S_SYM_QREG : S_SYM_CREG;
     if (s->kind != kind) {
-        const char *is = s->kind == S_SYM_GATE   ? "a gate"
-                         : s->kind == S_SYM_QREG ? "a quantum register"
-                                                 : "a classical register";
+        const char *is = s->kind == S_SYM_GATE    ? "a gate"
+                         : s->kind == S_SYM_INPUT ? "an input parameter"
+                         : s->kind == S_SYM_QREG  ? "a quantum register"
+                                                  : "a classical register";
         return QH__QASM_ERR(lx->file, t.line, t.column, "'%.*s' is %s; expected %s", s_clip(t.len),
                             t.text, is, want);
     }
     QH_CALL(qh__qasm_advance(lx));
-    *out = (s_arg){.first = s->first, .size = s->size, .is_reg = 1, .tok = t};
+    *out = (s_arg){.first = s->first, .size = s->size, .is_reg = !s->scalar, .tok = t};
     if (lx->cur.kind != QH__TK_LBRACKET)
         return QH_OK;
+    if (s->scalar)
+        return QH__QASM_ERR(lx->file, lx->cur.line, lx->cur.column,
+                            "'%.*s' is a single %s and cannot be indexed", s_clip(t.len), t.text,
+                            quantum ? "qubit" : "bit");
     QH_CALL(qh__qasm_advance(lx));
     qh__qasm_token idx = lx->cur;
-    if (idx.kind != QH__TK_INT)
+    if (idx.kind != QH__TK_INT) {
+        QH_CALL(qh__qasm_v3_token_error(lx, &idx));
+        if (p->v3 && (idx.kind == QH__TK_LBRACE || idx.kind == QH__TK_MINUS))
+            return QH__QASM_ERR(lx->file, idx.line, idx.column,
+                                "OpenQASM 3 '%s' is not supported (index sets and negative "
+                                "indices)",
+                                idx.kind == QH__TK_LBRACE ? "{" : "-");
         return s_expected(lx, "an integer index");
+    }
     if (idx.int_overflow || idx.ival >= s->size)
         return QH__QASM_ERR(
             lx->file, idx.line, idx.column, "%.*s[%.*s] is out of range: register %.*s has %u %s",
@@ -533,6 +620,9 @@ static qh_status s_parse_arg(s_parser *p, qh__qasm_lexer *lx, int quantum, s_arg
             quantum ? (s->size == 1 ? "qubit" : "qubits") : (s->size == 1 ? "bit" : "bits"));
     QH_CALL(qh__qasm_advance(lx));
     QH_CALL(qh__qasm_expect(lx, QH__TK_RBRACKET, "']'"));
+    if (p->v3 && lx->cur.kind == QH__TK_LBRACKET)
+        return QH__QASM_ERR(lx->file, lx->cur.line, lx->cur.column,
+                            "OpenQASM 3 '[' is not supported (multi-dimensional indexing)");
     out->first = s->first + (unsigned)idx.ival;
     out->size = 1;
     out->is_reg = 0;
@@ -560,6 +650,13 @@ static qh_status s_parse_args(s_parser *p, qh__qasm_lexer *lx, s_arg *args, unsi
 
 /* ---- quantum operations ----------------------------------------------------------------- */
 
+/* The index of the OpenQASM 3 input called name[0..len), or -1 (expression scopes). */
+static int s_input_index(const void *ctx, const char *name, size_t len)
+{
+    const s_sym *s = s_lookup(ctx, name, len);
+    return s && s->kind == S_SYM_INPUT ? (int)s->index : -1;
+}
+
 /* name [(exprs)] args ; */
 static qh_status s_gate_call(s_parser *p, qh__qasm_lexer *lx)
 {
@@ -568,20 +665,29 @@ static qh_status s_gate_call(s_parser *p, qh__qasm_lexer *lx)
     QH_CALL(s_find_gate(p, lx->file, &name, &gi));
     const s_gate *g = p->gates[gi];
     QH_CALL(qh__qasm_advance(lx));
-    double params[QH__QASM_MAX_GATE_PARAMS];
+    unsigned off[QH__QASM_MAX_GATE_PARAMS], len[QH__QASM_MAX_GATE_PARAMS];
     unsigned np = 0;
+    p->prog.num = 0;
     if (lx->cur.kind == QH__TK_LPAREN) {
         QH_CALL(qh__qasm_advance(lx));
-        qh__qasm_expr_scope scope = {.max_depth = p->lim.max_expr_depth};
+        qh__qasm_expr_scope scope = {.max_depth = p->lim.max_expr_depth, .v3 = p->v3};
+        if (p->v3) {
+            scope.lookup = s_input_index;
+            scope.ctx = p;
+        }
         /* an empty list, or items separated by commas (no trailing comma) */
         for (int go = lx->cur.kind != QH__TK_RPAREN; go;) {
-            unsigned root;
-            double v;
+            unsigned root, at = p->prog.num;
             p->scratch.num = 0;
             QH_CALL(qh__qasm_expr_parse(lx, &p->scratch, &scope, &root, NULL));
-            QH_CALL(qh__qasm_expr_eval(&p->scratch, root, NULL, lx->file, &v));
-            if (np < QH__QASM_MAX_GATE_PARAMS)
-                params[np] = v;
+            QH_CALL(qh__qasm_compile(&p->scratch, root, &p->prog, NULL, NULL, p->lim.max_expr_len,
+                                     lx->file));
+            if (np < QH__QASM_MAX_GATE_PARAMS) {
+                off[np] = at;
+                len[np] = p->prog.num - at;
+            } else {
+                p->prog.num = at; /* too many: only counted, for the message */
+            }
             if (np < UINT_MAX)
                 np++;
             if (lx->cur.kind != QH__TK_COMMA)
@@ -598,7 +704,32 @@ static qh_status s_gate_call(s_parser *p, qh__qasm_lexer *lx)
     unsigned n;
     QH_CALL(s_parse_args(p, lx, args, QH_MAX_QUBITS, &n));
     QH_CALL(qh__qasm_expect(lx, QH__TK_SEMI, "',' or ';' after a gate argument"));
-    return s_apply(p, g, params, args, n, &name);
+    return s_apply(p, g, off, len, args, n, &name);
+}
+
+/* Appends the measurement of q into c (a statement at kw). */
+static qh_status s_emit_measure(s_parser *p, const qh__qasm_lexer *lx, const qh__qasm_token *kw,
+                                const s_arg *q, const s_arg *c)
+{
+    if (q->is_reg != c->is_reg)
+        return QH__QASM_ERR(lx->file, kw->line, kw->column,
+                            "measure needs a register into a register or a qubit into a bit; "
+                            "'%.*s' is %s and '%.*s' is %s",
+                            s_clip(q->tok.len), q->tok.text, q->is_reg ? "a register" : "a qubit",
+                            s_clip(c->tok.len), c->tok.text, c->is_reg ? "a register" : "a bit");
+    if (q->size != c->size)
+        return QH__QASM_ERR(lx->file, kw->line, kw->column,
+                            "measure of registers of different sizes: '%.*s' has %u qubits, "
+                            "'%.*s' has %u bits",
+                            s_clip(q->tok.len), q->tok.text, q->size, s_clip(c->tok.len),
+                            c->tok.text, c->size);
+    QH_CALL(s_charge(p, q->size, q->size, "this measure"));
+    for (unsigned i = 0; i < q->size; i++) {
+        qh_status st = qh_circuit_measure(p->circ, q->first + i, c->first + i);
+        if (st)
+            return s_circuit_failed(st, lx->file, kw->line, kw->column);
+    }
+    return QH_OK;
 }
 
 /* measure a -> b ; */
@@ -608,28 +739,34 @@ static qh_status s_measure(s_parser *p, qh__qasm_lexer *lx)
     s_arg q, c;
     QH_CALL(qh__qasm_advance(lx));
     QH_CALL(s_parse_arg(p, lx, 1, &q));
+    if (p->v3 && lx->cur.kind == QH__TK_SEMI)
+        return QH__QASM_ERR(lx->file, kw.line, kw.column,
+                            "OpenQASM 3 'measure' without a target is not supported (write "
+                            "'c = measure q;' or 'measure q -> c;')");
     QH_CALL(qh__qasm_expect(lx, QH__TK_ARROW, "'->' after the measured qubits"));
     QH_CALL(s_parse_arg(p, lx, 0, &c));
     QH_CALL(qh__qasm_expect(lx, QH__TK_SEMI, "';' after the measure statement"));
-    if (q.is_reg != c.is_reg)
-        return QH__QASM_ERR(lx->file, kw.line, kw.column,
-                            "measure needs a register into a register or a qubit into a bit; "
-                            "'%.*s' is %s and '%.*s' is %s",
-                            s_clip(q.tok.len), q.tok.text, q.is_reg ? "a register" : "a qubit",
-                            s_clip(c.tok.len), c.tok.text, c.is_reg ? "a register" : "a bit");
-    if (q.size != c.size)
-        return QH__QASM_ERR(lx->file, kw.line, kw.column,
-                            "measure of registers of different sizes: '%.*s' has %u qubits, "
-                            "'%.*s' has %u bits",
-                            s_clip(q.tok.len), q.tok.text, q.size, s_clip(c.tok.len), c.tok.text,
-                            c.size);
-    QH_CALL(s_charge(p, q.size, q.size, "this measure"));
-    for (unsigned i = 0; i < q.size; i++) {
-        qh_status st = qh_circuit_measure(p->circ, q.first + i, c.first + i);
-        if (st)
-            return s_circuit_failed(st, lx->file, kw.line, kw.column);
-    }
-    return QH_OK;
+    return s_emit_measure(p, lx, &kw, &q, &c);
+}
+
+/* OpenQASM 3: b = measure a ; (lx->cur is b, a classical register) */
+static qh_status s_measure_assign(s_parser *p, qh__qasm_lexer *lx)
+{
+    qh__qasm_token start = lx->cur;
+    s_arg q, c;
+    QH_CALL(s_parse_arg(p, lx, 0, &c));
+    if (lx->cur.kind == QH__TK_OTHER)
+        QH_CALL(qh__qasm_v3_token_error(lx, &lx->cur)); /* |=, &=, ... */
+    qh__qasm_token eq = lx->cur;
+    QH_CALL(qh__qasm_expect(lx, QH__TK_ASSIGN, "'=' after the bits a measurement goes to"));
+    if (lx->cur.kind != QH__TK_MEASURE)
+        return QH__QASM_ERR(lx->file, eq.line, eq.column,
+                            "OpenQASM 3 '=' is not supported (classical assignment: only "
+                            "'c = measure q;' is read)");
+    QH_CALL(qh__qasm_advance(lx));
+    QH_CALL(s_parse_arg(p, lx, 1, &q));
+    QH_CALL(qh__qasm_expect(lx, QH__TK_SEMI, "';' after the measure statement"));
+    return s_emit_measure(p, lx, &start, &q, &c);
 }
 
 /* reset a ; */
@@ -656,8 +793,8 @@ static qh_status s_barrier(s_parser *p, qh__qasm_lexer *lx)
     QH_CALL(qh__qasm_advance(lx));
     unsigned q[QH_MAX_QUBITS];
     unsigned n = 0;
-    uint64_t seen = 0; /* QH_MAX_QUBITS < 64 */
-    for (;;) {
+    uint64_t seen = 0;                                          /* QH_MAX_QUBITS < 64 */
+    for (int go = !p->v3 || lx->cur.kind != QH__TK_SEMI; go;) { /* 3: `barrier;` = all qubits */
         s_arg a;
         QH_CALL(s_parse_arg(p, lx, 1, &a));
         for (unsigned i = 0; i < a.size; i++) {
@@ -673,6 +810,10 @@ static qh_status s_barrier(s_parser *p, qh__qasm_lexer *lx)
     }
     QH_CALL(qh__qasm_expect(lx, QH__TK_SEMI, "',' or ';' after a barrier argument"));
     QH_CALL(s_charge(p, 1, 1, "this barrier"));
+    if (n == 0) {
+        qh_status st = qh_circuit_barrier(p->circ, NULL, 0);
+        return st ? s_circuit_failed(st, lx->file, kw.line, kw.column) : QH_OK;
+    }
     qh_status st = qh_circuit_barrier(p->circ, q, n);
     return st ? s_circuit_failed(st, lx->file, kw.line, kw.column) : QH_OK;
 }
@@ -747,6 +888,63 @@ static qh_status s_if(s_parser *p, qh__qasm_lexer *lx)
 
 /* ---- declarations ------------------------------------------------------------------------ */
 
+/* Declares the register `name` of `size` (NULL: a single qubit or bit, OpenQASM 3's
+ * `qubit q;`) once the statement has been read. */
+static qh_status s_add_register(s_parser *p, const qh__qasm_lexer *lx, int quantum,
+                                const qh__qasm_token *name, const qh__qasm_token *size)
+{
+    uint64_t n = size ? size->ival : 1;
+    char *key = s_strndup(name->text, name->len);
+    if (!key)
+        return s_oom();
+    unsigned first;
+    qh_status st = quantum ? qh_circuit_add_qreg(p->circ, key, (unsigned)n, &first)
+                           : qh_circuit_add_creg(p->circ, key, (unsigned)n, &first);
+    if (st) {
+        free(key);
+        return s_circuit_failed(st, lx->file, name->line, name->column);
+    }
+    return s_declare(p, (s_sym){.name = key,
+                                .kind = quantum ? S_SYM_QREG : S_SYM_CREG,
+                                .first = first,
+                                .size = (unsigned)n,
+                                .scalar = size == NULL});
+}
+
+/* Checks that the token at lx->cur is an integer, the size of a register. */
+static qh_status s_size_token(s_parser *p, qh__qasm_lexer *lx)
+{
+    qh__qasm_token size = lx->cur;
+    if (size.kind == QH__TK_INT)
+        return QH_OK;
+    QH_CALL(qh__qasm_v3_token_error(lx, &size));
+    if (p->v3 && size.kind == QH__TK_ID)
+        return QH__QASM_ERR(lx->file, size.line, size.column,
+                            "OpenQASM 3 '%.*s' is not supported (a register size must be an "
+                            "integer literal, not a constant)",
+                            s_clip(size.len), size.text);
+    return s_expected(lx, "an integer register size");
+}
+
+/* Checks size, the size of the register `name`, against the limits. */
+static qh_status s_check_size(const s_parser *p, const qh__qasm_lexer *lx, int quantum,
+                              const qh__qasm_token *name, const qh__qasm_token *size)
+{
+    if (!size->int_overflow && size->ival == 0)
+        return QH__QASM_ERR(lx->file, size->line, size->column,
+                            "register '%.*s' must have at least one %s", s_clip(name->len),
+                            name->text, quantum ? "qubit" : "bit");
+    uint64_t have = quantum ? qh_circuit_num_qubits(p->circ) : qh_circuit_num_clbits(p->circ);
+    uint64_t max = quantum ? QH_MAX_QUBITS : (1u << 24);
+    if (size->int_overflow || size->ival > max - have)
+        return QH__QASM_ERR(lx->file, size->line, size->column,
+                            "register '%.*s' of size %.*s is too big: the program would have "
+                            "more than the %llu %s supported",
+                            s_clip(name->len), name->text, s_clip(size->len), size->text,
+                            (unsigned long long)max, quantum ? "qubits" : "classical bits");
+    return QH_OK;
+}
+
 /* qreg name[n]; or creg name[n]; */
 static qh_status s_register(s_parser *p, qh__qasm_lexer *lx)
 {
@@ -759,37 +957,203 @@ static qh_status s_register(s_parser *p, qh__qasm_lexer *lx)
     QH_CALL(qh__qasm_advance(lx));
     QH_CALL(qh__qasm_expect(lx, QH__TK_LBRACKET, "'[' and the register's size"));
     qh__qasm_token size = lx->cur;
-    if (size.kind != QH__TK_INT)
-        return s_expected(lx, "an integer register size");
-    if (!size.int_overflow && size.ival == 0)
-        return QH__QASM_ERR(lx->file, size.line, size.column,
-                            "register '%.*s' must have at least one %s", s_clip(name.len),
-                            name.text, quantum ? "qubit" : "bit");
-    uint64_t have = quantum ? qh_circuit_num_qubits(p->circ) : qh_circuit_num_clbits(p->circ);
-    uint64_t max = quantum ? QH_MAX_QUBITS : (1u << 24);
-    if (size.int_overflow || size.ival > max - have)
-        return QH__QASM_ERR(lx->file, size.line, size.column,
-                            "register '%.*s' of size %.*s is too big: the program would have "
-                            "more than the %llu %s supported",
-                            s_clip(name.len), name.text, s_clip(size.len), size.text,
-                            (unsigned long long)max, quantum ? "qubits" : "classical bits");
+    QH_CALL(s_size_token(p, lx));
+    QH_CALL(s_check_size(p, lx, quantum, &name, &size));
     QH_CALL(qh__qasm_advance(lx));
     QH_CALL(qh__qasm_expect(lx, QH__TK_RBRACKET, "']'"));
     QH_CALL(qh__qasm_expect(lx, QH__TK_SEMI, "';' after the register declaration"));
+    return s_add_register(p, lx, quantum, &name, &size);
+}
+
+/* ---- OpenQASM 3 ------------------------------------------------------------------------ */
+
+/* Fails with "OpenQASM 3 'what' is not supported" (plus a hint, if any) at token t. */
+static qh_status s_unsupported(const qh__qasm_lexer *lx, const qh__qasm_token *t, const char *what,
+                               const char *hint)
+{
+    return QH__QASM_ERR(lx->file, t->line, t->column, "OpenQASM 3 '%s' is not supported%s%s%s",
+                        what, hint ? " (" : "", hint ? hint : "", hint ? ")" : "");
+}
+
+/* Words that start an OpenQASM 3 statement this reader does not read, with what to call the
+ * construct and a hint. */
+static const struct {
+    const char *word;
+    const char *what;
+    const char *hint;
+} s_v3_words[] = {
+    {"ctrl", "ctrl @", "gate modifiers"},
+    {"negctrl", "negctrl @", "gate modifiers"},
+    {"inv", "inv @", "gate modifiers"},
+    {"pow", "pow @", "gate modifiers"},
+    {"gphase", "gphase", "global phases"},
+    {"else", "else", NULL},
+    {"while", "while", NULL},
+    {"for", "for", NULL},
+    {"switch", "switch", NULL},
+    {"case", "case", NULL},
+    {"default", "default", NULL},
+    {"def", "def", "subroutines"},
+    {"defcal", "defcal", "pulse-level calibrations"},
+    {"defcalgrammar", "defcalgrammar", "pulse-level calibrations"},
+    {"cal", "cal", "pulse-level calibrations"},
+    {"extern", "extern", NULL},
+    {"box", "box", NULL},
+    {"delay", "delay", NULL},
+    {"output", "output", NULL},
+    {"const", "const", NULL},
+    {"let", "let", "aliases"},
+    {"return", "return", NULL},
+    {"break", "break", NULL},
+    {"continue", "continue", NULL},
+    {"end", "end", NULL},
+    {"void", "void", NULL},
+    {"readonly", "readonly", NULL},
+    {"mutable", "mutable", NULL},
+    {"int", "int", "of the classical types only 'input float' and 'input angle' are"},
+    {"uint", "uint", "of the classical types only 'input float' and 'input angle' are"},
+    {"float", "float", "of the classical types only 'input float' and 'input angle' are"},
+    {"angle", "angle", "of the classical types only 'input float' and 'input angle' are"},
+    {"bool", "bool", "of the classical types only 'input float' and 'input angle' are"},
+    {"complex", "complex", "of the classical types only 'input float' and 'input angle' are"},
+    {"duration", "duration", "of the classical types only 'input float' and 'input angle' are"},
+    {"stretch", "stretch", "of the classical types only 'input float' and 'input angle' are"},
+    {"array", "array", "of the classical types only 'input float' and 'input angle' are"},
+    {"durationof", "durationof", NULL},
+};
+
+/* Fails if the identifier at lx->cur starts an OpenQASM 3 statement this reader does not
+ * read (a gate modifier, a loop, a classical declaration, ...). */
+static qh_status s_v3_unsupported_call(const qh__qasm_lexer *lx)
+{
+    for (size_t k = 0; k < sizeof s_v3_words / sizeof s_v3_words[0]; k++)
+        if (s_tok_is(&lx->cur, s_v3_words[k].word))
+            return s_unsupported(lx, &lx->cur, s_v3_words[k].what, s_v3_words[k].hint);
+    return QH_OK;
+}
+
+/* Whether t is a built-in constant of OpenQASM 3 other than pi (a keyword). */
+static int s_v3_constant(const qh__qasm_token *t)
+{
+    return s_tok_is(t, "tau") || s_tok_is(t, "euler") || s_tok_is(t, "\xcf\x80") ||
+           s_tok_is(t, "\xcf\x84") || s_tok_is(t, "\xe2\x84\xaf");
+}
+
+/* A new name at lx->cur for a declaration (a register, an input); moves past it. */
+static qh_status s_v3_new_name(s_parser *p, qh__qasm_lexer *lx, const char *what,
+                               qh__qasm_token *name)
+{
+    *name = lx->cur;
+    if (name->kind == QH__TK_PI || (name->kind == QH__TK_ID && s_v3_constant(name)))
+        return QH__QASM_ERR(lx->file, name->line, name->column,
+                            "'%.*s' is a built-in constant and cannot be declared",
+                            s_clip(name->len), name->text);
+    if (name->kind != QH__TK_ID) {
+        QH_CALL(qh__qasm_v3_token_error(lx, name));
+        return s_expected(lx, what);
+    }
+    QH_CALL(s_check_new_name(p, lx->file, name));
+    return qh__qasm_advance(lx);
+}
+
+/* qubit[n] name;  qubit name;  bit[n] name;  bit name; */
+static qh_status s_v3_register(s_parser *p, qh__qasm_lexer *lx, int quantum)
+{
+    qh__qasm_token name, size;
+    int sized = 0;
+    QH_CALL(qh__qasm_advance(lx));
+    if (lx->cur.kind == QH__TK_LBRACKET) {
+        QH_CALL(qh__qasm_advance(lx));
+        size = lx->cur;
+        sized = 1;
+        QH_CALL(s_size_token(p, lx));
+        QH_CALL(qh__qasm_advance(lx));
+        QH_CALL(qh__qasm_expect(lx, QH__TK_RBRACKET, "']'"));
+    }
+    QH_CALL(s_v3_new_name(p, lx, "a register name", &name));
+    if (sized)
+        QH_CALL(s_check_size(p, lx, quantum, &name, &size));
+    if (lx->cur.kind == QH__TK_ASSIGN)
+        return s_unsupported(lx, &lx->cur, quantum ? "qubit =" : "bit =", "initialisers");
+    if (lx->cur.kind == QH__TK_COMMA)
+        return QH__QASM_ERR(lx->file, lx->cur.line, lx->cur.column,
+                            "one name per declaration: write '%s' again for the next register",
+                            quantum ? "qubit" : "bit");
+    QH_CALL(qh__qasm_expect(lx, QH__TK_SEMI, "';' after the register declaration"));
+    return s_add_register(p, lx, quantum, &name, sized ? &size : NULL);
+}
+
+/* input float[64] name;  input float name;  input angle[32] name;  input angle name; */
+static qh_status s_v3_input(s_parser *p, qh__qasm_lexer *lx)
+{
+    qh__qasm_token name;
+    QH_CALL(qh__qasm_advance(lx));
+    qh__qasm_token type = lx->cur;
+    if (type.kind != QH__TK_ID || !(s_tok_is(&type, "float") || s_tok_is(&type, "angle"))) {
+        QH_CALL(qh__qasm_v3_token_error(lx, &type));
+        if (type.kind == QH__TK_ID || type.kind == QH__TK_CREG || type.kind == QH__TK_QREG) {
+            char what[64];
+            snprintf(what, sizeof what, "input %.*s", type.len < 40 ? (int)type.len : 40,
+                     type.text);
+            return s_unsupported(lx, &type, what, "inputs are 'float' or 'angle'");
+        }
+        return s_expected(lx, "'float' or 'angle' after 'input'");
+    }
+    QH_CALL(qh__qasm_advance(lx));
+    if (lx->cur.kind == QH__TK_LBRACKET) {
+        QH_CALL(qh__qasm_advance(lx));
+        qh__qasm_token bits = lx->cur;
+        if (bits.kind != QH__TK_INT) {
+            QH_CALL(qh__qasm_v3_token_error(lx, &bits));
+            return s_expected(lx, "the number of bits, an integer");
+        }
+        if (bits.int_overflow || bits.ival == 0)
+            return QH__QASM_ERR(lx->file, bits.line, bits.column,
+                                "a %.*s must have a positive number of bits", s_clip(type.len),
+                                type.text);
+        QH_CALL(qh__qasm_advance(lx));
+        QH_CALL(qh__qasm_expect(lx, QH__TK_RBRACKET, "']'"));
+    }
+    QH_CALL(s_v3_new_name(p, lx, "an input parameter name", &name));
+    if (lx->cur.kind == QH__TK_ASSIGN)
+        return QH__QASM_ERR(lx->file, lx->cur.line, lx->cur.column,
+                            "an input has no initial value: its value is bound when the circuit "
+                            "runs");
+    QH_CALL(qh__qasm_expect(lx, QH__TK_SEMI, "';' after the input declaration"));
     char *key = s_strndup(name.text, name.len);
     if (!key)
         return s_oom();
-    unsigned first;
-    qh_status st = quantum ? qh_circuit_add_qreg(p->circ, key, (unsigned)size.ival, &first)
-                           : qh_circuit_add_creg(p->circ, key, (unsigned)size.ival, &first);
+    unsigned index;
+    qh_status st = qh_circuit_add_parameter(p->circ, key, &index);
     if (st) {
         free(key);
         return s_circuit_failed(st, lx->file, name.line, name.column);
     }
-    return s_insert(p, (s_sym){.name = key,
-                               .kind = quantum ? S_SYM_QREG : S_SYM_CREG,
-                               .first = first,
-                               .size = (unsigned)size.ival});
+    return s_declare(p, (s_sym){.name = key, .kind = S_SYM_INPUT, .index = index});
+}
+
+/* A statement of an OpenQASM 3 program that starts with an identifier. */
+static qh_status s_v3_id_statement(s_parser *p, qh__qasm_lexer *lx)
+{
+    qh__qasm_token t = lx->cur;
+    if (s_tok_is(&t, "qubit"))
+        return s_v3_register(p, lx, 1);
+    if (s_tok_is(&t, "bit"))
+        return s_v3_register(p, lx, 0);
+    if (s_tok_is(&t, "input"))
+        return s_v3_input(p, lx);
+    QH_CALL(s_v3_unsupported_call(lx));
+    const s_sym *s = s_lookup(p, t.text, t.len);
+    if (s && s->kind == S_SYM_CREG)
+        return s_measure_assign(p, lx);
+    const qh__qasm_token *next;
+    QH_CALL(qh__qasm_peek(lx, &next));
+    if (next->kind == QH__TK_ASSIGN || next->kind == QH__TK_OTHER)
+        return QH__QASM_ERR(lx->file, next->line, next->column,
+                            "OpenQASM 3 '%.*s' is not supported (classical assignment: only "
+                            "'c = measure q;' is read)",
+                            s_clip(next->len), next->text);
+    return s_gate_call(p, lx);
 }
 
 /* Index of the name t in names[0..n), or -1. */
@@ -903,8 +1267,11 @@ static qh_status s_body_statement(s_parser *p, qh__qasm_lexer *lx, s_gate *g)
         g->work = s_sat_add(g->work, 1);
         return s_push_body(g, op);
     }
+    if (p->v3 && t.kind == QH__TK_ID)
+        QH_CALL(s_v3_unsupported_call(lx));
     if (t.kind != QH__TK_ID && t.kind != QH__TK_U && t.kind != QH__TK_CX) {
         char found[64];
+        QH_CALL(qh__qasm_v3_token_error(lx, &t));
         return QH__QASM_ERR(lx->file, t.line, t.column,
                             "expected a gate call, a barrier or '}' in the body of gate '%s', "
                             "found %s",
@@ -923,7 +1290,8 @@ static qh_status s_body_statement(s_parser *p, qh__qasm_lexer *lx, s_gate *g)
         qh__qasm_expr_scope scope = {.names = g->param_names,
                                      .num_names = g->num_params,
                                      .gate_name = g->name,
-                                     .max_depth = p->lim.max_expr_depth};
+                                     .max_depth = p->lim.max_expr_depth,
+                                     .v3 = p->v3};
         /* an empty list, or items separated by commas (no trailing comma) */
         for (int go = lx->cur.kind != QH__TK_RPAREN; go;) {
             unsigned root, size;
@@ -987,6 +1355,7 @@ static qh_status s_gate_def(s_parser *p, qh__qasm_lexer *lx)
     g->column = name.column;
     g->native = QH_GATE_COUNT;
     g->opaque = opaque;
+    g->library = p->in_library;
     g->depth = 1;
     QH_TRY(qh__qasm_advance(lx));
     if (lx->cur.kind == QH__TK_LPAREN) {
@@ -1146,12 +1515,28 @@ static qh_status s_include_qelib1(s_parser *p, const char *file, const qh__qasm_
     QH_CALL(s_keep_name(p, "qelib1.inc", strlen("qelib1.inc"), &name));
     qh__qasm_lexer sub;
     QH_CALL(qh__qasm_lexer_init(&sub, qh__qasm_qelib1_text, strlen(qh__qasm_qelib1_text), name,
-                                p->c_locale));
+                                p->c_locale, 0));
     qh_status st = s_program(p, &sub, "", 0);
     if (st && st != QH_ENOMEM)
         return s_add_context(st, "in the built-in qelib1.inc, included at %s:%u:%u", file, at->line,
                              at->column);
     return st;
+}
+
+/* Declares the built-in OpenQASM 3 library (stdgates.inc and Braket's gates). */
+static qh_status s_load_v3_library(s_parser *p)
+{
+    p->in_library = 1;
+    const char *name;
+    QH_CALL(s_keep_name(p, "stdgates.inc", strlen("stdgates.inc"), &name));
+    for (const qh__qasm_alias *a = qh__qasm_v3_native; a->name; a++)
+        QH_CALL(s_add_native(p, a->name, a->gate, name, 1));
+    qh__qasm_lexer sub;
+    QH_CALL(qh__qasm_lexer_init(&sub, qh__qasm_v3_text, strlen(qh__qasm_v3_text), name, p->c_locale,
+                                1));
+    QH_CALL(s_program(p, &sub, "", 0));
+    p->in_library = 0;
+    return QH_OK;
 }
 
 /* include "file"; */
@@ -1164,6 +1549,12 @@ static qh_status s_include(s_parser *p, qh__qasm_lexer *lx, const char *dir)
         return s_expected(lx, "a file name in double quotes after 'include'");
     QH_CALL(qh__qasm_advance(lx));
     QH_CALL(qh__qasm_expect(lx, QH__TK_SEMI, "';' after the include statement"));
+    if (p->v3 && s_tok_is(&path, "stdgates.inc"))
+        return QH_OK; /* built in, and loaded at the header */
+    if (p->v3 && s_tok_is(&path, "qelib1.inc"))
+        return QH__QASM_ERR(lx->file, path.line, path.column,
+                            "\"qelib1.inc\" is the gate library of OpenQASM 2; an OpenQASM 3 "
+                            "program includes \"stdgates.inc\"");
     if (s_tok_is(&path, "qelib1.inc"))
         return s_include_qelib1(p, lx->file, &kw);
     if (path.len == 0)
@@ -1218,7 +1609,7 @@ static qh_status s_include(s_parser *p, qh__qasm_lexer *lx, const char *dir)
     }
     p->include_depth++;
     qh__qasm_lexer sub;
-    st = qh__qasm_lexer_init(&sub, buf, len, name, p->c_locale);
+    st = qh__qasm_lexer_init(&sub, buf, len, name, p->c_locale, p->v3);
     if (!st)
         st = s_program(p, &sub, sub_dir, 0);
     if (st == QH_EPARSE)
@@ -1232,23 +1623,34 @@ static qh_status s_include(s_parser *p, qh__qasm_lexer *lx, const char *dir)
 
 /* ---- programs ------------------------------------------------------------------------ */
 
-/* OPENQASM 2.0; */
-static qh_status s_header(qh__qasm_lexer *lx)
+/* OPENQASM 2.0;  or  OPENQASM 3;  The main program's header sets the language (and the
+ * lexer's mode before it reads past the ';'); an included file's must agree with it. */
+static qh_status s_header(s_parser *p, qh__qasm_lexer *lx, int is_main)
 {
     qh__qasm_token kw = lx->cur;
     QH_CALL(qh__qasm_advance(lx));
     qh__qasm_token v = lx->cur;
     if (v.kind != QH__TK_INT && v.kind != QH__TK_REAL)
         return s_expected(lx, "a version number after 'OPENQASM'");
-    if (v.rval >= 3 && v.rval < 4)
-        return QH__QASM_ERR(lx->file, kw.line, kw.column,
-                            "OpenQASM 3 is not supported by this reader (it reads OpenQASM 2.0)");
-    if (!(v.rval >= 2 && v.rval < 3))
+    int v3 = v.rval >= 3 && v.rval < 4;
+    if (!v3 && !(v.rval >= 2 && v.rval < 3))
         return QH__QASM_ERR(lx->file, v.line, v.column,
-                            "unsupported OpenQASM version %.*s; this reader reads OpenQASM 2.0",
+                            "unsupported OpenQASM version %.*s; this reader reads OpenQASM 2.0 "
+                            "and the core of OpenQASM 3",
                             s_clip(v.len), v.text);
+    if (!is_main && v3 != p->v3)
+        return QH__QASM_ERR(lx->file, kw.line, kw.column,
+                            "this file is OpenQASM %d but the program including it is OpenQASM %d",
+                            v3 ? 3 : 2, p->v3 ? 3 : 2);
     QH_CALL(qh__qasm_advance(lx));
-    return qh__qasm_expect(lx, QH__TK_SEMI, "';' after the OpenQASM version");
+    if (is_main && v3) {
+        p->v3 = 1;
+        lx->v3 = 1; /* before the token after ';' is read */
+    }
+    QH_CALL(qh__qasm_expect(lx, QH__TK_SEMI, "';' after the OpenQASM version"));
+    if (is_main && v3)
+        QH_CALL(s_load_v3_library(p));
+    return QH_OK;
 }
 
 /* Sets the position recorded for the instructions of the statement at lx->cur. */
@@ -1260,9 +1662,48 @@ static void s_mark(s_parser *p, const qh__qasm_lexer *lx)
     qh_circuit_set_position(p->circ, lx->cur.line, lx->cur.column);
 }
 
+/* A statement of an OpenQASM 3 program. */
+static qh_status s_v3_statement(s_parser *p, qh__qasm_lexer *lx, const char *dir)
+{
+    switch (lx->cur.kind) {
+    case QH__TK_OPENQASM:
+        return QH__QASM_ERR(lx->file, lx->cur.line, lx->cur.column,
+                            "'OPENQASM' may appear only once, as the first statement");
+    case QH__TK_INCLUDE:
+        return s_include(p, lx, dir);
+    case QH__TK_QREG:
+    case QH__TK_CREG:
+        return s_register(p, lx);
+    case QH__TK_GATE:
+        return s_gate_def(p, lx);
+    case QH__TK_OPAQUE:
+        return s_unsupported(lx, &lx->cur, "opaque", "it was removed from the language");
+    case QH__TK_IF:
+        return s_unsupported(lx, &lx->cur, "if", NULL);
+    case QH__TK_MEASURE:
+        return s_measure(p, lx);
+    case QH__TK_RESET:
+        return s_reset(p, lx);
+    case QH__TK_BARRIER:
+        return s_barrier(p, lx);
+    case QH__TK_U:
+    case QH__TK_CX:
+        return s_gate_call(p, lx);
+    case QH__TK_ID:
+        return s_v3_id_statement(p, lx);
+    case QH__TK_AT:
+        return s_unsupported(lx, &lx->cur, "@", "annotations");
+    default:
+        QH_CALL(qh__qasm_v3_token_error(lx, &lx->cur));
+        return s_expected(lx, "a statement");
+    }
+}
+
 static qh_status s_statement(s_parser *p, qh__qasm_lexer *lx, const char *dir)
 {
     s_mark(p, lx);
+    if (p->v3)
+        return s_v3_statement(p, lx, dir);
     switch (lx->cur.kind) {
     case QH__TK_OPENQASM:
         return QH__QASM_ERR(lx->file, lx->cur.line, lx->cur.column,
@@ -1294,7 +1735,7 @@ static qh_status s_statement(s_parser *p, qh__qasm_lexer *lx, const char *dir)
 static qh_status s_program(s_parser *p, qh__qasm_lexer *lx, const char *dir, int is_main)
 {
     if (lx->cur.kind == QH__TK_OPENQASM)
-        QH_CALL(s_header(lx));
+        QH_CALL(s_header(p, lx, is_main));
     else if (is_main)
         return s_expected(lx, "'OPENQASM 2.0;' as the first statement");
     while (lx->cur.kind != QH__TK_EOF)
@@ -1317,6 +1758,7 @@ static void s_parser_free(s_parser *p)
     free(p->files);
     free(p->open);
     qh__qasm_pool_free(&p->scratch);
+    qh__qasm_prog_free(&p->prog);
     if (p->c_locale)
         freelocale(p->c_locale);
     qh_circuit_destroy(&p->circ);
@@ -1330,6 +1772,7 @@ qh__qasm_limits qh__qasm_default_limits(void)
         .max_expr_depth = 256,
         .max_include_depth = 32,
         .max_gate_depth = 256,
+        .max_expr_len = 4096,
         .allow_file_includes = 1,
     };
 }
@@ -1356,7 +1799,7 @@ static qh_status s_parse(const char *src, size_t len, const char *name,
     if (opened)
         QH_TRY(s_push_open(&p, *opened));
     qh__qasm_lexer lx;
-    QH_TRY(qh__qasm_lexer_init(&lx, src, len, file, p.c_locale));
+    QH_TRY(qh__qasm_lexer_init(&lx, src, len, file, p.c_locale, 0));
     QH_TRY(s_program(&p, &lx, dir, 1));
     *out = p.circ;
     p.circ = NULL;

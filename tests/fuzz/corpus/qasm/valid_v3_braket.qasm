@@ -1,0 +1,15 @@
+OPENQASM 3.0;
+input float alpha;
+input angle[32] beta;
+bit[3] b;
+qubit[3] q;
+h q[0];
+cnot q[0], q[1];
+rx(alpha) q[1];
+cphaseshift01(alpha * 2) q[0], q[1];
+xy(beta) q[1], q[2];
+pswap(-beta / euler) q[0], q[2];
+si q[0]; ti q[1]; v q[2]; vi q[0];
+xx(0.1) q[0], q[1]; yy(beta) q[0], q[1]; zz(sin(beta)) q[1], q[2];
+ccnot q[0], q[1], q[2];
+b = measure q;

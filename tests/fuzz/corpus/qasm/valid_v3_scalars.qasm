@@ -1,0 +1,11 @@
+OPENQASM 3;
+qubit a;
+bit b;
+qreg r[2];
+creg d[2];
+x a;
+h r;
+barrier;
+reset a;
+b = measure a;
+measure r -> d;
