@@ -342,7 +342,7 @@ static qh_status s_add_step(s_fuser *f, qh__step *st)
 static int s_fusable(const qh__step *st)
 {
     return !st->has_condition && !st->fence && st->kind != QH__STEP_MEASURE &&
-           st->kind != QH__STEP_RESET;
+           st->kind != QH__STEP_RESET && st->kind != QH__STEP_QFT;
 }
 
 qh_status qh__fuse_steps(qh__step **steps, size_t *nsteps, unsigned kmax)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "mpi_sim/fft.h"
 #include "mpi_sim/plan_internal.h"
 #include "mpi_sim/state_internal.h"
 
@@ -24,6 +25,9 @@
  * next one being prefetched both stay in cache. */
 #define S_BLOCK_BITS 15
 
+/* Smallest textbook QFT worth replacing by an FFT: below it, fused gates cost as little. */
+#define S_QFT_DETECT_MIN 4
+
 /* Marks the steps that can run chunk by chunk: unitary, unconditional, all qubits inside
  * the block. A run of such steps then costs one pass over the state instead of one each. */
 static void s_mark_blocking(qh_plan *p, const qh_plan_options *o)
@@ -34,7 +38,8 @@ static void s_mark_blocking(qh_plan *p, const qh_plan_options *o)
     p->block_bits = b;
     for (size_t i = 0; i < p->num_steps; i++) {
         qh__step *st = &p->steps[i];
-        if (st->has_condition || st->kind == QH__STEP_MEASURE || st->kind == QH__STEP_RESET)
+        if (st->has_condition || st->kind == QH__STEP_MEASURE || st->kind == QH__STEP_RESET ||
+            st->kind == QH__STEP_QFT)
             continue;
         int inner = (st->ctrl >> b) == 0;
         for (unsigned j = 0; j < st->k; j++)
@@ -255,6 +260,34 @@ static qh_status s_push_qft(qh_plan *p, size_t *cap, const qh_op *op)
     return st;
 }
 
+/* A QFT on qubits[0..k) as one step, run as an FFT (fft.c; flags QH__QFT_*), standing
+ * for `gates` instructions; cond (may be NULL) carries a classical condition. */
+static qh_status s_push_qft_step(qh_plan *p, size_t *cap, unsigned k, const unsigned *qubits,
+                                 unsigned flags, unsigned gates, const qh_op *cond)
+{
+    qh__step one = {.kind = QH__STEP_QFT, .k = k, .qft_flags = flags, .gates = gates, .fence = 1};
+    if (k > QH_KERNEL_MAX_TARGETS) {
+        one.wide = malloc(k * sizeof *one.wide);
+        if (!one.wide)
+            return QH_ERROR(QH_ENOMEM, "out of memory compiling a QFT");
+        memcpy(one.wide, qubits, k * sizeof *qubits);
+    } else {
+        memcpy(one.targets, qubits, k * sizeof *qubits);
+    }
+    if (cond && cond->has_condition) {
+        one.has_condition = 1;
+        one.cond_first = cond->cond_first;
+        one.cond_width = cond->cond_width;
+        one.cond_value = cond->cond_value;
+    }
+    qh_status st = p->fft ? QH_OK : qh__fft_cache_create(&p->fft);
+    if (st == QH_OK)
+        st = qh__steps_push(&p->steps, &p->num_steps, cap, &one);
+    if (st)
+        free(one.wide);
+    return st;
+}
+
 /* Marks terminal measurements: no later instruction acts on the qubit, and no reset or
  * conditional instruction comes after the measurement (those need real outcomes). */
 static qh_status s_find_deferred(const qh_circuit *c, int keep, unsigned char **out)
@@ -300,6 +333,8 @@ qh_status qh_plan_create(const qh_circuit *c, const qh_plan_options *opts, qh_pl
     qh_plan_options defaults = {0};
     unsigned char *deferred = NULL;
     size_t cap = 0;
+    qh__qft_match *qm = NULL; /* textbook QFTs found in c */
+    size_t nqm = 0, mi = 0;
     if (!opts)
         opts = &defaults;
     *out = NULL;
@@ -321,8 +356,17 @@ qh_status qh_plan_create(const qh_circuit *c, const qh_plan_options *opts, qh_pl
         QH_TRY(qh_circuit_clone(c, &p->circuit));
     if (nops > UINT32_MAX)
         QH_FAIL(QH_EINVAL, "a circuit of %zu instructions is too long", nops);
+    if (!opts->no_fft && !opts->no_qft_detect)
+        QH_TRY(qh__qft_detect(c, S_QFT_DETECT_MIN, &qm, &nqm));
 
     for (size_t i = 0; i < nops; i++) {
+        if (mi < nqm && qm[mi].first == i) { /* a textbook QFT: one FFT */
+            QH_TRY(s_push_qft_step(p, &cap, qm[mi].k, qm[mi].qubits, qm[mi].flags, qm[mi].gates,
+                                   NULL));
+            p->stats.num_qft_detected++;
+            i = qm[mi++].end - 1;
+            continue;
+        }
         const qh_op *op = qh_circuit_op(c, i);
         qh__step step = {0};
         unsigned nc = op->num_controls, k = op->num_qubits - nc;
@@ -346,7 +390,11 @@ qh_status qh_plan_create(const qh_circuit *c, const qh_plan_options *opts, qh_pl
             step.targets[0] = op->qubits[0];
             break;
         case QH_OP_QFT:
-            QH_TRY(s_push_qft(p, &cap, op));
+            if (opts->no_fft)
+                QH_TRY(s_push_qft(p, &cap, op));
+            else
+                QH_TRY(s_push_qft_step(p, &cap, op->num_qubits, s_op_qubits(op),
+                                       op->inverse ? QH__QFT_INVERSE : 0, 1, op));
             continue;
         case QH_OP_GATE:
             if (op->gate == QH_GATE_ID || op->gate == QH_GATE_U0)
@@ -402,6 +450,7 @@ qh_status qh_plan_create(const qh_circuit *c, const qh_plan_options *opts, qh_pl
         s->num_permutation += q->kind == QH__STEP_MCX || q->kind == QH__STEP_SWAP;
         s->num_measure += q->kind == QH__STEP_MEASURE;
         s->num_reset += q->kind == QH__STEP_RESET;
+        s->num_qft += q->kind == QH__STEP_QFT;
         s->num_conditional += q->has_condition != 0;
         if (q->gates > 1) {
             s->num_fused++;
@@ -419,10 +468,12 @@ qh_status qh_plan_create(const qh_circuit *c, const qh_plan_options *opts, qh_pl
     s->block_qubits = p->block_bits;
     s->needs_trajectories = p->first_nonunitary < p->num_steps;
     free(deferred);
+    qh__qft_matches_free(qm, nqm);
     *out = p;
     return QH_OK;
 fail:
     free(deferred);
+    qh__qft_matches_free(qm, nqm);
     qh_plan_destroy(&p);
     return st;
 }
@@ -435,8 +486,10 @@ void qh_plan_destroy(qh_plan **pp)
     for (size_t i = 0; i < p->num_steps; i++) {
         free(p->steps[i].matrix);
         free(p->steps[i].recipe);
+        free(p->steps[i].wide);
     }
     free(p->steps);
+    qh__fft_cache_destroy(&p->fft);
     qh_circuit_destroy(&p->circuit);
     free(p->deferred_qubits);
     free(p->deferred_clbits);
@@ -542,6 +595,9 @@ qh_status qh__plan_execute_range(const qh_plan *p, qh_state *s, size_t from, siz
         case QH__STEP_MCX:
         case QH__STEP_SWAP:
             s_apply(kt, st, a, n);
+            break;
+        case QH__STEP_QFT:
+            QH_CALL(qh__fft_qft_step(p->fft, st, a, n));
             break;
         case QH__STEP_MEASURE:
         case QH__STEP_RESET: {

@@ -16,7 +16,8 @@ typedef enum {
     QH__STEP_MCX,     /* kernels->mcx(targets[0], ctrl) */
     QH__STEP_SWAP,    /* kernels->swap(targets[0], targets[1], ctrl) */
     QH__STEP_MEASURE, /* measure targets[0] into clbit */
-    QH__STEP_RESET    /* reset targets[0] */
+    QH__STEP_RESET,   /* reset targets[0] */
+    QH__STEP_QFT      /* QFT as an FFT on the k qubits qh__step_qubits() (mpi_sim/fft.h) */
 } qh__step_kind;
 
 typedef struct {
@@ -37,7 +38,16 @@ typedef struct {
     int parametric;                          /* its matrix depends on parameters */
     int fence;                               /* never fused with its neighbours */
     int inner;                               /* all qubits < block_bits: run chunkwise */
+    unsigned *wide;                          /* QFT with k > QH_KERNEL_MAX_TARGETS: all k
+                                                qubits (owned), else NULL */
+    unsigned qft_flags;                      /* QFT: QH__QFT_* of mpi_sim/fft.h */
 } qh__step;
+
+/* The k qubits of a step: targets[], or wide[] for a QFT on more qubits than that. */
+static inline const unsigned *qh__step_qubits(const qh__step *st)
+{
+    return st->wide ? st->wide : st->targets;
+}
 
 struct qh_plan {
     unsigned num_qubits;       /* qubits of the circuit */
@@ -50,6 +60,7 @@ struct qh_plan {
     size_t first_nonunitary;   /* index of the first measure/reset/conditional step */
     unsigned block_bits;       /* log2 of the cache block (0 = no blocking) */
     qh_plan_stats stats;       /* counts for --plan-stats */
+    struct qh__fft_cache *fft; /* FFTW plans of the QFT steps (fft.c), made on first use */
     qh_circuit *circuit;       /* copy of a parametric circuit (to rebuild steps), or NULL */
     int bound;                 /* every parameter has a value */
 };

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "mpi_sim/fft.h"
 #include "mpi_sim/kernels.h"
 #include "mpi_sim/shard.h"
 #include "mpi_sim/state_internal.h"
@@ -191,8 +192,9 @@ static int s_needs_local(const qh__step *st, unsigned q)
 {
     if (st->kind == QH__STEP_DIAG || st->kind == QH__STEP_MEASURE)
         return 0;
+    const unsigned *t = qh__step_qubits(st);
     for (unsigned j = 0; j < st->k; j++)
-        if (st->targets[j] == q)
+        if (t[j] == q)
             return 1;
     return 0;
 }
@@ -203,8 +205,9 @@ static void s_make_local(qh__shard *sh, const qh_plan *p, size_t i, unsigned q)
 {
     const qh__step *st = &p->steps[i];
     uint64_t busy = st->ctrl;
+    const unsigned *t = qh__step_qubits(st);
     for (unsigned j = 0; j < st->k; j++)
-        busy |= (uint64_t)1 << st->targets[j];
+        busy |= (uint64_t)1 << t[j];
     size_t best_next = 0;
     int best = -1;
     for (unsigned l = 0; l < sh->nl; l++) {
@@ -263,6 +266,100 @@ static void s_diag(qh__shard *sh, const qh__step *st)
         d[m] = st->matrix[idx];
     }
     qh__kernels()->diag(qh_state_amplitudes(sh->local), sh->nl, nlt, lt, d);
+}
+
+/* phys[] from logi[], after a relabelling. */
+static void s_sync_phys(qh__shard *sh)
+{
+    for (unsigned p = 0; p < sh->n; p++)
+        sh->phys[sh->logi[p]] = p;
+}
+
+/* Appends the swaps that reverse the register r[0..k) to c. */
+static qh_status s_reverse(qh_circuit *c, const unsigned *r, unsigned k)
+{
+    for (unsigned j = 0; j < k / 2; j++)
+        QH_CALL(qh_circuit_gate(c, QH_GATE_SWAP, (unsigned[]){r[j], r[k - 1 - j]}, 2, NULL, 0));
+    return QH_OK;
+}
+
+/* QFT step st the slow way: its textbook gates, compiled here and run on the shard. */
+static qh_status s_qft_gates(qh__shard *sh, const qh__step *st)
+{
+    const unsigned k = st->k, *r = qh__step_qubits(st);
+    qh_circuit *c = NULL;
+    qh_plan *sub = NULL;
+    qh_plan_options o = {.no_fft = 1};
+    qh_status s = qh_circuit_create(sh->n, 0, &c);
+    if (s == QH_OK && (st->qft_flags & QH__QFT_REV_IN))
+        s = s_reverse(c, r, k);
+    if (s == QH_OK)
+        s = qh_circuit_qft(c, r, k, (st->qft_flags & QH__QFT_INVERSE) != 0);
+    if (s == QH_OK && (st->qft_flags & QH__QFT_REV_OUT))
+        s = s_reverse(c, r, k);
+    if (s == QH_OK)
+        s = qh_plan_create(c, &o, &sub);
+    s = qh__comm_agree(sh->comm, s);
+    if (s == QH_OK)
+        s = qh__shard_execute(sh, sub, 0, sub->num_steps, NULL, NULL);
+    qh_plan_destroy(&sub);
+    qh_circuit_destroy(&c);
+    return s;
+}
+
+/* A QFT step (step i of p). A register that fits in a shard is made local - each of its
+ * qubits on a rank position costs one exchange of half a shard, as for any gate - and then
+ * every rank transforms its own shard with FFTW, as one process does. A larger register
+ * is moved to the top positions in natural order (local swaps, and one exchange per qubit
+ * that changes rank position) and transformed with FFTW-MPI; when FFTW-MPI wants another
+ * data distribution (not the case for powers of two up to 4 ranks) it runs as gates.
+ * Either way the output bits are relabelled, not moved: a bit-reversed output is free. */
+static qh_status s_qft(qh__shard *sh, const qh_plan *p, size_t i, const qh__step *st)
+{
+    const unsigned k = st->k;
+    const int inverse = (st->qft_flags & QH__QFT_INVERSE) != 0;
+    unsigned qin[QH_MAX_QUBITS], qout[QH_MAX_QUBITS], pos[QH_MAX_QUBITS];
+    double complex *a = qh_state_amplitudes(sh->local);
+    qh_status s;
+    qh__qft_lists(st, qin, qout);
+    if (k <= sh->nl) {
+        for (unsigned j = 0; j < k; j++)
+            if (sh->phys[qin[j]] >= sh->nl)
+                s_make_local(sh, p, i, qin[j]);
+        for (unsigned j = 0; j < k; j++)
+            pos[j] = sh->phys[qin[j]];
+        s = qh__comm_agree(sh->comm,
+                           qh__fft_register(p->fft, a, sh->nl, k, pos, sh->logi, inverse));
+        if (s != QH_OK)
+            return s;
+        for (unsigned j = 0; j < k; j++)
+            sh->logi[pos[j]] = qout[j];
+        s_sync_phys(sh);
+        return QH_OK;
+    }
+    for (unsigned j = k; j-- > 0;) { /* top position first: lower ones never disturb it */
+        unsigned t = sh->n - k + j, at = sh->phys[qin[j]];
+        if (at == t)
+            continue;
+        if (t < sh->nl) {
+            s_swap_local(sh, at, t);
+            continue;
+        }
+        if (at >= sh->nl) { /* rank to rank: through local position 0 */
+            s_swap_global(sh, at - sh->nl, 0);
+            at = 0;
+        }
+        s_swap_global(sh, t - sh->nl, at);
+    }
+    s = qh__fft_mpi_top(sh->comm, a, sh->n, sh->g, k, inverse);
+    if (s == QH_EUNSUPPORTED)
+        return s_qft_gates(sh, st);
+    if (s != QH_OK)
+        return s;
+    for (unsigned j = 0; j < k; j++)
+        sh->logi[sh->n - k + j] = qout[j];
+    s_sync_phys(sh);
+    return QH_OK;
 }
 
 static int s_condition_holds(const qh__step *st, const unsigned char *clbits)
@@ -331,6 +428,10 @@ qh_status qh__shard_execute(qh__shard *sh, const qh_plan *p, size_t from, size_t
         }
         if (st->kind == QH__STEP_DIAG) {
             s_diag(sh, st);
+            continue;
+        }
+        if (st->kind == QH__STEP_QFT) {
+            QH_CALL(s_qft(sh, p, i, st));
             continue;
         }
         for (unsigned j = 0; j < st->k; j++)

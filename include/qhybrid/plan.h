@@ -28,6 +28,8 @@ typedef struct qh_plan_options {
     int keep_measurements;     /* 1 = never defer terminal measurements */
     unsigned max_fused_qubits; /* largest fused gate; 0 = chosen for the CPU */
     unsigned block_qubits;     /* log2 of amplitudes per cache block; 0 = chosen */
+    int no_fft;                /* 1 = run QFT instructions as their textbook gates */
+    int no_qft_detect;         /* 1 = do not look for textbook QFT gate sequences */
 } qh_plan_options;
 
 /* What a plan does, for --plan-stats and tests. */
@@ -47,6 +49,8 @@ typedef struct qh_plan_stats {
     unsigned max_fused_qubits; /* fusion limit used (0 = no fusion) */
     unsigned block_qubits;     /* cache block used (0 = no blocking) */
     int needs_trajectories;    /* 1 if shots must be simulated one by one */
+    size_t num_qft;            /* QFTs run as one FFT each */
+    size_t num_qft_detected;   /* ...of which found as gate sequences in the circuit */
 } qh_plan_stats;
 
 /* Compiles circuit c (opts may be NULL). The plan does not keep a reference to c.
