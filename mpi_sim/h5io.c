@@ -390,3 +390,134 @@ qh_status qh__h5_write_batch(const char *path, const qh__comm *world, const qh_b
     free(tmp);
     return qh__comm_agree(world, st);
 }
+
+/* ---- checkpoints ------------------------------------------------------------------------ */
+
+static hid_t s_open_fapl(const qh__comm *comm)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+#ifdef H5_HAVE_PARALLEL
+    if (qh__comm_size(comm) > 1)
+        H5Pset_fapl_mpio(fapl, *(const MPI_Comm *)qh__comm_mpi(comm), MPI_INFO_NULL);
+#endif
+    return fapl;
+}
+
+/* Selects this rank's slab of the 1-D state dataset and transfers it collectively. */
+static herr_t s_slab_io(hid_t ds, hid_t type, const qh__comm *comm, unsigned local_qubits,
+                        void *buf, int write)
+{
+    hsize_t len = (hsize_t)1 << local_qubits, start = (hsize_t)qh__comm_rank(comm) * len;
+    hid_t fspace = H5Dget_space(ds), mspace = H5Screate_simple(1, &len, NULL);
+    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &len, NULL);
+    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+#ifdef H5_HAVE_PARALLEL
+    if (qh__comm_size(comm) > 1)
+        H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+#endif
+    herr_t e = write ? H5Dwrite(ds, type, mspace, fspace, dxpl, buf)
+                     : H5Dread(ds, type, mspace, fspace, dxpl, buf);
+    H5Pclose(dxpl);
+    H5Sclose(mspace);
+    H5Sclose(fspace);
+    return e;
+}
+
+qh_status qh__h5_checkpoint_write(const char *path, const qh__comm *comm,
+                                  const double complex *local, unsigned local_qubits,
+                                  const qh__checkpoint_info *info)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    char *tmp = malloc(strlen(path) + 16);
+    if (!tmp)
+        return QH_ERROR(QH_ENOMEM, "out of memory");
+    sprintf(tmp, "%s.partial", path);
+    hid_t fapl = s_open_fapl(comm);
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    int ok = f >= 0;
+    if (!qh__comm_all_ok(comm, ok)) {
+        if (f >= 0)
+            H5Fclose(f);
+        qh_status st = QH_ERROR(QH_EIO, "cannot create the checkpoint '%s'", path);
+        free(tmp);
+        return st;
+    }
+    hid_t ctype = s_complex_type();
+    ok = ctype >= 0 && s_attr_u64(f, "circuit_hash", info->hash) == 0 &&
+         s_attr_u64(f, "step", info->step) == 0 &&
+         s_attr_u64(f, "instructions", info->instructions) == 0 &&
+         s_attr_u64(f, "num_qubits", info->num_qubits) == 0;
+    hid_t ds = ok ? s_dataset(f, "state", ctype, (hsize_t)1 << info->num_qubits) : -1;
+    ok = ok && ds >= 0 && s_slab_io(ds, ctype, comm, local_qubits, (void *)local, 1) >= 0;
+    if (ds >= 0)
+        H5Dclose(ds);
+    if (ctype >= 0)
+        H5Tclose(ctype);
+    /* the data must be on disk before the rename makes it the checkpoint */
+    ok = H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0 && ok;
+    ok = H5Fclose(f) >= 0 && ok;
+    qh_status st = QH_OK;
+    if (!qh__comm_all_ok(comm, ok)) {
+        if (qh__comm_rank(comm) == 0)
+            unlink(tmp);
+        st = QH_ERROR(QH_EHDF5, "HDF5 could not write the checkpoint '%s'", path);
+    } else if (qh__comm_rank(comm) == 0 && rename(tmp, path) != 0) {
+        st = QH_ERROR(QH_EIO, "cannot rename '%s' to '%s'", tmp, path);
+    }
+    free(tmp);
+    return qh__comm_agree(comm, st);
+}
+
+static int s_attr_read_u64(hid_t loc, const char *name, uint64_t *v)
+{
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    if (a < 0)
+        return -1;
+    herr_t e = H5Aread(a, H5T_NATIVE_UINT64, v);
+    H5Aclose(a);
+    return e < 0 ? -1 : 0;
+}
+
+qh_status qh__h5_checkpoint_read(const char *path, const qh__comm *comm, double complex *local,
+                                 unsigned local_qubits, const qh__checkpoint_info *expect,
+                                 qh__checkpoint_info *got)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t fapl = s_open_fapl(comm);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    H5Pclose(fapl);
+    if (!qh__comm_all_ok(comm, f >= 0)) {
+        if (f >= 0)
+            H5Fclose(f);
+        return QH_ERROR(QH_EIO, "cannot open the checkpoint '%s'", path);
+    }
+    uint64_t nq = 0;
+    int ok = s_attr_read_u64(f, "circuit_hash", &got->hash) == 0 &&
+             s_attr_read_u64(f, "step", &got->step) == 0 &&
+             s_attr_read_u64(f, "instructions", &got->instructions) == 0 &&
+             s_attr_read_u64(f, "num_qubits", &nq) == 0;
+    got->num_qubits = (unsigned)nq;
+    qh_status st = QH_OK;
+    if (!ok)
+        st = QH_ERROR(QH_EINVAL, "'%s' is not a qhybrid checkpoint", path);
+    else if (got->num_qubits != expect->num_qubits || got->hash != expect->hash)
+        st = QH_ERROR(QH_EINVAL,
+                      "'%s' is a checkpoint of another circuit (or of the same one compiled "
+                      "with other options)",
+                      path);
+    if (qh__comm_agree(comm, st) != QH_OK) {
+        H5Fclose(f);
+        return qh_last_status();
+    }
+    hid_t ctype = s_complex_type();
+    hid_t ds = H5Dopen2(f, "state", H5P_DEFAULT);
+    ok = ds >= 0 && s_slab_io(ds, ctype, comm, local_qubits, local, 0) >= 0;
+    if (ds >= 0)
+        H5Dclose(ds);
+    H5Tclose(ctype);
+    H5Fclose(f);
+    if (!qh__comm_all_ok(comm, ok))
+        return QH_ERROR(QH_EHDF5, "HDF5 could not read the state from '%s'", path);
+    return QH_OK;
+}

@@ -619,6 +619,33 @@ qh_status qh__plan_execute_range(const qh_plan *p, qh_state *s, size_t from, siz
     return QH_OK;
 }
 
+uint64_t qh__plan_hash(const qh_plan *p)
+{
+    /* FNV-1a over what the steps do, matrices included (so bound values count) */
+    uint64_t h = 0xcbf29ce484222325ull;
+#define S_MIX(ptr, len)                                                                            \
+    do {                                                                                           \
+        const unsigned char *b_ = (const unsigned char *)(ptr);                                    \
+        for (size_t j_ = 0; j_ < (size_t)(len); j_++)                                              \
+            h = (h ^ b_[j_]) * 0x100000001b3ull;                                                   \
+    } while (0)
+    S_MIX(&p->num_qubits, sizeof p->num_qubits);
+    for (size_t i = 0; i < p->num_steps; i++) {
+        const qh__step *st = &p->steps[i];
+        S_MIX(&st->kind, sizeof st->kind);
+        S_MIX(&st->k, sizeof st->k);
+        S_MIX(qh__step_qubits(st), st->k * sizeof(unsigned));
+        S_MIX(&st->ctrl, sizeof st->ctrl);
+        S_MIX(&st->gates, sizeof st->gates);
+        if (st->matrix && st->kind == QH__STEP_DENSE)
+            S_MIX(st->matrix, ((size_t)1 << (2 * st->k)) * sizeof *st->matrix);
+        else if (st->matrix && st->kind == QH__STEP_DIAG)
+            S_MIX(st->matrix, ((size_t)1 << st->k) * sizeof *st->matrix);
+    }
+#undef S_MIX
+    return h;
+}
+
 unsigned qh_plan_num_parameters(const qh_plan *p)
 {
     return p->circuit ? qh_circuit_num_parameters(p->circuit) : 0;

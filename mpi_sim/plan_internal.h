@@ -76,6 +76,10 @@ qh_status qh__fuse_steps(qh__step **steps, size_t *nsteps, unsigned kmax);
  * of `parts` (unitary steps on subsets of those qubits, in program order). */
 qh_status qh__fuse_rebuild(qh__step *st, const qh__step *parts, unsigned nparts);
 
+/* A fingerprint of what the plan does (steps, qubits, matrices): checkpoints carry it so
+ * that a run resumes only with the same circuit compiled the same way. */
+uint64_t qh__plan_hash(const qh_plan *p);
+
 /* QH_ESTATE with a message if the plan has parameters without values. */
 qh_status qh__plan_check_bound(const qh_plan *p);
 

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "mpi_sim/kernels.h"
+#include "mpi_sim/batch_internal.h"
 #include "mpi_sim/plan_internal.h"
 #include "mpi_sim/run_internal.h"
 #include "mpi_sim/shard.h"
@@ -116,6 +117,68 @@ static qh_status s_execute(s_engine *e, const qh_plan *p, size_t from, size_t to
         QH_CALL(s_eng_exec(e, p, i, end, rng, clbits));
         if (o->progress && to > from)
             s_progress(o, (double)(end - from) / (double)(to - from));
+    }
+    return QH_OK;
+}
+
+/* The local amplitudes in the identity layout, and how many qubits they cover. */
+static double complex *s_eng_local(s_engine *e, unsigned n, unsigned *local_qubits)
+{
+    if (e->sh) {
+        qh__shard_restore_layout(e->sh);
+        *local_qubits = n - qh__shard_rank_qubits(e->sh);
+        return qh__shard_local(e->sh);
+    }
+    *local_qubits = n;
+    return qh_state_amplitudes(e->s);
+}
+
+/* A state held whole on every rank is written and read by rank 0's file alone... */
+static qh_status s_checkpoint(s_engine *e, const qh_plan *p, const char *path, size_t step,
+                              uint64_t instructions)
+{
+    unsigned lq;
+    double complex *a = s_eng_local(e, p->num_qubits, &lq);
+    qh__checkpoint_info info = {qh__plan_hash(p), step, instructions, p->num_qubits};
+    if (e->sh)
+        return qh__h5_checkpoint_write(path, e->comm, a, lq, &info);
+    qh_status st = QH_OK;
+    if (qh__comm_rank(e->comm) == 0)
+        st = qh__h5_checkpoint_write(path, NULL, a, lq, &info);
+    return qh__comm_agree(e->comm, st);
+}
+
+/* ...and read by every rank. */
+static qh_status s_resume(s_engine *e, const qh_plan *p, const char *path, size_t *step,
+                          uint64_t *instructions)
+{
+    unsigned lq;
+    double complex *a = s_eng_local(e, p->num_qubits, &lq);
+    qh__checkpoint_info want = {qh__plan_hash(p), 0, 0, p->num_qubits}, got;
+    QH_CALL(qh__h5_checkpoint_read(path, e->sh ? e->comm : NULL, a, lq, &want, &got));
+    if (got.step > p->num_steps)
+        return QH_ERROR(QH_EINVAL, "'%s' is past the end of the circuit", path);
+    *step = got.step;
+    *instructions = got.instructions;
+    return QH_OK;
+}
+
+/* Runs the unitary steps [from, to) with checkpoints after every o->checkpoint_every
+ * instructions. */
+static qh_status s_run_unitary(s_engine *e, const qh_plan *p, size_t from, size_t to,
+                               uint64_t instructions, const qh_sim_options *o,
+                               unsigned char *clbits)
+{
+    if (!o->checkpoint_path || !o->checkpoint_every)
+        return s_execute(e, p, from, to, NULL, clbits, o);
+    for (size_t i = from; i < to; i++) {
+        QH_CALL(s_eng_exec(e, p, i, i + 1, NULL, clbits));
+        uint64_t before = instructions;
+        instructions += p->steps[i].gates;
+        if (before / o->checkpoint_every != instructions / o->checkpoint_every || i + 1 == to)
+            QH_CALL(s_checkpoint(e, p, o->checkpoint_path, i + 1, instructions));
+        if (o->progress)
+            s_progress(o, (double)(i + 1 - from) / (double)(to - from));
     }
     return QH_OK;
 }
@@ -349,8 +412,15 @@ qh_status qh__sim_run_plan(const qh_circuit *c, const qh_plan *plan, const qh_si
             keys[k] = keybuf + k * fmt.width;
     }
 
+    size_t start = 0;
+    uint64_t done_instr = 0;
+    if (o->resume_path)
+        QH_TRY(qh__comm_agree(comm, s_resume(&e, plan, o->resume_path, &start, &done_instr)));
+    if (start > plan->first_nonunitary)
+        QH_FAIL(QH_EINVAL, "a checkpoint can only resume the part before the first "
+                           "mid-circuit measurement");
     if (!traj) {
-        QH_TRY(s_execute(&e, plan, 0, plan->num_steps, NULL, clbits, o));
+        QH_TRY(s_run_unitary(&e, plan, start, plan->num_steps, done_instr, o, clbits));
         QH_TRY(qh__comm_agree(comm, s_state_results(&e, o, res)));
         if (o->shots > 0) {
             QH_TRY(qh__comm_agree(comm, s_eng_sample(&e, o->shots, qh_rng_next(&rng), idx)));
@@ -366,7 +436,7 @@ qh_status qh__sim_run_plan(const qh_circuit *c, const qh_plan *plan, const qh_si
         }
     } else {
         /* Trajectories: the unitary prefix once, then each shot from a copy of it. */
-        QH_TRY(s_execute(&e, plan, 0, plan->first_nonunitary, NULL, clbits, o));
+        QH_TRY(s_run_unitary(&e, plan, start, plan->first_nonunitary, done_instr, o, clbits));
         uint64_t nshots = o->shots ? o->shots : 1;
         if (nshots > 1 && s_engine_save(&e, o, &saved) != QH_OK) {
             qh_clear_error(); /* no room for a copy: recompute the prefix for each shot */

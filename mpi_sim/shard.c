@@ -616,3 +616,8 @@ unsigned qh__shard_rank_qubits(const qh__shard *sh)
 {
     return sh->g;
 }
+
+double complex *qh__shard_local(qh__shard *sh)
+{
+    return qh_state_amplitudes(sh->local);
+}

@@ -68,4 +68,7 @@ void qh__shard_traffic(const qh__shard *sh, uint64_t *exchanges, uint64_t *bytes
 
 unsigned qh__shard_rank_qubits(const qh__shard *sh);
 
+/* The local amplitudes (2^(n - rank qubits)) in the current layout. Local. */
+double complex *qh__shard_local(qh__shard *sh);
+
 #endif

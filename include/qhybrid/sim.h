@@ -39,6 +39,13 @@ typedef struct qh_sim_options {
     /* Called now and then with the fraction done (0..1); may be NULL. */
     void (*progress)(void *ctx, double fraction);
     void *progress_ctx;
+    /* Checkpoints: after every checkpoint_every instructions of the circuit's unitary
+     * part, the whole state goes to checkpoint_path (HDF5, written under a temporary name
+     * and renamed, every rank its own slab), with the circuit's hash and the position.
+     * resume_path continues a run from such a file, written at any number of ranks. */
+    const char *checkpoint_path;
+    uint64_t checkpoint_every;
+    const char *resume_path;
 } qh_sim_options;
 
 /* One entry of the counts: a bitstring (Qiskit order: classical registers last-declared

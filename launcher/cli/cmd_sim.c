@@ -40,6 +40,11 @@ static void s_usage(FILE *f)
           "  --threads N          OpenMP threads (default: all cores)\n"
           "  --max-memory BYTES   refuse to use more than this (e.g. 8G)\n"
           "\n"
+          "checkpoints:\n"
+          "  --checkpoint F.h5    save the state to F.h5 (atomically) as the run goes\n"
+          "  --checkpoint-every K ...after every K instructions (default 100)\n"
+          "  --resume F.h5        continue from a checkpoint (written at any rank count)\n"
+          "\n"
           "diagnostics:\n"
           "  --plan-stats         add the compiled plan's statistics to the output\n"
           "  --no-fusion          compile every gate separately\n"
@@ -62,6 +67,9 @@ enum {
     OPT_NOBLOCKING,
     OPT_PROGRESS,
     OPT_PARAM,
+    OPT_CHECKPOINT,
+    OPT_CHECKPOINT_EVERY,
+    OPT_RESUME,
     OPT_HELP,
     OPT_VERSION
 };
@@ -213,6 +221,9 @@ int qh__cmd_sim(int argc, char **argv)
         {"no-blocking", no_argument, NULL, OPT_NOBLOCKING},
         {"progress", no_argument, NULL, OPT_PROGRESS},
         {"param", required_argument, NULL, OPT_PARAM},
+        {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
+        {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
+        {"resume", required_argument, NULL, OPT_RESUME},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -289,6 +300,21 @@ int qh__cmd_sim(int argc, char **argv)
             break;
         case OPT_PARAM:
             params[nparams++] = optarg;
+            break;
+        case OPT_CHECKPOINT:
+            o.checkpoint_path = optarg;
+            if (!o.checkpoint_every)
+                o.checkpoint_every = 100;
+            break;
+        case OPT_CHECKPOINT_EVERY:
+            if (s_parse_u64("--checkpoint-every", optarg, &o.checkpoint_every) ||
+                o.checkpoint_every == 0) {
+                fprintf(stderr, "qhybrid sim: --checkpoint-every takes a positive count\n");
+                goto usage;
+            }
+            break;
+        case OPT_RESUME:
+            o.resume_path = optarg;
             break;
         case OPT_HELP:
             s_usage(stdout);

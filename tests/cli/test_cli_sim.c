@@ -227,6 +227,105 @@ static void test_bad_input(void **state)
     s_free(&r);
 }
 
+/* A layered random circuit of n qubits, written as OpenQASM. */
+static const char *s_layered(const char *name, unsigned n, unsigned layers)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/%s", s_dir, name);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[%u];\n", n);
+    unsigned seed = 1;
+    for (unsigned l = 0; l < layers; l++) {
+        for (unsigned q = 0; q < n; q++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *g[] = {"rx", "ry", "rz"};
+            fprintf(f, "%s(%.6f) q[%u];\n", g[(seed >> 16) % 3], (seed >> 8) % 628 / 100.0, q);
+        }
+        for (unsigned q = l % 2; q + 1 < n; q += 2)
+            fprintf(f, "cx q[%u],q[%u];\n", q, q + 1);
+    }
+    fclose(f);
+    return path;
+}
+
+static double s_max_diff(const char *a_json, const char *b_json)
+{
+    cJSON *a = cJSON_Parse(a_json), *b = cJSON_Parse(b_json);
+    assert_non_null(a);
+    assert_non_null(b);
+    cJSON *sa = cJSON_GetObjectItem(a, "statevector"), *sb = cJSON_GetObjectItem(b, "statevector");
+    assert_int_equal(cJSON_GetArraySize(sa), cJSON_GetArraySize(sb));
+    double d = 0;
+    for (int i = 0; i < cJSON_GetArraySize(sa); i++)
+        for (int k = 0; k < 2; k++) {
+            double x = cJSON_GetArrayItem(cJSON_GetArrayItem(sa, i), k)->valuedouble;
+            double y = cJSON_GetArrayItem(cJSON_GetArrayItem(sb, i), k)->valuedouble;
+            if (fabs(x - y) > d)
+                d = fabs(x - y);
+        }
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    return d;
+}
+
+/* Checkpoints: a run killed (SIGKILL) in the middle leaves its last checkpoint whole; the
+ * run resumes from it at another rank count and ends in the same state as an
+ * uninterrupted run. A checkpoint of another circuit is refused. */
+static void test_checkpoint(void **state)
+{
+    (void)state;
+    const char *c = s_layered("ck.qasm", 16, 40);
+    char cpath[512], ck[512], args[2048], cmd[4096];
+    snprintf(cpath, sizeof cpath, "%s", c);
+    snprintf(ck, sizeof ck, "%s/ck.h5", s_dir);
+    snprintf(args, sizeof args, "sim --statevector %s", cpath);
+    s_run_result full = s_cli(args);
+    assert_int_equal(full.status, 0);
+    /* written at 2 ranks, killed after a moment (or finished: the last checkpoint then
+     * stands at the end, and resuming does nothing more) */
+    snprintf(cmd, sizeof cmd,
+             "timeout -s KILL 2 mpirun --allow-run-as-root --oversubscribe -np 2 -x "
+             "OMP_NUM_THREADS=1 %s sim --checkpoint %s --checkpoint-every 10 %s >/dev/null "
+             "2>&1",
+             QH_CLI_PATH, ck, cpath);
+    int rc = system(cmd);
+    (void)rc;
+    assert_int_equal(access(ck, R_OK), 0);
+    for (int np = 1; np <= 4; np *= 4) {
+        snprintf(cmd, sizeof cmd,
+                 "mpirun --allow-run-as-root --oversubscribe -np %d -x OMP_NUM_THREADS=1 %s sim "
+                 "--resume %s --statevector %s >%s/out 2>%s/err",
+                 np, QH_CLI_PATH, ck, cpath, s_dir, s_dir);
+        assert_int_equal(system(cmd), 0);
+        char out[512];
+        snprintf(out, sizeof out, "%s/out", s_dir);
+        char *res = s_slurp(out);
+        double d = s_max_diff(full.out, res);
+        if (d > 1e-12)
+            fail_msg("resumed at %d ranks: state differs by %g", np, d);
+        free(res);
+    }
+    s_free(&full);
+    /* another circuit cannot resume from it */
+    snprintf(args, sizeof args, "sim --resume %s --statevector %s/bell.qasm", ck, s_dir);
+    s_write("bell.qasm", s_bell);
+    s_run_result r = s_cli(args);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "another circuit"));
+    s_free(&r);
+    /* nor can a file that is not a checkpoint */
+    snprintf(args, sizeof args, "sim --resume %s/bell.qasm %s/bell.qasm", s_dir, s_dir);
+    r = s_cli(args);
+    assert_int_equal(r.status, 1);
+    s_free(&r);
+    /* an unwritable checkpoint is an error, not a crash */
+    snprintf(args, sizeof args, "sim --checkpoint /nonexistent/ck.h5 %s", cpath);
+    r = s_cli(args);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "checkpoint"));
+    s_free(&r);
+}
+
 /* Every QASMBench circuit up to QH_CLI_MAX_QUBITS qubits simulates; counts add up. */
 static void test_qasmbench(void **state)
 {
@@ -301,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_shots),
         cmocka_unit_test(test_hdf5_output),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_checkpoint),
         cmocka_unit_test(test_qasmbench),
     };
     /* QH_TEST_FILTER=test_qasmbench runs one test (the large-circuit run in release mode) */
