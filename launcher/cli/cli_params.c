@@ -9,6 +9,22 @@
 #include "core/error.h"
 #include "launcher/cli/cli_params.h"
 
+int qh__cli_u64(const char *cmd, const char *opt, const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (s && *s && *s != '-') {
+        unsigned long long v = strtoull(s, &end, 10);
+        if (!*end && !errno) {
+            *out = v;
+            return 0;
+        }
+    }
+    fprintf(stderr, "qhybrid %s: %s takes a non-negative integer, not '%s'\n", cmd, opt,
+            s ? s : "");
+    return -1;
+}
+
 static qh_status s_number(const char *s, double *v)
 {
     char *end;

@@ -74,21 +74,6 @@ static void s_progress(void *ctx, uint64_t done, uint64_t total)
     fflush(stderr);
 }
 
-static int s_u64(const char *opt, const char *s, uint64_t *out)
-{
-    char *end;
-    if (!s || !*s || *s == '-')
-        goto bad;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end)
-        goto bad;
-    *out = v;
-    return 0;
-bad:
-    fprintf(stderr, "qhybrid batch: %s takes a non-negative integer, not '%s'\n", opt, s);
-    return -1;
-}
-
 int qh__cmd_batch(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -137,7 +122,7 @@ int qh__cmd_batch(int argc, char **argv)
             sweep = optarg;
             break;
         case OPT_GROUP:
-            if (s_u64("--group-size", optarg, &v) || v == 0 || v > 1u << 20) {
+            if (qh__cli_u64("batch", "--group-size", optarg, &v) || v == 0 || v > 1u << 20) {
                 fprintf(stderr, "qhybrid batch: --group-size takes a power of two\n");
                 goto usage;
             }
@@ -150,18 +135,18 @@ int qh__cmd_batch(int argc, char **argv)
             o.probabilities = 1;
             break;
         case OPT_SHOTS:
-            if (s_u64("--shots", optarg, &o.shots))
+            if (qh__cli_u64("batch", "--shots", optarg, &o.shots))
                 goto usage;
             break;
         case OPT_SEED:
-            if (s_u64("--seed", optarg, &o.seed))
+            if (qh__cli_u64("batch", "--seed", optarg, &o.seed))
                 goto usage;
             break;
         case OPT_EXPECT:
             expect[o.num_expectations++] = optarg;
             break;
         case OPT_THREADS:
-            if (s_u64("--threads", optarg, &v) || v == 0 || v > 4096)
+            if (qh__cli_u64("batch", "--threads", optarg, &v) || v == 0 || v > 4096)
                 goto usage;
             o.threads = (unsigned)v;
             break;

@@ -74,21 +74,6 @@ enum {
     OPT_VERSION
 };
 
-static int s_parse_u64(const char *opt, const char *s, uint64_t *out)
-{
-    char *end;
-    if (!s || !*s || *s == '-')
-        goto bad;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end)
-        goto bad;
-    *out = v;
-    return 0;
-bad:
-    fprintf(stderr, "qhybrid sim: %s takes a non-negative integer, not '%s'\n", opt, s);
-    return -1;
-}
-
 typedef struct {
     double last; /* time of the last print */
     int shown;   /* something was printed */
@@ -255,12 +240,12 @@ int qh__cmd_sim(int argc, char **argv)
             o.statevector = 1;
             break;
         case OPT_SHOTS:
-            if (s_parse_u64("--shots", optarg, &o.shots))
+            if (qh__cli_u64("sim", "--shots", optarg, &o.shots))
                 goto usage;
             shots_given = 1;
             break;
         case OPT_SEED:
-            if (s_parse_u64("--seed", optarg, &o.seed))
+            if (qh__cli_u64("sim", "--seed", optarg, &o.seed))
                 goto usage;
             break;
         case OPT_EXPECT:
@@ -270,7 +255,7 @@ int qh__cmd_sim(int argc, char **argv)
             h5 = optarg;
             break;
         case OPT_THREADS:
-            if (s_parse_u64("--threads", optarg, &v))
+            if (qh__cli_u64("sim", "--threads", optarg, &v))
                 goto usage;
             if (v == 0 || v > 4096) {
                 fprintf(stderr, "qhybrid sim: --threads takes 1 to 4096, not %s\n", optarg);
@@ -307,7 +292,7 @@ int qh__cmd_sim(int argc, char **argv)
                 o.checkpoint_every = 100;
             break;
         case OPT_CHECKPOINT_EVERY:
-            if (s_parse_u64("--checkpoint-every", optarg, &o.checkpoint_every) ||
+            if (qh__cli_u64("sim", "--checkpoint-every", optarg, &o.checkpoint_every) ||
                 o.checkpoint_every == 0) {
                 fprintf(stderr, "qhybrid sim: --checkpoint-every takes a positive count\n");
                 goto usage;
