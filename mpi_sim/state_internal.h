@@ -16,6 +16,9 @@ struct qh_state {
 /* Below this many amplitudes, loops over the state run on one thread. */
 #define QH__PAR_MIN_LEN (1u << 14)
 
+/* Amplitudes summed sequentially before a partial sum joins the total (reductions). */
+#define QH__SUM_BLOCK ((uint64_t)1 << 10)
+
 /* Sampling in pieces, shared by qh_state_sample and the sharded engine so that both draw
  * exactly the same shots: amplitudes are summed in blocks of 2^qh__sample_block_bits(n),
  * the targets are sorted uniforms times the total, and one walk maps targets to indices. */
