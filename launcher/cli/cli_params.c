@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/sysinfo.h"
 #include "launcher/cli/cli_params.h"
 
 int qh__cli_u64(const char *cmd, const char *opt, const char *s, uint64_t *out)
@@ -23,6 +24,56 @@ int qh__cli_u64(const char *cmd, const char *opt, const char *s, uint64_t *out)
     fprintf(stderr, "qhybrid %s: %s takes a non-negative integer, not '%s'\n", cmd, opt,
             s ? s : "");
     return -1;
+}
+
+int qh__cli_sim_option(const char *cmd, int ch, const char *arg, qh__cli_sim_args *a)
+{
+    qh_sim_options *o = a->o;
+    uint64_t v;
+    switch (ch) {
+    case QH__OPT_PROB:
+        o->probabilities = 1;
+        return 1;
+    case QH__OPT_SHOTS:
+        a->shots_given = 1;
+        return qh__cli_u64(cmd, "--shots", arg, &o->shots) ? -1 : 1;
+    case QH__OPT_SEED:
+        return qh__cli_u64(cmd, "--seed", arg, &o->seed) ? -1 : 1;
+    case QH__OPT_EXPECT:
+        a->expect[o->num_expectations++] = arg;
+        o->expectations = a->expect;
+        return 1;
+    case QH__OPT_THREADS:
+        if (qh__cli_u64(cmd, "--threads", arg, &v))
+            return -1;
+        if (v == 0 || v > 4096) {
+            fprintf(stderr, "qhybrid %s: --threads takes 1 to 4096, not %s\n", cmd, arg);
+            return -1;
+        }
+        o->threads = (unsigned)v;
+        return 1;
+    case QH__OPT_MAXMEM:
+        if (qh__parse_bytes(arg, &o->max_memory) || o->max_memory == 0) {
+            fprintf(stderr, "qhybrid %s: --max-memory takes a size such as 512M or 8G, not '%s'\n",
+                    cmd, arg);
+            return -1;
+        }
+        return 1;
+    case QH__OPT_NOFUSION:
+        o->plan.no_fusion = 1;
+        return 1;
+    case QH__OPT_NOBLOCKING:
+        o->plan.no_blocking = 1;
+        return 1;
+    case QH__OPT_PROGRESS:
+        a->progress = 1;
+        return 1;
+    case QH__OPT_PARAM:
+        a->params[a->nparams++] = arg;
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 static qh_status s_number(const char *s, double *v)

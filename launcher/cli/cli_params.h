@@ -6,7 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <getopt.h>
+
 #include "qhybrid/circuit.h"
+#include "qhybrid/sim.h"
 #include "qhybrid/status.h"
 
 /* Parameter values given as NAME=VALUE strings, resolved against the circuit's parameters.
@@ -21,6 +24,51 @@ qh_status qh__cli_bind_params(const qh_circuit *c, const char *const *assignment
  * file:line:column. */
 qh_status qh__cli_read_sweep(const char *path, const qh_circuit *c, const char *const *assignments,
                              size_t nassign, double **rows, size_t *nrows);
+
+/* The options `sim` and `batch` share: their getopt codes, their long-option entries
+ * (QH__CLI_SIM_LONGOPTS, spliced into each command's table) and one handler. Each command
+ * numbers its own options from QH__OPT_OWN. */
+enum {
+    QH__OPT_PROB = 256,
+    QH__OPT_SHOTS,
+    QH__OPT_SEED,
+    QH__OPT_EXPECT,
+    QH__OPT_THREADS,
+    QH__OPT_MAXMEM,
+    QH__OPT_NOFUSION,
+    QH__OPT_NOBLOCKING,
+    QH__OPT_PROGRESS,
+    QH__OPT_PARAM,
+    QH__OPT_OWN
+};
+
+#define QH__CLI_SIM_LONGOPTS                                                                       \
+    {"probabilities", no_argument, NULL, QH__OPT_PROB},                                            \
+        {"shots", required_argument, NULL, QH__OPT_SHOTS},                                         \
+        {"seed", required_argument, NULL, QH__OPT_SEED},                                           \
+        {"expect", required_argument, NULL, QH__OPT_EXPECT},                                       \
+        {"threads", required_argument, NULL, QH__OPT_THREADS},                                     \
+        {"max-memory", required_argument, NULL, QH__OPT_MAXMEM},                                   \
+        {"no-fusion", no_argument, NULL, QH__OPT_NOFUSION},                                        \
+        {"no-blocking", no_argument, NULL, QH__OPT_NOBLOCKING},                                    \
+        {"progress", no_argument, NULL, QH__OPT_PROGRESS},                                         \
+    {                                                                                              \
+        "param", required_argument, NULL, QH__OPT_PARAM                                            \
+    }
+
+/* What the shared options fill in. expect and params must have room for argc entries. */
+typedef struct {
+    qh_sim_options *o;   /* results, resources, compilation switches */
+    const char **expect; /* --expect strings (o->expectations points here) */
+    const char **params; /* --param NAME=VALUE strings */
+    size_t nparams;      /* entries of params */
+    int progress;        /* --progress was given */
+    int shots_given;     /* --shots was given */
+} qh__cli_sim_args;
+
+/* Handles option `ch` (with argument arg) if it is a shared one: returns 1 when handled,
+ * 0 when it is not a shared option, -1 after printing "qhybrid CMD: ..." for a bad value. */
+int qh__cli_sim_option(const char *cmd, int ch, const char *arg, qh__cli_sim_args *a);
 
 /* Parses a non-negative decimal integer option value; on failure prints
  * "qhybrid CMD: OPT takes a non-negative integer, not 'S'" and returns -1. */

@@ -37,21 +37,7 @@ static void s_usage(FILE *f)
           f);
 }
 
-enum {
-    OPT_PROB = 256,
-    OPT_SHOTS,
-    OPT_SEED,
-    OPT_EXPECT,
-    OPT_THREADS,
-    OPT_MAXMEM,
-    OPT_NOFUSION,
-    OPT_NOBLOCKING,
-    OPT_PROGRESS,
-    OPT_GROUP,
-    OPT_SWEEP,
-    OPT_PARAM,
-    OPT_HELP
-};
+enum { OPT_GROUP = QH__OPT_OWN, OPT_SWEEP, OPT_HELP };
 
 typedef struct {
     double start; /* when the batch started */
@@ -80,16 +66,7 @@ int qh__cmd_batch(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"sweep", required_argument, NULL, OPT_SWEEP},
         {"group-size", required_argument, NULL, OPT_GROUP},
-        {"param", required_argument, NULL, OPT_PARAM},
-        {"probabilities", no_argument, NULL, OPT_PROB},
-        {"shots", required_argument, NULL, OPT_SHOTS},
-        {"seed", required_argument, NULL, OPT_SEED},
-        {"expect", required_argument, NULL, OPT_EXPECT},
-        {"threads", required_argument, NULL, OPT_THREADS},
-        {"max-memory", required_argument, NULL, OPT_MAXMEM},
-        {"no-fusion", no_argument, NULL, OPT_NOFUSION},
-        {"no-blocking", no_argument, NULL, OPT_NOBLOCKING},
-        {"progress", no_argument, NULL, OPT_PROGRESS},
+        QH__CLI_SIM_LONGOPTS,
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -111,6 +88,7 @@ int qh__cmd_batch(int argc, char **argv)
         fputs("qhybrid batch: out of memory\n", stderr);
         return 1;
     }
+    qh__cli_sim_args sa = {&o, expect, params, 0, progress, 0};
     optind = 1;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":o:", longopts, NULL)) != -1) {
@@ -128,43 +106,6 @@ int qh__cmd_batch(int argc, char **argv)
             }
             b.group_size = (unsigned)v;
             break;
-        case OPT_PARAM:
-            params[nparams++] = optarg;
-            break;
-        case OPT_PROB:
-            o.probabilities = 1;
-            break;
-        case OPT_SHOTS:
-            if (qh__cli_u64("batch", "--shots", optarg, &o.shots))
-                goto usage;
-            break;
-        case OPT_SEED:
-            if (qh__cli_u64("batch", "--seed", optarg, &o.seed))
-                goto usage;
-            break;
-        case OPT_EXPECT:
-            expect[o.num_expectations++] = optarg;
-            break;
-        case OPT_THREADS:
-            if (qh__cli_u64("batch", "--threads", optarg, &v) || v == 0 || v > 4096)
-                goto usage;
-            o.threads = (unsigned)v;
-            break;
-        case OPT_MAXMEM:
-            if (qh__parse_bytes(optarg, &o.max_memory) || o.max_memory == 0) {
-                fprintf(stderr, "qhybrid batch: --max-memory takes a size such as 8G\n");
-                goto usage;
-            }
-            break;
-        case OPT_NOFUSION:
-            o.plan.no_fusion = 1;
-            break;
-        case OPT_NOBLOCKING:
-            o.plan.no_blocking = 1;
-            break;
-        case OPT_PROGRESS:
-            progress = 1;
-            break;
         case OPT_HELP:
             s_usage(stdout);
             rc = 0;
@@ -172,11 +113,18 @@ int qh__cmd_batch(int argc, char **argv)
         case ':':
             fprintf(stderr, "qhybrid batch: option '%s' needs a value\n", argv[optind - 1]);
             goto usage;
-        default:
-            fprintf(stderr, "qhybrid batch: unknown option '%s'\n", argv[optind - 1]);
+        default: {
+            int handled = qh__cli_sim_option("batch", ch, optarg, &sa);
+            if (handled > 0)
+                break;
+            if (handled == 0)
+                fprintf(stderr, "qhybrid batch: unknown option '%s'\n", argv[optind - 1]);
             goto usage;
         }
+        }
     }
+    nparams = sa.nparams;
+    progress = sa.progress;
     ncirc = (size_t)(argc - optind);
     if (!b.h5_path) {
         fputs("qhybrid batch: give the results file with -o RESULTS.h5\n", stderr);

@@ -55,18 +55,8 @@ static void s_usage(FILE *f)
 }
 
 enum {
-    OPT_PROB = 256,
-    OPT_SV,
-    OPT_SHOTS,
-    OPT_SEED,
-    OPT_EXPECT,
-    OPT_THREADS,
-    OPT_MAXMEM,
+    OPT_SV = QH__OPT_OWN,
     OPT_PLANSTATS,
-    OPT_NOFUSION,
-    OPT_NOBLOCKING,
-    OPT_PROGRESS,
-    OPT_PARAM,
     OPT_CHECKPOINT,
     OPT_CHECKPOINT_EVERY,
     OPT_RESUME,
@@ -77,14 +67,16 @@ enum {
 typedef struct {
     double last; /* time of the last print */
     int shown;   /* something was printed */
+    int ended;   /* 100% was printed (the run reports its end again when it finishes) */
 } s_progress_state;
 
 static void s_progress(void *ctx, double f)
 {
     s_progress_state *p = ctx;
     double now = omp_get_wtime();
-    if (f < 1.0 && now - p->last < 0.2)
+    if ((f < 1.0 && now - p->last < 0.2) || (f >= 1.0 && p->ended))
         return;
+    p->ended = f >= 1.0;
     p->last = now;
     p->shown = 1;
     fprintf(stderr, "\rsimulating: %5.1f%%", 100 * f);
@@ -193,19 +185,10 @@ static void s_print(const qh_sim_result *r, int plan_stats)
 int qh__cmd_sim(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"probabilities", no_argument, NULL, OPT_PROB},
+        QH__CLI_SIM_LONGOPTS,
         {"statevector", no_argument, NULL, OPT_SV},
-        {"shots", required_argument, NULL, OPT_SHOTS},
-        {"seed", required_argument, NULL, OPT_SEED},
-        {"expect", required_argument, NULL, OPT_EXPECT},
         {"output", required_argument, NULL, 'o'},
-        {"threads", required_argument, NULL, OPT_THREADS},
-        {"max-memory", required_argument, NULL, OPT_MAXMEM},
         {"plan-stats", no_argument, NULL, OPT_PLANSTATS},
-        {"no-fusion", no_argument, NULL, OPT_NOFUSION},
-        {"no-blocking", no_argument, NULL, OPT_NOBLOCKING},
-        {"progress", no_argument, NULL, OPT_PROGRESS},
-        {"param", required_argument, NULL, OPT_PARAM},
         {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
         {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
         {"resume", required_argument, NULL, OPT_RESUME},
@@ -220,7 +203,6 @@ int qh__cmd_sim(int argc, char **argv)
     size_t nparams = 0;
     double *values = NULL;
     int shots_given = 0, plan_stats = 0, progress = isatty(STDERR_FILENO), rc = 1;
-    uint64_t v;
     qh_circuit *c = NULL;
     qh_sim_result *r = NULL;
     s_progress_state ps = {0};
@@ -228,63 +210,20 @@ int qh__cmd_sim(int argc, char **argv)
         fputs("qhybrid sim: out of memory\n", stderr);
         return 1;
     }
+    qh__cli_sim_args sa = {&o, expect, params, 0, progress, 0};
     optind = 1;
     opterr = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, ":o:", longopts, NULL)) != -1) {
         switch (ch) {
-        case OPT_PROB:
-            o.probabilities = 1;
-            break;
         case OPT_SV:
             o.statevector = 1;
-            break;
-        case OPT_SHOTS:
-            if (qh__cli_u64("sim", "--shots", optarg, &o.shots))
-                goto usage;
-            shots_given = 1;
-            break;
-        case OPT_SEED:
-            if (qh__cli_u64("sim", "--seed", optarg, &o.seed))
-                goto usage;
-            break;
-        case OPT_EXPECT:
-            expect[o.num_expectations++] = optarg;
             break;
         case 'o':
             h5 = optarg;
             break;
-        case OPT_THREADS:
-            if (qh__cli_u64("sim", "--threads", optarg, &v))
-                goto usage;
-            if (v == 0 || v > 4096) {
-                fprintf(stderr, "qhybrid sim: --threads takes 1 to 4096, not %s\n", optarg);
-                goto usage;
-            }
-            o.threads = (unsigned)v;
-            break;
-        case OPT_MAXMEM:
-            if (qh__parse_bytes(optarg, &o.max_memory) || o.max_memory == 0) {
-                fprintf(stderr,
-                        "qhybrid sim: --max-memory takes a size such as 512M or 8G, not '%s'\n",
-                        optarg);
-                goto usage;
-            }
-            break;
         case OPT_PLANSTATS:
             plan_stats = 1;
-            break;
-        case OPT_NOFUSION:
-            o.plan.no_fusion = 1;
-            break;
-        case OPT_NOBLOCKING:
-            o.plan.no_blocking = 1;
-            break;
-        case OPT_PROGRESS:
-            progress = 1;
-            break;
-        case OPT_PARAM:
-            params[nparams++] = optarg;
             break;
         case OPT_CHECKPOINT:
             o.checkpoint_path = optarg;
@@ -312,9 +251,14 @@ int qh__cmd_sim(int argc, char **argv)
         case ':':
             fprintf(stderr, "qhybrid sim: option '%s' needs a value\n", argv[optind - 1]);
             goto usage;
-        default:
-            fprintf(stderr, "qhybrid sim: unknown option '%s'\n", argv[optind - 1]);
+        default: {
+            int handled = qh__cli_sim_option("sim", ch, optarg, &sa);
+            if (handled > 0)
+                break;
+            if (handled == 0)
+                fprintf(stderr, "qhybrid sim: unknown option '%s'\n", argv[optind - 1]);
             goto usage;
+        }
         }
     }
     if (optind != argc - 1) {
@@ -323,6 +267,9 @@ int qh__cmd_sim(int argc, char **argv)
         goto usage;
     }
     o.expectations = expect;
+    nparams = sa.nparams;
+    shots_given = sa.shots_given;
+    progress = sa.progress;
     if (progress) {
         o.progress = s_progress;
         o.progress_ctx = &ps;
