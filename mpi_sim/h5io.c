@@ -1,14 +1,22 @@
 /* The HDF5 boundary of mpi_sim: the only file that includes hdf5.h. Writes simulation
  * results with complex numbers as a compound of two doubles named r and i (what h5py reads
- * as complex128), atomically through a temporary file and rename. */
+ * as complex128), atomically through a temporary file and rename. Also holds the generic
+ * serial tree reader and writer of mpi_sim/h5tree.h, which the launcher uses for job
+ * checkpoints and for listing users' files. */
+#include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "mpi_sim/batch_internal.h"
+#include "mpi_sim/h5tree.h"
 #include "qhybrid/sim.h"
 
 static qh_status s_h5_fail(const char *what, const char *path)
@@ -519,5 +527,439 @@ qh_status qh__h5_checkpoint_read(const char *path, const qh__comm *comm, double 
     H5Fclose(f);
     if (!qh__comm_all_ok(comm, ok))
         return QH_ERROR(QH_EHDF5, "HDF5 could not read the state from '%s'", path);
+    return QH_OK;
+}
+
+/* ---- generic trees (mpi_sim/h5tree.h): serial, no MPI ------------------------------------ */
+
+struct qh__h5w {
+    hid_t file;          /* the temporary, open for writing */
+    hid_t lcpl;          /* link creation: make missing parent groups */
+    qh__atomic_file out; /* the temporary and its target */
+};
+
+qh_status qh__h5w_open(const char *path, qh__h5w **out)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    *out = NULL;
+    qh__h5w *w = calloc(1, sizeof *w);
+    if (!w)
+        return QH_ERROR(QH_ENOMEM, "out of memory");
+    qh_status st = QH_OK;
+    w->file = w->lcpl = -1;
+    QH_TRY(qh__atomic_open(path, &w->out));
+    /* HDF5 opens the temporary by name itself */
+    close(w->out.fd);
+    w->out.fd = -1;
+    w->lcpl = H5Pcreate(H5P_LINK_CREATE);
+    if (w->lcpl < 0 || H5Pset_create_intermediate_group(w->lcpl, 1) < 0)
+        QH_FAIL(QH_EHDF5, "HDF5 could not start writing '%s'", path);
+    w->file = H5Fcreate(w->out.tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (w->file < 0)
+        QH_FAIL(QH_EHDF5, "HDF5 could not create '%s'", w->out.tmp);
+    *out = w;
+    return QH_OK;
+fail:
+    qh__h5w_abort(&w);
+    return st;
+}
+
+qh_status qh__h5w_group(qh__h5w *w, const char *name)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    /* an existing group is fine: check before creating */
+    hid_t g = H5Oopen(w->file, name, H5P_DEFAULT);
+    if (g >= 0) {
+        int is_group = H5Iget_type(g) == H5I_GROUP;
+        H5Oclose(g);
+        if (is_group)
+            return QH_OK;
+        return QH_ERROR(QH_EHDF5, "cannot create the group '%s' in '%s': a dataset has that name",
+                        name, w->out.path);
+    }
+    g = H5Gcreate2(w->file, name, w->lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        return QH_ERROR(QH_EHDF5,
+                        "HDF5 could not create the group '%s' in '%s' (is a parent a dataset?)",
+                        name, w->out.path);
+    H5Gclose(g);
+    return QH_OK;
+}
+
+/* Creates the dataset name of n elements (a scalar when scalar) of type in the file and
+ * writes data (mem_type in memory) unless n is 0. */
+static qh_status s_tree_write(qh__h5w *w, const char *name, hid_t file_type, hid_t mem_type,
+                              const void *data, uint64_t n, int scalar)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (file_type < 0 || mem_type < 0)
+        return QH_ERROR(QH_EHDF5, "HDF5 could not make the type of '%s'", name);
+    if (n > 0 && !data)
+        return QH_ERROR(QH_EINVAL, "no data for the %" PRIu64 " elements of '%s'", n, name);
+    hsize_t dim = n;
+    hid_t space = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dim, NULL);
+    if (space < 0)
+        return QH_ERROR(QH_EHDF5, "HDF5 could not describe the dataset '%s'", name);
+    hid_t ds = H5Dcreate2(w->file, name, file_type, space, w->lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    H5Sclose(space);
+    if (ds < 0) {
+        htri_t exists = H5Lexists(w->file, name, H5P_DEFAULT);
+        if (exists > 0)
+            return QH_ERROR(QH_EHDF5, "cannot create the dataset '%s' in '%s': the name is taken",
+                            name, w->out.path);
+        return QH_ERROR(QH_EHDF5,
+                        "HDF5 could not create the dataset '%s' in '%s' (is a parent a dataset?)",
+                        name, w->out.path);
+    }
+    herr_t e = n > 0 ? H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0;
+    H5Dclose(ds);
+    if (e < 0)
+        return QH_ERROR(QH_EHDF5, "HDF5 could not write the dataset '%s' in '%s'", name,
+                        w->out.path);
+    return QH_OK;
+}
+
+qh_status qh__h5w_doubles(qh__h5w *w, const char *name, const double *data, uint64_t n)
+{
+    return s_tree_write(w, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, data, n, 0);
+}
+
+qh_status qh__h5w_complexes(qh__h5w *w, const char *name, const double complex *data, uint64_t n)
+{
+    hid_t t = s_complex_type();
+    qh_status st = s_tree_write(w, name, t, t, data, n, 0);
+    if (t >= 0)
+        H5Tclose(t);
+    return st;
+}
+
+qh_status qh__h5w_int64s(qh__h5w *w, const char *name, const int64_t *data, uint64_t n)
+{
+    return s_tree_write(w, name, H5T_STD_I64LE, H5T_NATIVE_INT64, data, n, 0);
+}
+
+qh_status qh__h5w_bytes(qh__h5w *w, const char *name, const void *data, uint64_t n)
+{
+    return s_tree_write(w, name, H5T_STD_U8LE, H5T_NATIVE_UINT8, data, n, 0);
+}
+
+qh_status qh__h5w_string(qh__h5w *w, const char *name, const char *s)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t >= 0 && (H5Tset_size(t, strlen(s) + 1) < 0 || H5Tset_strpad(t, H5T_STR_NULLTERM) < 0 ||
+                   H5Tset_cset(t, H5T_CSET_UTF8) < 0)) {
+        H5Tclose(t);
+        t = -1;
+    }
+    qh_status st = s_tree_write(w, name, t, t, s, 1, 1);
+    if (t >= 0)
+        H5Tclose(t);
+    return st;
+}
+
+qh_status qh__h5w_commit(qh__h5w **pw)
+{
+    qh__h5w *w = *pw;
+    *pw = NULL;
+    qh_status st = QH_OK;
+    H5Pclose(w->lcpl);
+    w->lcpl = -1;
+    herr_t e = H5Fclose(w->file);
+    w->file = -1;
+    if (e < 0) {
+        st = QH_ERROR(QH_EHDF5, "HDF5 could not finish writing '%s'", w->out.path);
+        qh__atomic_abort(&w->out);
+    } else {
+        st = qh__atomic_commit(&w->out);
+    }
+    free(w);
+    return st;
+}
+
+void qh__h5w_abort(qh__h5w **pw)
+{
+    if (!pw || !*pw)
+        return;
+    qh__h5w *w = *pw;
+    *pw = NULL;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (w->lcpl >= 0)
+        H5Pclose(w->lcpl);
+    if (w->file >= 0)
+        H5Fclose(w->file);
+    qh__atomic_abort(&w->out);
+    free(w);
+}
+
+/* Where the HDF5 signature may be: offset 0, then 512, 1024, 2048, ... (after a user
+ * block). 1 when found, 0 when not, -1 when the file cannot be read (message recorded). */
+static int s_has_signature(const char *path)
+{
+    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        QH_ERROR(e == ENOENT ? QH_ENOTFOUND : QH_EIO, "cannot open '%s': %s", path, strerror(e));
+        return -1;
+    }
+    struct stat sb;
+    int found = 0;
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+        for (off_t off = 0; !found && off + 8 <= sb.st_size; off = off ? 2 * off : 512) {
+            unsigned char buf[8];
+            found = pread(fd, buf, 8, off) == 8 && memcmp(buf, sig, 8) == 0;
+        }
+    }
+    close(fd);
+    return found;
+}
+
+/* Opens path read-only after checking its signature. */
+static qh_status s_tree_open(const char *path, hid_t *f)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    int sig = s_has_signature(path);
+    if (sig < 0)
+        return qh_last_status();
+    if (sig == 0)
+        return QH_ERROR(QH_EPARSE, "'%s' is not an HDF5 file", path);
+    *f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (*f < 0)
+        return QH_ERROR(QH_EPARSE, "'%s' looks like an HDF5 file but cannot be opened (damaged?)",
+                        path);
+    return QH_OK;
+}
+
+qh_status qh__h5_check(const char *path)
+{
+    hid_t f;
+    QH_CALL(s_tree_open(path, &f));
+    H5Fclose(f);
+    return QH_OK;
+}
+
+/* State of one visit. */
+typedef struct {
+    qh_status (*fn)(const qh__h5_item *it, void *ud); /* the caller's callback */
+    void *ud;                                         /* and its argument */
+    bool read;                                        /* read the data */
+    const char *path;                                 /* the file, for messages */
+    qh_status st;                                     /* why the visit stopped */
+} s_visit;
+
+/* Describes a dataset's element type and tells its kind. */
+static qh__h5_kind s_kind(hid_t type, size_t npoints, char *desc, size_t cap)
+{
+    size_t bits = 8 * H5Tget_size(type);
+    switch (H5Tget_class(type)) {
+    case H5T_FLOAT:
+        snprintf(desc, cap, "float%zu", bits);
+        return QH__H5_DOUBLES;
+    case H5T_INTEGER: {
+        int sign = H5Tget_sign(type) == H5T_SGN_2;
+        snprintf(desc, cap, "%sint%zu", sign ? "" : "u", bits);
+        return !sign && bits == 8 ? QH__H5_BYTES : QH__H5_INT64S;
+    }
+    case H5T_STRING:
+        snprintf(desc, cap, "string");
+        return npoints == 1 ? QH__H5_STRING : QH__H5_OTHER;
+    case H5T_COMPOUND: {
+        int nm = H5Tget_nmembers(type), ri = 0;
+        for (int i = 0; nm == 2 && i < 2; i++) {
+            char *mn = H5Tget_member_name(type, (unsigned)i);
+            ri += mn && (!strcmp(mn, "r") || !strcmp(mn, "i")) &&
+                  H5Tget_member_class(type, (unsigned)i) == H5T_FLOAT;
+            H5free_memory(mn);
+        }
+        if (ri == 2) {
+            snprintf(desc, cap, "complex%zu", bits);
+            return QH__H5_COMPLEXES;
+        }
+        snprintf(desc, cap, "compound");
+        return QH__H5_OTHER;
+    }
+    case H5T_ENUM:
+        snprintf(desc, cap, "enum");
+        return QH__H5_OTHER;
+    case H5T_OPAQUE:
+        snprintf(desc, cap, "opaque");
+        return QH__H5_OTHER;
+    case H5T_ARRAY:
+        snprintf(desc, cap, "array");
+        return QH__H5_OTHER;
+    case H5T_VLEN:
+        snprintf(desc, cap, "vlen");
+        return QH__H5_OTHER;
+    case H5T_REFERENCE:
+        snprintf(desc, cap, "reference");
+        return QH__H5_OTHER;
+    case H5T_BITFIELD:
+        snprintf(desc, cap, "bitfield");
+        return QH__H5_OTHER;
+    default:
+        snprintf(desc, cap, "other");
+        return QH__H5_OTHER;
+    }
+}
+
+/* Reads a one-element string dataset into a new C string (NULL on failure). */
+static char *s_read_string(hid_t ds, hid_t ftype)
+{
+    hid_t mt = H5Tcopy(H5T_C_S1);
+    char *out = NULL;
+    H5Tset_cset(mt, H5Tget_cset(ftype));
+    if (H5Tis_variable_str(ftype) > 0) {
+        char *p = NULL;
+        H5Tset_size(mt, H5T_VARIABLE);
+        if (H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, &p) >= 0) {
+            out = strdup(p ? p : "");
+            hid_t space = H5Dget_space(ds);
+#if H5_VERSION_GE(1, 12, 0)
+            H5Treclaim(mt, space, H5P_DEFAULT, &p);
+#else
+            H5Dvlen_reclaim(mt, space, H5P_DEFAULT, &p);
+#endif
+            H5Sclose(space);
+        }
+    } else {
+        size_t size = H5Tget_size(ftype);
+        H5Tset_size(mt, size + 1);
+        H5Tset_strpad(mt, H5T_STR_NULLTERM);
+        out = calloc(1, size + 2);
+        if (out && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0) {
+            free(out);
+            out = NULL;
+        }
+    }
+    H5Tclose(mt);
+    return out;
+}
+
+/* Reports the dataset at full path name (open as ds) to the visitor. */
+static qh_status s_visit_dataset(s_visit *v, hid_t ds, const char *name)
+{
+    static const uint64_t s_empty; /* data of 0 elements */
+    qh_status st = QH_OK;
+    char desc[160];
+    void *buf = NULL;
+    hid_t ftype = H5Dget_type(ds), space = H5Dget_space(ds);
+    if (ftype < 0 || space < 0)
+        QH_FAIL(QH_EHDF5, "HDF5 could not read the type of '%s' in '%s'", name, v->path);
+    hssize_t np = H5Sget_simple_extent_npoints(space);
+    int rank = H5Sget_simple_extent_ndims(space);
+    if (np < 0 || rank < 0 || rank > H5S_MAX_RANK)
+        QH_FAIL(QH_EHDF5, "HDF5 could not read the shape of '%s' in '%s'", name, v->path);
+    qh__h5_item it = {.name = name, .n = (uint64_t)np, .type_desc = desc};
+    it.kind = s_kind(ftype, (size_t)np, desc, sizeof desc);
+    hsize_t dims[H5S_MAX_RANK];
+    H5Sget_simple_extent_dims(space, dims, NULL);
+    if (H5Sget_simple_extent_type(space) == H5S_NULL)
+        strncat(desc, "[]", sizeof desc - strlen(desc) - 1);
+    for (int d = 0; d < rank; d++) {
+        size_t l = strlen(desc);
+        snprintf(desc + l, sizeof desc - l, "[%llu]", (unsigned long long)dims[d]);
+    }
+    if (v->read && it.kind != QH__H5_OTHER) {
+        hid_t mt = -1;
+        size_t esize = 0;
+        switch (it.kind) {
+        case QH__H5_DOUBLES:
+            mt = H5Tcopy(H5T_NATIVE_DOUBLE);
+            esize = sizeof(double);
+            break;
+        case QH__H5_COMPLEXES:
+            mt = s_complex_type();
+            esize = sizeof(double complex);
+            break;
+        case QH__H5_INT64S:
+            mt = H5Tcopy(H5T_NATIVE_INT64);
+            esize = sizeof(int64_t);
+            break;
+        case QH__H5_BYTES:
+            mt = H5Tcopy(H5T_NATIVE_UINT8);
+            esize = 1;
+            break;
+        default:
+            break;
+        }
+        if (it.kind == QH__H5_STRING) {
+            buf = s_read_string(ds, ftype);
+            if (!buf)
+                QH_FAIL(QH_EHDF5, "HDF5 could not read the string '%s' in '%s'", name, v->path);
+        } else if (np == 0) {
+            it.data = &s_empty;
+        } else {
+            if ((uint64_t)np > SIZE_MAX / esize || !(buf = malloc((size_t)np * esize))) {
+                if (mt >= 0)
+                    H5Tclose(mt);
+                QH_FAIL(QH_ENOMEM, "no memory to read the %lld elements of '%s' in '%s'",
+                        (long long)np, name, v->path);
+            }
+            herr_t e = mt < 0 ? -1 : H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+            if (e < 0) {
+                if (mt >= 0)
+                    H5Tclose(mt);
+                QH_FAIL(QH_EHDF5, "HDF5 could not read '%s' in '%s'", name, v->path);
+            }
+        }
+        if (mt >= 0)
+            H5Tclose(mt);
+        if (buf)
+            it.data = buf;
+    }
+    st = v->fn(&it, v->ud);
+fail:
+    free(buf);
+    if (ftype >= 0)
+        H5Tclose(ftype);
+    if (space >= 0)
+        H5Sclose(space);
+    return st;
+}
+
+/* H5Lvisit callback: name is relative to the root group. Returns 0 to go on, 1 to stop
+ * (v->st says why). */
+static herr_t s_visit_link(hid_t root, const char *name, const H5L_info_t *info, void *ud)
+{
+    s_visit *v = ud;
+    if (info->type != H5L_TYPE_HARD)
+        return 0;
+    size_t len = strlen(name) + 2;
+    char *full = malloc(len);
+    if (!full) {
+        v->st = QH_ERROR(QH_ENOMEM, "out of memory");
+        return 1;
+    }
+    snprintf(full, len, "/%s", name);
+    hid_t obj = H5Oopen(root, name, H5P_DEFAULT);
+    if (obj < 0) {
+        v->st = QH_ERROR(QH_EHDF5, "HDF5 could not open '%s' in '%s'", full, v->path);
+        free(full);
+        return 1;
+    }
+    H5I_type_t type = H5Iget_type(obj);
+    if (type == H5I_GROUP) {
+        qh__h5_item it = {.name = full, .kind = QH__H5_GROUP, .type_desc = "group"};
+        v->st = v->fn(&it, v->ud);
+    } else if (type == H5I_DATASET) {
+        v->st = s_visit_dataset(v, obj, full);
+    }
+    H5Oclose(obj);
+    free(full);
+    return v->st == QH_OK ? 0 : 1;
+}
+
+qh_status qh__h5_visit(const char *path, bool read_data,
+                       qh_status (*fn)(const qh__h5_item *it, void *ud), void *ud)
+{
+    hid_t f;
+    QH_CALL(s_tree_open(path, &f));
+    s_visit v = {fn, ud, read_data, path, QH_OK};
+    herr_t e = H5Lvisit(f, H5_INDEX_NAME, H5_ITER_INC, s_visit_link, &v);
+    H5Fclose(f);
+    if (v.st != QH_OK)
+        return v.st;
+    if (e < 0)
+        return QH_ERROR(QH_EHDF5, "HDF5 could not read the contents of '%s'", path);
     return QH_OK;
 }
