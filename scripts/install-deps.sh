@@ -13,6 +13,7 @@ packages=(
     libcmocka-dev
     libsqlite3-dev
     libarchive-dev
+    libcairo2-dev
     libcjson-dev
     libmsgpack-dev
     libnlopt-dev
