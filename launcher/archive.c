@@ -768,7 +768,8 @@ qh_status qh__archive_pack_dir(const char *dir, const char *out_path)
     }
     if (exists)
         QH_TRY(s_walk(dir, "", &t));
-    qsort(t.names, t.n, sizeof *t.names, s_cmp_names);
+    if (t.n > 1)
+        qsort(t.names, t.n, sizeof *t.names, s_cmp_names);
 
     a = archive_write_new();
     e = archive_entry_new();

@@ -46,9 +46,10 @@ typedef struct qh__archive_member {
 
 /* Calls fn for every member of the tar archive at path (plain or compressed), in archive
  * order. Stops at the first member for which fn returns non-OK and returns that status.
- * QH_ENOTFOUND / QH_EIO when the file cannot be opened; QH_EPARSE with a message when it is
- * not a tar archive judged by content, or is damaged part way (members before the damage
- * have been reported). */
+ * QH_ENOTFOUND / QH_EIO when the file cannot be opened, QH_EINVAL when it is a directory
+ * (both as in qh__archive_extract and qh__archive_check); QH_EPARSE with a message when it
+ * is not a tar archive judged by content, or is damaged part way (members before the
+ * damage have been reported). */
 qh_status qh__archive_list(const char *path, qh_status (*fn)(const qh__archive_member *m, void *ud),
                            void *ud);
 
