@@ -20,7 +20,9 @@ qh_status qh__atomic_open(const char *path, qh__atomic_file *f);
 
 /* Closes f->fd unless the caller already did (set it to -1 then), fsyncs the temporary,
  * renames it over the target and fsyncs the directory. On failure the temporary is removed
- * and the target left as it was (QH_EIO with a message). f is released either way. */
+ * and the target left as it was (QH_EIO with a message), except when only the directory's
+ * fsync fails: the new file is then in place, its durability in doubt. f is released
+ * either way. */
 qh_status qh__atomic_commit(qh__atomic_file *f);
 
 /* Closes and removes the temporary and releases f; the target is untouched. Accepts an f

@@ -30,10 +30,10 @@ qh_status qh__archive_pack_dir(const char *dir, const char *out_path);
  * link whose target is absolute or has a '..' component; QH_EPARSE too when the file is
  * not a tar archive. Nothing is ever written outside dest: members are not extracted
  * through symbolic links (QH_EPARSE), and a hard link is made only to a regular file
- * reached inside dest without links (QH_EPARSE otherwise). Existing
- * files of the same names are replaced. Permissions are kept less the umask (no setuid),
- * and so are the modification times of files and links; owners are not. QH_EIO when a
- * file cannot be written (what was extracted before stays). */
+ * reached inside dest without links (QH_EPARSE otherwise). Existing files of the same
+ * names are replaced. Permissions are kept less the umask (no setuid), and so are the
+ * modification times of files and links; owners are not. QH_EIO when a file cannot be
+ * written (what was extracted before stays). */
 qh_status qh__archive_extract(const char *path, const char *dest);
 
 /* One member of an archive, as qh__archive_list reports it. */
