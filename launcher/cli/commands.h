@@ -7,5 +7,12 @@ int qh__cmd_sim(int argc, char **argv);
 int qh__cmd_batch(int argc, char **argv);
 int qh__cmd_broker(int argc, char **argv);
 int qh__cmd_worker(int argc, char **argv);
+int qh__cmd_submit(int argc, char **argv);
+int qh__cmd_list(int argc, char **argv);
+int qh__cmd_status(int argc, char **argv);
+int qh__cmd_logs(int argc, char **argv);
+int qh__cmd_metrics(int argc, char **argv);
+int qh__cmd_result(int argc, char **argv);
+int qh__cmd_cancel(int argc, char **argv);
 
 #endif

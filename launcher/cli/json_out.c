@@ -143,3 +143,9 @@ void qh__json_bool(qh__json *j, int v)
     s_sep(j);
     fputs(v ? "true" : "false", j->f);
 }
+
+void qh__json_raw(qh__json *j, const char *text)
+{
+    s_sep(j);
+    fputs(text, j->f);
+}

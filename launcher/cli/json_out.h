@@ -26,6 +26,8 @@ void qh__json_string(qh__json *j, const char *s);
 void qh__json_double(qh__json *j, double v); /* shortest round-trip form; NaN/Inf -> null */
 void qh__json_uint(qh__json *j, uint64_t v);
 void qh__json_int(qh__json *j, int64_t v);
+/* A value already in JSON form (written as is). */
+void qh__json_raw(qh__json *j, const char *text);
 void qh__json_bool(qh__json *j, int v);
 
 #endif

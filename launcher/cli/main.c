@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "launcher/cli/commands.h"
+#include "qhybrid/job.h"
 
 typedef struct {
     const char *name;                  /* word after `qhybrid` */
@@ -16,6 +17,13 @@ static const s_command s_commands[] = {
     {"batch", qh__cmd_batch, "simulate many circuits or a parameter sweep into one HDF5 file"},
     {"broker", qh__cmd_broker, "run a task broker for a standing pool"},
     {"worker", qh__cmd_worker, "run tasks for a broker (task libraries with --load)"},
+    {"submit", qh__cmd_submit, "run a program as a hybrid job"},
+    {"list", qh__cmd_list, "list the hybrid jobs in the job store"},
+    {"status", qh__cmd_status, "print a job's status"},
+    {"logs", qh__cmd_logs, "print (or follow) a job's log"},
+    {"metrics", qh__cmd_metrics, "print or plot a job's metrics"},
+    {"result", qh__cmd_result, "print a job's result, download its results"},
+    {"cancel", qh__cmd_cancel, "cancel a job"},
 };
 
 static void s_usage(FILE *out)
@@ -28,6 +36,10 @@ static void s_usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    int rc;
+    /* A job's supervisor is this command run again (see qhybrid/job.h). */
+    if (qh_job_dispatch(argc, argv, &rc))
+        return rc;
     if (argc < 2) {
         s_usage(stderr);
         return 2;

@@ -1,0 +1,240 @@
+/* qhybrid — hybrid jobs: a C function (or any program) run as a named, queued job with
+ * hyperparameters, a device it has priority on, statuses, metrics, logs, results and
+ * checkpoints, all kept in a job store that survives restarts (the C form of Amazon Braket's
+ * @hybrid_job with Qiskit Serverless's job statuses).
+ *
+ * Defining a job next to its function:
+ *
+ *     QH_HYBRID_JOB(run_hybrid_job, .device = "sv")
+ *     {
+ *         int64_t num_tasks = qh_value_int_or(qh_value_get(args, "num_tasks"), 1);
+ *         ...
+ *         *result = qh_value_map_of(2, "final_theta", qh_value_double(theta), ...);
+ *         return QH_OK;
+ *     }
+ *
+ *     int main(int argc, char **argv)
+ *     {
+ *         int rc;
+ *         if (qh_job_dispatch(argc, argv, &rc)) // in the job's own process: it has run
+ *             return rc;
+ *         qh_value *args = qh_value_map_of(1, "num_tasks", qh_value_int(5));
+ *         qh_job *job = NULL;
+ *         if (qh_job_call(&run_hybrid_job_job, &args, &job) != QH_OK) ...
+ *         qh_value *result = NULL;
+ *         qh_job_result(job, -1, &result);    // blocks until DONE, ERROR or CANCELED
+ *     }
+ *
+ * QH_HYBRID_JOB(f, options...) declares `f` with the signature of qh_job_fn and defines a
+ * `const qh_job_def f_job` holding the options (the fields of qh_job_def), registered under
+ * "f" when the program loads. Calling the job starts a new process of the same program
+ * (under `mpirun -np instances` when instances > 1) in which qh_job_dispatch finds and runs
+ * the function with the arguments; the caller gets a handle at once. The arguments are the
+ * job's hyperparameters (each stored as a string of at most 2,500 characters); the value
+ * the function returns is the job's result.
+ *
+ * Inside a running job (the function above, or any program started by `qhybrid submit`
+ * that links libqhybrid) the qh_job_* "in-job" calls below find the job through the
+ * environment variables the launcher sets (QH_JOB_NAME, QH_RESULTS_DIR, ...). In a
+ * multi-instance job, rank 0 reports (metrics, statuses, results) and the other ranks'
+ * reports are accepted and dropped; everyone can read.
+ */
+#ifndef QHYBRID_JOB_H
+#define QHYBRID_JOB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "qhybrid/export.h"
+#include "qhybrid/status.h"
+#include "qhybrid/value.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* X(NAME, "printed form"): the job states, in lifecycle order. */
+#define QH_JOB_STATE_MAP(X)                                                                        \
+    X(QUEUED, "QUEUED")                                                                            \
+    X(INITIALIZING, "INITIALIZING")                                                                \
+    X(RUNNING, "RUNNING")                                                                          \
+    X(DONE, "DONE")                                                                                \
+    X(ERROR, "ERROR")                                                                              \
+    X(CANCELED, "CANCELED")
+
+typedef enum qh_job_state {
+#define QH__JOB_STATE_ENUM(name, text) QH_JOB_##name,
+    QH_JOB_STATE_MAP(QH__JOB_STATE_ENUM)
+#undef QH__JOB_STATE_ENUM
+        QH_JOB_NUM_STATES
+} qh_job_state;
+
+/* X(NAME): the sub-statuses of RUNNING, printed "RUNNING: NAME". */
+#define QH_JOB_SUB_STATUS_MAP(X)                                                                   \
+    X(MAPPING)                                                                                     \
+    X(OPTIMIZING_FOR_HARDWARE)                                                                     \
+    X(WAITING_FOR_QPU)                                                                             \
+    X(EXECUTING_QPU)                                                                               \
+    X(POST_PROCESSING)
+
+/* "QUEUED", "RUNNING", ...; "UNKNOWN" outside the list. */
+QH_EXPORT const char *qh_job_state_name(qh_job_state s);
+
+/* Parses a state's printed name (exact, upper case); QH_EINVAL when it is none. */
+QH_EXPORT qh_status qh_job_state_parse(const char *text, qh_job_state *out);
+
+/* Whether a job may go from `from` to `to`: QUEUED → INITIALIZING → RUNNING → DONE, and
+ * ERROR or CANCELED from any non-terminal state; RUNNING → RUNNING changes the sub-status.
+ * Nothing leaves DONE, ERROR or CANCELED. */
+QH_EXPORT bool qh_job_transition_allowed(qh_job_state from, qh_job_state to);
+
+/* Whether s is DONE, ERROR or CANCELED. */
+QH_EXPORT bool qh_job_state_terminal(qh_job_state s);
+
+/* QH_OK when `sub` is one of QH_JOB_SUB_STATUS_MAP's names; QH_EINVAL listing them if not. */
+QH_EXPORT qh_status qh_job_sub_status_check(const char *sub);
+
+/* QH_OK when `name` is a valid job name: 1 to 50 letters, digits and '-', not starting or
+ * ending with '-'; QH_EINVAL with a sentence saying what is wrong otherwise. */
+QH_EXPORT qh_status qh_job_name_check(const char *name);
+
+#define QH_JOB_HYPERPARAMETER_MAX 2500 /* characters of one hyperparameter's string form */
+
+/* ---- defining and starting jobs ------------------------------------------------------ */
+
+/* The body of a hybrid job: `args` is a map (the arguments it was called with; borrowed),
+ * *result receives the job's result (ownership passes to the runtime; NULL = null). A
+ * non-OK return makes the job ERROR with qh_last_error() as its message. */
+typedef qh_status (*qh_job_fn)(const qh_value *args, qh_value **result);
+
+/* A job's definition and options (the fields QH_HYBRID_JOB's options set). */
+typedef struct qh_job_def {
+    const char *function;         /* the function's name (set by QH_HYBRID_JOB) */
+    qh_job_fn fn;                 /* its body (set by QH_HYBRID_JOB) */
+    const char *device;           /* simulator configuration it has priority on; "sv" if NULL */
+    const char *job_name;         /* NULL: "<function>-<milliseconds since 1970>" */
+    bool local;                   /* run here, now, in this process (debugging) */
+    bool wait_until_complete;     /* qh_job_call returns once the job has ended */
+    const char *input_data;       /* one path, copied into channel "input" */
+    const char *const *input_channels;     /* NULL-terminated pairs: channel, path, ... */
+    const char *copy_checkpoints_from_job; /* a finished job whose checkpoints to start from */
+    unsigned instances;                    /* > 1: run under `mpirun -np instances` */
+    const char *const *dependencies;       /* NULL-terminated shared objects the job loads */
+} qh_job_def;
+
+/* Registers a job definition under def->function (QH_HYBRID_JOB does this at load time).
+ * QH_EEXIST when another definition has the name. */
+QH_EXPORT qh_status qh_job_register(const qh_job_def *def);
+
+/* The definition registered under `function`, or NULL. */
+QH_EXPORT const qh_job_def *qh_job_find(const char *function);
+
+#define QH_HYBRID_JOB(f, ...)                                                                      \
+    static qh_status f(const qh_value *args, qh_value **result);                                   \
+    const qh_job_def f##_job = {.function = #f, .fn = f, __VA_ARGS__};                             \
+    __attribute__((constructor)) static void qh__job_register_##f(void)                            \
+    {                                                                                              \
+        qh__job_register_at_load(&f##_job);                                                        \
+    }                                                                                              \
+    static qh_status f(const qh_value *args, qh_value **result)
+
+/* A job (handle on a record of the job store; the job itself runs elsewhere). */
+typedef struct qh_job qh_job;
+
+/* Must be called first thing in main by a program that defines hybrid jobs. In the process
+ * a job started, it runs the job's function (with the job's arguments, saving its result
+ * or its error), sets *exit_code and returns true: main should return *exit_code. In every
+ * other process it remembers argv (a job re-runs this program) and returns false. */
+QH_EXPORT bool qh_job_dispatch(int argc, char **argv, int *exit_code);
+
+/* Starts a job of `def` with the arguments *args (a map; NULL = no arguments; ownership
+ * taken, *args set to NULL). The arguments become the hyperparameters: EINVAL when one's
+ * string form exceeds QH_JOB_HYPERPARAMETER_MAX characters, or a name or option is invalid;
+ * EEXIST when def->job_name is taken. The job is recorded QUEUED and runs when its device
+ * is free; with def->local it runs in this process before the call returns, and with
+ * def->wait_until_complete the call returns once it has ended. *out is the handle. */
+QH_EXPORT qh_status qh_job_call(const qh_job_def *def, qh_value **args, qh_job **out);
+
+/* Opens the job named `name_or_id` (its name, or its numeric id) in the store. */
+QH_EXPORT qh_status qh_job_open(const char *name_or_id, qh_job **out);
+
+/* Releases the handle (not the job). Accepts NULL; sets *job to NULL. */
+QH_EXPORT void qh_job_destroy(qh_job **job);
+
+/* The job's name and id. */
+QH_EXPORT const char *qh_job_get_name(const qh_job *job);
+QH_EXPORT int64_t qh_job_get_id(const qh_job *job);
+
+/* The job's current state, read from the store; `sub_status` (may be NULL; at least 32
+ * bytes) receives RUNNING's sub-status or "". */
+QH_EXPORT qh_status qh_job_state_of(qh_job *job, qh_job_state *state, char *sub_status);
+
+/* The printed status, e.g. "RUNNING: OPTIMIZING_FOR_HARDWARE" (a caller-owned string). */
+QH_EXPORT char *qh_job_status(qh_job *job);
+
+/* Waits up to timeout_ms (< 0: forever) for the job to end. ETIMEDOUT when it has not. */
+QH_EXPORT qh_status qh_job_wait(qh_job *job, int timeout_ms);
+
+/* Waits for the job to end (up to timeout_ms, < 0 forever) and gives its result (*out is
+ * caller-owned; null when the job saved none). A job that ended in ERROR returns ETASK with
+ * its error message; CANCELED returns ECANCELED. */
+QH_EXPORT qh_status qh_job_result(qh_job *job, int timeout_ms, qh_value **out);
+
+/* The job's log so far (stdout and stderr lines with their times); caller-owned. */
+QH_EXPORT qh_status qh_job_logs(qh_job *job, char **out);
+
+/* The job's metrics: a list of maps {name, value, iteration, timestamp}; caller-owned. */
+QH_EXPORT qh_status qh_job_metrics(qh_job *job, qh_value **out);
+
+/* Cancels the job in any non-terminal state: a queued job leaves its queue, a running one
+ * is stopped with its whole process tree. ESTATE when it has already ended. */
+QH_EXPORT qh_status qh_job_cancel(qh_job *job);
+
+/* ---- inside a running job ------------------------------------------------------------ */
+
+/* Whether this process runs inside a job (QH_JOB_NAME is set). */
+QH_EXPORT bool qh_job_active(void);
+
+/* The job's name and device (NULL outside a job). */
+QH_EXPORT const char *qh_job_name(void);
+QH_EXPORT const char *qh_job_device(void);
+
+/* The hyperparameters as a map of strings (caller-owned; an empty map outside a job). */
+QH_EXPORT qh_value *qh_job_hyperparameters(void);
+
+/* Directories of the job: the input data of a channel (NULL = "input"), results (packed
+ * into model.tar.gz when the job ends) and checkpoints. NULL outside a job. */
+QH_EXPORT const char *qh_job_input_data_dir(const char *channel);
+QH_EXPORT const char *qh_job_results_dir(void);
+QH_EXPORT const char *qh_job_checkpoint_dir(void);
+
+/* Records a metric (name, value, iteration, now); visible to `qhybrid metrics` at once. */
+QH_EXPORT qh_status qh_job_log_metric(const char *name, double value, int64_t iteration);
+
+/* Sets RUNNING's sub-status (one of QH_JOB_SUB_STATUS_MAP's names, or NULL / "" for plain
+ * RUNNING). ESTATE when the job is not RUNNING. */
+QH_EXPORT qh_status qh_job_update_status(const char *sub_status);
+
+/* Saves the job's result (borrowed): the job ends DONE with it when the program ends.
+ * EINVAL when the value cannot be serialised (a task reference, a NaN or infinity). */
+QH_EXPORT qh_status qh_job_save_result(const qh_value *value);
+
+/* Saves a checkpoint atomically (temporary file, fsync, rename) as
+ * <checkpoint_dir>/<job name>.json (format "json": any serialisable value) or .h5 (format
+ * "h5": a map whose entries are numbers, strings, bytes, arrays or nested maps; arrays of
+ * doubles and complex doubles are stored as binary datasets). */
+QH_EXPORT qh_status qh_job_save_checkpoint(const qh_value *value, const char *format);
+
+/* Loads the checkpoint saved by job `job_name` (NULL: this job) from this job's checkpoint
+ * dir (.json first, then .h5); ENOTFOUND when there is none. *out is caller-owned. */
+QH_EXPORT qh_status qh_job_load_checkpoint(const char *job_name, qh_value **out);
+
+/* Internal: registration from QH_HYBRID_JOB's constructor (prints to stderr on conflict). */
+QH_EXPORT void qh__job_register_at_load(const qh_job_def *def);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,582 @@
+/* The commands that look at jobs in the store: `qhybrid list`, `status`, `logs`, `metrics`,
+ * `result` and `cancel`. Machine-readable output is JSON on stdout; messages on stderr. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "launcher/archive.h"
+#include "launcher/cli/commands.h"
+#include "launcher/cli/json_out.h"
+#include "launcher/fsutil.h"
+#include "launcher/plot.h"
+#include "launcher/store.h"
+#include "qhybrid/job.h"
+
+/* Parses `qhybrid CMD [flags] JOB`: the flags given (each a long option without argument
+ * or with one), and the job's record. Returns 0, or the exit status to return. */
+typedef struct {
+    const char *cmd;  /* "status", ... */
+    const char *job;  /* JOB as given */
+    qh__store *store; /* open */
+    qh__job_rec *rec; /* the job */
+} s_ctx;
+
+static int s_open(s_ctx *c)
+{
+    if (qh__store_open(NULL, &c->store) != QH_OK ||
+        qh__store_get(c->store, c->job, &c->rec) != QH_OK) {
+        fprintf(stderr, "qhybrid %s: %s\n", c->cmd, qh_last_error());
+        return 1;
+    }
+    return 0;
+}
+
+static void s_close(s_ctx *c)
+{
+    qh__job_rec_free(&c->rec);
+    qh__store_close(&c->store);
+}
+
+static void s_time(double t, char *buf, size_t size)
+{
+    if (t <= 0) {
+        snprintf(buf, size, "-");
+        return;
+    }
+    time_t sec = (time_t)t;
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Writes a value (JSON text from the store) as a key of the object being written. */
+static void s_json_raw(qh__json *j, const char *key, const char *json)
+{
+    qh__json_key(j, key);
+    qh_value *v = NULL;
+    char *pretty = NULL;
+    if (json && qh_value_from_json(json, &v) == QH_OK && qh_value_to_json(v, false, &pretty) == QH_OK)
+        qh__json_raw(j, pretty);
+    else
+        qh__json_raw(j, "null");
+    qh_clear_error();
+    free(pretty);
+    qh_value_destroy(&v);
+}
+
+static void s_print_rec(const qh__job_rec *r, qh__store *s, bool verbose)
+{
+    qh__json j;
+    qh__json_init(&j, stdout);
+    qh__json_object_begin(&j);
+    qh__json_key(&j, "id");
+    qh__json_int(&j, r->id);
+    qh__json_key(&j, "name");
+    qh__json_string(&j, r->name);
+    qh__json_key(&j, "device");
+    qh__json_string(&j, r->device);
+    qh__json_key(&j, "status");
+    char *status = qh__job_status_text(r->state, r->sub_status);
+    qh__json_string(&j, status ? status : "?");
+    free(status);
+    char t[32];
+    const char *tk[] = {"created", "started", "ended"};
+    double tv[] = {r->created, r->started, r->ended};
+    for (int i = 0; i < 3; i++) {
+        qh__json_key(&j, tk[i]);
+        if (tv[i] > 0) {
+            s_time(tv[i], t, sizeof t);
+            qh__json_string(&j, t);
+        } else {
+            qh__json_raw(&j, "null");
+        }
+    }
+    if (r->error) {
+        qh__json_key(&j, "error");
+        qh__json_string(&j, r->error);
+    }
+    if (verbose) {
+        s_json_raw(&j, "hyperparameters", r->hyper);
+        s_json_raw(&j, "program", r->program);
+        s_json_raw(&j, "input", r->input);
+        qh__json_key(&j, "instances");
+        qh__json_int(&j, r->instances);
+        qh__json_key(&j, "directory");
+        qh__json_string(&j, r->dir);
+        s_json_raw(&j, "resource_usage", r->usage);
+        qh_value *tr = NULL;
+        char *text = NULL;
+        if (qh__store_transitions(s, r->id, &tr) == QH_OK &&
+            qh_value_to_json(tr, false, &text) == QH_OK)
+            s_json_raw(&j, "transitions", text);
+        free(text);
+        qh_value_destroy(&tr);
+    }
+    qh__json_object_end(&j);
+}
+
+/* Common parsing: flags from `opts` go to `handle`; exactly one JOB operand. */
+static int s_parse(int argc, char **argv, const struct option *opts, const char *shortopts,
+                   void (*usage)(FILE *), int (*handle)(int c, void *ud), void *ud, s_ctx *ctx)
+{
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+        if (c == 'h') {
+            usage(stdout);
+            return -1;
+        }
+        if (c == '?' || handle(c, ud) != 0) {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind + 1 != argc) {
+        fprintf(stderr, "qhybrid %s: give exactly one JOB (its name or id)\n\n", argv[0]);
+        usage(stderr);
+        return 2;
+    }
+    ctx->cmd = argv[0];
+    ctx->job = argv[optind];
+    return s_open(ctx);
+}
+
+static int s_flag_none(int c, void *ud)
+{
+    (void)ud;
+    (void)c;
+    return 1;
+}
+
+/* ---- list ----------------------------------------------------------------------------- */
+
+static void s_usage_list(FILE *f)
+{
+    fputs("usage: qhybrid list [--state STATE] [--json]\n"
+          "\n"
+          "Lists the jobs of the store ($QH_HOME), oldest first: a table, or one JSON object\n"
+          "per line with --json.\n",
+          f);
+}
+
+int qh__cmd_list(int argc, char **argv)
+{
+    static const struct option opts[] = {{"state", required_argument, NULL, 's'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int c, filter = QH__LIST_ALL;
+    bool json = false;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        qh_job_state st;
+        switch (c) {
+        case 's':
+            if (qh_job_state_parse(optarg, &st) != QH_OK) {
+                fprintf(stderr, "qhybrid list: %s\n", qh_last_error());
+                return 2;
+            }
+            filter = (int)st;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'h':
+            s_usage_list(stdout);
+            return 0;
+        default:
+            s_usage_list(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        s_usage_list(stderr);
+        return 2;
+    }
+    qh__store *s = NULL;
+    qh__job_rec **recs = NULL;
+    size_t n = 0;
+    if (qh__store_open(NULL, &s) != QH_OK || qh__store_list(s, filter, &recs, &n) != QH_OK) {
+        fprintf(stderr, "qhybrid list: %s\n", qh_last_error());
+        qh__store_close(&s);
+        return 1;
+    }
+    if (!json)
+        printf("%-6s %-50s %-10s %-20s %s\n", "ID", "NAME", "DEVICE", "CREATED", "STATUS");
+    for (size_t i = 0; i < n; i++) {
+        if (json) {
+            s_print_rec(recs[i], s, false);
+            continue;
+        }
+        char t[32];
+        s_time(recs[i]->created, t, sizeof t);
+        char *status = qh__job_status_text(recs[i]->state, recs[i]->sub_status);
+        printf("%-6" PRId64 " %-50s %-10s %-20s %s\n", recs[i]->id, recs[i]->name,
+               recs[i]->device, t, status ? status : "?");
+        free(status);
+    }
+    qh__job_recs_free(recs, n);
+    qh__store_close(&s);
+    return 0;
+}
+
+/* ---- status --------------------------------------------------------------------------- */
+
+static void s_usage_status(FILE *f)
+{
+    fputs("usage: qhybrid status JOB [--json | --verbose]\n"
+          "\n"
+          "Prints the job's status: QUEUED, INITIALIZING, RUNNING, RUNNING: <sub-status>,\n"
+          "DONE, ERROR or CANCELED. --json prints the job as JSON; --verbose adds its\n"
+          "hyperparameters, transitions and resource usage per phase.\n",
+          f);
+}
+
+static int s_flag_status(int c, void *ud)
+{
+    int *mode = ud;
+    if (c == 'j')
+        *mode = *mode > 1 ? *mode : 1;
+    else if (c == 'v')
+        *mode = 2;
+    else
+        return 1;
+    return 0;
+}
+
+int qh__cmd_status(int argc, char **argv)
+{
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"verbose", no_argument, NULL, 'v'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int mode = 0;
+    s_ctx ctx = {0};
+    int rc = s_parse(argc, argv, opts, "hv", s_usage_status, s_flag_status, &mode, &ctx);
+    if (rc != 0) {
+        s_close(&ctx);
+        return rc < 0 ? 0 : rc;
+    }
+    if (mode == 0) {
+        char *status = qh__job_status_text(ctx.rec->state, ctx.rec->sub_status);
+        printf("%s\n", status ? status : "?");
+        free(status);
+        if (ctx.rec->state == QH_JOB_ERROR && ctx.rec->error)
+            fprintf(stderr, "%s\n", ctx.rec->error);
+    } else {
+        s_print_rec(ctx.rec, ctx.store, mode == 2);
+    }
+    s_close(&ctx);
+    return 0;
+}
+
+/* ---- logs ----------------------------------------------------------------------------- */
+
+static void s_usage_logs(FILE *f)
+{
+    fputs("usage: qhybrid logs JOB [-f]\n"
+          "\n"
+          "Prints the job's log: its stdout and stderr lines, each with its UTC time and\n"
+          "stream. -f (--follow) keeps printing new lines until the job ends.\n",
+          f);
+}
+
+static int s_flag_follow(int c, void *ud)
+{
+    if (c != 'f')
+        return 1;
+    *(bool *)ud = true;
+    return 0;
+}
+
+int qh__cmd_logs(int argc, char **argv)
+{
+    static const struct option opts[] = {{"follow", no_argument, NULL, 'f'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    bool follow = false;
+    s_ctx ctx = {0};
+    int rc = s_parse(argc, argv, opts, "hf", s_usage_logs, s_flag_follow, &follow, &ctx);
+    if (rc != 0) {
+        s_close(&ctx);
+        return rc < 0 ? 0 : rc;
+    }
+    char *path = qh__path_join(ctx.rec->dir, "log");
+    FILE *f = NULL;
+    long pos = 0;
+    for (;;) {
+        if (!f && path)
+            f = fopen(path, "r");
+        if (f) {
+            fseek(f, pos, SEEK_SET);
+            char buf[65536];
+            size_t r;
+            while ((r = fread(buf, 1, sizeof buf, f)) > 0) {
+                fwrite(buf, 1, r, stdout);
+                pos += (long)r;
+            }
+            clearerr(f);
+            fflush(stdout);
+        }
+        if (!follow || qh_job_state_terminal(ctx.rec->state))
+            break;
+        usleep(200 * 1000);
+        qh__job_rec *now = NULL;
+        if (qh__store_get_id(ctx.store, ctx.rec->id, &now) != QH_OK)
+            break;
+        /* One more read after the end, for the last lines. */
+        qh__job_rec_free(&ctx.rec);
+        ctx.rec = now;
+    }
+    if (f)
+        fclose(f);
+    free(path);
+    s_close(&ctx);
+    return 0;
+}
+
+/* ---- metrics -------------------------------------------------------------------------- */
+
+static void s_usage_metrics(FILE *f)
+{
+    fputs("usage: qhybrid metrics JOB [--json] [--plot FILE.png|FILE.svg]\n"
+          "\n"
+          "Prints the job's metrics (name, value, iteration, timestamp) as a table, or as\n"
+          "one JSON array with --json; --plot draws each metric against its iteration.\n",
+          f);
+}
+
+typedef struct {
+    bool json;        /* --json */
+    const char *plot; /* --plot */
+} s_metrics_opts;
+
+static int s_flag_metrics(int c, void *ud)
+{
+    s_metrics_opts *o = ud;
+    if (c == 'j')
+        o->json = true;
+    else if (c == 'p')
+        o->plot = optarg;
+    else
+        return 1;
+    return 0;
+}
+
+/* One plot series per metric name, in order of first appearance. */
+static qh_status s_plot(const qh_value *list, const char *path, const char *title)
+{
+    size_t n = qh_value_len(list);
+    qh__plot_series *series = calloc(n ? n : 1, sizeof *series);
+    double *xs = calloc(n ? n : 1, sizeof *xs), *ys = calloc(n ? n : 1, sizeof *ys);
+    size_t ns = 0, used = 0;
+    qh_status st = QH_OK;
+    if (!series || !xs || !ys) {
+        st = QH_ERROR(QH_ENOMEM, "no memory");
+        goto done;
+    }
+    /* Group by name: for each new name, collect its points contiguously. */
+    char **names = calloc(n ? n : 1, sizeof *names);
+    for (size_t i = 0; names && i < n; i++) {
+        const char *name = qh_value_str(qh_value_get(qh_value_at(list, i), "name"), NULL);
+        bool seen = false;
+        for (size_t k = 0; k < ns && !seen; k++)
+            seen = strcmp(names[k], name) == 0;
+        if (seen)
+            continue;
+        names[ns] = (char *)name;
+        series[ns].name = name;
+        series[ns].x = xs + used;
+        series[ns].y = ys + used;
+        for (size_t m = i; m < n; m++) {
+            const qh_value *e = qh_value_at(list, m);
+            if (strcmp(qh_value_str(qh_value_get(e, "name"), NULL), name) != 0)
+                continue;
+            int64_t it = qh_value_int_or(qh_value_get(e, "iteration"), -1);
+            xs[used] = it >= 0 ? (double)it : (double)series[ns].n;
+            ys[used] = qh_value_double_or(qh_value_get(e, "value"), 0);
+            used++;
+            series[ns].n++;
+        }
+        ns++;
+    }
+    free(names);
+    st = qh__plot_write(path, title, series, ns);
+done:
+    free(series);
+    free(xs);
+    free(ys);
+    return st;
+}
+
+int qh__cmd_metrics(int argc, char **argv)
+{
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"plot", required_argument, NULL, 'p'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    s_metrics_opts o = {0};
+    s_ctx ctx = {0};
+    int rc = s_parse(argc, argv, opts, "h", s_usage_metrics, s_flag_metrics, &o, &ctx);
+    if (rc != 0) {
+        s_close(&ctx);
+        return rc < 0 ? 0 : rc;
+    }
+    qh_value *list = NULL;
+    char *text = NULL;
+    rc = 1;
+    if (qh__store_metrics(ctx.store, ctx.rec->id, &list) != QH_OK)
+        goto fail;
+    if (o.plot) {
+        if (s_plot(list, o.plot, ctx.rec->name) != QH_OK)
+            goto fail;
+        fprintf(stderr, "qhybrid metrics: wrote %s\n", o.plot);
+    } else if (o.json) {
+        if (qh_value_to_json(list, false, &text) != QH_OK)
+            goto fail;
+        printf("%s\n", text);
+    } else {
+        printf("%-10s %-24s %-22s %s\n", "ITERATION", "NAME", "VALUE", "TIMESTAMP");
+        for (size_t i = 0; i < qh_value_len(list); i++) {
+            const qh_value *e = qh_value_at(list, i);
+            char t[32];
+            s_time(qh_value_double_or(qh_value_get(e, "timestamp"), 0), t, sizeof t);
+            printf("%-10" PRId64 " %-24s %-22.17g %s\n",
+                   qh_value_int_or(qh_value_get(e, "iteration"), -1),
+                   qh_value_str(qh_value_get(e, "name"), NULL),
+                   qh_value_double_or(qh_value_get(e, "value"), 0), t);
+        }
+    }
+    rc = 0;
+fail:
+    if (rc)
+        fprintf(stderr, "qhybrid metrics: %s\n", qh_last_error());
+    free(text);
+    qh_value_destroy(&list);
+    s_close(&ctx);
+    return rc;
+}
+
+/* ---- result --------------------------------------------------------------------------- */
+
+static void s_usage_result(FILE *f)
+{
+    fputs("usage: qhybrid result JOB [--wait] [--download DIR]\n"
+          "\n"
+          "Prints the result of a DONE job as JSON. --download DIR also extracts its\n"
+          "model.tar.gz (every file it wrote under its results directory) into DIR and\n"
+          "writes DIR/result.json. A job in ERROR prints its error and exits 1.\n",
+          f);
+}
+
+typedef struct {
+    bool wait;            /* --wait */
+    const char *download; /* --download */
+} s_result_opts;
+
+static int s_flag_result(int c, void *ud)
+{
+    s_result_opts *o = ud;
+    if (c == 'w')
+        o->wait = true;
+    else if (c == 'd')
+        o->download = optarg;
+    else
+        return 1;
+    return 0;
+}
+
+int qh__cmd_result(int argc, char **argv)
+{
+    static const struct option opts[] = {{"wait", no_argument, NULL, 'w'},
+                                         {"download", required_argument, NULL, 'd'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    s_result_opts o = {0};
+    s_ctx ctx = {0};
+    int rc = s_parse(argc, argv, opts, "h", s_usage_result, s_flag_result, &o, &ctx);
+    if (rc != 0) {
+        s_close(&ctx);
+        return rc < 0 ? 0 : rc;
+    }
+    rc = 1;
+    while (o.wait && !qh_job_state_terminal(ctx.rec->state)) {
+        usleep(50 * 1000);
+        qh__job_rec *now = NULL;
+        if (qh__store_get_id(ctx.store, ctx.rec->id, &now) != QH_OK)
+            goto fail;
+        qh__job_rec_free(&ctx.rec);
+        ctx.rec = now;
+    }
+    if (ctx.rec->state == QH_JOB_ERROR) {
+        fprintf(stderr, "qhybrid result: job '%s' failed: %s\n", ctx.rec->name,
+                ctx.rec->error ? ctx.rec->error : "no reason recorded");
+        goto done;
+    }
+    if (ctx.rec->state != QH_JOB_DONE) {
+        fprintf(stderr, "qhybrid result: job '%s' is %s%s\n", ctx.rec->name,
+                qh_job_state_name(ctx.rec->state),
+                qh_job_state_terminal(ctx.rec->state) ? "" : "; it has no result yet (--wait)");
+        goto done;
+    }
+    const char *json = ctx.rec->result ? ctx.rec->result : "null";
+    if (o.download) {
+        char *model = qh__path_join(ctx.rec->dir, "model.tar.gz");
+        char *rj = qh__path_join(o.download, "result.json");
+        qh_status st = model && rj ? qh__mkdirs(o.download, 0755) : QH_ENOMEM;
+        if (st == QH_OK && qh__exists(model))
+            st = qh__archive_extract(model, o.download);
+        if (st == QH_OK)
+            st = qh__write_atomic(rj, json, strlen(json));
+        free(model);
+        free(rj);
+        if (st != QH_OK)
+            goto fail;
+    }
+    printf("%s\n", json);
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "qhybrid result: %s\n", qh_last_error());
+done:
+    s_close(&ctx);
+    return rc;
+}
+
+/* ---- cancel --------------------------------------------------------------------------- */
+
+static void s_usage_cancel(FILE *f)
+{
+    fputs("usage: qhybrid cancel JOB\n"
+          "\n"
+          "Cancels the job: a queued job leaves its queue, a running one is stopped with\n"
+          "its whole process tree (SIGTERM, then SIGKILL after 3 s). Fails for a job that\n"
+          "has already ended.\n",
+          f);
+}
+
+int qh__cmd_cancel(int argc, char **argv)
+{
+    static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    s_ctx ctx = {0};
+    int rc = s_parse(argc, argv, opts, "h", s_usage_cancel, s_flag_none, NULL, &ctx);
+    if (rc != 0) {
+        s_close(&ctx);
+        return rc < 0 ? 0 : rc;
+    }
+    rc = 0;
+    if (qh__store_transition(ctx.store, ctx.rec->id, QH_JOB_CANCELED, NULL, NULL) != QH_OK) {
+        fprintf(stderr, "qhybrid cancel: %s\n", qh_last_error());
+        rc = 1;
+    } else {
+        printf("CANCELED\n");
+    }
+    s_close(&ctx);
+    return rc;
+}

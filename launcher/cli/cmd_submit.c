@@ -1,0 +1,269 @@
+/* `qhybrid submit`: records any executable as a hybrid job (QUEUED) and starts its
+ * supervisor; with --wait, follows it to the end. Prints the job as JSON on stdout. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "launcher/cli/commands.h"
+#include "launcher/cli/json_out.h"
+#include "launcher/job_run.h"
+#include "launcher/job_value.h"
+#include "launcher/store.h"
+#include "qhybrid/job.h"
+
+#define S_MAX_LIST 256 /* --hyper / --input / --dependency entries */
+
+static void s_usage(FILE *f)
+{
+    fputs("usage: qhybrid submit [options] PROGRAM [ARGS...]\n"
+          "\n"
+          "Runs PROGRAM (any executable) as a hybrid job: recorded QUEUED in the job store\n"
+          "($QH_HOME, default ~/.qhybrid), started when its device is free, its output\n"
+          "captured into the job's log. A program linked with libqhybrid gets the in-job\n"
+          "calls (metrics, statuses, results, checkpoints); any program can print Braket\n"
+          "metric lines (\"Metrics - timestamp=T; name=value; iteration_number=N;\").\n"
+          "\n"
+          "  --name NAME            job name: 1-50 letters, digits and '-' (default:\n"
+          "                         PROGRAM's name and the time)\n"
+          "  --device DEV           the device queue it has priority on (default sv)\n"
+          "  --hyper KEY=VALUE      a hyperparameter (repeatable; at most 2500 characters)\n"
+          "  --input [CHANNEL=]PATH input data copied into the job (channel \"input\" by\n"
+          "                         default; repeatable)\n"
+          "  --instances N          run under `mpirun -np N`\n"
+          "  --copy-checkpoints-from JOB   start from that job's checkpoints\n"
+          "  --dependency LIB.so    a shared object the job loads (repeatable)\n"
+          "  --wait                 return when the job has ended (exit 0 only if DONE)\n"
+          "  --help\n"
+          "\n"
+          "The job runs in the current directory. Prints {\"id\", \"name\", \"status\"}.\n",
+          f);
+}
+
+/* PROGRAM as an absolute path (searched in PATH when it has no '/'). */
+static int s_resolve(const char *prog, char *out)
+{
+    if (strchr(prog, '/'))
+        return realpath(prog, out) && access(out, X_OK) == 0 ? 0 : -1;
+    const char *path = getenv("PATH");
+    char *copy = strdup(path ? path : "/usr/bin:/bin"), *save = NULL;
+    int rc = -1;
+    for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d && rc; d = strtok_r(NULL, ":", &save)) {
+        char cand[PATH_MAX];
+        snprintf(cand, sizeof cand, "%s/%s", *d ? d : ".", prog);
+        if (access(cand, X_OK) == 0 && realpath(cand, out))
+            rc = 0;
+    }
+    free(copy);
+    return rc;
+}
+
+static void s_print_job(const qh__job_rec *rec)
+{
+    qh__json j;
+    qh__json_init(&j, stdout);
+    qh__json_object_begin(&j);
+    qh__json_key(&j, "id");
+    qh__json_int(&j, rec->id);
+    qh__json_key(&j, "name");
+    qh__json_string(&j, rec->name);
+    qh__json_key(&j, "status");
+    char *status = qh__job_status_text(rec->state, rec->sub_status);
+    qh__json_string(&j, status ? status : "?");
+    free(status);
+    if (rec->state == QH_JOB_ERROR && rec->error) {
+        qh__json_key(&j, "error");
+        qh__json_string(&j, rec->error);
+    }
+    qh__json_object_end(&j);
+}
+
+int qh__cmd_submit(int argc, char **argv)
+{
+    static const struct option opts[] = {{"name", required_argument, NULL, 'n'},
+                                         {"device", required_argument, NULL, 'd'},
+                                         {"hyper", required_argument, NULL, 'H'},
+                                         {"input", required_argument, NULL, 'i'},
+                                         {"instances", required_argument, NULL, 'N'},
+                                         {"copy-checkpoints-from", required_argument, NULL, 'c'},
+                                         {"dependency", required_argument, NULL, 'D'},
+                                         {"wait", no_argument, NULL, 'w'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *name = NULL, *device = "sv", *copy_from = NULL;
+    const char *hypers[S_MAX_LIST], *deps[S_MAX_LIST + 1], *channels[2 * S_MAX_LIST + 1];
+    size_t nh = 0, nd = 0, nc = 0;
+    char *chan_names[S_MAX_LIST] = {0};
+    long instances = 1;
+    bool wait = false;
+    int c, rc = 1;
+    qh__store *s = NULL;
+    qh__job_rec rec = {0};
+    qh_value *hp = NULL, *prog = NULL;
+    optind = 1;
+    /* '+': options end at PROGRAM; what follows is PROGRAM's. */
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            name = optarg;
+            break;
+        case 'd':
+            device = optarg;
+            break;
+        case 'H':
+            if (nh == S_MAX_LIST || !strchr(optarg, '=')) {
+                fprintf(stderr, "qhybrid submit: --hyper wants KEY=VALUE, got '%s'\n", optarg);
+                return 2;
+            }
+            hypers[nh++] = optarg;
+            break;
+        case 'i': {
+            if (nc / 2 == S_MAX_LIST)
+                return 2;
+            const char *eq = strchr(optarg, '=');
+            char *ch = eq ? strndup(optarg, (size_t)(eq - optarg)) : strdup("input");
+            chan_names[nc / 2] = ch;
+            channels[nc++] = ch;
+            channels[nc++] = eq ? eq + 1 : optarg;
+            break;
+        }
+        case 'N': {
+            char *end = NULL;
+            instances = strtol(optarg, &end, 10);
+            if (!*optarg || *end || instances < 1) {
+                fprintf(stderr, "qhybrid submit: --instances wants a positive number, got '%s'\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        }
+        case 'c':
+            copy_from = optarg;
+            break;
+        case 'D':
+            if (nd == S_MAX_LIST)
+                return 2;
+            deps[nd++] = optarg;
+            break;
+        case 'w':
+            wait = true;
+            break;
+        case 'h':
+            s_usage(stdout);
+            return 0;
+        default:
+            s_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "qhybrid submit: no PROGRAM given\n\n");
+        s_usage(stderr);
+        return 2;
+    }
+    channels[nc] = NULL;
+    deps[nd] = NULL;
+    char exe[PATH_MAX];
+    if (s_resolve(argv[optind], exe) != 0) {
+        fprintf(stderr, "qhybrid submit: cannot find an executable program '%s'\n", argv[optind]);
+        goto done;
+    }
+    /* Hyperparameters: KEY=VALUE strings, checked like a C job's. */
+    hp = qh_value_map();
+    for (size_t i = 0; hp && i < nh; i++) {
+        const char *eq = strchr(hypers[i], '=');
+        char key[256];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - hypers[i]), hypers[i]);
+        qh_value *v = qh_value_string(eq + 1);
+        if (!*key || !v || qh_value_set(hp, key, &v) != QH_OK) {
+            qh_value_destroy(&v);
+            fprintf(stderr, "qhybrid submit: bad --hyper '%s'\n", hypers[i]);
+            goto done;
+        }
+    }
+    prog = qh_value_list();
+    qh_value *v = qh_value_string(exe);
+    qh_value_push(prog, &v);
+    for (int i = optind + 1; i < argc; i++) {
+        v = qh_value_string(argv[i]);
+        qh_value_push(prog, &v);
+    }
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) {
+        fprintf(stderr, "qhybrid submit: cannot read the current directory: %s\n",
+                strerror(errno));
+        goto done;
+    }
+    char defname[64];
+    if (!name) {
+        const char *base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+        qh__job_default_name(base, defname, sizeof defname);
+        name = defname;
+    }
+    rec.name = strdup(name);
+    rec.device = strdup(device);
+    rec.cwd = strdup(cwd);
+    rec.instances = (int)instances;
+    rec.copy_from = copy_from ? strdup(copy_from) : NULL;
+    if (qh__job_hyperparameters(hp, &rec.hyper) != QH_OK ||
+        qh_value_to_json(prog, false, &rec.program) != QH_OK ||
+        qh__job_inputs_json(NULL, channels, &rec.input) != QH_OK ||
+        qh__job_deps_json(deps, &rec.deps) != QH_OK || qh__store_open(NULL, &s) != QH_OK ||
+        qh__job_create(s, &rec) != QH_OK) {
+        fprintf(stderr, "qhybrid submit: %s\n", qh_last_error());
+        goto done;
+    }
+    if (qh__supervisor_spawn(qh__store_home(s), rec.id) != QH_OK) {
+        char msg[1100];
+        snprintf(msg, sizeof msg, "could not start: %s", qh_last_error());
+        fprintf(stderr, "qhybrid submit: %s\n", msg);
+        qh__store_transition(s, rec.id, QH_JOB_ERROR, NULL, msg);
+        goto done;
+    }
+    qh__job_rec *now = NULL;
+    if (wait) {
+        for (;;) {
+            qh__job_rec_free(&now);
+            if (qh__store_get_id(s, rec.id, &now) != QH_OK) {
+                fprintf(stderr, "qhybrid submit: %s\n", qh_last_error());
+                goto done;
+            }
+            if (qh_job_state_terminal(now->state))
+                break;
+            usleep(50 * 1000);
+        }
+        s_print_job(now);
+        rc = now->state == QH_JOB_DONE ? 0 : 1;
+        if (now->state == QH_JOB_ERROR)
+            fprintf(stderr, "qhybrid submit: job '%s' failed: %s\n", now->name,
+                    now->error ? now->error : "?");
+    } else {
+        rec.state = QH_JOB_QUEUED;
+        free(rec.sub_status);
+        rec.sub_status = strdup("");
+        s_print_job(&rec);
+        rc = 0;
+    }
+    qh__job_rec_free(&now);
+done:
+    for (size_t i = 0; i < S_MAX_LIST; i++)
+        free(chan_names[i]);
+    qh_value_destroy(&hp);
+    qh_value_destroy(&prog);
+    free(rec.name);
+    free(rec.device);
+    free(rec.cwd);
+    free(rec.copy_from);
+    free(rec.hyper);
+    free(rec.program);
+    free(rec.input);
+    free(rec.deps);
+    free(rec.boot_id);
+    free(rec.dir);
+    free(rec.sub_status);
+    qh__store_close(&s);
+    return rc;
+}

@@ -1,0 +1,223 @@
+/* File-system helpers of the launcher (see fsutil.h); atomic replacement goes through
+ * core/atomic_file. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "launcher/fsutil.h"
+
+char *qh__path_join(const char *dir, const char *name)
+{
+    char *out = NULL;
+    if (asprintf(&out, "%s/%s", dir, name) < 0)
+        return NULL;
+    return out;
+}
+
+bool qh__exists(const char *path)
+{
+    struct stat sb;
+    return lstat(path, &sb) == 0;
+}
+
+bool qh__is_dir(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+qh_status qh__mkdirs(const char *path, unsigned mode)
+{
+    char buf[PATH_MAX];
+    if (strlen(path) >= sizeof buf)
+        return QH_ERROR(QH_EINVAL, "path too long: %.80s...", path);
+    strcpy(buf, path);
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(buf, mode) != 0 && errno != EEXIST)
+                return QH_ERROR(QH_EIO, "cannot create directory %s: %s", buf, strerror(errno));
+            if (c == '\0')
+                break;
+            *p = c;
+        }
+    }
+    if (!qh__is_dir(path))
+        return QH_ERROR(QH_EIO, "%s exists and is not a directory", path);
+    return QH_OK;
+}
+
+qh_status qh__write_atomic(const char *path, const void *data, size_t len)
+{
+    qh__atomic_file f;
+    QH_CALL(qh__atomic_open(path, &f));
+    const char *p = data;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t w = write(f.fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int e = errno;
+            qh__atomic_abort(&f);
+            return QH_ERROR(QH_EIO, "cannot write %s: %s", path, strerror(e));
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    return qh__atomic_commit(&f);
+}
+
+qh_status qh__read_file(const char *path, char **data, size_t *len)
+{
+    *data = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return QH_ERROR(errno == ENOENT ? QH_ENOTFOUND : QH_EIO, "cannot read %s: %s", path,
+                        strerror(errno));
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t r = fread(buf + n, 1, cap - n - 1, f);
+        n += r;
+        if (n + 1 < cap)
+            break;
+        char *nb = realloc(buf, cap * 2);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (!buf)
+        return QH_ERROR(QH_ENOMEM, "no memory to read %s", path);
+    if (err) {
+        free(buf);
+        return QH_ERROR(QH_EIO, "cannot read %s", path);
+    }
+    buf[n] = '\0';
+    *data = buf;
+    if (len)
+        *len = n;
+    return QH_OK;
+}
+
+static qh_status s_copy_file(const char *src, const char *dst, mode_t mode)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return QH_ERROR(QH_EIO, "cannot read %s: %s", src, strerror(errno));
+    int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode & 0777);
+    if (out < 0) {
+        int e = errno;
+        close(in);
+        return QH_ERROR(QH_EIO, "cannot write %s: %s", dst, strerror(e));
+    }
+    char buf[1 << 16];
+    qh_status st = QH_OK;
+    for (;;) {
+        ssize_t r = read(in, buf, sizeof buf);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            st = QH_ERROR(QH_EIO, "cannot read %s: %s", src, strerror(errno));
+            break;
+        }
+        if (r == 0)
+            break;
+        for (ssize_t off = 0; off < r;) {
+            ssize_t w = write(out, buf + off, (size_t)(r - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                st = QH_ERROR(QH_EIO, "cannot write %s: %s", dst, strerror(errno));
+                goto done;
+            }
+            off += w;
+        }
+    }
+done:
+    close(in);
+    if (close(out) != 0 && st == QH_OK)
+        st = QH_ERROR(QH_EIO, "cannot write %s: %s", dst, strerror(errno));
+    return st;
+}
+
+qh_status qh__copy_tree(const char *src, const char *dst, uint64_t link_min)
+{
+    struct stat sb;
+    if (stat(src, &sb) != 0)
+        return QH_ERROR(QH_ENOTFOUND, "cannot read %s: %s", src, strerror(errno));
+    if (S_ISREG(sb.st_mode)) {
+        if (link_min && (uint64_t)sb.st_size >= link_min) {
+            char abs[PATH_MAX];
+            if (!realpath(src, abs))
+                return QH_ERROR(QH_EIO, "cannot resolve %s: %s", src, strerror(errno));
+            if (symlink(abs, dst) != 0)
+                return QH_ERROR(QH_EIO, "cannot link %s: %s", dst, strerror(errno));
+            return QH_OK;
+        }
+        return s_copy_file(src, dst, sb.st_mode);
+    }
+    if (!S_ISDIR(sb.st_mode))
+        return QH_ERROR(QH_EINVAL, "%s is neither a file nor a directory", src);
+    QH_CALL(qh__mkdirs(dst, 0755));
+    DIR *d = opendir(src);
+    if (!d)
+        return QH_ERROR(QH_EIO, "cannot read directory %s: %s", src, strerror(errno));
+    qh_status st = QH_OK;
+    struct dirent *e;
+    while (st == QH_OK && (e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char *s2 = qh__path_join(src, e->d_name), *d2 = qh__path_join(dst, e->d_name);
+        st = s2 && d2 ? qh__copy_tree(s2, d2, link_min) : QH_ERROR(QH_ENOMEM, "no memory");
+        free(s2);
+        free(d2);
+    }
+    closedir(d);
+    return st;
+}
+
+qh_status qh__remove_tree(const char *path)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0)
+        return errno == ENOENT ? QH_OK
+                               : QH_ERROR(QH_EIO, "cannot remove %s: %s", path, strerror(errno));
+    if (S_ISDIR(sb.st_mode)) {
+        DIR *d = opendir(path);
+        if (!d)
+            return QH_ERROR(QH_EIO, "cannot read directory %s: %s", path, strerror(errno));
+        struct dirent *e;
+        qh_status st = QH_OK;
+        while (st == QH_OK && (e = readdir(d))) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char *p = qh__path_join(path, e->d_name);
+            st = p ? qh__remove_tree(p) : QH_ERROR(QH_ENOMEM, "no memory");
+            free(p);
+        }
+        closedir(d);
+        QH_CALL(st);
+        if (rmdir(path) != 0)
+            return QH_ERROR(QH_EIO, "cannot remove %s: %s", path, strerror(errno));
+        return QH_OK;
+    }
+    if (unlink(path) != 0)
+        return QH_ERROR(QH_EIO, "cannot remove %s: %s", path, strerror(errno));
+    return QH_OK;
+}

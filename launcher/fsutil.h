@@ -1,0 +1,37 @@
+/* File-system helpers of the launcher: directories, atomic writes (temporary file, fsync,
+ * rename, fsync of the directory), whole-file reads and tree copies. */
+#ifndef QH_LAUNCHER_FSUTIL_H
+#define QH_LAUNCHER_FSUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qhybrid/status.h"
+
+/* mkdir -p with the given mode for the directories it creates. */
+qh_status qh__mkdirs(const char *path, unsigned mode);
+
+/* Writes data to path atomically: readers see the old file or the whole new one, and a
+ * crash at any point leaves one of them. */
+qh_status qh__write_atomic(const char *path, const void *data, size_t len);
+
+/* Reads a whole file (NUL-terminated for convenience; *len excludes the NUL). ENOTFOUND
+ * when it does not exist. */
+qh_status qh__read_file(const char *path, char **data, size_t *len);
+
+/* Copies src (a file or a directory tree) to dst. Regular files of at least link_min bytes
+ * are linked (symbolic link to the absolute source) instead of copied; 0 = always copy. */
+qh_status qh__copy_tree(const char *src, const char *dst, uint64_t link_min);
+
+/* Removes a file or a directory tree; a missing path is not an error. */
+qh_status qh__remove_tree(const char *path);
+
+/* Whether path exists (any kind) / is a directory. */
+bool qh__exists(const char *path);
+bool qh__is_dir(const char *path);
+
+/* path joined with a name (caller-owned). */
+char *qh__path_join(const char *dir, const char *name);
+
+#endif

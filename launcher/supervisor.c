@@ -1,0 +1,614 @@
+/* The supervisor: one process per job that waits for the job's device, runs its program and
+ * watches it to the end (see job_run.h).
+ *
+ * It is a child subreaper, so every process the program leaves behind is re-parented to it
+ * and can be found and stopped: cancel and the end of the job stop the whole tree, even
+ * mpirun's ranks and anything that daemonised. Output is read from two pipes and written
+ * line by line to the job's log with a timestamp; metric lines are recorded as metrics.
+ * The store is polled a few times a second for cancellation and sub-status changes (the
+ * CPU time of the process tree is attributed to the phase that was current). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "launcher/fsutil.h"
+#include "launcher/job_run.h"
+#include "launcher/metric_line.h"
+
+#define S_POLL_MS      100  /* store and pipes are checked this often */
+#define S_TERM_GRACE_S 3.0  /* SIGTERM, then SIGKILL after this long */
+#define S_TAIL_LINES   12   /* log lines quoted in an error message */
+#define S_LINE_MAX     8192 /* longer lines are split */
+#define S_MAX_PHASES   16   /* sub-statuses tracked for resource usage */
+
+/* One output stream of the program. */
+typedef struct {
+    int fd;                 /* read end; -1 once closed */
+    const char *name;       /* "stdout" / "stderr" */
+    char buf[S_LINE_MAX];   /* the line being assembled */
+    size_t len;             /* bytes in buf */
+} s_stream;
+
+/* Wall and CPU time spent in one phase (plain RUNNING or a sub-status). */
+typedef struct {
+    char name[40]; /* "RUNNING" or the sub-status */
+    double wall;   /* seconds */
+    double cpu;    /* seconds of CPU of the whole process tree */
+} s_phase;
+
+/* Everything the supervisor keeps while the program runs. */
+typedef struct {
+    qh__store *store;
+    int64_t id;
+    FILE *log;                           /* the job's log */
+    char *tail[S_TAIL_LINES];            /* last lines, for error messages */
+    unsigned tail_next;                  /* ring position */
+    s_phase phases[S_MAX_PHASES];        /* usage per phase */
+    unsigned num_phases;
+    int current_phase;                   /* index into phases; -1 before RUNNING */
+    double phase_wall0, phase_cpu0;      /* when the current phase began */
+} s_sup;
+
+static void s_iso_time(char *buf, size_t size)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, size - n, ".%06ldZ", ts.tv_nsec / 1000);
+}
+
+static void s_log_line(s_sup *sup, const char *stream, const char *text)
+{
+    char when[48];
+    s_iso_time(when, sizeof when);
+    if (sup->log) {
+        fprintf(sup->log, "%s %s %s\n", when, stream, text);
+        fflush(sup->log);
+    }
+    free(sup->tail[sup->tail_next]);
+    sup->tail[sup->tail_next] = strdup(text);
+    sup->tail_next = (sup->tail_next + 1) % S_TAIL_LINES;
+    qh__metric m[32];
+    double ts;
+    int64_t iter;
+    size_t n = qh__metric_line_parse(text, m, 32, &ts, &iter);
+    for (size_t i = 0; i < n; i++)
+        if (qh__store_add_metric(sup->store, sup->id, m[i].name, m[i].value, iter, ts) != QH_OK)
+            qh_clear_error();
+}
+
+/* Reads what is available; returns false at end of stream. */
+static bool s_read_stream(s_sup *sup, s_stream *s)
+{
+    char chunk[4096];
+    ssize_t r = read(s->fd, chunk, sizeof chunk);
+    if (r < 0 && (errno == EINTR || errno == EAGAIN))
+        return true;
+    if (r <= 0) {
+        if (s->len > 0) {
+            s->buf[s->len] = '\0';
+            s_log_line(sup, s->name, s->buf);
+            s->len = 0;
+        }
+        return false;
+    }
+    for (ssize_t i = 0; i < r; i++) {
+        char c = chunk[i];
+        if (c == '\n' || s->len == S_LINE_MAX - 1) {
+            s->buf[s->len] = '\0';
+            if (s->len > 0 && s->buf[s->len - 1] == '\r')
+                s->buf[s->len - 1] = '\0';
+            s_log_line(sup, s->name, s->buf);
+            s->len = 0;
+            if (c == '\n')
+                continue;
+        }
+        s->buf[s->len++] = c;
+    }
+    return true;
+}
+
+/* ---- the process tree ----------------------------------------------------------------- */
+
+/* Children of each process, read from /proc: the descendants of root (inclusive). */
+static size_t s_descendants(pid_t root, pid_t *out, size_t max)
+{
+    enum { S_MAXP = 8192 };
+    static pid_t pids[S_MAXP], ppids[S_MAXP];
+    size_t np = 0;
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && np < S_MAXP) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0)
+            continue;
+        char path[64], buf[512];
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        char *p = strrchr(buf, ')');
+        if (!p)
+            continue;
+        char state;
+        int ppid;
+        if (sscanf(p + 1, " %c %d", &state, &ppid) != 2)
+            continue;
+        pids[np] = (pid_t)pid;
+        ppids[np] = (pid_t)ppid;
+        np++;
+    }
+    closedir(d);
+    size_t n = 0;
+    if (max > 0)
+        out[n++] = root;
+    for (size_t k = 0; k < n; k++) /* breadth first over the list as it grows */
+        for (size_t i = 0; i < np && n < max; i++)
+            if (ppids[i] == out[k])
+                out[n++] = pids[i];
+    return n;
+}
+
+/* Sends sig to the program's process group and to every descendant of the supervisor
+ * (orphans of the job are re-parented to it). */
+static void s_kill_tree(pid_t pgid, int sig)
+{
+    pid_t list[4096];
+    if (pgid > 0)
+        kill(-pgid, sig);
+    size_t n = s_descendants(getpid(), list, 4096);
+    for (size_t i = 1; i < n; i++)
+        kill(list[i], sig);
+}
+
+/* CPU seconds (user + system) of the supervisor's live descendants plus those reaped. */
+static double s_tree_cpu(void)
+{
+    pid_t list[4096];
+    size_t n = s_descendants(getpid(), list, 4096);
+    long hz = sysconf(_SC_CLK_TCK);
+    double total = 0;
+    for (size_t i = 1; i < n; i++) {
+        char path[64], buf[1024];
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)list[i]);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t r = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[r] = '\0';
+        char *p = strrchr(buf, ')');
+        unsigned long ut = 0, st = 0;
+        /* fields 14 and 15 (utime, stime) */
+        if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
+                        &st) == 2)
+            total += (double)(ut + st) / (double)hz;
+    }
+    struct rusage ru;
+    if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
+        total += ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec +
+                 ru.ru_stime.tv_usec * 1e-6;
+    return total;
+}
+
+static void s_phase_switch(s_sup *sup, const char *name)
+{
+    double now = qh__now(), cpu = s_tree_cpu();
+    if (sup->current_phase >= 0) {
+        s_phase *p = &sup->phases[sup->current_phase];
+        p->wall += now - sup->phase_wall0;
+        p->cpu += cpu - sup->phase_cpu0;
+    }
+    sup->phase_wall0 = now;
+    sup->phase_cpu0 = cpu;
+    sup->current_phase = -1;
+    if (!name)
+        return;
+    for (unsigned i = 0; i < sup->num_phases; i++)
+        if (strcmp(sup->phases[i].name, name) == 0) {
+            sup->current_phase = (int)i;
+            return;
+        }
+    if (sup->num_phases < S_MAX_PHASES) {
+        snprintf(sup->phases[sup->num_phases].name, sizeof sup->phases[0].name, "%s", name);
+        sup->current_phase = (int)sup->num_phases++;
+    }
+}
+
+static void s_save_usage(s_sup *sup, double total_wall)
+{
+    char *json = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&json, &len);
+    if (!f)
+        return;
+    fprintf(f, "{\"wall_s\": %.6f, \"cpu_s\": %.6f, \"phases\": {", total_wall, s_tree_cpu());
+    for (unsigned i = 0; i < sup->num_phases; i++)
+        fprintf(f, "%s\"%s\": {\"wall_s\": %.6f, \"cpu_s\": %.6f}", i ? ", " : "",
+                sup->phases[i].name, sup->phases[i].wall, sup->phases[i].cpu);
+    fprintf(f, "}}");
+    fclose(f);
+    if (qh__store_set_usage(sup->store, sup->id, json) != QH_OK)
+        qh_clear_error();
+    free(json);
+}
+
+/* ---- running the program -------------------------------------------------------------- */
+
+/* The argv to exec: the job's program, behind mpirun for several instances. */
+static char **s_argv(const qh__job_rec *rec)
+{
+    qh_value *prog = NULL;
+    if (qh_value_from_json(rec->program, &prog) != QH_OK)
+        return NULL;
+    size_t n = qh_value_len(prog), k = 0;
+    char **argv = calloc(n + 8, sizeof *argv);
+    if (argv && rec->instances > 1) {
+        char np[16];
+        snprintf(np, sizeof np, "%d", rec->instances);
+        argv[k++] = strdup("mpirun");
+        if (geteuid() == 0)
+            argv[k++] = strdup("--allow-run-as-root");
+        argv[k++] = strdup("--oversubscribe");
+        argv[k++] = strdup("-np");
+        argv[k++] = strdup(np);
+    }
+    for (size_t i = 0; argv && i < n; i++)
+        argv[k++] = strdup(qh_value_str(qh_value_at(prog, i), NULL));
+    qh_value_destroy(&prog);
+    return argv;
+}
+
+/* In the child: environment, process group, streams, then exec. Never returns. */
+static void s_exec_child(const qh__store *s, const qh__job_rec *rec, char **argv, int out_w,
+                         int err_w)
+{
+    setpgid(0, 0);
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    /* An MPI launcher's variables inherited from whoever submitted the job would make this
+     * program believe it is a rank of that launch; a submitting job's own variables would
+     * make it believe it is that job. */
+    extern char **environ;
+    for (size_t i = 0; environ[i];) {
+        if (strncmp(environ[i], "OMPI_", 5) == 0 || strncmp(environ[i], "PMIX_", 5) == 0 ||
+            strncmp(environ[i], "PMI_", 4) == 0 || strncmp(environ[i], "QH_JOB_", 7) == 0 ||
+            strncmp(environ[i], "AMZN_BRAKET_", 12) == 0) {
+            char key[256];
+            size_t kl = strcspn(environ[i], "=");
+            snprintf(key, sizeof key, "%.*s", (int)kl, environ[i]);
+            unsetenv(key);
+        } else {
+            i++;
+        }
+    }
+    char **env = qh__job_env(s, rec);
+    for (size_t i = 0; env && env[i]; i++)
+        putenv(env[i]); /* stays allocated: part of the environment from now on */
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0)
+        dup2(devnull, 0);
+    dup2(out_w, 1);
+    dup2(err_w, 2);
+    /* A program submitted from a shell runs where it was submitted; a C job runs in its
+     * results directory, so that the files it writes become part of its results. */
+    char *results = rec->cwd ? NULL : qh__path_join(rec->dir, "results");
+    const char *cwd = rec->cwd ? rec->cwd : results;
+    if (cwd && chdir(cwd) != 0) {
+        fprintf(stderr, "qhybrid: cannot enter the working directory %s: %s\n", cwd,
+                strerror(errno));
+        _exit(126);
+    }
+    free(results);
+    execvp(argv[0], argv);
+    fprintf(stderr, "qhybrid: cannot run %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+}
+
+static char *s_exit_reason(int status, const s_sup *sup)
+{
+    char head[160];
+    if (WIFEXITED(status))
+        snprintf(head, sizeof head, "the program exited with status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(head, sizeof head, "the program was killed by signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    else
+        snprintf(head, sizeof head, "the program ended (status %d)", status);
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    if (!f)
+        return strdup(head);
+    fprintf(f, "%s", head);
+    int any = 0;
+    for (unsigned k = 0; k < S_TAIL_LINES; k++) {
+        const char *line = sup->tail[(sup->tail_next + k) % S_TAIL_LINES];
+        if (!line)
+            continue;
+        fprintf(f, "%s\n  %s", any ? "" : "; last lines of its log:", line);
+        any = 1;
+    }
+    fclose(f);
+    return out;
+}
+
+/* Runs the program of a job that is INITIALIZING, to its end. */
+static qh_status s_run_program(s_sup *sup, const qh__job_rec *rec)
+{
+    qh_status st = QH_OK;
+    int out_p[2] = {-1, -1}, err_p[2] = {-1, -1};
+    char **argv = s_argv(rec);
+    char *why = NULL;
+    if (!argv || !argv[0])
+        QH_FAIL(QH_EINVAL, "job '%s' has no program to run", rec->name);
+    if (pipe2(out_p, O_CLOEXEC) != 0 || pipe2(err_p, O_CLOEXEC) != 0)
+        QH_FAIL(QH_EIO, "cannot create pipes: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0)
+        QH_FAIL(QH_EIO, "cannot start the program: %s", strerror(errno));
+    if (pid == 0)
+        s_exec_child(sup->store, rec, argv, out_p[1], err_p[1]);
+    setpgid(pid, pid); /* also in the parent: no window where a kill misses it */
+    close(out_p[1]);
+    close(err_p[1]);
+    out_p[1] = err_p[1] = -1;
+    if (qh__store_set_pgid(sup->store, rec->id, pid) != QH_OK)
+        qh_clear_error();
+    if (qh__store_transition(sup->store, rec->id, QH_JOB_RUNNING, NULL, NULL) != QH_OK)
+        qh_clear_error(); /* canceled meanwhile: seen below */
+    s_phase_switch(sup, "RUNNING");
+
+    s_stream streams[2] = {{.fd = out_p[0], .name = "stdout"}, {.fd = err_p[0], .name = "stderr"}};
+    int status = 0;
+    bool exited = false, canceled = false;
+    double term_at = 0, started = qh__now(), exited_at = 0;
+    char last_sub[64] = "";
+    for (;;) {
+        struct pollfd pf[2];
+        nfds_t nf = 0;
+        for (int i = 0; i < 2; i++)
+            if (streams[i].fd >= 0)
+                pf[nf++] = (struct pollfd){.fd = streams[i].fd, .events = POLLIN};
+        if (nf > 0) {
+            int r = poll(pf, nf, S_POLL_MS);
+            for (nfds_t k = 0; r > 0 && k < nf; k++) {
+                if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
+                    continue;
+                s_stream *s = streams[0].fd == pf[k].fd ? &streams[0] : &streams[1];
+                if (!s_read_stream(sup, s)) {
+                    close(s->fd);
+                    s->fd = -1;
+                }
+            }
+        } else {
+            usleep(S_POLL_MS * 1000);
+        }
+        /* Reap: the program, and anything re-parented to us. */
+        int ws;
+        pid_t w;
+        while ((w = waitpid(-1, &ws, WNOHANG)) > 0)
+            if (w == pid) {
+                status = ws;
+                exited = true;
+                exited_at = qh__now();
+            }
+        if (exited && streams[0].fd < 0 && streams[1].fd < 0)
+            break;
+        if (exited && qh__now() - exited_at > 2.0) {
+            /* Something the program left behind holds its output open: stop it. */
+            s_kill_tree(pid, SIGKILL);
+            for (int i = 0; i < 2; i++)
+                if (streams[i].fd >= 0) {
+                    while (s_read_stream(sup, &streams[i])) {
+                    }
+                    close(streams[i].fd);
+                    streams[i].fd = -1;
+                }
+            break;
+        }
+        /* Cancellation and sub-status, from the store. */
+        qh__job_rec *now = NULL;
+        if (qh__store_get_id(sup->store, rec->id, &now) == QH_OK) {
+            if (now->state == QH_JOB_CANCELED && !canceled) {
+                canceled = true;
+                term_at = qh__now();
+                s_log_line(sup, "qhybrid", "job canceled: stopping the program");
+                s_kill_tree(pid, SIGTERM);
+            }
+            if (now->state == QH_JOB_RUNNING && strcmp(now->sub_status, last_sub) != 0) {
+                snprintf(last_sub, sizeof last_sub, "%s", now->sub_status);
+                s_phase_switch(sup, *last_sub ? last_sub : "RUNNING");
+            }
+            qh__job_rec_free(&now);
+        } else {
+            qh_clear_error();
+        }
+        if (canceled && !exited && qh__now() - term_at > S_TERM_GRACE_S)
+            s_kill_tree(pid, SIGKILL);
+    }
+    s_phase_switch(sup, NULL);
+    /* Whatever is left of the tree goes now. */
+    s_kill_tree(pid, SIGKILL);
+    while (waitpid(-1, NULL, WNOHANG) > 0) {
+    }
+    s_save_usage(sup, qh__now() - started);
+    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    why = ok ? NULL : s_exit_reason(status, sup);
+    st = qh__job_conclude(sup->store, rec->id, ok, why);
+fail:
+    for (int i = 0; i < 2; i++) {
+        if (out_p[i] >= 0)
+            close(out_p[i]);
+        if (err_p[i] >= 0)
+            close(err_p[i]);
+    }
+    qh__strv_free(argv);
+    free(why);
+    return st;
+}
+
+int qh__supervise_main(void)
+{
+    const char *idt = getenv("QH_SUPERVISE"), *fdt = getenv("QH_SUPERVISE_FD");
+    int64_t id = idt ? strtoll(idt, NULL, 10) : -1;
+    int ready_fd = fdt ? atoi(fdt) : -1;
+    char *home = getenv("QH_HOME") ? strdup(getenv("QH_HOME")) : NULL;
+    unsetenv("QH_SUPERVISE");
+    unsetenv("QH_SUPERVISE_FD");
+    if (ready_fd >= 0)
+        fcntl(ready_fd, F_SETFD, FD_CLOEXEC); /* not for the program */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    qh_status st = home && id > 0 ? qh__supervise(home, id, ready_fd) : QH_EINVAL;
+    free(home);
+    return st == QH_OK ? 0 : 1;
+}
+
+qh_status qh__supervise(const char *home, int64_t id, int ready_fd)
+{
+    qh__store *store = NULL;
+    qh__job_rec *rec = NULL;
+    s_sup sup = {.id = id, .current_phase = -1};
+    char *logpath = NULL;
+    QH_CALL(qh__store_open(home, &store));
+    sup.store = store;
+    qh_status st = QH_OK;
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    QH_TRY(qh__store_set_supervisor(store, id, getpid(), qh__proc_start_time(getpid()),
+                                    qh__boot_id()));
+    if (ready_fd >= 0) {
+        /* The submitter waits for this: until now, its own pid stood for the supervisor. */
+        char one = 1;
+        if (write(ready_fd, &one, 1) != 1)
+            qh_clear_error();
+        close(ready_fd);
+        ready_fd = -1;
+    }
+    /* Wait for the device (FIFO by submit order within a device). */
+    for (;;) {
+        qh__job_rec_free(&rec);
+        QH_TRY(qh__store_get_id(store, id, &rec));
+        if (rec->state != QH_JOB_QUEUED)
+            break;
+        bool claimed = false;
+        QH_TRY(qh__store_claim(store, id, &claimed));
+        if (claimed)
+            continue;
+        usleep(S_POLL_MS * 1000);
+    }
+    if (rec->state != QH_JOB_INITIALIZING)
+        goto fail; /* canceled while queued (or ended by someone else) */
+    QH_TRY(qh__mkdirs(rec->dir, 0755));
+    logpath = qh__path_join(rec->dir, "log");
+    if (!logpath)
+        QH_FAIL(QH_ENOMEM, "no memory");
+    sup.log = fopen(logpath, "a");
+    if (qh__job_prepare(store, rec) != QH_OK) {
+        char msg[1200];
+        snprintf(msg, sizeof msg, "could not prepare the job: %s", qh_last_error());
+        s_log_line(&sup, "qhybrid", msg);
+        if (qh__store_transition(store, id, QH_JOB_ERROR, NULL, msg) != QH_OK)
+            qh_clear_error();
+        goto fail;
+    }
+    st = s_run_program(&sup, rec);
+    if (st != QH_OK) {
+        char msg[1200];
+        snprintf(msg, sizeof msg, "%s", qh_last_error());
+        s_log_line(&sup, "qhybrid", msg);
+        if (qh__store_transition(store, id, QH_JOB_ERROR, NULL, msg) != QH_OK)
+            qh_clear_error();
+    }
+fail:
+    if (ready_fd >= 0)
+        close(ready_fd);
+    if (sup.log)
+        fclose(sup.log);
+    for (unsigned i = 0; i < S_TAIL_LINES; i++)
+        free(sup.tail[i]);
+    free(logpath);
+    qh__job_rec_free(&rec);
+    qh__store_close(&store);
+    return st;
+}
+
+qh_status qh__supervisor_spawn(const char *home, int64_t id)
+{
+    int ready[2];
+    if (pipe2(ready, O_CLOEXEC) != 0)
+        return QH_ERROR(QH_EIO, "cannot start the job's supervisor: %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(ready[0]);
+        close(ready[1]);
+        return QH_ERROR(QH_EIO, "cannot start the job's supervisor: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        /* First child: new session, then fork again so the supervisor is not a child of
+         * the caller (no zombie for it to reap, no terminal to lose). */
+        setsid();
+        pid_t again = fork();
+        if (again != 0)
+            _exit(again < 0 ? 1 : 0);
+        int devnull = open("/dev/null", O_RDWR);
+        if (devnull >= 0) {
+            dup2(devnull, 0);
+            dup2(devnull, 1);
+            dup2(devnull, 2);
+        }
+        /* The caller's descriptors (its sockets, its test harness's pipes) are not ours. */
+        int ready_fd = 3;
+        if (dup2(ready[1], ready_fd) < 0)
+            _exit(1);
+        long maxfd = sysconf(_SC_OPEN_MAX);
+        for (long fd = 4; fd < (maxfd > 0 ? maxfd : 1024) && fd < 65536; fd++)
+            close((int)fd);
+        /* A fresh image of this program: nothing of the caller's state (threads, locks,
+         * SQLite's per-process file table) comes along. Its qh_job_dispatch supervises. */
+        char idt[32], fdt[16];
+        snprintf(idt, sizeof idt, "%" PRId64, id);
+        snprintf(fdt, sizeof fdt, "%d", ready_fd);
+        setenv("QH_SUPERVISE", idt, 1);
+        setenv("QH_SUPERVISE_FD", fdt, 1);
+        setenv("QH_HOME", home, 1);
+        char *const argv[] = {(char *)"qhybrid-supervisor", NULL};
+        execv("/proc/self/exe", argv);
+        _exit(127);
+    }
+    close(ready[1]);
+    int ws = 0;
+    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
+    }
+    /* Wait until the supervisor has recorded itself (or failed to start). */
+    struct pollfd pf = {.fd = ready[0], .events = POLLIN};
+    char one = 0;
+    int ok = poll(&pf, 1, 30000) == 1 && read(ready[0], &one, 1) == 1;
+    close(ready[0]);
+    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0 || !ok)
+        return QH_ERROR(QH_EIO, "the job's supervisor did not start");
+    return QH_OK;
+}
