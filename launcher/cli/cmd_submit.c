@@ -19,7 +19,8 @@
 
 static void s_usage(FILE *f)
 {
-    fputs("usage: qhybrid submit [options] PROGRAM [ARGS...]\n"
+    fputs("usage: qhybrid submit PROGRAM [ARGS...] [options]\n"
+          "       qhybrid submit [options] -- PROGRAM [ARGS...]   (ARGS starting with '-')\n"
           "\n"
           "Runs PROGRAM (any executable) as a hybrid job: recorded QUEUED in the job store\n"
           "($QH_HOME, default ~/.qhybrid), started when its device is free, its output\n"
@@ -51,7 +52,8 @@ static int s_resolve(const char *prog, char *out)
     const char *path = getenv("PATH");
     char *copy = strdup(path ? path : "/usr/bin:/bin"), *save = NULL;
     int rc = -1;
-    for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d && rc; d = strtok_r(NULL, ":", &save)) {
+    for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d && rc;
+         d = strtok_r(NULL, ":", &save)) {
         char cand[PATH_MAX];
         snprintf(cand, sizeof cand, "%s/%s", *d ? d : ".", prog);
         if (access(cand, X_OK) == 0 && realpath(cand, out))
@@ -104,8 +106,9 @@ int qh__cmd_submit(int argc, char **argv)
     qh__job_rec rec = {0};
     qh_value *hp = NULL, *prog = NULL;
     optind = 1;
-    /* '+': options end at PROGRAM; what follows is PROGRAM's. */
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    /* Options may come before or after PROGRAM; PROGRAM's own arguments that start with
+     * '-' go after "--". getopt moves the operands to the end, in order. */
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'n':
             name = optarg;
@@ -193,8 +196,7 @@ int qh__cmd_submit(int argc, char **argv)
     }
     char cwd[PATH_MAX];
     if (!getcwd(cwd, sizeof cwd)) {
-        fprintf(stderr, "qhybrid submit: cannot read the current directory: %s\n",
-                strerror(errno));
+        fprintf(stderr, "qhybrid submit: cannot read the current directory: %s\n", strerror(errno));
         goto done;
     }
     char defname[64];

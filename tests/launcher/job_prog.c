@@ -9,6 +9,7 @@
  *   call-nan        starts hybrid job nan_job (returns a NaN) and waits for it
  *   call-fail       starts hybrid job fail_job (returns an error) and waits for it
  *   call-result     starts hybrid job echo_job with {"x": 3} and prints its result
+ *   call-deps LIB   starts hybrid job deps_job with the dependency LIB (a task library)
  */
 #include <math.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "qhybrid/job.h"
+#include "qhybrid/task.h"
 
 QH_HYBRID_JOB(nan_job, .wait_until_complete = true)
 {
@@ -37,8 +39,16 @@ QH_HYBRID_JOB(fail_job, .wait_until_complete = true)
 
 QH_HYBRID_JOB(echo_job, .device = "echo")
 {
-    *result = qh_value_map_of(2, "args", qh_value_clone(args), "name",
-                              qh_value_string(qh_job_name()));
+    *result =
+        qh_value_map_of(2, "args", qh_value_clone(args), "name", qh_value_string(qh_job_name()));
+    return QH_OK;
+}
+
+QH_HYBRID_JOB(deps_job, .wait_until_complete = true)
+{
+    (void)args;
+    /* lib_square is defined by the dependency, loaded before the function runs. */
+    *result = qh_value_bool(qh_task_find("lib_square") != NULL);
     return QH_OK;
 }
 
@@ -57,8 +67,8 @@ static int s_metrics(void)
     for (int i = 0; i < 5; i++) {
         if (qh_job_log_metric("loss", 1.0 / (i + 1), i) != QH_OK)
             return s_fail("log_metric");
-        printf("Metrics - timestamp=%.3f; printed=%d; iteration_number=%d;\n",
-               (double)time(NULL), 10 * i, i);
+        printf("Metrics - timestamp=%.3f; printed=%d; iteration_number=%d;\n", (double)time(NULL),
+               10 * i, i);
     }
     fflush(stdout);
     if (qh_job_update_status("EXECUTING_QPU") != QH_OK)
@@ -89,9 +99,9 @@ static int s_metrics(void)
     }
     fprintf(stderr, "a line on stderr\n");
     qh_value *hp = qh_job_hyperparameters();
-    qh_value *r = qh_value_map_of(4, "ok", qh_value_bool(true), "hyperparameters", hp, "input",
-                                  qh_value_string(line), "device",
-                                  qh_value_string(qh_job_device()));
+    qh_value *r =
+        qh_value_map_of(4, "ok", qh_value_bool(true), "hyperparameters", hp, "input",
+                        qh_value_string(line), "device", qh_value_string(qh_job_device()));
     qh_status st = qh_job_save_result(r);
     qh_value_destroy(&r);
     return st == QH_OK ? 0 : s_fail("save_result");
@@ -191,6 +201,12 @@ int main(int argc, char **argv)
         qh_job_def d = echo_job_job;
         d.wait_until_complete = true;
         return s_call(&d, qh_value_map_of(1, "x", qh_value_int(3)));
+    }
+    if (strcmp(mode, "call-deps") == 0 && argc > 2) {
+        qh_job_def d = deps_job_job;
+        const char *deps[] = {argv[2], NULL};
+        d.dependencies = deps;
+        return s_call(&d, NULL);
     }
     fprintf(stderr, "job_prog: unknown mode '%s'\n", mode);
     return 2;

@@ -97,15 +97,16 @@ static void test_job_names(void **state)
     assert_int_equal(qh_job_name_check(fifty), QH_OK);
     assert_int_equal(qh_job_name_check(fiftyone), QH_EINVAL);
     assert_non_null(strstr(qh_last_error(), "51 characters"));
-    static const char *const bad[] = {"",       "-a",     "a-",     "a_b", "a b",
-                                      "a/b",    "a.b",    "über",   "-",   "a\nb"};
+    static const char *const bad[] = {"",    "-a",  "a-",   "a_b", "a b",
+                                      "a/b", "a.b", "über", "-",   "a\nb"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (qh_job_name_check(bad[i]) == QH_OK)
             fail_msg("'%s' accepted", bad[i]);
     assert_int_equal(qh_job_name_check(NULL), QH_EINVAL);
     /* Default names are valid, whatever the function is called. */
-    static const char *const fns[] = {"run_hybrid_job", "__x__", "", "a_very_long_function_name_"
-                                                                     "that_goes_on_and_on_and_on"};
+    static const char *const fns[] = {"run_hybrid_job", "__x__", "",
+                                      "a_very_long_function_name_"
+                                      "that_goes_on_and_on_and_on"};
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
         char name[64];
         qh__job_default_name(fns[i], name, sizeof name);
@@ -121,8 +122,8 @@ static void test_hyperparameters(void **state)
 {
     (void)state;
     char *json = NULL;
-    qh_value *args = qh_value_map_of(4, "num_tasks", qh_value_int(5), "name", qh_value_string("x y"),
-                                     "lr", qh_value_double(0.25), "list",
+    qh_value *args = qh_value_map_of(4, "num_tasks", qh_value_int(5), "name",
+                                     qh_value_string("x y"), "lr", qh_value_double(0.25), "list",
                                      qh_value_list_of(2, qh_value_int(1), qh_value_bool(true)));
     assert_int_equal(qh__job_hyperparameters(args, &json), QH_OK);
     qh_value *hp = NULL;

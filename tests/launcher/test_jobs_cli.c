@@ -24,8 +24,8 @@
 #include "launcher/store.h"
 #include "qhybrid/value.h"
 
-#define CLI QH_CLI_PATH
-#define PROG QH_JOB_PROG_PATH
+#define CLI      QH_CLI_PATH
+#define PROG     QH_JOB_PROG_PATH
 #define EXAMPLES QH_BUILD_DIR "/examples"
 
 static char s_home[256];
@@ -132,8 +132,9 @@ static void test_done_job(void **state)
     assert_int_equal(qh__mkdirs(path, 0755), QH_OK);
     snprintf(path, sizeof path, "%s/data/input.txt", s_home);
     assert_int_equal(qh__write_atomic(path, "hello input\n", 12), QH_OK);
-    int rc = s_sh(&out, "%s submit --wait --name t-done --device dev-a --hyper lr=0.5 "
-                        "--hyper name=x --input data=%s/data %s metrics",
+    int rc = s_sh(&out,
+                  "%s submit --wait --name t-done --device dev-a --hyper lr=0.5 "
+                  "--hyper name=x --input data=%s/data %s metrics",
                   CLI, s_home, PROG);
     if (rc != 0)
         fail_msg("submit: %s", out);
@@ -211,8 +212,8 @@ static void test_done_job(void **state)
     }
     const qh_value *phases = qh_value_get(qh_value_get(v, "resource_usage"), "phases");
     assert_non_null(qh_value_get(phases, "EXECUTING_QPU"));
-    assert_true(qh_value_double_or(qh_value_get(qh_value_get(phases, "EXECUTING_QPU"), "cpu_s"),
-                                   0) > 0.01);
+    assert_true(
+        qh_value_double_or(qh_value_get(qh_value_get(phases, "EXECUTING_QPU"), "cpu_s"), 0) > 0.01);
     qh_value_destroy(&v);
     /* list shows it */
     assert_int_equal(s_sh(&out, "%s list", CLI), 0);
@@ -224,7 +225,7 @@ static void test_error_job(void **state)
 {
     (void)state;
     char *out = NULL;
-    assert_int_equal(s_sh(&out, "%s submit --wait --name t-err %s exit 3", CLI, PROG), 1);
+    assert_int_equal(s_sh(&out, "%s submit %s exit 3 --wait --name t-err", CLI, PROG), 1);
     assert_non_null(strstr(out, "\"status\": \"ERROR\""));
     free(out);
     char *st = s_status("t-err");
@@ -254,17 +255,14 @@ static void test_validation(void **state)
     assert_int_equal(s_sh(&out, "%s submit --name -x /bin/true", CLI), 1);
     free(out);
     assert_int_equal(
-        s_sh(&out, "%s submit --name ok1 --hyper big=$(printf '%%02501d' 0) /bin/true",
-             CLI),
-        1);
+        s_sh(&out, "%s submit --name ok1 --hyper big=$(printf '%%02501d' 0) /bin/true", CLI), 1);
     assert_non_null(strstr(out, "2501 characters"));
     free(out);
     assert_int_equal(s_sh(&out, "%s submit --name ok2 --input /does/not/exist /bin/true", CLI), 1);
     assert_non_null(strstr(out, "cannot find /does/not/exist"));
     free(out);
-    assert_int_equal(s_sh(&out, "%s submit --name ok3 --copy-checkpoints-from nobody /bin/true",
-                          CLI),
-                     1);
+    assert_int_equal(
+        s_sh(&out, "%s submit --name ok3 --copy-checkpoints-from nobody /bin/true", CLI), 1);
     assert_non_null(strstr(out, "nobody"));
     free(out);
     /* None of them was recorded. */
@@ -290,20 +288,20 @@ static void test_queue_order(void **state)
     const char *names[] = {"q-a", "q-b", "q-c"};
     for (int i = 0; i < 3; i++)
         assert_int_equal(s_sh(NULL,
-                              "%s submit --name %s --device serial /bin/sh -c "
+                              "%s submit --name %s --device serial -- /bin/sh -c "
                               "'echo start %s >> %s/order; sleep 0.3; echo end %s >> %s/order'",
                               CLI, names[i], names[i], s_home, names[i], s_home),
                          0);
     /* Devices are independent: q-wait (device w) can only finish if q-flag (device f) runs
      * while it waits. */
     assert_int_equal(s_sh(NULL,
-                          "%s submit --name q-wait --device w /bin/sh -c 'for i in $(seq 200); "
+                          "%s submit --name q-wait --device w -- /bin/sh -c 'for i in $(seq 200); "
                           "do [ -e %s/flag ] && exit 0; sleep 0.1; done; exit 1'",
                           CLI, s_home),
                      0);
-    assert_int_equal(s_sh(NULL, "%s submit --name q-flag --device f /bin/sh -c 'touch %s/flag'",
-                          CLI, s_home),
-                     0);
+    assert_int_equal(
+        s_sh(NULL, "%s submit --name q-flag --device f -- /bin/sh -c 'touch %s/flag'", CLI, s_home),
+        0);
     assert_int_equal(s_sh(&out, "%s result q-c --wait", CLI), 0);
     free(out);
     char path[512], *text = NULL;
@@ -346,11 +344,12 @@ static void test_cancel(void **state)
     (void)state;
     char *out = NULL;
     /* c-run holds device cd; c-queued waits behind it. */
-    assert_int_equal(s_sh(NULL, "cd %s && %s submit --name c-run --device cd %s sleep-tree",
-                          s_home, CLI, PROG),
-                     0);
-    assert_int_equal(s_sh(NULL, "%s submit --name c-queued --device cd /bin/sh -c 'touch %s/ran'",
-                          CLI, s_home),
+    assert_int_equal(
+        s_sh(NULL, "cd %s && %s submit --name c-run --device cd %s sleep-tree", s_home, CLI, PROG),
+        0);
+    assert_int_equal(s_sh(NULL,
+                          "%s submit --name c-queued --device cd -- /bin/sh -c 'touch %s/ran'", CLI,
+                          s_home),
                      0);
     s_wait_status("c-run", "RUNNING", 60);
     pid_t parent, child;
@@ -390,8 +389,8 @@ static void test_restart_recovery(void **state)
 {
     (void)state;
     char *out = NULL;
-    assert_int_equal(
-        s_sh(NULL, "cd %s && %s submit --name r-run %s sleep-tree", s_home, CLI, PROG), 0);
+    assert_int_equal(s_sh(NULL, "cd %s && %s submit --name r-run %s sleep-tree", s_home, CLI, PROG),
+                     0);
     s_wait_status("r-run", "RUNNING", 60);
     pid_t parent, child;
     s_read_pids(&parent, &child);
@@ -500,6 +499,14 @@ static void test_c_jobs(void **state)
     assert_non_null(strstr(out, "\"args\":{\"x\":3}"));
     assert_non_null(strstr(out, "\"name\":\"echo-job-"));
     free(out);
+    /* A dependency is copied into the job and loaded before its function runs. */
+    assert_int_equal(s_sh(&out, "%s call-deps %s", PROG, QH_TEST_TASKLIB), 0);
+    assert_non_null(strstr(out, "deps-job-"));
+    assert_non_null(strstr(out, " true"));
+    free(out);
+    assert_int_equal(s_sh(&out, "%s call-deps /no/such/lib.so", PROG), 1);
+    assert_non_null(strstr(out, "/no/such/lib.so"));
+    free(out);
     /* The default names and the recorded hyperparameters. */
     assert_int_equal(s_sh(&out, "%s list --json", CLI), 0);
     assert_non_null(strstr(out, "nan-job-"));
@@ -542,17 +549,16 @@ static void test_examples(void **state)
         fail_msg("checkpoint_jobs: %s", out);
     free(out);
     /* QAOA: a first job stops after 12 evaluations; a second resumes from its checkpoint. */
-    rc = s_sh(&out, "%s/qaoa_maxcut --name qaoa-1 --max-evals 12 --checkpoint-every 4",
-              EXAMPLES);
+    rc = s_sh(&out, "%s/qaoa_maxcut --name qaoa-1 --max-evals 12 --checkpoint-every 4", EXAMPLES);
     if (rc != 0)
         fail_msg("qaoa_maxcut: %s", out);
     assert_int_equal(qh_value_from_json(out, &v), QH_OK);
     free(out);
-    int64_t first_evals = qh_value_int_or(qh_value_get(qh_value_get(v, "result"), "evaluations"), -1);
+    int64_t first_evals =
+        qh_value_int_or(qh_value_get(qh_value_get(v, "result"), "evaluations"), -1);
     assert_true(first_evals >= 12);
     qh_value_destroy(&v);
-    rc = s_sh(&out, "%s/qaoa_maxcut --name qaoa-2 --max-evals 80 --resume-from qaoa-1",
-              EXAMPLES);
+    rc = s_sh(&out, "%s/qaoa_maxcut --name qaoa-2 --max-evals 80 --resume-from qaoa-1", EXAMPLES);
     if (rc != 0)
         fail_msg("qaoa_maxcut --resume-from: %s", out);
     assert_int_equal(qh_value_from_json(out, &v), QH_OK);

@@ -37,9 +37,12 @@ static int s_teardown(void **state)
 /* Inserts a job named `name` on `device`, supervised (for now) by this process. */
 static int64_t s_insert(qh__store *s, const char *name, const char *device)
 {
-    qh__job_rec rec = {.name = (char *)name, .device = (char *)device,
-                       .program = (char *)"[\"/bin/true\"]", .instances = 1,
-                       .sup_pid = getpid(), .sup_start = qh__proc_start_time(getpid()),
+    qh__job_rec rec = {.name = (char *)name,
+                       .device = (char *)device,
+                       .program = (char *)"[\"/bin/true\"]",
+                       .instances = 1,
+                       .sup_pid = getpid(),
+                       .sup_start = qh__proc_start_time(getpid()),
                        .boot_id = (char *)qh__boot_id()};
     qh_status st = qh__store_insert(s, &rec);
     if (st != QH_OK)
@@ -68,13 +71,11 @@ static void test_records(void **state)
     int64_t b = s_insert(s, "job-b", "sv");
     assert_true(b > a);
     /* Names are unique. */
-    qh__job_rec dup = {.name = (char *)"job-a", .device = (char *)"sv",
-                       .program = (char *)"[]"};
+    qh__job_rec dup = {.name = (char *)"job-a", .device = (char *)"sv", .program = (char *)"[]"};
     assert_int_equal(qh__store_insert(s, &dup), QH_EEXIST);
     assert_non_null(strstr(qh_last_error(), "job-a"));
     /* An invalid name never gets in. */
-    qh__job_rec bad = {.name = (char *)"bad_name", .device = (char *)"sv",
-                       .program = (char *)"[]"};
+    qh__job_rec bad = {.name = (char *)"bad_name", .device = (char *)"sv", .program = (char *)"[]"};
     assert_int_equal(qh__store_insert(s, &bad), QH_EINVAL);
     /* By name and by id. */
     qh__job_rec *r = NULL;
@@ -132,12 +133,9 @@ static void test_transitions(void **state)
     /* Every transition recorded, in order, with non-decreasing times. */
     qh_value *tr = NULL;
     assert_int_equal(qh__store_transitions(s, id, &tr), QH_OK);
-    static const char *const want[][2] = {{"QUEUED", ""},
-                                          {"INITIALIZING", ""},
-                                          {"RUNNING", ""},
-                                          {"RUNNING", "MAPPING"},
-                                          {"RUNNING", "POST_PROCESSING"},
-                                          {"DONE", ""}};
+    static const char *const want[][2] = {
+        {"QUEUED", ""},         {"INITIALIZING", ""},           {"RUNNING", ""},
+        {"RUNNING", "MAPPING"}, {"RUNNING", "POST_PROCESSING"}, {"DONE", ""}};
     assert_int_equal(qh_value_len(tr), 6);
     double last = 0;
     for (size_t i = 0; i < 6; i++) {
@@ -301,8 +299,8 @@ static void test_recovery(void **state)
     assert_int_equal(qh__store_transition(s, dead, QH_JOB_RUNNING, NULL, NULL), QH_OK);
     assert_int_equal(qh__store_set_supervisor(s, done, child, 12345, qh__boot_id()), QH_OK);
     assert_int_equal(qh__store_transition(s, done, QH_JOB_CANCELED, NULL, NULL), QH_OK);
-    assert_int_equal(qh__store_set_supervisor(s, reboot, getpid(),
-                                              qh__proc_start_time(getpid()), "another-boot"),
+    assert_int_equal(qh__store_set_supervisor(s, reboot, getpid(), qh__proc_start_time(getpid()),
+                                              "another-boot"),
                      QH_OK);
     qh__store_close(&s);
     assert_int_equal(qh__store_open(s_home, &s), QH_OK);
