@@ -68,26 +68,25 @@ static char *s_circuit_source(int p)
 
 /* What the objective needs and what it tracks. */
 typedef struct {
-    qh_plan *plan;                  /* the compiled circuit */
-    qh_state *state;                /* its state */
-    double probs[1 << NODES];       /* scratch */
-    int num_params;                 /* 2 p */
-    int64_t evals;                  /* evaluations so far, across resumed jobs */
-    int64_t checkpoint_every;       /* K */
-    double best;                    /* best <C> */
+    qh_plan *plan;            /* the compiled circuit */
+    qh_state *state;          /* its state */
+    double probs[1 << NODES]; /* scratch */
+    int num_params;           /* 2 p */
+    int64_t evals;            /* evaluations so far, across resumed jobs */
+    int64_t checkpoint_every; /* K */
+    double best;              /* best <C> */
     double best_params[2 * MAX_LAYER];
-    qh_status failure;              /* set when an evaluation fails: the optimiser stops */
+    qh_status failure; /* set when an evaluation fails: the optimiser stops */
 } s_problem;
 
 static qh_status s_checkpoint(s_problem *pb, const double *x)
 {
     size_t dim = (size_t)1 << NODES;
-    qh_value *ck = qh_value_map_of(
-        5, "iteration", qh_value_int(pb->evals), "params",
-        qh_value_doubles(x, (size_t)pb->num_params), "best_params",
-        qh_value_doubles(pb->best_params, (size_t)pb->num_params), "best_value",
-        qh_value_double(pb->best), "statevector",
-        qh_value_complexes(qh_state_amplitudes_const(pb->state), dim));
+    qh_value *ck = qh_value_map_of(5, "iteration", qh_value_int(pb->evals), "params",
+                                   qh_value_doubles(x, (size_t)pb->num_params), "best_params",
+                                   qh_value_doubles(pb->best_params, (size_t)pb->num_params),
+                                   "best_value", qh_value_double(pb->best), "statevector",
+                                   qh_value_complexes(qh_state_amplitudes_const(pb->state), dim));
     qh_status st = ck ? qh_job_save_checkpoint(ck, "h5") : QH_ENOMEM;
     qh_value_destroy(&ck);
     return st;
@@ -143,8 +142,8 @@ static qh_status s_resume(s_problem *pb, const char *from, double *x)
         memcpy(pb->best_params, params, n * sizeof *x);
         pb->best = qh_value_double_or(qh_value_get(ck, "best_value"), -HUGE_VAL);
         pb->evals = qh_value_int_or(qh_value_get(ck, "iteration"), 0);
-        printf("resuming from %s at evaluation %lld, best <C> = %.6f\n", from,
-               (long long)pb->evals, pb->best);
+        printf("resuming from %s at evaluation %lld, best <C> = %.6f\n", from, (long long)pb->evals,
+               pb->best);
     }
     qh_value_destroy(&ck);
     return st;
@@ -212,12 +211,12 @@ QH_HYBRID_JOB(qaoa_maxcut, .device = "sv")
         for (int i = 0; i < NODES; i++)
             bits[i] = (char)('0' + ((likely >> (NODES - 1 - i)) & 1));
         bits[NODES] = '\0';
-        *result = qh_value_map_of(
-            7, "best_expectation", qh_value_double(pb.best), "best_params",
-            qh_value_doubles(pb.best_params, (size_t)pb.num_params), "most_likely",
-            qh_value_string(bits), "most_likely_cut", qh_value_int(s_cut(likely)),
-            "most_likely_probability", qh_value_double(pb.probs[likely]), "max_cut",
-            qh_value_int(max_cut), "evaluations", qh_value_int(pb.evals));
+        *result =
+            qh_value_map_of(7, "best_expectation", qh_value_double(pb.best), "best_params",
+                            qh_value_doubles(pb.best_params, (size_t)pb.num_params), "most_likely",
+                            qh_value_string(bits), "most_likely_cut", qh_value_int(s_cut(likely)),
+                            "most_likely_probability", qh_value_double(pb.probs[likely]), "max_cut",
+                            qh_value_int(max_cut), "evaluations", qh_value_int(pb.evals));
         st = s_checkpoint(&pb, pb.best_params);
     }
     nlopt_destroy(opt);

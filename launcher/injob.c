@@ -117,8 +117,8 @@ qh_value *qh_job_hyperparameters(void)
     const char *path = qh_job_active() ? getenv("QH_HYPERPARAMETERS_FILE") : NULL;
     char *text = NULL;
     qh_value *v = NULL;
-    if (path && qh__read_file(path, &text, NULL) == QH_OK && qh_value_from_json(text, &v) == QH_OK &&
-        qh_value_type_of(v) == QH_VALUE_MAP) {
+    if (path && qh__read_file(path, &text, NULL) == QH_OK &&
+        qh_value_from_json(text, &v) == QH_OK && qh_value_type_of(v) == QH_VALUE_MAP) {
         free(text);
         return v;
     }
@@ -136,8 +136,8 @@ qh_status qh_job_log_metric(const char *name, double value, int64_t iteration)
         return QH_ERROR(QH_EINVAL, "metric '%s': %g is not a finite number", name, value);
     int64_t id;
     QH_CALL(s_enter(&id));
-    qh_status st = s_rank() == 0 ? qh__store_add_metric(s_store, id, name, value, iteration, 0)
-                                 : QH_OK;
+    qh_status st =
+        s_rank() == 0 ? qh__store_add_metric(s_store, id, name, value, iteration, 0) : QH_OK;
     s_leave();
     return st;
 }
@@ -234,10 +234,10 @@ qh_status qh_job_load_checkpoint(const char *job_name, qh_value **out)
         qh_clear_error();
         size_t len = strlen(path);
         memcpy(path + len - 4, "h5", 3);
-        st = qh__exists(path) ? qh__job_value_read_h5(path, out)
-                              : QH_ERROR(QH_ENOTFOUND, "no checkpoint of job '%s' in %s",
-                                         job_name ? job_name : qh_job_name(),
-                                         qh_job_checkpoint_dir());
+        st = qh__exists(path)
+                 ? qh__job_value_read_h5(path, out)
+                 : QH_ERROR(QH_ENOTFOUND, "no checkpoint of job '%s' in %s",
+                            job_name ? job_name : qh_job_name(), qh_job_checkpoint_dir());
     }
     free(text);
     free(path);

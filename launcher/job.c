@@ -34,7 +34,7 @@ struct qh_job {
 static const qh_job_def *s_defs[S_MAX_DEFS];
 static size_t s_num_defs;
 static pthread_mutex_t s_defs_lock = PTHREAD_MUTEX_INITIALIZER;
-static char **s_argv;   /* the program's argv, from qh_job_dispatch */
+static char **s_argv; /* the program's argv, from qh_job_dispatch */
 static int s_argc;
 
 /* ---- registry ------------------------------------------------------------------------- */
@@ -47,8 +47,7 @@ qh_status qh_job_register(const qh_job_def *def)
     pthread_mutex_lock(&s_defs_lock);
     for (size_t i = 0; i < s_num_defs; i++)
         if (strcmp(s_defs[i]->function, def->function) == 0 && s_defs[i] != def) {
-            st = QH_ERROR(QH_EEXIST, "a hybrid job named '%s' is already defined",
-                          def->function);
+            st = QH_ERROR(QH_EEXIST, "a hybrid job named '%s' is already defined", def->function);
             goto done;
         }
     if (s_num_defs == S_MAX_DEFS)
@@ -253,8 +252,7 @@ void qh__job_default_name(const char *function, char *out, size_t size)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     char stamp[32];
-    snprintf(stamp, sizeof stamp, "%lld",
-             (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    snprintf(stamp, sizeof stamp, "%lld", (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
     size_t room = 50 - strlen(stamp) - 1, n = 0;
     for (const char *p = function; *p && n < room && n + 1 < size; p++) {
         char c = *p;
@@ -369,8 +367,7 @@ qh_status qh__job_create(qh__store *s, qh__job_rec *rec)
     QH_CALL(qh_job_name_check(rec->name));
     QH_CALL(s_check_device(rec->device));
     if (rec->instances < 1 || rec->instances > 4096)
-        return QH_ERROR(QH_EINVAL, "instances must be between 1 and 4096; got %d",
-                        rec->instances);
+        return QH_ERROR(QH_EINVAL, "instances must be between 1 and 4096; got %d", rec->instances);
     if (rec->copy_from) {
         qh__job_rec *from = NULL;
         qh_status st = qh__store_get(s, rec->copy_from, &from);

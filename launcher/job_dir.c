@@ -49,8 +49,7 @@ static qh_status s_copy_inputs(const qh__job_rec *rec, const char *input_dir)
                 st = qh__copy_tree(src, dst, S_LINK_MIN);
             } else {
                 char *file = qh__path_join(dst, base);
-                st = file ? qh__copy_tree(src, file, S_LINK_MIN)
-                          : QH_ERROR(QH_ENOMEM, "no memory");
+                st = file ? qh__copy_tree(src, file, S_LINK_MIN) : QH_ERROR(QH_ENOMEM, "no memory");
                 free(file);
             }
             if (st != QH_OK)

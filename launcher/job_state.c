@@ -85,12 +85,13 @@ qh_status qh_job_name_check(const char *name)
         return QH_ERROR(QH_EINVAL, "a job name cannot be empty");
     size_t n = strlen(name);
     if (n > 50)
-        return QH_ERROR(QH_EINVAL, "job name '%.60s%s' is %zu characters long; at most 50 are allowed",
-                        name, n > 60 ? "..." : "", n);
+        return QH_ERROR(QH_EINVAL,
+                        "job name '%.60s%s' is %zu characters long; at most 50 are allowed", name,
+                        n > 60 ? "..." : "", n);
     for (size_t i = 0; i < n; i++) {
         char c = name[i];
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '-';
+        int ok =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
         if (!ok)
             return QH_ERROR(QH_EINVAL,
                             "job name '%s' has '%c' at position %zu; only letters, digits and '-' "

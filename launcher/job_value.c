@@ -18,14 +18,15 @@ static qh_status s_check(const qh_value *v, const char *what, char *path, size_t
     switch (qh_value_type_of(v)) {
     case QH_VALUE_REF:
         return QH_ERROR(QH_EINVAL,
-                        "%s cannot be stored: %s%s is a task reference; get its value first",
-                        what, *path ? "the entry " : "it", path);
+                        "%s cannot be stored: %s%s is a task reference; get its value first", what,
+                        *path ? "the entry " : "it", path);
     case QH_VALUE_DOUBLE: {
         double d = 0;
         qh_value_get_double(v, &d);
         if (!isfinite(d))
-            return QH_ERROR(QH_EINVAL, "%s cannot be stored: %s%s is %g (JSON has no NaN or "
-                                       "infinity)",
+            return QH_ERROR(QH_EINVAL,
+                            "%s cannot be stored: %s%s is %g (JSON has no NaN or "
+                            "infinity)",
                             what, *path ? "the entry " : "it", path, d);
         return QH_OK;
     }

@@ -45,8 +45,8 @@ size_t qh__metric_line_parse(const char *line, qh__metric *out, size_t max, doub
         char *end = NULL;
         double v = strtod(p, &end);
         const char *after = end ? s_skip_space(end) : p;
-        bool ok = end && end != p && (*after == ';' || *after == '\0' || *after == '\n' ||
-                                      *after == '\r');
+        bool ok = end && end != p &&
+                  (*after == ';' || *after == '\0' || *after == '\n' || *after == '\r');
         size_t klen = (size_t)(key_end - key);
         if (ok && klen > 0) {
             if (klen == 9 && strncmp(key, "timestamp", 9) == 0)

@@ -97,8 +97,8 @@ qh_status qh__store_open(const char *home, qh__store **out)
     char *path = NULL;
     if (asprintf(&path, "%s/jobs.db", s->home) < 0)
         QH_FAIL(QH_ENOMEM, "no memory");
-    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                                SQLITE_OPEN_FULLMUTEX, NULL);
+    int rc = sqlite3_open_v2(
+        path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
     free(path);
     if (rc != SQLITE_OK)
         QH_FAIL(QH_EIO, "cannot open the job store %s/jobs.db: %s", s->home,
@@ -136,7 +136,7 @@ const char *qh__store_home(const qh__store *s)
 
 #define S_COLUMNS                                                                                  \
     "id, name, device, function, program, cwd, hyper, args, input, copy_from, deps, "              \
-    "instances, state, sub_status, error, result, result_saved, created, started, ended, "        \
+    "instances, state, sub_status, error, result, result_saved, created, started, ended, "         \
     "sup_pid, sup_start, boot_id, pgid, dir, usage"
 
 static char *s_text(sqlite3_stmt *st, int col)
@@ -190,10 +190,9 @@ void qh__job_rec_free(qh__job_rec **rp)
     if (!rp || !*rp)
         return;
     qh__job_rec *r = *rp;
-    char *fields[] = {r->name,  r->device, r->function,   r->program, r->cwd,
-                      r->hyper, r->args,   r->input,      r->copy_from, r->deps,
-                      r->sub_status, r->error, r->result, r->boot_id, r->dir,
-                      r->usage};
+    char *fields[] = {r->name,   r->device,  r->function,  r->program, r->cwd,        r->hyper,
+                      r->args,   r->input,   r->copy_from, r->deps,    r->sub_status, r->error,
+                      r->result, r->boot_id, r->dir,       r->usage};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         free(fields[i]);
     free(r);
@@ -250,16 +249,14 @@ qh_status qh__store_insert(qh__store *s, qh__job_rec *rec)
     if (rc == SQLITE_CONSTRAINT)
         QH_FAIL(QH_EEXIST, "a job named '%s' already exists; job names are unique", rec->name);
     if (rc != SQLITE_DONE)
-        QH_FAIL(QH_EIO, "job store: cannot insert job '%s': %s", rec->name,
-                sqlite3_errmsg(s->db));
+        QH_FAIL(QH_EIO, "job store: cannot insert job '%s': %s", rec->name, sqlite3_errmsg(s->db));
     rec->id = sqlite3_last_insert_rowid(s->db);
     sqlite3_finalize(ins);
     ins = NULL;
     {
         char sql[160];
-        snprintf(sql, sizeof sql,
-                 "INSERT INTO transitions VALUES(%" PRId64 ", 'QUEUED', '', %.6f)", rec->id,
-                 rec->created);
+        snprintf(sql, sizeof sql, "INSERT INTO transitions VALUES(%" PRId64 ", 'QUEUED', '', %.6f)",
+                 rec->id, rec->created);
         QH_TRY(s_exec(s, sql));
     }
     QH_TRY(s_exec(s, "COMMIT"));
@@ -328,17 +325,15 @@ qh_status qh__store_list(qh__store *s, int state_filter, qh__job_rec ***out, siz
     sqlite3_stmt *q = NULL;
     qh__job_rec **recs = NULL;
     size_t cap = 0, len = 0;
-    QH_TRY(s_prepare(s,
-                     state_filter == QH__LIST_LIVE
-                         ? "SELECT " S_COLUMNS " FROM jobs WHERE state IN"
-                           " ('QUEUED','INITIALIZING','RUNNING') ORDER BY id"
-                     : state_filter < 0
-                         ? "SELECT " S_COLUMNS " FROM jobs ORDER BY id"
-                         : "SELECT " S_COLUMNS " FROM jobs WHERE state = ? ORDER BY id",
-                     &q));
+    QH_TRY(
+        s_prepare(s,
+                  state_filter == QH__LIST_LIVE ? "SELECT " S_COLUMNS " FROM jobs WHERE state IN"
+                                                  " ('QUEUED','INITIALIZING','RUNNING') ORDER BY id"
+                  : state_filter < 0            ? "SELECT " S_COLUMNS " FROM jobs ORDER BY id"
+                                     : "SELECT " S_COLUMNS " FROM jobs WHERE state = ? ORDER BY id",
+                  &q));
     if (state_filter >= 0)
-        sqlite3_bind_text(q, 1, qh_job_state_name((qh_job_state)state_filter), -1,
-                          SQLITE_STATIC);
+        sqlite3_bind_text(q, 1, qh_job_state_name((qh_job_state)state_filter), -1, SQLITE_STATIC);
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         if (len == cap) {
@@ -485,8 +480,8 @@ fail:
     return st;
 }
 
-static qh_status s_update(qh__store *s, const char *sql, int64_t id, const char *text,
-                          int64_t a, int64_t b, bool only_live)
+static qh_status s_update(qh__store *s, const char *sql, int64_t id, const char *text, int64_t a,
+                          int64_t b, bool only_live)
 {
     sqlite3_stmt *q = NULL;
     QH_CALL(s_prepare(s, sql, &q));

@@ -17,32 +17,32 @@ typedef struct qh__store qh__store;
 
 /* One job's record. Strings are owned by the record (NULL when not set). */
 typedef struct qh__job_rec {
-    int64_t id;          /* the store's number for it */
-    char *name;          /* unique */
-    char *device;        /* the queue it waits in */
-    char *function;      /* the QH_HYBRID_JOB function, for jobs started from C */
-    char *program;       /* JSON list: the argv it runs */
-    char *cwd;           /* its working directory */
-    char *hyper;         /* JSON map of strings: the hyperparameters */
-    char *args;          /* JSON map: the typed arguments of a C job */
-    char *input;         /* JSON map: channel -> source path */
-    char *copy_from;     /* job whose checkpoints it starts from */
-    char *deps;          /* JSON list of shared objects it loads */
-    int instances;       /* ranks; 1 = no mpirun */
-    qh_job_state state;  /* current state */
-    char *sub_status;    /* RUNNING's sub-status, "" if none */
-    char *error;         /* why it ended in ERROR (or an error reported while running) */
-    char *result;        /* JSON of the saved result */
-    bool result_saved;   /* save_result was called */
-    double created;      /* seconds since 1970 */
-    double started;      /* entered RUNNING (0 = not yet) */
-    double ended;        /* reached a terminal state (0 = not yet) */
-    int64_t sup_pid;     /* the process supervising it */
-    int64_t sup_start;   /* that process's start time (clock ticks since boot) */
-    char *boot_id;       /* the boot the supervisor ran in */
-    int64_t pgid;        /* the program's process group, once started */
-    char *dir;           /* its directory */
-    char *usage;         /* JSON: resource usage per phase */
+    int64_t id;         /* the store's number for it */
+    char *name;         /* unique */
+    char *device;       /* the queue it waits in */
+    char *function;     /* the QH_HYBRID_JOB function, for jobs started from C */
+    char *program;      /* JSON list: the argv it runs */
+    char *cwd;          /* its working directory */
+    char *hyper;        /* JSON map of strings: the hyperparameters */
+    char *args;         /* JSON map: the typed arguments of a C job */
+    char *input;        /* JSON map: channel -> source path */
+    char *copy_from;    /* job whose checkpoints it starts from */
+    char *deps;         /* JSON list of shared objects it loads */
+    int instances;      /* ranks; 1 = no mpirun */
+    qh_job_state state; /* current state */
+    char *sub_status;   /* RUNNING's sub-status, "" if none */
+    char *error;        /* why it ended in ERROR (or an error reported while running) */
+    char *result;       /* JSON of the saved result */
+    bool result_saved;  /* save_result was called */
+    double created;     /* seconds since 1970 */
+    double started;     /* entered RUNNING (0 = not yet) */
+    double ended;       /* reached a terminal state (0 = not yet) */
+    int64_t sup_pid;    /* the process supervising it */
+    int64_t sup_start;  /* that process's start time (clock ticks since boot) */
+    char *boot_id;      /* the boot the supervisor ran in */
+    int64_t pgid;       /* the program's process group, once started */
+    char *dir;          /* its directory */
+    char *usage;        /* JSON: resource usage per phase */
 } qh__job_rec;
 
 /* Opens (creating if needed) the store under home (NULL: $QH_HOME, else ~/.qhybrid), and

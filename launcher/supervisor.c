@@ -36,10 +36,10 @@
 
 /* One output stream of the program. */
 typedef struct {
-    int fd;                 /* read end; -1 once closed */
-    const char *name;       /* "stdout" / "stderr" */
-    char buf[S_LINE_MAX];   /* the line being assembled */
-    size_t len;             /* bytes in buf */
+    int fd;               /* read end; -1 once closed */
+    const char *name;     /* "stdout" / "stderr" */
+    char buf[S_LINE_MAX]; /* the line being assembled */
+    size_t len;           /* bytes in buf */
 } s_stream;
 
 /* Wall and CPU time spent in one phase (plain RUNNING or a sub-status). */
@@ -53,13 +53,13 @@ typedef struct {
 typedef struct {
     qh__store *store;
     int64_t id;
-    FILE *log;                           /* the job's log */
-    char *tail[S_TAIL_LINES];            /* last lines, for error messages */
-    unsigned tail_next;                  /* ring position */
-    s_phase phases[S_MAX_PHASES];        /* usage per phase */
+    FILE *log;                    /* the job's log */
+    char *tail[S_TAIL_LINES];     /* last lines, for error messages */
+    unsigned tail_next;           /* ring position */
+    s_phase phases[S_MAX_PHASES]; /* usage per phase */
     unsigned num_phases;
-    int current_phase;                   /* index into phases; -1 before RUNNING */
-    double phase_wall0, phase_cpu0;      /* when the current phase began */
+    int current_phase;              /* index into phases; -1 before RUNNING */
+    double phase_wall0, phase_cpu0; /* when the current phase began */
 } s_sup;
 
 static void s_iso_time(char *buf, size_t size)
@@ -201,8 +201,8 @@ static double s_tree_cpu(void)
         char *p = strrchr(buf, ')');
         unsigned long ut = 0, st = 0;
         /* fields 14 and 15 (utime, stime) */
-        if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
-                        &st) == 2)
+        if (p &&
+            sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2)
             total += (double)(ut + st) / (double)hz;
     }
     struct rusage ru;

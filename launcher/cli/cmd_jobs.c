@@ -61,7 +61,8 @@ static void s_json_raw(qh__json *j, const char *key, const char *json)
     qh__json_key(j, key);
     qh_value *v = NULL;
     char *pretty = NULL;
-    if (json && qh_value_from_json(json, &v) == QH_OK && qh_value_to_json(v, false, &pretty) == QH_OK)
+    if (json && qh_value_from_json(json, &v) == QH_OK &&
+        qh_value_to_json(v, false, &pretty) == QH_OK)
         qh__json_raw(j, pretty);
     else
         qh__json_raw(j, "null");
@@ -217,8 +218,8 @@ int qh__cmd_list(int argc, char **argv)
         char t[32];
         s_time(recs[i]->created, t, sizeof t);
         char *status = qh__job_status_text(recs[i]->state, recs[i]->sub_status);
-        printf("%-6" PRId64 " %-50s %-10s %-20s %s\n", recs[i]->id, recs[i]->name,
-               recs[i]->device, t, status ? status : "?");
+        printf("%-6" PRId64 " %-50s %-10s %-20s %s\n", recs[i]->id, recs[i]->name, recs[i]->device,
+               t, status ? status : "?");
         free(status);
     }
     qh__job_recs_free(recs, n);
@@ -297,9 +298,8 @@ static int s_flag_follow(int c, void *ud)
 
 int qh__cmd_logs(int argc, char **argv)
 {
-    static const struct option opts[] = {{"follow", no_argument, NULL, 'f'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"follow", no_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     bool follow = false;
     s_ctx ctx = {0};
     int rc = s_parse(argc, argv, opts, "hf", s_usage_logs, s_flag_follow, &follow, &ctx);
