@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "mpi_sim/fft.h"
 #include "mpi_sim/plan_internal.h"
+#include "mpi_sim/run_internal.h"
 #include "mpi_sim/state_internal.h"
 
 /* Largest fused gate: beyond 3 qubits a dense double-precision matrix costs more compute
@@ -725,5 +726,8 @@ qh_status qh_plan_execute(const qh_plan *p, qh_state *s, qh_rng *rng, unsigned c
     if (qh_state_num_qubits(s) != p->num_qubits)
         return QH_ERROR(QH_EINVAL, "the plan is for %u qubits but the state has %u", p->num_qubits,
                         qh_state_num_qubits(s));
-    return qh__plan_execute_range(p, s, 0, p->num_steps, rng, clbits);
+    uint64_t t0 = qh__sim_clock_start();
+    qh_status st = qh__plan_execute_range(p, s, 0, p->num_steps, rng, clbits);
+    qh__sim_clock_stop(t0);
+    return st;
 }

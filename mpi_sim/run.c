@@ -343,6 +343,7 @@ qh_status qh__sim_run_plan(const qh_circuit *c, const qh_plan *plan, const qh_si
     const qh_sim_options *o = opts ? opts : &defaults;
     s_engine e = {0}, saved = {0};
     qh_sim_result *res = NULL;
+    uint64_t clock0 = qh__sim_clock_start();
     unsigned char *clbits = NULL;
     char *keybuf = NULL;
     char **keys = NULL;
@@ -484,6 +485,7 @@ qh_status qh__sim_run_plan(const qh_circuit *c, const qh_plan *plan, const qh_si
     *out = res;
     res = NULL;
 fail:
+    qh__sim_clock_stop(clock0);
     qh_sim_result_destroy(&res);
     s_engine_free(&e);
     s_engine_free(&saved);

@@ -131,6 +131,10 @@ QH_EXPORT qh_status qh_batch_run(const qh_batch_item *items, size_t num_items,
                                  qh_batch_summary *summary);
 
 /* Frees *r and sets *r = NULL; accepts NULL. */
+/* Seconds this process has spent simulating (inside qh_plan_execute and qh_sim_run and
+ * their MPI forms), summed over calling threads; local. */
+QH_EXPORT double qh_sim_seconds(void);
+
 QH_EXPORT void qh_sim_result_destroy(qh_sim_result **r);
 
 #ifdef __cplusplus
