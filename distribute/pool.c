@@ -294,11 +294,24 @@ static void s_pool_free(qh_pool *p)
     free(p);
 }
 
+/* The priority added to every task this process submits (QH_TASK_PRIORITY; 0 if unset). */
+static int s_env_priority(void)
+{
+    const char *v = getenv("QH_TASK_PRIORITY");
+    return v ? atoi(v) : 0;
+}
+
 static qh_status s_local_create(const qh_pool_opts *o, qh_pool **out)
 {
     qh_pool *p = NULL;
     QH_CALL(s_pool_new(QH_POOL_LOCAL, &p));
     qh__machine_res(&p->cap);
+    /* Inside a job, the job's budget (cores and memory) is the pool's whole capacity. */
+    const char *cpus = getenv("QH_JOB_CPUS"), *mem = getenv("QH_JOB_MEM");
+    if (cpus && atof(cpus) > 0)
+        p->cap.cpu = atof(cpus);
+    if (mem && strtoull(mem, NULL, 10) > 0)
+        p->cap.mem = strtoull(mem, NULL, 10);
     if (o && o->cpus > 0)
         p->cap.cpu = o->cpus;
     if (o && o->mem)
@@ -543,6 +556,9 @@ qh_status qh_submit_target(qh_pool *pool, const char *task, const qh_target *tar
         tg = *target;
     else if (def)
         tg = def->target;
+    /* A hybrid job that holds its device gets QH_TASK_PRIORITY: its tasks go ahead of
+     * others at equal priority. */
+    tg.priority += s_env_priority();
     if (!(tg.cpu > 0 && tg.cpu < 1e6) || tg.max_retries < 0)
         QH_FAIL(QH_EINVAL, "task '%s': cpu must be > 0 and max_retries >= 0", task);
     s_refs refs = {.n = 0};

@@ -15,6 +15,7 @@
 #include "launcher/job_value.h"
 #include "launcher/store.h"
 #include "qhybrid/job.h"
+#include "qhybrid/sim.h"
 
 static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
 static qh__store *s_store; /* this process's connection, opened on first use */
@@ -22,6 +23,17 @@ static qh__store *s_store; /* this process's connection, opened on first use */
 #define S_MAX_CHANNELS 64
 
 static char *s_channel_dirs[S_MAX_CHANNELS]; /* input dirs handed out, kept for the process */
+static char s_phase[40] = "RUNNING";         /* the phase simulator time is attributed to */
+static double s_phase_sim0;                  /* qh_sim_seconds() when it was last attributed */
+
+/* Attributes the simulator time since the last call to the current phase (lock held). */
+static void s_flush_sim_time(int64_t id)
+{
+    double now = qh_sim_seconds(), delta = now - s_phase_sim0;
+    if (delta > 0 && qh__store_add_sim_time(s_store, id, s_phase, delta) == QH_OK)
+        s_phase_sim0 = now;
+    qh_clear_error();
+}
 
 static qh_status s_not_in_job(void)
 {
@@ -112,6 +124,22 @@ const char *qh_job_input_data_dir(const char *channel)
     return found;
 }
 
+qh_value *qh_job_arguments(void)
+{
+    int64_t id;
+    qh_value *v = NULL;
+    if (s_enter(&id) == QH_OK) {
+        qh__job_rec *rec = NULL;
+        if (qh__store_get_id(s_store, id, &rec) == QH_OK && rec->args &&
+            qh_value_from_json(rec->args, &v) == QH_OK && qh_value_type_of(v) != QH_VALUE_MAP)
+            qh_value_destroy(&v);
+        qh__job_rec_free(&rec);
+        s_leave();
+    }
+    qh_clear_error();
+    return v ? v : qh_value_map();
+}
+
 qh_value *qh_job_hyperparameters(void)
 {
     const char *path = qh_job_active() ? getenv("QH_HYPERPARAMETERS_FILE") : NULL;
@@ -158,6 +186,11 @@ qh_status qh_job_update_status(const char *sub_status)
         qh__job_rec_free(&rec);
         if (st == QH_OK)
             st = qh__store_transition(s_store, id, QH_JOB_RUNNING, sub_status, NULL);
+        if (st == QH_OK) {
+            s_flush_sim_time(id);
+            snprintf(s_phase, sizeof s_phase, "%s",
+                     sub_status && *sub_status ? sub_status : "RUNNING");
+        }
     }
     s_leave();
     return st;
@@ -173,6 +206,8 @@ qh_status qh_job_save_result(const qh_value *value)
     qh_status st = s_enter(&id);
     if (st == QH_OK) {
         st = s_rank() == 0 ? qh__store_save_result(s_store, id, json ? json : "null") : QH_OK;
+        if (st == QH_OK && s_rank() == 0)
+            s_flush_sim_time(id);
         s_leave();
     }
     free(json);

@@ -78,7 +78,7 @@ const qh_job_def *qh_job_find(const char *function)
 
 /* ---- handles -------------------------------------------------------------------------- */
 
-static qh_status s_handle(const char *home, int64_t id, const char *name, qh_job **out)
+qh_status qh__job_handle(const char *home, int64_t id, const char *name, qh_job **out)
 {
     qh_job *j = calloc(1, sizeof *j);
     if (!j)
@@ -112,7 +112,7 @@ qh_status qh_job_open(const char *name_or_id, qh_job **out)
     QH_CALL(qh__store_open(NULL, &s));
     qh_status st = qh__store_get(s, name_or_id, &rec);
     if (st == QH_OK)
-        st = s_handle(qh__store_home(s), rec->id, rec->name, out);
+        st = qh__job_handle(qh__store_home(s), rec->id, rec->name, out);
     if (st == QH_OK) {
         (*out)->store = s;
         s = NULL;
@@ -235,6 +235,11 @@ qh_status qh_job_metrics(qh_job *job, qh_value **out)
     qh__store *s = NULL;
     QH_CALL(s_store(job, &s));
     return qh__store_metrics(s, job->id, out);
+}
+
+qh_status qh_job_stop(qh_job *job)
+{
+    return qh_job_cancel(job);
 }
 
 qh_status qh_job_cancel(qh_job *job)
@@ -498,7 +503,7 @@ qh_status qh_job_call(const qh_job_def *def, qh_value **args, qh_job **out)
     }
     QH_TRY(qh__store_open(NULL, &s));
     QH_TRY(qh__job_create(s, &rec));
-    QH_TRY(s_handle(qh__store_home(s), rec.id, rec.name, out));
+    QH_TRY(qh__job_handle(qh__store_home(s), rec.id, rec.name, out));
     if (def->local)
         QH_TRY(s_run_local(s, def, &rec, a));
     else

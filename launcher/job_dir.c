@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/sysinfo.h"
 #include "launcher/archive.h"
 #include "launcher/fsutil.h"
 #include "launcher/job_run.h"
@@ -106,6 +107,17 @@ static qh_status s_copy_deps(const qh__job_rec *rec, const char *dst)
     return st;
 }
 
+/* The data store directory a job sees as QH_DATA_DIR: its function's files, or the shared
+ * ones for other jobs (the layout of launcher/files.c). */
+static char *s_data_dir(const qh__store *s, const qh__job_rec *rec)
+{
+    char *out = NULL;
+    int r = rec->fn_title
+                ? asprintf(&out, "%s/files/functions/%s", qh__store_home(s), rec->fn_title)
+                : asprintf(&out, "%s/files/shared", qh__store_home(s));
+    return r < 0 ? NULL : out;
+}
+
 qh_status qh__job_prepare(qh__store *s, const qh__job_rec *rec)
 {
     qh_status st = QH_OK;
@@ -124,6 +136,24 @@ qh_status qh__job_prepare(qh__store *s, const qh__job_rec *rec)
     QH_TRY(s_copy_inputs(rec, input));
     QH_TRY(s_copy_checkpoints(s, rec, ckpt));
     QH_TRY(s_copy_deps(rec, deps));
+    if (rec->fn_archive) {
+        /* A run of a function: its working directory, as uploaded, becomes work/. */
+        if (!qh__exists(rec->fn_archive))
+            QH_FAIL(QH_ENOTFOUND,
+                    "function '%s' version %d was deleted before this run could start",
+                    rec->fn_title ? rec->fn_title : "?", rec->fn_version);
+        char *work = qh__path_join(rec->dir, "work");
+        st = work ? qh__archive_extract(rec->fn_archive, work) : QH_ERROR(QH_ENOMEM, "no memory");
+        free(work);
+        QH_TRY(st);
+    }
+    {
+        /* The data directory it sees (created so that it can be listed even when empty). */
+        char *data = s_data_dir(s, rec);
+        st = data ? qh__mkdirs(data, 0755) : QH_ERROR(QH_ENOMEM, "no memory");
+        free(data);
+        QH_TRY(st);
+    }
 fail:
     free(input);
     free(results);
@@ -173,6 +203,16 @@ char **qh__job_env(const qh__store *s, const qh__job_rec *rec)
     size_t n = 0;
     const char *d = rec->dir;
     int bad = 0;
+    if (rec->env) {
+        /* The function's own variables first: the launcher's below take precedence. */
+        qh_value *map = NULL;
+        if (qh_value_from_json(rec->env, &map) != QH_OK)
+            return NULL;
+        for (size_t i = 0; i < qh_value_len(map); i++)
+            bad |= s_push(&v, &n, qh_value_key_at(map, i), "%s",
+                          qh_value_str(qh_value_entry_at(map, i), NULL));
+        qh_value_destroy(&map);
+    }
     bad |= s_push(&v, &n, "QH_HOME", "%s", qh__store_home(s));
     bad |= s_push(&v, &n, "QH_JOB_ID", "%" PRId64, rec->id);
     bad |= s_push(&v, &n, "QH_JOB_NAME", "%s", rec->name);
@@ -192,6 +232,19 @@ char **qh__job_env(const qh__store *s, const qh__job_rec *rec)
     bad |= s_push(&v, &n, "AMZN_BRAKET_HP_FILE", "%s/hyperparameters.json", d);
     if (rec->function)
         bad |= s_push(&v, &n, "QH_JOB_ENTRY", "%s", rec->function);
+    if (rec->fn_title) {
+        bad |= s_push(&v, &n, "QH_FUNCTION", "%s", rec->fn_title);
+        bad |= s_push(&v, &n, "QH_FUNCTION_VERSION", "%d", rec->fn_version);
+    }
+    char *data = s_data_dir(s, rec);
+    bad |= data ? s_push(&v, &n, "QH_DATA_DIR", "%s", data) : -1;
+    free(data);
+    /* The job holds its device while it runs: its tasks go ahead of others. */
+    bad |= s_push(&v, &n, "QH_TASK_PRIORITY", "1");
+    /* The budget the run's tasks draw from (the local pool sizes itself by it). */
+    bad |= s_push(&v, &n, "QH_JOB_CPUS", "%g", rec->cpus > 0 ? rec->cpus : (double)qh__cpu_count());
+    bad |= s_push(&v, &n, "QH_JOB_MEM", "%llu",
+                  (unsigned long long)(rec->mem ? rec->mem : qh__mem_available()));
     if (rec->deps) {
         /* The copies in deps/, in the given order, separated by ':'. */
         qh_value *list = NULL;
@@ -208,6 +261,10 @@ char **qh__job_env(const qh__store *s, const qh__job_rec *rec)
                          base ? base + 1 : src);
             }
             bad |= paths ? s_push(&v, &n, "QH_JOB_DEPENDENCIES", "%s", paths) : -1;
+            /* and where the program's own links to them are resolved */
+            const char *old = getenv("LD_LIBRARY_PATH");
+            bad |= s_push(&v, &n, "LD_LIBRARY_PATH", "%s/deps%s%s", d, old && *old ? ":" : "",
+                          old ? old : "");
             free(paths);
         }
         qh_value_destroy(&list);

@@ -32,14 +32,31 @@ static const char s_schema[] =
     " state TEXT NOT NULL, sub_status TEXT NOT NULL DEFAULT '', error TEXT, result TEXT,"
     " result_saved INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, started REAL,"
     " ended REAL, sup_pid INTEGER, sup_start INTEGER, boot_id TEXT, pgid INTEGER,"
-    " dir TEXT NOT NULL, usage TEXT);"
+    " dir TEXT NOT NULL, usage TEXT, env TEXT, cpus REAL NOT NULL DEFAULT 0,"
+    " mem INTEGER NOT NULL DEFAULT 0, fn_title TEXT, fn_version INTEGER NOT NULL DEFAULT 0,"
+    " fn_archive TEXT);"
     "CREATE INDEX IF NOT EXISTS jobs_device ON jobs(device, state);"
     "CREATE TABLE IF NOT EXISTS transitions(job_id INTEGER NOT NULL, state TEXT NOT NULL,"
     " sub_status TEXT NOT NULL, time REAL NOT NULL);"
     "CREATE INDEX IF NOT EXISTS transitions_job ON transitions(job_id);"
     "CREATE TABLE IF NOT EXISTS metrics(job_id INTEGER NOT NULL, name TEXT NOT NULL,"
     " value REAL NOT NULL, iteration INTEGER, time REAL NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS metrics_job ON metrics(job_id);";
+    "CREATE INDEX IF NOT EXISTS metrics_job ON metrics(job_id);"
+    "CREATE TABLE IF NOT EXISTS sim_usage(job_id INTEGER NOT NULL, phase TEXT NOT NULL,"
+    " sim_s REAL NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS functions(title TEXT NOT NULL, version INTEGER NOT NULL,"
+    " entrypoint TEXT NOT NULL, archive TEXT NOT NULL, deps TEXT, env TEXT,"
+    " cpus REAL NOT NULL DEFAULT 0, mem INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL,"
+    " PRIMARY KEY(title, version));";
+
+/* Columns added to jobs after its first release, for stores created before them. */
+static const char *const s_job_columns_added[] = {"env TEXT",
+                                                  "cpus REAL NOT NULL DEFAULT 0",
+                                                  "mem INTEGER NOT NULL DEFAULT 0",
+                                                  "fn_title TEXT",
+                                                  "fn_version INTEGER NOT NULL DEFAULT 0",
+                                                  "fn_archive TEXT",
+                                                  NULL};
 
 double qh__now(void)
 {
@@ -107,6 +124,11 @@ qh_status qh__store_open(const char *home, qh__store **out)
     QH_TRY(s_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                      "PRAGMA foreign_keys=ON;"));
     QH_TRY(s_exec(s, s_schema));
+    for (int i = 0; s_job_columns_added[i]; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "ALTER TABLE jobs ADD COLUMN %s", s_job_columns_added[i]);
+        sqlite3_exec(s->db, sql, NULL, NULL, NULL); /* fails when it is there: fine */
+    }
     QH_TRY(qh__store_recover(s));
     *out = s;
     return QH_OK;
@@ -137,7 +159,8 @@ const char *qh__store_home(const qh__store *s)
 #define S_COLUMNS                                                                                  \
     "id, name, device, function, program, cwd, hyper, args, input, copy_from, deps, "              \
     "instances, state, sub_status, error, result, result_saved, created, started, ended, "         \
-    "sup_pid, sup_start, boot_id, pgid, dir, usage"
+    "sup_pid, sup_start, boot_id, pgid, dir, usage, env, cpus, mem, fn_title, fn_version, "        \
+    "fn_archive"
 
 static char *s_text(sqlite3_stmt *st, int col)
 {
@@ -179,6 +202,12 @@ static qh_status s_row(sqlite3_stmt *st, qh__job_rec **out)
     r->pgid = sqlite3_column_int64(st, c++);
     r->dir = s_text(st, c++);
     r->usage = s_text(st, c++);
+    r->env = s_text(st, c++);
+    r->cpus = sqlite3_column_double(st, c++);
+    r->mem = (uint64_t)sqlite3_column_int64(st, c++);
+    r->fn_title = s_text(st, c++);
+    r->fn_version = sqlite3_column_int(st, c++);
+    r->fn_archive = s_text(st, c++);
     if (!r->sub_status)
         r->sub_status = strdup("");
     *out = r;
@@ -190,9 +219,10 @@ void qh__job_rec_free(qh__job_rec **rp)
     if (!rp || !*rp)
         return;
     qh__job_rec *r = *rp;
-    char *fields[] = {r->name,   r->device,  r->function,  r->program, r->cwd,        r->hyper,
-                      r->args,   r->input,   r->copy_from, r->deps,    r->sub_status, r->error,
-                      r->result, r->boot_id, r->dir,       r->usage};
+    char *fields[] = {r->name,       r->device, r->function, r->program,   r->cwd,
+                      r->hyper,      r->args,   r->input,    r->copy_from, r->deps,
+                      r->sub_status, r->error,  r->result,   r->boot_id,   r->dir,
+                      r->usage,      r->env,    r->fn_title, r->fn_archive};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         free(fields[i]);
     free(r);
@@ -226,7 +256,8 @@ qh_status qh__store_insert(qh__store *s, qh__job_rec *rec)
     QH_TRY(s_prepare(s,
                      "INSERT INTO jobs(name, device, function, program, cwd, hyper, args, input,"
                      " copy_from, deps, instances, state, created, dir, sup_pid, sup_start,"
-                     " boot_id) VALUES(?,?,?,?,?,?,?,?,?,?,?,'QUEUED',?,?,?,?,?)",
+                     " boot_id, env, cpus, mem, fn_title, fn_version, fn_archive)"
+                     " VALUES(?,?,?,?,?,?,?,?,?,?,?,'QUEUED',?,?,?,?,?,?,?,?,?,?,?)",
                      &ins));
     s_bind_text(ins, 1, rec->name);
     s_bind_text(ins, 2, rec->device);
@@ -245,6 +276,12 @@ qh_status qh__store_insert(qh__store *s, qh__job_rec *rec)
     sqlite3_bind_int64(ins, 14, rec->sup_pid);
     sqlite3_bind_int64(ins, 15, rec->sup_start);
     s_bind_text(ins, 16, rec->boot_id);
+    s_bind_text(ins, 17, rec->env);
+    sqlite3_bind_double(ins, 18, rec->cpus);
+    sqlite3_bind_int64(ins, 19, (sqlite3_int64)rec->mem);
+    s_bind_text(ins, 20, rec->fn_title);
+    sqlite3_bind_int(ins, 21, rec->fn_version);
+    s_bind_text(ins, 22, rec->fn_archive);
     int rc = sqlite3_step(ins);
     if (rc == SQLITE_CONSTRAINT)
         QH_FAIL(QH_EEXIST, "a job named '%s' already exists; job names are unique", rec->name);
@@ -274,7 +311,7 @@ fail:
 static qh_status s_get_where(qh__store *s, const char *where, const char *text, int64_t id,
                              qh__job_rec **out, const char *what)
 {
-    char sql[256];
+    char sql[512];
     snprintf(sql, sizeof sql, "SELECT " S_COLUMNS " FROM jobs WHERE %s", where);
     sqlite3_stmt *st = NULL;
     QH_CALL(s_prepare(s, sql, &st));
@@ -717,5 +754,183 @@ qh_status qh__store_recover(qh__store *s)
         qh_clear_error();
     }
     qh__job_recs_free(recs, n);
+    return QH_OK;
+}
+
+/* ---- simulator time per phase --------------------------------------------------------- */
+
+qh_status qh__store_add_sim_time(qh__store *s, int64_t id, const char *phase, double seconds)
+{
+    sqlite3_stmt *q = NULL;
+    QH_CALL(s_prepare(s, "INSERT INTO sim_usage VALUES(?, ?, ?)", &q));
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_text(q, 2, phase, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(q, 3, seconds);
+    int rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? QH_OK : s_db_fail(s, "record simulator time");
+}
+
+qh_status qh__store_sim_times(qh__store *s, int64_t id, qh_value **out)
+{
+    static const char *const keys[] = {"phase", "sim_s", NULL};
+    return s_query_maps(s,
+                        "SELECT phase, SUM(sim_s) FROM sim_usage WHERE job_id = ? GROUP BY phase"
+                        " ORDER BY MIN(rowid)",
+                        id, keys, out);
+}
+
+/* ---- functions ------------------------------------------------------------------------ */
+
+#define S_FN_COLUMNS "title, version, entrypoint, archive, deps, env, cpus, mem, created"
+
+static qh_status s_fn_row(sqlite3_stmt *q, qh__function_rec **out)
+{
+    qh__function_rec *f = calloc(1, sizeof *f);
+    if (!f)
+        return QH_ERROR(QH_ENOMEM, "no memory");
+    f->title = s_text(q, 0);
+    f->version = sqlite3_column_int(q, 1);
+    f->entrypoint = s_text(q, 2);
+    f->archive = s_text(q, 3);
+    f->deps = s_text(q, 4);
+    f->env = s_text(q, 5);
+    f->cpus = sqlite3_column_double(q, 6);
+    f->mem = (uint64_t)sqlite3_column_int64(q, 7);
+    f->created = sqlite3_column_double(q, 8);
+    *out = f;
+    return QH_OK;
+}
+
+void qh__function_rec_free(qh__function_rec **fp)
+{
+    if (!fp || !*fp)
+        return;
+    qh__function_rec *f = *fp;
+    free(f->title);
+    free(f->entrypoint);
+    free(f->archive);
+    free(f->deps);
+    free(f->env);
+    free(f);
+    *fp = NULL;
+}
+
+qh_status qh__store_function_add(qh__store *s, qh__function_rec *f)
+{
+    qh_status st = QH_OK;
+    sqlite3_stmt *q = NULL;
+    QH_TRY(s_exec(s, "BEGIN IMMEDIATE"));
+    QH_TRY(s_prepare(s, "SELECT COALESCE(MAX(version), 0) + 1 FROM functions WHERE title = ?", &q));
+    sqlite3_bind_text(q, 1, f->title, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(q) != SQLITE_ROW)
+        QH_FAIL(QH_EIO, "job store: %s", sqlite3_errmsg(s->db));
+    f->version = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    QH_TRY(s_prepare(s, "INSERT INTO functions(" S_FN_COLUMNS ") VALUES(?,?,?,?,?,?,?,?,?)", &q));
+    f->created = qh__now();
+    sqlite3_bind_text(q, 1, f->title, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(q, 2, f->version);
+    s_bind_text(q, 3, f->entrypoint);
+    s_bind_text(q, 4, f->archive);
+    s_bind_text(q, 5, f->deps);
+    s_bind_text(q, 6, f->env);
+    sqlite3_bind_double(q, 7, f->cpus);
+    sqlite3_bind_int64(q, 8, (sqlite3_int64)f->mem);
+    sqlite3_bind_double(q, 9, f->created);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        QH_FAIL(QH_EIO, "job store: cannot record function '%s': %s", f->title,
+                sqlite3_errmsg(s->db));
+    sqlite3_finalize(q);
+    q = NULL;
+    QH_TRY(s_exec(s, "COMMIT"));
+    return QH_OK;
+fail:
+    sqlite3_finalize(q);
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return st;
+}
+
+qh_status qh__store_function_get(qh__store *s, const char *title, int version,
+                                 qh__function_rec **out)
+{
+    sqlite3_stmt *q = NULL;
+    QH_CALL(s_prepare(s,
+                      version > 0 ? "SELECT " S_FN_COLUMNS " FROM functions WHERE title = ?1"
+                                    " AND version = ?2"
+                                  : "SELECT " S_FN_COLUMNS " FROM functions WHERE title = ?1"
+                                    " ORDER BY version DESC LIMIT 1",
+                      &q));
+    sqlite3_bind_text(q, 1, title, -1, SQLITE_TRANSIENT);
+    if (version > 0)
+        sqlite3_bind_int(q, 2, version);
+    int rc = sqlite3_step(q);
+    qh_status st;
+    if (rc == SQLITE_ROW)
+        st = s_fn_row(q, out);
+    else if (rc == SQLITE_DONE && version > 0)
+        st = QH_ERROR(QH_ENOTFOUND, "function '%s' has no version %d", title, version);
+    else if (rc == SQLITE_DONE)
+        st = QH_ERROR(QH_ENOTFOUND, "no function titled '%s' (see `qhybrid function list`)", title);
+    else
+        st = s_db_fail(s, "read a function");
+    sqlite3_finalize(q);
+    return st;
+}
+
+qh_status qh__store_function_list(qh__store *s, const char *title, qh__function_rec ***out,
+                                  size_t *n)
+{
+    qh_status st = QH_OK;
+    sqlite3_stmt *q = NULL;
+    qh__function_rec **list = NULL;
+    size_t len = 0, cap = 0;
+    QH_TRY(s_prepare(s,
+                     title ? "SELECT " S_FN_COLUMNS " FROM functions WHERE title = ?"
+                             " ORDER BY version"
+                           : "SELECT " S_FN_COLUMNS " FROM functions f WHERE version ="
+                             " (SELECT MAX(version) FROM functions g WHERE g.title = f.title)"
+                             " ORDER BY title",
+                     &q));
+    if (title)
+        sqlite3_bind_text(q, 1, title, -1, SQLITE_TRANSIENT);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (len == cap) {
+            cap = cap ? 2 * cap : 8;
+            qh__function_rec **nl = realloc(list, cap * sizeof *nl);
+            if (!nl)
+                QH_FAIL(QH_ENOMEM, "no memory");
+            list = nl;
+        }
+        QH_TRY(s_fn_row(q, &list[len]));
+        len++;
+    }
+    if (rc != SQLITE_DONE)
+        QH_FAIL(QH_EIO, "job store: %s", sqlite3_errmsg(s->db));
+    sqlite3_finalize(q);
+    *out = list;
+    *n = len;
+    return QH_OK;
+fail:
+    sqlite3_finalize(q);
+    for (size_t i = 0; i < len; i++)
+        qh__function_rec_free(&list[i]);
+    free(list);
+    return st;
+}
+
+qh_status qh__store_function_delete(qh__store *s, const char *title, int *removed)
+{
+    sqlite3_stmt *q = NULL;
+    QH_CALL(s_prepare(s, "DELETE FROM functions WHERE title = ?", &q));
+    sqlite3_bind_text(q, 1, title, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return s_db_fail(s, "delete a function");
+    *removed = sqlite3_changes(s->db);
+    if (*removed == 0)
+        return QH_ERROR(QH_ENOTFOUND, "no function titled '%s'", title);
     return QH_OK;
 }

@@ -43,6 +43,12 @@ typedef struct qh__job_rec {
     int64_t pgid;       /* the program's process group, once started */
     char *dir;          /* its directory */
     char *usage;        /* JSON: resource usage per phase */
+    char *env;          /* JSON map: extra environment variables */
+    double cpus;        /* budget: cores (0 = the machine's) */
+    uint64_t mem;       /* budget: bytes (0 = the machine's available memory) */
+    char *fn_title;     /* the function it runs, for runs of functions */
+    int fn_version;     /* ...and its version */
+    char *fn_archive;   /* ...whose working directory is packed here */
 } qh__job_rec;
 
 /* Opens (creating if needed) the store under home (NULL: $QH_HOME, else ~/.qhybrid), and
@@ -106,6 +112,41 @@ qh_status qh__store_transitions(qh__store *s, int64_t id, qh_value **out);
 
 /* Jobs whose supervisor is gone become ERROR; called by qh__store_open. */
 qh_status qh__store_recover(qh__store *s);
+
+/* Simulator seconds spent by the job in a phase (RUNNING or a sub-status): appended, and
+ * summed per phase (list of maps {phase, sim_s}, in order of first appearance). */
+qh_status qh__store_add_sim_time(qh__store *s, int64_t id, const char *phase, double seconds);
+qh_status qh__store_sim_times(qh__store *s, int64_t id, qh_value **out);
+
+/* One version of an uploaded function. Strings owned by the record. */
+typedef struct qh__function_rec {
+    char *title;      /* its title */
+    int version;      /* 1, 2, ... per title */
+    char *entrypoint; /* the program, relative to its working directory */
+    char *archive;    /* the packed working directory */
+    char *deps;       /* JSON list of shared objects (copies kept with the archive) */
+    char *env;        /* JSON map of environment variables */
+    double cpus;      /* default budget: cores (0 = the machine's) */
+    uint64_t mem;     /* default budget: bytes (0 = available memory) */
+    double created;   /* seconds since 1970 */
+} qh__function_rec;
+
+void qh__function_rec_free(qh__function_rec **f);
+
+/* Records a new version of f->title (f->version and f->created are set here). */
+qh_status qh__store_function_add(qh__store *s, qh__function_rec *f);
+
+/* A function's version (0 = the latest); ENOTFOUND with a sentence. */
+qh_status qh__store_function_get(qh__store *s, const char *title, int version,
+                                 qh__function_rec **out);
+
+/* Every version of `title`, oldest first, or (title NULL) the latest version of each
+ * function, by title. */
+qh_status qh__store_function_list(qh__store *s, const char *title, qh__function_rec ***out,
+                                  size_t *n);
+
+/* Forgets every version of a function (*removed = how many); ENOTFOUND if none. */
+qh_status qh__store_function_delete(qh__store *s, const char *title, int *removed);
 
 /* Now, in seconds since 1970. */
 double qh__now(void);

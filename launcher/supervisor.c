@@ -236,22 +236,57 @@ static void s_phase_switch(s_sup *sup, const char *name)
     }
 }
 
+static qh_status s_set_num(qh_value *m, const char *key, double v)
+{
+    qh_value *x = qh_value_double(v);
+    if (!x || qh_value_set(m, key, &x) != QH_OK) {
+        qh_value_destroy(&x);
+        return QH_ENOMEM;
+    }
+    return QH_OK;
+}
+
+/* Records {wall_s, cpu_s, sim_s, phases: {name: {wall_s, cpu_s, sim_s}}}: wall and CPU time
+ * of the process tree measured here, simulator time reported by the job itself. */
 static void s_save_usage(s_sup *sup, double total_wall)
 {
+    qh_value *usage = qh_value_map(), *phases = qh_value_map(), *sim = NULL;
     char *json = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&json, &len);
-    if (!f)
-        return;
-    fprintf(f, "{\"wall_s\": %.6f, \"cpu_s\": %.6f, \"phases\": {", total_wall, s_tree_cpu());
-    for (unsigned i = 0; i < sup->num_phases; i++)
-        fprintf(f, "%s\"%s\": {\"wall_s\": %.6f, \"cpu_s\": %.6f}", i ? ", " : "",
-                sup->phases[i].name, sup->phases[i].wall, sup->phases[i].cpu);
-    fprintf(f, "}}");
-    fclose(f);
-    if (qh__store_set_usage(sup->store, sup->id, json) != QH_OK)
+    double sim_total = 0;
+    if (qh__store_sim_times(sup->store, sup->id, &sim) != QH_OK)
+        qh_clear_error();
+    int bad = !usage || !phases;
+    for (unsigned i = 0; !bad && i < sup->num_phases; i++) {
+        qh_value *p = qh_value_map();
+        bad = !p || s_set_num(p, "wall_s", sup->phases[i].wall) ||
+              s_set_num(p, "cpu_s", sup->phases[i].cpu) || s_set_num(p, "sim_s", 0) ||
+              qh_value_set(phases, sup->phases[i].name, &p);
+        qh_value_destroy(&p);
+    }
+    for (size_t i = 0; !bad && i < qh_value_len(sim); i++) {
+        const qh_value *e = qh_value_at(sim, i);
+        const char *phase = qh_value_str(qh_value_get(e, "phase"), NULL);
+        double t = qh_value_double_or(qh_value_get(e, "sim_s"), 0);
+        sim_total += t;
+        qh_value *p = (qh_value *)qh_value_get(phases, phase);
+        if (!p) {
+            qh_value *np = qh_value_map();
+            bad = !np || s_set_num(np, "wall_s", 0) || s_set_num(np, "cpu_s", 0) ||
+                  qh_value_set(phases, phase, &np);
+            qh_value_destroy(&np);
+            p = (qh_value *)qh_value_get(phases, phase);
+        }
+        bad = bad || !p || s_set_num(p, "sim_s", t);
+    }
+    bad = bad || s_set_num(usage, "wall_s", total_wall) ||
+          s_set_num(usage, "cpu_s", s_tree_cpu()) || s_set_num(usage, "sim_s", sim_total) ||
+          qh_value_set(usage, "phases", &phases) || qh_value_to_json(usage, false, &json);
+    if (!bad && qh__store_set_usage(sup->store, sup->id, json) != QH_OK)
         qh_clear_error();
     free(json);
+    qh_value_destroy(&sim);
+    qh_value_destroy(&phases);
+    qh_value_destroy(&usage);
 }
 
 /* ---- running the program -------------------------------------------------------------- */

@@ -188,8 +188,10 @@ QH_EXPORT qh_status qh_job_logs(qh_job *job, char **out);
 QH_EXPORT qh_status qh_job_metrics(qh_job *job, qh_value **out);
 
 /* Cancels the job in any non-terminal state: a queued job leaves its queue, a running one
- * is stopped with its whole process tree. ESTATE when it has already ended. */
+ * is stopped with its whole process tree. ESTATE when it has already ended. qh_job_stop is
+ * the same call under Qiskit Serverless's name. */
 QH_EXPORT qh_status qh_job_cancel(qh_job *job);
+QH_EXPORT qh_status qh_job_stop(qh_job *job);
 
 /* ---- inside a running job ------------------------------------------------------------ */
 
@@ -199,6 +201,11 @@ QH_EXPORT bool qh_job_active(void);
 /* The job's name and device (NULL outside a job). */
 QH_EXPORT const char *qh_job_name(void);
 QH_EXPORT const char *qh_job_device(void);
+
+/* The job's arguments: for a run of a function, the map it was started with (values keep
+ * their types); for a C job, its function's arguments. Caller-owned; an empty map outside
+ * a job or when there are none. */
+QH_EXPORT qh_value *qh_job_arguments(void);
 
 /* The hyperparameters as a map of strings (caller-owned; an empty map outside a job). */
 QH_EXPORT qh_value *qh_job_hyperparameters(void);

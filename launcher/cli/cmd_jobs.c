@@ -71,6 +71,31 @@ static void s_json_raw(qh__json *j, const char *key, const char *json)
     qh_value_destroy(&v);
 }
 
+/* The launcher's resource usage, with the program's own (the "resource_usage" it put in
+ * its result's "metadata", as Qiskit Serverless programs do) merged in as "program". */
+static void s_print_usage(qh__json *j, const qh__job_rec *r)
+{
+    qh_value *usage = NULL, *result = NULL;
+    char *text = NULL;
+    if (!r->usage || qh_value_from_json(r->usage, &usage) != QH_OK)
+        usage = qh_value_map();
+    if (r->result && qh_value_from_json(r->result, &result) == QH_OK) {
+        const qh_value *mine = qh_value_get(qh_value_get(result, "metadata"), "resource_usage");
+        qh_value *copy = mine ? qh_value_clone(mine) : NULL;
+        if (copy && qh_value_set(usage, "program", &copy) != QH_OK)
+            qh_value_destroy(&copy);
+    }
+    qh_clear_error();
+    qh__json_key(j, "resource_usage");
+    if (usage && qh_value_to_json(usage, false, &text) == QH_OK)
+        qh__json_raw(j, text);
+    else
+        qh__json_raw(j, "null");
+    free(text);
+    qh_value_destroy(&usage);
+    qh_value_destroy(&result);
+}
+
 static void s_print_rec(const qh__job_rec *r, qh__store *s, bool verbose)
 {
     qh__json j;
@@ -106,11 +131,25 @@ static void s_print_rec(const qh__job_rec *r, qh__store *s, bool verbose)
         s_json_raw(&j, "hyperparameters", r->hyper);
         s_json_raw(&j, "program", r->program);
         s_json_raw(&j, "input", r->input);
+        s_json_raw(&j, "arguments", r->args);
+        if (r->fn_title) {
+            qh__json_key(&j, "function");
+            qh__json_string(&j, r->fn_title);
+            qh__json_key(&j, "function_version");
+            qh__json_int(&j, r->fn_version);
+        }
+        qh__json_key(&j, "budget");
+        qh__json_object_begin(&j);
+        qh__json_key(&j, "cpus");
+        qh__json_double(&j, r->cpus);
+        qh__json_key(&j, "mem");
+        qh__json_uint(&j, r->mem);
+        qh__json_object_end(&j);
         qh__json_key(&j, "instances");
         qh__json_int(&j, r->instances);
         qh__json_key(&j, "directory");
         qh__json_string(&j, r->dir);
-        s_json_raw(&j, "resource_usage", r->usage);
+        s_print_usage(&j, r);
         qh_value *tr = NULL;
         char *text = NULL;
         if (qh__store_transitions(s, r->id, &tr) == QH_OK &&

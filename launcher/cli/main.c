@@ -24,6 +24,8 @@ static const s_command s_commands[] = {
     {"metrics", qh__cmd_metrics, "print or plot a job's metrics"},
     {"result", qh__cmd_result, "print a job's result, download its results"},
     {"cancel", qh__cmd_cancel, "cancel a job"},
+    {"function", qh__cmd_function, "upload, list, show or delete functions"},
+    {"run", qh__cmd_run, "start a run of a function with arguments"},
 };
 
 static void s_usage(FILE *out)

@@ -10,6 +10,16 @@
  *   call-fail       starts hybrid job fail_job (returns an error) and waits for it
  *   call-result     starts hybrid job echo_job with {"x": 3} and prints its result
  *   call-deps LIB   starts hybrid job deps_job with the dependency LIB (a task library)
+ *   args            saves its arguments (qh_job_arguments) as its result
+ *   budget          submits tasks against the run's budget: one larger than it (refused at
+ *                   submit), one as large as it; saves what happened
+ *   phases          MAPPING (CPU work), EXECUTING_QPU (simulation), POST_PROCESSING (a
+ *                   sleep), then saves a result with its own resource_usage metadata
+ *   quiet N         prints nothing and exits N without saving a result
+ *   signal          is killed by SIGTERM
+ *
+ * As a function's entrypoint (no command-line arguments) the mode is the run's argument
+ * "mode" and N its argument "code".
  */
 #include <math.h>
 #include <signal.h>
@@ -21,6 +31,9 @@
 #include <unistd.h>
 
 #include "qhybrid/job.h"
+#include "qhybrid/pool.h"
+#include "qhybrid/qasm.h"
+#include "qhybrid/sim.h"
 #include "qhybrid/task.h"
 
 QH_HYBRID_JOB(nan_job, .wait_until_complete = true)
@@ -51,6 +64,15 @@ QH_HYBRID_JOB(deps_job, .wait_until_complete = true)
     *result = qh_value_bool(qh_task_find("lib_square") != NULL);
     return QH_OK;
 }
+
+/* A task that holds its cores for a moment and says how many it was given. */
+static qh_status budget_task(qh_task_ctx *ctx, const qh_value *args, qh_value **result)
+{
+    (void)args;
+    *result = qh_value_double(qh_task_target(ctx).cpu);
+    return QH_OK;
+}
+QH_TASK(budget_task, .cpu = 1)
 
 static int s_fail(const char *what)
 {
@@ -155,6 +177,80 @@ static int s_ranks(void)
     return st == QH_OK ? 0 : s_fail("save_result");
 }
 
+static int s_args(void)
+{
+    qh_value *a = qh_job_arguments();
+    qh_status st = qh_job_save_result(a);
+    qh_value_destroy(&a);
+    return st == QH_OK ? 0 : s_fail("save_result");
+}
+
+static int s_budget(void)
+{
+    double cpus = atof(getenv("QH_JOB_CPUS") ? getenv("QH_JOB_CPUS") : "0");
+    qh_pool *pool = NULL;
+    if (qh_pool_create(NULL, &pool) != QH_OK)
+        return s_fail("pool");
+    double cap = 0;
+    unsigned gpus = 0;
+    uint64_t mem = 0;
+    qh_pool_capacity(pool, &cap, &gpus, &mem, NULL);
+    qh_target big = {.cpu = cpus + 1, .max_retries = 0};
+    qh_ref *ref = NULL;
+    qh_status refused = qh_submit_target(pool, "budget_task", &big, NULL, &ref);
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", refused == QH_OK ? "" : qh_last_error());
+    qh_ref_destroy(&ref);
+    qh_target all = {.cpu = cpus, .max_retries = 0};
+    qh_value *got = NULL;
+    qh_status ran = qh_submit_target(pool, "budget_task", &all, NULL, &ref);
+    if (ran == QH_OK)
+        ran = qh_get(ref, &got);
+    qh_ref_destroy(&ref);
+    qh_pool_destroy(&pool);
+    qh_value *r = qh_value_map_of(5, "pool_cpus", qh_value_double(cap), "pool_mem",
+                                  qh_value_int((int64_t)mem), "refused",
+                                  qh_value_bool(refused != QH_OK), "message", qh_value_string(msg),
+                                  "full_budget_task", got ? got : qh_value_null());
+    qh_status st = qh_job_save_result(r);
+    qh_value_destroy(&r);
+    return st == QH_OK && ran == QH_OK ? 0 : s_fail("budget");
+}
+
+static int s_phases(void)
+{
+    if (qh_job_update_status("MAPPING") != QH_OK)
+        return s_fail("update_status");
+    volatile double x = 0;
+    for (long i = 0; i < 30000000; i++)
+        x += sqrt((double)i);
+    if (qh_job_update_status("EXECUTING_QPU") != QH_OK)
+        return s_fail("update_status");
+    qh_circuit *c = NULL;
+    static const char src[] = "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[18];\n"
+                              "h q;\nrz(0.3) q;\nh q;\nrx(0.2) q;\nh q;\n";
+    qh_sim_result *res = NULL;
+    qh_sim_options so = {.probabilities = 1};
+    for (int i = 0; i < 5; i++) {
+        if (qh_qasm_parse_string(src, sizeof src - 1, "p", &c) != QH_OK ||
+            qh_sim_run(c, &so, &res) != QH_OK)
+            return s_fail("simulation");
+        qh_sim_result_destroy(&res);
+        qh_circuit_destroy(&c);
+    }
+    if (qh_job_update_status("POST_PROCESSING") != QH_OK)
+        return s_fail("update_status");
+    usleep(300000);
+    qh_value *r = qh_value_map_of(
+        1, "metadata",
+        qh_value_map_of(1, "resource_usage",
+                        qh_value_map_of(1, "RUNNING: EXECUTING_QPU",
+                                        qh_value_map_of(1, "QPU_TIME", qh_value_double(0.0)))));
+    qh_status st = qh_job_save_result(r);
+    qh_value_destroy(&r);
+    return st == QH_OK ? 0 : s_fail("save_result");
+}
+
 static int s_call(const qh_job_def *def, qh_value *args)
 {
     qh_job *job = NULL;
@@ -179,13 +275,33 @@ int main(int argc, char **argv)
     int rc;
     if (qh_job_dispatch(argc, argv, &rc))
         return rc;
+    /* As a function's entrypoint it has no command-line arguments: the mode and its number
+     * come from the run's arguments then ({"mode": "exit", "code": 4}). */
     const char *mode = argc > 1 ? argv[1] : "";
+    char mode_buf[64] = "", code_buf[32] = "0";
+    if (argc < 2 && qh_job_active()) {
+        qh_value *a = qh_job_arguments();
+        const char *m = qh_value_str(qh_value_get(a, "mode"), NULL);
+        snprintf(mode_buf, sizeof mode_buf, "%s", m ? m : "");
+        snprintf(code_buf, sizeof code_buf, "%lld",
+                 (long long)qh_value_int_or(qh_value_get(a, "code"), 0));
+        qh_value_destroy(&a);
+        mode = mode_buf;
+        argv[0] = code_buf; /* read below as the mode's number */
+    }
+    const char *number = argc > 2 ? argv[2] : argc < 2 ? argv[0] : NULL;
+    if (strcmp(mode, "signal") == 0) {
+        printf("about to be killed\n");
+        fflush(stdout);
+        kill(getpid(), SIGTERM);
+        pause();
+    }
     if (strcmp(mode, "metrics") == 0)
         return s_metrics();
-    if (strcmp(mode, "exit") == 0 && argc > 2) {
+    if (strcmp(mode, "exit") == 0 && number) {
         printf("line-before-exit\n");
         fprintf(stderr, "last words on stderr\n");
-        return atoi(argv[2]);
+        return atoi(number);
     }
     if (strcmp(mode, "ckpt-loop") == 0)
         return s_ckpt_loop();
@@ -202,6 +318,14 @@ int main(int argc, char **argv)
         d.wait_until_complete = true;
         return s_call(&d, qh_value_map_of(1, "x", qh_value_int(3)));
     }
+    if (strcmp(mode, "args") == 0)
+        return s_args();
+    if (strcmp(mode, "budget") == 0)
+        return s_budget();
+    if (strcmp(mode, "phases") == 0)
+        return s_phases();
+    if (strcmp(mode, "quiet") == 0 && number)
+        return atoi(number);
     if (strcmp(mode, "call-deps") == 0 && argc > 2) {
         qh_job_def d = deps_job_job;
         const char *deps[] = {argv[2], NULL};

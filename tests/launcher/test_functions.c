@@ -1,0 +1,402 @@
+/* Functions end to end through the command line: upload versions, runs keeping their
+ * version, arguments of every kind (and @file), each end state and its message, the run's
+ * budget as the tasks see it, resource usage per sub-status (wall, CPU, simulator time,
+ * and the program's own merged in), delete, and the transpile_remote example with the
+ * data store round trip. Each test has its own QH_HOME. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "launcher/fsutil.h"
+#include "qhybrid/value.h"
+
+#define CLI QH_CLI_PATH
+#define PROG QH_JOB_PROG_PATH
+#define EXAMPLES QH_BUILD_DIR "/examples"
+
+static char s_home[256];
+
+static int s_setup(void **state)
+{
+    (void)state;
+    snprintf(s_home, sizeof s_home, "/tmp/qh_test_fn_XXXXXX");
+    if (!mkdtemp(s_home))
+        return -1;
+    setenv("QH_HOME", s_home, 1);
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    qh__remove_tree(s_home);
+    return 0;
+}
+
+static int s_sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int s_sh(char **out, const char *fmt, ...)
+{
+    char *cmd = NULL, *full = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    assert_true(vasprintf(&cmd, fmt, ap) >= 0);
+    va_end(ap);
+    assert_true(asprintf(&full, "(%s) 2>&1", cmd) >= 0);
+    FILE *p = popen(full, "r");
+    assert_non_null(p);
+    size_t cap = 4096, n = 0, r;
+    char *buf = malloc(cap);
+    while ((r = fread(buf + n, 1, cap - n - 1, p)) > 0) {
+        n += r;
+        if (cap - n < 1024)
+            buf = realloc(buf, cap *= 2);
+    }
+    buf[n] = '\0';
+    int st = pclose(p);
+    free(cmd);
+    free(full);
+    if (out)
+        *out = buf;
+    else
+        free(buf);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* A JSON value from a command's output, which must succeed. */
+static qh_value *s_json(const char *fmt, const char *arg)
+{
+    char *out = NULL, cmd[2048];
+    snprintf(cmd, sizeof cmd, fmt, CLI, arg);
+    int rc = s_sh(&out, "%s", cmd);
+    if (rc != 0)
+        fail_msg("%s: %s", cmd, out);
+    qh_value *v = NULL;
+    if (qh_value_from_json(out, &v) != QH_OK)
+        fail_msg("%s: not JSON: %s", cmd, out);
+    free(out);
+    return v;
+}
+
+/* Makes a working directory holding job_prog (as "prog") and a marker file. */
+static void s_workdir(const char *name, const char *marker)
+{
+    char *out = NULL;
+    assert_int_equal(s_sh(&out, "mkdir -p %s/%s && cp %s %s/%s/prog && echo %s > %s/%s/marker",
+                          s_home, name, PROG, s_home, name, marker, s_home, name),
+                     0);
+    free(out);
+}
+
+static qh_value *s_run_wait(const char *title, const char *name, const char *extra, int want_rc)
+{
+    char *out = NULL;
+    int rc = s_sh(&out, "%s run %s --name %s --wait %s", CLI, title, name, extra);
+    if (rc != want_rc)
+        fail_msg("run %s: exit %d: %s", name, rc, out);
+    free(out);
+    return s_json("%s status %s --verbose", name);
+}
+
+static void test_upload_versions(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    s_workdir("wd1", "one");
+    assert_int_equal(s_sh(&out, "%s function upload --title fn --entrypoint prog --working-dir "
+                                "%s/wd1 --env MODE=first",
+                          CLI, s_home),
+                     0);
+    assert_non_null(strstr(out, "\"version\": 1"));
+    free(out);
+    /* The working directory changes after the upload: version 1 keeps what was uploaded. */
+    s_workdir("wd1", "two");
+    assert_int_equal(s_sh(&out, "%s function upload --title fn --entrypoint prog --working-dir "
+                                "%s/wd1",
+                          CLI, s_home),
+                     0);
+    assert_non_null(strstr(out, "\"version\": 2"));
+    free(out);
+    qh_value *v = s_json("%s function show %s", "fn");
+    assert_int_equal(qh_value_len(v), 2);
+    qh_value_destroy(&v);
+    v = s_json("%s function list --json%s", "");
+    assert_int_equal(qh_value_len(v), 1);
+    assert_int_equal(qh_value_int_or(qh_value_get(qh_value_at(v, 0), "version"), 0), 2);
+    qh_value_destroy(&v);
+    /* A run of each version sees its own files and environment. */
+    v = s_run_wait("fn --version 1", "r-v1", "--arg mode=quiet", 0);
+    assert_int_equal(qh_value_int_or(qh_value_get(v, "function_version"), 0), 1);
+    qh_value_destroy(&v);
+    char path[512], *text = NULL;
+    snprintf(path, sizeof path, "%s/jobs/r-v1/work/marker", s_home);
+    assert_int_equal(qh__read_file(path, &text, NULL), QH_OK);
+    assert_string_equal(text, "one\n");
+    free(text);
+    v = s_run_wait("fn", "r-v2", "--arg mode=quiet", 0);
+    assert_int_equal(qh_value_int_or(qh_value_get(v, "function_version"), 0), 2);
+    qh_value_destroy(&v);
+    snprintf(path, sizeof path, "%s/jobs/r-v2/work/marker", s_home);
+    assert_int_equal(qh__read_file(path, &text, NULL), QH_OK);
+    assert_string_equal(text, "two\n");
+    free(text);
+    /* Bad uploads */
+    assert_int_equal(s_sh(&out, "%s function upload --title 'a/b' --entrypoint prog "
+                                "--working-dir %s/wd1",
+                          CLI, s_home),
+                     1);
+    assert_non_null(strstr(out, "only letters"));
+    free(out);
+    assert_int_equal(s_sh(&out, "%s function upload --title fn --entrypoint nope --working-dir "
+                                "%s/wd1",
+                          CLI, s_home),
+                     1);
+    assert_non_null(strstr(out, "not a file"));
+    free(out);
+    assert_int_equal(s_sh(&out, "%s function upload --title fn --entrypoint marker "
+                                "--working-dir %s/wd1",
+                          CLI, s_home),
+                     1);
+    assert_non_null(strstr(out, "not executable"));
+    free(out);
+    assert_int_equal(s_sh(&out, "%s function upload --title fn --entrypoint ../x --working-dir "
+                                "%s/wd1",
+                          CLI, s_home),
+                     1);
+    free(out);
+    assert_int_equal(s_sh(&out, "%s function upload --title fn --entrypoint prog --working-dir "
+                                "%s/wd1 --env 1X=2",
+                          CLI, s_home),
+                     1);
+    assert_non_null(strstr(out, "KEY=value"));
+    free(out);
+    /* Delete: gone from the list, a new run refused. */
+    assert_int_equal(s_sh(&out, "%s function delete fn", CLI), 0);
+    free(out);
+    assert_int_equal(s_sh(&out, "%s run fn", CLI), 1);
+    assert_non_null(strstr(out, "no function titled 'fn'"));
+    free(out);
+    assert_int_equal(s_sh(&out, "%s function delete fn", CLI), 1);
+    free(out);
+}
+
+static void test_arguments(void **state)
+{
+    (void)state;
+    char *out = NULL, path[512];
+    s_workdir("wd", "x");
+    assert_int_equal(s_sh(&out, "%s function upload --title args --entrypoint prog "
+                                "--working-dir %s/wd",
+                          CLI, s_home),
+                     0);
+    free(out);
+    snprintf(path, sizeof path, "%s/c.qasm", s_home);
+    assert_int_equal(qh__write_atomic(path, "OPENQASM 2.0;\nqreg q[1];\n", 25), QH_OK);
+    snprintf(path, sizeof path, "%s/args.json", s_home);
+    const char *file = "{\"from_file\": [1, 2.5, \"x\"], \"i\": 99}";
+    assert_int_equal(qh__write_atomic(path, file, strlen(file)), QH_OK);
+    assert_int_equal(
+        s_sh(&out,
+             "%s run args --name r-args --wait --arg-file %s/args.json --arg mode=args --arg i=7 "
+             "--arg d=0.25 "
+             "--arg s=hello --arg q='\"quoted\"' --arg b=true --arg n=null --arg "
+             "l='[1,[2,3]]' --arg m='{\"k\":{\"z\":false}}' --arg circuit=@%s/c.qasm",
+             CLI, s_home, s_home),
+        0);
+    free(out);
+    /* The program saved qh_job_arguments() as its result: every kind came through. */
+    qh_value *r = s_json("%s result %s", "r-args");
+    qh_value *want = NULL;
+    assert_int_equal(qh_value_from_json("{\"from_file\": [1, 2.5, \"x\"], \"i\": 7, \"d\": 0.25,"
+                                        " \"mode\": \"args\","
+                                        " \"s\": \"hello\", \"q\": \"quoted\", \"b\": true,"
+                                        " \"n\": null, \"l\": [1, [2, 3]],"
+                                        " \"m\": {\"k\": {\"z\": false}},"
+                                        " \"circuit\": \"OPENQASM 2.0;\\nqreg q[1];\\n\"}",
+                                        &want),
+                     QH_OK);
+    assert_int_equal(qh_value_len(r), qh_value_len(want));
+    for (size_t i = 0; i < qh_value_len(want); i++) {
+        const char *k = qh_value_key_at(want, i);
+        if (!qh_value_equal(qh_value_get(r, k), qh_value_entry_at(want, i))) {
+            char *a = NULL, *b = NULL;
+            qh_value_to_json(qh_value_get(r, k), false, &a);
+            qh_value_to_json(qh_value_entry_at(want, i), false, &b);
+            fail_msg("argument %s: got %s, want %s", k, a, b);
+        }
+    }
+    qh_value_destroy(&r);
+    qh_value_destroy(&want);
+    /* and the hyperparameters are their strings */
+    qh_value *v = s_json("%s status %s --verbose", "r-args");
+    assert_string_equal(qh_value_str(qh_value_get(qh_value_get(v, "hyperparameters"), "l"), NULL),
+                        "[1,[2,3]]");
+    qh_value_destroy(&v);
+    assert_int_equal(s_sh(&out, "%s run args --arg noequals", CLI), 2);
+    free(out);
+    assert_int_equal(s_sh(&out, "%s run args --arg-file /no/such.json", CLI), 1);
+    free(out);
+}
+
+static void s_upload_prog(const char *title)
+{
+    char *out = NULL;
+    s_workdir("wd", "x");
+    assert_int_equal(s_sh(&out, "%s function upload --title %s --entrypoint prog "
+                                "--working-dir %s/wd",
+                          CLI, title, s_home),
+                     0);
+    free(out);
+}
+
+static void s_wait_running(const char *name)
+{
+    for (int i = 0; i < 1200; i++) {
+        char *out = NULL;
+        s_sh(&out, "%s status %s", CLI, name);
+        int running = strncmp(out, "RUNNING", 7) == 0;
+        free(out);
+        if (running)
+            return;
+        usleep(50000);
+    }
+    fail_msg("run %s never started", name);
+}
+
+static void test_end_states(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    s_upload_prog("st");
+    /* exit 0 without saving a result: DONE with a null result */
+    qh_value *v = s_run_wait("st", "e-done", "--arg mode=quiet --arg code=0", 0);
+    assert_string_equal(qh_value_str(qh_value_get(v, "status"), NULL), "DONE");
+    qh_value_destroy(&v);
+    assert_int_equal(s_sh(&out, "%s result e-done", CLI), 0);
+    assert_string_equal(out, "null\n");
+    free(out);
+    /* a non-zero exit: ERROR with the reason and the last lines of the log */
+    v = s_run_wait("st", "e-exit", "--arg mode=exit --arg code=4", 1);
+    assert_string_equal(qh_value_str(qh_value_get(v, "status"), NULL), "ERROR");
+    const char *err = qh_value_str(qh_value_get(v, "error"), NULL);
+    assert_non_null(strstr(err, "exited with status 4"));
+    assert_non_null(strstr(err, "line-before-exit"));
+    assert_non_null(strstr(err, "last words on stderr"));
+    qh_value_destroy(&v);
+    /* a signal */
+    v = s_run_wait("st", "e-sig", "--arg mode=signal", 1);
+    err = qh_value_str(qh_value_get(v, "error"), NULL);
+    assert_non_null(strstr(err, "killed by signal 15"));
+    assert_non_null(strstr(err, "about to be killed"));
+    qh_value_destroy(&v);
+    /* stopped while running */
+    assert_int_equal(s_sh(&out, "cd %s && %s run st --name e-stop --arg mode=sleep-tree", s_home,
+                          CLI),
+                     0);
+    free(out);
+    s_wait_running("e-stop");
+    assert_int_equal(s_sh(&out, "%s cancel e-stop", CLI), 0);
+    free(out);
+    for (int i = 0; i < 200; i++) {
+        s_sh(&out, "%s status e-stop", CLI);
+        int ended = strcmp(out, "CANCELED\n") == 0;
+        free(out);
+        if (ended)
+            break;
+        usleep(50000);
+    }
+    assert_int_equal(s_sh(&out, "%s status e-stop", CLI), 0);
+    assert_string_equal(out, "CANCELED\n");
+    free(out);
+    /* saved a result: DONE with it */
+    v = s_run_wait("st", "e-res", "--arg mode=args --arg x=5", 0);
+    qh_value_destroy(&v);
+    assert_int_equal(s_sh(&out, "%s result e-res", CLI), 0);
+    assert_non_null(strstr(out, "\"x\":5"));
+    free(out);
+}
+
+static void test_budget(void **state)
+{
+    (void)state;
+    s_upload_prog("bud");
+    qh_value *v = s_run_wait("bud", "b-2", "--cpus 2 --mem 1G --arg mode=budget", 0);
+    qh_value_destroy(&v);
+    qh_value *r = s_json("%s result %s", "b-2");
+    /* The run's pool is its budget; a task of 3 cores is refused at submit, one of 2 runs. */
+    assert_true(qh_value_double_or(qh_value_get(r, "pool_cpus"), 0) == 2.0);
+    assert_int_equal(qh_value_int_or(qh_value_get(r, "pool_mem"), 0), 1 << 30);
+    bool refused = false;
+    assert_int_equal(qh_value_get_bool(qh_value_get(r, "refused"), &refused), QH_OK);
+    assert_true(refused);
+    const char *msg = qh_value_str(qh_value_get(r, "message"), NULL);
+    if (!strstr(msg, "3"))
+        fail_msg("refusal message does not name the need: %s", msg);
+    assert_true(qh_value_double_or(qh_value_get(r, "full_budget_task"), 0) == 2.0);
+    qh_value_destroy(&r);
+    /* The function's default budget applies when the run sets none. */
+    char *out = NULL;
+    assert_int_equal(s_sh(&out, "%s function upload --title bud1 --entrypoint prog --working-dir "
+                                "%s/wd --cpus 1",
+                          CLI, s_home),
+                     0);
+    free(out);
+    v = s_run_wait("bud1", "b-1", "--arg mode=budget", 0);
+    qh_value_destroy(&v);
+    r = s_json("%s result %s", "b-1");
+    assert_true(qh_value_double_or(qh_value_get(r, "pool_cpus"), 0) == 1.0);
+    qh_value_destroy(&r);
+}
+
+static void test_usage_per_phase(void **state)
+{
+    (void)state;
+    s_upload_prog("ph");
+    qh_value *v = s_run_wait("ph", "p-1", "--arg mode=phases", 0);
+    const qh_value *u = qh_value_get(v, "resource_usage");
+    const qh_value *ph = qh_value_get(u, "phases");
+    const qh_value *map = qh_value_get(ph, "MAPPING"), *exe = qh_value_get(ph, "EXECUTING_QPU"),
+                   *post = qh_value_get(ph, "POST_PROCESSING");
+    assert_non_null(map);
+    assert_non_null(exe);
+    assert_non_null(post);
+    char *text = NULL;
+    qh_value_to_json(u, false, &text);
+    if (!(qh_value_double_or(qh_value_get(map, "cpu_s"), 0) > 0.02))
+        fail_msg("no CPU time in MAPPING: %s", text);
+    if (!(qh_value_double_or(qh_value_get(exe, "sim_s"), 0) > 0))
+        fail_msg("no simulator time in EXECUTING_QPU: %s", text);
+    if (!(qh_value_double_or(qh_value_get(map, "sim_s"), 1) == 0))
+        fail_msg("simulator time in MAPPING: %s", text);
+    if (!(qh_value_double_or(qh_value_get(post, "wall_s"), 0) >= 0.25))
+        fail_msg("POST_PROCESSING too short: %s", text);
+    if (!(qh_value_double_or(qh_value_get(u, "sim_s"), 0) >=
+          qh_value_double_or(qh_value_get(exe, "sim_s"), 0)))
+        fail_msg("total simulator time below a phase's: %s", text);
+    /* the program's own resource_usage is merged in */
+    assert_non_null(qh_value_get(qh_value_get(u, "program"), "RUNNING: EXECUTING_QPU"));
+    free(text);
+    qh_value_destroy(&v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_upload_versions, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_arguments, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_end_states, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_budget, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_usage_per_phase, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
