@@ -55,6 +55,11 @@ uint64_t qh__client_peer_no(qh__client *c)
     return c->peer_no;
 }
 
+unsigned qh__client_heartbeat_ms(qh__client *c)
+{
+    return c->hb_ms;
+}
+
 qh_status qh__client_submit(qh__client *c, const qh_ref *t, const uint64_t *deps, uint32_t ndeps,
                             const qh_value *args)
 {
@@ -134,15 +139,27 @@ static void s_handle(qh__client *c, const void *data, size_t len)
         qh_status st = (qh_status)r.status;
         char msg[1024];
         snprintf(msg, sizeof msg, "%.*s", (int)r.message_len, r.message);
-        if (st == QH_OK && qh_value_from_msgpack(r.value, r.value_len, &v) != QH_OK) {
+        char *holder = NULL; /* the value stays there: get fetches it */
+        if (st == QH_OK && r.holder_len) {
+            if (!(holder = strndup(r.holder, r.holder_len))) {
+                st = QH_ENOMEM;
+                snprintf(msg, sizeof msg, "out of memory for a result");
+            }
+        } else if (st == QH_OK && qh_value_from_msgpack(r.value, r.value_len, &v) != QH_OK) {
             st = qh_last_status();
             snprintf(msg, sizeof msg, "undecodable result: %s", qh_last_error());
         }
         pthread_mutex_lock(&pool->mu);
         qh_ref *t = qh__pool_find(pool, r.id);
-        if (t && !t->runtime_done)
+        if (t && !t->runtime_done) {
+            t->holder = holder;
+            holder = NULL;
             qh__pool_end(pool, t, st, msg, &v);
+        } else if (t && t->state == QH_TASK_DONE && t->holder && !t->result && st != QH_OK) {
+            qh__pool_lost(pool, t, st, msg); /* its holder died before we fetched it */
+        }
         pthread_mutex_unlock(&pool->mu);
+        free(holder);
         qh_value_destroy(&v);
     }
 }

@@ -21,7 +21,8 @@ struct qh_ref {
     qh_status status;                    /* final status once ended */
     char *message;                       /* failure text (malloc'd) */
     qh_value *args;                      /* local runtime: arguments until the task runs */
-    qh_value *result;                    /* value once DONE */
+    qh_value *result;                    /* value once DONE (remote: NULL until fetched) */
+    char *holder;                        /* remote: the peer endpoint keeping the value */
     uint32_t holders;                    /* the user's handle + the runtime until the task ends */
     uint32_t ndeps_pending;              /* local runtime: dependencies not yet ended */
     uint32_t ndependents, capdependents; /* local runtime: tasks waiting for this one */
@@ -55,6 +56,8 @@ qh_ref *qh__pool_find(qh_pool *pool, uint64_t id);
  * message); wakes waiters, releases the runtime's hold. Ignored when already ended. */
 void qh__pool_end(qh_pool *pool, qh_ref *t, qh_status status, const char *message,
                   qh_value **value);
+/* With pool->mu held: the value of ended task t, kept by a worker, is lost: t fails now. */
+void qh__pool_lost(qh_pool *pool, qh_ref *t, qh_status status, const char *message);
 /* With pool->mu held: ends every unfinished task with status/message (broker gone). */
 void qh__pool_end_all(qh_pool *pool, qh_status status, const char *message);
 
@@ -64,6 +67,8 @@ void qh__client_destroy(qh__client **c);
 /* With pool->mu held: the pool shape / the id prefix the broker gave. */
 const qh__shape *qh__client_shape(qh__client *c);
 uint64_t qh__client_peer_no(qh__client *c);
+/* The heartbeat the broker set (fetches from holders give up after QH__LIVENESS of them). */
+unsigned qh__client_heartbeat_ms(qh__client *c);
 /* With pool->mu held: queues a submit record / a cancel / a release for the next send. */
 qh_status qh__client_submit(qh__client *c, const qh_ref *t, const uint64_t *deps, uint32_t ndeps,
                             const qh_value *args);
