@@ -30,15 +30,15 @@ typedef struct s_entry {
 } s_entry;
 
 struct qh__store {
-    qh__sock *sock;                     /* the ROUTER (serving thread only) */
-    char endpoint[QH__ENDPOINT_MAX];    /* what others connect to */
-    int wakefd;                         /* destroy pokes it */
-    atomic_bool stop;                   /* destroy asked */
-    pthread_t thread;                   /* answers FETCH */
-    pthread_mutex_t mu;                 /* guards the table and the counts */
-    s_entry *buckets[S_BUCKETS];        /* id → value */
-    size_t nvalues;                     /* values held */
-    uint64_t nbytes;                    /* their bytes */
+    qh__sock *sock;                  /* the ROUTER (serving thread only) */
+    char endpoint[QH__ENDPOINT_MAX]; /* what others connect to */
+    int wakefd;                      /* destroy pokes it */
+    atomic_bool stop;                /* destroy asked */
+    pthread_t thread;                /* answers FETCH */
+    pthread_mutex_t mu;              /* guards the table and the counts */
+    s_entry *buckets[S_BUCKETS];     /* id → value */
+    size_t nvalues;                  /* values held */
+    uint64_t nbytes;                 /* their bytes */
 };
 
 size_t qh__hold_min(void)
@@ -232,8 +232,7 @@ static void s_answer(qh__store *s, const qh__msgin *m)
             qh__wire_put_result(&out, id, QH_OK, "", e->bytes, e->len);
             s_unref(e);
         } else {
-            qh__wire_put_result(&out, id, QH_ENOTFOUND, "value not held there (dropped)", NULL,
-                                0);
+            qh__wire_put_result(&out, id, QH_ENOTFOUND, "value not held there (dropped)", NULL, 0);
         }
         n++;
     }

@@ -77,7 +77,8 @@ static qh_status t_consume(qh_task_ctx *ctx, const qh_value *args, qh_value **ou
     double sum = 0;
     for (size_t i = 0; i < n; i++)
         sum += x[i];
-    *out = qh_value_list_of(3, qh_value_int(getpid()), qh_value_int(qh_value_int_or(qh_value_at(in, 0), -1)),
+    *out = qh_value_list_of(3, qh_value_int(getpid()),
+                            qh_value_int(qh_value_int_or(qh_value_at(in, 0), -1)),
                             qh_value_double(sum));
     return QH_OK;
 }
