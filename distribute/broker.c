@@ -13,6 +13,12 @@
  * with it: they are not recomputed; tasks still needing one fail with QH_EWORKERLOST naming
  * the task and the worker, and so does a get of it (see pool.h).
  *
+ * Targets nobody can meet: a task whose target no connected worker covers is refused at
+ * submit; while no worker is connected it waits, and a queued task that no connected
+ * worker could ever run (none yet, or the only big one left) fails with QH_EINVAL once
+ * that has lasted the grace period (qh_broker_set_unfit_grace, default 10 s), checked at
+ * every heartbeat by class of need.
+ *
  * Liveness: everybody sends something at least every heartbeat; a worker silent for
  * QH__LIVENESS heartbeats is lost — its tasks are queued again (up to max_retries) or end
  * with QH_EWORKERLOST — and a result from a worker the task no longer belongs to is
@@ -110,7 +116,8 @@ struct qh_broker {
     uint32_t nnames, capnames;
     qh__shape shape; /* live workers */
     uint64_t next_peer_no;
-    b_stats stats; /* see qh_broker_get_stats */
+    b_stats stats;       /* see qh_broker_get_stats */
+    atomic_int grace_ms; /* how long a queued task may wait with no worker able to run it */
 };
 
 static void s_count(atomic_uint_fast64_t *c, uint64_t n)
@@ -701,6 +708,7 @@ static void s_submit(qh_broker *b, uint32_t c, qh__rd *rd, uint32_t count)
                      "task '%s' needs cpu=%g gpu=%u mem=%llu, which no worker of this pool "
                      "can ever offer",
                      s.name, need.cpu, need.gpu, (unsigned long long)need.mem);
+            s_count(&b->stats.unfit, 1);
             s_reject(b, c, s.id, QH_EINVAL, msg);
             continue;
         }
@@ -875,6 +883,52 @@ static void s_message(qh_broker *b, qh__msgin *m)
     }
 }
 
+/* Fails queued tasks that no connected worker could ever run, once that has lasted the
+ * grace period (each class of need remembers since when in its mark). */
+static void s_unfit(qh_broker *b)
+{
+    int64_t now = qh__now_ms();
+    int grace = atomic_load(&b->grace_ms);
+    for (size_t i = 0; i < b->queue.nclasses; i++) {
+        qh__sq_class *c = &b->queue.classes[i];
+        if (!c->n || qh__shape_fits(&b->shape, &c->need)) {
+            c->mark = 0;
+            continue;
+        }
+        if (!c->mark)
+            c->mark = now;
+        if (now - c->mark < grace)
+            continue;
+        qh__res need = c->need;
+        /* Taken first: ending tasks may queue others (and move the classes). */
+        qh__sq_item *it = qh__sq_take_class(&b->queue, i);
+        while (it) {
+            b_task *t = (b_task *)it;
+            it = it->next;
+            t->inqueue = 0;
+            if (t->state != S_QUEUED) {
+                s_maybe_free(b, t);
+                continue;
+            }
+            char msg[512];
+            if (b->shape.workers)
+                snprintf(msg, sizeof msg,
+                         "task '%s' needs cpu=%g gpu=%u mem=%llu, which no worker of this pool "
+                         "offers (for %d ms now; the largest offers cpu=%g gpu=%u mem=%llu)",
+                         b->names[t->name], need.cpu, need.gpu, (unsigned long long)need.mem, grace,
+                         b->shape.max.cpu, b->shape.max.gpu, (unsigned long long)b->shape.max.mem);
+            else
+                snprintf(msg, sizeof msg,
+                         "task '%s' needs cpu=%g gpu=%u mem=%llu and no worker has been "
+                         "connected to run it for %d ms",
+                         b->names[t->name], need.cpu, need.gpu, (unsigned long long)need.mem,
+                         grace);
+            s_count(&b->stats.unfit, 1);
+            s_end(b, t, QH_EINVAL, msg, strlen(msg));
+        }
+    }
+}
+
 static void s_heartbeat(qh_broker *b)
 {
     int64_t now = qh__now_ms();
@@ -914,6 +968,7 @@ static void *s_run(void *arg)
         }
         if (qh__now_ms() >= next_hb) {
             s_heartbeat(b);
+            s_unfit(b);
             next_hb = qh__now_ms() + b->hb_ms;
         }
         s_schedule(b);
@@ -934,6 +989,7 @@ qh_status qh_broker_create(const char *endpoint, qh_broker **out)
     if (!b)
         return QH_ERROR(QH_ENOMEM, "out of memory for a broker");
     b->hb_ms = qh__heartbeat_ms();
+    atomic_init(&b->grace_ms, 10000);
     b->wakefd = qh__wakefd_create();
     if (b->wakefd < 0)
         QH_FAIL(QH_EIO, "cannot create an eventfd");
@@ -956,6 +1012,12 @@ fail:
         close(b->wakefd);
     free(b);
     return st;
+}
+
+void qh_broker_set_unfit_grace(qh_broker *b, int grace_ms)
+{
+    if (b)
+        atomic_store(&b->grace_ms, grace_ms > 0 ? grace_ms : 0);
 }
 
 const char *qh_broker_endpoint(const qh_broker *b)

@@ -183,6 +183,14 @@ QH_EXPORT qh_status qh_broker_create(const char *endpoint, qh_broker **out);
  * address replaced by 127.0.0.1). Borrowed. */
 QH_EXPORT const char *qh_broker_endpoint(const qh_broker *broker);
 
+/* A task no connected worker could ever run (by cpu, gpu or memory) is refused at submit
+ * when workers are connected. While none is — a pool starting up — it waits; once no
+ * connected worker has been able to run a waiting task for `grace_ms` (default 10000; 0 =
+ * at the next heartbeat), the task fails with QH_EINVAL saying what it needs and what the
+ * largest worker offers. The same holds when the only workers able to run it leave.
+ * Thread-safe; takes effect at the next heartbeat. */
+QH_EXPORT void qh_broker_set_unfit_grace(qh_broker *broker, int grace_ms);
+
 /* Stops the broker; with `stop_workers`, first tells connected workers to exit. Accepts
  * NULL; sets *b = NULL. */
 QH_EXPORT void qh_broker_destroy(qh_broker **b, bool stop_workers);
