@@ -134,7 +134,9 @@ static void s_runtime_release(qh_pool *pool, qh_ref *t)
 
 static void s_wake(qh_pool *pool)
 {
-    if (pool->nwaiters)
+    if (pool->nwaiters && pool->defer_wake)
+        pool->wake_pending = true;
+    else if (pool->nwaiters)
         pthread_cond_broadcast(&pool->ended);
 }
 
@@ -531,7 +533,7 @@ qh_status qh_submit_target(qh_pool *pool, const char *task, const qh_target *tar
     qh_status st = QH_OK;
     qh_value *a = args ? *args : NULL;
     qh_ref *t = NULL;
-    bool locked = false;
+    bool locked = false, kick = false;
     if (args)
         *args = NULL;
     *out = NULL;
@@ -613,7 +615,7 @@ qh_status qh_submit_target(qh_pool *pool, const char *task, const qh_target *tar
         t->ndeps_pending = 1;
         s_dep_ended(pool, t, failed);
     } else if (pool->client) {
-        st = qh__client_submit(pool->client, t, dep_ids, ndeps, t->args);
+        st = qh__client_submit(pool->client, t, dep_ids, ndeps, t->args, &kick);
         if (st != QH_OK) {
             t->holders = 1; /* the caller gets no ref: ending it frees it */
             qh__pool_end(pool, t, st, qh_last_error(), NULL);
@@ -650,6 +652,8 @@ qh_status qh_submit_target(qh_pool *pool, const char *task, const qh_target *tar
         }
     }
     pthread_mutex_unlock(&pool->mu);
+    if (kick)
+        qh__client_kick(pool->client);
     *out = t;
     return QH_OK;
 fail:

@@ -41,6 +41,8 @@ struct qh_pool {
     size_t nbuckets, ntasks;
     uint64_t next_id;   /* next task id (remote: peer_no << 40 added) */
     bool closed;        /* destroy began or the broker is gone: no more submits */
+    bool defer_wake;    /* REMOTE I/O thread at work: broadcast `ended` after unlocking */
+    bool wake_pending;  /* ... and a task ended meanwhile */
     char *closed_why;   /* why (for messages) */
     qh__exec *exec;     /* LOCAL: the threads */
     qh__res cap;        /* LOCAL: what they offer */
@@ -69,9 +71,12 @@ const qh__shape *qh__client_shape(qh__client *c);
 uint64_t qh__client_peer_no(qh__client *c);
 /* The heartbeat the broker set (fetches from holders give up after QH__LIVENESS of them). */
 unsigned qh__client_heartbeat_ms(qh__client *c);
-/* With pool->mu held: queues a submit record / a cancel / a release for the next send. */
+/* With pool->mu held: queues a submit record / a cancel / a release for the next send.
+ * qh__client_submit sets *kick when the I/O thread must be woken: the caller does it with
+ * qh__client_kick after unlocking (woken under the lock, it would block on it at once). */
 qh_status qh__client_submit(qh__client *c, const qh_ref *t, const uint64_t *deps, uint32_t ndeps,
-                            const qh_value *args);
+                            const qh_value *args, bool *kick);
+void qh__client_kick(qh__client *c);
 void qh__client_cancel(qh__client *c, uint64_t id);
 void qh__client_release(qh__client *c, uint64_t id);
 

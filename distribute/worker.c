@@ -75,14 +75,17 @@ static qh_pool *s_nested_pool(void *arg)
     return p;
 }
 
-/* With w->mu held: wakes the I/O thread once per batch. */
-static void s_poke(w_worker *w)
+/* With w->mu held: counts a record; wakes the I/O thread once per batch, or (defer) says
+ * the caller must, after unlocking. */
+static bool s_poke(w_worker *w, bool defer)
 {
     w->nresults++;
-    if (!w->poked) {
-        w->poked = true;
+    if (w->poked)
+        return false;
+    w->poked = true;
+    if (!defer)
         qh__wake(w->wakefd);
-    }
+    return defer;
 }
 
 /* Appends a failure record (with w->mu held by the caller). */
@@ -91,11 +94,12 @@ static void s_post(w_worker *w, uint64_t id, qh_status st, const char *msg)
     if (w->nresults == 0)
         qh__wire_begin(&w->results, QH__MSG_RESULT);
     (void)qh__wire_put_result_value(&w->results, id, st, msg, NULL);
-    s_poke(w);
+    (void)s_poke(w, false);
 }
 
-/* Appends a success: the encoded value inline, or (kept here) where it is. */
-static void s_post_value(w_worker *w, uint64_t id, const qh__buf *v, uint64_t held)
+/* Appends a success: the encoded value inline, or (kept here) where it is. Returns whether
+ * the caller must wake the I/O thread after unlocking. */
+static bool s_post_value(w_worker *w, uint64_t id, const qh__buf *v, uint64_t held)
 {
     if (w->nresults == 0)
         qh__wire_begin(&w->results, QH__MSG_RESULT);
@@ -103,7 +107,7 @@ static void s_post_value(w_worker *w, uint64_t id, const qh__buf *v, uint64_t he
         qh__wire_put_result_held(&w->results, id, qh__store_endpoint(w->store), held);
     else
         qh__wire_put_result(&w->results, id, QH_OK, "", v->p, v->n);
-    s_poke(w);
+    return s_poke(w, true);
 }
 
 static void s_unlink(w_worker *w, w_job *j)
@@ -207,13 +211,16 @@ static void s_job_run(qh__job *job)
         if ((st = qh__store_put(w->store, j->id, &vb)) != QH_OK)
             message = strdup(qh_last_error());
     }
+    bool wake = false;
     pthread_mutex_lock(&w->mu);
     if (st == QH_OK)
-        s_post_value(w, j->id, &vb, held);
+        wake = s_post_value(w, j->id, &vb, held);
     else
         s_post(w, j->id, st, message ? message : "");
     s_unlink(w, j);
     pthread_mutex_unlock(&w->mu);
+    if (wake) /* after the unlock: the I/O thread takes the mutex first thing */
+        qh__wake(w->wakefd);
     qh__buf_free(&vb);
     qh_value_destroy(&result);
     free(message);
