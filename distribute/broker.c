@@ -2,9 +2,22 @@
  * every task it was given until its client releases it, queues tasks until a worker has
  * room (squeue.h: first come, first served within a priority, by class of need), places
  * each on the worker with the most free cpu that covers its target, forwards results to
- * the owning client, and runs dependent tasks when their inputs exist (a RUN record
- * carries the encoded values of its dependencies, so the value goes from the producing
- * worker through the broker to the consuming one, and only there).
+ * the owning client, and runs dependent tasks when their inputs exist.
+ *
+ * Values and locality: a small result comes to the broker inline and goes on to its client
+ * and in the RUN records of its dependents. A large one (peer.h) stays on the worker that
+ * computed it: the broker keeps only which worker holds it and its size, tells the client
+ * and the dependents' workers where to fetch it, places a dependent preferably on the
+ * worker holding most of its input bytes (when that worker has room), and sends the holder
+ * DROP once no ref and no waiting task needs the value. A holder that dies takes its values
+ * with it: they are not recomputed; tasks still needing one fail with QH_EWORKERLOST naming
+ * the task and the worker, and so does a get of it (see pool.h).
+ *
+ * Targets nobody can meet: a task whose target no connected worker covers is refused at
+ * submit; while no worker is connected it waits, and a queued task that no connected
+ * worker could ever run (none yet, or the only big one left) fails with QH_EINVAL once
+ * that has lasted the grace period (qh_broker_set_unfit_grace, default 10 s), checked at
+ * every heartbeat by class of need.
  *
  * Liveness: everybody sends something at least every heartbeat; a worker silent for
  * QH__LIVENESS heartbeats is lost — its tasks are queued again (up to max_retries) or end
@@ -56,8 +69,9 @@ typedef struct b_task {
     uint8_t canceled : 1;   /* the client canceled it */
     uint8_t inqueue : 1;    /* linked in the queue (maybe lazily, after a cancel) */
     uint32_t status;        /* final status */
-    uint8_t *result;        /* value (MessagePack) or failure message */
-    uint32_t result_len;
+    uint32_t holder;        /* peer index of the worker keeping the value, or S_NONE */
+    uint8_t *result;        /* value (MessagePack) or failure message; NULL when held */
+    uint32_t result_len;    /* its bytes (held: the value's size at the holder) */
     uint32_t args_len;
     uint8_t args[]; /* MessagePack arguments */
 } b_task;
@@ -74,7 +88,16 @@ typedef struct b_peer {
     uint32_t nprefetched;    /* worker: of which sent beyond its room */
     qh__buf out;             /* records waiting to be sent (RUN or RESULT) */
     uint32_t nout;
+    qh__buf drops; /* worker: DROP records waiting to be sent */
+    uint32_t ndrops;
+    char endpoint[QH__ENDPOINT_MAX]; /* worker: where its values are fetched, "" = none */
 } b_peer;
+
+/* Counters behind qh_broker_get_stats (written by the broker thread, read by anyone). */
+typedef struct b_stats {
+    atomic_uint_fast64_t submitted, ended, relayed, relayed_bytes, held, held_bytes, dropped, lost,
+        near_inputs, unfit;
+} b_stats;
 
 struct qh_broker {
     qh__sock *sock;     /* the ROUTER */
@@ -93,7 +116,14 @@ struct qh_broker {
     uint32_t nnames, capnames;
     qh__shape shape; /* live workers */
     uint64_t next_peer_no;
+    b_stats stats;       /* see qh_broker_get_stats */
+    atomic_int grace_ms; /* how long a queued task may wait with no worker able to run it */
 };
+
+static void s_count(atomic_uint_fast64_t *c, uint64_t n)
+{
+    atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
 
 /* ---- tables ---- */
 
@@ -143,10 +173,13 @@ static void s_free_task(b_task *t)
 
 /* Frees an ended task nobody needs any more (released by its client, no dependents
  * waiting, not sitting in the queue). */
+static void s_drop_value(qh_broker *b, b_task *t);
+
 static void s_maybe_free(qh_broker *b, b_task *t)
 {
     if (t->state != S_ENDED || !t->released || t->pins || t->inqueue || t->ndeps_pending)
         return;
+    s_drop_value(b, t);
     b_task **p = &b->buckets[t->id % b->nbuckets];
     while (*p && *p != t)
         p = &(*p)->hnext;
@@ -194,8 +227,30 @@ static void s_out_begin(b_peer *p, qh__msg_type type)
         qh__wire_begin(&p->out, type);
 }
 
+/* Tells the worker holding t's value to forget it. */
+static void s_drop_value(qh_broker *b, b_task *t)
+{
+    if (t->holder == S_NONE)
+        return;
+    b_peer *p = &b->peers[t->holder];
+    t->holder = S_NONE;
+    if (!p->alive)
+        return;
+    if (p->ndrops == 0)
+        qh__wire_begin(&p->drops, QH__MSG_DROP);
+    qh__wire_put_id(&p->drops, t->id);
+    p->ndrops++;
+    s_count(&b->stats.dropped, 1);
+}
+
 static void s_flush(qh_broker *b, b_peer *p)
 {
+    if (p->ndrops) {
+        if (qh__wire_end(&p->drops, p->ndrops) == QH_OK)
+            (void)qh__sock_send_buf(b->sock, p->ident, p->ident_len, &p->drops);
+        qh__buf_free(&p->drops);
+        p->ndrops = 0;
+    }
     if (!p->nout)
         return;
     if (qh__wire_end(&p->out, p->nout) == QH_OK)
@@ -280,21 +335,31 @@ static void s_end(qh_broker *b, b_task *t, qh_status status, const void *data, s
 {
     if (t->state == S_ENDED)
         return;
-    if (t->canceled && status == QH_OK)
+    if (t->canceled && status == QH_OK) {
+        s_drop_value(b, t);
         status = QH_ECANCELED, data = "canceled", len = 8;
+    }
     t->state = S_ENDED;
     t->status = (uint32_t)status;
-    /* Kept with a NUL after it: a failure message is also written as a string. */
-    t->result = malloc(len + 1);
-    t->result_len = t->result ? (uint32_t)len : 0;
-    if (t->result) {
-        memcpy(t->result, data, len);
-        t->result[len] = 0;
+    s_count(&b->stats.ended, 1);
+    if (t->holder != S_NONE) { /* the value stays on its worker: len is its size there */
+        t->result = NULL;
+        t->result_len = (uint32_t)len;
+    } else {
+        /* Kept with a NUL after it: a failure message is also written as a string. */
+        t->result = malloc(len + 1);
+        t->result_len = t->result ? (uint32_t)len : 0;
+        if (t->result) {
+            memcpy(t->result, data, len);
+            t->result[len] = 0;
+        }
     }
     b_peer *c = &b->peers[t->client];
     if (c->alive && !t->canceled) {
         s_out_begin(c, QH__MSG_RESULT);
-        if (status == QH_OK)
+        if (status == QH_OK && t->holder != S_NONE)
+            qh__wire_put_result_held(&c->out, t->id, b->peers[t->holder].endpoint, len);
+        else if (status == QH_OK)
             qh__wire_put_result(&c->out, t->id, QH_OK, "", data, len);
         else
             qh__wire_put_result(&c->out, t->id, status, t->result ? (char *)t->result : "", NULL,
@@ -362,9 +427,60 @@ static void s_assign(qh_broker *b, b_task *t, uint32_t w)
     qh__wire_put_run(&p->out, t->id, b->names[t->name], &tg, t->args, t->args_len, t->ndeps);
     for (uint32_t i = 0; i < t->ndeps; i++) {
         b_task *d = s_find(b, t->deps[i]); /* pinned: still here */
-        qh__wire_put_dep(&p->out, t->deps[i], d ? d->result : NULL, d ? d->result_len : 0);
+        if (d && d->holder != S_NONE) {
+            qh__wire_put_dep(&p->out, d->id, NULL, 0, b->peers[d->holder].endpoint, d->result_len);
+        } else {
+            qh__wire_put_dep(&p->out, t->deps[i], d ? d->result : NULL, d ? d->result_len : 0, NULL,
+                             d ? d->result_len : 0);
+            s_count(&b->stats.relayed_bytes, d ? d->result_len : 0);
+        }
     }
     p->nout++;
+}
+
+/* Whether worker w has room for `need` now (not counting prefetched tasks). */
+static bool s_has_room(qh_broker *b, uint32_t w, const qh__res *need)
+{
+    b_peer *p = &b->peers[w];
+    qh__res free_ = {p->cap.cpu - p->used.cpu,
+                     p->used.gpu > p->cap.gpu ? 0 : p->cap.gpu - p->used.gpu,
+                     p->used.mem > p->cap.mem ? 0 : p->cap.mem - p->used.mem};
+    return qh__res_covers(&free_, need);
+}
+
+/* The live worker holding the most bytes of t's inputs, S_NONE when none is held. */
+static uint32_t s_preferred(qh_broker *b, const b_task *t)
+{
+    uint32_t who[64], n = 0, best = S_NONE;
+    uint64_t bytes[64], most = 0;
+    for (uint32_t i = 0; i < t->ndeps; i++) {
+        b_task *d = s_find(b, t->deps[i]);
+        if (!d || d->holder == S_NONE)
+            continue;
+        uint32_t k = 0;
+        while (k < n && who[k] != d->holder)
+            k++;
+        if (k == n) {
+            if (n == 64)
+                continue;
+            who[n] = d->holder, bytes[n++] = 0;
+        }
+        bytes[k] += d->result_len;
+        if (bytes[k] > most)
+            most = bytes[k], best = who[k];
+    }
+    return best;
+}
+
+/* The first input of t whose value is gone (failed since, or lost with its worker). */
+static b_task *s_lost_input(qh_broker *b, const b_task *t)
+{
+    for (uint32_t i = 0; i < t->ndeps; i++) {
+        b_task *d = s_find(b, t->deps[i]);
+        if (d && d->status != QH_OK)
+            return d;
+    }
+    return NULL;
 }
 
 /* Takes a task off its worker's books. */
@@ -395,6 +511,25 @@ static void s_schedule(qh_broker *b)
             s_maybe_free(b, t);
             continue;
         }
+        if (t->ndeps) {
+            b_task *d = s_lost_input(b, t);
+            if (d) {
+                char msg[1536];
+                snprintf(msg, sizeof msg, "input '%s' (task %llu) is gone: %.*s", b->names[d->name],
+                         (unsigned long long)d->id, (int)d->result_len, (const char *)d->result);
+                s_end(b, t, (qh_status)d->status, msg, strlen(msg));
+                continue;
+            }
+            /* Near its inputs when that worker has room (or, when nobody has, can queue it). */
+            uint32_t pref = s_preferred(b, t);
+            if (pref != S_NONE && pref != (uint32_t)w &&
+                qh__res_covers(&b->peers[pref].cap, &t->need) &&
+                (s_has_room(b, pref, &t->need) || (!s_has_room(b, (uint32_t)w, &t->need) &&
+                                                   b->peers[pref].nprefetched < S_PREFETCH)))
+                w = (int)pref;
+            if (pref == (uint32_t)w)
+                s_count(&b->stats.near_inputs, 1);
+        }
         s_assign(b, t, (uint32_t)w);
     }
 }
@@ -423,6 +558,8 @@ static void s_worker_lost(qh_broker *b, uint32_t w, const char *why)
     p->alive = false;
     qh__buf_free(&p->out);
     p->nout = 0;
+    qh__buf_free(&p->drops);
+    p->ndrops = 0;
     size_t n = 0;
     uint64_t *ids = s_collect(b, S_NONE, w, &n);
     for (size_t i = 0; i < n; i++) {
@@ -444,6 +581,28 @@ static void s_worker_lost(qh_broker *b, uint32_t w, const char *why)
         }
     }
     free(ids);
+    /* Its values are gone: whoever still needs one fails (not recomputed; see above). */
+    for (size_t i = 0; i < b->nbuckets; i++) {
+        for (b_task *t = b->buckets[i]; t; t = t->hnext) {
+            if (t->holder != w)
+                continue;
+            t->holder = S_NONE;
+            char msg[512];
+            int len =
+                snprintf(msg, sizeof msg, "its value (%u bytes) was lost with worker %s, which %s",
+                         t->result_len, p->name, why);
+            t->status = QH_EWORKERLOST;
+            t->result = (uint8_t *)strdup(msg);
+            t->result_len = t->result ? (uint32_t)len : 0;
+            s_count(&b->stats.lost, 1);
+            b_peer *c = &b->peers[t->client];
+            if (c->alive && !t->released && t->result) {
+                s_out_begin(c, QH__MSG_RESULT);
+                qh__wire_put_result(&c->out, t->id, QH_EWORKERLOST, msg, NULL, 0);
+                c->nout++;
+            }
+        }
+    }
     s_reshape(b);
 }
 
@@ -508,8 +667,10 @@ static void s_hello(qh_broker *b, const qh__msgin *m, qh__rd *rd)
     p->alive = true;
     p->heard = qh__now_ms();
     memcpy(p->name, h.name, sizeof p->name);
-    if (h.role == QH__ROLE_WORKER)
+    if (h.role == QH__ROLE_WORKER) {
         p->cap = h.cap;
+        memcpy(p->endpoint, h.endpoint, sizeof p->endpoint);
+    }
     if (h.role == QH__ROLE_WORKER)
         s_reshape(b);
     qh__welcome w = {.peer_no = ++b->next_peer_no, .heartbeat_ms = b->hb_ms, .shape = b->shape};
@@ -547,6 +708,7 @@ static void s_submit(qh_broker *b, uint32_t c, qh__rd *rd, uint32_t count)
                      "task '%s' needs cpu=%g gpu=%u mem=%llu, which no worker of this pool "
                      "can ever offer",
                      s.name, need.cpu, need.gpu, (unsigned long long)need.mem);
+            s_count(&b->stats.unfit, 1);
             s_reject(b, c, s.id, QH_EINVAL, msg);
             continue;
         }
@@ -563,6 +725,8 @@ static void s_submit(qh_broker *b, uint32_t c, qh__rd *rd, uint32_t count)
         t->max_retries = (uint8_t)(s.target.max_retries > 255 ? 255 : s.target.max_retries);
         t->client = c;
         t->worker = S_NONE;
+        t->holder = S_NONE;
+        s_count(&b->stats.submitted, 1);
         t->name = s_intern(b, s.name);
         t->args_len = s.args_len;
         memcpy(t->args, s.args, s.args_len);
@@ -622,9 +786,16 @@ static void s_results(qh_broker *b, uint32_t w, qh__rd *rd, uint32_t count)
         if (!t || t->state != S_RUNNING || t->worker != w)
             continue; /* stale: the task was given to someone else, or is gone */
         s_unassign(b, t);
-        if (r.status == QH_OK)
+        if (r.status == QH_OK && r.holder_len && b->peers[w].endpoint[0]) {
+            t->holder = w;
+            s_count(&b->stats.held, 1);
+            s_count(&b->stats.held_bytes, r.size);
+            s_end(b, t, QH_OK, NULL, r.size > UINT32_MAX ? UINT32_MAX : (size_t)r.size);
+        } else if (r.status == QH_OK) {
+            s_count(&b->stats.relayed, 1);
+            s_count(&b->stats.relayed_bytes, r.value_len);
             s_end(b, t, QH_OK, r.value, r.value_len);
-        else
+        } else
             s_end(b, t, (qh_status)r.status, r.message, r.message_len);
     }
 }
@@ -712,6 +883,52 @@ static void s_message(qh_broker *b, qh__msgin *m)
     }
 }
 
+/* Fails queued tasks that no connected worker could ever run, once that has lasted the
+ * grace period (each class of need remembers since when in its mark). */
+static void s_unfit(qh_broker *b)
+{
+    int64_t now = qh__now_ms();
+    int grace = atomic_load(&b->grace_ms);
+    for (size_t i = 0; i < b->queue.nclasses; i++) {
+        qh__sq_class *c = &b->queue.classes[i];
+        if (!c->n || qh__shape_fits(&b->shape, &c->need)) {
+            c->mark = 0;
+            continue;
+        }
+        if (!c->mark)
+            c->mark = now;
+        if (now - c->mark < grace)
+            continue;
+        qh__res need = c->need;
+        /* Taken first: ending tasks may queue others (and move the classes). */
+        qh__sq_item *it = qh__sq_take_class(&b->queue, i);
+        while (it) {
+            b_task *t = (b_task *)it;
+            it = it->next;
+            t->inqueue = 0;
+            if (t->state != S_QUEUED) {
+                s_maybe_free(b, t);
+                continue;
+            }
+            char msg[512];
+            if (b->shape.workers)
+                snprintf(msg, sizeof msg,
+                         "task '%s' needs cpu=%g gpu=%u mem=%llu, which no worker of this pool "
+                         "offers (for %d ms now; the largest offers cpu=%g gpu=%u mem=%llu)",
+                         b->names[t->name], need.cpu, need.gpu, (unsigned long long)need.mem, grace,
+                         b->shape.max.cpu, b->shape.max.gpu, (unsigned long long)b->shape.max.mem);
+            else
+                snprintf(msg, sizeof msg,
+                         "task '%s' needs cpu=%g gpu=%u mem=%llu and no worker has been "
+                         "connected to run it for %d ms",
+                         b->names[t->name], need.cpu, need.gpu, (unsigned long long)need.mem,
+                         grace);
+            s_count(&b->stats.unfit, 1);
+            s_end(b, t, QH_EINVAL, msg, strlen(msg));
+        }
+    }
+}
+
 static void s_heartbeat(qh_broker *b)
 {
     int64_t now = qh__now_ms();
@@ -751,6 +968,7 @@ static void *s_run(void *arg)
         }
         if (qh__now_ms() >= next_hb) {
             s_heartbeat(b);
+            s_unfit(b);
             next_hb = qh__now_ms() + b->hb_ms;
         }
         s_schedule(b);
@@ -771,6 +989,7 @@ qh_status qh_broker_create(const char *endpoint, qh_broker **out)
     if (!b)
         return QH_ERROR(QH_ENOMEM, "out of memory for a broker");
     b->hb_ms = qh__heartbeat_ms();
+    atomic_init(&b->grace_ms, 10000);
     b->wakefd = qh__wakefd_create();
     if (b->wakefd < 0)
         QH_FAIL(QH_EIO, "cannot create an eventfd");
@@ -793,6 +1012,12 @@ fail:
         close(b->wakefd);
     free(b);
     return st;
+}
+
+void qh_broker_set_unfit_grace(qh_broker *b, int grace_ms)
+{
+    if (b)
+        atomic_store(&b->grace_ms, grace_ms > 0 ? grace_ms : 0);
 }
 
 const char *qh_broker_endpoint(const qh_broker *b)
@@ -820,12 +1045,36 @@ void qh_broker_destroy(qh_broker **pb, bool stop_workers)
         }
     }
     free(b->buckets);
-    for (uint32_t i = 0; i < b->npeers; i++)
+    for (uint32_t i = 0; i < b->npeers; i++) {
         qh__buf_free(&b->peers[i].out);
+        qh__buf_free(&b->peers[i].drops);
+    }
     free(b->peers);
     for (uint32_t i = 0; i < b->nnames; i++)
         free(b->names[i]);
     free(b->names);
     qh__sq_free(&b->queue);
     free(b);
+}
+
+qh_status qh_broker_get_stats(const qh_broker *b, qh_broker_stats *out)
+{
+    if (!b || !out)
+        return QH_ERROR(QH_EINVAL, "qh_broker_get_stats needs a broker and somewhere to write");
+    qh_broker *m = (qh_broker *)b; /* atomics are read through non-const pointers */
+#define S_LOAD(f) atomic_load_explicit(&m->stats.f, memory_order_relaxed)
+    *out = (qh_broker_stats){
+        .tasks_submitted = S_LOAD(submitted),
+        .tasks_ended = S_LOAD(ended),
+        .values_relayed = S_LOAD(relayed),
+        .value_bytes_relayed = S_LOAD(relayed_bytes),
+        .values_held = S_LOAD(held),
+        .value_bytes_held = S_LOAD(held_bytes),
+        .values_dropped = S_LOAD(dropped),
+        .values_lost = S_LOAD(lost),
+        .placed_near_inputs = S_LOAD(near_inputs),
+        .rejected_unfit = S_LOAD(unfit),
+    };
+#undef S_LOAD
+    return QH_OK;
 }

@@ -55,15 +55,26 @@ uint64_t qh__client_peer_no(qh__client *c)
     return c->peer_no;
 }
 
+unsigned qh__client_heartbeat_ms(qh__client *c)
+{
+    return c->hb_ms;
+}
+
 qh_status qh__client_submit(qh__client *c, const qh_ref *t, const uint64_t *deps, uint32_t ndeps,
-                            const qh_value *args)
+                            const qh_value *args, bool *kick)
 {
     if (c->nsubmits == 0)
         qh__wire_begin(&c->submits, QH__MSG_SUBMIT);
     QH_CALL(qh__wire_put_submit_value(&c->submits, t->id, t->name, &t->target, deps, ndeps, args));
     c->nsubmits++;
-    s_poke(c);
+    *kick = !c->poked;
+    c->poked = true;
     return QH_OK;
+}
+
+void qh__client_kick(qh__client *c)
+{
+    qh__wake(c->wakefd);
 }
 
 void qh__client_cancel(qh__client *c, uint64_t id)
@@ -134,15 +145,32 @@ static void s_handle(qh__client *c, const void *data, size_t len)
         qh_status st = (qh_status)r.status;
         char msg[1024];
         snprintf(msg, sizeof msg, "%.*s", (int)r.message_len, r.message);
-        if (st == QH_OK && qh_value_from_msgpack(r.value, r.value_len, &v) != QH_OK) {
+        char *holder = NULL; /* the value stays there: get fetches it */
+        if (st == QH_OK && r.holder_len) {
+            if (!(holder = strndup(r.holder, r.holder_len))) {
+                st = QH_ENOMEM;
+                snprintf(msg, sizeof msg, "out of memory for a result");
+            }
+        } else if (st == QH_OK && qh_value_from_msgpack(r.value, r.value_len, &v) != QH_OK) {
             st = qh_last_status();
             snprintf(msg, sizeof msg, "undecodable result: %s", qh_last_error());
         }
         pthread_mutex_lock(&pool->mu);
+        pool->defer_wake = true;
         qh_ref *t = qh__pool_find(pool, r.id);
-        if (t && !t->runtime_done)
+        if (t && !t->runtime_done) {
+            t->holder = holder;
+            holder = NULL;
             qh__pool_end(pool, t, st, msg, &v);
+        } else if (t && t->state == QH_TASK_DONE && t->holder && !t->result && st != QH_OK) {
+            qh__pool_lost(pool, t, st, msg); /* its holder died before we fetched it */
+        }
+        bool wake = pool->wake_pending;
+        pool->defer_wake = pool->wake_pending = false;
         pthread_mutex_unlock(&pool->mu);
+        if (wake) /* after the unlock: the getter can take the mutex at once */
+            pthread_cond_broadcast(&pool->ended);
+        free(holder);
         qh_value_destroy(&v);
     }
 }

@@ -133,9 +133,14 @@ qh_status qh__exec_push(qh__exec *e, qh__job *job)
     pthread_mutex_lock(&e->mu);
     qh_status st = e->stop ? QH_ERROR(QH_ESTATE, "the executor is shutting down")
                            : qh__sq_push(&e->queue, &job->item, &job->need, job->priority);
-    if (st == QH_OK)
+    /* An idle thread is signalled after the unlock: woken under the lock, it would only
+     * block on the mutex again (one more sleep and wake-up on the single-task path). */
+    bool signal = st == QH_OK && e->nidle;
+    if (st == QH_OK && !signal)
         s_kick(e);
     pthread_mutex_unlock(&e->mu);
+    if (signal)
+        pthread_cond_signal(&e->wake);
     return st;
 }
 

@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "core/sysinfo.h"
+#include "distribute/peer.h"
 #include "distribute/pool_impl.h"
 
 const char *qh_task_state_name(qh_task_state s)
@@ -100,6 +101,7 @@ static void s_free_task(qh_ref *t)
     qh_value_destroy(&t->args);
     qh_value_destroy(&t->result);
     free(t->message);
+    free(t->holder);
     free(t->dependents);
     free(t);
 }
@@ -132,7 +134,9 @@ static void s_runtime_release(qh_pool *pool, qh_ref *t)
 
 static void s_wake(qh_pool *pool)
 {
-    if (pool->nwaiters)
+    if (pool->nwaiters && pool->defer_wake)
+        pool->wake_pending = true;
+    else if (pool->nwaiters)
         pthread_cond_broadcast(&pool->ended);
 }
 
@@ -198,6 +202,17 @@ void qh__pool_end(qh_pool *pool, qh_ref *t, qh_status status, const char *messag
     qh_value *none = NULL;
     s_finalize(pool, t, status, message, value ? value : &none);
     s_runtime_release(pool, t);
+}
+
+void qh__pool_lost(qh_pool *pool, qh_ref *t, qh_status status, const char *message)
+{
+    free(t->holder);
+    t->holder = NULL;
+    t->state = QH_TASK_FAILED;
+    t->status = status;
+    free(t->message);
+    t->message = strdup(message && *message ? message : qh_strerror(status));
+    s_wake(pool);
 }
 
 void qh__pool_end_all(qh_pool *pool, qh_status status, const char *message)
@@ -531,7 +546,7 @@ qh_status qh_submit_target(qh_pool *pool, const char *task, const qh_target *tar
     qh_status st = QH_OK;
     qh_value *a = args ? *args : NULL;
     qh_ref *t = NULL;
-    bool locked = false;
+    bool locked = false, kick = false;
     if (args)
         *args = NULL;
     *out = NULL;
@@ -598,8 +613,10 @@ qh_status qh_submit_target(qh_pool *pool, const char *task, const qh_target *tar
                     "an argument of task '%s' refers to task %llu, which this pool does not "
                     "know (was its ref destroyed?)",
                     task, (unsigned long long)refs.ids[i]);
-        if (d->state == QH_TASK_DONE)
+        if (d->state == QH_TASK_DONE && !pool->client)
             QH_TRY(qh__value_subst_ref(a, d->id, d->result));
+        else if (d->state == QH_TASK_DONE) /* the broker has it, or knows where it is */
+            deps[ndeps] = d, dep_ids[ndeps++] = d->id;
         else if (s_ended(d))
             failed = d;
         else
@@ -614,7 +631,7 @@ qh_status qh_submit_target(qh_pool *pool, const char *task, const qh_target *tar
         t->ndeps_pending = 1;
         s_dep_ended(pool, t, failed);
     } else if (pool->client) {
-        st = qh__client_submit(pool->client, t, dep_ids, ndeps, t->args);
+        st = qh__client_submit(pool->client, t, dep_ids, ndeps, t->args, &kick);
         if (st != QH_OK) {
             t->holders = 1; /* the caller gets no ref: ending it frees it */
             qh__pool_end(pool, t, st, qh_last_error(), NULL);
@@ -651,6 +668,8 @@ qh_status qh_submit_target(qh_pool *pool, const char *task, const qh_target *tar
         }
     }
     pthread_mutex_unlock(&pool->mu);
+    if (kick)
+        qh__client_kick(pool->client);
     *out = t;
     return QH_OK;
 fail:
@@ -724,6 +743,27 @@ static qh_status s_task_error(const qh_ref *t)
                     (unsigned long long)t->id, t->message ? t->message : qh_strerror(t->status));
 }
 
+/* With mu held (released meanwhile): fetches a remote ref's value from the worker keeping
+ * it and keeps it in the ref for later gets. A holder that cannot answer fails the ref. */
+static qh_status s_fetch(qh_pool *pool, qh_ref *ref, qh_value **out)
+{
+    char holder[QH__ENDPOINT_MAX];
+    snprintf(holder, sizeof holder, "%s", ref->holder);
+    int timeout = (int)(qh__client_heartbeat_ms(pool->client) * QH__LIVENESS);
+    pthread_mutex_unlock(&pool->mu);
+    qh_value *v = NULL;
+    qh_status st = qh__peer_fetch(holder, ref->id, timeout, &v);
+    pthread_mutex_lock(&pool->mu);
+    if (st != QH_OK && ref->state == QH_TASK_DONE && !ref->result)
+        qh__pool_lost(pool, ref, st, qh_last_error());
+    if (st == QH_OK && !ref->result)
+        ref->result = v, v = NULL; /* another getter may have been first */
+    qh_value_destroy(&v);
+    if (ref->state != QH_TASK_DONE)
+        return s_task_error(ref);
+    return (*out = qh_value_clone(ref->result)) ? QH_OK : QH_ENOMEM;
+}
+
 qh_status qh_get_timeout(qh_ref *ref, int timeout_ms, qh_value **out)
 {
     *out = NULL;
@@ -736,6 +776,8 @@ qh_status qh_get_timeout(qh_ref *ref, int timeout_ms, qh_value **out)
     if (!ended)
         st = QH_ERROR(QH_ETIMEDOUT, "task '%s' (task %llu) did not end within %d ms", ref->name,
                       (unsigned long long)ref->id, timeout_ms);
+    else if (ref->state == QH_TASK_DONE && !ref->result && ref->holder)
+        st = s_fetch(pool, ref, out); /* unlocks and locks again */
     else if (ref->state != QH_TASK_DONE)
         st = s_task_error(ref);
     else

@@ -21,7 +21,8 @@ struct qh_ref {
     qh_status status;                    /* final status once ended */
     char *message;                       /* failure text (malloc'd) */
     qh_value *args;                      /* local runtime: arguments until the task runs */
-    qh_value *result;                    /* value once DONE */
+    qh_value *result;                    /* value once DONE (remote: NULL until fetched) */
+    char *holder;                        /* remote: the peer endpoint keeping the value */
     uint32_t holders;                    /* the user's handle + the runtime until the task ends */
     uint32_t ndeps_pending;              /* local runtime: dependencies not yet ended */
     uint32_t ndependents, capdependents; /* local runtime: tasks waiting for this one */
@@ -40,6 +41,8 @@ struct qh_pool {
     size_t nbuckets, ntasks;
     uint64_t next_id;   /* next task id (remote: peer_no << 40 added) */
     bool closed;        /* destroy began or the broker is gone: no more submits */
+    bool defer_wake;    /* REMOTE I/O thread at work: broadcast `ended` after unlocking */
+    bool wake_pending;  /* ... and a task ended meanwhile */
     char *closed_why;   /* why (for messages) */
     qh__exec *exec;     /* LOCAL: the threads */
     qh__res cap;        /* LOCAL: what they offer */
@@ -55,6 +58,8 @@ qh_ref *qh__pool_find(qh_pool *pool, uint64_t id);
  * message); wakes waiters, releases the runtime's hold. Ignored when already ended. */
 void qh__pool_end(qh_pool *pool, qh_ref *t, qh_status status, const char *message,
                   qh_value **value);
+/* With pool->mu held: the value of ended task t, kept by a worker, is lost: t fails now. */
+void qh__pool_lost(qh_pool *pool, qh_ref *t, qh_status status, const char *message);
 /* With pool->mu held: ends every unfinished task with status/message (broker gone). */
 void qh__pool_end_all(qh_pool *pool, qh_status status, const char *message);
 
@@ -64,9 +69,14 @@ void qh__client_destroy(qh__client **c);
 /* With pool->mu held: the pool shape / the id prefix the broker gave. */
 const qh__shape *qh__client_shape(qh__client *c);
 uint64_t qh__client_peer_no(qh__client *c);
-/* With pool->mu held: queues a submit record / a cancel / a release for the next send. */
+/* The heartbeat the broker set (fetches from holders give up after QH__LIVENESS of them). */
+unsigned qh__client_heartbeat_ms(qh__client *c);
+/* With pool->mu held: queues a submit record / a cancel / a release for the next send.
+ * qh__client_submit sets *kick when the I/O thread must be woken: the caller does it with
+ * qh__client_kick after unlocking (woken under the lock, it would block on it at once). */
 qh_status qh__client_submit(qh__client *c, const qh_ref *t, const uint64_t *deps, uint32_t ndeps,
-                            const qh_value *args);
+                            const qh_value *args, bool *kick);
+void qh__client_kick(qh__client *c);
 void qh__client_cancel(qh__client *c, uint64_t id);
 void qh__client_release(qh__client *c, uint64_t id);
 

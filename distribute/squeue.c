@@ -19,6 +19,7 @@ static size_t s_class(qh__squeue *q, const qh__res *need, int priority)
     if (empty != SIZE_MAX) {
         q->classes[empty].need = *need;
         q->classes[empty].priority = priority;
+        q->classes[empty].mark = 0;
         return empty;
     }
     if (q->nclasses == q->cap) {
@@ -93,6 +94,16 @@ qh__sq_item *qh__sq_pop_fit(qh__squeue *q, qh__sq_fit_fn fit, void *ctx, int *ch
     if (priority)
         *priority = best->priority;
     return s_take(q, best);
+}
+
+qh__sq_item *qh__sq_take_class(qh__squeue *q, size_t i)
+{
+    qh__sq_class *c = &q->classes[i];
+    qh__sq_item *all = c->head;
+    q->total -= c->n;
+    c->head = c->tail = NULL;
+    c->n = 0;
+    return all;
 }
 
 qh__sq_item *qh__sq_pop_any(qh__squeue *q)

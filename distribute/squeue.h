@@ -26,6 +26,7 @@ typedef struct qh__sq_class {
     int priority;             /* higher first */
     qh__sq_item *head, *tail; /* FIFO */
     size_t n;                 /* items in it */
+    int64_t mark;             /* free for the owner (0 when the class is new or reused) */
 } qh__sq_class;
 
 typedef struct qh__squeue {
@@ -44,6 +45,9 @@ qh_status qh__sq_push(qh__squeue *q, qh__sq_item *it, const qh__res *need, int p
  * callback's answer for it; need/priority (may be NULL) its class's. */
 qh__sq_item *qh__sq_pop_fit(qh__squeue *q, qh__sq_fit_fn fit, void *ctx, int *choice, qh__res *need,
                             int *priority);
+/* Takes every item of class i at once, as a list linked through `next` in arrival order
+ * (NULL when empty). */
+qh__sq_item *qh__sq_take_class(qh__squeue *q, size_t i);
 /* Takes every item, oldest class first (for shutdown); NULL when empty. */
 qh__sq_item *qh__sq_pop_any(qh__squeue *q);
 void qh__sq_free(qh__squeue *q);

@@ -46,6 +46,7 @@ void qh__wire_put_hello(qh__buf *b, const qh__hello *h)
     qh__buf_u8(b, h->role);
     qh__buf_str(b, h->name);
     s_put_res(b, &h->cap);
+    qh__buf_str(b, h->endpoint);
 }
 
 void qh__wire_put_shape(qh__buf *b, const qh__shape *s)
@@ -86,10 +87,13 @@ void qh__wire_put_run(qh__buf *b, uint64_t id, const char *name, const qh_target
     qh__buf_u32(b, ndeps);
 }
 
-void qh__wire_put_dep(qh__buf *b, uint64_t id, const void *value, size_t len)
+void qh__wire_put_dep(qh__buf *b, uint64_t id, const void *value, size_t len, const char *holder,
+                      uint64_t size)
 {
     qh__buf_u64(b, id);
     qh__buf_blob(b, value, len);
+    qh__buf_str(b, holder);
+    qh__buf_u64(b, size);
 }
 
 void qh__wire_put_result(qh__buf *b, uint64_t id, qh_status status, const char *message,
@@ -99,6 +103,18 @@ void qh__wire_put_result(qh__buf *b, uint64_t id, qh_status status, const char *
     qh__buf_u32(b, (uint32_t)status);
     qh__buf_str(b, message);
     qh__buf_blob(b, value, value_len);
+    qh__buf_str(b, "");
+    qh__buf_u64(b, value_len);
+}
+
+void qh__wire_put_result_held(qh__buf *b, uint64_t id, const char *holder, uint64_t size)
+{
+    qh__buf_u64(b, id);
+    qh__buf_u32(b, QH_OK);
+    qh__buf_str(b, "");
+    qh__buf_blob(b, NULL, 0);
+    qh__buf_str(b, holder);
+    qh__buf_u64(b, size);
 }
 
 void qh__wire_put_id(qh__buf *b, uint64_t id)
@@ -115,7 +131,7 @@ qh_status qh__wire_open(const void *data, size_t len, qh__msg_type *type, uint32
     if (p[2] != QH__WIRE_VERSION)
         return QH_ERROR(QH_EPARSE, "message of protocol version %u, this build speaks %u", p[2],
                         QH__WIRE_VERSION);
-    if (p[3] < QH__MSG_HELLO || p[3] > QH__MSG_UNBLOCK)
+    if (p[3] < QH__MSG_HELLO || p[3] > QH__MSG_DROP)
         return QH_ERROR(QH_EPARSE, "unknown message type %u", p[3]);
     *type = (qh__msg_type)p[3];
     memcpy(count, p + 4, 4);
@@ -137,6 +153,19 @@ static void s_get_name(qh__rd *rd, char out[QH__NAME_MAX])
     uint32_t len = 0;
     const uint8_t *p = qh__rd_blob(rd, &len);
     if (len >= QH__NAME_MAX || memchr(p, 0, len)) {
+        rd->err = true;
+        len = 0;
+    }
+    memcpy(out, p, len);
+    out[len] = 0;
+}
+
+/* Reads an endpoint into a fixed buffer, with the same checks as a name. */
+static void s_get_endpoint(qh__rd *rd, char out[QH__ENDPOINT_MAX])
+{
+    uint32_t len = 0;
+    const uint8_t *p = qh__rd_blob(rd, &len);
+    if (len >= QH__ENDPOINT_MAX || memchr(p, 0, len)) {
         rd->err = true;
         len = 0;
     }
@@ -169,6 +198,7 @@ qh_status qh__wire_get_hello(qh__rd *rd, qh__hello *h)
     h->role = qh__rd_u8(rd);
     s_get_name(rd, h->name);
     s_get_res(rd, &h->cap);
+    s_get_endpoint(rd, h->endpoint);
     if (rd->err || (h->role != QH__ROLE_CLIENT && h->role != QH__ROLE_WORKER))
         return s_bad("hello");
     return QH_OK;
@@ -226,22 +256,28 @@ qh_status qh__wire_get_run(qh__rd *rd, qh__run *r)
     s_get_target(rd, &r->target);
     r->args = qh__rd_blob(rd, &r->args_len);
     r->ndeps = qh__rd_u32(rd);
-    if (rd->err || r->id == 0 || r->ndeps > rd->left / 12)
+    if (rd->err || r->id == 0 || r->ndeps > rd->left / 24)
         return s_bad("run");
-    /* Skip the pairs now (checking them) so rd moves to the next record; keep a cursor. */
+    /* Skip the records now (checking them) so rd moves to the next one; keep a cursor. */
     r->deps = *rd;
     for (uint32_t i = 0; i < r->ndeps; i++) {
         uint32_t len;
         (void)qh__rd_u64(rd);
         (void)qh__rd_blob(rd, &len);
+        (void)qh__rd_blob(rd, &len);
+        (void)qh__rd_u64(rd);
     }
     return rd->err ? s_bad("run") : QH_OK;
 }
 
-qh_status qh__wire_next_dep(qh__run *r, uint64_t *id, const uint8_t **value, uint32_t *len)
+qh_status qh__wire_next_dep(qh__run *r, qh__dep *d)
 {
-    *id = qh__rd_u64(&r->deps);
-    *value = qh__rd_blob(&r->deps, len);
+    d->id = qh__rd_u64(&r->deps);
+    d->value = qh__rd_blob(&r->deps, &d->len);
+    d->holder = (const char *)qh__rd_blob(&r->deps, &d->holder_len);
+    d->size = qh__rd_u64(&r->deps);
+    if (d->holder_len >= QH__ENDPOINT_MAX)
+        r->deps.err = true;
     return r->deps.err ? s_bad("dependency") : QH_OK;
 }
 
@@ -251,7 +287,9 @@ qh_status qh__wire_get_result(qh__rd *rd, qh__result *r)
     r->status = qh__rd_u32(rd);
     r->message = (const char *)qh__rd_blob(rd, &r->message_len);
     r->value = qh__rd_blob(rd, &r->value_len);
-    if (rd->err || r->id == 0)
+    r->holder = (const char *)qh__rd_blob(rd, &r->holder_len);
+    r->size = qh__rd_u64(rd);
+    if (rd->err || r->id == 0 || r->holder_len >= QH__ENDPOINT_MAX)
         return s_bad("result");
     return QH_OK;
 }
@@ -333,10 +371,18 @@ qh_status qh__wire_put_result_value(qh__buf *b, uint64_t id, qh_status status, c
     qh__buf_str(b, message);
     if (!value) {
         qh__buf_blob(b, NULL, 0);
+        qh__buf_str(b, "");
+        qh__buf_u64(b, 0);
         return b->err ? QH_ERROR(QH_ENOMEM, "out of memory building a message") : QH_OK;
     }
+    size_t at = b->n;
     qh_status st = s_put_value_blob(b, value);
-    if (st != QH_OK && !b->err)
-        b->n = mark;
-    return st;
+    if (st != QH_OK) {
+        if (!b->err)
+            b->n = mark;
+        return st;
+    }
+    qh__buf_str(b, "");
+    qh__buf_u64(b, b->n - at - 8);
+    return b->err ? QH_ERROR(QH_ENOMEM, "out of memory building a message") : QH_OK;
 }

@@ -6,6 +6,10 @@
  * since the last send, one RESULT every result a worker finished. Values travel as their
  * MessagePack encoding (qh__value_pack), opaque to the broker.
  *
+ * A result can also say where its value is instead of carrying it: a worker keeps large
+ * values and names its peer endpoint (a ROUTER of its own), from which other workers and
+ * clients FETCH them directly; the broker only passes the endpoint and the size on.
+ *
  * Pure code: building and reading messages needs no socket (tests/distribute/test_wire.c).
  * Readers never trust the input: every length is checked and a bad message is QH_EPARSE.
  */
@@ -19,8 +23,9 @@
 #include "qhybrid/task.h"
 #include "qhybrid/value.h"
 
-#define QH__WIRE_VERSION 1
+#define QH__WIRE_VERSION 2
 #define QH__NAME_MAX     128 /* task names, worker names: bytes including the NUL */
+#define QH__ENDPOINT_MAX 256 /* peer endpoints: bytes including the NUL */
 
 typedef enum qh__msg_type {
     QH__MSG_HELLO = 1, /* client/worker → broker: who I am (one hello record) */
@@ -36,6 +41,9 @@ typedef enum qh__msg_type {
     QH__MSG_BYE,       /* client/worker → broker: leaving (no records) */
     QH__MSG_BLOCK,     /* worker → broker: tasks waiting inside get (id records) */
     QH__MSG_UNBLOCK,   /* worker → broker: those tasks run again (id records) */
+    QH__MSG_FETCH,     /* anyone → a worker's peer endpoint: send me these values (ids) */
+    QH__MSG_VALUE,     /* worker → fetcher: the values asked for (result records) */
+    QH__MSG_DROP,      /* broker → worker: held values nobody needs any more (ids) */
 } qh__msg_type;
 
 enum { QH__ROLE_CLIENT = 1, QH__ROLE_WORKER = 2 };
@@ -48,9 +56,10 @@ typedef struct qh__res {
 } qh__res;
 
 typedef struct qh__hello {
-    uint8_t role;            /* QH__ROLE_* */
-    char name[QH__NAME_MAX]; /* host:pid, for messages */
-    qh__res cap;             /* worker: what it offers */
+    uint8_t role;                    /* QH__ROLE_* */
+    char name[QH__NAME_MAX];         /* host:pid, for messages */
+    qh__res cap;                     /* worker: what it offers */
+    char endpoint[QH__ENDPOINT_MAX]; /* worker: its peer endpoint, "" when it holds nothing */
 } qh__hello;
 
 /* The pool as clients need it: enough to refuse a target no worker can ever meet. */
@@ -89,9 +98,19 @@ typedef struct qh__run {
     qh_target target;
     const uint8_t *args;
     uint32_t args_len;
-    uint32_t ndeps; /* (id, value) pairs follow, read with qh__wire_next_dep */
+    uint32_t ndeps; /* dependency records follow, read with qh__wire_next_dep */
     qh__rd deps;    /* cursor over them */
 } qh__run;
+
+/* One dependency of a run record: its value inline, or where it is held. */
+typedef struct qh__dep {
+    uint64_t id;
+    const uint8_t *value; /* MessagePack value; empty when held elsewhere */
+    uint32_t len;
+    const char *holder; /* peer endpoint holding the value (not NUL-terminated), or empty */
+    uint32_t holder_len;
+    uint64_t size; /* the value's encoded size */
+} qh__dep;
 
 /* A finished task. */
 typedef struct qh__result {
@@ -99,8 +118,11 @@ typedef struct qh__result {
     uint32_t status;     /* qh_status: QH_OK or the failure */
     const char *message; /* failure text (not NUL-terminated), message_len bytes */
     uint32_t message_len;
-    const uint8_t *value; /* MessagePack value (empty on failure) */
+    const uint8_t *value; /* MessagePack value (empty on failure or when held) */
     uint32_t value_len;
+    const char *holder;  /* held: the peer endpoint that has the value (not NUL-terminated) */
+    uint32_t holder_len; /* 0: the value is inline (or the task failed) */
+    uint64_t size;       /* the value's encoded size, inline or held */
 } qh__result;
 
 /* ---- writing: begin, add records, end ---- */
@@ -119,9 +141,13 @@ void qh__wire_put_submit(qh__buf *b, uint64_t id, const char *name, const qh_tar
 /* A run record: begin it, add its ndeps (id, value) pairs, nothing else in between. */
 void qh__wire_put_run(qh__buf *b, uint64_t id, const char *name, const qh_target *t,
                       const void *args, size_t args_len, uint32_t ndeps);
-void qh__wire_put_dep(qh__buf *b, uint64_t id, const void *value, size_t len);
+/* A dependency: its value inline (holder NULL or "") or the holder's endpoint and size. */
+void qh__wire_put_dep(qh__buf *b, uint64_t id, const void *value, size_t len, const char *holder,
+                      uint64_t size);
 void qh__wire_put_result(qh__buf *b, uint64_t id, qh_status status, const char *message,
                          const void *value, size_t value_len);
+/* A successful result whose value (size bytes) stays at `holder`. */
+void qh__wire_put_result_held(qh__buf *b, uint64_t id, const char *holder, uint64_t size);
 void qh__wire_put_id(qh__buf *b, uint64_t id);
 
 /* ---- reading ---- */
@@ -139,8 +165,8 @@ qh_status qh__wire_get_result(qh__rd *rd, qh__result *r);
 qh_status qh__wire_get_id(qh__rd *rd, uint64_t *id);
 /* The i-th dependency id of a submit record. */
 uint64_t qh__wire_dep(const qh__submit *s, uint32_t i);
-/* The next (id, value) pair of a run record (call r->ndeps times). */
-qh_status qh__wire_next_dep(qh__run *r, uint64_t *id, const uint8_t **value, uint32_t *len);
+/* The next dependency of a run record (call r->ndeps times). */
+qh_status qh__wire_next_dep(qh__run *r, qh__dep *d);
 
 /* The shape with one more worker, recomputed: used by the broker and tested alone. */
 void qh__shape_add(qh__shape *s, const qh__res *cap);

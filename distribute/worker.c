@@ -7,7 +7,13 @@
  * QH__LIVENESS heartbeats the worker drops the connection and says hello again on a new
  * one (running tasks keep going; the broker ignores results it no longer expects, so
  * nothing is counted twice). Tasks that submit tasks get a client pool connected to the
- * same broker, created on first use. */
+ * same broker, created on first use.
+ *
+ * Values: a result of at least qh__hold_min() bytes stays in this worker's store (peer.h)
+ * and the broker learns only its size and where it is; a task's inputs come inline from the
+ * broker, from the local store, or straight from the worker holding them. The store is
+ * emptied when a new session starts: the broker that knew of its values is gone, or has
+ * written this worker off. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -16,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "distribute/peer.h"
 #include "distribute/runtime.h"
 #include "distribute/transport.h"
 
@@ -50,6 +57,9 @@ struct w_worker {
     uint32_t nresults;
     bool poked;
     w_job *jobs[S_JOB_BUCKETS]; /* id → job, for cancels */
+    qh__store *store;           /* values kept here (NULL: no peer endpoint, keep none) */
+    size_t hold_min;            /* results of at least this many bytes are kept */
+    atomic_uint hb_ms;          /* the session's heartbeat (fetch time-outs follow it) */
     qh_pool *nested;            /* pool for tasks that submit tasks */
     pthread_mutex_t nested_mu;  /* guards creating `nested` (slow: not under mu) */
 };
@@ -65,18 +75,39 @@ static qh_pool *s_nested_pool(void *arg)
     return p;
 }
 
-/* Appends a result record (with w->mu held by the caller). */
-static void s_post(w_worker *w, uint64_t id, qh_status st, const char *msg, const qh_value *v)
+/* With w->mu held: counts a record; wakes the I/O thread once per batch, or (defer) says
+ * the caller must, after unlocking. */
+static bool s_poke(w_worker *w, bool defer)
+{
+    w->nresults++;
+    if (w->poked)
+        return false;
+    w->poked = true;
+    if (!defer)
+        qh__wake(w->wakefd);
+    return defer;
+}
+
+/* Appends a failure record (with w->mu held by the caller). */
+static void s_post(w_worker *w, uint64_t id, qh_status st, const char *msg)
 {
     if (w->nresults == 0)
         qh__wire_begin(&w->results, QH__MSG_RESULT);
-    if (qh__wire_put_result_value(&w->results, id, st, msg, v) != QH_OK)
-        (void)qh__wire_put_result_value(&w->results, id, qh_last_status(), qh_last_error(), NULL);
-    w->nresults++;
-    if (!w->poked) {
-        w->poked = true;
-        qh__wake(w->wakefd);
-    }
+    (void)qh__wire_put_result_value(&w->results, id, st, msg, NULL);
+    (void)s_poke(w, false);
+}
+
+/* Appends a success: the encoded value inline, or (kept here) where it is. Returns whether
+ * the caller must wake the I/O thread after unlocking. */
+static bool s_post_value(w_worker *w, uint64_t id, const qh__buf *v, uint64_t held)
+{
+    if (w->nresults == 0)
+        qh__wire_begin(&w->results, QH__MSG_RESULT);
+    if (held)
+        qh__wire_put_result_held(&w->results, id, qh__store_endpoint(w->store), held);
+    else
+        qh__wire_put_result(&w->results, id, QH_OK, "", v->p, v->n);
+    return s_poke(w, true);
 }
 
 static void s_unlink(w_worker *w, w_job *j)
@@ -94,21 +125,33 @@ static void s_job_free(w_job *j)
     free(j);
 }
 
+/* One input's value: inline in the run record, in the local store, or fetched from the
+ * worker holding it. */
+static qh_status s_dep_value(w_worker *w, const qh__dep *d, qh_value **v)
+{
+    if (!d->holder_len)
+        return qh_value_from_msgpack(d->value, d->len, v);
+    char holder[QH__ENDPOINT_MAX];
+    snprintf(holder, sizeof holder, "%.*s", (int)d->holder_len, d->holder);
+    if (w->store && strcmp(holder, qh__store_endpoint(w->store)) == 0)
+        return qh__store_get(w->store, d->id, v);
+    return qh__peer_fetch(holder, d->id, (int)(atomic_load(&w->hb_ms) * QH__LIVENESS), v);
+}
+
 /* Decodes the arguments and puts the dependencies' values in place of their refs. */
 static qh_status s_args(w_job *j, qh_value **out)
 {
     qh_value *args = NULL;
     QH_CALL(qh_value_from_msgpack(j->blob, j->args_len, &args));
     for (uint32_t i = 0; i < j->run.ndeps; i++) {
-        uint64_t id;
-        const uint8_t *val;
-        uint32_t len;
+        qh__dep d;
         qh_value *v = NULL;
-        qh_status st = qh__wire_next_dep(&j->run, &id, &val, &len);
+        qh_status st = qh__wire_next_dep(&j->run, &d);
+        if (st == QH_OK && (st = s_dep_value(j->w, &d, &v)) != QH_OK)
+            qh__error_prefix("input %u of task '%s' (task %llu)", i, j->name,
+                             (unsigned long long)j->id);
         if (st == QH_OK)
-            st = qh_value_from_msgpack(val, len, &v);
-        if (st == QH_OK)
-            st = qh__value_subst_ref(args, id, v);
+            st = qh__value_subst_ref(args, d.id, v);
         qh_value_destroy(&v);
         if (st != QH_OK) {
             qh_value_destroy(&args);
@@ -158,10 +201,27 @@ static void s_job_run(qh__job *job)
         st = qh__task_invoke(def, &ctx, args, &result, &message);
     }
     qh_value_destroy(&args);
+    /* Encoded here, off the lock; kept here when large. */
+    qh__buf vb = {0};
+    uint64_t held = 0;
+    if (st == QH_OK && (st = qh__value_pack(result, &vb)) != QH_OK)
+        message = strdup(qh_last_error());
+    if (st == QH_OK && w->store && vb.n >= w->hold_min) {
+        held = vb.n;
+        if ((st = qh__store_put(w->store, j->id, &vb)) != QH_OK)
+            message = strdup(qh_last_error());
+    }
+    bool wake = false;
     pthread_mutex_lock(&w->mu);
-    s_post(w, j->id, st, message ? message : "", st == QH_OK ? result : NULL);
+    if (st == QH_OK)
+        wake = s_post_value(w, j->id, &vb, held);
+    else
+        s_post(w, j->id, st, message ? message : "");
     s_unlink(w, j);
     pthread_mutex_unlock(&w->mu);
+    if (wake) /* after the unlock: the I/O thread takes the mutex first thing */
+        qh__wake(w->wakefd);
+    qh__buf_free(&vb);
     qh_value_destroy(&result);
     free(message);
     s_job_free(j);
@@ -190,7 +250,7 @@ static void s_runs(w_worker *w, qh__rd *rd, uint32_t count)
             free(j);
             free(blob);
             pthread_mutex_lock(&w->mu);
-            s_post(w, r.id, QH_ENOMEM, "worker: out of memory", NULL);
+            s_post(w, r.id, QH_ENOMEM, "worker: out of memory");
             pthread_mutex_unlock(&w->mu);
             continue;
         }
@@ -215,7 +275,7 @@ static void s_runs(w_worker *w, qh__rd *rd, uint32_t count)
         if (qh__exec_push(w->exec, &j->job) != QH_OK) {
             pthread_mutex_lock(&w->mu);
             s_unlink(w, j);
-            s_post(w, r.id, qh_last_status(), qh_last_error(), NULL);
+            s_post(w, r.id, qh_last_status(), qh_last_error());
             pthread_mutex_unlock(&w->mu);
             s_job_free(j);
         }
@@ -237,7 +297,7 @@ static void s_cancels(w_worker *w, qh__rd *rd, uint32_t count)
              * broker frees its slot and its dependents learn at once. */
             if (!j->started && !j->reported) {
                 j->reported = true;
-                s_post(w, id, QH_ECANCELED, "canceled", NULL);
+                s_post(w, id, QH_ECANCELED, "canceled");
             }
         }
     }
@@ -260,6 +320,8 @@ static qh_status s_hello(w_worker *w, qh__sock *s)
     qh__buf b = {0};
     qh__hello h = {.role = QH__ROLE_WORKER, .cap = w->cap};
     memcpy(h.name, w->name, sizeof h.name);
+    if (w->store)
+        snprintf(h.endpoint, sizeof h.endpoint, "%s", qh__store_endpoint(w->store));
     qh__wire_begin(&b, QH__MSG_HELLO);
     qh__wire_put_hello(&b, &h);
     qh_status st = qh__wire_end(&b, 1);
@@ -283,6 +345,8 @@ static bool s_session(w_worker *w, unsigned *hb_ms)
         return true;
     bool quit = false, welcomed = false;
     int64_t heard = qh__now_ms(), sent = 0;
+    if (w->store)
+        qh__store_clear(w->store);
     (void)s_hello(w, s);
     sent = qh__now_ms();
     for (;;) {
@@ -319,11 +383,16 @@ static bool s_session(w_worker *w, unsigned *hb_ms)
                     if (qh__wire_get_welcome(&rd, &wl) == QH_OK) {
                         welcomed = true;
                         *hb_ms = wl.heartbeat_ms;
+                        atomic_store(&w->hb_ms, wl.heartbeat_ms);
                     }
                 } else if (type == QH__MSG_RUN && welcomed) {
                     s_runs(w, &rd, count);
                 } else if (type == QH__MSG_CANCEL) {
                     s_cancels(w, &rd, count);
+                } else if (type == QH__MSG_DROP && w->store) {
+                    uint64_t id;
+                    for (uint32_t k = 0; k < count && qh__wire_get_id(&rd, &id) == QH_OK; k++)
+                        qh__store_drop(w->store, id);
                 } else if (type == QH__MSG_SHUTDOWN) {
                     quit = true;
                 }
@@ -370,6 +439,8 @@ qh_status qh_worker_run(const qh_worker_opts *opts)
     if (opts->mem)
         w->cap.mem = opts->mem;
     w->cap.gpu = opts->gpus;
+    w->hold_min = qh__hold_min();
+    atomic_init(&w->hb_ms, qh__heartbeat_ms());
     pthread_mutex_init(&w->mu, NULL);
     pthread_mutex_init(&w->nested_mu, NULL);
     w->wakefd = qh__wakefd_create();
@@ -380,6 +451,12 @@ qh_status qh_worker_run(const qh_worker_opts *opts)
     qh__sock *probe = NULL;
     QH_TRY(qh__sock_connect(w->endpoint, &probe));
     qh__sock_destroy(&probe, 0);
+    /* Without a peer endpoint every value goes through the broker: slower, still right. */
+    char peer[QH__ENDPOINT_MAX];
+    if (qh__peer_bind_endpoint(w->endpoint, opts->peer, peer, sizeof peer) != QH_OK ||
+        qh__store_create(peer, &w->store) != QH_OK)
+        fprintf(stderr, "qhybrid worker %s: values will go through the broker: %s\n", w->name,
+                qh_last_error());
     unsigned hb = qh__heartbeat_ms();
     while (!s_session(w, &hb))
         ;
@@ -392,6 +469,7 @@ fail:
     pthread_mutex_unlock(&w->mu);
     qh__exec_destroy(&w->exec);
     qh_pool_destroy(&w->nested);
+    qh__store_destroy(&w->store);
     if (w->wakefd >= 0)
         close(w->wakefd);
     qh__buf_free(&w->results);

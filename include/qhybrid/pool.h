@@ -25,6 +25,18 @@
  * then runs once that result exists and sees the result in its place; if the result is a
  * failure, the dependent task fails too, naming it.
  *
+ * Values stay where they are made (remote and MPI pools): a result whose encoding is at
+ * least 64 KiB ($QH_HOLD_BYTES on the worker) stays on the worker that computed it; the
+ * broker knows only where it is and its size. A task depending on it is placed on that
+ * worker when it has room (on the one holding most of its input bytes), else the worker
+ * that runs it fetches the value straight from the holder; qh_get fetches it the same way
+ * (once: the ref keeps it). Smaller values travel through the broker as before. A held value
+ * is dropped once no ref and no waiting task needs it. If the holder dies, its values are
+ * lost, not recomputed: a task needing one, and a get of it, fail with QH_EWORKERLOST
+ * ("... its value (N bytes) was lost with worker host:pid ..."); resubmit to compute it
+ * again. (Re-running the producer from its lineage would need the broker to keep every
+ * ancestor of every held value, and the clients to ask where a recomputed value went.)
+ *
  * Every blocking call ends: when the task finishes, when its worker is lost for good
  * (QH_EWORKERLOST after max_retries re-runs), on cancel, on timeout where one is given, or
  * when the broker stops answering (QH_ENETWORK). Errors: a failed task's status comes back
@@ -171,9 +183,36 @@ QH_EXPORT qh_status qh_broker_create(const char *endpoint, qh_broker **out);
  * address replaced by 127.0.0.1). Borrowed. */
 QH_EXPORT const char *qh_broker_endpoint(const qh_broker *broker);
 
+/* A task no connected worker could ever run (by cpu, gpu or memory) is refused at submit
+ * when workers are connected. While none is — a pool starting up — it waits; once no
+ * connected worker has been able to run a waiting task for `grace_ms` (default 10000; 0 =
+ * at the next heartbeat), the task fails with QH_EINVAL saying what it needs and what the
+ * largest worker offers. The same holds when the only workers able to run it leave.
+ * Thread-safe; takes effect at the next heartbeat. */
+QH_EXPORT void qh_broker_set_unfit_grace(qh_broker *broker, int grace_ms);
+
 /* Stops the broker; with `stop_workers`, first tells connected workers to exit. Accepts
  * NULL; sets *b = NULL. */
 QH_EXPORT void qh_broker_destroy(qh_broker **b, bool stop_workers);
+
+/* What a broker has done since it started (counters only grow). */
+typedef struct qh_broker_stats {
+    uint64_t tasks_submitted;     /* tasks accepted from clients */
+    uint64_t tasks_ended;         /* of which ended (in any way) */
+    uint64_t values_relayed;      /* results whose value came to the broker inline */
+    uint64_t value_bytes_relayed; /* value bytes through the broker: those results, plus the
+                                     inline inputs it put in RUN records */
+    uint64_t values_held;         /* results kept on the worker that computed them */
+    uint64_t value_bytes_held;    /* their sizes */
+    uint64_t values_dropped;      /* held values their worker was told to forget */
+    uint64_t values_lost;         /* held values lost with their worker */
+    uint64_t placed_near_inputs;  /* tasks placed on the worker holding most of their inputs */
+    uint64_t rejected_unfit;      /* tasks refused: no worker could ever run them */
+} qh_broker_stats;
+
+/* Reads the broker's counters (thread-safe; each is exact, the set is not one snapshot).
+ * QH_EINVAL for NULL arguments. */
+QH_EXPORT qh_status qh_broker_get_stats(const qh_broker *broker, qh_broker_stats *out);
 
 typedef struct qh_worker_opts {
     const char *broker;          /* endpoint to connect to (required) */
@@ -181,6 +220,9 @@ typedef struct qh_worker_opts {
     unsigned gpus;               /* GPUs offered */
     uint64_t mem;                /* bytes offered; 0 = available memory */
     volatile sig_atomic_t *stop; /* optional: the worker returns soon after *stop != 0 */
+    const char *peer; /* endpoint to bind for other workers and clients fetching the values
+                         it keeps (e.g. "tcp://10.0.0.5:0"); NULL = chosen from the broker's
+                         (a local ipc path, or this host's address that routes to it) */
 } qh_worker_opts;
 
 /* Runs a worker in the calling thread: registers with the broker, runs the tasks it is

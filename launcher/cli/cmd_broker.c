@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "launcher/cli/commands.h"
@@ -11,7 +12,7 @@
 
 static void s_usage(FILE *f)
 {
-    fputs("usage: qhybrid broker [--bind ENDPOINT] [--stop-workers]\n"
+    fputs("usage: qhybrid broker [--bind ENDPOINT] [--stop-workers] [--unfit-grace SECONDS]\n"
           "\n"
           "Runs a task broker until interrupted (SIGINT/SIGTERM). Workers connect with\n"
           "`qhybrid worker --connect ENDPOINT`, programs with QH_BROKER=ENDPOINT.\n"
@@ -19,6 +20,8 @@ static void s_usage(FILE *f)
           "  --bind ENDPOINT   where to listen (default tcp://0.0.0.0:5555; a port of 0\n"
           "                    picks a free one; ipc:///path for one machine)\n"
           "  --stop-workers    tell connected workers to exit when the broker stops\n"
+          "  --unfit-grace S   fail a task no connected worker can run once that has lasted\n"
+          "                    S seconds (default 10; covers workers still starting)\n"
           "  --help\n"
           "\n"
           "Prints {\"broker\": \"tcp://host:port\"} on stdout once listening.\n",
@@ -29,8 +32,10 @@ int qh__cmd_broker(int argc, char **argv)
 {
     const char *bind = "tcp://0.0.0.0:5555";
     bool stop_workers = false;
+    double grace_s = 10;
     static const struct option opts[] = {{"bind", required_argument, NULL, 'b'},
                                          {"stop-workers", no_argument, NULL, 's'},
+                                         {"unfit-grace", required_argument, NULL, 'g'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c;
@@ -43,6 +48,15 @@ int qh__cmd_broker(int argc, char **argv)
         case 's':
             stop_workers = true;
             break;
+        case 'g': {
+            char *end = NULL;
+            grace_s = strtod(optarg, &end);
+            if (!(grace_s >= 0 && grace_s < 1e6) || *end) {
+                fprintf(stderr, "qhybrid broker: --unfit-grace wants seconds (>= 0)\n");
+                return 2;
+            }
+            break;
+        }
         case 'h':
             s_usage(stdout);
             return 0;
@@ -66,6 +80,7 @@ int qh__cmd_broker(int argc, char **argv)
         fprintf(stderr, "qhybrid broker: %s\n", qh_last_error());
         return 1;
     }
+    qh_broker_set_unfit_grace(b, (int)(grace_s * 1000));
     printf("{\"broker\": \"%s\"}\n", qh_broker_endpoint(b));
     fflush(stdout);
     int sig = 0;

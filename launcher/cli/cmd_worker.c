@@ -23,7 +23,7 @@ static void s_on_signal(int sig)
 static void s_usage(FILE *f)
 {
     fputs("usage: qhybrid worker [--connect ENDPOINT] [--cpus N] [--gpus N] [--mem SIZE]\n"
-          "                      [--load LIB.so]...\n"
+          "                      [--peer ENDPOINT] [--load LIB.so]...\n"
           "\n"
           "Runs tasks for a broker until it says stop or SIGINT/SIGTERM arrives.\n"
           "\n"
@@ -31,6 +31,8 @@ static void s_usage(FILE *f)
           "  --cpus N            cores offered, may be fractional (default: this process's)\n"
           "  --gpus N            GPUs offered (default 0)\n"
           "  --mem SIZE          memory offered, e.g. 8G (default: available memory)\n"
+          "  --peer ENDPOINT     where other workers fetch the large values this one keeps\n"
+          "                      (default: this host's address towards the broker, any port)\n"
           "  --load LIB.so       load a task library (repeatable)\n"
           "  --help\n",
           f);
@@ -39,13 +41,11 @@ static void s_usage(FILE *f)
 int qh__cmd_worker(int argc, char **argv)
 {
     qh_worker_opts o = {.broker = getenv("QH_BROKER"), .stop = &s_stop};
-    static const struct option opts[] = {{"connect", required_argument, NULL, 'c'},
-                                         {"cpus", required_argument, NULL, 'n'},
-                                         {"gpus", required_argument, NULL, 'g'},
-                                         {"mem", required_argument, NULL, 'm'},
-                                         {"load", required_argument, NULL, 'l'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"connect", required_argument, NULL, 'c'}, {"cpus", required_argument, NULL, 'n'},
+        {"gpus", required_argument, NULL, 'g'},    {"mem", required_argument, NULL, 'm'},
+        {"load", required_argument, NULL, 'l'},    {"peer", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:l:h", opts, NULL)) != -1) {
@@ -73,6 +73,9 @@ int qh__cmd_worker(int argc, char **argv)
                 fprintf(stderr, "qhybrid worker: --mem wants a size such as 8G\n");
                 return 2;
             }
+            break;
+        case 'p':
+            o.peer = optarg;
             break;
         case 'l':
             if (qh_task_load(optarg) != QH_OK) {

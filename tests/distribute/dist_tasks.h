@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -158,6 +159,8 @@ static inline pid_t dt_spawn_worker(const char *endpoint, double cpus, uint64_t 
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
+        /* A test that fails half-way leaves no worker behind. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         execv("/proc/self/exe", argv);
         _exit(127);
     }

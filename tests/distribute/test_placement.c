@@ -162,14 +162,65 @@ static void test_remote_targets(void **state)
     dt_reap(two);
 }
 
+/* A target no connected worker can meet: while no worker is there it waits (a pool starting
+ * up), and once the grace period passes with no worker able to run it, it fails with a
+ * message, while what the pool can run runs. */
+static void test_unfit_grace(void **state)
+{
+    (void)state;
+    qh_broker *b = NULL;
+    assert_int_equal(qh_broker_create("tcp://127.0.0.1:0", &b), QH_OK);
+    qh_broker_set_unfit_grace(b, 600000); /* long: nothing fails before the worker is up */
+    const char *ep = qh_broker_endpoint(b);
+    qh_pool_opts o = {.kind = QH_POOL_REMOTE, .broker = ep};
+    qh_pool *p = NULL;
+    assert_int_equal(qh_pool_create(&o, &p), QH_OK);
+    qh_ref *small = NULL, *big = NULL;
+    assert_int_equal(qh_submit(p, "t_pid", NULL, &small), QH_OK); /* cpu 1 */
+    assert_int_equal(qh_submit(p, "t_pid2", NULL, &big), QH_OK);  /* cpu 2 */
+    pid_t one = dt_spawn_worker(ep, 1, 1ull << 30);
+    assert_int_equal(dt_wait_workers(p, 1), 0);
+    qh_value *v = NULL;
+    assert_int_equal(qh_get(small, &v), QH_OK);
+    qh_value_destroy(&v);
+    assert_int_equal(qh_ref_state(big), QH_TASK_QUEUED);
+    qh_broker_set_unfit_grace(b, 200);
+    assert_int_equal(qh_get(big, &v), QH_EINVAL);
+    assert_non_null(strstr(qh_last_error(), "needs cpu=2"));
+    assert_non_null(strstr(qh_last_error(), "largest offers cpu=1"));
+    /* Submitted now, with the worker connected: refused at once. */
+    qh_ref *x = NULL;
+    assert_int_equal(qh_submit(p, "t_pid2", NULL, &x), QH_EINVAL);
+    qh_broker_stats s;
+    assert_int_equal(qh_broker_get_stats(b, &s), QH_OK);
+    assert_int_equal(s.rejected_unfit, 1);
+    qh_ref_destroy(&small);
+    qh_ref_destroy(&big);
+
+    /* No worker at all: a task fails once the grace period is over. */
+    qh_pool_destroy(&p);
+    qh_broker_destroy(&b, true);
+    dt_reap(one);
+    assert_int_equal(qh_broker_create("tcp://127.0.0.1:0", &b), QH_OK);
+    qh_broker_set_unfit_grace(b, 200);
+    o.broker = qh_broker_endpoint(b);
+    assert_int_equal(qh_pool_create(&o, &p), QH_OK);
+    assert_int_equal(qh_submit(p, "t_pid", NULL, &small), QH_OK);
+    assert_int_equal(qh_get(small, &v), QH_EINVAL);
+    assert_non_null(strstr(qh_last_error(), "no worker has been connected"));
+    qh_ref_destroy(&small);
+    qh_pool_destroy(&p);
+    qh_broker_destroy(&b, true);
+}
+
 int main(int argc, char **argv)
 {
     int w = dt_worker_main(argc, argv);
     if (w >= 0)
         return w;
     dt_env();
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_queue_order),
-                                       cmocka_unit_test(test_local_targets),
-                                       cmocka_unit_test(test_remote_targets)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_queue_order), cmocka_unit_test(test_local_targets),
+        cmocka_unit_test(test_remote_targets), cmocka_unit_test(test_unfit_grace)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

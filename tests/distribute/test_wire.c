@@ -71,8 +71,8 @@ static void test_run_with_deps(void **state)
     qh__wire_begin(&b, QH__MSG_RUN);
     qh_target t = {.cpu = 2, .mem = 10, .max_retries = 1};
     qh__wire_put_run(&b, 42, "add", &t, "\x92\x01\xd4\x03\x00", 5, 2);
-    qh__wire_put_dep(&b, 3, "\x05", 1);
-    qh__wire_put_dep(&b, 4, "\x06", 1);
+    qh__wire_put_dep(&b, 3, "\x05", 1, NULL, 1);
+    qh__wire_put_dep(&b, 4, NULL, 0, "tcp://10.0.0.2:4000", 1 << 20);
     qh__wire_put_run(&b, 43, "noop", &t, "\x90", 1, 0);
     assert_int_equal(qh__wire_end(&b, 2), QH_OK);
 
@@ -85,15 +85,17 @@ static void test_run_with_deps(void **state)
     assert_int_equal(qh__wire_get_run(&rd, &r), QH_OK);
     assert_int_equal(r.id, 42);
     assert_int_equal(r.ndeps, 2);
-    uint64_t id;
-    const uint8_t *v;
-    uint32_t len;
-    assert_int_equal(qh__wire_next_dep(&r, &id, &v, &len), QH_OK);
-    assert_int_equal(id, 3);
-    assert_int_equal(len, 1);
-    assert_int_equal(v[0], 5);
-    assert_int_equal(qh__wire_next_dep(&r, &id, &v, &len), QH_OK);
-    assert_int_equal(id, 4);
+    qh__dep d;
+    assert_int_equal(qh__wire_next_dep(&r, &d), QH_OK);
+    assert_int_equal(d.id, 3);
+    assert_int_equal(d.len, 1);
+    assert_int_equal(d.value[0], 5);
+    assert_int_equal(d.holder_len, 0);
+    assert_int_equal(qh__wire_next_dep(&r, &d), QH_OK);
+    assert_int_equal(d.id, 4);
+    assert_int_equal(d.len, 0);
+    assert_memory_equal(d.holder, "tcp://10.0.0.2:4000", d.holder_len);
+    assert_int_equal(d.size, 1 << 20);
     assert_int_equal(qh__wire_get_run(&rd, &r), QH_OK);
     assert_int_equal(r.id, 43);
     assert_string_equal(r.name, "noop");
@@ -134,17 +136,26 @@ static void test_small_messages(void **state)
     qh__wire_begin(&b, QH__MSG_RESULT);
     assert_int_equal(qh__wire_put_result_value(&b, 9, QH_OK, "", val), QH_OK);
     assert_int_equal(qh__wire_put_result_value(&b, 10, QH_ETASK, "it broke", NULL), QH_OK);
-    assert_int_equal(qh__wire_end(&b, 2), QH_OK);
+    qh__wire_put_result_held(&b, 11, "ipc:///tmp/w.sock", 123456);
+    assert_int_equal(qh__wire_end(&b, 3), QH_OK);
     assert_int_equal(qh__wire_open(b.p, b.n, &type, &count, &rd), QH_OK);
     qh__result r;
     assert_int_equal(qh__wire_get_result(&rd, &r), QH_OK);
     qh_value *back = NULL;
     assert_int_equal(qh_value_from_msgpack(r.value, r.value_len, &back), QH_OK);
     assert_true(qh_value_equal(val, back));
+    assert_int_equal(r.size, r.value_len);
+    assert_int_equal(r.holder_len, 0);
     assert_int_equal(qh__wire_get_result(&rd, &r), QH_OK);
     assert_int_equal(r.status, QH_ETASK);
     assert_int_equal(r.message_len, 8);
     assert_memory_equal(r.message, "it broke", 8);
+    assert_int_equal(qh__wire_get_result(&rd, &r), QH_OK);
+    assert_int_equal(r.id, 11);
+    assert_int_equal(r.status, QH_OK);
+    assert_int_equal(r.value_len, 0);
+    assert_memory_equal(r.holder, "ipc:///tmp/w.sock", r.holder_len);
+    assert_int_equal(r.size, 123456);
     qh_value_destroy(&back);
     qh_value_destroy(&val);
     qh__buf_free(&b);
@@ -195,9 +206,8 @@ static void test_bad_frames(void **state)
             copy = rd;
             if (qh__wire_get_run(&copy, &ru) == QH_OK)
                 for (uint32_t d = 0; d < ru.ndeps; d++) {
-                    const uint8_t *v;
-                    uint32_t len;
-                    (void)qh__wire_next_dep(&ru, &id, &v, &len);
+                    qh__dep dep;
+                    (void)qh__wire_next_dep(&ru, &dep);
                 }
             copy = rd;
             (void)qh__wire_get_result(&copy, &re);

@@ -1,0 +1,53 @@
+/* Internal: values kept where they were computed, and fetching them from there.
+ *
+ * A worker keeps each result of at least qh__hold_min() encoded bytes in its store instead
+ * of sending it to the broker, and tells the broker only its size and the store's peer
+ * endpoint (a ROUTER of its own, served by a thread of the store). Whoever needs the value
+ * — a task on another worker, or a client's get — sends FETCH there and gets the bytes
+ * straight back; a task on the same worker decodes it from the store without any
+ * message. The broker sends DROP when no ref and no waiting task needs a value any more.
+ */
+#ifndef QH_DISTRIBUTE_PEER_H
+#define QH_DISTRIBUTE_PEER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "distribute/buf.h"
+#include "qhybrid/status.h"
+#include "qhybrid/value.h"
+
+typedef struct qh__store qh__store;
+
+/* Values of at least this many encoded bytes stay on their worker: $QH_HOLD_BYTES, or 64 KiB. */
+size_t qh__hold_min(void);
+
+/* The endpoint a worker connected to `broker` binds for its peers: `peer` when given, else
+ * an ipc path of its own for an ipc broker, else tcp on the local address that routes to the
+ * broker's host (any free port). Writes it to out; QH_ENETWORK when none can be chosen. */
+qh_status qh__peer_bind_endpoint(const char *broker, const char *peer, char *out, size_t size);
+
+/* Binds `endpoint` and starts the thread that answers FETCH requests. The caller owns *out.
+ * QH_ENETWORK when it cannot be bound. */
+qh_status qh__store_create(const char *endpoint, qh__store **out);
+/* The endpoint others should fetch from (port resolved). Borrowed. */
+const char *qh__store_endpoint(const qh__store *s);
+/* Keeps b's bytes (a MessagePack value) as task id's value; takes them (b left empty). */
+qh_status qh__store_put(qh__store *s, uint64_t id, qh__buf *b);
+/* Decodes a copy of the value of task id held here (caller owns). QH_ENOTFOUND. */
+qh_status qh__store_get(qh__store *s, uint64_t id, qh_value **out);
+/* Forgets the value of task id (no effect if absent); in-flight readers keep their copy. */
+void qh__store_drop(qh__store *s, uint64_t id);
+/* Forgets every value (a new broker session: the old one's values are nobody's now). */
+void qh__store_clear(qh__store *s);
+/* Values and bytes held now. */
+void qh__store_count(qh__store *s, size_t *values, uint64_t *bytes);
+/* Stops the thread, frees every value. Accepts NULL; sets *s = NULL. */
+void qh__store_destroy(qh__store **s);
+
+/* Fetches the value of task id from the store at `endpoint` (decoded, caller owns). Fails
+ * with QH_EWORKERLOST when the holder does not answer within timeout_ms, with what the
+ * holder said when it does not have the value. */
+qh_status qh__peer_fetch(const char *endpoint, uint64_t id, int timeout_ms, qh_value **out);
+
+#endif
