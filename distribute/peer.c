@@ -29,7 +29,7 @@ typedef struct s_entry {
     uint8_t *bytes;        /* MessagePack value (malloc'd) */
 } s_entry;
 
-struct qh__store {
+struct qh__held {
     qh__sock *sock;                  /* the ROUTER (serving thread only) */
     char endpoint[QH__ENDPOINT_MAX]; /* what others connect to */
     int wakefd;                      /* destroy pokes it */
@@ -109,7 +109,7 @@ static void s_unref(s_entry *e)
 }
 
 /* With mu held: unlinks the entry for id and returns it (still referenced), or NULL. */
-static s_entry *s_unlink(qh__store *s, uint64_t id)
+static s_entry *s_unlink(qh__held *s, uint64_t id)
 {
     for (s_entry **p = &s->buckets[id % S_BUCKETS]; *p; p = &(*p)->hnext) {
         if ((*p)->id == id) {
@@ -124,7 +124,7 @@ static s_entry *s_unlink(qh__store *s, uint64_t id)
 }
 
 /* The entry for id with a reference taken for the caller, or NULL. */
-static s_entry *s_acquire(qh__store *s, uint64_t id)
+static s_entry *s_acquire(qh__held *s, uint64_t id)
 {
     pthread_mutex_lock(&s->mu);
     s_entry *e = s->buckets[id % S_BUCKETS];
@@ -136,7 +136,7 @@ static s_entry *s_acquire(qh__store *s, uint64_t id)
     return e;
 }
 
-qh_status qh__store_put(qh__store *s, uint64_t id, qh__buf *b)
+qh_status qh__held_put(qh__held *s, uint64_t id, qh__buf *b)
 {
     s_entry *e = calloc(1, sizeof *e);
     if (!e) {
@@ -160,7 +160,7 @@ qh_status qh__store_put(qh__store *s, uint64_t id, qh__buf *b)
     return QH_OK;
 }
 
-qh_status qh__store_get(qh__store *s, uint64_t id, qh_value **out)
+qh_status qh__held_get(qh__held *s, uint64_t id, qh_value **out)
 {
     s_entry *e = s_acquire(s, id);
     if (!e)
@@ -171,7 +171,7 @@ qh_status qh__store_get(qh__store *s, uint64_t id, qh_value **out)
     return st;
 }
 
-void qh__store_drop(qh__store *s, uint64_t id)
+void qh__held_drop(qh__held *s, uint64_t id)
 {
     pthread_mutex_lock(&s->mu);
     s_entry *e = s_unlink(s, id);
@@ -180,7 +180,7 @@ void qh__store_drop(qh__store *s, uint64_t id)
         s_unref(e);
 }
 
-void qh__store_clear(qh__store *s)
+void qh__held_clear(qh__held *s)
 {
     pthread_mutex_lock(&s->mu);
     s_entry *all = NULL;
@@ -202,7 +202,7 @@ void qh__store_clear(qh__store *s)
     }
 }
 
-void qh__store_count(qh__store *s, size_t *values, uint64_t *bytes)
+void qh__held_count(qh__held *s, size_t *values, uint64_t *bytes)
 {
     pthread_mutex_lock(&s->mu);
     *values = s->nvalues;
@@ -213,7 +213,7 @@ void qh__store_count(qh__store *s, size_t *values, uint64_t *bytes)
 /* ---- serving ---- */
 
 /* Answers one FETCH message with one VALUE message holding a record per id asked for. */
-static void s_answer(qh__store *s, const qh__msgin *m)
+static void s_answer(qh__held *s, const qh__msgin *m)
 {
     qh__msg_type type;
     uint32_t count;
@@ -243,7 +243,7 @@ static void s_answer(qh__store *s, const qh__msgin *m)
 
 static void *s_serve(void *arg)
 {
-    qh__store *s = arg;
+    qh__held *s = arg;
     while (!atomic_load(&s->stop)) {
         bool ready = false, woken = false;
         if (qh__sock_poll(s->sock, s->wakefd, 1000, &ready, &woken) < 0)
@@ -259,11 +259,11 @@ static void *s_serve(void *arg)
     return NULL;
 }
 
-qh_status qh__store_create(const char *endpoint, qh__store **out)
+qh_status qh__held_create(const char *endpoint, qh__held **out)
 {
     qh_status st = QH_OK;
     *out = NULL;
-    qh__store *s = calloc(1, sizeof *s);
+    qh__held *s = calloc(1, sizeof *s);
     if (!s)
         return QH_ERROR(QH_ENOMEM, "out of memory for a value store");
     pthread_mutex_init(&s->mu, NULL);
@@ -285,23 +285,23 @@ fail:
     return st;
 }
 
-const char *qh__store_endpoint(const qh__store *s)
+const char *qh__held_endpoint(const qh__held *s)
 {
     return s->endpoint;
 }
 
-void qh__store_destroy(qh__store **ps)
+void qh__held_destroy(qh__held **ps)
 {
     if (!ps || !*ps)
         return;
-    qh__store *s = *ps;
+    qh__held *s = *ps;
     *ps = NULL;
     atomic_store(&s->stop, true);
     qh__wake(s->wakefd);
     pthread_join(s->thread, NULL);
     qh__sock_destroy(&s->sock, 0);
     close(s->wakefd);
-    qh__store_clear(s);
+    qh__held_clear(s);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }

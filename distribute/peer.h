@@ -17,7 +17,7 @@
 #include "qhybrid/status.h"
 #include "qhybrid/value.h"
 
-typedef struct qh__store qh__store;
+typedef struct qh__held qh__held;
 
 /* Values of at least this many encoded bytes stay on their worker: $QH_HOLD_BYTES, or 64 KiB. */
 size_t qh__hold_min(void);
@@ -29,21 +29,21 @@ qh_status qh__peer_bind_endpoint(const char *broker, const char *peer, char *out
 
 /* Binds `endpoint` and starts the thread that answers FETCH requests. The caller owns *out.
  * QH_ENETWORK when it cannot be bound. */
-qh_status qh__store_create(const char *endpoint, qh__store **out);
+qh_status qh__held_create(const char *endpoint, qh__held **out);
 /* The endpoint others should fetch from (port resolved). Borrowed. */
-const char *qh__store_endpoint(const qh__store *s);
+const char *qh__held_endpoint(const qh__held *s);
 /* Keeps b's bytes (a MessagePack value) as task id's value; takes them (b left empty). */
-qh_status qh__store_put(qh__store *s, uint64_t id, qh__buf *b);
+qh_status qh__held_put(qh__held *s, uint64_t id, qh__buf *b);
 /* Decodes a copy of the value of task id held here (caller owns). QH_ENOTFOUND. */
-qh_status qh__store_get(qh__store *s, uint64_t id, qh_value **out);
+qh_status qh__held_get(qh__held *s, uint64_t id, qh_value **out);
 /* Forgets the value of task id (no effect if absent); in-flight readers keep their copy. */
-void qh__store_drop(qh__store *s, uint64_t id);
+void qh__held_drop(qh__held *s, uint64_t id);
 /* Forgets every value (a new broker session: the old one's values are nobody's now). */
-void qh__store_clear(qh__store *s);
+void qh__held_clear(qh__held *s);
 /* Values and bytes held now. */
-void qh__store_count(qh__store *s, size_t *values, uint64_t *bytes);
+void qh__held_count(qh__held *s, size_t *values, uint64_t *bytes);
 /* Stops the thread, frees every value. Accepts NULL; sets *s = NULL. */
-void qh__store_destroy(qh__store **s);
+void qh__held_destroy(qh__held **s);
 
 /* Fetches the value of task id from the store at `endpoint` (decoded, caller owns). Fails
  * with QH_EWORKERLOST when the holder does not answer within timeout_ms, with what the

@@ -57,7 +57,7 @@ struct w_worker {
     uint32_t nresults;
     bool poked;
     w_job *jobs[S_JOB_BUCKETS]; /* id → job, for cancels */
-    qh__store *store;           /* values kept here (NULL: no peer endpoint, keep none) */
+    qh__held *store;           /* values kept here (NULL: no peer endpoint, keep none) */
     size_t hold_min;            /* results of at least this many bytes are kept */
     atomic_uint hb_ms;          /* the session's heartbeat (fetch time-outs follow it) */
     qh_pool *nested;            /* pool for tasks that submit tasks */
@@ -104,7 +104,7 @@ static bool s_post_value(w_worker *w, uint64_t id, const qh__buf *v, uint64_t he
     if (w->nresults == 0)
         qh__wire_begin(&w->results, QH__MSG_RESULT);
     if (held)
-        qh__wire_put_result_held(&w->results, id, qh__store_endpoint(w->store), held);
+        qh__wire_put_result_held(&w->results, id, qh__held_endpoint(w->store), held);
     else
         qh__wire_put_result(&w->results, id, QH_OK, "", v->p, v->n);
     return s_poke(w, true);
@@ -133,8 +133,8 @@ static qh_status s_dep_value(w_worker *w, const qh__dep *d, qh_value **v)
         return qh_value_from_msgpack(d->value, d->len, v);
     char holder[QH__ENDPOINT_MAX];
     snprintf(holder, sizeof holder, "%.*s", (int)d->holder_len, d->holder);
-    if (w->store && strcmp(holder, qh__store_endpoint(w->store)) == 0)
-        return qh__store_get(w->store, d->id, v);
+    if (w->store && strcmp(holder, qh__held_endpoint(w->store)) == 0)
+        return qh__held_get(w->store, d->id, v);
     return qh__peer_fetch(holder, d->id, (int)(atomic_load(&w->hb_ms) * QH__LIVENESS), v);
 }
 
@@ -208,7 +208,7 @@ static void s_job_run(qh__job *job)
         message = strdup(qh_last_error());
     if (st == QH_OK && w->store && vb.n >= w->hold_min) {
         held = vb.n;
-        if ((st = qh__store_put(w->store, j->id, &vb)) != QH_OK)
+        if ((st = qh__held_put(w->store, j->id, &vb)) != QH_OK)
             message = strdup(qh_last_error());
     }
     bool wake = false;
@@ -321,7 +321,7 @@ static qh_status s_hello(w_worker *w, qh__sock *s)
     qh__hello h = {.role = QH__ROLE_WORKER, .cap = w->cap};
     memcpy(h.name, w->name, sizeof h.name);
     if (w->store)
-        snprintf(h.endpoint, sizeof h.endpoint, "%s", qh__store_endpoint(w->store));
+        snprintf(h.endpoint, sizeof h.endpoint, "%s", qh__held_endpoint(w->store));
     qh__wire_begin(&b, QH__MSG_HELLO);
     qh__wire_put_hello(&b, &h);
     qh_status st = qh__wire_end(&b, 1);
@@ -346,7 +346,7 @@ static bool s_session(w_worker *w, unsigned *hb_ms)
     bool quit = false, welcomed = false;
     int64_t heard = qh__now_ms(), sent = 0;
     if (w->store)
-        qh__store_clear(w->store);
+        qh__held_clear(w->store);
     (void)s_hello(w, s);
     sent = qh__now_ms();
     for (;;) {
@@ -392,7 +392,7 @@ static bool s_session(w_worker *w, unsigned *hb_ms)
                 } else if (type == QH__MSG_DROP && w->store) {
                     uint64_t id;
                     for (uint32_t k = 0; k < count && qh__wire_get_id(&rd, &id) == QH_OK; k++)
-                        qh__store_drop(w->store, id);
+                        qh__held_drop(w->store, id);
                 } else if (type == QH__MSG_SHUTDOWN) {
                     quit = true;
                 }
@@ -454,7 +454,7 @@ qh_status qh_worker_run(const qh_worker_opts *opts)
     /* Without a peer endpoint every value goes through the broker: slower, still right. */
     char peer[QH__ENDPOINT_MAX];
     if (qh__peer_bind_endpoint(w->endpoint, opts->peer, peer, sizeof peer) != QH_OK ||
-        qh__store_create(peer, &w->store) != QH_OK)
+        qh__held_create(peer, &w->store) != QH_OK)
         fprintf(stderr, "qhybrid worker %s: values will go through the broker: %s\n", w->name,
                 qh_last_error());
     unsigned hb = qh__heartbeat_ms();
@@ -469,7 +469,7 @@ fail:
     pthread_mutex_unlock(&w->mu);
     qh__exec_destroy(&w->exec);
     qh_pool_destroy(&w->nested);
-    qh__store_destroy(&w->store);
+    qh__held_destroy(&w->store);
     if (w->wakefd >= 0)
         close(w->wakefd);
     qh__buf_free(&w->results);
