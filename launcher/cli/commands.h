@@ -14,5 +14,6 @@ int qh__cmd_logs(int argc, char **argv);
 int qh__cmd_metrics(int argc, char **argv);
 int qh__cmd_result(int argc, char **argv);
 int qh__cmd_cancel(int argc, char **argv);
+int qh__cmd_files(int argc, char **argv);
 
 #endif

@@ -24,6 +24,7 @@ static const s_command s_commands[] = {
     {"metrics", qh__cmd_metrics, "print or plot a job's metrics"},
     {"result", qh__cmd_result, "print a job's result, download its results"},
     {"cancel", qh__cmd_cancel, "cancel a job"},
+    {"files", qh__cmd_files, "upload, list, download, delete or show files of the data store"},
 };
 
 static void s_usage(FILE *out)
