@@ -6,8 +6,10 @@
  * its content against its name, and renaming it over the name; listings skip hidden names,
  * so a half-written file is never seen. The quota check and the rename happen together
  * under an exclusive flock on the scope's hidden lock file, so two concurrent uploads
- * cannot both fit in room that holds one. A scope's own quota, when set, is kept as a
- * decimal number in its hidden quota file. */
+ * cannot both fit in room that holds one. Each upload also holds a lock on its own
+ * temporary, so that the temporaries of uploads that died can be told from live ones and
+ * swept. A scope's own quota, when set, is kept as a decimal number in its hidden quota
+ * file. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 #include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/atomic_file.h"
@@ -36,6 +39,8 @@
 #define S_LOCK_FILE     ".lock"
 #define S_QUOTA_FILE    ".quota"
 #define S_COPY_BLOCK    (1 << 20)
+#define S_UPLOAD_PREFIX ".upload-" /* the temporaries of uploads in progress */
+#define S_STALE_SECONDS 60         /* s_sweep: a temporary this old may be a dead upload's */
 
 /* Where a call's files are. */
 typedef struct {
@@ -304,6 +309,33 @@ static qh_status s_quota_check(const s_scope *sc, const char *name, uint64_t siz
     return QH_OK;
 }
 
+/* Removes the temporaries that uploads which died (a crash, a kill) left in the scope:
+ * those unchanged for a minute whose lock nobody holds; a live upload holds the lock on its
+ * temporary from just after creating it until the rename. Best effort: nothing here fails
+ * an upload. */
+static void s_sweep(const s_scope *sc)
+{
+    DIR *d = opendir(sc->dir);
+    if (!d)
+        return;
+    time_t now = time(NULL);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        struct stat sb;
+        if (strncmp(e->d_name, S_UPLOAD_PREFIX, strlen(S_UPLOAD_PREFIX)) != 0 ||
+            fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode) ||
+            now - sb.st_mtime < S_STALE_SECONDS)
+            continue;
+        int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            unlinkat(dirfd(d), e->d_name, 0);
+        close(fd);
+    }
+    closedir(d);
+}
+
 /* Copies everything from fd `in` to fd `out`; *copied gets the byte count. Messages name
  * src and dst. */
 static qh_status s_copy_fd(int in, int out, const char *src, const char *dst, uint64_t *copied)
@@ -457,7 +489,7 @@ qh_status qh_files_upload(const char *path, const char *function, const char *na
     /* refuse early what would not fit, before copying; checked again under the lock */
     QH_TRY(s_quota_check(&sc, name, size));
     dst = qh__path_join(sc.dir, name);
-    if (!dst || asprintf(&tmp, "%s/.upload-XXXXXX", sc.dir) < 0) {
+    if (!dst || asprintf(&tmp, "%s/" S_UPLOAD_PREFIX "XXXXXX", sc.dir) < 0) {
         tmp = NULL;
         QH_FAIL(QH_ENOMEM, "no memory");
     }
@@ -469,7 +501,9 @@ qh_status qh_files_upload(const char *path, const char *function, const char *na
         QH_FAIL(QH_EIO, "cannot store '%s' in %s: cannot create a temporary in %s: %s", name,
                 sc.desc, sc.dir, strerror(e));
     }
-    if (fchmod(out, 0644) != 0)
+    /* held until the rename: it tells s_sweep that this temporary is alive (shared, so that
+     * the HDF5 library, which locks the files it opens, can still read it) */
+    if (fchmod(out, 0644) != 0 || flock(out, LOCK_SH) != 0)
         QH_FAIL(QH_EIO, "cannot store '%s' in %s: %s", name, sc.desc, strerror(errno));
     uint64_t copied = 0;
     st = s_copy_fd(in, out, path, tmp, &copied);
@@ -479,13 +513,9 @@ qh_status qh_files_upload(const char *path, const char *function, const char *na
     }
     if (fsync(out) != 0)
         QH_FAIL(QH_EIO, "cannot store '%s' in %s: fsync: %s", name, sc.desc, strerror(errno));
-    if (close(out) != 0) {
-        out = -1;
-        QH_FAIL(QH_EIO, "cannot store '%s' in %s: %s", name, sc.desc, strerror(errno));
-    }
-    out = -1;
     QH_TRY(s_kind_check(tmp, path, name, &sc));
     QH_TRY(s_lock(&sc, &lock));
+    s_sweep(&sc);
     QH_TRY(s_quota_check(&sc, name, copied));
     struct stat sb;
     if (lstat(dst, &sb) == 0 && !S_ISREG(sb.st_mode))
@@ -500,13 +530,14 @@ qh_status qh_files_upload(const char *path, const char *function, const char *na
                 sc.desc, sc.dir, strerror(errno));
     st = QH_OK;
 fail:
-    s_unlock(&lock);
-    if (out >= 0)
-        close(out);
-    if (in >= 0)
-        close(in);
+    /* the temporary goes before its lock is dropped, so that no sweep sees it unlocked */
     if (tmp)
         unlink(tmp);
+    if (out >= 0)
+        close(out);
+    s_unlock(&lock);
+    if (in >= 0)
+        close(in);
     free(tmp);
     free(dst);
     free(what);
@@ -643,14 +674,20 @@ qh_status qh_files_download(const char *name, const char *function, const char *
     QH_TRY(s_open_stored(&sc, name, &in, NULL, &src));
     if (!dest_dir || !*dest_dir)
         dest_dir = ".";
-    QH_TRY(qh__mkdirs(dest_dir, 0755));
     if (!(dst = qh__path_join(dest_dir, name)))
         QH_FAIL(QH_ENOMEM, "no memory");
-    QH_TRY(qh__atomic_open(dst, &f));
-    open_tmp = true;
-    QH_TRY(s_copy_fd(in, f.fd, src, dst, NULL));
-    open_tmp = false;
-    st = qh__atomic_commit(&f);
+    /* each step's own message says what failed; the prefix says which file and scope */
+    st = qh__mkdirs(dest_dir, 0755);
+    if (st == QH_OK)
+        st = qh__atomic_open(dst, &f);
+    if (st == QH_OK) {
+        open_tmp = true;
+        st = s_copy_fd(in, f.fd, src, dst, NULL);
+    }
+    if (st == QH_OK) {
+        open_tmp = false;
+        st = qh__atomic_commit(&f);
+    }
     if (st != QH_OK) {
         qh__error_prefix("cannot download '%s' from %s", name, sc.desc);
         goto fail;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -448,6 +449,33 @@ static void test_round_trip_api(void **state)
     assert_int_equal(qh_files_download("b.bin", "fn", s_path("dl"), &path), QH_ENOTFOUND);
     s_assert_msg("no file 'b.bin' in function 'fn'", NULL);
     assert_false(qh__exists(s_path("dl/b.bin")));
+    /* the temporaries of dead uploads are swept by the next upload, live ones are not */
+    char *dir = NULL;
+    assert_int_equal(qh_files_dir(NULL, &dir), QH_OK);
+    char *dead = qh__path_join(dir, ".upload-dead01"), *live = qh__path_join(dir, ".upload-live01");
+    s_write(dead, "partial", 7);
+    s_write(live, "partial", 7);
+    struct timespec old[2] = {{.tv_sec = 1000000000}, {.tv_sec = 1000000000}};
+    assert_int_equal(utimensat(AT_FDCWD, dead, old, 0), 0);
+    assert_int_equal(utimensat(AT_FDCWD, live, old, 0), 0);
+    int live_fd = open(live, O_RDONLY);
+    assert_true(live_fd >= 0);
+    assert_int_equal(flock(live_fd, LOCK_SH), 0);
+    assert_int_equal(qh_files_upload(s_path("one.bin"), NULL, "c.bin"), QH_OK);
+    assert_false(qh__exists(dead));
+    assert_true(qh__exists(live));
+    close(live_fd);
+    s_assert_names(NULL, "a.bin,b.bin,c.bin,three.bin");
+    assert_int_equal(qh_files_delete("c.bin", NULL), QH_OK);
+    unlink(live);
+    free(dead);
+    free(live);
+    free(dir);
+    /* a destination that cannot be a directory */
+    s_write(s_path("plain"), "p", 1);
+    assert_int_equal(qh_files_download("b.bin", NULL, s_path("plain"), &path), QH_EIO);
+    s_assert_msg("cannot download 'b.bin' from the shared area", "not a directory");
+    assert_null(path);
 
     /* delete in one scope leaves the other */
     assert_int_equal(qh_files_delete("a.bin", NULL), QH_OK);
