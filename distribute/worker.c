@@ -57,7 +57,7 @@ struct w_worker {
     uint32_t nresults;
     bool poked;
     w_job *jobs[S_JOB_BUCKETS]; /* id → job, for cancels */
-    qh__held *store;           /* values kept here (NULL: no peer endpoint, keep none) */
+    qh__held *store;            /* values kept here (NULL: no peer endpoint, keep none) */
     size_t hold_min;            /* results of at least this many bytes are kept */
     atomic_uint hb_ms;          /* the session's heartbeat (fetch time-outs follow it) */
     qh_pool *nested;            /* pool for tasks that submit tasks */

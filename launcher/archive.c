@@ -20,6 +20,8 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "launcher/archive.h"
+#include "qhybrid/archive.h"
+#include "qhybrid/value.h"
 
 #define S_BLOCK 65536
 
@@ -797,4 +799,54 @@ fail:
     qh__atomic_abort(&out);
     s_tree_free(&t);
     return st;
+}
+
+/* ---- the public wrappers (qhybrid/archive.h) ------------------------------------------ */
+
+qh_status qh_archive_pack(const char *dir, const char *out_tar_gz)
+{
+    if (!dir || !out_tar_gz)
+        return QH_ERROR(QH_EINVAL, "qh_archive_pack needs a directory and an output path");
+    return qh__archive_pack_dir(dir, out_tar_gz);
+}
+
+qh_status qh_archive_extract(const char *archive, const char *dest)
+{
+    if (!archive || !dest)
+        return QH_ERROR(QH_EINVAL, "qh_archive_extract needs an archive and a destination");
+    return qh__archive_extract(archive, dest);
+}
+
+/* Appends one member, as a map, to the list in ud. */
+static qh_status s_add_member(const qh__archive_member *m, void *ud)
+{
+    const char *type = m->type == 'f'   ? "file"
+                       : m->type == 'd' ? "dir"
+                       : m->type == 'l' ? "symlink"
+                       : m->type == 'h' ? "hardlink"
+                                        : "other";
+    qh_value *item = qh_value_map_of(3, "name", qh_value_string(m->name), "size",
+                                     qh_value_int((int64_t)m->size), "type", qh_value_string(type));
+    if (!item || qh_value_push(ud, &item) != QH_OK) {
+        qh_value_destroy(&item);
+        return QH_ERROR(QH_ENOMEM, "no memory to list the archive");
+    }
+    return QH_OK;
+}
+
+qh_status qh_archive_list(const char *archive, qh_value **out)
+{
+    *out = NULL;
+    if (!archive)
+        return QH_ERROR(QH_EINVAL, "qh_archive_list needs an archive");
+    qh_value *list = qh_value_list();
+    if (!list)
+        return QH_ERROR(QH_ENOMEM, "no memory to list '%s'", archive);
+    qh_status st = qh__archive_list(archive, s_add_member, list);
+    if (st != QH_OK) {
+        qh_value_destroy(&list);
+        return st;
+    }
+    *out = list;
+    return QH_OK;
 }

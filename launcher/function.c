@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "launcher/archive.h"
+#include "launcher/files_internal.h"
 #include "launcher/fsutil.h"
 #include "launcher/job_run.h"
 #include "launcher/job_value.h"
@@ -25,24 +26,6 @@ struct qh_function {
     qh__function_rec *rec; /* the version's record */
     char *home;            /* the store it came from */
 };
-
-qh_status qh__function_title_check(const char *title)
-{
-    size_t n = title ? strlen(title) : 0;
-    if (n == 0 || n > 64)
-        return QH_ERROR(QH_EINVAL, "a function title has 1 to 64 characters; got %zu", n);
-    if (title[0] == '.')
-        return QH_ERROR(QH_EINVAL, "function title '%s' cannot start with '.'", title);
-    for (size_t i = 0; i < n; i++) {
-        char c = title[i];
-        if (!(isalnum((unsigned char)c) || c == '-' || c == '_' || c == '.'))
-            return QH_ERROR(QH_EINVAL,
-                            "function title '%s': only letters, digits, '-', '_' and '.' are "
-                            "allowed",
-                            title);
-    }
-    return QH_OK;
-}
 
 /* The entrypoint: a relative path without '..' to an executable regular file in dir. */
 static qh_status s_check_entrypoint(const char *dir, const char *entry)
@@ -82,8 +65,9 @@ static qh_status s_env_json(const char *const *env, char **json)
         for (size_t k = 0; ok && k < kl; k++)
             ok = isalnum((unsigned char)env[i][k]) || env[i][k] == '_';
         if (!ok)
-            QH_FAIL(QH_EINVAL, "environment entry '%s' is not KEY=value with KEY made of letters, "
-                               "digits and '_'",
+            QH_FAIL(QH_EINVAL,
+                    "environment entry '%s' is not KEY=value with KEY made of letters, "
+                    "digits and '_'",
                     env[i]);
         char key[128];
         snprintf(key, sizeof key, "%.*s", (int)kl, env[i]);
@@ -182,8 +166,8 @@ qh_status qh_function_get(const char *title, int version, qh_function **out)
     qh__store *s = NULL;
     QH_CALL(qh__store_open(NULL, &s));
     qh_function *f = calloc(1, sizeof *f);
-    qh_status st = f ? qh__store_function_get(s, title, version, &f->rec)
-                     : QH_ERROR(QH_ENOMEM, "no memory");
+    qh_status st =
+        f ? qh__store_function_get(s, title, version, &f->rec) : QH_ERROR(QH_ENOMEM, "no memory");
     if (st == QH_OK && !(f->home = strdup(qh__store_home(s))))
         st = QH_ERROR(QH_ENOMEM, "no memory");
     qh__store_close(&s);
@@ -282,9 +266,8 @@ fail:
         qh_job_destroy(out);
     qh_value_destroy(&a);
     qh_value_destroy(&prog);
-    char *fields[] = {rec.name,  rec.device,  rec.fn_title, rec.fn_archive, rec.env,
-                      rec.deps,  rec.cwd,     rec.hyper,    rec.args,       rec.program,
-                      rec.boot_id, rec.dir};
+    char *fields[] = {rec.name, rec.device, rec.fn_title, rec.fn_archive, rec.env,     rec.deps,
+                      rec.cwd,  rec.hyper,  rec.args,     rec.program,    rec.boot_id, rec.dir};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         free(fields[i]);
     qh__store_close(&s);
@@ -305,10 +288,10 @@ qh_status qh_function_list(const char *title, qh_value **out)
         st = QH_ERROR(QH_ENOTFOUND, "no function titled '%s'", title);
     qh_value *list = st == QH_OK ? qh_value_list() : NULL;
     for (size_t i = 0; list && i < n; i++) {
-        qh_value *m = qh_value_map_of(
-            4, "title", qh_value_string(recs[i]->title), "version", qh_value_int(recs[i]->version),
-            "entrypoint", qh_value_string(recs[i]->entrypoint), "created",
-            qh_value_double(recs[i]->created));
+        qh_value *m = qh_value_map_of(4, "title", qh_value_string(recs[i]->title), "version",
+                                      qh_value_int(recs[i]->version), "entrypoint",
+                                      qh_value_string(recs[i]->entrypoint), "created",
+                                      qh_value_double(recs[i]->created));
         if (!m || qh_value_push(list, &m) != QH_OK) {
             qh_value_destroy(&m);
             qh_value_destroy(&list);

@@ -54,10 +54,6 @@ qh_status qh__job_inputs_json(const char *input_data, const char *const *channel
 /* A handle on job id of the store at home (caller-owned). */
 qh_status qh__job_handle(const char *home, int64_t id, const char *name, qh_job **out);
 
-/* QH_OK when title is a valid function title (1-64 letters, digits, '-', '_', '.', not
- * starting with '.'); EINVAL with a sentence otherwise. */
-qh_status qh__function_title_check(const char *title);
-
 /* A default job name: "<base>-<milliseconds since 1970>", with characters not allowed in
  * names made '-' and base shortened to fit in 50 characters. */
 void qh__job_default_name(const char *base, char *out, size_t size);

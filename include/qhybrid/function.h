@@ -25,13 +25,13 @@ extern "C" {
 
 /* What an upload is made of. */
 typedef struct qh_function_opts {
-    const char *title;                /* 1-64 letters, digits, '-', '_', '.' (not first) */
-    const char *entrypoint;           /* the program, relative to working_dir; executable */
-    const char *working_dir;          /* packed whole into the store */
-    const char *const *dependencies;  /* NULL-terminated shared objects (copied along) */
-    const char *const *env;           /* NULL-terminated "KEY=value" for every run */
-    double cpus;                      /* default budget of a run: cores; 0 = the machine's */
-    uint64_t mem;                     /* default budget of a run: bytes; 0 = available */
+    const char *title;               /* 1-64 letters, digits, '-', '_', '.' (not first) */
+    const char *entrypoint;          /* the program, relative to working_dir; executable */
+    const char *working_dir;         /* packed whole into the store */
+    const char *const *dependencies; /* NULL-terminated shared objects (copied along) */
+    const char *const *env;          /* NULL-terminated "KEY=value" for every run */
+    double cpus;                     /* default budget of a run: cores; 0 = the machine's */
+    uint64_t mem;                    /* default budget of a run: bytes; 0 = available */
 } qh_function_opts;
 
 /* Uploads a new version of o->title; *version (may be NULL) receives its number. EINVAL

@@ -8,6 +8,7 @@
 
 #include "core/sysinfo.h"
 #include "launcher/cli/commands.h"
+#include "launcher/files_internal.h"
 #include "launcher/fsutil.h"
 #include "qhybrid/function.h"
 
@@ -20,11 +21,13 @@ static void s_usage(FILE *f)
           "                               [--cpus N] [--mem BYTES]\n"
           "       qhybrid function list [--json]\n"
           "       qhybrid function show T\n"
-          "       qhybrid function delete T\n"
+          "       qhybrid function delete T [--with-files]\n"
           "\n"
           "upload packs DIR into the store ($QH_HOME) as a new version of T (runs keep the\n"
           "version they started with); PROGRAM is its executable, relative to DIR. --cpus\n"
-          "and --mem set the default budget of a run (default: the machine's).\n",
+          "and --mem set the default budget of a run (default: the machine's). delete\n"
+          "forgets every version (started runs keep theirs); --with-files also removes\n"
+          "the files stored for the function in the data store.\n",
           f);
 }
 
@@ -144,8 +147,11 @@ int qh__cmd_function(int argc, char **argv)
         if (qh_function_list(argv[2], &v) != QH_OK)
             goto fail;
         rc = s_print_value(v);
-    } else if (strcmp(sub, "delete") == 0 && argc == 3) {
+    } else if (strcmp(sub, "delete") == 0 &&
+               (argc == 3 || (argc == 4 && strcmp(argv[3], "--with-files") == 0))) {
         if (qh_function_delete(argv[2]) != QH_OK)
+            goto fail;
+        if (argc == 4 && qh__files_remove_function(argv[2]) != QH_OK)
             goto fail;
         printf("{\"deleted\": \"%s\"}\n", argv[2]);
         rc = 0;
@@ -212,16 +218,12 @@ static int s_add_arg(qh_value *args, const char *kv)
 
 int qh__cmd_run(int argc, char **argv)
 {
-    static const struct option opts[] = {{"arg", required_argument, NULL, 'a'},
-                                         {"arg-file", required_argument, NULL, 'f'},
-                                         {"version", required_argument, NULL, 'v'},
-                                         {"name", required_argument, NULL, 'n'},
-                                         {"device", required_argument, NULL, 'd'},
-                                         {"cpus", required_argument, NULL, 'c'},
-                                         {"mem", required_argument, NULL, 'm'},
-                                         {"wait", no_argument, NULL, 'w'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"arg", required_argument, NULL, 'a'},     {"arg-file", required_argument, NULL, 'f'},
+        {"version", required_argument, NULL, 'v'}, {"name", required_argument, NULL, 'n'},
+        {"device", required_argument, NULL, 'd'},  {"cpus", required_argument, NULL, 'c'},
+        {"mem", required_argument, NULL, 'm'},     {"wait", no_argument, NULL, 'w'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     const char *arg_list[S_MAX_LIST], *arg_file = NULL;
     size_t na = 0;
     int version = 0, c, rc = 1;
@@ -303,8 +305,8 @@ int qh__cmd_run(int argc, char **argv)
         goto done;
     }
     char *status = qh_job_status(job);
-    printf("{\"id\": %lld, \"name\": \"%s\", \"status\": \"%s\"}\n",
-           (long long)qh_job_get_id(job), qh_job_get_name(job), status ? status : "?");
+    printf("{\"id\": %lld, \"name\": \"%s\", \"status\": \"%s\"}\n", (long long)qh_job_get_id(job),
+           qh_job_get_name(job), status ? status : "?");
     rc = ro.wait_until_complete && (!status || strcmp(status, "DONE") != 0) ? 1 : 0;
     free(status);
 done:

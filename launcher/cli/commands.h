@@ -16,5 +16,6 @@ int qh__cmd_result(int argc, char **argv);
 int qh__cmd_cancel(int argc, char **argv);
 int qh__cmd_function(int argc, char **argv);
 int qh__cmd_run(int argc, char **argv);
+int qh__cmd_files(int argc, char **argv);
 
 #endif

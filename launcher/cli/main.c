@@ -26,6 +26,7 @@ static const s_command s_commands[] = {
     {"cancel", qh__cmd_cancel, "cancel a job"},
     {"function", qh__cmd_function, "upload, list, show or delete functions"},
     {"run", qh__cmd_run, "start a run of a function with arguments"},
+    {"files", qh__cmd_files, "upload, list, download, delete or show files of the data store"},
 };
 
 static void s_usage(FILE *out)

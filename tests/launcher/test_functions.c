@@ -19,10 +19,11 @@
 #include <cmocka.h>
 
 #include "launcher/fsutil.h"
+#include "qhybrid/archive.h"
 #include "qhybrid/value.h"
 
-#define CLI QH_CLI_PATH
-#define PROG QH_JOB_PROG_PATH
+#define CLI      QH_CLI_PATH
+#define PROG     QH_JOB_PROG_PATH
 #define EXAMPLES QH_BUILD_DIR "/examples"
 
 static char s_home[256];
@@ -113,16 +114,18 @@ static void test_upload_versions(void **state)
     (void)state;
     char *out = NULL;
     s_workdir("wd1", "one");
-    assert_int_equal(s_sh(&out, "%s function upload --title fn --entrypoint prog --working-dir "
-                                "%s/wd1 --env MODE=first",
+    assert_int_equal(s_sh(&out,
+                          "%s function upload --title fn --entrypoint prog --working-dir "
+                          "%s/wd1 --env MODE=first",
                           CLI, s_home),
                      0);
     assert_non_null(strstr(out, "\"version\": 1"));
     free(out);
     /* The working directory changes after the upload: version 1 keeps what was uploaded. */
     s_workdir("wd1", "two");
-    assert_int_equal(s_sh(&out, "%s function upload --title fn --entrypoint prog --working-dir "
-                                "%s/wd1",
+    assert_int_equal(s_sh(&out,
+                          "%s function upload --title fn --entrypoint prog --working-dir "
+                          "%s/wd1",
                           CLI, s_home),
                      0);
     assert_non_null(strstr(out, "\"version\": 2"));
@@ -151,31 +154,36 @@ static void test_upload_versions(void **state)
     assert_string_equal(text, "two\n");
     free(text);
     /* Bad uploads */
-    assert_int_equal(s_sh(&out, "%s function upload --title 'a/b' --entrypoint prog "
-                                "--working-dir %s/wd1",
+    assert_int_equal(s_sh(&out,
+                          "%s function upload --title 'a/b' --entrypoint prog "
+                          "--working-dir %s/wd1",
                           CLI, s_home),
                      1);
-    assert_non_null(strstr(out, "only letters"));
+    assert_non_null(strstr(out, "titles are made of letters"));
     free(out);
-    assert_int_equal(s_sh(&out, "%s function upload --title fn --entrypoint nope --working-dir "
-                                "%s/wd1",
+    assert_int_equal(s_sh(&out,
+                          "%s function upload --title fn --entrypoint nope --working-dir "
+                          "%s/wd1",
                           CLI, s_home),
                      1);
     assert_non_null(strstr(out, "not a file"));
     free(out);
-    assert_int_equal(s_sh(&out, "%s function upload --title fn --entrypoint marker "
-                                "--working-dir %s/wd1",
+    assert_int_equal(s_sh(&out,
+                          "%s function upload --title fn --entrypoint marker "
+                          "--working-dir %s/wd1",
                           CLI, s_home),
                      1);
     assert_non_null(strstr(out, "not executable"));
     free(out);
-    assert_int_equal(s_sh(&out, "%s function upload --title fn --entrypoint ../x --working-dir "
-                                "%s/wd1",
+    assert_int_equal(s_sh(&out,
+                          "%s function upload --title fn --entrypoint ../x --working-dir "
+                          "%s/wd1",
                           CLI, s_home),
                      1);
     free(out);
-    assert_int_equal(s_sh(&out, "%s function upload --title fn --entrypoint prog --working-dir "
-                                "%s/wd1 --env 1X=2",
+    assert_int_equal(s_sh(&out,
+                          "%s function upload --title fn --entrypoint prog --working-dir "
+                          "%s/wd1 --env 1X=2",
                           CLI, s_home),
                      1);
     assert_non_null(strstr(out, "KEY=value"));
@@ -195,8 +203,9 @@ static void test_arguments(void **state)
     (void)state;
     char *out = NULL, path[512];
     s_workdir("wd", "x");
-    assert_int_equal(s_sh(&out, "%s function upload --title args --entrypoint prog "
-                                "--working-dir %s/wd",
+    assert_int_equal(s_sh(&out,
+                          "%s function upload --title args --entrypoint prog "
+                          "--working-dir %s/wd",
                           CLI, s_home),
                      0);
     free(out);
@@ -252,8 +261,9 @@ static void s_upload_prog(const char *title)
 {
     char *out = NULL;
     s_workdir("wd", "x");
-    assert_int_equal(s_sh(&out, "%s function upload --title %s --entrypoint prog "
-                                "--working-dir %s/wd",
+    assert_int_equal(s_sh(&out,
+                          "%s function upload --title %s --entrypoint prog "
+                          "--working-dir %s/wd",
                           CLI, title, s_home),
                      0);
     free(out);
@@ -300,9 +310,8 @@ static void test_end_states(void **state)
     assert_non_null(strstr(err, "about to be killed"));
     qh_value_destroy(&v);
     /* stopped while running */
-    assert_int_equal(s_sh(&out, "cd %s && %s run st --name e-stop --arg mode=sleep-tree", s_home,
-                          CLI),
-                     0);
+    assert_int_equal(
+        s_sh(&out, "cd %s && %s run st --name e-stop --arg mode=sleep-tree", s_home, CLI), 0);
     free(out);
     s_wait_running("e-stop");
     assert_int_equal(s_sh(&out, "%s cancel e-stop", CLI), 0);
@@ -346,8 +355,9 @@ static void test_budget(void **state)
     qh_value_destroy(&r);
     /* The function's default budget applies when the run sets none. */
     char *out = NULL;
-    assert_int_equal(s_sh(&out, "%s function upload --title bud1 --entrypoint prog --working-dir "
-                                "%s/wd --cpus 1",
+    assert_int_equal(s_sh(&out,
+                          "%s function upload --title bud1 --entrypoint prog --working-dir "
+                          "%s/wd --cpus 1",
                           CLI, s_home),
                      0);
     free(out);
@@ -389,6 +399,119 @@ static void test_usage_per_phase(void **state)
     qh_value_destroy(&v);
 }
 
+/* The seed's transpile_remote pattern: uploaded, run with a list of circuits, polled with
+ * status until DONE; then the data round trip (a file packed into a tar, uploaded, listed,
+ * downloaded and extracted inside another run). */
+static void test_transpile_remote(void **state)
+{
+    (void)state;
+    char *out = NULL, path[512];
+    assert_int_equal(
+        s_sh(&out, "mkdir -p %s/tr && cp %s %s/tr/", s_home, QH_TRANSPILE_PATH, s_home), 0);
+    free(out);
+    assert_int_equal(s_sh(&out,
+                          "%s function upload --title transpile-remote --entrypoint "
+                          "transpile_remote --working-dir %s/tr --cpus 2",
+                          CLI, s_home),
+                     0);
+    free(out);
+    static const char *const circuits[] = {
+        "OPENQASM 2.0;\\ninclude \\\"qelib1.inc\\\";\\nqreg q[2];\\nh q[0];\\ncx q[0],q[1];\\n",
+        "OPENQASM 2.0;\\ninclude \\\"qelib1.inc\\\";\\nqreg q[3];\\nx q[2];\\n",
+        "OPENQASM 2.0;\\ninclude \\\"qelib1.inc\\\";\\nqreg q[1];\\nry(pi/3) q[0];\\n"};
+    snprintf(path, sizeof path, "%s/args.json", s_home);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "{\"optimization_level\": 1, \"circuit_list\": [\"%s\", \"%s\", \"%s\"]}",
+            circuits[0], circuits[1], circuits[2]);
+    fclose(f);
+    assert_int_equal(s_sh(&out, "%s run transpile-remote --name tr-1 --arg-file %s", CLI, path), 0);
+    free(out);
+    /* Polled with status until DONE, passing through OPTIMIZING_FOR_HARDWARE. */
+    bool done = false;
+    for (int i = 0; i < 1200 && !done; i++) {
+        s_sh(&out, "%s status tr-1", CLI);
+        done = strcmp(out, "DONE\n") == 0;
+        if (strcmp(out, "ERROR\n") == 0) {
+            char *logs = NULL;
+            s_sh(&logs, "%s logs tr-1; %s status tr-1 --verbose", CLI, CLI);
+            fail_msg("transpile-remote failed:\n%s", logs);
+        }
+        free(out);
+        if (!done)
+            usleep(50000);
+    }
+    assert_true(done);
+    qh_value *v = s_json("%s status %s --verbose", "tr-1");
+    bool optimizing = false;
+    const qh_value *tr = qh_value_get(v, "transitions");
+    for (size_t i = 0; i < qh_value_len(tr); i++)
+        optimizing |= strcmp(qh_value_str(qh_value_get(qh_value_at(tr, i), "sub_status"), NULL),
+                             "OPTIMIZING_FOR_HARDWARE") == 0;
+    assert_true(optimizing);
+    assert_non_null(qh_value_get(qh_value_get(qh_value_get(v, "resource_usage"), "phases"),
+                                 "OPTIMIZING_FOR_HARDWARE"));
+    assert_non_null(qh_value_get(qh_value_get(qh_value_get(v, "resource_usage"), "program"),
+                                 "RUNNING: OPTIMIZING_FOR_HARDWARE"));
+    qh_value_destroy(&v);
+    qh_value *r = s_json("%s result %s", "tr-1");
+    const qh_value *got = qh_value_get(r, "circuits");
+    assert_int_equal(qh_value_len(got), 3);
+    static const int qubits[] = {2, 3, 1};
+    for (size_t i = 0; i < 3; i++) {
+        const qh_value *c = qh_value_at(got, i);
+        assert_int_equal(qh_value_int_or(qh_value_get(c, "num_qubits"), 0), qubits[i]);
+        const qh_value *p = qh_value_get(c, "probabilities");
+        double sum = 0;
+        for (size_t k = 0; k < qh_value_len(p); k++)
+            sum += qh_value_double_or(qh_value_at(p, k), 0);
+        assert_true(fabs(sum - 1) < 1e-12);
+    }
+    /* Bell state: 0.5 on 00 and 11; x on qubit 2: all on 100; ry(pi/3): 0.75 / 0.25 */
+    const qh_value *bell = qh_value_get(qh_value_at(got, 0), "probabilities");
+    assert_true(fabs(qh_value_double_or(qh_value_at(bell, 3), 0) - 0.5) < 1e-12);
+    assert_true(qh_value_double_or(
+                    qh_value_at(qh_value_get(qh_value_at(got, 1), "probabilities"), 4), 0) == 1.0);
+    assert_true(fabs(qh_value_double_or(
+                         qh_value_at(qh_value_get(qh_value_at(got, 2), "probabilities"), 1), 0) -
+                     0.25) < 1e-12);
+    assert_non_null(qh_value_get(qh_value_get(r, "metadata"), "resource_usage"));
+    qh_value_destroy(&r);
+
+    /* The data round trip. */
+    assert_int_equal(s_sh(&out, "mkdir -p %s/pack && echo 'measured data 42' > %s/pack/data.txt",
+                          s_home, s_home),
+                     0);
+    free(out);
+    snprintf(path, sizeof path, "%s/bundle.tar.gz", s_home);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/pack", s_home);
+    assert_int_equal(qh_archive_pack(dir, path), QH_OK);
+    assert_int_equal(s_sh(&out, "%s files upload %s --function transpile-remote", CLI, path), 0);
+    free(out);
+    assert_int_equal(s_sh(&out, "%s files list --function transpile-remote", CLI), 0);
+    assert_non_null(strstr(out, "bundle.tar.gz"));
+    free(out);
+    assert_int_equal(s_sh(&out, "%s files show bundle.tar.gz --function transpile-remote", CLI), 0);
+    assert_non_null(strstr(out, "data.txt"));
+    free(out);
+    assert_int_equal(s_sh(&out,
+                          "%s run transpile-remote --name tr-2 --wait --arg "
+                          "circuit_list='[]' --arg data_file=bundle.tar.gz",
+                          CLI),
+                     0);
+    free(out);
+    r = s_json("%s result %s", "tr-2");
+    assert_string_equal(qh_value_str(qh_value_get(r, "data"), NULL), "measured data 42\n");
+    assert_int_equal(qh_value_len(qh_value_get(r, "circuits")), 0);
+    qh_value_destroy(&r);
+    /* The run saw the function's files as its QH_DATA_DIR. */
+    snprintf(path, sizeof path, "%s/files/functions/transpile-remote/bundle.tar.gz", s_home);
+    assert_true(qh__exists(path));
+    assert_int_equal(s_sh(&out, "%s function delete transpile-remote --with-files", CLI), 0);
+    free(out);
+    assert_false(qh__exists(path));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +520,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_end_states, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_budget, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_usage_per_phase, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_transpile_remote, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
