@@ -255,13 +255,8 @@ qh_status qh_function_run(const qh_function *f, qh_value **args, const qh_run_op
     if (o->wait_until_complete)
         QH_TRY(qh_job_wait(*out, -1));
 fail:
-    if (st != QH_OK && rec.id > 0 && s) {
-        char msg[1100];
-        snprintf(msg, sizeof msg, "could not start: %s", qh_last_error());
-        qh_status keep = st;
-        qh__store_transition(s, rec.id, QH_JOB_ERROR, NULL, msg);
-        st = keep;
-    }
+    if (st != QH_OK && rec.id > 0 && s)
+        qh__job_start_failed(s, rec.id);
     if (st != QH_OK)
         qh_job_destroy(out);
     qh_value_destroy(&a);

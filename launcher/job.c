@@ -389,6 +389,17 @@ qh_status qh__job_create(qh__store *s, qh__job_rec *rec)
     return qh__store_insert(s, rec);
 }
 
+void qh__job_start_failed(qh__store *s, int64_t id)
+{
+    /* Recorded but not started: it must not stay QUEUED forever. The caller's message
+     * stays the thread's last error. */
+    char msg[1100];
+    snprintf(msg, sizeof msg, "could not start: %s", qh_last_error());
+    qh_status code = qh_last_status();
+    if (qh__store_transition(s, id, QH_JOB_ERROR, NULL, msg) != QH_OK)
+        QH_ERROR(code, "%s", msg + strlen("could not start: "));
+}
+
 /* Runs a local job in this process: the function is called here, with the job's
  * environment set around the call. */
 static qh_status s_run_local(qh__store *s, const qh_job_def *def, qh__job_rec *rec,
@@ -511,14 +522,8 @@ qh_status qh_job_call(const qh_job_def *def, qh_value **args, qh_job **out)
     if (def->wait_until_complete)
         QH_TRY(qh_job_wait(*out, -1));
 fail:
-    if (st != QH_OK && rec.id > 0 && s) {
-        /* Recorded but not started: it must not stay QUEUED forever. */
-        char msg[1100];
-        snprintf(msg, sizeof msg, "could not start: %s", qh_last_error());
-        qh_status keep = st;
-        qh__store_transition(s, rec.id, QH_JOB_ERROR, NULL, msg);
-        st = keep;
-    }
+    if (st != QH_OK && rec.id > 0 && s)
+        qh__job_start_failed(s, rec.id);
     if (st != QH_OK)
         qh_job_destroy(out);
     qh_value_destroy(&a);

@@ -51,6 +51,10 @@ qh_status qh__job_create(qh__store *s, qh__job_rec *rec);
  * exist. *json is NULL when there is no input. */
 qh_status qh__job_inputs_json(const char *input_data, const char *const *channels, char **json);
 
+/* Marks a job that was recorded but could not be started ERROR ("could not start: " and
+ * the thread's last error, which stays the last error). */
+void qh__job_start_failed(qh__store *s, int64_t id);
+
 /* A handle on job id of the store at home (caller-owned). */
 qh_status qh__job_handle(const char *home, int64_t id, const char *name, qh_job **out);
 

@@ -246,6 +246,39 @@ static qh_status s_set_num(qh_value *m, const char *key, double v)
     return QH_OK;
 }
 
+/* Replaces the polled wall time of each phase by the exact one from the job's transitions,
+ * which the job records itself at the moment it changes sub-status. */
+static void s_exact_walls(s_sup *sup)
+{
+    qh_value *tr = NULL;
+    if (qh__store_transitions(sup->store, sup->id, &tr) != QH_OK) {
+        qh_clear_error();
+        return;
+    }
+    double end = qh__now();
+    for (unsigned i = 0; i < sup->num_phases; i++)
+        sup->phases[i].wall = 0;
+    size_t n = qh_value_len(tr);
+    for (size_t k = 0; k < n; k++) {
+        const qh_value *e = qh_value_at(tr, k);
+        if (strcmp(qh_value_str(qh_value_get(e, "state"), NULL), "RUNNING") != 0)
+            continue;
+        const char *sub = qh_value_str(qh_value_get(e, "sub_status"), NULL);
+        double t0 = qh_value_double_or(qh_value_get(e, "time"), 0);
+        double t1 =
+            k + 1 < n ? qh_value_double_or(qh_value_get(qh_value_at(tr, k + 1), "time"), end) : end;
+        const char *name = sub && *sub ? sub : "RUNNING";
+        unsigned i = 0;
+        while (i < sup->num_phases && strcmp(sup->phases[i].name, name) != 0)
+            i++;
+        if (i == sup->num_phases && i < S_MAX_PHASES) /* too short for the polls to see */
+            snprintf(sup->phases[sup->num_phases++].name, sizeof sup->phases[0].name, "%s", name);
+        if (i < sup->num_phases)
+            sup->phases[i].wall += t1 - t0;
+    }
+    qh_value_destroy(&tr);
+}
+
 /* Records {wall_s, cpu_s, sim_s, phases: {name: {wall_s, cpu_s, sim_s}}}: wall and CPU time
  * of the process tree measured here, simulator time reported by the job itself. */
 static void s_save_usage(s_sup *sup, double total_wall)
@@ -256,6 +289,7 @@ static void s_save_usage(s_sup *sup, double total_wall)
     if (qh__store_sim_times(sup->store, sup->id, &sim) != QH_OK)
         qh_clear_error();
     int bad = !usage || !phases;
+    s_exact_walls(sup);
     for (unsigned i = 0; !bad && i < sup->num_phases; i++) {
         qh_value *p = qh_value_map();
         bad = !p || s_set_num(p, "wall_s", sup->phases[i].wall) ||

@@ -219,10 +219,8 @@ int qh__cmd_submit(int argc, char **argv)
         goto done;
     }
     if (qh__supervisor_spawn(qh__store_home(s), rec.id) != QH_OK) {
-        char msg[1100];
-        snprintf(msg, sizeof msg, "could not start: %s", qh_last_error());
-        fprintf(stderr, "qhybrid submit: %s\n", msg);
-        qh__store_transition(s, rec.id, QH_JOB_ERROR, NULL, msg);
+        qh__job_start_failed(s, rec.id);
+        fprintf(stderr, "qhybrid submit: could not start: %s\n", qh_last_error());
         goto done;
     }
     qh__job_rec *now = NULL;

@@ -26,31 +26,14 @@
 #include "qhybrid/archive.h"
 #include "qhybrid/files.h"
 #include "qhybrid/value.h"
+#include "tests/launcher/launcher_test.h"
+
+#define s_home     qh_test_home /* this test's QH_HOME, which also holds its scratch files */
+#define s_sh       qh_test_sh
+#define s_setup    qh_test_home_setup
+#define s_teardown qh_test_home_teardown
 
 #define CLI QH_CLI_PATH
-
-static char s_home[256]; /* this test's QH_HOME, which also holds its scratch files */
-
-static int s_setup(void **state)
-{
-    (void)state;
-    snprintf(s_home, sizeof s_home, "/tmp/qh_test_files_XXXXXX");
-    if (!mkdtemp(s_home))
-        return -1;
-    setenv("QH_HOME", s_home, 1);
-    unsetenv("QH_FUNCTION");
-    unsetenv("QH_FILES_QUOTA");
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    (void)state;
-    qh__remove_tree(s_home);
-    unsetenv("QH_FUNCTION");
-    unsetenv("QH_FILES_QUOTA");
-    return 0;
-}
 
 /* s_home/rel, in a static buffer (one of 32, used in turn). */
 static const char *s_path(const char *rel)
@@ -95,37 +78,6 @@ static void s_assert_file_is(const char *path, const void *data, size_t len)
     assert_int_equal(n, len);
     assert_memory_equal(got, data, len);
     free(got);
-}
-
-/* Runs a shell command (stdout and stderr together into *out, caller frees, when out is not
- * NULL); returns its exit status. */
-static int s_sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int s_sh(char **out, const char *fmt, ...)
-{
-    char *cmd = NULL, *full = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    assert_true(vasprintf(&cmd, fmt, ap) >= 0);
-    va_end(ap);
-    assert_true(asprintf(&full, "(%s) 2>&1", cmd) >= 0);
-    FILE *p = popen(full, "r");
-    assert_non_null(p);
-    size_t cap = 4096, n = 0, r;
-    char *buf = malloc(cap);
-    while ((r = fread(buf + n, 1, cap - n - 1, p)) > 0) {
-        n += r;
-        if (cap - n < 1024)
-            buf = realloc(buf, cap *= 2);
-    }
-    buf[n] = '\0';
-    int st = pclose(p);
-    free(cmd);
-    free(full);
-    if (out)
-        *out = buf;
-    else
-        free(buf);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 /* The names listed in a scope, joined with ',' (caller frees). */

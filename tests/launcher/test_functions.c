@@ -19,60 +19,18 @@
 #include <cmocka.h>
 
 #include "launcher/fsutil.h"
+#include "tests/launcher/launcher_test.h"
+
+#define s_home     qh_test_home
+#define s_sh       qh_test_sh
+#define s_setup    qh_test_home_setup
+#define s_teardown qh_test_home_teardown
 #include "qhybrid/archive.h"
 #include "qhybrid/value.h"
 
 #define CLI      QH_CLI_PATH
 #define PROG     QH_JOB_PROG_PATH
 #define EXAMPLES QH_BUILD_DIR "/examples"
-
-static char s_home[256];
-
-static int s_setup(void **state)
-{
-    (void)state;
-    snprintf(s_home, sizeof s_home, "/tmp/qh_test_fn_XXXXXX");
-    if (!mkdtemp(s_home))
-        return -1;
-    setenv("QH_HOME", s_home, 1);
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    (void)state;
-    qh__remove_tree(s_home);
-    return 0;
-}
-
-static int s_sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int s_sh(char **out, const char *fmt, ...)
-{
-    char *cmd = NULL, *full = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    assert_true(vasprintf(&cmd, fmt, ap) >= 0);
-    va_end(ap);
-    assert_true(asprintf(&full, "(%s) 2>&1", cmd) >= 0);
-    FILE *p = popen(full, "r");
-    assert_non_null(p);
-    size_t cap = 4096, n = 0, r;
-    char *buf = malloc(cap);
-    while ((r = fread(buf + n, 1, cap - n - 1, p)) > 0) {
-        n += r;
-        if (cap - n < 1024)
-            buf = realloc(buf, cap *= 2);
-    }
-    buf[n] = '\0';
-    int st = pclose(p);
-    free(cmd);
-    free(full);
-    if (out)
-        *out = buf;
-    else
-        free(buf);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
 
 /* A JSON value from a command's output, which must succeed. */
 static qh_value *s_json(const char *fmt, const char *arg)
