@@ -125,8 +125,8 @@ int main(void)
         qh_pool_create(NULL, &pool) != QH_OK)
         goto fail;
     for (size_t i = 0; i < n; i++) {
-        qh_value *a = qh_value_list_of(2, qh_value_clone(qh_value_at(circuits, i)),
-                                       qh_value_int(level));
+        qh_value *a =
+            qh_value_list_of(2, qh_value_clone(qh_value_at(circuits, i)), qh_value_int(level));
         if (qh_submit(pool, "transpile_circuit", &a, &refs[i]) != QH_OK)
             goto fail;
     }
