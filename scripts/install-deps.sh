@@ -14,6 +14,7 @@ packages=(
     libsqlite3-dev
     libarchive-dev
     libcairo2-dev
+    procps
     libcjson-dev
     libmsgpack-dev
     libnlopt-dev

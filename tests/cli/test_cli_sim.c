@@ -284,12 +284,15 @@ static void test_checkpoint(void **state)
     /* (Open MPI's own allocations outlive MPI_Finalize: LeakSanitizer is off for mpirun.)
      * Written at 2 ranks, killed after a moment (or finished: the last checkpoint then
      * stands at the end, and resuming does nothing more) */
+    /* Killed once its first checkpoint is there (however slow the start-up), ranks first
+     * so that none keeps writing. */
     snprintf(cmd, sizeof cmd,
-             "timeout -s KILL 2 mpirun --allow-run-as-root --oversubscribe -np 2 -x "
+             "mpirun --allow-run-as-root --oversubscribe -np 2 -x "
              "OMP_NUM_THREADS=1 -x ASAN_OPTIONS=detect_leaks=0 %s sim --checkpoint %s "
-             "--checkpoint-every 10 %s >/dev/null "
-             "2>&1",
-             QH_CLI_PATH, ck, cpath);
+             "--checkpoint-every 10 %s >/dev/null 2>&1 & pid=$!; "
+             "for i in $(seq 1200); do [ -e %s ] && break; sleep 0.1; done; sleep 0.3; "
+             "pkill -KILL -P $pid; kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null",
+             QH_CLI_PATH, ck, cpath, ck);
     int rc = system(cmd);
     (void)rc;
     assert_int_equal(access(ck, R_OK), 0);
