@@ -28,8 +28,8 @@
 static int s_blockable(const qh__step *st)
 {
     return !st->has_condition && !st->fence &&
-           (st->kind == QH__STEP_DENSE || st->kind == QH__STEP_DIAG ||
-            st->kind == QH__STEP_MCX || st->kind == QH__STEP_SWAP);
+           (st->kind == QH__STEP_DENSE || st->kind == QH__STEP_DIAG || st->kind == QH__STEP_MCX ||
+            st->kind == QH__STEP_SWAP);
 }
 
 static uint64_t s_target_mask(const qh__step *st)
@@ -61,9 +61,8 @@ static qh_status s_push_pass(qh__pass **v, size_t *n, size_t *cap, const qh__pas
 }
 
 /* Appends to out[] the steps [lo, hi) (all blockable) grouped into passes. */
-static qh_status s_plan_run(qh_plan *p, size_t lo, size_t hi, unsigned b, unsigned m,
-                            qh__step *out, size_t *nout, unsigned char *done, size_t *pcap,
-                            size_t *taken)
+static qh_status s_plan_run(qh_plan *p, size_t lo, size_t hi, unsigned b, unsigned m, qh__step *out,
+                            size_t *nout, unsigned char *done, size_t *pcap, size_t *taken)
 {
     const unsigned n = p->num_qubits;
     const uint64_t all = n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
@@ -135,8 +134,8 @@ qh_status qh__plan_blocking(qh_plan *p, unsigned b)
         return QH_OK;
     /* chunk qubits leave room for the largest step beside them */
     const unsigned m = b >= S_CHUNK_BITS + QH_KERNEL_MAX_TARGETS + 2 ? S_CHUNK_BITS
-                       : b > QH_KERNEL_MAX_TARGETS                    ? b - QH_KERNEL_MAX_TARGETS
-                                                                      : 0;
+                       : b > QH_KERNEL_MAX_TARGETS                   ? b - QH_KERNEL_MAX_TARGETS
+                                                                     : 0;
     const size_t ns = p->num_steps;
     qh__step *out = malloc(ns * sizeof *out);
     unsigned char *done = calloc(ns, 1);

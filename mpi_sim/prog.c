@@ -31,26 +31,25 @@
 #define S_EPS 1e-13
 
 typedef struct {
-    unsigned lb, lanes;     /* lane bits of the instruction set, 2^lb */
-    unsigned maxh;          /* high qubits allowed */
-    qh__prog pr;            /* being built */
-    size_t cap_ops, n_coef; /* allocated ops, used coef */
-    size_t cap_coef;        /* allocated coef */
+    unsigned lb, lanes;       /* lane bits of the instruction set, 2^lb */
+    qh__prog pr;              /* being built */
+    size_t cap_ops, n_coef;   /* allocated ops, used coef */
+    size_t cap_coef;          /* allocated coef */
     double complex d[S_MAXG]; /* pending diagonal over the group (index: lane | vector << lb) */
-    uint64_t dq;            /* program qubits the pending diagonal depends on */
-    int dpend;              /* a diagonal is pending */
-    double complex scale;   /* global factor gathered so far */
+    uint64_t dq;              /* program qubits the pending diagonal depends on */
+    int dpend;                /* a diagonal is pending */
+    double complex scale;     /* global factor gathered so far */
 } s_builder;
 
 /* The structured form of a one-qubit unitary: g * P(e1) * R * P(e2) or g * D * X^x. */
 typedef struct {
-    double complex g;        /* global factor */
-    int kind;                /* 0 = diagonal diag(1, w) (after X if x), 1 = rotation */
-    int x;                   /* diagonal kind: an X first */
-    double complex w;        /* diagonal kind: phase of the |1> half */
-    double complex e1, e2;   /* rotation kind: phases after and before */
-    int imag;                /* rotation is X-like (else real) */
-    double c, s;             /* rotation [[c, -s], [s, c]] or [[c, -is], [-is, c]] */
+    double complex g;      /* global factor */
+    int kind;              /* 0 = diagonal diag(1, w) (after X if x), 1 = rotation */
+    int x;                 /* diagonal kind: an X first */
+    double complex w;      /* diagonal kind: phase of the |1> half */
+    double complex e1, e2; /* rotation kind: phases after and before */
+    int imag;              /* rotation is X-like (else real) */
+    double c, s;           /* rotation [[c, -s], [s, c]] or [[c, -is], [-is, c]] */
 } s_form;
 
 static int s_close(double complex a, double complex b, double scale)
@@ -206,7 +205,8 @@ static qh_status s_flush_diag(s_builder *b)
         return QH_OK;
     const unsigned nv = 1u << b->pr.nh, g = nv << b->lb;
     unsigned onlyq = 0;
-    int single_high = __builtin_popcountll(b->dq) == 1 && (onlyq = (unsigned)__builtin_ctzll(b->dq)) >= b->lb;
+    int single_high =
+        __builtin_popcountll(b->dq) == 1 && (onlyq = (unsigned)__builtin_ctzll(b->dq)) >= b->lb;
     double *cv;
     if (single_high) {
         /* a phase on one high qubit touches half the vectors */
