@@ -234,6 +234,9 @@ static int s_bench(const qh_circuit *c, qh_state *s, const s_job *job, const s_o
     bench_json_num("ratio_steps", best / ((double)st.num_steps * pass));
     bench_json_num("ratio_gates", best / ((double)job->gates * pass));
     bench_json_num("passes", best / pass);
+    bench_json_int("plan_passes", st.num_passes);
+    bench_json_int("block_qubits", st.block_qubits);
+    bench_json_int("programs", st.num_programs);
     bench_json_int("dense", st.num_dense);
     bench_json_int("diagonal", st.num_diagonal);
     bench_json_int("permutation", st.num_permutation);
@@ -249,9 +252,9 @@ static int s_bench(const qh_circuit *c, qh_state *s, const s_job *job, const s_o
     bench_json_int("blocking", !o->plan.no_blocking);
     bench_json_end();
     fprintf(stderr,
-            "bench_circuits: %s: %zu gates, %zu steps, best %.4g s = %.1f passes of %.3g ms "
-            "(%.3f per step, %.3f per gate)\n",
-            job->metric, job->gates, st.num_steps, best, best / pass, 1e3 * pass,
+            "bench_circuits: %s: %zu gates, %zu steps in %zu passes, best %.4g s = %.1f passes "
+            "of %.3g ms (%.3f per step, %.3f per gate)\n",
+            job->metric, job->gates, st.num_steps, st.num_passes, best, best / pass, 1e3 * pass,
             best / ((double)st.num_steps * pass), best / ((double)job->gates * pass));
     rc = 0;
 done:
@@ -362,6 +365,10 @@ static void s_usage(FILE *f)
                "  --threads N      OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
                "  --no-fusion      compile without gate fusion\n"
                "  --no-blocking    compile without cache blocking\n"
+               "  --block-qubits B log2 of the amplitudes of a cache block (default: chosen)\n"
+               "  --fuse K         largest fused gate in qubits (default: chosen)\n"
+               "  --no-qft-detect  run textbook QFTs gate by gate, not as one FFT\n"
+               "  --no-programs    fused dense matrices instead of gate programs in passes\n"
                "  --help           this text\n");
 }
 
@@ -377,6 +384,10 @@ int main(int argc, char **argv)
         O_THREADS,
         O_NO_FUSION,
         O_NO_BLOCKING,
+        O_BLOCK_QUBITS,
+        O_FUSE,
+        O_NO_QFT_DETECT,
+        O_NO_PROGRAMS,
         O_HELP
     };
     static const struct option longopts[] = {
@@ -388,6 +399,10 @@ int main(int argc, char **argv)
         {"threads", required_argument, NULL, O_THREADS},
         {"no-fusion", no_argument, NULL, O_NO_FUSION},
         {"no-blocking", no_argument, NULL, O_NO_BLOCKING},
+        {"block-qubits", required_argument, NULL, O_BLOCK_QUBITS},
+        {"fuse", required_argument, NULL, O_FUSE},
+        {"no-qft-detect", no_argument, NULL, O_NO_QFT_DETECT},
+        {"no-programs", no_argument, NULL, O_NO_PROGRAMS},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -432,6 +447,24 @@ int main(int argc, char **argv)
             break;
         case O_NO_BLOCKING:
             o.plan.no_blocking = 1;
+            break;
+        case O_BLOCK_QUBITS:
+            if (bench_parse_ulong(optarg, 4, 40, &v) == 0)
+                o.plan.block_qubits = (unsigned)v;
+            else
+                bad = "--block-qubits wants a count from 4 to 40";
+            break;
+        case O_FUSE:
+            if (bench_parse_ulong(optarg, 1, 6, &v) == 0)
+                o.plan.max_fused_qubits = (unsigned)v;
+            else
+                bad = "--fuse wants a count from 1 to 6";
+            break;
+        case O_NO_QFT_DETECT:
+            o.plan.no_qft_detect = 1;
+            break;
+        case O_NO_PROGRAMS:
+            o.plan.no_programs = 1;
             break;
         case O_HELP:
             s_usage(stdout);

@@ -540,6 +540,281 @@ static void QV_SFX(s_swap)(double complex *a, unsigned n, unsigned t0, unsigned 
     });
 }
 
+/* ---- gate programs ---------------------------------------------------------------------- */
+
+/* Each operation is written once as an always-inlined function of compile-time qubit
+ * numbers: with the group's vectors in a local array indexed only by constants, the
+ * compiler keeps them in registers for the whole program. Program qubit q < QV_LB is a
+ * lane qubit (bit q of the lane index), q >= QV_LB is high qubit q - QV_LB (bit of the
+ * vector index within the group). */
+#define S_INL static inline __attribute__((always_inline))
+
+/* the lanes whose lane index has bit q set */
+S_INL unsigned s_lanes_with(unsigned q)
+{
+    unsigned m = 0;
+    for (unsigned l = 0; l < QV_LANES; l++)
+        if (l >> q & 1)
+            m |= 1u << l;
+    return m;
+}
+
+S_INL void s_op_1q(qv *x, unsigned NH, unsigned Q, unsigned kind, const double *c)
+{
+    const qv k0 = qv_from(c), k1 = qv_from(c + 2 * QV_LANES);
+    const unsigned nv = 1u << NH;
+    if (S_LOW(Q)) {
+        const unsigned p = 1u << Q;
+#pragma GCC unroll 16
+        for (unsigned i = 0; i < nv; i++) {
+            qv v = x[i], y = qv_xor_lanes(v, p);
+            switch (kind) {
+            case QH__OP_REAL_T:
+                x[i] = qv_fma(k0, y, v);
+                break;
+            case QH__OP_REAL_U:
+                x[i] = qv_fma(k0, v, qv_mul(k1, y));
+                break;
+            case QH__OP_IMAG_T:
+                x[i] = qv_fma(k0, qv_swapri(y), v);
+                break;
+            case QH__OP_IMAG_U:
+                x[i] = qv_fma(k0, qv_swapri(v), y);
+                break;
+            default:
+                break;
+            }
+        }
+        return;
+    }
+    const unsigned J = Q - QV_LB;
+    if (J >= NH)
+        return;
+#pragma GCC unroll 16
+    for (unsigned i = 0; i < nv; i++) {
+        if (i >> J & 1)
+            continue;
+        const unsigned i1 = i | 1u << J;
+        qv v0 = x[i], v1 = x[i1];
+        switch (kind) {
+        case QH__OP_REAL_T:
+            x[i] = qv_fnma(k0, v1, v0);
+            x[i1] = qv_fma(k0, v0, v1);
+            break;
+        case QH__OP_REAL_U:
+            x[i] = qv_fms(k0, v0, v1);
+            x[i1] = qv_fma(k0, v1, v0);
+            break;
+        case QH__OP_IMAG_T:
+            x[i] = qv_fma(k0, qv_swapri(v1), v0);
+            x[i1] = qv_fma(k0, qv_swapri(v0), v1);
+            break;
+        case QH__OP_IMAG_U:
+            x[i] = qv_fma(k0, qv_swapri(v0), v1);
+            x[i1] = qv_fma(k0, qv_swapri(v1), v0);
+            break;
+        case QH__OP_PHASE:
+            x[i1] = qv_fma(k0, v1, qv_mul(k1, qv_swapri(v1)));
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+S_INL void s_op_diag(qv *x, unsigned NH, const double *c)
+{
+#pragma GCC unroll 16
+    for (unsigned i = 0; i < (1u << NH); i++) {
+        const qv dr = qv_from(c + 4 * QV_LANES * i),
+                 di = qv_from(c + 4 * QV_LANES * i + 2 * QV_LANES);
+        x[i] = qv_fma(dr, x[i], qv_mul(di, qv_swapri(x[i])));
+    }
+}
+
+/* X on program qubit T where program qubit C is one (C == 255: always). */
+S_INL void s_op_cx(qv *x, unsigned NH, unsigned T, unsigned C)
+{
+    const unsigned nv = 1u << NH;
+    const int cnone = C == 255, clow = !cnone && S_LOW(C);
+    const unsigned cj = (cnone || clow) ? 0 : C - QV_LB;
+    if (!cnone && !clow && cj >= NH)
+        return;
+    if (S_LOW(T)) {
+        const unsigned p = 1u << T;
+#pragma GCC unroll 16
+        for (unsigned i = 0; i < nv; i++) {
+            if (!cnone && !clow && !(i >> cj & 1))
+                continue;
+            qv y = qv_xor_lanes(x[i], p);
+            x[i] = clow ? qv_blend(x[i], y, s_lanes_with(C)) : y;
+        }
+        return;
+    }
+    const unsigned J = T - QV_LB;
+    if (J >= NH)
+        return;
+#pragma GCC unroll 16
+    for (unsigned i = 0; i < nv; i++) {
+        if (i >> J & 1)
+            continue;
+        if (!cnone && !clow && !(i >> cj & 1))
+            continue;
+        const unsigned i1 = i | 1u << J;
+        qv v0 = x[i], v1 = x[i1];
+        if (clow) {
+            x[i] = qv_blend(v0, v1, s_lanes_with(C));
+            x[i1] = qv_blend(v1, v0, s_lanes_with(C));
+        } else {
+            x[i] = v1;
+            x[i1] = v0;
+        }
+    }
+}
+
+/* Program qubits run from 0 to QV_LB + QH_PROG_MAX_HIGH - 1 (at most 6). */
+#define S_QCASE(Q, ...)                                                                            \
+    case Q:                                                                                        \
+        __VA_ARGS__;                                                                               \
+        break;
+#define S_QSWITCH(q, F)                                                                            \
+    switch (q) {                                                                                   \
+        S_QCASE(0, F(0))                                                                           \
+        S_QCASE(1, F(1))                                                                           \
+        S_QCASE(2, F(2))                                                                           \
+        S_QCASE(3, F(3))                                                                           \
+        S_QCASE(4, F(4))                                                                           \
+        S_QCASE(5, F(5))                                                                           \
+    default:                                                                                       \
+        break;                                                                                     \
+    }
+
+/* the same, for a switch inside a switch (a macro does not expand inside itself) */
+#define S_QSWITCH2(q, F)                                                                           \
+    switch (q) {                                                                                   \
+        S_QCASE(0, F(0))                                                                           \
+        S_QCASE(1, F(1))                                                                           \
+        S_QCASE(2, F(2))                                                                           \
+        S_QCASE(3, F(3))                                                                           \
+        S_QCASE(4, F(4))                                                                           \
+        S_QCASE(5, F(5))                                                                           \
+    default:                                                                                       \
+        break;                                                                                     \
+    }
+
+#define S_PROG_FN(NH)                                                                              \
+    static void s_prog_h##NH(double complex *restrict a, unsigned n, const qh__prog *pr,           \
+                             const s_walk *w, const uint64_t *off)                                 \
+    {                                                                                              \
+        const qh__prog_op *ops = pr->ops;                                                          \
+        const unsigned nops = pr->nops;                                                            \
+        const double *coef = pr->coef;                                                             \
+        S_FOR_GROUPS(w, n, base, {                                                                 \
+            qv x[1u << (NH)];                                                                      \
+            for (unsigned i = 0; i < (1u << (NH)); i++)                                            \
+                x[i] = qv_load(a + base + off[i]);                                                 \
+            for (unsigned o = 0; o < nops; o++) {                                                  \
+                const qh__prog_op *op = &ops[o];                                                   \
+                const double *c = coef + op->c;                                                    \
+                switch (op->kind) {                                                                \
+                case QH__OP_DIAG:                                                                  \
+                    s_op_diag(x, (NH), c);                                                         \
+                    break;                                                                         \
+                case QH__OP_CX: {                                                                  \
+                    if (op->b == 255) {                                                            \
+                        S_QSWITCH(op->a, S_CXN)                                                    \
+                    } else {                                                                       \
+                        S_QSWITCH(op->a, S_CXA)                                                    \
+                    }                                                                              \
+                    break;                                                                         \
+                }                                                                                  \
+                case QH__OP_REAL_T:                                                                \
+                    S_QSWITCH(op->a, S_ONE_RT)                                                     \
+                    break;                                                                         \
+                case QH__OP_REAL_U:                                                                \
+                    S_QSWITCH(op->a, S_ONE_RU)                                                     \
+                    break;                                                                         \
+                case QH__OP_IMAG_T:                                                                \
+                    S_QSWITCH(op->a, S_ONE_IT)                                                     \
+                    break;                                                                         \
+                case QH__OP_IMAG_U:                                                                \
+                    S_QSWITCH(op->a, S_ONE_IU)                                                     \
+                    break;                                                                         \
+                case QH__OP_PHASE:                                                                 \
+                    S_QSWITCH(op->a, S_ONE_PH)                                                     \
+                    break;                                                                         \
+                default:                                                                           \
+                    break;                                                                         \
+                }                                                                                  \
+            }                                                                                      \
+            for (unsigned i = 0; i < (1u << (NH)); i++)                                            \
+                qv_store(a + base + off[i], x[i]);                                                 \
+        });                                                                                        \
+    }
+#define S_ONE_RT(Q) s_op_1q(x, (NH_), (Q), QH__OP_REAL_T, c)
+#define S_ONE_RU(Q) s_op_1q(x, (NH_), (Q), QH__OP_REAL_U, c)
+#define S_ONE_IT(Q) s_op_1q(x, (NH_), (Q), QH__OP_IMAG_T, c)
+#define S_ONE_IU(Q) s_op_1q(x, (NH_), (Q), QH__OP_IMAG_U, c)
+#define S_ONE_PH(Q) s_op_1q(x, (NH_), (Q), QH__OP_PHASE, c)
+#define S_CXN(Q)    s_op_cx(x, (NH_), (Q), 255)
+#define S_CXA(Q)    S_QSWITCH2(op->b, S_CXB_##Q)
+#define S_CXB_0(C)  s_op_cx(x, (NH_), 0, (C))
+#define S_CXB_1(C)  s_op_cx(x, (NH_), 1, (C))
+#define S_CXB_2(C)  s_op_cx(x, (NH_), 2, (C))
+#define S_CXB_3(C)  s_op_cx(x, (NH_), 3, (C))
+#define S_CXB_4(C)  s_op_cx(x, (NH_), 4, (C))
+#define S_CXB_5(C)  s_op_cx(x, (NH_), 5, (C))
+
+#define NH_ 0
+S_PROG_FN(0)
+#undef NH_
+#define NH_ 1
+S_PROG_FN(1)
+#undef NH_
+#define NH_ 2
+S_PROG_FN(2)
+#undef NH_
+#define NH_ 3
+S_PROG_FN(3)
+#undef NH_
+#define NH_ 4
+S_PROG_FN(4)
+#undef NH_
+
+static void QV_SFX(s_prog)(double complex *a, unsigned n, const qh__prog *p)
+{
+    assert(p->nh <= QH_PROG_MAX_HIGH);
+    if (p->nops == 0 || p->nh > QH_PROG_MAX_HIGH || n < QV_LB + p->nh)
+        return;
+    uint64_t special = 0, off[1u << QH_PROG_MAX_HIGH];
+    for (unsigned j = 0; j < p->nh; j++)
+        special |= (uint64_t)1 << p->high[j];
+    for (unsigned i = 0; i < (1u << p->nh); i++) {
+        off[i] = 0;
+        for (unsigned j = 0; j < p->nh; j++)
+            off[i] |= (uint64_t)(i >> j & 1) << p->high[j];
+    }
+    s_walk w;
+    s_walk_init(&w, n, special, 0);
+    switch (p->nh) {
+    case 0:
+        s_prog_h0(a, n, p, &w, off);
+        break;
+    case 1:
+        s_prog_h1(a, n, p, &w, off);
+        break;
+    case 2:
+        s_prog_h2(a, n, p, &w, off);
+        break;
+    case 3:
+        s_prog_h3(a, n, p, &w, off);
+        break;
+    default:
+        s_prog_h4(a, n, p, &w, off);
+        break;
+    }
+}
+
 const qh__kernel_table QV_SFX(qh__kernels) = {
 #if defined(QH_ISA_avx512)
     .isa = "avx512",
@@ -553,4 +828,7 @@ const qh__kernel_table QV_SFX(qh__kernels) = {
     .diag = QV_SFX(s_diag),
     .mcx = QV_SFX(s_mcx),
     .swap = QV_SFX(s_swap),
+    .prog = QV_SFX(s_prog),
+    /* 2^4 vectors stay in the 32 registers of AVX-512; 2^3 in AVX2's 16 */
+    .prog_max_high = QV_LB >= 2 ? 4 : 3,
 };

@@ -37,7 +37,12 @@ typedef struct {
     uint32_t recipe_len;                     /* entries of recipe */
     int parametric;                          /* its matrix depends on parameters */
     int fence;                               /* never fused with its neighbours */
-    int inner;                               /* all qubits < block_bits: run chunkwise */
+    int inner;                               /* part of a cache-blocked pass (passes[]) */
+    unsigned pass;                           /* inner: index of its pass in passes[] */
+    unsigned bt[QH_KERNEL_MAX_TARGETS];      /* inner: targets as positions in the block */
+    uint64_t bctrl;                          /* inner: controls inside the block (positions) */
+    uint64_t octrl;                          /* inner: controls outside it (qubits): the step
+                                                runs on the blocks where they are all one */
     unsigned *wide;                          /* QFT with k > QH_KERNEL_MAX_TARGETS: all k
                                                 qubits (owned), else NULL */
     unsigned qft_flags;                      /* QFT: QH__QFT_* of mpi_sim/fft.h */
@@ -49,6 +54,30 @@ static inline const unsigned *qh__step_qubits(const qh__step *st)
     return st->wide ? st->wide : st->targets;
 }
 
+/* A cache-blocked pass: steps [first, end) of the plan run block by block. A block is the
+ * 2^nq amplitudes whose indices differ only at qubits[] (the other bits fixed); each thread
+ * copies a block into a buffer, applies every step of the pass to it while it is in cache
+ * (qubit qubits[j] at position j), and copies it back. qubits[] always holds the low
+ * qubits 0..chunk_bits-1, so a block is made of contiguous chunks of 2^chunk_bits
+ * amplitudes. When qubits[] is 0..nq-1 the blocks are contiguous and worked on in place. */
+/* What a pass does to each block, in order: a gate program or one step's kernel. */
+typedef struct {
+    int is_prog;   /* 1 = prog, 0 = step */
+    qh__prog prog; /* a gate program standing for several steps (owned) */
+    size_t step;   /* the step to run (index into the plan's steps) */
+} qh__unit;
+
+typedef struct {
+    size_t first, end;   /* its steps */
+    qh__unit *units;     /* gate programs and steps standing for [first, end) on a
+                            block, or NULL: the steps one by one (owned) */
+    size_t num_units;    /* entries of units */
+    unsigned nq;         /* qubits of a block (the plan's block_bits) */
+    unsigned qubits[64]; /* ascending */
+    unsigned chunk_bits; /* qubits[j] == j for j < chunk_bits */
+    int in_place;        /* qubits[] is 0..nq-1 */
+} qh__pass;
+
 struct qh_plan {
     unsigned num_qubits;       /* qubits of the circuit */
     unsigned num_clbits;       /* classical bits of the circuit */
@@ -59,6 +88,9 @@ struct qh_plan {
     size_t num_deferred;       /* entries of both */
     size_t first_nonunitary;   /* index of the first measure/reset/conditional step */
     unsigned block_bits;       /* log2 of the cache block (0 = no blocking) */
+    qh__pass *passes;          /* cache-blocked passes, in step order */
+    size_t num_passes;         /* entries of passes */
+    int programs;              /* passes run gate programs (rebuilt when binding) */
     qh_plan_stats stats;       /* counts for --plan-stats */
     struct qh__fft_cache *fft; /* FFTW plans of the QFT steps (fft.c), made on first use */
     qh_circuit *circuit;       /* copy of a parametric circuit (to rebuild steps), or NULL */
@@ -75,6 +107,21 @@ qh_status qh__fuse_steps(qh__step **steps, size_t *nsteps, unsigned kmax);
 /* Recomputes the matrix of fused step st (qubits st->targets, ascending) as the product
  * of `parts` (unitary steps on subsets of those qubits, in program order). */
 qh_status qh__fuse_rebuild(qh__step *st, const qh__step *parts, unsigned nparts);
+
+/* Cache blocking: reorders the steps of p (keeping the order of the steps on each qubit)
+ * into passes over blocks of 2^b amplitudes (p->passes, the steps' inner fields). Steps
+ * that cannot be blocked (measurements, resets, conditions, QFTs) stay fences. */
+qh_status qh__plan_blocking(qh_plan *p, unsigned b);
+
+/* (Re)builds the gate programs of every pass of p for kernel table kt (after compiling,
+ * and after binding parameters since programs hold matrix values). */
+qh_status qh__plan_programs(qh_plan *p, const qh__kernel_table *kt);
+
+/* Frees the units of every pass. */
+void qh__plan_programs_free(qh_plan *p);
+
+/* Runs pass ps of p on the 2^n amplitudes a (threads take whole blocks). */
+void qh__pass_run(const qh_plan *p, const qh__pass *ps, double complex *a, unsigned n);
 
 /* A fingerprint of what the plan does (steps, qubits, matrices): checkpoints carry it so
  * that a run resumes only with the same circuit compiled the same way. */

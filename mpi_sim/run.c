@@ -112,8 +112,12 @@ static qh_status s_execute(s_engine *e, const qh_plan *p, size_t from, size_t to
                            unsigned char *clbits, const qh_sim_options *o)
 {
     const size_t chunk = 16;
-    for (size_t i = from; i < to; i += chunk) {
-        size_t end = i + chunk < to ? i + chunk : to;
+    for (size_t i = from, end; i < to; i = end) {
+        end = i + chunk < to ? i + chunk : to;
+        /* a cache-blocked pass runs whole, or its steps would run one by one */
+        const qh__step *last = &p->steps[end - 1];
+        if (last->inner && p->passes[last->pass].end > end && p->passes[last->pass].end <= to)
+            end = p->passes[last->pass].end;
         QH_CALL(s_eng_exec(e, p, i, end, rng, clbits));
         if (o->progress && to > from)
             s_progress(o, (double)(end - from) / (double)(to - from));

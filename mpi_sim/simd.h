@@ -64,6 +64,23 @@ static inline qv qv_set1(double x)
 {
     return _mm512_set1_pd(x);
 }
+static inline qv qv_fms(qv a, qv b, qv c) /* a b - c */
+{
+    return _mm512_fmsub_pd(a, b, c);
+}
+static inline qv qv_fnma(qv a, qv b, qv c) /* c - a b */
+{
+    return _mm512_fnmadd_pd(a, b, c);
+}
+/* lane l of the result = lane l of b if bit l of `lanes` is set, else of a */
+static inline qv qv_blend(qv a, qv b, unsigned lanes)
+{
+    __mmask8 k = 0;
+    for (unsigned l = 0; l < 4; l++)
+        if (lanes >> l & 1)
+            k |= (__mmask8)(3u << (2 * l));
+    return _mm512_mask_blend_pd(k, a, b);
+}
 
 #elif defined(QH_ISA_avx2)
 #include <immintrin.h>
@@ -109,6 +126,19 @@ static inline qv qv_from(const double *x)
 static inline qv qv_set1(double x)
 {
     return _mm256_set1_pd(x);
+}
+static inline qv qv_fms(qv a, qv b, qv c)
+{
+    return _mm256_fmsub_pd(a, b, c);
+}
+static inline qv qv_fnma(qv a, qv b, qv c)
+{
+    return _mm256_fnmadd_pd(a, b, c);
+}
+static inline qv qv_blend(qv a, qv b, unsigned lanes)
+{
+    long long l0 = (lanes & 1) ? -1 : 0, l1 = (lanes & 2) ? -1 : 0;
+    return _mm256_blendv_pd(a, b, _mm256_castsi256_pd(_mm256_set_epi64x(l1, l1, l0, l0)));
 }
 
 #elif defined(QH_ISA_generic)
@@ -160,6 +190,18 @@ static inline qv qv_from(const double *x)
 static inline qv qv_set1(double x)
 {
     return (qv){x, x};
+}
+static inline qv qv_fms(qv a, qv b, qv c)
+{
+    return (qv){a.re * b.re - c.re, a.im * b.im - c.im};
+}
+static inline qv qv_fnma(qv a, qv b, qv c)
+{
+    return (qv){c.re - a.re * b.re, c.im - a.im * b.im};
+}
+static inline qv qv_blend(qv a, qv b, unsigned lanes)
+{
+    return (lanes & 1) ? b : a;
 }
 #else
 #error "kernels_simd.c must be compiled with one QH_ISA_* macro defined"

@@ -30,6 +30,8 @@ typedef struct qh_plan_options {
     unsigned block_qubits;     /* log2 of amplitudes per cache block; 0 = chosen */
     int no_fft;                /* 1 = run QFT instructions as their textbook gates */
     int no_qft_detect;         /* 1 = do not look for textbook QFT gate sequences */
+    int no_programs;           /* 1 = fused dense matrices instead of gate programs inside
+                                  cache-blocked passes (for testing and comparison) */
 } qh_plan_options;
 
 /* What a plan does, for --plan-stats and tests. */
@@ -51,6 +53,7 @@ typedef struct qh_plan_stats {
     int needs_trajectories;    /* 1 if shots must be simulated one by one */
     size_t num_qft;            /* QFTs run as one FFT each */
     size_t num_qft_detected;   /* ...of which found as gate sequences in the circuit */
+    size_t num_programs;       /* gate programs inside cache-blocked passes */
 } qh_plan_stats;
 
 /* Compiles circuit c (opts may be NULL). The plan does not keep a reference to c.

@@ -163,6 +163,8 @@ static void s_print(const qh_sim_result *r, int plan_stats)
         qh__json_uint(&j, s->max_fused_qubits);
         qh__json_key(&j, "block_qubits");
         qh__json_uint(&j, s->block_qubits);
+        qh__json_key(&j, "gate_programs");
+        qh__json_uint(&j, s->num_programs);
         qh__json_key(&j, "trajectories");
         qh__json_bool(&j, s->needs_trajectories);
         qh__json_key(&j, "ranks");

@@ -28,13 +28,16 @@ static qh_sim_result *s_run(const qh_circuit *c, qh_sim_options *o)
 }
 
 /* The compilation variants every correctness check runs under: defaults, no fusion and no
- * blocking, tiny cache blocks (so that small states are blocked too), large fused gates. */
+ * blocking, tiny cache blocks (so that small states are blocked too: passes over blocks
+ * holding high qubits, with gate programs or with fused matrices), large fused gates. */
 static const qh_plan_options s_variants[] = {
     {0},
     {.no_fusion = 1, .no_blocking = 1},
     {.block_qubits = 4},
-    {.block_qubits = 5, .max_fused_qubits = 5},
+    {.block_qubits = 5, .max_fused_qubits = 5, .no_programs = 1},
     {.no_fusion = 1, .block_qubits = 4},
+    {.block_qubits = 6},
+    {.block_qubits = 8, .no_programs = 1},
 };
 #define S_NVARIANTS (sizeof s_variants / sizeof *s_variants)
 
@@ -44,6 +47,8 @@ static qh_sim_result *s_statevector(const qh_circuit *c, unsigned variant)
     o.plan = s_variants[variant];
     return s_run(c, &o);
 }
+
+static void s_layered_vs_reference(void);
 
 static void test_random_vs_reference(void **state)
 {
@@ -67,6 +72,74 @@ static void test_random_vs_reference(void **state)
             free(want);
             qh_circuit_destroy(&c);
         }
+    }
+    s_layered_vs_reference();
+}
+
+/* The layered circuits of the performance issue (random rx, ry, rz on every qubit, then a
+ * CNOT ladder), with phases, h, u3, cz, swaps and Toffolis mixed in: gate programs (every
+ * operation kind, on lane and high qubits, with the global factors they gather) and the
+ * passes over blocks of high qubits, against the reference. Runs at every instruction set. */
+static void s_layered_vs_reference(void)
+{
+    ref_rng r = {99};
+    static const qh_plan_options vars[] = {
+        {.block_qubits = 6},
+        {.block_qubits = 7},
+        {.block_qubits = 9},
+        {.block_qubits = 11},
+        {.block_qubits = 7, .no_programs = 1},
+    };
+    for (unsigned n = 8; n <= 13; n++) {
+        qh_circuit *c = NULL;
+        assert_int_equal(qh_circuit_create(n, 0, &c), QH_OK);
+        for (unsigned l = 0; l < 10; l++) {
+            for (unsigned q = 0; q < n; q++) {
+                static const qh_gate g[] = {QH_GATE_RX, QH_GATE_RY, QH_GATE_RZ, QH_GATE_RX,
+                                            QH_GATE_RY, QH_GATE_RZ, QH_GATE_H,  QH_GATE_U3,
+                                            QH_GATE_P,  QH_GATE_SX, QH_GATE_X,  QH_GATE_T};
+                qh_gate gate = g[ref_rng_next(&r) % (sizeof g / sizeof *g)];
+                double th[3] = {6.3 * ref_rng_uniform(&r), 6.3 * ref_rng_uniform(&r),
+                                6.3 * ref_rng_uniform(&r)};
+                if (ref_rng_next(&r) % 8 == 0)
+                    th[0] = M_PI / 2; /* c == s: the rotation's two forms meet */
+                assert_int_equal(
+                    qh_circuit_gate(c, gate, &q, 1, th, qh_gate_get_info(gate)->num_params), QH_OK);
+            }
+            for (unsigned q = l % 2; q + 1 < n; q += 2) {
+                unsigned qs[3] = {q, q + 1, (q + 5) % n};
+                unsigned pick = (unsigned)(ref_rng_next(&r) % 10);
+                if (pick < 6) {
+                    assert_int_equal(qh_circuit_gate(c, QH_GATE_CX, qs, 2, NULL, 0), QH_OK);
+                } else if (pick == 6) {
+                    unsigned rev[2] = {q + 1, q};
+                    assert_int_equal(qh_circuit_gate(c, QH_GATE_CX, rev, 2, NULL, 0), QH_OK);
+                } else if (pick == 7) {
+                    assert_int_equal(qh_circuit_gate(c, QH_GATE_CZ, qs, 2, NULL, 0), QH_OK);
+                } else if (pick == 8) {
+                    unsigned far[2] = {q, (q + 7) % n};
+                    if (far[0] != far[1])
+                        assert_int_equal(qh_circuit_gate(c, QH_GATE_SWAP, far, 2, NULL, 0), QH_OK);
+                } else if (qs[2] != q && qs[2] != q + 1) {
+                    assert_int_equal(qh_circuit_gate(c, QH_GATE_CCX, qs, 3, NULL, 0), QH_OK);
+                }
+            }
+        }
+        size_t len = (size_t)1 << n;
+        double complex *want = calloc(len, sizeof *want);
+        want[0] = 1;
+        assert_int_equal(ref_apply_circuit(want, n, c), 0);
+        for (unsigned v = 0; v < sizeof vars / sizeof *vars; v++) {
+            qh_sim_options o = {.statevector = 1};
+            o.plan = vars[v];
+            qh_sim_result *res = s_run(c, &o);
+            double d = ref_max_diff(res->statevector, want, len);
+            if (d > 1e-10)
+                fail_msg("layered n=%u variant %u: max diff %g", n, v, d);
+            qh_sim_result_destroy(&res);
+        }
+        free(want);
+        qh_circuit_destroy(&c);
     }
 }
 
