@@ -91,6 +91,49 @@ static void s_no_overlap(qh_pool *p, int n)
     qh_ref_destroy_all(r, (size_t)n);
 }
 
+/* Returns when it started, in ns (one core each: they run one at a time on a 1-core pool). */
+static qh_status t_started(qh_task_ctx *ctx, const qh_value *args, qh_value **out)
+{
+    (void)ctx, (void)args;
+    struct timespec a;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    dt_sleep_ms(2);
+    *out = qh_value_int((int64_t)a.tv_sec * 1000000000 + a.tv_nsec);
+    return QH_OK;
+}
+QH_TASK(t_started, .cpu = 1)
+
+/* Tasks submitted with QH_TASK_PRIORITY set (what a hybrid job holding its device gets)
+ * overtake tasks queued before them without it. */
+static void test_job_priority(void **state)
+{
+    (void)state;
+    qh_pool_opts o = {.kind = QH_POOL_LOCAL, .cpus = 1};
+    qh_pool *p = NULL;
+    assert_int_equal(qh_pool_create(&o, &p), QH_OK);
+    qh_ref *block = NULL, *plain[3], *urgent = NULL;
+    qh_value *a = qh_value_list_of(1, qh_value_int(200));
+    assert_int_equal(qh_submit(p, "t_sleep", &a, &block), QH_OK); /* holds the only core */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(qh_submit(p, "t_started", NULL, &plain[i]), QH_OK);
+    setenv("QH_TASK_PRIORITY", "1", 1);
+    assert_int_equal(qh_submit(p, "t_started", NULL, &urgent), QH_OK);
+    unsetenv("QH_TASK_PRIORITY");
+    qh_value *v = NULL;
+    assert_int_equal(qh_get(urgent, &v), QH_OK);
+    int64_t first = qh_value_int_or(v, 0);
+    qh_value_destroy(&v);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(qh_get(plain[i], &v), QH_OK);
+        assert_true(qh_value_int_or(v, 0) > first);
+        qh_value_destroy(&v);
+    }
+    qh_ref_destroy(&block);
+    qh_ref_destroy(&urgent);
+    qh_ref_destroy_all(plain, 3);
+    qh_pool_destroy(&p);
+}
+
 static void test_local_targets(void **state)
 {
     (void)state;
@@ -221,6 +264,7 @@ int main(int argc, char **argv)
     dt_env();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_queue_order), cmocka_unit_test(test_local_targets),
-        cmocka_unit_test(test_remote_targets), cmocka_unit_test(test_unfit_grace)};
+        cmocka_unit_test(test_remote_targets), cmocka_unit_test(test_unfit_grace),
+        cmocka_unit_test(test_job_priority)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

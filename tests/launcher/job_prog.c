@@ -17,6 +17,7 @@
  *                   sleep), then saves a result with its own resource_usage metadata
  *   quiet N         prints nothing and exits N without saving a result
  *   signal          is killed by SIGTERM
+ *   env             saves {"value": the environment variable named by argument "name"}
  *
  * As a function's entrypoint (no command-line arguments) the mode is the run's argument
  * "mode" and N its argument "code".
@@ -185,6 +186,19 @@ static int s_args(void)
     return st == QH_OK ? 0 : s_fail("save_result");
 }
 
+/* Saves {"value": getenv(argument "name")} (null when unset). */
+static int s_env(void)
+{
+    qh_value *a = qh_job_arguments();
+    const char *name = qh_value_str(qh_value_get(a, "name"), NULL);
+    const char *val = name ? getenv(name) : NULL;
+    qh_value *r = qh_value_map_of(1, "value", val ? qh_value_string(val) : qh_value_null());
+    qh_status st = qh_job_save_result(r);
+    qh_value_destroy(&r);
+    qh_value_destroy(&a);
+    return st == QH_OK ? 0 : s_fail("save_result");
+}
+
 static int s_budget(void)
 {
     double cpus = atof(getenv("QH_JOB_CPUS") ? getenv("QH_JOB_CPUS") : "0");
@@ -320,6 +334,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(mode, "args") == 0)
         return s_args();
+    if (strcmp(mode, "env") == 0)
+        return s_env();
     if (strcmp(mode, "budget") == 0)
         return s_budget();
     if (strcmp(mode, "phases") == 0)

@@ -104,7 +104,38 @@ static void test_upload_versions(void **state)
     assert_int_equal(qh__read_file(path, &text, NULL), QH_OK);
     assert_string_equal(text, "one\n");
     free(text);
+    /* The environment given at upload is version 1's only. */
+    v = s_run_wait("fn --version 1", "r-env1", "--arg mode=env --arg name=MODE", 0);
+    qh_value_destroy(&v);
+    v = s_json("%s result %s", "r-env1");
+    assert_string_equal(qh_value_str(qh_value_get(v, "value"), NULL), "first");
+    qh_value_destroy(&v);
+    v = s_run_wait("fn", "r-env2", "--arg mode=env --arg name=MODE", 0);
+    qh_value_destroy(&v);
+    v = s_json("%s result %s", "r-env2");
+    assert_int_equal(qh_value_type_of(qh_value_get(v, "value")), QH_VALUE_NULL);
+    qh_value_destroy(&v);
     v = s_run_wait("fn", "r-v2", "--arg mode=quiet", 0);
+    assert_int_equal(qh_value_int_or(qh_value_get(v, "function_version"), 0), 2);
+    qh_value_destroy(&v);
+    /* A dependency travels with its version and is where the run's loader looks. */
+    assert_int_equal(s_sh(&out,
+                          "%s function upload --title fn --entrypoint prog --working-dir "
+                          "%s/wd1 --dependency %s",
+                          CLI, s_home, QH_TEST_TASKLIB),
+                     0);
+    free(out);
+    v = s_run_wait("fn", "r-dep", "--arg mode=env --arg name=QH_JOB_DEPENDENCIES", 0);
+    qh_value_destroy(&v);
+    v = s_json("%s result %s", "r-dep");
+    const char *dep = qh_value_str(qh_value_get(v, "value"), NULL);
+    const char *base = strrchr(QH_TEST_TASKLIB, '/') + 1;
+    assert_non_null(dep);
+    assert_non_null(strstr(dep, "/jobs/r-dep/deps/"));
+    assert_string_equal(strrchr(dep, '/') + 1, base);
+    assert_true(qh__exists(dep));
+    qh_value_destroy(&v);
+    v = s_run_wait("fn --version 2", "r-v2b", "--arg mode=quiet", 0);
     assert_int_equal(qh_value_int_or(qh_value_get(v, "function_version"), 0), 2);
     qh_value_destroy(&v);
     snprintf(path, sizeof path, "%s/jobs/r-v2/work/marker", s_home);
