@@ -36,6 +36,15 @@ int qh_test_home_teardown(void **state)
     return 0;
 }
 
+const char *qh_test_path(const char *rel)
+{
+    static char bufs[64][512];
+    static int next;
+    char *b = bufs[next++ % 64];
+    snprintf(b, sizeof bufs[0], "%s/%s", qh_test_home, rel);
+    return b;
+}
+
 int qh_test_sh(char **out, const char *fmt, ...)
 {
     char *cmd = NULL, *full = NULL;

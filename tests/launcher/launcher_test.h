@@ -11,6 +11,9 @@ extern char qh_test_home[256];
 int qh_test_home_setup(void **state);
 int qh_test_home_teardown(void **state);
 
+/* qh_test_home/rel, in a static buffer (one of 64, used in turn). */
+const char *qh_test_path(const char *rel);
+
 /* Runs a shell command with stdout and stderr together into *out (caller frees; out may be
  * NULL); returns its exit status (128 + signal when killed). */
 int qh_test_sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

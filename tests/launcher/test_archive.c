@@ -22,45 +22,12 @@
 #include "core/error.h"
 #include "launcher/archive.h"
 #include "mpi_sim/h5tree.h"
+#include "tests/launcher/launcher_test.h"
 
-static char s_root[64]; /* this run's scratch directory */
-
-static int s_rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static void s_rm_rf(const char *p)
-{
-    nftw(p, s_rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static int s_setup(void **state)
-{
-    (void)state;
-    snprintf(s_root, sizeof s_root, "/tmp/qh_test_archive_XXXXXX");
-    return mkdtemp(s_root) ? 0 : -1;
-}
-
-static int s_teardown(void **state)
-{
-    (void)state;
-    s_rm_rf(s_root);
-    return 0;
-}
-
-/* s_root/rel, in a static buffer (one of 64, used in turn). */
-static const char *s_path(const char *rel)
-{
-    static char bufs[64][512];
-    static int next;
-    char *b = bufs[next++ % 64];
-    snprintf(b, 512, "%s/%s", s_root, rel);
-    return b;
-}
+#define s_root     qh_test_home
+#define s_setup    qh_test_home_setup
+#define s_path     qh_test_path
+#define s_teardown qh_test_home_teardown
 
 static void s_write_file(const char *path, const void *data, size_t n)
 {
@@ -330,7 +297,7 @@ static void s_craft(const char *path, const s_member *m, size_t n)
  * The box holds only dest afterwards: nothing was written beside it. */
 static int s_refused(const char *label, const s_member *m, size_t n, const char *bad_member)
 {
-    char box[256], dest[512], tar[512];
+    char box[512], dest[640], tar[512];
     snprintf(box, sizeof box, "%s/box_%s", s_root, label);
     snprintf(dest, sizeof dest, "%s/inner/dest", box);
     snprintf(tar, sizeof tar, "%s/%s.tar", s_root, label);
@@ -344,7 +311,7 @@ static int s_refused(const char *label, const s_member *m, size_t n, const char 
     if (!strstr(qh_last_error(), quoted))
         fail_msg("%s: message does not name %s: %s", label, quoted, qh_last_error());
     /* nothing beside dest: box holds only inner, and inner only dest, if they were made */
-    char inner[512];
+    char inner[640];
     snprintf(inner, sizeof inner, "%s/inner", box);
     if (s_count_entries(dest) < 0) {
         assert_int_equal(s_count_entries(box), 0);
@@ -358,7 +325,7 @@ static int s_refused(const char *label, const s_member *m, size_t n, const char 
 static void test_refuses(void **state)
 {
     (void)state;
-    char abs_name[256];
+    char abs_name[512];
     snprintf(abs_name, sizeof abs_name, "%s/abs_evil", s_root);
 
     const s_member dotdot[] = {{"ok", AE_IFREG, NULL, 0, "ok"},

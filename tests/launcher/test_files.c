@@ -31,19 +31,10 @@
 #define s_home     qh_test_home /* this test's QH_HOME, which also holds its scratch files */
 #define s_sh       qh_test_sh
 #define s_setup    qh_test_home_setup
+#define s_path     qh_test_path
 #define s_teardown qh_test_home_teardown
 
 #define CLI QH_CLI_PATH
-
-/* s_home/rel, in a static buffer (one of 32, used in turn). */
-static const char *s_path(const char *rel)
-{
-    static char bufs[32][512];
-    static int next;
-    char *b = bufs[next++ % 32];
-    snprintf(b, sizeof bufs[0], "%s/%s", s_home, rel);
-    return b;
-}
 
 static void s_write(const char *path, const void *data, size_t len)
 {

@@ -17,40 +17,12 @@
 
 #include "core/error.h"
 #include "launcher/plot.h"
+#include "tests/launcher/launcher_test.h"
 
-static char s_root[64];
-
-static int s_setup(void **state)
-{
-    (void)state;
-    snprintf(s_root, sizeof s_root, "/tmp/qh_test_plot_XXXXXX");
-    return mkdtemp(s_root) ? 0 : -1;
-}
-
-static int s_teardown(void **state)
-{
-    (void)state;
-    DIR *d = opendir(s_root);
-    for (struct dirent *de; d && (de = readdir(d));) {
-        char p[512];
-        snprintf(p, sizeof p, "%s/%s", s_root, de->d_name);
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-            unlink(p);
-    }
-    if (d)
-        closedir(d);
-    rmdir(s_root);
-    return 0;
-}
-
-static const char *s_path(const char *rel)
-{
-    static char bufs[64][512];
-    static int next;
-    char *b = bufs[next++ % 64];
-    snprintf(b, 512, "%s/%s", s_root, rel);
-    return b;
-}
+#define s_root     qh_test_home
+#define s_setup    qh_test_home_setup
+#define s_path     qh_test_path
+#define s_teardown qh_test_home_teardown
 
 static char *s_read_file(const char *path, size_t *n)
 {
