@@ -200,6 +200,22 @@ static void test_error_job(void **state)
     free(out);
 }
 
+/* logs -f follows the log until the job ends. */
+static void test_logs_follow(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    assert_int_equal(
+        s_sh(NULL, "%s submit --name lf -- /bin/sh -c 'echo first; sleep 1; echo second'", CLI), 0);
+    assert_int_equal(s_sh(&out, "%s logs lf -f", CLI), 0);
+    assert_non_null(strstr(out, " stdout first"));
+    assert_non_null(strstr(out, " stdout second"));
+    free(out);
+    char *st = s_status("lf");
+    assert_string_equal(st, "DONE");
+    free(st);
+}
+
 static void test_validation(void **state)
 {
     (void)state;
@@ -559,6 +575,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_done_job, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_error_job, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_validation, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_logs_follow, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_queue_order, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_cancel, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_restart_recovery, s_setup, s_teardown),
