@@ -38,7 +38,6 @@
 #define S_DEFAULT_QUOTA (10ull << 30)
 #define S_LOCK_FILE     ".lock"
 #define S_QUOTA_FILE    ".quota"
-#define S_COPY_BLOCK    (1 << 20)
 #define S_UPLOAD_PREFIX ".upload-" /* the temporaries of uploads in progress */
 #define S_STALE_SECONDS 60         /* s_sweep: a temporary this old may be a dead upload's */
 
@@ -336,44 +335,6 @@ static void s_sweep(const s_scope *sc)
     closedir(d);
 }
 
-/* Copies everything from fd `in` to fd `out`; *copied gets the byte count. Messages name
- * src and dst. */
-static qh_status s_copy_fd(int in, int out, const char *src, const char *dst, uint64_t *copied)
-{
-    char *buf = malloc(S_COPY_BLOCK);
-    if (!buf)
-        return QH_ERROR(QH_ENOMEM, "no memory to copy '%s'", src);
-    qh_status st = QH_OK;
-    uint64_t total = 0;
-    for (;;) {
-        ssize_t r = read(in, buf, S_COPY_BLOCK);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            st = QH_ERROR(QH_EIO, "cannot read '%s': %s", src, strerror(errno));
-            break;
-        }
-        if (r == 0)
-            break;
-        for (ssize_t off = 0; off < r;) {
-            ssize_t w = write(out, buf + off, (size_t)(r - off));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0) {
-                st = QH_ERROR(QH_EIO, "cannot write %s: %s", dst, strerror(w < 0 ? errno : EIO));
-                goto done;
-            }
-            off += w;
-        }
-        total += (uint64_t)r;
-    }
-done:
-    free(buf);
-    if (copied)
-        *copied = total;
-    return st;
-}
-
 /* Opens path for reading and checks that it is a regular file (a fifo is never waited
  * on). *size gets its size. ENOTFOUND / EINVAL / EIO with a message naming `what`. */
 static qh_status s_open_regular(const char *path, const char *what, int *fd, uint64_t *size)
@@ -506,7 +467,7 @@ qh_status qh_files_upload(const char *path, const char *function, const char *na
     if (fchmod(out, 0644) != 0 || flock(out, LOCK_SH) != 0)
         QH_FAIL(QH_EIO, "cannot store '%s' in %s: %s", name, sc.desc, strerror(errno));
     uint64_t copied = 0;
-    st = s_copy_fd(in, out, path, tmp, &copied);
+    st = qh__copy_fd(in, out, path, tmp, &copied);
     if (st != QH_OK) {
         qh__error_prefix("cannot store '%s' in %s", name, sc.desc);
         goto fail;
@@ -682,7 +643,7 @@ qh_status qh_files_download(const char *name, const char *function, const char *
         st = qh__atomic_open(dst, &f);
     if (st == QH_OK) {
         open_tmp = true;
-        st = s_copy_fd(in, f.fd, src, dst, NULL);
+        st = qh__copy_fd(in, f.fd, src, dst, NULL);
     }
     if (st == QH_OK) {
         open_tmp = false;

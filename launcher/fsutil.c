@@ -14,6 +14,8 @@
 #include "core/error.h"
 #include "launcher/fsutil.h"
 
+#define S_COPY_BLOCK (1 << 20) /* bytes per read when copying a file */
+
 char *qh__path_join(const char *dir, const char *name)
 {
     char *out = NULL;
@@ -115,6 +117,42 @@ qh_status qh__read_file(const char *path, char **data, size_t *len)
     return QH_OK;
 }
 
+qh_status qh__copy_fd(int in, int out, const char *src, const char *dst, uint64_t *copied)
+{
+    char *buf = malloc(S_COPY_BLOCK);
+    if (!buf)
+        return QH_ERROR(QH_ENOMEM, "no memory to copy '%s'", src);
+    qh_status st = QH_OK;
+    uint64_t total = 0;
+    for (;;) {
+        ssize_t r = read(in, buf, S_COPY_BLOCK);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            st = QH_ERROR(QH_EIO, "cannot read '%s': %s", src, strerror(errno));
+            break;
+        }
+        if (r == 0)
+            break;
+        for (ssize_t off = 0; off < r;) {
+            ssize_t w = write(out, buf + off, (size_t)(r - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                st = QH_ERROR(QH_EIO, "cannot write %s: %s", dst, strerror(w < 0 ? errno : EIO));
+                goto done;
+            }
+            off += w;
+        }
+        total += (uint64_t)r;
+    }
+done:
+    free(buf);
+    if (copied)
+        *copied = total;
+    return st;
+}
+
 static qh_status s_copy_file(const char *src, const char *dst, mode_t mode)
 {
     int in = open(src, O_RDONLY | O_CLOEXEC);
@@ -126,30 +164,7 @@ static qh_status s_copy_file(const char *src, const char *dst, mode_t mode)
         close(in);
         return QH_ERROR(QH_EIO, "cannot write %s: %s", dst, strerror(e));
     }
-    char buf[1 << 16];
-    qh_status st = QH_OK;
-    for (;;) {
-        ssize_t r = read(in, buf, sizeof buf);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            st = QH_ERROR(QH_EIO, "cannot read %s: %s", src, strerror(errno));
-            break;
-        }
-        if (r == 0)
-            break;
-        for (ssize_t off = 0; off < r;) {
-            ssize_t w = write(out, buf + off, (size_t)(r - off));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0) {
-                st = QH_ERROR(QH_EIO, "cannot write %s: %s", dst, strerror(errno));
-                goto done;
-            }
-            off += w;
-        }
-    }
-done:
+    qh_status st = qh__copy_fd(in, out, src, dst, NULL);
     close(in);
     if (close(out) != 0 && st == QH_OK)
         st = QH_ERROR(QH_EIO, "cannot write %s: %s", dst, strerror(errno));

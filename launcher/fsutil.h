@@ -20,6 +20,10 @@ qh_status qh__write_atomic(const char *path, const void *data, size_t len);
  * when it does not exist. */
 qh_status qh__read_file(const char *path, char **data, size_t *len);
 
+/* Copies everything from fd `in` to fd `out` (*copied, may be NULL, gets the byte count).
+ * Messages name src and dst. */
+qh_status qh__copy_fd(int in, int out, const char *src, const char *dst, uint64_t *copied);
+
 /* Copies src (a file or a directory tree) to dst. Regular files of at least link_min bytes
  * are linked (symbolic link to the absolute source) instead of copied; 0 = always copy. */
 qh_status qh__copy_tree(const char *src, const char *dst, uint64_t link_min);

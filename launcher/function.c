@@ -261,10 +261,7 @@ fail:
         qh_job_destroy(out);
     qh_value_destroy(&a);
     qh_value_destroy(&prog);
-    char *fields[] = {rec.name, rec.device, rec.fn_title, rec.fn_archive, rec.env,     rec.deps,
-                      rec.cwd,  rec.hyper,  rec.args,     rec.program,    rec.boot_id, rec.dir};
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-        free(fields[i]);
+    qh__job_rec_clear(&rec);
     qh__store_close(&s);
     return st;
 }

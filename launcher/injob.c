@@ -178,12 +178,12 @@ qh_status qh_job_update_status(const char *sub_status)
     QH_CALL(s_enter(&id));
     qh_status st = QH_OK;
     if (s_rank() == 0) {
-        qh__job_rec *rec = NULL;
-        st = qh__store_get_id(s_store, id, &rec);
-        if (st == QH_OK && rec->state != QH_JOB_RUNNING)
+        /* (INITIALIZING -> RUNNING is a legal transition, but not one a job makes.) */
+        qh_job_state state;
+        st = qh__store_state(s_store, id, &state, NULL, 0);
+        if (st == QH_OK && state != QH_JOB_RUNNING)
             st = QH_ERROR(QH_ESTATE, "job '%s' is %s; only a RUNNING job has sub-statuses",
-                          rec->name, qh_job_state_name(rec->state));
-        qh__job_rec_free(&rec);
+                          qh_job_name(), qh_job_state_name(state));
         if (st == QH_OK)
             st = qh__store_transition(s_store, id, QH_JOB_RUNNING, sub_status, NULL);
         if (st == QH_OK) {

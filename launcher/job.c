@@ -21,7 +21,6 @@
 #include "qhybrid/task.h"
 
 #define S_MAX_DEFS   256 /* job definitions per program */
-#define S_WAIT_MS    50  /* store polling while waiting for a job */
 #define S_DEVICE_MAX 64  /* characters of a device name */
 
 struct qh_job {
@@ -153,13 +152,9 @@ static qh_status s_rec(qh_job *job, qh__job_rec **rec)
 
 qh_status qh_job_state_of(qh_job *job, qh_job_state *state, char *sub_status)
 {
-    qh__job_rec *rec = NULL;
-    QH_CALL(s_rec(job, &rec));
-    *state = rec->state;
-    if (sub_status)
-        snprintf(sub_status, 32, "%s", rec->sub_status);
-    qh__job_rec_free(&rec);
-    return QH_OK;
+    qh__store *s = NULL;
+    QH_CALL(s_store(job, &s));
+    return qh__store_state(s, job->id, state, sub_status, sub_status ? 32 : 0);
 }
 
 char *qh_job_status(qh_job *job)
@@ -174,21 +169,12 @@ char *qh_job_status(qh_job *job)
 
 qh_status qh_job_wait(qh_job *job, int timeout_ms)
 {
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        qh_job_state state;
-        QH_CALL(qh_job_state_of(job, &state, NULL));
-        if (qh_job_state_terminal(state))
-            return QH_OK;
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        double ms = (t.tv_sec - t0.tv_sec) * 1e3 + (t.tv_nsec - t0.tv_nsec) * 1e-6;
-        if (timeout_ms >= 0 && ms >= timeout_ms)
-            return QH_ERROR(QH_ETIMEDOUT, "job '%s' is still %s after %d ms", job->name,
-                            qh_job_state_name(state), timeout_ms);
-        usleep(S_WAIT_MS * 1000);
-    }
+    qh__store *s = NULL;
+    QH_CALL(s_store(job, &s));
+    qh_status st = qh__store_wait(s, job->id, timeout_ms);
+    if (st == QH_ETIMEDOUT)
+        qh__error_prefix("job '%s'", job->name);
+    return st;
 }
 
 qh_status qh_job_result(qh_job *job, int timeout_ms, qh_value **out)
@@ -527,17 +513,7 @@ fail:
     if (st != QH_OK)
         qh_job_destroy(out);
     qh_value_destroy(&a);
-    free(rec.name);
-    free(rec.device);
-    free(rec.function);
-    free(rec.hyper);
-    free(rec.args);
-    free(rec.input);
-    free(rec.deps);
-    free(rec.copy_from);
-    free(rec.program);
-    free(rec.boot_id);
-    free(rec.dir);
+    qh__job_rec_clear(&rec);
     qh__store_close(&s);
     return st;
 }

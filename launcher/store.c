@@ -17,7 +17,8 @@
 #include "launcher/fsutil.h"
 #include "launcher/store.h"
 
-#define S_BUSY_MS 30000 /* how long a writer waits for another's transaction */
+#define S_BUSY_MS      30000 /* how long a writer waits for another's transaction */
+#define S_WAIT_POLL_MS 50    /* qh__store_wait reads the state this often */
 
 struct qh__store {
     sqlite3 *db; /* the connection */
@@ -30,7 +31,7 @@ static const char s_schema[] =
     " function TEXT, program TEXT NOT NULL, cwd TEXT, hyper TEXT NOT NULL, args TEXT,"
     " input TEXT, copy_from TEXT, deps TEXT, instances INTEGER NOT NULL DEFAULT 1,"
     " state TEXT NOT NULL, sub_status TEXT NOT NULL DEFAULT '', error TEXT, result TEXT,"
-    " result_saved INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, started REAL,"
+    " created REAL NOT NULL, started REAL,"
     " ended REAL, sup_pid INTEGER, sup_start INTEGER, boot_id TEXT, pgid INTEGER,"
     " dir TEXT NOT NULL, usage TEXT, env TEXT, cpus REAL NOT NULL DEFAULT 0,"
     " mem INTEGER NOT NULL DEFAULT 0, fn_title TEXT, fn_version INTEGER NOT NULL DEFAULT 0,"
@@ -158,7 +159,7 @@ const char *qh__store_home(const qh__store *s)
 
 #define S_COLUMNS                                                                                  \
     "id, name, device, function, program, cwd, hyper, args, input, copy_from, deps, "              \
-    "instances, state, sub_status, error, result, result_saved, created, started, ended, "         \
+    "instances, state, sub_status, error, result, created, started, ended, "                       \
     "sup_pid, sup_start, boot_id, pgid, dir, usage, env, cpus, mem, fn_title, fn_version, "        \
     "fn_archive"
 
@@ -192,7 +193,7 @@ static qh_status s_row(sqlite3_stmt *st, qh__job_rec **out)
     r->sub_status = s_text(st, c++);
     r->error = s_text(st, c++);
     r->result = s_text(st, c++);
-    r->result_saved = sqlite3_column_int(st, c++) != 0;
+    r->result_saved = r->result != NULL; /* a saved null is the text "null" */
     r->created = sqlite3_column_double(st, c++);
     r->started = sqlite3_column_double(st, c++);
     r->ended = sqlite3_column_double(st, c++);
@@ -214,18 +215,23 @@ static qh_status s_row(sqlite3_stmt *st, qh__job_rec **out)
     return QH_OK;
 }
 
-void qh__job_rec_free(qh__job_rec **rp)
+void qh__job_rec_clear(qh__job_rec *r)
 {
-    if (!rp || !*rp)
-        return;
-    qh__job_rec *r = *rp;
     char *fields[] = {r->name,       r->device, r->function, r->program,   r->cwd,
                       r->hyper,      r->args,   r->input,    r->copy_from, r->deps,
                       r->sub_status, r->error,  r->result,   r->boot_id,   r->dir,
                       r->usage,      r->env,    r->fn_title, r->fn_archive};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         free(fields[i]);
-    free(r);
+    *r = (qh__job_rec){0};
+}
+
+void qh__job_rec_free(qh__job_rec **rp)
+{
+    if (!rp || !*rp)
+        return;
+    qh__job_rec_clear(*rp);
+    free(*rp);
     *rp = NULL;
 }
 
@@ -416,6 +422,45 @@ static qh_status s_read_state(qh__store *s, int64_t id, qh_job_state *state, cha
     return st;
 }
 
+qh_status qh__store_state(qh__store *s, int64_t id, qh_job_state *state, char *sub, size_t size)
+{
+    sqlite3_stmt *q = NULL;
+    QH_CALL(s_prepare(s, "SELECT state, sub_status FROM jobs WHERE id = ?", &q));
+    sqlite3_bind_int64(q, 1, id);
+    qh_status st = QH_OK;
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        st = qh_job_state_parse((const char *)sqlite3_column_text(q, 0), state);
+        const unsigned char *t = sqlite3_column_text(q, 1);
+        if (sub && size)
+            snprintf(sub, size, "%s", t ? (const char *)t : "");
+    } else if (rc == SQLITE_DONE) {
+        st = QH_ERROR(QH_ENOTFOUND, "no job with id %" PRId64, id);
+    } else {
+        st = s_db_fail(s, "read a job's state");
+    }
+    sqlite3_finalize(q);
+    return st;
+}
+
+qh_status qh__store_wait(qh__store *s, int64_t id, int timeout_ms)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        qh_job_state state;
+        QH_CALL(qh__store_state(s, id, &state, NULL, 0));
+        if (qh_job_state_terminal(state))
+            return QH_OK;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        double ms = (double)(t.tv_sec - t0.tv_sec) * 1e3 + (double)(t.tv_nsec - t0.tv_nsec) * 1e-6;
+        if (timeout_ms >= 0 && ms >= timeout_ms)
+            return QH_ERROR(QH_ETIMEDOUT, "job %" PRId64 " is still %s after %d ms", id,
+                            qh_job_state_name(state), timeout_ms);
+        usleep(S_WAIT_POLL_MS * 1000);
+    }
+}
+
 char *qh__job_status_text(qh_job_state state, const char *sub)
 {
     char *out = NULL;
@@ -562,8 +607,7 @@ qh_status qh__store_set_pgid(qh__store *s, int64_t id, int64_t pgid)
 
 qh_status qh__store_save_result(qh__store *s, int64_t id, const char *json)
 {
-    return s_update(s, "UPDATE jobs SET result = :T, result_saved = 1 WHERE id = :I" S_LIVE, id,
-                    json, 0, 0, true);
+    return s_update(s, "UPDATE jobs SET result = :T WHERE id = :I" S_LIVE, id, json, 0, 0, true);
 }
 
 qh_status qh__store_set_error(qh__store *s, int64_t id, const char *msg)

@@ -33,7 +33,7 @@ typedef struct qh__job_rec {
     char *sub_status;   /* RUNNING's sub-status, "" if none */
     char *error;        /* why it ended in ERROR (or an error reported while running) */
     char *result;       /* JSON of the saved result */
-    bool result_saved;  /* save_result was called */
+    bool result_saved;  /* save_result was called (result is set: a saved null is "null") */
     double created;     /* seconds since 1970 */
     double started;     /* entered RUNNING (0 = not yet) */
     double ended;       /* reached a terminal state (0 = not yet) */
@@ -75,7 +75,17 @@ qh_status qh__store_get_id(qh__store *s, int64_t id, qh__job_rec **out);
 qh_status qh__store_list(qh__store *s, int state_filter, qh__job_rec ***out, size_t *n);
 
 void qh__job_rec_free(qh__job_rec **rec);
+/* Frees the strings of a record the caller holds itself, and zeroes it. */
+void qh__job_rec_clear(qh__job_rec *rec);
 void qh__job_recs_free(qh__job_rec **recs, size_t n);
+
+/* The job's state and (sub, size bytes, may be NULL) RUNNING's sub-status: what polling
+ * needs, without reading the whole record. */
+qh_status qh__store_state(qh__store *s, int64_t id, qh_job_state *state, char *sub, size_t size);
+
+/* Waits up to timeout_ms (< 0: forever) for the job to reach DONE, ERROR or CANCELED.
+ * ETIMEDOUT when it has not. */
+qh_status qh__store_wait(qh__store *s, int64_t id, int timeout_ms);
 
 /* Moves the job to `to` (with RUNNING's sub-status `sub`, NULL = ""), recording the time;
  * `error` (may be NULL) is stored as the job's error. ESTATE, naming both states, when

@@ -498,19 +498,19 @@ static qh_status s_run_program(s_sup *sup, const qh__job_rec *rec)
             break;
         }
         /* Cancellation and sub-status, from the store. */
-        qh__job_rec *now = NULL;
-        if (qh__store_get_id(sup->store, rec->id, &now) == QH_OK) {
-            if (now->state == QH_JOB_CANCELED && !canceled) {
+        qh_job_state now;
+        char sub[64];
+        if (qh__store_state(sup->store, rec->id, &now, sub, sizeof sub) == QH_OK) {
+            if (now == QH_JOB_CANCELED && !canceled) {
                 canceled = true;
                 term_at = qh__now();
                 s_log_line(sup, "qhybrid", "job canceled: stopping the program");
                 s_kill_tree(pid, SIGTERM);
             }
-            if (now->state == QH_JOB_RUNNING && strcmp(now->sub_status, last_sub) != 0) {
-                snprintf(last_sub, sizeof last_sub, "%s", now->sub_status);
+            if (now == QH_JOB_RUNNING && strcmp(sub, last_sub) != 0) {
+                snprintf(last_sub, sizeof last_sub, "%s", sub);
                 s_phase_switch(sup, *last_sub ? last_sub : "RUNNING");
             }
-            qh__job_rec_free(&now);
         } else {
             qh_clear_error();
         }

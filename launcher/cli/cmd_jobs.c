@@ -55,20 +55,11 @@ static void s_time(double t, char *buf, size_t size)
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Writes a value (JSON text from the store) as a key of the object being written. */
+/* Writes a value kept in the store as JSON (written there by qh_value_to_json) under key. */
 static void s_json_raw(qh__json *j, const char *key, const char *json)
 {
     qh__json_key(j, key);
-    qh_value *v = NULL;
-    char *pretty = NULL;
-    if (json && qh_value_from_json(json, &v) == QH_OK &&
-        qh_value_to_json(v, false, &pretty) == QH_OK)
-        qh__json_raw(j, pretty);
-    else
-        qh__json_raw(j, "null");
-    qh_clear_error();
-    free(pretty);
-    qh_value_destroy(&v);
+    qh__json_raw(j, json ? json : "null");
 }
 
 /* The launcher's resource usage, with the program's own (the "resource_usage" it put in
@@ -349,6 +340,7 @@ int qh__cmd_logs(int argc, char **argv)
     char *path = qh__path_join(ctx.rec->dir, "log");
     FILE *f = NULL;
     long pos = 0;
+    qh_job_state state = ctx.rec->state;
     for (;;) {
         if (!f && path)
             f = fopen(path, "r");
@@ -363,15 +355,12 @@ int qh__cmd_logs(int argc, char **argv)
             clearerr(f);
             fflush(stdout);
         }
-        if (!follow || qh_job_state_terminal(ctx.rec->state))
+        if (!follow || qh_job_state_terminal(state))
             break;
         usleep(200 * 1000);
-        qh__job_rec *now = NULL;
-        if (qh__store_get_id(ctx.store, ctx.rec->id, &now) != QH_OK)
+        /* Once it has ended, one more read for the last lines. */
+        if (qh__store_state(ctx.store, ctx.rec->id, &state, NULL, 0) != QH_OK)
             break;
-        /* One more read after the end, for the last lines. */
-        qh__job_rec_free(&ctx.rec);
-        ctx.rec = now;
     }
     if (f)
         fclose(f);
@@ -545,13 +534,12 @@ int qh__cmd_result(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     }
     rc = 1;
-    while (o.wait && !qh_job_state_terminal(ctx.rec->state)) {
-        usleep(50 * 1000);
-        qh__job_rec *now = NULL;
-        if (qh__store_get_id(ctx.store, ctx.rec->id, &now) != QH_OK)
-            goto fail;
+    int64_t id = ctx.rec->id;
+    if (o.wait && !qh_job_state_terminal(ctx.rec->state)) {
         qh__job_rec_free(&ctx.rec);
-        ctx.rec = now;
+        if (qh__store_wait(ctx.store, id, -1) != QH_OK ||
+            qh__store_get_id(ctx.store, id, &ctx.rec) != QH_OK)
+            goto fail;
     }
     if (ctx.rec->state == QH_JOB_ERROR) {
         fprintf(stderr, "qhybrid result: job '%s' failed: %s\n", ctx.rec->name,

@@ -225,15 +225,9 @@ int qh__cmd_submit(int argc, char **argv)
     }
     qh__job_rec *now = NULL;
     if (wait) {
-        for (;;) {
-            qh__job_rec_free(&now);
-            if (qh__store_get_id(s, rec.id, &now) != QH_OK) {
-                fprintf(stderr, "qhybrid submit: %s\n", qh_last_error());
-                goto done;
-            }
-            if (qh_job_state_terminal(now->state))
-                break;
-            usleep(50 * 1000);
+        if (qh__store_wait(s, rec.id, -1) != QH_OK || qh__store_get_id(s, rec.id, &now) != QH_OK) {
+            fprintf(stderr, "qhybrid submit: %s\n", qh_last_error());
+            goto done;
         }
         s_print_job(now);
         rc = now->state == QH_JOB_DONE ? 0 : 1;
@@ -253,17 +247,7 @@ done:
         free(chan_names[i]);
     qh_value_destroy(&hp);
     qh_value_destroy(&prog);
-    free(rec.name);
-    free(rec.device);
-    free(rec.cwd);
-    free(rec.copy_from);
-    free(rec.hyper);
-    free(rec.program);
-    free(rec.input);
-    free(rec.deps);
-    free(rec.boot_id);
-    free(rec.dir);
-    free(rec.sub_status);
+    qh__job_rec_clear(&rec);
     qh__store_close(&s);
     return rc;
 }
