@@ -357,6 +357,18 @@ qh_status qh__job_create(qh__store *s, qh__job_rec *rec)
 {
     QH_CALL(qh_job_name_check(rec->name));
     QH_CALL(s_check_device(rec->device));
+    /* "sv:mpi=N": the state-vector simulator over N ranks, so the job runs under mpirun
+     * -np N (unless instances says otherwise). */
+    if (strncmp(rec->device, "sv:mpi=", 7) == 0) {
+        char *end = NULL;
+        long n = strtol(rec->device + 7, &end, 10);
+        if (end == rec->device + 7 || *end || n < 1 || n > 4096)
+            return QH_ERROR(QH_EINVAL,
+                            "device '%s': sv:mpi= wants a number of ranks from 1 to 4096",
+                            rec->device);
+        if (rec->instances <= 1)
+            rec->instances = (int)n;
+    }
     if (rec->instances < 1 || rec->instances > 4096)
         return QH_ERROR(QH_EINVAL, "instances must be between 1 and 4096; got %d", rec->instances);
     if (rec->copy_from) {

@@ -110,14 +110,15 @@ typedef qh_status (*qh_job_fn)(const qh_value *args, qh_value **result);
 
 /* A job's definition and options (the fields QH_HYBRID_JOB's options set). */
 typedef struct qh_job_def {
-    const char *function;     /* the function's name (set by QH_HYBRID_JOB) */
-    qh_job_fn fn;             /* its body (set by QH_HYBRID_JOB) */
-    const char *device;       /* simulator configuration it has priority on; "sv" if NULL */
-    const char *job_name;     /* NULL: "<function>-<milliseconds since 1970>" */
-    bool local;               /* run here, now, in this process (debugging) */
-    bool wait_until_complete; /* qh_job_call returns once the job has ended */
-    const char *input_data;   /* one path, copied into channel "input" */
-    const char *const *input_channels;     /* NULL-terminated pairs: channel, path, ... */
+    const char *function;              /* the function's name (set by QH_HYBRID_JOB) */
+    qh_job_fn fn;                      /* its body (set by QH_HYBRID_JOB) */
+    const char *device;                /* device queue it has priority on; "sv" if NULL; "sv:mpi=N"
+                                          also runs it over N ranks (as instances = N) */
+    const char *job_name;              /* NULL: "<function>-<milliseconds since 1970>" */
+    bool local;                        /* run here, now, in this process (debugging) */
+    bool wait_until_complete;          /* qh_job_call returns once the job has ended */
+    const char *input_data;            /* one path, copied into channel "input" */
+    const char *const *input_channels; /* NULL-terminated pairs: channel, path, ... */
     const char *copy_checkpoints_from_job; /* a finished job whose checkpoints to start from */
     unsigned instances;                    /* > 1: run under `mpirun -np instances` */
     const char *const *dependencies;       /* NULL-terminated shared objects the job loads */

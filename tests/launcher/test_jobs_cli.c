@@ -444,6 +444,18 @@ static void test_instances(void **state)
     assert_int_equal(s_sh(&out, "%s result mi", CLI), 0);
     assert_non_null(strstr(out, "\"rank\":0"));
     free(out);
+    /* The device sv:mpi=2 runs the job over 2 ranks too; a bad rank count is refused. */
+    rc = s_sh(&out, "%s submit --wait --device sv:mpi=2 --name mi-dev %s ranks", CLI, PROG);
+    if (rc != 0)
+        fail_msg("sv:mpi=2 job failed: %s", out);
+    free(out);
+    qh__job_rec *r = s_rec("mi-dev");
+    assert_int_equal(r->instances, 2);
+    qh__job_rec_free(&r);
+    assert_int_equal(s_sh(&out, "%s submit --device sv:mpi=0 --name mi-bad %s ranks", CLI, PROG),
+                     1);
+    assert_non_null(strstr(out, "number of ranks"));
+    free(out);
     assert_int_equal(s_sh(&out, "%s metrics mi --json", CLI), 0);
     qh_value *m = NULL;
     assert_int_equal(qh_value_from_json(out, &m), QH_OK);
