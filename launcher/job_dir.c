@@ -149,9 +149,12 @@ qh_status qh__job_prepare(qh__store *s, const qh__job_rec *rec)
     }
     {
         /* The data directory it sees (created so that it can be listed even when empty). */
-        char *data = s_data_dir(s, rec);
-        st = data ? qh__mkdirs(data, 0755) : QH_ERROR(QH_ENOMEM, "no memory");
+        char *data = s_data_dir(s, rec), *view = qh__path_join(rec->dir, "data");
+        st = data && view ? qh__mkdirs(data, 0755) : QH_ERROR(QH_ENOMEM, "no memory");
+        if (st == QH_OK) /* where the program gets its read-only view of it */
+            st = qh__mkdirs(view, 0755);
         free(data);
+        free(view);
         QH_TRY(st);
     }
 fail:
@@ -238,6 +241,7 @@ char **qh__job_env(const qh__store *s, const qh__job_rec *rec)
     }
     char *data = s_data_dir(s, rec);
     bad |= data ? s_push(&v, &n, "QH_DATA_DIR", "%s", data) : -1;
+    bad |= data ? s_push(&v, &n, "QH__DATA_STORE_DIR", "%s", data) : -1;
     free(data);
     /* The job holds its device while it runs: its tasks go ahead of others. */
     bad |= s_push(&v, &n, "QH_TASK_PRIORITY", "1");

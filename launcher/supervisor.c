@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -349,6 +351,33 @@ static char **s_argv(const qh__job_rec *rec)
     return argv;
 }
 
+/* In the child: gives the program its data store directory read-only. The directory is
+ * bound read-only onto <job dir>/data in a mount namespace of the program's own, and
+ * QH_DATA_DIR names that view; the store itself stays writable, so the files calls of the
+ * C API (which find it from QH_HOME) still upload from inside the job. Without the
+ * privilege to make a mount namespace, QH_DATA_DIR stays the store's directory, writable,
+ * and the log says so. */
+static void s_data_view(const qh__job_rec *rec)
+{
+    const char *real = getenv("QH__DATA_STORE_DIR");
+    char *view = qh__path_join(rec->dir, "data");
+    if (!real || !view) {
+        free(view);
+        return;
+    }
+    if (unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+        mount(real, view, NULL, MS_BIND, NULL) == 0 &&
+        mount(NULL, view, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) == 0)
+        setenv("QH_DATA_DIR", view, 1);
+    else
+        fprintf(stderr,
+                "qhybrid: no read-only view of the data store here (%s); QH_DATA_DIR is "
+                "the store's own, writable directory\n",
+                strerror(errno));
+    unsetenv("QH__DATA_STORE_DIR");
+    free(view);
+}
+
 /* In the child: environment, process group, streams, then exec. Never returns. */
 static void s_exec_child(const qh__store *s, const qh__job_rec *rec, char **argv, int out_w,
                          int err_w)
@@ -380,6 +409,7 @@ static void s_exec_child(const qh__store *s, const qh__job_rec *rec, char **argv
         dup2(devnull, 0);
     dup2(out_w, 1);
     dup2(err_w, 2);
+    s_data_view(rec); /* after the streams: what it says goes to the job's log */
     /* A program submitted from a shell runs where it was submitted; a C job runs in its
      * results directory, so that the files it writes become part of its results. */
     char *results = rec->cwd ? NULL : qh__path_join(rec->dir, "results");

@@ -17,11 +17,13 @@
  *                   sleep), then saves a result with its own resource_usage metadata
  *   quiet N         prints nothing and exits N without saving a result
  *   signal          is killed by SIGTERM
+ *   data            reads, writes and uploads in the data store (see s_data)
  *   env             saves {"value": the environment variable named by argument "name"}
  *
  * As a function's entrypoint (no command-line arguments) the mode is the run's argument
  * "mode" and N its argument "code".
  */
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "qhybrid/files.h"
 #include "qhybrid/job.h"
 #include "qhybrid/pool.h"
 #include "qhybrid/qasm.h"
@@ -199,6 +202,40 @@ static int s_env(void)
     return st == QH_OK ? 0 : s_fail("save_result");
 }
 
+/* Saves what the job can do with the data store: read a stored file through QH_DATA_DIR,
+ * write there (it must not: read-only), and upload through the C API (it may). */
+static int s_data(void)
+{
+    const char *dir = getenv("QH_DATA_DIR");
+    char path[4096], line[128] = "";
+    snprintf(path, sizeof path, "%s/seed.txt", dir ? dir : "");
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (!fgets(line, sizeof line, f))
+            line[0] = '\0';
+        fclose(f);
+    }
+    snprintf(path, sizeof path, "%s/written-directly.txt", dir ? dir : "");
+    f = fopen(path, "w");
+    int wrote = f != NULL;
+    int err = f ? 0 : errno;
+    if (f)
+        fclose(f);
+    snprintf(path, sizeof path, "%s/made.txt", qh_job_results_dir());
+    f = fopen(path, "w");
+    if (f) {
+        fputs("from the job\n", f);
+        fclose(f);
+    }
+    qh_status up = qh_files_upload(path, NULL, NULL);
+    qh_value *r = qh_value_map_of(
+        4, "read", qh_value_string(line), "wrote_directly", qh_value_bool(wrote), "write_error",
+        qh_value_string(strerror(err)), "uploaded", qh_value_bool(up == QH_OK));
+    qh_status st = qh_job_save_result(r);
+    qh_value_destroy(&r);
+    return st == QH_OK ? 0 : s_fail("save_result");
+}
+
 static int s_budget(void)
 {
     double cpus = atof(getenv("QH_JOB_CPUS") ? getenv("QH_JOB_CPUS") : "0");
@@ -334,6 +371,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(mode, "args") == 0)
         return s_args();
+    if (strcmp(mode, "data") == 0)
+        return s_data();
     if (strcmp(mode, "env") == 0)
         return s_env();
     if (strcmp(mode, "budget") == 0)

@@ -501,6 +501,39 @@ static void test_transpile_remote(void **state)
     assert_false(qh__exists(path));
 }
 
+/* A run reads its function's files through QH_DATA_DIR, cannot write there, and can still
+ * upload through the C API. */
+static void test_data_dir_read_only(void **state)
+{
+    (void)state;
+    char *out = NULL, path[512];
+    s_upload_prog("dd");
+    snprintf(path, sizeof path, "%s/seed.txt", s_home);
+    assert_int_equal(qh__write_atomic(path, "seeded\n", 7), QH_OK);
+    assert_int_equal(s_sh(&out, "%s files upload %s --function dd", CLI, path), 0);
+    free(out);
+    qh_value *v = s_run_wait("dd", "d-1", "--arg mode=data", 0);
+    qh_value_destroy(&v);
+    qh_value *r = s_json("%s result %s", "d-1");
+    assert_string_equal(qh_value_str(qh_value_get(r, "read"), NULL), "seeded\n");
+    bool wrote = true, uploaded = false;
+    assert_int_equal(qh_value_get_bool(qh_value_get(r, "wrote_directly"), &wrote), QH_OK);
+    assert_int_equal(qh_value_get_bool(qh_value_get(r, "uploaded"), &uploaded), QH_OK);
+    if (wrote) {
+        char *logs = NULL;
+        s_sh(&logs, "%s logs d-1", CLI);
+        fail_msg("the run wrote into QH_DATA_DIR:\n%s", logs);
+    }
+    assert_string_equal(qh_value_str(qh_value_get(r, "write_error"), NULL),
+                        "Read-only file system");
+    assert_true(uploaded);
+    qh_value_destroy(&r);
+    assert_int_equal(s_sh(&out, "%s files list --function dd", CLI), 0);
+    assert_non_null(strstr(out, "made.txt"));
+    assert_null(strstr(out, "written-directly.txt"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -510,6 +543,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_budget, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_usage_per_phase, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_transpile_remote, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_data_dir_read_only, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
