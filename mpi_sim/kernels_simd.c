@@ -74,27 +74,38 @@ static inline uint64_t s_deposit(const s_walk *w, uint64_t o)
     return idx | w->set;
 }
 
-/* Runs BODY once for every group, `base` being the group's first amplitude index. */
+/* Runs BODY for the groups [beg, end), `base` being the group's first amplitude index. */
+#define S_GROUP_RANGE(w, beg, end, base, ...)                                                      \
+    do {                                                                                           \
+        uint64_t base = 0;                                                                         \
+        for (uint64_t s_o_ = (beg); s_o_ < (end); s_o_++) {                                        \
+            if (s_o_ == (beg) || (s_o_ & (w)->runmask) == 0)                                       \
+                base = s_deposit((w), s_o_);                                                       \
+            else                                                                                   \
+                base += QV_LANES;                                                                  \
+            __VA_ARGS__                                                                            \
+        }                                                                                          \
+    } while (0)
+
+/* Runs BODY once for every group, `base` being the group's first amplitude index: split
+ * over the threads for large states, on the calling thread for small ones and inside a
+ * parallel region (cache-blocked passes own the threads; even a one-thread team would
+ * cost more than a tile's worth of work). */
 #define S_FOR_GROUPS(w, nbits, base, ...)                                                          \
     do {                                                                                           \
         const s_walk *s_w_ = (w);                                                                  \
-        /* inside a parallel region (cache-blocked chunks) the caller owns the threads */          \
-        const int s_par_ = (nbits) >= S_PAR_MIN_BITS && !omp_in_parallel();                        \
-        _Pragma("omp parallel if (s_par_)")                                                        \
-        {                                                                                          \
-            uint64_t s_nt_ = (uint64_t)omp_get_num_threads();                                      \
-            uint64_t s_t_ = (uint64_t)omp_get_thread_num();                                        \
-            uint64_t s_q_ = s_w_->ngroups / s_nt_, s_r_ = s_w_->ngroups % s_nt_;                   \
-            uint64_t s_beg_ = s_q_ * s_t_ + (s_t_ < s_r_ ? s_t_ : s_r_);                           \
-            uint64_t s_end_ = s_beg_ + s_q_ + (s_t_ < s_r_);                                       \
-            uint64_t base = 0;                                                                     \
-            for (uint64_t s_o_ = s_beg_; s_o_ < s_end_; s_o_++) {                                  \
-                if (s_o_ == s_beg_ || (s_o_ & s_w_->runmask) == 0)                                 \
-                    base = s_deposit(s_w_, s_o_);                                                  \
-                else                                                                               \
-                    base += QV_LANES;                                                              \
-                __VA_ARGS__                                                                        \
+        if ((nbits) >= S_PAR_MIN_BITS && !omp_in_parallel()) {                                     \
+            _Pragma("omp parallel")                                                                \
+            {                                                                                      \
+                uint64_t s_nt_ = (uint64_t)omp_get_num_threads();                                  \
+                uint64_t s_t_ = (uint64_t)omp_get_thread_num();                                    \
+                uint64_t s_q_ = s_w_->ngroups / s_nt_, s_r_ = s_w_->ngroups % s_nt_;               \
+                uint64_t s_beg_ = s_q_ * s_t_ + (s_t_ < s_r_ ? s_t_ : s_r_);                       \
+                uint64_t s_end_ = s_beg_ + s_q_ + (s_t_ < s_r_);                                   \
+                S_GROUP_RANGE(s_w_, s_beg_, s_end_, base, __VA_ARGS__);                            \
             }                                                                                      \
+        } else {                                                                                   \
+            S_GROUP_RANGE(s_w_, (uint64_t)0, s_w_->ngroups, base, __VA_ARGS__);                    \
         }                                                                                          \
     } while (0)
 

@@ -374,6 +374,30 @@ void qh__plan_programs_free(qh_plan *p)
         s_free_units(&p->passes[i]);
 }
 
+/* Multiplies the first diagonal operation of the programs of ps by z: every program applies
+ * to every amplitude of a block once, so the pass's global factor costs nothing there.
+ * 0 when the pass has no such operation. */
+static int s_fold_scale(qh__pass *ps, unsigned lanes, double complex z)
+{
+    for (size_t i = 0; i < ps->num_units; i++) {
+        const qh__prog *pr = &ps->units[i].prog;
+        for (unsigned o = 0; ps->units[i].is_prog && o < pr->nops; o++) {
+            if (pr->ops[o].kind != QH__OP_DIAG)
+                continue;
+            for (unsigned r = 0; r < (1u << pr->nh); r++) {
+                double *re = pr->coef + pr->ops[o].c + 4 * lanes * r, *im = re + 2 * lanes;
+                for (unsigned l = 0; l < lanes; l++) {
+                    double complex d = (re[2 * l] + I * im[2 * l + 1]) * z;
+                    s_lane(re, l, creal(d), creal(d));
+                    s_lane(im, l, -cimag(d), cimag(d));
+                }
+            }
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Builds the units of pass ps. */
 static qh_status s_pass_programs(const qh_plan *p, qh__pass *ps, const qh__kernel_table *kt,
                                  unsigned char *done, size_t *taken)
@@ -450,7 +474,7 @@ static qh_status s_pass_programs(const qh_plan *p, qh__pass *ps, const qh__kerne
         lastb = b;
         last_prog = ps->num_units - 1;
     }
-    if (lastb && scale != 1) {
+    if (lastb && scale != 1 && !s_fold_scale(ps, lastb->lanes, scale)) {
         /* the global factor, as a diagonal at the end of the last program */
         double complex d = scale;
         unsigned q0 = 0;
