@@ -1,8 +1,13 @@
 /* The executor: a budget of cpu/gpu/mem, a queue of jobs, and threads that run the jobs
  * that fit (see exec.h). One mutex guards everything; threads pick their next job
  * themselves when they finish one, so a busy executor hands work over without any extra
- * wake-up, and a push wakes one idle thread only when one is waiting. */
+ * wake-up, and a push wakes one idle thread only when one is waiting.
+ *
+ * A thread that runs out of work first watches the queue for a short while before it
+ * sleeps: while one watches, a push wakes nobody. A futex wake-up and the sleep before it
+ * cost tens of microseconds on a virtual machine, far more than a small task. */
 #include <math.h>
+#include <stdatomic.h>
 #include <omp.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -21,8 +26,54 @@ struct qh__exec {
     unsigned nidle;       /* threads waiting for work */
     unsigned max_threads; /* cap on nthreads */
     size_t nrunning;      /* jobs running */
+    unsigned nwatch;      /* threads watching `pushes` before they sleep */
+    atomic_uint pushes;   /* count of pushes (read without the mutex by watchers) */
     bool stop;            /* shutting down */
 };
+
+/* How long a thread watches for work (or a waiter for an end) before it sleeps: 1000
+ * pauses, about 20 us here. Measured with no-op tasks: no watching 44 k tasks/s and a p50
+ * latency of 26 us; watching 6, 20 or 80 us 220-410 k/s and 3 us, the spread between runs
+ * larger than between the three. */
+#define S_WATCH_SPINS 1000
+
+static inline void s_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
+void qh__mutex_init_adaptive(pthread_mutex_t *mu)
+{
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+    pthread_mutex_init(mu, &a);
+    pthread_mutexattr_destroy(&a);
+}
+
+void qh__watch(pthread_mutex_t *mu, atomic_uint *counter)
+{
+    const unsigned seen = atomic_load_explicit(counter, memory_order_relaxed);
+    pthread_mutex_unlock(mu);
+    for (unsigned i = 0; i < S_WATCH_SPINS; i++) {
+        s_pause();
+        if (atomic_load_explicit(counter, memory_order_relaxed) != seen)
+            break;
+    }
+    pthread_mutex_lock(mu);
+}
+
+/* With e->mu held, the queue empty for this thread: watches for a push. */
+static void s_watch(qh__exec *e)
+{
+    e->nwatch++;
+    qh__watch(&e->mu, &e->pushes);
+    e->nwatch--;
+}
 
 /* Which executor a thread belongs to and the job it runs (for nested gets). */
 static _Thread_local qh__exec *s_exec;
@@ -77,17 +128,25 @@ static void *s_thread(void *arg)
 {
     qh__exec *e = arg;
     s_exec = e;
+    bool watched = false; /* watched since the last job */
     pthread_mutex_lock(&e->mu);
     for (;;) {
         qh__sq_item *it = e->stop ? NULL : qh__sq_pop_fit(&e->queue, s_fits, e, NULL, NULL, NULL);
         if (!it) {
             if (e->stop)
                 break;
+            if (!watched) { /* then look at the queue again, the mutex held */
+                s_watch(e);
+                watched = true;
+                continue;
+            }
+            watched = false;
             e->nidle++;
             pthread_cond_wait(&e->wake, &e->mu);
             e->nidle--;
             continue;
         }
+        watched = false;
         qh__job *job = (qh__job *)it;
         qh__res need = job->need;
         s_take(e, &need);
@@ -119,7 +178,7 @@ qh_status qh__exec_create(const qh__res *cap, unsigned max_threads, qh__exec **o
     qh__exec *e = calloc(1, sizeof *e);
     if (!e)
         return QH_ERROR(QH_ENOMEM, "out of memory for an executor");
-    pthread_mutex_init(&e->mu, NULL);
+    qh__mutex_init_adaptive(&e->mu);
     pthread_cond_init(&e->wake, NULL);
     pthread_cond_init(&e->idle, NULL);
     e->cap = *cap;
@@ -134,9 +193,13 @@ qh_status qh__exec_push(qh__exec *e, qh__job *job)
     qh_status st = e->stop ? QH_ERROR(QH_ESTATE, "the executor is shutting down")
                            : qh__sq_push(&e->queue, &job->item, &job->need, job->priority);
     /* An idle thread is signalled after the unlock: woken under the lock, it would only
-     * block on the mutex again (one more sleep and wake-up on the single-task path). */
-    bool signal = st == QH_OK && e->nidle;
-    if (st == QH_OK && !signal)
+     * block on the mutex again (one more sleep and wake-up on the single-task path). A
+     * watching thread needs no signal: it takes the job, and passes the word on to a
+     * sleeping one if more is queued. */
+    if (st == QH_OK)
+        atomic_fetch_add_explicit(&e->pushes, 1, memory_order_relaxed);
+    bool signal = st == QH_OK && e->nidle && !e->nwatch;
+    if (st == QH_OK && !signal && !e->nwatch)
         s_kick(e);
     pthread_mutex_unlock(&e->mu);
     if (signal)

@@ -11,6 +11,8 @@
 #ifndef QH_DISTRIBUTE_EXEC_H
 #define QH_DISTRIBUTE_EXEC_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "distribute/squeue.h"
@@ -29,6 +31,15 @@ struct qh__job {
 };
 
 /* Creates an executor offering `cap`, with at most max_threads threads (0 = 512). */
+/* Initialises mu as a mutex that spins a little before it sleeps (its holders hold it for
+ * short moments, and a sleep costs more than the wait). */
+void qh__mutex_init_adaptive(pthread_mutex_t *mu);
+
+/* With mu held: releases it, watches *counter for a change for a few microseconds (until
+ * it changes or the time is up), and takes mu again. Called before sleeping on a condition
+ * that a counter change announces, since a futex sleep and wake-up cost more. */
+void qh__watch(pthread_mutex_t *mu, atomic_uint *counter);
+
 qh_status qh__exec_create(const qh__res *cap, unsigned max_threads, qh__exec **out);
 /* Queues a job (not owned: it must live until run or drop is called). QH_ENOMEM,
  * QH_ESTATE after shutdown began. */

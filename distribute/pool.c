@@ -134,6 +134,7 @@ static void s_runtime_release(qh_pool *pool, qh_ref *t)
 
 static void s_wake(qh_pool *pool)
 {
+    atomic_fetch_add_explicit(&pool->nends, 1, memory_order_relaxed);
     if (pool->nwaiters && pool->defer_wake)
         pool->wake_pending = true;
     else if (pool->nwaiters)
@@ -279,7 +280,7 @@ static qh_status s_pool_new(qh_pool_kind kind, qh_pool **out)
     if (!p)
         return QH_ERROR(QH_ENOMEM, "out of memory for a pool");
     p->kind = kind;
-    pthread_mutex_init(&p->mu, NULL);
+    qh__mutex_init_adaptive(&p->mu);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -705,6 +706,11 @@ static bool s_wait_until(qh_pool *pool, bool (*ready)(void *), void *arg, int ti
 {
     if (ready(arg))
         return true;
+    if (timeout_ms != 0) { /* a short task ends sooner than a sleep and wake-up take */
+        qh__watch(&pool->mu, &pool->nends);
+        if (ready(arg))
+            return true;
+    }
     struct timespec dl;
     if (timeout_ms >= 0)
         s_deadline(&dl, timeout_ms);

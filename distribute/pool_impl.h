@@ -37,6 +37,7 @@ struct qh_pool {
     pthread_mutex_t mu;   /* guards the task table and every record in it */
     pthread_cond_t ended; /* broadcast when tasks end (if anyone waits) */
     unsigned nwaiters;    /* threads waiting on `ended` */
+    atomic_uint nends;    /* count of tasks ended (watched without the mutex before a wait) */
     qh_ref **buckets;     /* id → record */
     size_t nbuckets, ntasks;
     uint64_t next_id;   /* next task id (remote: peer_no << 40 added) */
