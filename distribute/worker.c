@@ -56,6 +56,7 @@ struct w_worker {
     qh__buf results;         /* RESULT message being filled */
     uint32_t nresults;
     bool poked;
+    atomic_uint posted;         /* count of records posted (watched by the I/O thread) */
     w_job *jobs[S_JOB_BUCKETS]; /* id → job, for cancels */
     qh__held *store;            /* values kept here (NULL: no peer endpoint, keep none) */
     size_t hold_min;            /* results of at least this many bytes are kept */
@@ -80,12 +81,25 @@ static qh_pool *s_nested_pool(void *arg)
 static bool s_poke(w_worker *w, bool defer)
 {
     w->nresults++;
+    atomic_fetch_add_explicit(&w->posted, 1, memory_order_relaxed);
     if (w->poked)
         return false;
     w->poked = true;
     if (!defer)
         qh__wake(w->wakefd);
     return defer;
+}
+
+/* While tasks run, the I/O thread watches for their results a few microseconds before it
+ * sleeps in its poll: a short task ends sooner than the wake-up through the eventfd. */
+static void s_watch_results(w_worker *w)
+{
+    if (qh__exec_load(w->exec) == 0)
+        return;
+    pthread_mutex_lock(&w->mu);
+    if (!w->poked)
+        qh__watch(&w->mu, &w->posted);
+    pthread_mutex_unlock(&w->mu);
 }
 
 /* Appends a failure record (with w->mu held by the caller). */
@@ -355,6 +369,7 @@ static bool s_session(w_worker *w, unsigned *hb_ms)
             break;
         }
         bool sock_ready = false, fd_ready = false;
+        s_watch_results(w);
         qh__sock_poll(s, w->wakefd, (int)*hb_ms / 2, &sock_ready, &fd_ready);
         if (fd_ready)
             qh__wake_drain(w->wakefd);
