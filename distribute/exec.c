@@ -151,9 +151,10 @@ static void *s_thread(void *arg)
         qh__res need = job->need;
         s_take(e, &need);
         e->nrunning++;
-        /* More may fit (e.g. after a big job ended): pass the word on. */
-        if (e->queue.total && e->nidle)
-            pthread_cond_signal(&e->wake);
+        /* More may fit (e.g. after a big job ended, or pushed while this thread watched and
+         * so woke nobody): pass the word on, to a sleeping thread or a new one. */
+        if (e->queue.total)
+            s_kick(e);
         pthread_mutex_unlock(&e->mu);
 
         omp_set_num_threads(need.cpu > 1 ? (int)ceil(need.cpu - 1e-9) : 1);

@@ -4,6 +4,7 @@
  * when two would not fit), locally and on a broker with worker processes. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -131,6 +132,49 @@ static void test_job_priority(void **state)
     qh_ref_destroy(&block);
     qh_ref_destroy(&urgent);
     qh_ref_destroy_all(plain, 3);
+    qh_pool_destroy(&p);
+}
+
+/* Each waits (up to 10 s) for all S_MEET of them to have started; returns whether they did. */
+#define S_MEET 4
+static atomic_int s_met;
+static qh_status t_meet(qh_task_ctx *ctx, const qh_value *args, qh_value **out)
+{
+    (void)ctx, (void)args;
+    atomic_fetch_add(&s_met, 1);
+    for (int i = 0; i < 10000 && atomic_load(&s_met) < S_MEET; i++)
+        dt_sleep_ms(1);
+    *out = qh_value_int(atomic_load(&s_met) >= S_MEET);
+    return QH_OK;
+}
+QH_TASK(t_meet, .cpu = 1)
+
+/* Tasks that fit side by side run side by side, also when they are submitted while the
+ * executor's only thread is watching for work (right after it finished a task): one of
+ * them must not wait for another to end. */
+static void test_local_side_by_side(void **state)
+{
+    (void)state;
+    qh_pool_opts o = {.kind = QH_POOL_LOCAL, .cpus = S_MEET};
+    qh_pool *p = NULL;
+    assert_int_equal(qh_pool_create(&o, &p), QH_OK);
+    for (int round = 0; round < 3; round++) {
+        qh_ref *warm = NULL, *r[S_MEET];
+        qh_value *v = NULL;
+        assert_int_equal(qh_submit(p, "t_started", NULL, &warm), QH_OK);
+        assert_int_equal(qh_get(warm, &v), QH_OK);
+        qh_value_destroy(&v);
+        qh_ref_destroy(&warm);
+        atomic_store(&s_met, 0);
+        for (int i = 0; i < S_MEET; i++)
+            assert_int_equal(qh_submit(p, "t_meet", NULL, &r[i]), QH_OK);
+        for (int i = 0; i < S_MEET; i++) {
+            assert_int_equal(qh_get(r[i], &v), QH_OK);
+            assert_int_equal(qh_value_int_or(v, 0), 1);
+            qh_value_destroy(&v);
+        }
+        qh_ref_destroy_all(r, S_MEET);
+    }
     qh_pool_destroy(&p);
 }
 
@@ -263,8 +307,8 @@ int main(int argc, char **argv)
         return w;
     dt_env();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_queue_order), cmocka_unit_test(test_local_targets),
+        cmocka_unit_test(test_queue_order),    cmocka_unit_test(test_local_targets),
         cmocka_unit_test(test_remote_targets), cmocka_unit_test(test_unfit_grace),
-        cmocka_unit_test(test_job_priority)};
+        cmocka_unit_test(test_job_priority),   cmocka_unit_test(test_local_side_by_side)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
