@@ -195,8 +195,8 @@ qh_status qh__exec_push(qh__exec *e, qh__job *job)
                            : qh__sq_push(&e->queue, &job->item, &job->need, job->priority);
     /* An idle thread is signalled after the unlock: woken under the lock, it would only
      * block on the mutex again (one more sleep and wake-up on the single-task path). A
-     * watching thread needs no signal: it takes the job, and passes the word on to a
-     * sleeping one if more is queued. */
+     * watching thread needs no signal: it takes the job, and passes the word on (to a
+     * sleeping thread or a new one) if more is queued. */
     if (st == QH_OK)
         atomic_fetch_add_explicit(&e->pushes, 1, memory_order_relaxed);
     bool signal = st == QH_OK && e->nidle && !e->nwatch;
