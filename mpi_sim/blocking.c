@@ -177,24 +177,8 @@ fail:
 static void s_apply_block(const qh__kernel_table *kt, const qh__step *st, double complex *buf,
                           unsigned b, uint64_t base)
 {
-    if ((base & st->octrl) != st->octrl)
-        return;
-    switch (st->kind) {
-    case QH__STEP_DENSE:
-        kt->dense(buf, b, st->k, st->bt, st->bctrl, st->matrix);
-        break;
-    case QH__STEP_DIAG:
-        kt->diag(buf, b, st->k, st->bt, st->matrix);
-        break;
-    case QH__STEP_MCX:
-        kt->mcx(buf, b, st->bt[0], st->bctrl);
-        break;
-    case QH__STEP_SWAP:
-        kt->swap(buf, b, st->bt[0], st->bt[1], st->bctrl);
-        break;
-    default:
-        break;
-    }
+    if ((base & st->octrl) == st->octrl)
+        qh__step_kernel(kt, st, buf, b, st->bt, st->bctrl);
 }
 
 /* Everything pass ps does to one block (at buf; `base` has its fixed bits). */
@@ -219,25 +203,8 @@ static void s_run_block(const qh__kernel_table *kt, const qh_plan *p, const qh__
 static void s_run_unblocked(const qh__kernel_table *kt, const qh_plan *p, const qh__pass *ps,
                             double complex *a, unsigned n)
 {
-    for (size_t i = ps->first; i < ps->end; i++) {
-        const qh__step *st = &p->steps[i];
-        switch (st->kind) {
-        case QH__STEP_DENSE:
-            kt->dense(a, n, st->k, st->targets, st->ctrl, st->matrix);
-            break;
-        case QH__STEP_DIAG:
-            kt->diag(a, n, st->k, st->targets, st->matrix);
-            break;
-        case QH__STEP_MCX:
-            kt->mcx(a, n, st->targets[0], st->ctrl);
-            break;
-        case QH__STEP_SWAP:
-            kt->swap(a, n, st->targets[0], st->targets[1], st->ctrl);
-            break;
-        default:
-            break;
-        }
-    }
+    for (size_t i = ps->first; i < ps->end; i++)
+        qh__step_kernel(kt, &p->steps[i], a, n, p->steps[i].targets, p->steps[i].ctrl);
 }
 
 void qh__pass_run(const qh_plan *p, const qh__pass *ps, double complex *a, unsigned n)

@@ -535,20 +535,21 @@ size_t qh_plan_deferred_measurements(const qh_plan *p, const unsigned **qubits,
     return p->num_deferred;
 }
 
-static void s_apply(const qh__kernel_table *kt, const qh__step *st, double complex *a, unsigned n)
+void qh__step_kernel(const qh__kernel_table *kt, const qh__step *st, double complex *a, unsigned n,
+                     const unsigned *targets, uint64_t ctrl)
 {
     switch (st->kind) {
     case QH__STEP_DENSE:
-        kt->dense(a, n, st->k, st->targets, st->ctrl, st->matrix);
+        kt->dense(a, n, st->k, targets, ctrl, st->matrix);
         break;
     case QH__STEP_DIAG:
-        kt->diag(a, n, st->k, st->targets, st->matrix);
+        kt->diag(a, n, st->k, targets, st->matrix);
         break;
     case QH__STEP_MCX:
-        kt->mcx(a, n, st->targets[0], st->ctrl);
+        kt->mcx(a, n, targets[0], ctrl);
         break;
     case QH__STEP_SWAP:
-        kt->swap(a, n, st->targets[0], st->targets[1], st->ctrl);
+        kt->swap(a, n, targets[0], targets[1], ctrl);
         break;
     default:
         break;
@@ -587,7 +588,7 @@ qh_status qh__plan_execute_range(const qh_plan *p, qh_state *s, size_t from, siz
         case QH__STEP_DIAG:
         case QH__STEP_MCX:
         case QH__STEP_SWAP:
-            s_apply(kt, st, a, n);
+            qh__step_kernel(kt, st, a, n, st->targets, st->ctrl);
             break;
         case QH__STEP_QFT:
             QH_CALL(qh__fft_qft_step(p->fft, st, a, n));

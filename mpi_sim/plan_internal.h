@@ -97,6 +97,12 @@ struct qh_plan {
     int bound;                 /* every parameter has a value */
 };
 
+/* Runs the kernel of unitary step st (dense, diagonal, MCX or SWAP) on the 2^n amplitudes
+ * a, its targets and controls given as positions in a (st->targets and st->ctrl on the whole
+ * state, st->bt and st->bctrl on a block). Other kinds do nothing. */
+void qh__step_kernel(const qh__kernel_table *kt, const qh__step *st, double complex *a, unsigned n,
+                     const unsigned *targets, uint64_t ctrl);
+
 /* Appends *st to the growable array (*steps, *n used, *cap allocated). */
 qh_status qh__steps_push(qh__step **steps, size_t *n, size_t *cap, const qh__step *st);
 
