@@ -692,35 +692,23 @@ S_INL void s_op_cx(qv *x, unsigned NH, unsigned T, unsigned C)
     }
 }
 
-/* Program qubits run from 0 to QV_LB + QH_PROG_MAX_HIGH - 1 (at most 6). */
-#define S_QCASE(Q, ...)                                                                            \
-    case Q:                                                                                        \
+/* Each operation is dispatched with one jump: its kind and program qubits packed into one
+ * code, one case per (kind, qubits). Program qubits run from 0 to QV_LB + QH_PROG_MAX_HIGH
+ * - 1 (at most 6); a CX without control has control code 7. */
+#define S_CODE(K, A, B) (((unsigned)(K) << 6) | ((unsigned)(A) << 3) | (unsigned)(B))
+#define S_CASE(code, ...)                                                                          \
+    case code:                                                                                     \
         __VA_ARGS__;                                                                               \
         break;
-#define S_QSWITCH(q, F)                                                                            \
-    switch (q) {                                                                                   \
-        S_QCASE(0, F(0))                                                                           \
-        S_QCASE(1, F(1))                                                                           \
-        S_QCASE(2, F(2))                                                                           \
-        S_QCASE(3, F(3))                                                                           \
-        S_QCASE(4, F(4))                                                                           \
-        S_QCASE(5, F(5))                                                                           \
-    default:                                                                                       \
-        break;                                                                                     \
-    }
-
-/* the same, for a switch inside a switch (a macro does not expand inside itself) */
-#define S_QSWITCH2(q, F)                                                                           \
-    switch (q) {                                                                                   \
-        S_QCASE(0, F(0))                                                                           \
-        S_QCASE(1, F(1))                                                                           \
-        S_QCASE(2, F(2))                                                                           \
-        S_QCASE(3, F(3))                                                                           \
-        S_QCASE(4, F(4))                                                                           \
-        S_QCASE(5, F(5))                                                                           \
-    default:                                                                                       \
-        break;                                                                                     \
-    }
+#define S_FOR_Q(F, ...)                                                                            \
+    F(0, __VA_ARGS__)                                                                              \
+    F(1, __VA_ARGS__) F(2, __VA_ARGS__) F(3, __VA_ARGS__) F(4, __VA_ARGS__) F(5, __VA_ARGS__)
+#define S_1Q(Q, K) S_CASE(S_CODE(K, Q, 0), s_op_1q(x, (NH_), (Q), (K), c))
+#define S_CX(T, C) S_CASE(S_CODE(QH__OP_CX, T, C), s_op_cx(x, (NH_), (T), (C)))
+/* (a macro does not expand inside itself: the controls are spelled out) */
+#define S_CXT(T, ...)                                                                              \
+    S_CASE(S_CODE(QH__OP_CX, T, 7), s_op_cx(x, (NH_), (T), 255))                                   \
+    S_CX(T, 0) S_CX(T, 1) S_CX(T, 2) S_CX(T, 3) S_CX(T, 4) S_CX(T, 5)
 
 #define S_PROG_FN(NH)                                                                              \
     static void s_prog_h##NH(double complex *restrict a, unsigned n, const qh__prog *pr,           \
@@ -736,33 +724,14 @@ S_INL void s_op_cx(qv *x, unsigned NH, unsigned T, unsigned C)
             for (unsigned o = 0; o < nops; o++) {                                                  \
                 const qh__prog_op *op = &ops[o];                                                   \
                 const double *c = coef + op->c;                                                    \
-                switch (op->kind) {                                                                \
-                case QH__OP_DIAG:                                                                  \
-                    s_op_diag(x, (NH), c);                                                         \
-                    break;                                                                         \
-                case QH__OP_CX: {                                                                  \
-                    if (op->b == 255) {                                                            \
-                        S_QSWITCH(op->a, S_CXN)                                                    \
-                    } else {                                                                       \
-                        S_QSWITCH(op->a, S_CXA)                                                    \
-                    }                                                                              \
-                    break;                                                                         \
-                }                                                                                  \
-                case QH__OP_REAL_T:                                                                \
-                    S_QSWITCH(op->a, S_ONE_RT)                                                     \
-                    break;                                                                         \
-                case QH__OP_REAL_U:                                                                \
-                    S_QSWITCH(op->a, S_ONE_RU)                                                     \
-                    break;                                                                         \
-                case QH__OP_IMAG_T:                                                                \
-                    S_QSWITCH(op->a, S_ONE_IT)                                                     \
-                    break;                                                                         \
-                case QH__OP_IMAG_U:                                                                \
-                    S_QSWITCH(op->a, S_ONE_IU)                                                     \
-                    break;                                                                         \
-                case QH__OP_PHASE:                                                                 \
-                    S_QSWITCH(op->a, S_ONE_PH)                                                     \
-                    break;                                                                         \
+                switch (S_CODE(op->kind, op->a, op->b & 7)) {                                      \
+                    S_FOR_Q(S_1Q, QH__OP_REAL_T)                                                   \
+                    S_FOR_Q(S_1Q, QH__OP_REAL_U)                                                   \
+                    S_FOR_Q(S_1Q, QH__OP_IMAG_T)                                                   \
+                    S_FOR_Q(S_1Q, QH__OP_IMAG_U)                                                   \
+                    S_FOR_Q(S_1Q, QH__OP_PHASE)                                                    \
+                    S_CASE(S_CODE(QH__OP_DIAG, 0, 0), s_op_diag(x, (NH), c))                       \
+                    S_FOR_Q(S_CXT, 0)                                                              \
                 default:                                                                           \
                     break;                                                                         \
                 }                                                                                  \
@@ -771,19 +740,6 @@ S_INL void s_op_cx(qv *x, unsigned NH, unsigned T, unsigned C)
                 qv_store(a + base + off[i], x[i]);                                                 \
         });                                                                                        \
     }
-#define S_ONE_RT(Q) s_op_1q(x, (NH_), (Q), QH__OP_REAL_T, c)
-#define S_ONE_RU(Q) s_op_1q(x, (NH_), (Q), QH__OP_REAL_U, c)
-#define S_ONE_IT(Q) s_op_1q(x, (NH_), (Q), QH__OP_IMAG_T, c)
-#define S_ONE_IU(Q) s_op_1q(x, (NH_), (Q), QH__OP_IMAG_U, c)
-#define S_ONE_PH(Q) s_op_1q(x, (NH_), (Q), QH__OP_PHASE, c)
-#define S_CXN(Q)    s_op_cx(x, (NH_), (Q), 255)
-#define S_CXA(Q)    S_QSWITCH2(op->b, S_CXB_##Q)
-#define S_CXB_0(C)  s_op_cx(x, (NH_), 0, (C))
-#define S_CXB_1(C)  s_op_cx(x, (NH_), 1, (C))
-#define S_CXB_2(C)  s_op_cx(x, (NH_), 2, (C))
-#define S_CXB_3(C)  s_op_cx(x, (NH_), 3, (C))
-#define S_CXB_4(C)  s_op_cx(x, (NH_), 4, (C))
-#define S_CXB_5(C)  s_op_cx(x, (NH_), 5, (C))
 
 #define NH_ 0
 S_PROG_FN(0)
