@@ -22,11 +22,15 @@
 #define S_FUSE_SIMD   3
 #define S_FUSE_SCALAR 2
 
-/* Cache block: 2^17 amplitudes = 2 MiB per thread. Gate programs sweep a block several
- * times per pass, and fewer, larger passes won over L2-sized blocks (measured on the
- * n = 24 layered circuit: blocks of 2^15 11 passes, 1.37 s; 2^16 7, 1.2-1.3 s; 2^17 5,
- * 1.0-1.07 s; 2^18 4, 1.06-1.23 s). */
-#define S_BLOCK_BITS 17
+/* Cache block: 2^18 amplitudes = 4 MiB per thread. Gate programs sweep a block many times
+ * per pass, and since they stopped opening a thread team per call their cost no longer
+ * depends on whether the block sits in L2 or L3, so fewer, larger passes win. Measured on
+ * 2026-11-23 (2 threads; 2^17 / 2^18 / 2^19): layered n = 26 2.16-2.44 / 2.03-2.20 /
+ * 1.91-2.22 s; layered n = 28 10.8 / 9.1 / 9.8 s; QFT gate by gate n = 28 11.1 / 10.0 /
+ * 10.1 s (15, 8 and 5 passes); QASMBench swap_test_n25 0.22-0.23 / 0.21 / 0.28 s, whose
+ * controlled swaps run as kernels of their own that do want the block in L2. 2^20 and
+ * beyond lose at n = 24. */
+#define S_BLOCK_BITS 18
 
 /* Smallest textbook QFT worth replacing by an FFT: below it, fused gates cost as little. */
 #define S_QFT_DETECT_MIN 4
