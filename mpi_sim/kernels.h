@@ -40,7 +40,8 @@ typedef enum {
 
 typedef struct {
     unsigned char kind; /* qh__prog_opkind */
-    unsigned char a, b; /* program qubits */
+    unsigned char a, b; /* program qubits (0 where the kind uses none: the kernels'
+                           dispatch code includes both) */
     uint32_t c;         /* first coefficient in qh__prog.coef */
 } qh__prog_op;
 

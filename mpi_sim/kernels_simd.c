@@ -696,6 +696,8 @@ S_INL void s_op_cx(qv *x, unsigned NH, unsigned T, unsigned C)
  * code, one case per (kind, qubits). Program qubits run from 0 to QV_LB + QH_PROG_MAX_HIGH
  * - 1 (at most 6); a CX without control has control code 7. */
 #define S_CODE(K, A, B) (((unsigned)(K) << 6) | ((unsigned)(A) << 3) | (unsigned)(B))
+/* an operation on a program qubit without a case would fall through the switch unapplied */
+_Static_assert(QV_LB + QH_PROG_MAX_HIGH <= 6, "program qubits beyond the dispatch cases");
 #define S_CASE(code, ...)                                                                          \
     case code:                                                                                     \
         __VA_ARGS__;                                                                               \
