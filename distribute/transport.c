@@ -20,7 +20,55 @@ struct qh__sock {
     void *z;            /* the ZeroMQ socket */
     bool router;        /* ROUTER (true) or DEALER */
     char endpoint[256]; /* as bound */
+    /* Shared sockets (qh__sock_share): */
+    bool shared;        /* every use below takes mu */
+    pthread_mutex_t mu; /* serialises the ZeroMQ calls of the threads using it */
+    int zfd;            /* ZMQ_FD: readable when ZeroMQ has news for the socket */
+    int wakefd;         /* the poller's eventfd, poked when another thread sees input */
+    pthread_t poller;   /* the thread that waits in qh__sock_poll */
 };
+
+static void s_lock(qh__sock *s)
+{
+    if (s->shared)
+        pthread_mutex_lock(&s->mu);
+}
+
+static void s_unlock(qh__sock *s)
+{
+    if (s->shared)
+        pthread_mutex_unlock(&s->mu);
+}
+
+/* Whether a message is waiting (processes ZeroMQ's pending commands, which resets ZMQ_FD). */
+static bool s_input(qh__sock *s)
+{
+    int events = 0;
+    size_t len = sizeof events;
+    return zmq_getsockopt(s->z, ZMQ_EVENTS, &events, &len) == 0 && (events & ZMQ_POLLIN);
+}
+
+/* After a send on a shared socket: a thread other than the poller that consumed ZeroMQ's
+ * notice of new input must pass it on, or the poller would sleep on with a message
+ * waiting. */
+static void s_pass_input(qh__sock *s)
+{
+    if (s->shared && !pthread_equal(pthread_self(), s->poller) && s_input(s))
+        qh__wake(s->wakefd);
+}
+
+qh_status qh__sock_share(qh__sock *s, int wakefd)
+{
+    size_t len = sizeof s->zfd;
+    if (zmq_getsockopt(s->z, ZMQ_FD, &s->zfd, &len) != 0)
+        return QH_ERROR(QH_ENETWORK, "cannot read the socket's descriptor: %s",
+                        zmq_strerror(errno));
+    pthread_mutex_init(&s->mu, NULL);
+    s->wakefd = wakefd;
+    s->poller = pthread_self();
+    s->shared = true;
+    return QH_OK;
+}
 
 static pthread_mutex_t s_mu = PTHREAD_MUTEX_INITIALIZER;
 static void *s_ctx;
@@ -121,24 +169,32 @@ qh_status qh__sock_send_buf(qh__sock *s, const void *peer, size_t peer_len, qh__
     if (zmq_msg_init_data(&m, b->p, b->n, s_free, NULL) != 0)
         return QH_ERROR(QH_ENOMEM, "out of memory for a message");
     memset(b, 0, sizeof *b); /* ZeroMQ owns the bytes now */
+    s_lock(s);
     qh_status st = s_send_peer(s, peer, peer_len);
     if (st == QH_OK && zmq_msg_send(&m, s->z, 0) < 0)
         st = QH_ERROR(QH_ENETWORK, "send failed: %s", zmq_strerror(errno));
     if (st != QH_OK)
         zmq_msg_close(&m);
+    else
+        s_pass_input(s);
+    s_unlock(s);
     return st;
 }
 
 qh_status qh__sock_send(qh__sock *s, const void *peer, size_t peer_len, const void *data,
                         size_t len)
 {
-    QH_CALL(s_send_peer(s, peer, peer_len));
-    if (zmq_send(s->z, data, len, 0) < 0)
-        return QH_ERROR(QH_ENETWORK, "send failed: %s", zmq_strerror(errno));
-    return QH_OK;
+    s_lock(s);
+    qh_status st = s_send_peer(s, peer, peer_len);
+    if (st == QH_OK && zmq_send(s->z, data, len, 0) < 0)
+        st = QH_ERROR(QH_ENETWORK, "send failed: %s", zmq_strerror(errno));
+    if (st == QH_OK)
+        s_pass_input(s);
+    s_unlock(s);
+    return st;
 }
 
-int qh__sock_recv(qh__sock *s, qh__msgin *m)
+static int s_recv(qh__sock *s, qh__msgin *m)
 {
     zmq_msg_t *frame = (zmq_msg_t *)(void *)m->frame;
     m->peer_len = 0;
@@ -167,9 +223,46 @@ int qh__sock_recv(qh__sock *s, qh__msgin *m)
     return 1;
 }
 
+int qh__sock_recv(qh__sock *s, qh__msgin *m)
+{
+    s_lock(s);
+    int r = s_recv(s, m);
+    s_unlock(s);
+    return r;
+}
+
 void qh__msgin_close(qh__msgin *m)
 {
     zmq_msg_close((zmq_msg_t *)(void *)m->frame);
+}
+
+/* A shared socket is watched through its ZMQ_FD with poll(2), without the mutex, so other
+ * threads can send meanwhile; its wake fd is among those watched (a sender that saw input
+ * pokes it), and `fd` when it is another one. */
+static int s_poll_shared(qh__sock *s, int fd, int timeout_ms, bool *sock_ready, bool *fd_ready)
+{
+    pthread_mutex_lock(&s->mu);
+    s->poller = pthread_self();
+    *sock_ready = s_input(s);
+    pthread_mutex_unlock(&s->mu);
+    struct pollfd p[3] = {{s->zfd, POLLIN, 0}, {s->wakefd, POLLIN, 0}, {fd, POLLIN, 0}};
+    nfds_t np = fd >= 0 && fd != s->wakefd ? 3 : 2;
+    int n = poll(p, np, *sock_ready ? 0 : timeout_ms);
+    if (n < 0 && errno != EINTR) {
+        QH_ERROR(QH_ENETWORK, "poll failed: %s", strerror(errno));
+        return -1;
+    }
+    bool woken = n > 0 && (p[1].revents & POLLIN);
+    if (woken && fd != s->wakefd)
+        qh__wake_drain(s->wakefd);
+    if (fd_ready && fd >= 0)
+        *fd_ready = fd == s->wakefd ? woken : n > 0 && (p[2].revents & POLLIN);
+    if (!*sock_ready && n > 0) {
+        pthread_mutex_lock(&s->mu);
+        *sock_ready = s_input(s);
+        pthread_mutex_unlock(&s->mu);
+    }
+    return n < 0 ? 0 : n;
 }
 
 int qh__sock_poll(qh__sock *s, int fd, int timeout_ms, bool *sock_ready, bool *fd_ready)
@@ -178,10 +271,10 @@ int qh__sock_poll(qh__sock *s, int fd, int timeout_ms, bool *sock_ready, bool *f
     *sock_ready = false;
     if (fd_ready)
         *fd_ready = false;
+    if (s->shared)
+        return s_poll_shared(s, fd, timeout_ms, sock_ready, fd_ready);
     /* A socket's read edge is only reported for new messages: look first. */
-    int events = 0;
-    size_t len = sizeof events;
-    if (zmq_getsockopt(s->z, ZMQ_EVENTS, &events, &len) == 0 && (events & ZMQ_POLLIN)) {
+    if (s_input(s)) {
         *sock_ready = true;
         timeout_ms = 0;
     }
@@ -206,6 +299,8 @@ void qh__sock_destroy(qh__sock **ps, int linger_ms)
     *ps = NULL;
     zmq_setsockopt(s->z, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
     zmq_close(s->z);
+    if (s->shared)
+        pthread_mutex_destroy(&s->mu);
     /* ZeroMQ leaves a bound ipc:// socket file behind: the binder removes it. */
     if (s->router && strncmp(s->endpoint, "ipc://", 6) == 0 && s->endpoint[6] != '@')
         unlink(s->endpoint + 6);

@@ -2,7 +2,9 @@
  * DEALER each; every message is one data frame (after the peer's identity frame on the
  * ROUTER side). Nothing else in qhybrid includes zmq.h: this is a thin, owned shim —
  * sockets are not thread-safe, so each is used by one thread (an I/O thread), which can
- * also wait on an eventfd the other threads poke. */
+ * also wait on an eventfd the other threads poke. A shared socket (qh__sock_share) also
+ * lets other threads send on it, which saves a hand-off to the I/O thread when a message
+ * should leave at once. */
 #ifndef QH_DISTRIBUTE_TRANSPORT_H
 #define QH_DISTRIBUTE_TRANSPORT_H
 
@@ -45,6 +47,11 @@ void qh__msgin_close(qh__msgin *m);
 /* Waits up to timeout_ms (< 0: forever) for the socket to have a message or fd (-1: none)
  * to be readable. Returns -1 on error (EINTR counts as a timeout: 0). */
 int qh__sock_poll(qh__sock *s, int fd, int timeout_ms, bool *sock_ready, bool *fd_ready);
+/* From now on other threads may send on s while its I/O thread waits in qh__sock_poll
+ * (ZeroMQ calls are serialised by a mutex; the wait is a poll(2) on ZeroMQ's descriptor and
+ * on wakefd, which a sender pokes when it notices input the poller would otherwise miss, so
+ * the poller should pass wakefd as its fd). QH_ENETWORK. */
+qh_status qh__sock_share(qh__sock *s, int wakefd);
 /* Closes; waits at most linger_ms for queued messages to leave. Accepts NULL. */
 void qh__sock_destroy(qh__sock **s, int linger_ms);
 
