@@ -2,8 +2,10 @@
  * tasks it sends on an executor (exec.h) — which starts each when its cpu/gpu/mem fit and
  * limits its OpenMP threads to its cpu target — and send results back in batches.
  *
- * The calling thread is the I/O thread: it alone touches the socket. Task threads append
- * finished results to a buffer and poke an eventfd. When the broker is silent for
+ * The calling thread is the I/O thread: it receives on the socket. Task threads append
+ * finished results to a buffer and poke an eventfd; when nothing else is queued or running
+ * here, a task thread sends its result itself (the socket is shared, transport.h), which
+ * saves the wake-up of the I/O thread on the way back. When the broker is silent for
  * QH__LIVENESS heartbeats the worker drops the connection and says hello again on a new
  * one (running tasks keep going; the broker ignores results it no longer expects, so
  * nothing is counted twice). Tasks that submit tasks get a client pool connected to the
@@ -53,6 +55,7 @@ struct w_worker {
     qh__exec *exec;          /* runs the jobs */
     int wakefd;              /* task threads poke it */
     pthread_mutex_t mu;      /* guards below */
+    qh__sock *sock;          /* the session's socket once welcomed (direct sends), else NULL */
     qh__buf results;         /* RESULT message being filled */
     uint32_t nresults;
     bool poked;
@@ -94,8 +97,8 @@ static bool s_poke(w_worker *w, bool defer)
  * sleeps in its poll: a short task ends sooner than the wake-up through the eventfd. */
 static void s_watch_results(w_worker *w)
 {
-    if (qh__exec_load(w->exec) == 0)
-        return;
+    if (qh__exec_load(w->exec) <= 1)
+        return; /* none, or one that sends its own result */
     pthread_mutex_lock(&w->mu);
     if (!w->poked)
         qh__watch(&w->mu, &w->posted);
@@ -111,16 +114,38 @@ static void s_post(w_worker *w, uint64_t id, qh_status st, const char *msg)
     (void)s_poke(w, false);
 }
 
-/* Appends a success: the encoded value inline, or (kept here) where it is. Returns whether
- * the caller must wake the I/O thread after unlocking. */
-static bool s_post_value(w_worker *w, uint64_t id, const qh__buf *v, uint64_t held)
+/* Appends a record for task id: an error (st, msg), or success with the encoded value
+ * inline or (held) kept here. */
+static void s_put(w_worker *w, qh__buf *out, uint64_t id, qh_status st, const char *msg,
+                  const qh__buf *v, uint64_t held)
 {
+    if (st != QH_OK)
+        (void)qh__wire_put_result_value(out, id, st, msg, NULL);
+    else if (held)
+        qh__wire_put_result_held(out, id, qh__held_endpoint(w->store), held);
+    else
+        qh__wire_put_result(out, id, QH_OK, "", v->p, v->n);
+}
+
+/* With w->mu held: a task's record, sent at once from this thread when `alone` (nothing
+ * else queued or running here) and no batch is waiting, else added to the batch. Returns
+ * whether the caller must wake the I/O thread after unlocking. */
+static bool s_post_result(w_worker *w, bool alone, uint64_t id, qh_status st, const char *msg,
+                          const qh__buf *v, uint64_t held)
+{
+    if (alone && w->sock && w->nresults == 0) {
+        qh__buf out = {0};
+        qh__wire_begin(&out, QH__MSG_RESULT);
+        s_put(w, &out, id, st, msg, v, held);
+        bool sent =
+            qh__wire_end(&out, 1) == QH_OK && qh__sock_send_buf(w->sock, NULL, 0, &out) == QH_OK;
+        qh__buf_free(&out);
+        if (sent)
+            return false;
+    }
     if (w->nresults == 0)
         qh__wire_begin(&w->results, QH__MSG_RESULT);
-    if (held)
-        qh__wire_put_result_held(&w->results, id, qh__held_endpoint(w->store), held);
-    else
-        qh__wire_put_result(&w->results, id, QH_OK, "", v->p, v->n);
+    s_put(w, &w->results, id, st, msg, v, held);
     return s_poke(w, true);
 }
 
@@ -225,12 +250,9 @@ static void s_job_run(qh__job *job)
         if ((st = qh__held_put(w->store, j->id, &vb)) != QH_OK)
             message = strdup(qh_last_error());
     }
-    bool wake = false;
+    bool alone = qh__exec_load(w->exec) <= 1; /* this job only */
     pthread_mutex_lock(&w->mu);
-    if (st == QH_OK)
-        wake = s_post_value(w, j->id, &vb, held);
-    else
-        s_post(w, j->id, st, message ? message : "");
+    bool wake = s_post_result(w, alone, j->id, st, message ? message : "", &vb, held);
     s_unlink(w, j);
     pthread_mutex_unlock(&w->mu);
     if (wake) /* after the unlock: the I/O thread takes the mutex first thing */
@@ -357,6 +379,7 @@ static bool s_session(w_worker *w, unsigned *hb_ms)
     qh__sock *s = NULL;
     if (qh__sock_connect(w->endpoint, &s) != QH_OK)
         return true;
+    bool shared = qh__sock_share(s, w->wakefd) == QH_OK; /* else results go in batches only */
     bool quit = false, welcomed = false;
     int64_t heard = qh__now_ms(), sent = 0;
     if (w->store)
@@ -397,6 +420,9 @@ static bool s_session(w_worker *w, unsigned *hb_ms)
                     qh__welcome wl;
                     if (qh__wire_get_welcome(&rd, &wl) == QH_OK) {
                         welcomed = true;
+                        pthread_mutex_lock(&w->mu);
+                        w->sock = shared ? s : NULL;
+                        pthread_mutex_unlock(&w->mu);
                         *hb_ms = wl.heartbeat_ms;
                         atomic_store(&w->hb_ms, wl.heartbeat_ms);
                     }
@@ -429,6 +455,9 @@ static bool s_session(w_worker *w, unsigned *hb_ms)
     }
     /* Leaving on our own: say so, and the broker gives our tasks to others at once (we
      * send no result after this, so none is counted twice). */
+    pthread_mutex_lock(&w->mu);
+    w->sock = NULL; /* no task thread sends on it any more */
+    pthread_mutex_unlock(&w->mu);
     if (s_stopped(w))
         (void)s_send_empty(s, QH__MSG_BYE);
     qh__sock_destroy(&s, quit ? 500 : 0);
