@@ -706,7 +706,9 @@ static bool s_wait_until(qh_pool *pool, bool (*ready)(void *), void *arg, int ti
 {
     if (ready(arg))
         return true;
-    if (timeout_ms != 0) { /* a short task ends sooner than a sleep and wake-up take */
+    /* A short local task ends sooner than a sleep and wake-up take. A remote one cannot end
+     * that soon, and watching would take the core its messages need. */
+    if (timeout_ms != 0 && !pool->client) {
         qh__watch(&pool->mu, &pool->nends);
         if (ready(arg))
             return true;
