@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -171,8 +172,13 @@ static pid_t s_self(const char *role, const char *endpoint, const char *cpus)
 {
     char *argv[] = {"bench_distribute", (char *)role, (char *)endpoint, (char *)cpus, NULL};
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
+        /* A benchmark killed midway (e.g. by SIGPIPE) leaves no workers behind. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(127);
         execv("/proc/self/exe", argv);
         _exit(127);
     }
