@@ -27,11 +27,11 @@ enum { SENDERS = 3, PER_SENDER = 3000, TOTAL = SENDERS * PER_SENDER };
 typedef struct {
     qh__sock *dealer;
     int wakefd;
-    atomic_int echoed;    /* replies the ROUTER has sent */
-    atomic_int received;  /* replies the poller has taken */
-    atomic_bool shared;   /* the poller shared the socket: senders may start */
-    int missed;           /* polls that timed out with replies outstanding */
-    bool seen[TOTAL];     /* each reply exactly once */
+    atomic_int echoed;   /* replies the ROUTER has sent */
+    atomic_int received; /* replies the poller has taken */
+    atomic_bool shared;  /* the poller shared the socket: senders may start */
+    int missed;          /* polls that timed out with replies outstanding */
+    bool seen[TOTAL];    /* each reply exactly once */
     int duplicates, malformed;
     atomic_int errors; /* failed calls on the threads (cmocka asserts only on the main one) */
 } t_state;
