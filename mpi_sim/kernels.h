@@ -35,7 +35,9 @@ typedef enum {
     QH__OP_DIAG,   /* vector r of the group times a lane vector: coef holds, per r, the real
                       parts (2 lanes_doubles) then the imaginary parts with the sign of the
                       real slot flipped: (-im, im) per lane */
-    QH__OP_CX      /* X on qubit a where qubit b is one (b = 255: no control) */
+    QH__OP_CX,     /* X on qubit a where qubit b is one (b = 255: no control) */
+    QH__OP_MCX     /* X on qubit a where every program qubit in the bit mask c is one (c is
+                      the mask, not a coefficient index; b = 0) */
 } qh__prog_opkind;
 
 typedef struct {

@@ -692,6 +692,48 @@ S_INL void s_op_cx(qv *x, unsigned NH, unsigned T, unsigned C)
     }
 }
 
+/* Lanes (bit l) in which every low program qubit of mask m is one. */
+S_INL unsigned s_lanes_all(unsigned m)
+{
+    const unsigned lm = m & ((1u << QV_LB) - 1);
+    unsigned r = 0;
+    for (unsigned l = 0; l < QV_LANES; l++)
+        if ((l & lm) == lm)
+            r |= 1u << l;
+    return r;
+}
+
+/* X on program qubit T where every program qubit of mask M is one (Toffoli and beyond;
+ * Fredkin gates are built from it and two CX). */
+S_INL void s_op_mcx(qv *x, unsigned NH, unsigned T, unsigned M)
+{
+    const unsigned nv = 1u << NH, hm = M >> QV_LB;
+    const unsigned lanes = s_lanes_all(M), all = (1u << QV_LANES) - 1;
+    if (S_LOW(T)) {
+        const unsigned p = 1u << T;
+        S_UNROLL16
+        for (unsigned i = 0; i < nv; i++) {
+            if ((i & hm) != hm)
+                continue;
+            qv y = qv_xor_lanes(x[i], p);
+            x[i] = lanes == all ? y : qv_blend(x[i], y, lanes);
+        }
+        return;
+    }
+    const unsigned J = T - QV_LB;
+    if (J >= NH)
+        return;
+    S_UNROLL16
+    for (unsigned i = 0; i < nv; i++) {
+        if ((i >> J & 1) || (i & hm) != hm)
+            continue;
+        const unsigned i1 = i | 1u << J;
+        qv v0 = x[i], v1 = x[i1];
+        x[i] = lanes == all ? v1 : qv_blend(v0, v1, lanes);
+        x[i1] = lanes == all ? v0 : qv_blend(v1, v0, lanes);
+    }
+}
+
 /* Each operation is dispatched with one jump: its kind and program qubits packed into one
  * code, one case per (kind, qubits). Program qubits run from 0 to QV_LB + QH_PROG_MAX_HIGH
  * - 1 (at most 6); a CX without control has control code 7. */
@@ -705,8 +747,9 @@ _Static_assert(QV_LB + QH_PROG_MAX_HIGH <= 6, "program qubits beyond the dispatc
 #define S_FOR_Q(F, ...)                                                                            \
     F(0, __VA_ARGS__)                                                                              \
     F(1, __VA_ARGS__) F(2, __VA_ARGS__) F(3, __VA_ARGS__) F(4, __VA_ARGS__) F(5, __VA_ARGS__)
-#define S_1Q(Q, K) S_CASE(S_CODE(K, Q, 0), s_op_1q(x, (NH_), (Q), (K), c))
-#define S_CX(T, C) S_CASE(S_CODE(QH__OP_CX, T, C), s_op_cx(x, (NH_), (T), (C)))
+#define S_1Q(Q, K)    S_CASE(S_CODE(K, Q, 0), s_op_1q(x, (NH_), (Q), (K), c))
+#define S_CX(T, C)    S_CASE(S_CODE(QH__OP_CX, T, C), s_op_cx(x, (NH_), (T), (C)))
+#define S_MCX(T, ...) S_CASE(S_CODE(QH__OP_MCX, T, 0), s_op_mcx(x, (NH_), (T), op->c))
 /* (a macro does not expand inside itself: the controls are spelled out) */
 #define S_CXT(T, ...)                                                                              \
     S_CASE(S_CODE(QH__OP_CX, T, 7), s_op_cx(x, (NH_), (T), 255))                                   \
@@ -734,6 +777,7 @@ _Static_assert(QV_LB + QH_PROG_MAX_HIGH <= 6, "program qubits beyond the dispatc
                     S_FOR_Q(S_1Q, QH__OP_PHASE)                                                    \
                     S_CASE(S_CODE(QH__OP_DIAG, 0, 0), s_op_diag(x, (NH), c))                       \
                     S_FOR_Q(S_CXT, 0)                                                              \
+                    S_FOR_Q(S_MCX, 0)                                                              \
                 default:                                                                           \
                     break;                                                                         \
                 }                                                                                  \

@@ -8,8 +8,9 @@
  * [[c, -is], [-is, c]]. Dividing R by the larger of c and s leaves a one on the diagonal
  * or the off-diagonal, so each output vector costs one FMA. Diagonal pieces (phases, rz,
  * cz, cp, any diagonal) are multiplied into one pending diagonal that is applied only when
- * a later operation does not commute with it. X, CNOT and SWAP (as three CNOTs) are moves
- * between registers or lane shuffles. The global factors of a pass are multiplied into
+ * a later operation does not commute with it. X, CNOT, multi-controlled X (Toffoli, c3x),
+ * SWAP (as three CNOTs) and Fredkin (CNOT, Toffoli, CNOT) are moves between registers or
+ * lane shuffles, blended by lane where a control is a lane qubit. The global factors of a pass are multiplied into
  * its last diagonal.
  *
  * Steps are grouped greedily in the pass's order, as the passes themselves are: a program
@@ -129,9 +130,8 @@ static int s_convertible(const qh__step *st, const qh__kernel_table *kt)
     case QH__STEP_DIAG:
         return 1;
     case QH__STEP_MCX:
-        return __builtin_popcountll(st->bctrl) <= 1;
     case QH__STEP_SWAP:
-        return st->bctrl == 0;
+        return 1;
     default:
         return 0;
     }
@@ -266,6 +266,17 @@ static qh_status s_cx(s_builder *b, unsigned t, unsigned c)
     return s_op(b, QH__OP_CX, t, c, 0, &cv);
 }
 
+/* X on program qubit t where every program qubit of mask m is one. */
+static qh_status s_mcx(s_builder *b, unsigned t, unsigned m)
+{
+    double *cv;
+    if (b->dpend && (b->dq >> t & 1))
+        QH_CALL(s_flush_diag(b));
+    QH_CALL(s_op(b, QH__OP_MCX, t, 0, 0, &cv));
+    b->pr.ops[b->pr.nops - 1].c = m;
+    return QH_OK;
+}
+
 /* The rotation [[c, -s], [s, c]] (or X-like) on program qubit q, scaled to one FMA. */
 static qh_status s_rotation(s_builder *b, unsigned q, int imag, double c, double s)
 {
@@ -308,14 +319,21 @@ static qh_status s_add_step(s_builder *b, const qh__step *st)
     unsigned q[QH_KERNEL_MAX_TARGETS];
     for (unsigned j = 0; j < st->k; j++)
         q[j] = s_pq(b, st->bt[j]);
-    unsigned cq = st->bctrl ? s_pq(b, (unsigned)__builtin_ctzll(st->bctrl)) : 255;
+    unsigned cq = st->bctrl ? s_pq(b, (unsigned)__builtin_ctzll(st->bctrl)) : 255, cm = 0;
+    for (uint64_t c = st->bctrl; c; c &= c - 1)
+        cm |= 1u << s_pq(b, (unsigned)__builtin_ctzll(c));
     switch (st->kind) {
     case QH__STEP_DIAG:
         s_mul_diag(b, st->k, q, st->matrix);
         return QH_OK;
     case QH__STEP_MCX:
-        return s_cx(b, q[0], cq);
+        return __builtin_popcountll(st->bctrl) <= 1 ? s_cx(b, q[0], cq) : s_mcx(b, q[0], cm);
     case QH__STEP_SWAP:
+        if (st->bctrl) { /* Fredkin: CX(b -> a), X on b where a and the controls are one, CX */
+            QH_CALL(s_cx(b, q[0], q[1]));
+            QH_CALL(s_mcx(b, q[1], cm | 1u << q[0]));
+            return s_cx(b, q[0], q[1]);
+        }
         QH_CALL(s_cx(b, q[0], q[1]));
         QH_CALL(s_cx(b, q[1], q[0]));
         return s_cx(b, q[0], q[1]);

@@ -77,7 +77,8 @@ static void test_random_vs_reference(void **state)
 }
 
 /* The layered circuits of the performance issue (random rx, ry, rz on every qubit, then a
- * CNOT ladder), with phases, h, u3, cz, swaps and Toffolis mixed in: gate programs (every
+ * CNOT ladder), with phases, h, u3, cz, swaps, Toffoli, Fredkin and c3x gates mixed in
+ * (controls and targets on lane and high qubits): gate programs (every
  * operation kind, on lane and high qubits, with the global factors they gather) and the
  * passes over blocks of high qubits, against the reference. Runs at every instruction set. */
 static void s_layered_vs_reference(void)
@@ -108,7 +109,7 @@ static void s_layered_vs_reference(void)
             }
             for (unsigned q = l % 2; q + 1 < n; q += 2) {
                 unsigned qs[3] = {q, q + 1, (q + 5) % n};
-                unsigned pick = (unsigned)(ref_rng_next(&r) % 10);
+                unsigned pick = (unsigned)(ref_rng_next(&r) % 14);
                 if (pick < 6) {
                     assert_int_equal(qh_circuit_gate(c, QH_GATE_CX, qs, 2, NULL, 0), QH_OK);
                 } else if (pick == 6) {
@@ -120,8 +121,22 @@ static void s_layered_vs_reference(void)
                     unsigned far[2] = {q, (q + 7) % n};
                     if (far[0] != far[1])
                         assert_int_equal(qh_circuit_gate(c, QH_GATE_SWAP, far, 2, NULL, 0), QH_OK);
-                } else if (qs[2] != q && qs[2] != q + 1) {
+                } else if (qs[2] == q || qs[2] == q + 1) {
+                    continue;
+                } else if (pick == 9) {
                     assert_int_equal(qh_circuit_gate(c, QH_GATE_CCX, qs, 3, NULL, 0), QH_OK);
+                } else if (pick == 10) { /* Toffoli onto a lane qubit when q + 1 < 2 */
+                    unsigned t[3] = {qs[2], q, q + 1};
+                    assert_int_equal(qh_circuit_gate(c, QH_GATE_CCX, t, 3, NULL, 0), QH_OK);
+                } else if (pick == 11) { /* Fredkin: a control and two swapped qubits */
+                    assert_int_equal(qh_circuit_gate(c, QH_GATE_CSWAP, qs, 3, NULL, 0), QH_OK);
+                } else if (pick == 12) {
+                    unsigned t[3] = {qs[2], q + 1, q};
+                    assert_int_equal(qh_circuit_gate(c, QH_GATE_CSWAP, t, 3, NULL, 0), QH_OK);
+                } else {
+                    unsigned t[4] = {q, q + 1, (q + 3) % n, qs[2]};
+                    if (t[2] != q && t[2] != q + 1 && t[2] != qs[2])
+                        assert_int_equal(qh_circuit_gate(c, QH_GATE_C3X, t, 4, NULL, 0), QH_OK);
                 }
             }
         }
