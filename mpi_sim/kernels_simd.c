@@ -653,45 +653,6 @@ S_INL void s_op_diag(qv *x, unsigned NH, const double *c)
 }
 
 /* X on program qubit T where program qubit C is one (C == 255: always). */
-S_INL void s_op_cx(qv *x, unsigned NH, unsigned T, unsigned C)
-{
-    const unsigned nv = 1u << NH;
-    const int cnone = C == 255, clow = !cnone && S_LOW(C);
-    const unsigned cj = (cnone || clow) ? 0 : C - QV_LB;
-    if (!cnone && !clow && cj >= NH)
-        return;
-    if (S_LOW(T)) {
-        const unsigned p = 1u << T;
-        S_UNROLL16
-        for (unsigned i = 0; i < nv; i++) {
-            if (!cnone && !clow && !(i >> cj & 1))
-                continue;
-            qv y = qv_xor_lanes(x[i], p);
-            x[i] = clow ? qv_blend(x[i], y, s_lanes_with(C)) : y;
-        }
-        return;
-    }
-    const unsigned J = T - QV_LB;
-    if (J >= NH)
-        return;
-    S_UNROLL16
-    for (unsigned i = 0; i < nv; i++) {
-        if (i >> J & 1)
-            continue;
-        if (!cnone && !clow && !(i >> cj & 1))
-            continue;
-        const unsigned i1 = i | 1u << J;
-        qv v0 = x[i], v1 = x[i1];
-        if (clow) {
-            x[i] = qv_blend(v0, v1, s_lanes_with(C));
-            x[i1] = qv_blend(v1, v0, s_lanes_with(C));
-        } else {
-            x[i] = v1;
-            x[i1] = v0;
-        }
-    }
-}
-
 /* Lanes (bit l) in which every low program qubit of mask m is one. */
 S_INL unsigned s_lanes_all(unsigned m)
 {
@@ -732,6 +693,12 @@ S_INL void s_op_mcx(qv *x, unsigned NH, unsigned T, unsigned M)
         x[i] = lanes == all ? v1 : qv_blend(v0, v1, lanes);
         x[i1] = lanes == all ? v0 : qv_blend(v1, v0, lanes);
     }
+}
+
+/* X on program qubit T where program qubit C is one (C = 255: no control). */
+S_INL void s_op_cx(qv *x, unsigned NH, unsigned T, unsigned C)
+{
+    s_op_mcx(x, NH, T, C == 255 ? 0 : 1u << C);
 }
 
 /* Each operation is dispatched with one jump: its kind and program qubits packed into one
