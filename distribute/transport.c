@@ -175,8 +175,7 @@ qh_status qh__sock_send_buf(qh__sock *s, const void *peer, size_t peer_len, qh__
         st = QH_ERROR(QH_ENETWORK, "send failed: %s", zmq_strerror(errno));
     if (st != QH_OK)
         zmq_msg_close(&m);
-    else
-        s_pass_input(s);
+    s_pass_input(s); /* even a failed send may have taken ZeroMQ's notice of input */
     s_unlock(s);
     return st;
 }
@@ -188,8 +187,7 @@ qh_status qh__sock_send(qh__sock *s, const void *peer, size_t peer_len, const vo
     qh_status st = s_send_peer(s, peer, peer_len);
     if (st == QH_OK && zmq_send(s->z, data, len, 0) < 0)
         st = QH_ERROR(QH_ENETWORK, "send failed: %s", zmq_strerror(errno));
-    if (st == QH_OK)
-        s_pass_input(s);
+    s_pass_input(s);
     s_unlock(s);
     return st;
 }

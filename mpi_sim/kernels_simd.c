@@ -652,7 +652,6 @@ S_INL void s_op_diag(qv *x, unsigned NH, const double *c)
     }
 }
 
-/* X on program qubit T where program qubit C is one (C == 255: always). */
 /* Lanes (bit l) in which every low program qubit of mask m is one. */
 S_INL unsigned s_lanes_all(unsigned m)
 {
@@ -714,7 +713,8 @@ _Static_assert(QV_LB + QH_PROG_MAX_HIGH <= 6, "program qubits beyond the dispatc
 #define S_FOR_Q(F, ...)                                                                            \
     F(0, __VA_ARGS__)                                                                              \
     F(1, __VA_ARGS__) F(2, __VA_ARGS__) F(3, __VA_ARGS__) F(4, __VA_ARGS__) F(5, __VA_ARGS__)
-#define S_1Q(Q, K)    S_CASE(S_CODE(K, Q, 0), s_op_1q(x, (NH_), (Q), (K), c))
+/* (coef + op->c only where op->c indexes coefficients: an MCX keeps its control mask there) */
+#define S_1Q(Q, K)    S_CASE(S_CODE(K, Q, 0), s_op_1q(x, (NH_), (Q), (K), coef + op->c))
 #define S_CX(T, C)    S_CASE(S_CODE(QH__OP_CX, T, C), s_op_cx(x, (NH_), (T), (C)))
 #define S_MCX(T, ...) S_CASE(S_CODE(QH__OP_MCX, T, 0), s_op_mcx(x, (NH_), (T), op->c))
 /* (a macro does not expand inside itself: the controls are spelled out) */
@@ -735,14 +735,13 @@ _Static_assert(QV_LB + QH_PROG_MAX_HIGH <= 6, "program qubits beyond the dispatc
                 x[i] = qv_load(a + base + off[i]);                                                 \
             for (unsigned o = 0; o < nops; o++) {                                                  \
                 const qh__prog_op *op = &ops[o];                                                   \
-                const double *c = coef + op->c;                                                    \
                 switch (S_CODE(op->kind, op->a, op->b & 7)) {                                      \
                     S_FOR_Q(S_1Q, QH__OP_REAL_T)                                                   \
                     S_FOR_Q(S_1Q, QH__OP_REAL_U)                                                   \
                     S_FOR_Q(S_1Q, QH__OP_IMAG_T)                                                   \
                     S_FOR_Q(S_1Q, QH__OP_IMAG_U)                                                   \
                     S_FOR_Q(S_1Q, QH__OP_PHASE)                                                    \
-                    S_CASE(S_CODE(QH__OP_DIAG, 0, 0), s_op_diag(x, (NH), c))                       \
+                    S_CASE(S_CODE(QH__OP_DIAG, 0, 0), s_op_diag(x, (NH), coef + op->c))            \
                     S_FOR_Q(S_CXT, 0)                                                              \
                     S_FOR_Q(S_MCX, 0)                                                              \
                 default:                                                                           \

@@ -10,8 +10,8 @@
  * cz, cp, any diagonal) are multiplied into one pending diagonal that is applied only when
  * a later operation does not commute with it. X, CNOT, multi-controlled X (Toffoli, c3x),
  * SWAP (as three CNOTs) and Fredkin (CNOT, Toffoli, CNOT) are moves between registers or
- * lane shuffles, blended by lane where a control is a lane qubit. The global factors of a pass are multiplied into
- * its last diagonal.
+ * lane shuffles, blended by lane where a control is a lane qubit. The global factors of a
+ * pass are multiplied into its last diagonal.
  *
  * Steps are grouped greedily in the pass's order, as the passes themselves are: a program
  * takes every pending step that it can hold (its qubits among the lane qubits and at most
@@ -421,57 +421,72 @@ static int s_fold_scale(qh__pass *ps, unsigned lanes, double complex z)
     return 0;
 }
 
-/* Builds the units of pass ps. */
+/* What the scans of one pass share. Steps before lo are all done. */
+typedef struct {
+    const qh_plan *p;
+    const qh__kernel_table *kt;
+    size_t first, ns, lo;      /* the pass's steps: p->steps[first .. first + ns) */
+    const unsigned char *done; /* per step of the pass: in a unit already */
+    uint64_t lanemask;         /* the lane qubits' positions */
+    uint64_t used;             /* every position a step of the pass touches */
+} s_scan;
+
+/* Whether no later step can join a program holding high qubits hi, given the positions
+ * blocked by earlier pending steps: every position such a step would need is blocked. */
+static int s_stuck(const s_scan *sc, uint64_t hi, uint64_t blocked)
+{
+    uint64_t open = (unsigned)__builtin_popcountll(hi) < sc->kt->prog_max_high
+                        ? sc->used
+                        : (hi | sc->lanemask) & sc->used;
+    return (open & ~blocked) == 0;
+}
+
 /* How far ahead a candidate program is judged: pending steps looked at. A program rarely
- * reaches further (the layered circuit's go about 120 steps deep), and the bound keeps
- * compiling a long pass linear in its length. */
+ * reaches further (the layered circuit's go about 120 steps deep). */
 #define S_LOOKAHEAD 256
 
 /* How many of the next S_LOOKAHEAD pending steps a program starting from high qubits `hi`
  * would take (the scan of s_pass_programs, taking nothing). */
-static size_t s_count_take(const qh_plan *p, size_t first, size_t ns, const unsigned char *done,
-                           const qh__kernel_table *kt, uint64_t lanemask, uint64_t hi)
+static size_t s_count_take(const s_scan *sc, uint64_t hi)
 {
     uint64_t blocked = 0;
     size_t nt = 0, looked = 0;
-    for (size_t k = 0; k < ns && looked < S_LOOKAHEAD; k++) {
-        if (done[k])
+    for (size_t k = sc->lo; k < sc->ns && looked < S_LOOKAHEAD; k++) {
+        if (sc->done[k])
             continue;
         looked++;
-        const qh__step *s = &p->steps[first + k];
+        const qh__step *s = &sc->p->steps[sc->first + k];
         uint64_t q = s_positions(s) | s->octrl;
-        if ((q & blocked) || !s_convertible(s, kt)) {
-            blocked |= q;
-            continue;
-        }
-        uint64_t nh = hi | (s_positions(s) & ~lanemask);
-        if ((unsigned)__builtin_popcountll(nh) <= kt->prog_max_high) {
+        uint64_t nh = hi | (s_positions(s) & ~sc->lanemask);
+        if (!(q & blocked) && s_convertible(s, sc->kt) &&
+            (unsigned)__builtin_popcountll(nh) <= sc->kt->prog_max_high) {
             hi = nh;
             nt++;
-        } else {
-            blocked |= q;
+            continue;
         }
+        blocked |= q;
+        if (s_stuck(sc, hi, blocked))
+            break;
     }
     return nt;
 }
 
 /* The high qubits to start the next program from: those of the first pending step, then
- * one qubit at a time, whichever lets the program take the most steps (ties: the qubit
- * seen first, as the plain greedy scan would take it). */
-static uint64_t s_best_seed(const qh_plan *p, size_t first, size_t ns, const unsigned char *done,
-                            const qh__kernel_table *kt, uint64_t lanemask)
+ * one qubit at a time, whichever lets the program take the most steps. A qubit is added
+ * only when it takes more than leaving the slot to the plain greedy scan; between equals,
+ * the lower position. */
+static uint64_t s_best_seed(const s_scan *sc)
 {
+    const unsigned max = sc->kt->prog_max_high;
     uint64_t hi = 0, cand = 0;
     size_t seen = 0;
     bool have = false;
-    for (size_t k = 0; k < ns && seen < 64; k++) {
-        if (done[k])
+    for (size_t k = sc->lo; k < sc->ns && seen < 64; k++) {
+        const qh__step *s = &sc->p->steps[sc->first + k];
+        if (sc->done[k] || !s_convertible(s, sc->kt))
             continue;
-        const qh__step *s = &p->steps[first + k];
-        if (!s_convertible(s, kt))
-            continue;
-        uint64_t h = s_positions(s) & ~lanemask;
-        if (!have && (unsigned)__builtin_popcountll(h) <= kt->prog_max_high) {
+        uint64_t h = s_positions(s) & ~sc->lanemask;
+        if (!have && (unsigned)__builtin_popcountll(h) <= max) {
             hi = h;
             have = true;
         }
@@ -479,12 +494,12 @@ static uint64_t s_best_seed(const qh_plan *p, size_t first, size_t ns, const uns
         seen++;
     }
     cand &= ~hi;
-    while ((unsigned)__builtin_popcountll(hi) < kt->prog_max_high && cand) {
-        size_t best = s_count_take(p, first, ns, done, kt, lanemask, hi);
+    while ((unsigned)__builtin_popcountll(hi) < max && cand) {
+        size_t best = s_count_take(sc, hi);
         uint64_t pick = 0;
         for (uint64_t c = cand; c; c &= c - 1) {
             uint64_t bit = c & -c;
-            size_t n = s_count_take(p, first, ns, done, kt, lanemask, hi | bit);
+            size_t n = s_count_take(sc, hi | bit);
             if (n > best)
                 best = n, pick = bit;
         }
@@ -496,6 +511,7 @@ static uint64_t s_best_seed(const qh_plan *p, size_t first, size_t ns, const uns
     return hi;
 }
 
+/* Builds the units of pass ps. */
 static qh_status s_pass_programs(const qh_plan *p, qh__pass *ps, const qh__kernel_table *kt,
                                  unsigned char *done, size_t *taken)
 {
@@ -507,35 +523,35 @@ static qh_status s_pass_programs(const qh_plan *p, qh__pass *ps, const qh__kerne
     double complex scale = 1;
     qh_status st = QH_OK;
     memset(done, 0, ns);
+    s_scan sc = {.p = p, .kt = kt, .first = first, .ns = ns, .done = done, .lanemask = lanemask};
+    for (size_t k = 0; k < ns; k++)
+        sc.used |= s_positions(&p->steps[first + k]) | p->steps[first + k].octrl;
     while (left > 0) {
-        uint64_t hi = s_best_seed(p, first, ns, done, kt, lanemask), blocked = 0;
+        while (done[sc.lo])
+            sc.lo++;
+        uint64_t hi = s_best_seed(&sc), blocked = 0;
         size_t nt = 0, single = (size_t)-1;
-        for (size_t k = 0; k < ns; k++) {
+        for (size_t k = sc.lo; k < ns; k++) {
             if (done[k])
                 continue;
             const qh__step *s = &p->steps[first + k];
             uint64_t q = s_positions(s) | s->octrl; /* octrl: only to keep the order */
-            if (q & blocked) {
-                blocked |= q;
-                continue;
-            }
-            if (!s_convertible(s, kt)) {
-                if (nt == 0) {
-                    single = k;
-                    done[k] = 1;
-                    break;
-                }
-                blocked |= q;
-                continue;
+            if (!(q & blocked) && !s_convertible(s, kt) && nt == 0) {
+                single = k;
+                done[k] = 1;
+                break;
             }
             uint64_t nh = hi | (s_positions(s) & ~lanemask);
-            if ((unsigned)__builtin_popcountll(nh) <= kt->prog_max_high) {
+            if (!(q & blocked) && s_convertible(s, kt) &&
+                (unsigned)__builtin_popcountll(nh) <= kt->prog_max_high) {
                 hi = nh;
                 taken[nt++] = k;
                 done[k] = 1;
-            } else {
-                blocked |= q;
+                continue;
             }
+            blocked |= q;
+            if (nt > 0 && s_stuck(&sc, hi, blocked))
+                break;
         }
         if (single != (size_t)-1) {
             qh__unit u = {.is_prog = 0, .step = first + single};
