@@ -191,7 +191,7 @@ static qh_status s_op(s_builder *b, unsigned kind, unsigned qa, unsigned qb, uns
     op->a = (unsigned char)qa;
     op->b = (unsigned char)qb;
     op->c = (uint32_t)b->n_coef;
-    *cv = b->pr.coef + b->n_coef;
+    *cv = nc ? b->pr.coef + b->n_coef : NULL; /* (no arithmetic on a NULL coef) */
     b->n_coef += nc;
     return QH_OK;
 }
