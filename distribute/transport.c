@@ -235,26 +235,22 @@ void qh__msgin_close(qh__msgin *m)
 }
 
 /* A shared socket is watched through its ZMQ_FD with poll(2), without the mutex, so other
- * threads can send meanwhile; its wake fd is among those watched (a sender that saw input
- * pokes it), and `fd` when it is another one. */
-static int s_poll_shared(qh__sock *s, int fd, int timeout_ms, bool *sock_ready, bool *fd_ready)
+ * threads can send meanwhile, together with its wake fd (which a sender that saw input
+ * pokes, and which is reported as fd_ready). */
+static int s_poll_shared(qh__sock *s, int timeout_ms, bool *sock_ready, bool *fd_ready)
 {
     pthread_mutex_lock(&s->mu);
     s->poller = pthread_self();
     *sock_ready = s_input(s);
     pthread_mutex_unlock(&s->mu);
-    struct pollfd p[3] = {{s->zfd, POLLIN, 0}, {s->wakefd, POLLIN, 0}, {fd, POLLIN, 0}};
-    nfds_t np = fd >= 0 && fd != s->wakefd ? 3 : 2;
-    int n = poll(p, np, *sock_ready ? 0 : timeout_ms);
+    struct pollfd p[2] = {{s->zfd, POLLIN, 0}, {s->wakefd, POLLIN, 0}};
+    int n = poll(p, 2, *sock_ready ? 0 : timeout_ms);
     if (n < 0 && errno != EINTR) {
         QH_ERROR(QH_ENETWORK, "poll failed: %s", strerror(errno));
         return -1;
     }
-    bool woken = n > 0 && (p[1].revents & POLLIN);
-    if (woken && fd != s->wakefd)
-        qh__wake_drain(s->wakefd);
-    if (fd_ready && fd >= 0)
-        *fd_ready = fd == s->wakefd ? woken : n > 0 && (p[2].revents & POLLIN);
+    if (fd_ready)
+        *fd_ready = n > 0 && (p[1].revents & POLLIN);
     if (!*sock_ready && n > 0) {
         pthread_mutex_lock(&s->mu);
         *sock_ready = s_input(s);
@@ -269,8 +265,8 @@ int qh__sock_poll(qh__sock *s, int fd, int timeout_ms, bool *sock_ready, bool *f
     *sock_ready = false;
     if (fd_ready)
         *fd_ready = false;
-    if (s->shared)
-        return s_poll_shared(s, fd, timeout_ms, sock_ready, fd_ready);
+    if (s->shared) /* fd is the wake fd given to qh__sock_share */
+        return s_poll_shared(s, timeout_ms, sock_ready, fd_ready);
     /* A socket's read edge is only reported for new messages: look first. */
     if (s_input(s)) {
         *sock_ready = true;

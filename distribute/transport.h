@@ -49,8 +49,8 @@ void qh__msgin_close(qh__msgin *m);
 int qh__sock_poll(qh__sock *s, int fd, int timeout_ms, bool *sock_ready, bool *fd_ready);
 /* From now on other threads may send on s while its I/O thread waits in qh__sock_poll
  * (ZeroMQ calls are serialised by a mutex; the wait is a poll(2) on ZeroMQ's descriptor and
- * on wakefd, which a sender pokes when it notices input the poller would otherwise miss, so
- * the poller should pass wakefd as its fd). QH_ENETWORK. */
+ * on wakefd, which a sender pokes when it notices input the poller would otherwise miss; the
+ * poller passes wakefd as its fd, and any other fd is not watched). QH_ENETWORK. */
 qh_status qh__sock_share(qh__sock *s, int wakefd);
 /* Closes; waits at most linger_ms for queued messages to leave. Accepts NULL. */
 void qh__sock_destroy(qh__sock **s, int linger_ms);

@@ -445,52 +445,57 @@ static int s_stuck(const s_scan *sc, uint64_t hi, uint64_t blocked)
  * reaches further (the layered circuit's go about 120 steps deep). */
 #define S_LOOKAHEAD 256
 
-/* How many of the next S_LOOKAHEAD pending steps a program starting from high qubits `hi`
- * would take (the scan of s_pass_programs, taking nothing). */
-static size_t s_count_take(const s_scan *sc, uint64_t hi)
+/* The scan that fills a program holding high qubits *hi (more are added as steps bring
+ * them, up to prog_max_high): every pending step among the next `limit` that the program
+ * can hold and that no earlier pending step shares a qubit with. Writes their indices to
+ * taken (unless NULL), leaves the program's high qubits in *hi, returns how many. */
+static size_t s_take(const s_scan *sc, uint64_t *hi, size_t limit, size_t *taken)
 {
-    uint64_t blocked = 0;
+    uint64_t h = *hi, blocked = 0;
     size_t nt = 0, looked = 0;
-    for (size_t k = sc->lo; k < sc->ns && looked < S_LOOKAHEAD; k++) {
+    for (size_t k = sc->lo; k < sc->ns && looked < limit; k++) {
         if (sc->done[k])
             continue;
         looked++;
         const qh__step *s = &sc->p->steps[sc->first + k];
-        uint64_t q = s_positions(s) | s->octrl;
-        uint64_t nh = hi | (s_positions(s) & ~sc->lanemask);
+        uint64_t q = s_positions(s) | s->octrl; /* octrl: only to keep the order */
+        uint64_t nh = h | (s_positions(s) & ~sc->lanemask);
         if (!(q & blocked) && s_convertible(s, sc->kt) &&
             (unsigned)__builtin_popcountll(nh) <= sc->kt->prog_max_high) {
-            hi = nh;
+            h = nh;
+            if (taken)
+                taken[nt] = k;
             nt++;
             continue;
         }
         blocked |= q;
-        if (s_stuck(sc, hi, blocked))
+        if (s_stuck(sc, h, blocked))
             break;
     }
+    *hi = h;
     return nt;
 }
 
-/* The high qubits to start the next program from: those of the first pending step, then
- * one qubit at a time, whichever lets the program take the most steps. A qubit is added
- * only when it takes more than leaving the slot to the plain greedy scan; between equals,
- * the lower position. */
+/* How many of the next S_LOOKAHEAD pending steps a program starting from hi would take. */
+static size_t s_count_take(const s_scan *sc, uint64_t hi)
+{
+    return s_take(sc, &hi, S_LOOKAHEAD, NULL);
+}
+
+/* The high qubits to start the next program from (the first pending step is one it can
+ * hold): that step's, then one qubit at a time, whichever lets the program take the most
+ * steps. A qubit is added only when it takes more than leaving the slot to the plain
+ * scan; between equals, the lower position. */
 static uint64_t s_best_seed(const s_scan *sc)
 {
     const unsigned max = sc->kt->prog_max_high;
-    uint64_t hi = 0, cand = 0;
+    uint64_t hi = s_positions(&sc->p->steps[sc->first + sc->lo]) & ~sc->lanemask, cand = 0;
     size_t seen = 0;
-    bool have = false;
     for (size_t k = sc->lo; k < sc->ns && seen < 64; k++) {
         const qh__step *s = &sc->p->steps[sc->first + k];
         if (sc->done[k] || !s_convertible(s, sc->kt))
             continue;
-        uint64_t h = s_positions(s) & ~sc->lanemask;
-        if (!have && (unsigned)__builtin_popcountll(h) <= max) {
-            hi = h;
-            have = true;
-        }
-        cand |= h;
+        cand |= s_positions(s) & ~sc->lanemask;
         seen++;
     }
     cand &= ~hi;
@@ -529,36 +534,19 @@ static qh_status s_pass_programs(const qh_plan *p, qh__pass *ps, const qh__kerne
     while (left > 0) {
         while (done[sc.lo])
             sc.lo++;
-        uint64_t hi = s_best_seed(&sc), blocked = 0;
-        size_t nt = 0, single = (size_t)-1;
-        for (size_t k = sc.lo; k < ns; k++) {
-            if (done[k])
-                continue;
-            const qh__step *s = &p->steps[first + k];
-            uint64_t q = s_positions(s) | s->octrl; /* octrl: only to keep the order */
-            if (!(q & blocked) && !s_convertible(s, kt) && nt == 0) {
-                single = k;
-                done[k] = 1;
-                break;
-            }
-            uint64_t nh = hi | (s_positions(s) & ~lanemask);
-            if (!(q & blocked) && s_convertible(s, kt) &&
-                (unsigned)__builtin_popcountll(nh) <= kt->prog_max_high) {
-                hi = nh;
-                taken[nt++] = k;
-                done[k] = 1;
-                continue;
-            }
-            blocked |= q;
-            if (nt > 0 && s_stuck(&sc, hi, blocked))
-                break;
-        }
-        if (single != (size_t)-1) {
-            qh__unit u = {.is_prog = 0, .step = first + single};
+        /* The first pending step waits for nothing: a program starts from it, or it runs
+         * with its own kernel. */
+        if (!s_convertible(&p->steps[first + sc.lo], kt)) {
+            done[sc.lo] = 1;
+            qh__unit u = {.is_prog = 0, .step = first + sc.lo};
             QH_TRY(s_push_unit(ps, &cap, &u));
             left--;
             continue;
         }
+        uint64_t hi = s_best_seed(&sc);
+        size_t nt = s_take(&sc, &hi, ns, taken);
+        for (size_t i = 0; i < nt; i++)
+            done[taken[i]] = 1;
         left -= nt;
         s_builder *b = calloc(1, sizeof *b);
         if (!b)
