@@ -80,7 +80,11 @@ static qh_status s_plan_run(qh_plan *p, size_t lo, size_t hi, unsigned b, unsign
                 blocked |= q;
                 continue;
             }
-            uint64_t ns = s | t;
+            /* controls come into the block while there is room for them (the step then
+             * joins a gate program); past that a step may leave them outside */
+            uint64_t ns = s | q;
+            if ((unsigned)__builtin_popcountll(ns) > b)
+                ns = s | t;
             if ((unsigned)__builtin_popcountll(ns) <= b) {
                 s = ns;
                 taken[nt++] = k;
