@@ -237,6 +237,7 @@ static int s_bench(const qh_circuit *c, qh_state *s, const s_job *job, const s_o
     bench_json_int("plan_passes", st.num_passes);
     bench_json_int("block_qubits", st.block_qubits);
     bench_json_int("programs", st.num_programs);
+    bench_json_int("start_steps", st.num_start);
     bench_json_int("dense", st.num_dense);
     bench_json_int("diagonal", st.num_diagonal);
     bench_json_int("permutation", st.num_permutation);
@@ -369,6 +370,7 @@ static void s_usage(FILE *f)
                "  --fuse K         largest fused gate in qubits (default: chosen)\n"
                "  --no-qft-detect  run textbook QFTs gate by gate, not as one FFT\n"
                "  --no-programs    fused dense matrices instead of gate programs in passes\n"
+               "  --no-product-start  run the opening gates on the amplitudes, not per qubit\n"
                "  --help           this text\n");
 }
 
@@ -388,6 +390,7 @@ int main(int argc, char **argv)
         O_FUSE,
         O_NO_QFT_DETECT,
         O_NO_PROGRAMS,
+        O_NO_START,
         O_HELP
     };
     static const struct option longopts[] = {
@@ -403,6 +406,7 @@ int main(int argc, char **argv)
         {"fuse", required_argument, NULL, O_FUSE},
         {"no-qft-detect", no_argument, NULL, O_NO_QFT_DETECT},
         {"no-programs", no_argument, NULL, O_NO_PROGRAMS},
+        {"no-product-start", no_argument, NULL, O_NO_START},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -462,6 +466,9 @@ int main(int argc, char **argv)
             break;
         case O_NO_QFT_DETECT:
             o.plan.no_qft_detect = 1;
+            break;
+        case O_NO_START:
+            o.plan.no_product_start = 1;
             break;
         case O_NO_PROGRAMS:
             o.plan.no_programs = 1;

@@ -187,15 +187,19 @@ static void s_apply_block(const qh__kernel_table *kt, const qh__step *st, double
 
 /* Everything pass ps does to one block (at buf; `base` has its fixed bits). */
 static void s_run_block(const qh__kernel_table *kt, const qh_plan *p, const qh__pass *ps,
-                        double complex *buf, unsigned b, uint64_t base)
+                        double complex *buf, unsigned b, uint64_t base, int started)
 {
     if (!ps->units) {
         for (size_t i = ps->first; i < ps->end; i++)
-            s_apply_block(kt, &p->steps[i], buf, b, base);
+            if (!(started && p->steps[i].in_start))
+                s_apply_block(kt, &p->steps[i], buf, b, base);
         return;
     }
-    for (size_t i = 0; i < ps->num_units; i++) {
-        const qh__unit *u = &ps->units[i];
+    const int rest = started && ps->has_start;
+    const qh__unit *units = rest ? ps->rest : ps->units;
+    const size_t nu = rest ? ps->num_rest : ps->num_units;
+    for (size_t i = 0; i < nu; i++) {
+        const qh__unit *u = &units[i];
         if (u->is_prog)
             kt->prog(buf, b, &u->prog);
         else
@@ -205,13 +209,14 @@ static void s_run_block(const qh__kernel_table *kt, const qh_plan *p, const qh__
 
 /* The steps of a pass one after the other on the whole state (when no buffer is to be had). */
 static void s_run_unblocked(const qh__kernel_table *kt, const qh_plan *p, const qh__pass *ps,
-                            double complex *a, unsigned n)
+                            double complex *a, unsigned n, int started)
 {
     for (size_t i = ps->first; i < ps->end; i++)
-        qh__step_kernel(kt, &p->steps[i], a, n, p->steps[i].targets, p->steps[i].ctrl);
+        if (!(started && p->steps[i].in_start))
+            qh__step_kernel(kt, &p->steps[i], a, n, p->steps[i].targets, p->steps[i].ctrl);
 }
 
-void qh__pass_run(const qh_plan *p, const qh__pass *ps, double complex *a, unsigned n)
+void qh__pass_run(const qh_plan *p, const qh__pass *ps, double complex *a, unsigned n, int started)
 {
     const qh__kernel_table *kt = qh__kernels();
     const unsigned b = ps->nq;
@@ -220,7 +225,7 @@ void qh__pass_run(const qh_plan *p, const qh__pass *ps, double complex *a, unsig
 #pragma omp parallel for schedule(static)
         for (int64_t c = 0; c < nblocks; c++) {
             const uint64_t base = (uint64_t)c << b;
-            s_run_block(kt, p, ps, a + base, b, base);
+            s_run_block(kt, p, ps, a + base, b, base, started);
         }
         return;
     }
@@ -242,7 +247,7 @@ void qh__pass_run(const qh_plan *p, const qh__pass *ps, double complex *a, unsig
         ok = bufs[t] != NULL;
     }
     if (!ok) {
-        s_run_unblocked(kt, p, ps, a, n);
+        s_run_unblocked(kt, p, ps, a, n, started);
         goto done;
     }
     for (uint64_t u = 0; u < nch; u++) {
@@ -261,7 +266,7 @@ void qh__pass_run(const qh_plan *p, const qh__pass *ps, double complex *a, unsig
                 base |= (((uint64_t)c >> j) & 1) << outer[j];
             for (uint64_t u = 0; u < nch; u++)
                 memcpy(buf + (u << m), a + base + off[u], chunk * sizeof *buf);
-            s_run_block(kt, p, ps, buf, b, base);
+            s_run_block(kt, p, ps, buf, b, base, started);
             for (uint64_t u = 0; u < nch; u++)
                 memcpy(a + base + off[u], buf + (u << m), chunk * sizeof *buf);
         }

@@ -27,6 +27,7 @@ typedef struct {
     uint32_t *recipe;   /* instructions of a multi-step block, in order */
     uint32_t rlen;      /* entries of recipe */
     int parametric;     /* some absorbed step depends on parameters */
+    int start;          /* its steps belong to the product start (plan_internal.h) */
     qh__step first;     /* the only step, while count == 1 */
     size_t order;       /* creation order, for emitting in program order */
 } s_block;
@@ -157,6 +158,7 @@ static qh_status s_emit_block(s_fuser *f, s_block *b)
     qh__step st = {0};
     unsigned dim = 1u << b->nq;
     st.k = b->nq;
+    st.in_start = b->start;
     st.gates = b->gates;
     st.parametric = b->parametric;
     st.recipe = b->recipe;
@@ -230,6 +232,16 @@ static qh_status s_add_step(s_fuser *f, qh__step *st)
 {
     unsigned gq[64];
     unsigned gn = s_step_qubits(st, gq);
+    /* a step of the product start fuses only with steps of the start, which a state known
+     * to be a basis state skips */
+    uint64_t other = 0;
+    for (unsigned b = 0; b < f->nopen; b++)
+        for (unsigned j = 0; j < f->open[b].nq && f->open[b].start != st->in_start; j++)
+            for (unsigned i = 0; i < gn; i++)
+                if (f->open[b].q[j] == gq[i])
+                    other |= UINT64_C(1) << b;
+    if (other)
+        QH_CALL(s_flush(f, other));
     uint64_t touched = 0;
     unsigned uq[64], un = 0;
     for (unsigned i = 0; i < gn; i++)
@@ -272,6 +284,7 @@ static qh_status s_add_step(s_fuser *f, qh__step *st)
     memcpy(nb.q, uq, un * sizeof *uq);
     nb.order = f->next_order++;
     nb.all_diag = st->kind == QH__STEP_DIAG;
+    nb.start = st->in_start;
     if (touched == 0) {
         nb.count = 1;
         nb.first = *st;

@@ -159,6 +159,7 @@ qh_status qh_state_measure(qh_state *s, unsigned q, double r, int *outcome)
     double p = one ? p1 : 1 - p1;
     double scale = p > 0 ? 1 / sqrt(p) : 0;
     const uint64_t bit = (uint64_t)1 << q;
+    s->basis_known = 0;
 #pragma omp parallel for schedule(static) if (s->len >= QH__PAR_MIN_LEN)
     for (uint64_t i = 0; i < s->len; i++)
         s->amp[i] = ((i & bit) != 0) == one ? s->amp[i] * scale : 0;

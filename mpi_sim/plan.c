@@ -329,6 +329,36 @@ static qh_status s_find_deferred(const qh_circuit *c, int keep, unsigned char **
     return QH_OK;
 }
 
+/* What running p on a basis state costs, in passes over the state, with the product
+ * start (started) or without: a cache-blocked pass is one trip through memory plus about
+ * 1.5 for each gate program it sweeps (measured: the layered circuit, 5 passes and 64
+ * programs, takes 89 passes' time), any other step one; a start that writes every
+ * amplitude one, one that writes a few nothing. */
+static double s_cost(const qh_plan *p, int started)
+{
+    double cost = started && !p->stats.start_sparse ? 1 : 0;
+    for (size_t i = 0; i < p->num_steps; i++) {
+        const qh__step *st = &p->steps[i];
+        if (!st->inner) {
+            cost += !(started && st->in_start);
+            continue;
+        }
+        const qh__pass *ps = &p->passes[st->pass];
+        i = ps->end - 1;
+        if (started && ps->only_start)
+            continue;
+        const int rest = started && ps->has_start;
+        const qh__unit *units = rest ? ps->rest : ps->units;
+        const size_t nu = rest ? ps->num_rest : ps->num_units;
+        cost += 1;
+        for (size_t u = 0; u < nu; u++)
+            cost += units[u].is_prog ? 1.5 : 1;
+        for (size_t k = ps->first; !ps->units && k < ps->end; k++)
+            cost += !(started && p->steps[k].in_start);
+    }
+    return cost;
+}
+
 qh_status qh_plan_create(const qh_circuit *c, const qh_plan_options *opts, qh_plan **out)
 {
     qh_status st = QH_OK;
@@ -433,6 +463,8 @@ qh_status qh_plan_create(const qh_circuit *c, const qh_plan_options *opts, qh_pl
             goto fail;
         }
     }
+    if (!opts->no_product_start)
+        QH_TRY(qh__start_find(p));
     const qh__kernel_table *kt = qh__kernels();
     unsigned kmax = opts->max_fused_qubits ? opts->max_fused_qubits
                                            : (kt->lane_bits > 0 ? S_FUSE_SIMD : S_FUSE_SCALAR);
@@ -447,9 +479,15 @@ qh_status qh_plan_create(const qh_circuit *c, const qh_plan_options *opts, qh_pl
         p->stats.max_fused_qubits = kmax;
     }
     QH_TRY(s_block(p, opts));
+    qh__start_place(p);
     if (programs && p->num_passes) {
         QH_TRY(qh__plan_programs(p, kt));
         p->programs = 1;
+    }
+    if (p->num_start && s_cost(p, 1) >= s_cost(p, 0)) {
+        qh__start_free(p); /* it would write the state and save no more than that */
+        if (p->programs)
+            QH_TRY(qh__plan_programs(p, kt));
     }
 
     qh_plan_stats *s = &p->stats;
@@ -503,6 +541,7 @@ void qh_plan_destroy(qh_plan **pp)
         free(p->steps[i].recipe);
         free(p->steps[i].wide);
     }
+    qh__start_free(p);
     free(p->steps);
     qh__plan_programs_free(p);
     free(p->passes);
@@ -572,21 +611,35 @@ qh_status qh__plan_execute_range(const qh_plan *p, qh_state *s, size_t from, siz
                                  unsigned char *clbits)
 {
     const qh__kernel_table *kt = qh__kernels();
+    uint64_t basis;
+    int started = 0, known = 0, touched = 0;
+    if (from == 0 && p->num_start && to >= p->start_end && qh__state_known_basis(s, &basis)) {
+        QH_CALL(qh__start_run(p, s, basis));
+        started = 1;
+        known = qh__state_known_basis(s, &basis); /* kept unless a step below runs */
+    }
     double complex *a = qh_state_amplitudes(s);
     unsigned n = qh_state_num_qubits(s);
     for (size_t i = from; i < to && i < p->num_steps; i++) {
         const qh__step *st = &p->steps[i];
         if (st->inner && p->passes[st->pass].first == i && p->passes[st->pass].end <= to) {
-            qh__pass_run(p, &p->passes[st->pass], a, n);
-            i = p->passes[st->pass].end - 1;
+            const qh__pass *ps = &p->passes[st->pass];
+            if (!(started && ps->only_start)) {
+                qh__pass_run(p, ps, a, n, started);
+                touched = 1;
+            }
+            i = ps->end - 1;
             continue;
         }
+        if (started && st->in_start)
+            continue;
         if (st->has_condition) {
             if (!clbits)
                 return QH_ERROR(QH_EINVAL, "a conditional step needs classical bits");
             if (!s_condition_holds(st, clbits))
                 continue;
         }
+        touched = 1;
         switch (st->kind) {
         case QH__STEP_DENSE:
         case QH__STEP_DIAG:
@@ -614,6 +667,8 @@ qh_status qh__plan_execute_range(const qh_plan *p, qh_state *s, size_t from, siz
         }
         }
     }
+    if (known && !touched)
+        qh__state_set_known_basis(s, basis);
     return QH_OK;
 }
 
@@ -663,6 +718,45 @@ qh_status qh__plan_check_bound(const qh_plan *p)
     return QH_OK;
 }
 
+/* Rebuilds the matrix of parametric step stp from its recipe with the bound values;
+ * *parts (of *cap entries) is scratch space kept between calls. */
+static qh_status s_rebind(const qh_plan *p, qh__step *stp, const double *values,
+                          unsigned num_values, qh__step **parts, size_t *cap)
+{
+    if (stp->recipe_len > *cap) {
+        qh__step *np2 = realloc(*parts, stp->recipe_len * sizeof *np2);
+        if (!np2)
+            return QH_ERROR(QH_ENOMEM, "out of memory binding parameters");
+        *parts = np2;
+        *cap = stp->recipe_len;
+    }
+    qh__step *pt = *parts;
+    qh_status st = QH_OK;
+    unsigned made = 0;
+    for (; made < stp->recipe_len && st == QH_OK; made++) {
+        const qh_op *op = qh_circuit_op(p->circuit, stp->recipe[made]);
+        if (op->kind == QH_OP_MATRIX)
+            st = s_unitary_step(op->num_controls, op->qubits, op->num_qubits - op->num_controls,
+                                op->qubits + op->num_controls, op->matrix, &pt[made]);
+        else
+            st = s_gate_step(op, values, num_values, &pt[made]);
+        if (st)
+            qh__error_prefix("parameter binding, instruction %u", stp->recipe[made]);
+    }
+    if (st == QH_OK) {
+        if (stp->gates == 1 && stp->recipe_len == 1 && pt[0].kind == stp->kind &&
+            pt[0].k == stp->k) {
+            size_t n = stp->kind == QH__STEP_DIAG ? (size_t)1 << stp->k : (size_t)1 << (2 * stp->k);
+            memcpy(stp->matrix, pt[0].matrix, n * sizeof *stp->matrix);
+        } else {
+            st = qh__fuse_rebuild(stp, pt, stp->recipe_len);
+        }
+    }
+    for (unsigned j = 0; j < made; j++)
+        free(pt[j].matrix);
+    return st;
+}
+
 qh_status qh_plan_bind(qh_plan *p, const double *values, unsigned num_values)
 {
     unsigned np = qh_plan_num_parameters(p);
@@ -674,43 +768,12 @@ qh_status qh_plan_bind(qh_plan *p, const double *values, unsigned num_values)
     qh__step *parts = NULL;
     size_t cap = 0;
     qh_status st = QH_OK;
-    for (size_t i = 0; i < p->num_steps && st == QH_OK; i++) {
-        qh__step *stp = &p->steps[i];
-        if (!stp->parametric)
-            continue;
-        if (stp->recipe_len > cap) {
-            qh__step *np2 = realloc(parts, stp->recipe_len * sizeof *np2);
-            if (!np2) {
-                st = QH_ERROR(QH_ENOMEM, "out of memory binding parameters");
-                break;
-            }
-            parts = np2;
-            cap = stp->recipe_len;
-        }
-        unsigned made = 0;
-        for (; made < stp->recipe_len && st == QH_OK; made++) {
-            const qh_op *op = qh_circuit_op(p->circuit, stp->recipe[made]);
-            if (op->kind == QH_OP_MATRIX)
-                st = s_unitary_step(op->num_controls, op->qubits, op->num_qubits - op->num_controls,
-                                    op->qubits + op->num_controls, op->matrix, &parts[made]);
-            else
-                st = s_gate_step(op, values, num_values, &parts[made]);
-            if (st)
-                qh__error_prefix("parameter binding, instruction %u", stp->recipe[made]);
-        }
-        if (st == QH_OK) {
-            if (stp->gates == 1 && stp->recipe_len == 1 && parts[0].kind == stp->kind &&
-                parts[0].k == stp->k) {
-                size_t n =
-                    stp->kind == QH__STEP_DIAG ? (size_t)1 << stp->k : (size_t)1 << (2 * stp->k);
-                memcpy(stp->matrix, parts[0].matrix, n * sizeof *stp->matrix);
-            } else {
-                st = qh__fuse_rebuild(stp, parts, stp->recipe_len);
-            }
-        }
-        for (unsigned j = 0; j < made; j++)
-            free(parts[j].matrix);
-    }
+    for (size_t i = 0; i < p->num_steps && st == QH_OK; i++)
+        if (p->steps[i].parametric)
+            st = s_rebind(p, &p->steps[i], values, num_values, &parts, &cap);
+    for (size_t i = 0; i < p->num_start && st == QH_OK; i++) /* the start's own copies */
+        if (p->start[i].parametric)
+            st = s_rebind(p, &p->start[i], values, num_values, &parts, &cap);
     free(parts);
     if (st == QH_OK && p->programs) /* programs hold matrix values */
         st = qh__plan_programs(p, qh__kernels());

@@ -46,6 +46,8 @@ typedef struct {
     unsigned *wide;                          /* QFT with k > QH_KERNEL_MAX_TARGETS: all k
                                                 qubits (owned), else NULL */
     unsigned qft_flags;                      /* QFT: QH__QFT_* of mpi_sim/fft.h */
+    int in_start;                            /* made only of steps of the product start: a
+                                                run that began with the start skips it */
 } qh__step;
 
 /* The k qubits of a step: targets[], or wide[] for a QFT on more qubits than that. */
@@ -76,6 +78,11 @@ typedef struct {
     unsigned qubits[64]; /* ascending */
     unsigned chunk_bits; /* qubits[j] == j for j < chunk_bits */
     int in_place;        /* qubits[] is 0..nq-1 */
+    int has_start;       /* some of its steps belong to the product start */
+    int only_start;      /* all of them do: a run that began with the start skips the pass */
+    qh__unit *rest;      /* has_start: the units standing for its other steps, for a run
+                            that began with the start (owned) */
+    size_t num_rest;     /* entries of rest */
 } qh__pass;
 
 struct qh_plan {
@@ -95,6 +102,11 @@ struct qh_plan {
     struct qh__fft_cache *fft; /* FFTW plans of the QFT steps (fft.c), made on first use */
     qh_circuit *circuit;       /* copy of a parametric circuit (to rebuild steps), or NULL */
     int bound;                 /* every parameter has a value */
+    qh__step *start;           /* the product start (start.c): copies of the opening steps
+                                  that steps[] marks in_start, in order (owned), or NULL */
+    size_t num_start;          /* entries of start */
+    size_t start_end;          /* every in_start step lies before it (and no pass crosses it) */
+    uint64_t start_superposed; /* qubits the start may leave superposed */
 };
 
 /* Runs the kernel of unitary step st (dense, diagonal, MCX or SWAP) on the 2^n amplitudes
@@ -107,7 +119,8 @@ void qh__step_kernel(const qh__kernel_table *kt, const qh__step *st, double comp
 qh_status qh__steps_push(qh__step **steps, size_t *n, size_t *cap, const qh__step *st);
 
 /* Fuses the unitary steps of *steps (replacing the array) into blocks of at most kmax
- * qubits; measurements, resets and conditional steps are kept in place as fences. */
+ * qubits; measurements, resets and conditional steps are kept in place as fences, and steps
+ * of the product start fuse only with each other. */
 qh_status qh__fuse_steps(qh__step **steps, size_t *nsteps, unsigned kmax);
 
 /* Recomputes the matrix of fused step st (qubits st->targets, ascending) as the product
@@ -126,8 +139,9 @@ qh_status qh__plan_programs(qh_plan *p, const qh__kernel_table *kt);
 /* Frees the units of every pass. */
 void qh__plan_programs_free(qh_plan *p);
 
-/* Runs pass ps of p on the 2^n amplitudes a (threads take whole blocks). */
-void qh__pass_run(const qh_plan *p, const qh__pass *ps, double complex *a, unsigned n);
+/* Runs pass ps of p on the 2^n amplitudes a (threads take whole blocks); `started`: the
+ * product start was applied, so the pass's in_start steps are skipped. */
+void qh__pass_run(const qh_plan *p, const qh__pass *ps, double complex *a, unsigned n, int started);
 
 /* A fingerprint of what the plan does (steps, qubits, matrices): checkpoints carry it so
  * that a run resumes only with the same circuit compiled the same way. */
@@ -135,6 +149,19 @@ uint64_t qh__plan_hash(const qh_plan *p);
 
 /* QH_ESTATE with a message if the plan has parameters without values. */
 qh_status qh__plan_check_bound(const qh_plan *p);
+
+/* Finds the product start of p's steps (before fusion and blocking): marks the steps that
+ * join it in_start and copies them into p->start. */
+qh_status qh__start_find(qh_plan *p);
+
+/* Sets p->start_end once the steps are in their final order. */
+void qh__start_place(qh_plan *p);
+
+/* Writes into s (which holds exactly |basis>) the state the start leaves. */
+qh_status qh__start_run(const qh_plan *p, qh_state *s, uint64_t basis);
+
+/* Forgets the start: frees p->start and clears the steps' in_start marks. */
+void qh__start_free(qh_plan *p);
 
 /* Runs steps [from, to) of p on the amplitudes of s. */
 qh_status qh__plan_execute_range(const qh_plan *p, qh_state *s, size_t from, size_t to, qh_rng *rng,

@@ -379,16 +379,22 @@ static qh_status s_push_unit(qh__pass *ps, size_t *cap, const qh__unit *u)
     return QH_OK;
 }
 
+static void s_free_unit_array(qh__unit **units, size_t *n)
+{
+    for (size_t i = 0; i < *n; i++)
+        if ((*units)[i].is_prog) {
+            free((*units)[i].prog.ops);
+            free((*units)[i].prog.coef);
+        }
+    free(*units);
+    *units = NULL;
+    *n = 0;
+}
+
 static void s_free_units(qh__pass *ps)
 {
-    for (size_t i = 0; i < ps->num_units; i++)
-        if (ps->units[i].is_prog) {
-            free(ps->units[i].prog.ops);
-            free(ps->units[i].prog.coef);
-        }
-    free(ps->units);
-    ps->units = NULL;
-    ps->num_units = 0;
+    s_free_unit_array(&ps->units, &ps->num_units);
+    s_free_unit_array(&ps->rest, &ps->num_rest);
 }
 
 void qh__plan_programs_free(qh_plan *p)
@@ -517,8 +523,10 @@ static uint64_t s_best_seed(const s_scan *sc)
 }
 
 /* Builds the units of pass ps. */
+/* Builds the units of pass ps into ps->units, leaving out the steps of the product start
+ * when skip_start. */
 static qh_status s_pass_programs(const qh_plan *p, qh__pass *ps, const qh__kernel_table *kt,
-                                 unsigned char *done, size_t *taken)
+                                 unsigned char *done, size_t *taken, int skip_start)
 {
     const unsigned lb = kt->lane_bits;
     const uint64_t lanemask = ((uint64_t)1 << lb) - 1;
@@ -528,6 +536,11 @@ static qh_status s_pass_programs(const qh_plan *p, qh__pass *ps, const qh__kerne
     double complex scale = 1;
     qh_status st = QH_OK;
     memset(done, 0, ns);
+    for (size_t k = 0; skip_start && k < ns; k++)
+        if (p->steps[first + k].in_start) {
+            done[k] = 1;
+            left--;
+        }
     s_scan sc = {.p = p, .kt = kt, .first = first, .ns = ns, .done = done, .lanemask = lanemask};
     for (size_t k = 0; k < ns; k++)
         sc.used |= s_positions(&p->steps[first + k]) | p->steps[first + k].octrl;
@@ -602,8 +615,18 @@ qh_status qh__plan_programs(qh_plan *p, const qh__kernel_table *kt)
     size_t *taken = malloc((most ? most : 1) * sizeof *taken);
     if (!done || !taken)
         st = QH_ERROR(QH_ENOMEM, "out of memory compiling the circuit");
-    for (size_t i = 0; i < p->num_passes && st == QH_OK; i++)
-        st = s_pass_programs(p, &p->passes[i], kt, done, taken);
+    for (size_t i = 0; i < p->num_passes && st == QH_OK; i++) {
+        qh__pass *ps = &p->passes[i];
+        if (ps->has_start && !ps->only_start) { /* first the units of a run after the start */
+            st = s_pass_programs(p, ps, kt, done, taken, 1);
+            ps->rest = ps->units;
+            ps->num_rest = ps->num_units;
+            ps->units = NULL;
+            ps->num_units = 0;
+        }
+        if (st == QH_OK)
+            st = s_pass_programs(p, ps, kt, done, taken, 0);
+    }
     if (st)
         qh__plan_programs_free(p);
     free(done);

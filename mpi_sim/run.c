@@ -114,6 +114,8 @@ static qh_status s_execute(s_engine *e, const qh_plan *p, size_t from, size_t to
     const size_t chunk = 16;
     for (size_t i = from, end; i < to; i = end) {
         end = i + chunk < to ? i + chunk : to;
+        if (i == 0 && p->start_end > end && p->start_end <= to)
+            end = p->start_end; /* the product start runs whole or not at all */
         /* a cache-blocked pass runs whole, or its steps would run one by one */
         const qh__step *last = &p->steps[end - 1];
         if (last->inner && p->passes[last->pass].end > end && p->passes[last->pass].end <= to)

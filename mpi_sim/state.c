@@ -65,7 +65,20 @@ qh_status qh_state_create(unsigned n, uint64_t max_memory, qh_state **out)
     for (uint64_t i = 0; i < s->len; i++)
         s->amp[i] = 0;
     s->amp[0] = 1;
+    qh__state_set_known_basis(s, 0);
     return QH_OK;
+}
+
+int qh__state_known_basis(const qh_state *s, uint64_t *index)
+{
+    *index = s->basis;
+    return s->basis_known;
+}
+
+void qh__state_set_known_basis(qh_state *s, uint64_t index)
+{
+    s->basis_known = 1;
+    s->basis = index;
 }
 
 void qh_state_destroy(qh_state **ps)
@@ -85,6 +98,8 @@ qh_status qh_state_copy(qh_state *dst, const qh_state *src)
 #pragma omp parallel for schedule(static) if (src->len >= QH__PAR_MIN_LEN)
     for (uint64_t i = 0; i < src->len; i++)
         dst->amp[i] = src->amp[i];
+    dst->basis_known = src->basis_known;
+    dst->basis = src->basis;
     return QH_OK;
 }
 
@@ -101,6 +116,7 @@ unsigned qh_state_num_qubits(const qh_state *s)
 
 double complex *qh_state_amplitudes(qh_state *s)
 {
+    s->basis_known = 0; /* the caller may write */
     return s->amp;
 }
 
@@ -118,11 +134,13 @@ qh_status qh_state_set_basis(qh_state *s, uint64_t index)
     for (uint64_t i = 0; i < s->len; i++)
         s->amp[i] = 0;
     s->amp[index] = 1;
+    qh__state_set_known_basis(s, index);
     return QH_OK;
 }
 
 qh_status qh_state_set_amplitudes(qh_state *s, const double complex *amps)
 {
     memcpy(s->amp, amps, s->len * sizeof *amps);
+    s->basis_known = 0;
     return QH_OK;
 }

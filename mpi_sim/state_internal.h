@@ -11,7 +11,17 @@ struct qh_state {
     unsigned num_qubits; /* n */
     uint64_t len;        /* 2^n */
     double complex *amp; /* 2^n amplitudes, 64-byte aligned */
+    int basis_known;     /* the amplitudes are exactly those of |basis> */
+    uint64_t basis;
 };
+
+/* Whether s is known to hold exactly the basis state |*index>: true after qh_state_create
+ * and qh_state_set_basis, forgotten whenever the amplitudes are handed out for writing
+ * (qh_state_amplitudes) or changed in place. */
+int qh__state_known_basis(const qh_state *s, uint64_t *index);
+
+/* Records that s now holds exactly |index> (its amplitudes were just written so). */
+void qh__state_set_known_basis(qh_state *s, uint64_t index);
 
 /* Below this many amplitudes, loops over the state run on one thread. */
 #define QH__PAR_MIN_LEN (1u << 14)

@@ -32,6 +32,8 @@ typedef struct qh_plan_options {
     int no_qft_detect;         /* 1 = do not look for textbook QFT gate sequences */
     int no_programs;           /* 1 = fused dense matrices instead of gate programs inside
                                   cache-blocked passes (for testing and comparison) */
+    int no_product_start;      /* 1 = apply the opening gates to the amplitudes even when the
+                                  state is a basis state (for testing and comparison) */
 } qh_plan_options;
 
 /* What a plan does, for --plan-stats and tests. */
@@ -54,6 +56,11 @@ typedef struct qh_plan_stats {
     size_t num_qft;            /* QFTs run as one FFT each */
     size_t num_qft_detected;   /* ...of which found as gate sequences in the circuit */
     size_t num_programs;       /* gate programs inside cache-blocked passes */
+    size_t num_start;          /* opening steps that keep a basis state a product of one-qubit
+                                  states: on a basis state they are tracked per qubit and the
+                                  amplitudes written once (0 = none worth it) */
+    int start_sparse;          /* ...and the state they leave has at most 1/64 of its
+                                  amplitudes non-zero (only those are written) */
 } qh_plan_stats;
 
 /* Compiles circuit c (opts may be NULL). The plan does not keep a reference to c.

@@ -65,6 +65,9 @@ int qh__cli_sim_option(const char *cmd, int ch, const char *arg, qh__cli_sim_arg
     case QH__OPT_NOBLOCKING:
         o->plan.no_blocking = 1;
         return 1;
+    case QH__OPT_NOSTART:
+        o->plan.no_product_start = 1;
+        return 1;
     case QH__OPT_PROGRESS:
         a->progress = 1;
         return 1;

@@ -37,6 +37,7 @@ enum {
     QH__OPT_MAXMEM,
     QH__OPT_NOFUSION,
     QH__OPT_NOBLOCKING,
+    QH__OPT_NOSTART,
     QH__OPT_PROGRESS,
     QH__OPT_PARAM,
     QH__OPT_OWN
@@ -51,6 +52,7 @@ enum {
         {"max-memory", required_argument, NULL, QH__OPT_MAXMEM},                                   \
         {"no-fusion", no_argument, NULL, QH__OPT_NOFUSION},                                        \
         {"no-blocking", no_argument, NULL, QH__OPT_NOBLOCKING},                                    \
+        {"no-product-start", no_argument, NULL, QH__OPT_NOSTART},                                  \
         {"progress", no_argument, NULL, QH__OPT_PROGRESS},                                         \
     {                                                                                              \
         "param", required_argument, NULL, QH__OPT_PARAM                                            \

@@ -32,7 +32,8 @@ static void s_usage(FILE *f)
           "  --group-size G       ranks per circuit (a power of two dividing P; default 1)\n"
           "  --param NAME=VALUE   a value for every circuit (may be repeated)\n"
           "  --shots N [--seed S], --probabilities, --expect PAULI (repeatable)\n"
-          "  --threads N, --max-memory BYTES, --no-fusion, --no-blocking\n"
+          "  --threads N, --max-memory BYTES, --no-fusion, --no-blocking,\n"
+          "  --no-product-start\n"
           "  --progress           progress on stderr even when it is not a terminal\n",
           f);
 }

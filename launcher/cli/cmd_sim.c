@@ -49,6 +49,7 @@ static void s_usage(FILE *f)
           "  --plan-stats         add the compiled plan's statistics to the output\n"
           "  --no-fusion          compile every gate separately\n"
           "  --no-blocking        do not block the state for the cache\n"
+          "  --no-product-start   apply the opening gates to the amplitudes even on |0...0>\n"
           "  --progress           show progress on stderr even when it is not a terminal\n"
           "  --help, --version\n",
           f);
@@ -165,6 +166,8 @@ static void s_print(const qh_sim_result *r, int plan_stats)
         qh__json_uint(&j, s->block_qubits);
         qh__json_key(&j, "gate_programs");
         qh__json_uint(&j, s->num_programs);
+        qh__json_key(&j, "product_start_steps");
+        qh__json_uint(&j, s->num_start);
         qh__json_key(&j, "trajectories");
         qh__json_bool(&j, s->needs_trajectories);
         qh__json_key(&j, "ranks");
