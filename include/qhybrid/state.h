@@ -42,7 +42,11 @@ QH_EXPORT qh_status qh_state_copy(qh_state *dst, const qh_state *src);
 
 QH_EXPORT unsigned qh_state_num_qubits(const qh_state *s);
 
-/* The amplitude buffer (2^n entries), owned by the state. */
+/* The amplitude buffer (2^n entries), owned by the state. The state assumes that what
+ * qh_state_amplitudes returns is written: after qh_state_create or qh_state_set_basis it
+ * knows it holds a basis state (and a plan run on it starts cheaply, see
+ * qh_plan_options.no_product_start) until the next call of qh_state_amplitudes. A pointer
+ * kept from before qh_state_set_basis must be fetched again before writing through it. */
 QH_EXPORT double complex *qh_state_amplitudes(qh_state *s);
 QH_EXPORT const double complex *qh_state_amplitudes_const(const qh_state *s);
 

@@ -54,9 +54,9 @@ static void s_qubits(ref_rng *r, unsigned n, unsigned k, unsigned *q)
  * (rxx, controlled rotations on a superposed control). */
 static void s_add_gate(qh_circuit *c, unsigned n, ref_rng *r)
 {
-    static const qh_gate g1[] = {QH_GATE_H,  QH_GATE_RX, QH_GATE_RY, QH_GATE_RZ, QH_GATE_U3,
-                                 QH_GATE_X,  QH_GATE_S,  QH_GATE_T,  QH_GATE_SX, QH_GATE_P,
-                                 QH_GATE_Y,  QH_GATE_Z};
+    static const qh_gate g1[] = {QH_GATE_H,  QH_GATE_RX, QH_GATE_RY, QH_GATE_RZ,
+                                 QH_GATE_U3, QH_GATE_X,  QH_GATE_S,  QH_GATE_T,
+                                 QH_GATE_SX, QH_GATE_P,  QH_GATE_Y,  QH_GATE_Z};
     static const qh_gate gm[] = {QH_GATE_CX,  QH_GATE_CCX, QH_GATE_SWAP, QH_GATE_CSWAP,
                                  QH_GATE_CZ,  QH_GATE_CP,  QH_GATE_CRY,  QH_GATE_C3X,
                                  QH_GATE_RZZ, QH_GATE_RXX, QH_GATE_CCZ,  QH_GATE_CU3};
@@ -119,9 +119,9 @@ static void test_random_openings(void **state)
             /* an opening layer on most qubits, then a random mix */
             for (unsigned q = 0; q < n; q++)
                 if (s_pick(&r, 4))
-                    assert_int_equal(qh_circuit_gate(c, s_pick(&r, 2) ? QH_GATE_H : QH_GATE_X, &q,
-                                                     1, NULL, 0),
-                                     QH_OK);
+                    assert_int_equal(
+                        qh_circuit_gate(c, s_pick(&r, 2) ? QH_GATE_H : QH_GATE_X, &q, 1, NULL, 0),
+                        QH_OK);
             for (unsigned g = 0; g < 6 * n; g++)
                 s_add_gate(c, n, &r);
             const size_t len = (size_t)1 << n;
@@ -190,8 +190,8 @@ static void test_reversible(void **state)
             const double complex *a = qh_state_amplitudes_const(s);
             for (size_t i = 0; i < len; i++)
                 if (a[i] != (i == out ? 1 : 0))
-                    fail_msg("trial %d variant %u: amplitude %zu is %g%+gi, |%llu> expected",
-                             trial, v, i, creal(a[i]), cimag(a[i]), (unsigned long long)out);
+                    fail_msg("trial %d variant %u: amplitude %zu is %g%+gi, |%llu> expected", trial,
+                             v, i, creal(a[i]), cimag(a[i]), (unsigned long long)out);
             /* the result is known to be a basis state: a second run starts from it too */
             double complex *want = calloc(len, sizeof *want);
             assert_non_null(want);
@@ -246,9 +246,8 @@ static void test_parameters(void **state)
     assert_int_equal(qh_circuit_add_parameter(c, "a", &ia), QH_OK);
     assert_int_equal(qh_circuit_add_parameter(c, "b", &ib), QH_OK);
     const qh_expr_instr ea[] = {{.op = QH_EXPR_PARAM, .param = 0}};
-    const qh_expr_instr eb[] = {{.op = QH_EXPR_PARAM, .param = 1},
-                                {.op = QH_EXPR_CONST, .value = 2},
-                                {.op = QH_EXPR_MUL}};
+    const qh_expr_instr eb[] = {
+        {.op = QH_EXPR_PARAM, .param = 1}, {.op = QH_EXPR_CONST, .value = 2}, {.op = QH_EXPR_MUL}};
     const qh_expr_instr *pa[] = {ea}, *pb[] = {eb};
     const unsigned la = 1, lb = 3;
     for (unsigned q = 0; q < n; q++)
@@ -360,7 +359,8 @@ static void test_with_measurements(void **state)
     (void)state;
     static const char *src[] = {
         "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[7];\ncreg c[7];\n"
-        "h q[0]; ry(0.7) q[1]; x q[2]; rx(1.9) q[3]; h q[4]; h q[5]; t q[5]; u3(0.3,0.2,0.1) q[6];\n"
+        "h q[0]; ry(0.7) q[1]; x q[2]; rx(1.9) q[3]; h q[4]; h q[5]; t q[5]; u3(0.3,0.2,0.1) "
+        "q[6];\n"
         "cx q[2],q[3]; ccx q[2],q[3],q[6]; cz q[0],q[2];\n"
         "cx q[0],q[1];\nmeasure q[1] -> c[1];\nif(c==2) x q[4];\nreset q[0];\nh q[0];\n"
         "cswap q[0],q[5],q[6];\nmeasure q -> c;\n",
@@ -391,8 +391,8 @@ static void test_with_measurements(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_random_openings),   cmocka_unit_test(test_reversible),
-        cmocka_unit_test(test_qft_of_basis_state), cmocka_unit_test(test_parameters),
+        cmocka_unit_test(test_random_openings),     cmocka_unit_test(test_reversible),
+        cmocka_unit_test(test_qft_of_basis_state),  cmocka_unit_test(test_parameters),
         cmocka_unit_test(test_written_after_basis), cmocka_unit_test(test_with_measurements),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
