@@ -238,6 +238,7 @@ static int s_bench(const qh_circuit *c, qh_state *s, const s_job *job, const s_o
     bench_json_int("block_qubits", st.block_qubits);
     bench_json_int("programs", st.num_programs);
     bench_json_int("start_steps", st.num_start);
+    bench_json_int("start_terms", st.num_start_terms);
     bench_json_int("dense", st.num_dense);
     bench_json_int("diagonal", st.num_diagonal);
     bench_json_int("permutation", st.num_permutation);

@@ -14,6 +14,7 @@
 #define QH_MPI_SIM_KERNELS_H
 
 #include <complex.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Largest number of targets of a dense or diagonal kernel call. */
@@ -77,6 +78,9 @@ typedef struct qh__kernel_table {
      * region); p->nh <= prog_max_high */
     void (*prog)(double complex *a, unsigned n, const qh__prog *p);
     unsigned prog_max_high; /* most high qubits of a program for this instruction set */
+    /* x[l] = sum over i < nt of f[i] * rows[i][l] for every l < len (nt >= 1) */
+    void (*sum_rows)(double complex *x, size_t len, unsigned nt, const double complex *f,
+                     const double complex *const *rows);
 } qh__kernel_table;
 
 /* The table in use: the best available for this CPU unless QH_ISA names another one.

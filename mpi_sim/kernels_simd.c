@@ -803,6 +803,42 @@ static void QV_SFX(s_prog)(double complex *a, unsigned n, const qh__prog *p)
     }
 }
 
+/* ---- sums of scaled rows ------------------------------------------------------------- */
+
+static void QV_SFX(s_sum_rows)(double complex *x, size_t len, unsigned nt, const double complex *f,
+                               const double complex *const *rows)
+{
+    /* f * r = combine(re(f) r, im(f) swapri(r)); combine is linear, so it is applied once to
+     * the two sums */
+    enum { S_TERMS = 8 }; /* terms summed per sweep of the row (in registers) */
+    qv fr[S_TERMS], fi[S_TERMS];
+    const size_t vl = len - len % QV_LANES;
+    for (unsigned i0 = 0; i0 < nt; i0 += S_TERMS) {
+        const unsigned m = nt - i0 < S_TERMS ? nt - i0 : S_TERMS;
+        for (unsigned i = 0; i < m; i++) {
+            fr[i] = qv_set1(creal(f[i0 + i]));
+            fi[i] = qv_set1(cimag(f[i0 + i]));
+        }
+        for (size_t l = 0; l < vl; l += QV_LANES) {
+            qv a = qv_zero(), b = qv_zero();
+            if (i0 > 0)
+                a = qv_load(x + l); /* the sum of the earlier groups of terms */
+            for (unsigned i = 0; i < m; i++) {
+                const qv r = qv_load(rows[i0 + i] + l);
+                a = qv_fma(fr[i], r, a);
+                b = qv_fma(fi[i], qv_swapri(r), b);
+            }
+            qv_store(x + l, qv_combine(a, b));
+        }
+    }
+    for (size_t l = vl; l < len; l++) {
+        double complex v = 0;
+        for (unsigned i = 0; i < nt; i++)
+            v += f[i] * rows[i][l];
+        x[l] = v;
+    }
+}
+
 const qh__kernel_table QV_SFX(qh__kernels) = {
 #if defined(QH_ISA_avx512)
     .isa = "avx512",
@@ -819,4 +855,5 @@ const qh__kernel_table QV_SFX(qh__kernels) = {
     .prog = QV_SFX(s_prog),
     /* 2^4 vectors stay in the 32 registers of AVX-512; 2^3 in AVX2's 16 */
     .prog_max_high = QV_LB >= 2 ? 4 : 3,
+    .sum_rows = QV_SFX(s_sum_rows),
 };

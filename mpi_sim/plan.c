@@ -332,11 +332,11 @@ static qh_status s_find_deferred(const qh_circuit *c, int keep, unsigned char **
 /* What running p on a basis state costs, in passes over the state, with the product
  * start (started) or without: a cache-blocked pass is one trip through memory plus about
  * 1.5 for each gate program it sweeps (measured: the layered circuit, 5 passes and 64
- * programs, takes 89 passes' time), any other step one; a start that writes every
- * amplitude one, one that writes a few nothing. */
+ * programs, takes 89 passes' time), any other step one; the start what writing its
+ * state costs (mpi_sim/start.c). */
 static double s_cost(const qh_plan *p, int started)
 {
-    double cost = started && !p->stats.start_sparse ? 1 : 0;
+    double cost = started ? p->start_cost : 0;
     for (size_t i = 0; i < p->num_steps; i++) {
         const qh__step *st = &p->steps[i];
         if (!st->inner) {
@@ -614,8 +614,7 @@ qh_status qh__plan_execute_range(const qh_plan *p, qh_state *s, size_t from, siz
     uint64_t basis;
     int started = 0, known = 0, touched = 0;
     if (from == 0 && p->num_start && to >= p->start_end && qh__state_known_basis(s, &basis)) {
-        QH_CALL(qh__start_run(p, s, basis));
-        started = 1;
+        QH_CALL(qh__start_run(p, s, basis, &started));
         known = qh__state_known_basis(s, &basis); /* kept unless a step below runs */
     }
     double complex *a = qh_state_amplitudes(s);

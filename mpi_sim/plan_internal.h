@@ -22,32 +22,35 @@ typedef enum {
 
 typedef struct {
     qh__step_kind kind;
-    unsigned k;                              /* number of targets */
-    unsigned targets[QH_KERNEL_MAX_TARGETS]; /* target qubits; matrix bit j = targets[j] */
-    uint64_t ctrl;                           /* control mask */
-    double complex *matrix;                  /* dense: 4^k entries; diag: 2^k; owned */
-    unsigned clbit;                          /* measure */
-    int has_condition;                       /* run only if clbits match */
-    unsigned cond_first, cond_width;         /* condition register */
-    uint64_t cond_value;                     /* condition value */
-    unsigned gates;                          /* circuit instructions merged into it */
-    uint32_t *recipe;                        /* circuit instructions it is made of, in
-                                                order (to rebuild it when parameters are
-                                                bound); owned, NULL when not parametric */
-    uint32_t recipe_len;                     /* entries of recipe */
-    int parametric;                          /* its matrix depends on parameters */
-    int fence;                               /* never fused with its neighbours */
-    int inner;                               /* part of a cache-blocked pass (passes[]) */
-    unsigned pass;                           /* inner: index of its pass in passes[] */
-    unsigned bt[QH_KERNEL_MAX_TARGETS];      /* inner: targets as positions in the block */
-    uint64_t bctrl;                          /* inner: controls inside the block (positions) */
-    uint64_t octrl;                          /* inner: controls outside it (qubits): the step
-                                                runs on the blocks where they are all one */
-    unsigned *wide;                          /* QFT with k > QH_KERNEL_MAX_TARGETS: all k
-                                                qubits (owned), else NULL */
-    unsigned qft_flags;                      /* QFT: QH__QFT_* of mpi_sim/fft.h */
-    int in_start;                            /* made only of steps of the product start: a
-                                                run that began with the start skips it */
+    unsigned k;                                 /* number of targets */
+    unsigned targets[QH_KERNEL_MAX_TARGETS];    /* target qubits; matrix bit j = targets[j] */
+    uint64_t ctrl;                              /* control mask */
+    double complex *matrix;                     /* dense: 4^k entries; diag: 2^k; owned */
+    unsigned clbit;                             /* measure */
+    int has_condition;                          /* run only if clbits match */
+    unsigned cond_first, cond_width;            /* condition register */
+    uint64_t cond_value;                        /* condition value */
+    unsigned gates;                             /* circuit instructions merged into it */
+    uint32_t *recipe;                           /* circuit instructions it is made of, in
+                                                   order (to rebuild it when parameters are
+                                                   bound); owned, NULL when not parametric */
+    uint32_t recipe_len;                        /* entries of recipe */
+    int parametric;                             /* its matrix depends on parameters */
+    int fence;                                  /* never fused with its neighbours */
+    int inner;                                  /* part of a cache-blocked pass (passes[]) */
+    unsigned pass;                              /* inner: index of its pass in passes[] */
+    unsigned bt[QH_KERNEL_MAX_TARGETS];         /* inner: targets as positions in the block */
+    uint64_t bctrl;                             /* inner: controls inside the block (positions) */
+    uint64_t octrl;                             /* inner: controls outside it (qubits): the step
+                                                   runs on the blocks where they are all one */
+    unsigned *wide;                             /* QFT with k > QH_KERNEL_MAX_TARGETS: all k
+                                                   qubits (owned), else NULL */
+    unsigned qft_flags;                         /* QFT: QH__QFT_* of mpi_sim/fft.h */
+    int in_start;                               /* made only of steps of the product start: a
+                                                   run that began with the start skips it */
+    unsigned char order[QH_KERNEL_MAX_TARGETS]; /* diagonal steps of the start: target
+                                                indices j by how soon a later step uses
+                                                them, soonest first (which to split) */
 } qh__step;
 
 /* The k qubits of a step: targets[], or wide[] for a QFT on more qubits than that. */
@@ -106,7 +109,8 @@ struct qh_plan {
                                   that steps[] marks in_start, in order (owned), or NULL */
     size_t num_start;          /* entries of start */
     size_t start_end;          /* every in_start step lies before it (and no pass crosses it) */
-    uint64_t start_superposed; /* qubits the start may leave superposed */
+    double start_cost;         /* what writing the start's state costs, in passes (on
+                                  |0...0>) */
 };
 
 /* Runs the kernel of unitary step st (dense, diagonal, MCX or SWAP) on the 2^n amplitudes
@@ -157,8 +161,10 @@ qh_status qh__start_find(qh_plan *p);
 /* Sets p->start_end once the steps are in their final order. */
 void qh__start_place(qh_plan *p);
 
-/* Writes into s (which holds exactly |basis>) the state the start leaves. */
-qh_status qh__start_run(const qh_plan *p, qh_state *s, uint64_t basis);
+/* Writes into s (which holds exactly |basis>) the state the start leaves, and sets
+ * *started; leaves s alone with *started = 0 when that state is not a sum of few enough
+ * product states (which only an input other than |0...0> can bring about). */
+qh_status qh__start_run(const qh_plan *p, qh_state *s, uint64_t basis, int *started);
 
 /* Forgets the start: frees p->start and clears the steps' in_start marks. */
 void qh__start_free(qh_plan *p);

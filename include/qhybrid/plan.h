@@ -56,11 +56,12 @@ typedef struct qh_plan_stats {
     size_t num_qft;            /* QFTs run as one FFT each */
     size_t num_qft_detected;   /* ...of which found as gate sequences in the circuit */
     size_t num_programs;       /* gate programs inside cache-blocked passes */
-    size_t num_start;          /* opening steps that keep a basis state a product of one-qubit
-                                  states: on a basis state they are tracked per qubit and the
-                                  amplitudes written once (0 = none worth it) */
-    int start_sparse;          /* ...and the state they leave has at most 1/64 of its
-                                  amplitudes non-zero (only those are written) */
+    size_t num_start;          /* opening steps that keep a basis state a sum of a few products
+                                  of one-qubit states: on a basis state they are tracked per
+                                  qubit and the amplitudes written once (0 = none worth it) */
+    size_t num_start_terms;    /* ...the number of those products (on |0...0>) */
+    int start_sparse;          /* ...and each has at most 1/64 of the amplitudes non-zero
+                                  (only those are written) */
 } qh_plan_stats;
 
 /* Compiles circuit c (opts may be NULL). The plan does not keep a reference to c.

@@ -168,6 +168,8 @@ static void s_print(const qh_sim_result *r, int plan_stats)
         qh__json_uint(&j, s->num_programs);
         qh__json_key(&j, "product_start_steps");
         qh__json_uint(&j, s->num_start);
+        qh__json_key(&j, "product_start_terms");
+        qh__json_uint(&j, s->num_start_terms);
         qh__json_key(&j, "trajectories");
         qh__json_bool(&j, s->needs_trajectories);
         qh__json_key(&j, "ranks");

@@ -1,8 +1,10 @@
 /* The product start (mpi_sim/start.c): circuits whose opening gates keep a basis state a
- * product state, run from basis states and from general states under every compilation
- * variant against the dense reference; reversible circuits that never leave a basis state;
- * the QFT of a basis state; parameters bound twice; amplitudes written by the caller after
- * qh_state_set_basis; mid-circuit measurements after a start. */
+ * sum of product states, run from basis states and from general states under every
+ * compilation variant against the dense reference; reversible circuits that never leave a
+ * basis state; the QFT of a basis state; GHZ, W, swap-test and Bell-pair states (sums of a
+ * known number of products); an input that would need too many products; parameters bound
+ * twice; amplitudes written by the caller after qh_state_set_basis; mid-circuit
+ * measurements after a start. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -107,11 +109,28 @@ static size_t s_check(const qh_circuit *c, const qh_plan_options *o, uint64_t ba
     return start;
 }
 
+static qh_circuit *s_parse(const char *src)
+{
+    qh_circuit *c = NULL;
+    if (qh_qasm_parse_string(src, strlen(src), "t.qasm", &c) != QH_OK)
+        fail_msg("%s", qh_last_error());
+    return c;
+}
+
+static size_t s_terms(const qh_circuit *c, const qh_plan_options *o)
+{
+    qh_plan *p = NULL;
+    assert_int_equal(qh_plan_create(c, o, &p), QH_OK);
+    size_t t = qh_plan_get_stats(p).num_start_terms;
+    qh_plan_destroy(&p);
+    return t;
+}
+
 static void test_random_openings(void **state)
 {
     (void)state;
     ref_rng r = {7};
-    size_t runs = 0, started = 0;
+    size_t runs = 0, started = 0, multi = 0;
     for (unsigned n = 5; n <= 11; n++) {
         for (int trial = 0; trial < 8; trial++) {
             qh_circuit *c = NULL;
@@ -134,13 +153,17 @@ static void test_random_openings(void **state)
                 runs++;
                 s_check(c, &s_variants[v], 0, psi, "general state");
             }
+            multi += s_terms(c, NULL) > 1;
             free(psi);
             qh_circuit_destroy(&c);
         }
     }
-    /* the checks above must have gone through the start, not around it */
+    /* the checks above must have gone through the start, not around it, and some through
+     * sums of several products */
     if (started * 2 < runs)
         fail_msg("only %zu of %zu runs had a product start", started, runs);
+    if (multi < 8)
+        fail_msg("only %zu circuits had a start of several products", multi);
 }
 
 /* X, CX, Toffoli, SWAP, Fredkin and c3x gates map a basis state to a basis state: the whole
@@ -231,6 +254,87 @@ static void test_qft_of_basis_state(void **state)
         o.no_qft_detect = 1;
         size_t start = s_check(c, &o, 0x2D5, NULL, "QFT");
         assert_int_equal(start, (size_t)(n + n * (n - 1) / 2 + n / 2));
+    }
+    qh_circuit_destroy(&c);
+}
+
+/* States that are sums of a few products, the whole circuit in the start: each must come
+ * out as the reference has it, from |0...0> and from another basis state, and be tracked
+ * as the number of products it is made of. */
+static void test_sums_of_products(void **state)
+{
+    (void)state;
+    char src[4096];
+    struct {
+        const char *what;
+        unsigned n;
+        size_t terms;
+    } cases[] = {
+        {"ghz", 9, 2},          {"w", 9, 9}, {"swap test", 9, 2}, {"bell pairs", 10, 32},
+        {"bell pairs", 14, 64},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const unsigned n = cases[i].n;
+        int len =
+            snprintf(src, sizeof src, "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[%u];\n", n);
+        if (i == 0) { /* (|0..0> + |1..1>) / sqrt 2 */
+            len += snprintf(src + len, sizeof src - len, "h q[0];\n");
+            for (unsigned q = 0; q + 1 < n; q++)
+                len += snprintf(src + len, sizeof src - len, "cx q[%u],q[%u];\n", q, q + 1);
+        } else if (i == 1) { /* QASMBench's W state: a chain of cz between rotations */
+            len += snprintf(src + len, sizeof src - len, "x q[%u];\n", n - 1);
+            for (unsigned q = n - 1; q-- > 0;) {
+                const double th = acos(sqrt(1.0 / (q + 2)));
+                len += snprintf(src + len, sizeof src - len,
+                                "ry(%.17g) q[%u];\ncz q[%u],q[%u];\nry(%.17g) q[%u];\n", -th, q,
+                                q + 1, q, th, q);
+            }
+            for (unsigned q = n - 1; q-- > 0;)
+                len += snprintf(src + len, sizeof src - len, "cx q[%u],q[%u];\n", q, q + 1);
+        } else if (i == 2) { /* a Fredkin gate per pair on a control in superposition */
+            for (unsigned q = 1; q < n; q++)
+                len += snprintf(src + len, sizeof src - len, "ry(%.3f) q[%u];\n", 0.3 * q, q);
+            len += snprintf(src + len, sizeof src - len, "h q[0];\n");
+            for (unsigned q = 1; q <= n / 2; q++)
+                len += snprintf(src + len, sizeof src - len, "cswap q[0],q[%u],q[%u];\n", q,
+                                q + n / 2);
+            len += snprintf(src + len, sizeof src - len, "h q[0];\n");
+        } else { /* (|00> + |11>) on every pair: 2^(n/2) products, no more than 64 kept */
+            for (unsigned q = 0; q + 1 < n; q += 2)
+                len += snprintf(src + len, sizeof src - len, "h q[%u];\ncx q[%u],q[%u];\n", q, q,
+                                q + 1);
+        }
+        assert_true(len > 0 && (size_t)len < sizeof src);
+        qh_circuit *c = s_parse(src);
+        for (unsigned v = 0; v < S_NVARIANTS; v++) {
+            assert_int_equal(s_terms(c, &s_variants[v]), cases[i].terms);
+            char what[64];
+            snprintf(what, sizeof what, "%s, variant %u", cases[i].what, v);
+            s_check(c, &s_variants[v], 0, NULL, what);
+            s_check(c, &s_variants[v], 0x5A & (((uint64_t)1 << n) - 1), NULL, what);
+        }
+        qh_circuit_destroy(&c);
+    }
+}
+
+/* On |0...0> the controlled Hadamards below do nothing, and the start holds one product;
+ * from an input with qubit 0 set, the controlled-Z gates would split it into 2^7: that run
+ * must do without the start and still be right. */
+static void test_too_many_products(void **state)
+{
+    (void)state;
+    const char *src = "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[10];\n"
+                      "h q[8]; h q[9];\n"
+                      "ch q[0],q[1]; ch q[0],q[2]; ch q[0],q[3]; ch q[0],q[4]; ch q[0],q[5];\n"
+                      "ch q[0],q[6]; ch q[0],q[7];\n"
+                      "cz q[1],q[8]; cz q[2],q[9]; cz q[3],q[8]; cz q[4],q[9]; cz q[5],q[8];\n"
+                      "cz q[6],q[9]; cz q[7],q[8];\n";
+    qh_circuit *c = s_parse(src);
+    for (unsigned v = 0; v < S_NVARIANTS; v++) {
+        assert_int_equal(s_terms(c, &s_variants[v]), 1);
+        assert_int_equal(s_check(c, &s_variants[v], 0, NULL, "on |0>"), 16);
+        s_check(c, &s_variants[v], 1, NULL, "on |1>");
+        s_check(c, &s_variants[v], 0x2A3, NULL, "on another input");
     }
     qh_circuit_destroy(&c);
 }
@@ -394,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_random_openings),     cmocka_unit_test(test_reversible),
         cmocka_unit_test(test_qft_of_basis_state),  cmocka_unit_test(test_parameters),
         cmocka_unit_test(test_written_after_basis), cmocka_unit_test(test_with_measurements),
+        cmocka_unit_test(test_sums_of_products),    cmocka_unit_test(test_too_many_products),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
