@@ -1,6 +1,9 @@
 /* Every kernel of every instruction set this CPU runs, against the dense reference on
  * random states: all target positions (inside and outside a vector register), with and
- * without controls, for state sizes from smaller than a register to multi-threaded. */
+ * without controls, for state sizes from smaller than a register to multi-threaded; the
+ * row sums of the product start against the sums written out. */
+#include <complex.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -136,6 +139,46 @@ static void test_swap(void **state)
     s_check_kind(S_SWAP);
 }
 
+/* sum_rows: 1 to 11 rows (more than one sweep's worth of terms), lengths with and without a
+ * tail shorter than a register, against the sums written out. */
+static void test_sum_rows(void **state)
+{
+    (void)state;
+    ref_rng r = {77};
+    enum { S_LEN = 67, S_MAXT = 11 };
+    double complex rows[S_MAXT][S_LEN], f[S_MAXT], x[S_LEN];
+    const double complex *src[S_MAXT];
+    for (unsigned i = 0; i < S_MAXT; i++) {
+        src[i] = rows[i];
+        f[i] = CMPLX(ref_rng_uniform(&r) - 0.5, ref_rng_uniform(&r) - 0.5);
+        for (unsigned l = 0; l < S_LEN; l++)
+            rows[i][l] = CMPLX(ref_rng_uniform(&r) - 0.5, ref_rng_uniform(&r) - 0.5);
+    }
+    static const size_t lens[] = {1, 2, 3, 4, 8, 64, 67};
+    for (unsigned ii = 0; ii < 3; ii++) {
+        const qh__kernel_table *kt = qh__kernels_for(s_isas[ii]);
+        if (!kt)
+            continue;
+        for (unsigned nt = 1; nt <= S_MAXT; nt++) {
+            for (size_t li = 0; li < sizeof lens / sizeof *lens; li++) {
+                const size_t len = lens[li];
+                for (unsigned l = 0; l < S_LEN; l++)
+                    x[l] = NAN; /* every entry up to len must be written */
+                kt->sum_rows(x, len, nt, f, src);
+                for (size_t l = 0; l < S_LEN; l++) {
+                    double complex want = 0;
+                    for (unsigned i = 0; i < nt; i++)
+                        want += f[i] * rows[i][l];
+                    if (l >= len ? !isnan(creal(x[l])) : !(cabs(x[l] - want) <= 1e-14))
+                        fail_msg("%s: %u rows of %zu: entry %zu is %g%+gi, %g%+gi expected",
+                                 kt->isa, nt, len, l, creal(x[l]), cimag(x[l]), creal(want),
+                                 cimag(want));
+                }
+            }
+        }
+    }
+}
+
 /* The run-time choice picks a table that exists, and QH_ISA=generic is honoured by
  * qh__kernels_for. */
 static void test_dispatch(void **state)
@@ -151,8 +194,9 @@ static void test_dispatch(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dense), cmocka_unit_test(test_diag),     cmocka_unit_test(test_mcx),
-        cmocka_unit_test(test_swap),  cmocka_unit_test(test_dispatch),
+        cmocka_unit_test(test_dense),    cmocka_unit_test(test_diag),
+        cmocka_unit_test(test_mcx),      cmocka_unit_test(test_swap),
+        cmocka_unit_test(test_dispatch), cmocka_unit_test(test_sum_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
