@@ -33,6 +33,8 @@ struct qh__shard {
     size_t bufamps;     /* amplitudes per piece */
     uint64_t exchanges; /* qubit swaps done */
     uint64_t bytes;     /* bytes sent by this rank */
+    int at_zero;        /* holds |0...0> in the identity layout (a run may begin with the
+                           plan's product start) */
 };
 
 static unsigned s_log2(int p)
@@ -126,6 +128,7 @@ void qh__shard_reset_zero(qh__shard *sh)
         a[i] = 0;
     if (sh->rank == 0)
         a[0] = 1;
+    sh->at_zero = 1;
 }
 
 void qh__shard_copy(qh__shard *dst, const qh__shard *src)
@@ -133,6 +136,7 @@ void qh__shard_copy(qh__shard *dst, const qh__shard *src)
     qh_state_copy(dst->local, src->local);
     memcpy(dst->phys, src->phys, sizeof dst->phys);
     memcpy(dst->logi, src->logi, sizeof dst->logi);
+    dst->at_zero = src->at_zero;
 }
 
 qh_status qh__shard_clone(const qh__shard *src, uint64_t max_memory, qh__shard **out)
@@ -408,8 +412,15 @@ qh_status qh__shard_execute(qh__shard *sh, const qh_plan *p, size_t from, size_t
 {
     const qh__kernel_table *kt = qh__kernels();
     double complex *a = qh_state_amplitudes(sh->local);
+    int started = 0;
+    if (from == 0 && p->num_start && to >= p->start_end && sh->at_zero)
+        QH_CALL(qh__start_run_piece(p, a, sh->nl, (uint64_t)sh->rank, 0, &started));
+    if (from < to && from < p->num_steps)
+        sh->at_zero = 0;
     for (size_t i = from; i < to && i < p->num_steps; i++) {
         const qh__step *st = &p->steps[i];
+        if (started && st->in_start)
+            continue;
         if (st->has_condition && (!clbits || !s_condition_holds(st, clbits)))
             continue;
         if (st->kind == QH__STEP_MEASURE || st->kind == QH__STEP_RESET) {
@@ -631,5 +642,6 @@ unsigned qh__shard_rank_qubits(const qh__shard *sh)
 
 double complex *qh__shard_local(qh__shard *sh)
 {
+    sh->at_zero = 0; /* the caller may write */
     return qh_state_amplitudes(sh->local);
 }

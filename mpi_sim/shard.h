@@ -43,7 +43,8 @@ qh_status qh__shard_clone(const qh__shard *src, uint64_t max_memory, qh__shard *
 /* Back to |0...0> with the identity layout. Local. */
 void qh__shard_reset_zero(qh__shard *sh);
 
-/* Runs steps [from, to) of p. */
+/* Runs steps [from, to) of p; a run from step 0 on |0...0> begins with p's product start
+ * (each rank writes its shard of the state it leaves). */
 qh_status qh__shard_execute(qh__shard *sh, const qh_plan *p, size_t from, size_t to, qh_rng *rng,
                             unsigned char *clbits);
 
@@ -68,7 +69,8 @@ void qh__shard_traffic(const qh__shard *sh, uint64_t *exchanges, uint64_t *bytes
 
 unsigned qh__shard_rank_qubits(const qh__shard *sh);
 
-/* The local amplitudes (2^(n - rank qubits)) in the current layout. Local. */
+/* The local amplitudes (2^(n - rank qubits)) in the current layout; the shard no longer
+ * counts as |0...0> (the caller may write). Local. */
 double complex *qh__shard_local(qh__shard *sh);
 
 #endif

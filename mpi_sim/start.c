@@ -512,14 +512,28 @@ static void s_table(const double complex (*u)[2], const unsigned *qs, unsigned r
     }
 }
 
-/* Every amplitude of the 2^n in a: the sum of the products terms[0..nt-1] of *s (the
- * others add their own amplitudes after). Row by row: the first rb qubits' part of each
- * product comes from a table, one factor per product and row does the rest. */
-static qh_status s_write_dense(const s_sum *s, double complex *a, const size_t *terms, size_t nt)
+/* The piece of the state a write covers: the 2^nl amplitudes whose qubits nl..n-1 read
+ * hi (the whole state: nl = n, hi = 0). */
+typedef struct {
+    double complex *a;
+    unsigned nl;
+    uint64_t hi;
+} s_piece;
+
+/* Bit q of the amplitude indices of the piece's row r of 2^rb amplitudes (q >= rb). */
+static unsigned s_row_bit(const s_piece *pc, uint64_t r, unsigned rb, unsigned q)
+{
+    return (unsigned)(q < pc->nl ? r >> (q - rb) & 1 : pc->hi >> (q - pc->nl) & 1);
+}
+
+/* Every amplitude of the piece: the sum of the products terms[0..nt-1] of *s (the others
+ * add their own amplitudes after). Row by row: the first rb qubits' part of each product
+ * comes from a table, one factor per product and row does the rest. */
+static qh_status s_write_dense(const s_sum *s, const s_piece *pc, const size_t *terms, size_t nt)
 {
     const qh__kernel_table *kt = qh__kernels();
     const unsigned n = s->n;
-    unsigned rb = n < S_ROW_BITS ? n : S_ROW_BITS;
+    unsigned rb = pc->nl < S_ROW_BITS ? pc->nl : S_ROW_BITS;
     while (rb > 6 && ((uint64_t)nt << rb) > ((uint64_t)1 << 14))
         rb--; /* the tables stay in L2 */
     const size_t row = (size_t)1 << rb;
@@ -531,10 +545,10 @@ static qh_status s_write_dense(const s_sum *s, double complex *a, const size_t *
         qs[q] = q;
     for (size_t i = 0; i < nt; i++)
         s_table((const double complex(*)[2])s_term(s, terms[i]), qs, rb, tab + i * row, NULL);
-    const int64_t rows = (int64_t)1 << (n - rb);
+    const int64_t rows = (int64_t)1 << (pc->nl - rb);
 #pragma omp parallel for schedule(static) if (rows * (int64_t)row >= 1 << 14)
     for (int64_t r = 0; r < rows; r++) {
-        double complex *x = a + ((uint64_t)r << rb);
+        double complex *x = pc->a + ((uint64_t)r << rb);
         double complex f[S_MAX_TERMS];
         const double complex *src[S_MAX_TERMS];
         unsigned m = 0;
@@ -542,7 +556,7 @@ static qh_status s_write_dense(const s_sum *s, double complex *a, const size_t *
             const double complex(*u)[2] = (const double complex(*)[2])s_term(s, terms[i]);
             double complex c = s->g[terms[i]];
             for (unsigned j = rb; j < n && c != 0; j++)
-                c *= u[j][(uint64_t)r >> (j - rb) & 1];
+                c *= u[j][s_row_bit(pc, (uint64_t)r, rb, j)];
             if (c != 0) {
                 f[m] = c;
                 src[m++] = tab + i * row;
@@ -557,16 +571,23 @@ static qh_status s_write_dense(const s_sum *s, double complex *a, const size_t *
     return QH_OK;
 }
 
-/* Adds product t of *s to the amplitudes in a: its definite qubits fix the bits idx0, its
- * superposed ones qs[0..k-1] (ascending) span 2^k amplitudes. */
-static qh_status s_write_sparse(const s_sum *s, size_t t, double complex *a)
+/* Adds product t of *s to the piece: its definite qubits fix the bits idx0 (none of its
+ * amplitudes is in the piece if they disagree with hi), its superposed ones in the piece,
+ * qs[0..k-1], span 2^k amplitudes. */
+static qh_status s_write_sparse(const s_sum *s, size_t t, const s_piece *pc)
 {
     const double complex(*u)[2] = (const double complex(*)[2])s_term(s, t);
     unsigned qs[64], k = 0;
     uint64_t idx0 = 0;
     double complex c = s->g[t];
     for (unsigned q = 0; q < s->n; q++) {
-        if (!s_definite(u[q])) {
+        const int definite = s_definite(u[q]);
+        if (q >= pc->nl) { /* fixed by the piece */
+            const unsigned bit = (unsigned)(pc->hi >> (q - pc->nl) & 1);
+            if (definite && s_one(u[q]) != (int)bit)
+                return QH_OK;
+            c *= u[q][bit];
+        } else if (!definite) {
             qs[k++] = q;
         } else {
             const int one = s_one(u[q]);
@@ -584,6 +605,7 @@ static qh_status s_write_sparse(const s_sum *s, size_t t, double complex *a)
         return QH_ERROR(QH_ENOMEM, "out of memory running the circuit");
     }
     s_table(u, qs, rb, tab, toff);
+    double complex *a = pc->a;
     const int64_t rows = (int64_t)1 << (k - rb);
 #pragma omp parallel for schedule(static) if (rows * (int64_t)row >= 1 << 14)
     for (int64_t r = 0; r < rows; r++) {
@@ -602,41 +624,73 @@ static qh_status s_write_sparse(const s_sum *s, size_t t, double complex *a)
     return QH_OK;
 }
 
-qh_status qh__start_run(const qh_plan *p, qh_state *s, uint64_t basis, int *started)
+/* Tracks the start from |basis>; *ok = 0 when that needs more than S_MAX_TERMS products.
+ * Counts each product's superposed qubits anew (a value may have become exactly zero). */
+static qh_status s_track(const qh_plan *p, uint64_t basis, s_sum *sum, int *ok)
 {
-    *started = 0;
-    s_sum sum;
-    QH_CALL(s_sum_init(&sum, p->num_qubits, basis, 0));
-    for (size_t i = 0; i < p->num_start; i++) {
-        if (!s_apply(&sum, &p->start[i])) { /* too many products from this input */
-            s_sum_free(&sum);
-            return QH_OK;
-        }
+    QH_CALL(s_sum_init(sum, p->num_qubits, basis, 0));
+    *ok = 1;
+    for (size_t i = 0; i < p->num_start && *ok; i++)
+        *ok = s_apply(sum, &p->start[i]);
+    for (size_t t = 0; t < sum->count; t++) {
+        sum->k[t] = 0;
+        for (unsigned q = 0; q < sum->n; q++)
+            sum->k[t] += !s_definite(s_term(sum, t)[q]);
     }
+    return QH_OK;
+}
+
+/* Writes the sum into the piece, whose one non-zero amplitude (that of the basis state the
+ * start began from) is at index `one` (-1: none in this piece). */
+static qh_status s_write(const s_sum *sum, const s_piece *pc, int64_t one)
+{
     size_t dense[S_MAX_TERMS], nd = 0;
-    for (size_t t = 0; t < sum.count; t++) {
-        sum.k[t] = 0; /* recounted: a value may have become exactly zero */
-        for (unsigned q = 0; q < sum.n; q++)
-            sum.k[t] += !s_definite(s_term(&sum, t)[q]);
-        if (s_dense(&sum, t))
+    for (size_t t = 0; t < sum->count; t++)
+        if (s_dense(sum, t))
             dense[nd++] = t;
-    }
-    double complex *a = qh_state_amplitudes(s);
     qh_status status = QH_OK;
     if (nd)
-        status = s_write_dense(&sum, a, dense, nd);
-    else
-        a[basis] = 0; /* the only non-zero amplitude */
-    for (size_t t = 0; t < sum.count && status == QH_OK; t++)
-        if (!s_dense(&sum, t))
-            status = s_write_sparse(&sum, t, a);
-    if (status == QH_OK && sum.count == 1 && sum.k[0] == 0 && sum.g[0] == 1) {
+        status = s_write_dense(sum, pc, dense, nd);
+    else if (one >= 0)
+        pc->a[one] = 0;
+    for (size_t t = 0; t < sum->count && status == QH_OK; t++)
+        if (!s_dense(sum, t))
+            status = s_write_sparse(sum, t, pc);
+    return status;
+}
+
+qh_status qh__start_run(const qh_plan *p, qh_state *s, uint64_t basis, int *started)
+{
+    s_sum sum;
+    QH_CALL(s_track(p, basis, &sum, started));
+    qh_status status = QH_OK;
+    if (*started) {
+        const s_piece pc = {qh_state_amplitudes(s), sum.n, 0};
+        status = s_write(&sum, &pc, (int64_t)basis);
+        *started = status == QH_OK;
+    }
+    if (*started && sum.count == 1 && sum.k[0] == 0 && sum.g[0] == 1) {
         uint64_t idx = 0;
         for (unsigned q = 0; q < sum.n; q++)
             idx |= (uint64_t)s_one(s_term(&sum, 0)[q]) << q;
         qh__state_set_known_basis(s, idx);
     }
     s_sum_free(&sum);
-    *started = status == QH_OK;
+    return status;
+}
+
+qh_status qh__start_run_piece(const qh_plan *p, double complex *a, unsigned nl, uint64_t hi,
+                              uint64_t basis, int *started)
+{
+    s_sum sum;
+    QH_CALL(s_track(p, basis, &sum, started));
+    qh_status status = QH_OK;
+    if (*started) {
+        const s_piece pc = {a, nl, hi};
+        const int64_t one = basis >> nl == hi ? (int64_t)(basis & (((uint64_t)1 << nl) - 1)) : -1;
+        status = s_write(&sum, &pc, one);
+        *started = status == QH_OK;
+    }
+    s_sum_free(&sum);
     return status;
 }

@@ -1,7 +1,8 @@
 /* The sharded engine under mpirun (registered at 1, 2 and 4 ranks): every result equals
  * the single-process engine's, run on rank 0 alone - state vectors and probabilities to
  * 1e-12, expectation values with X/Y on rank qubits, counts identical for the same seed,
- * mid-circuit measurement, QASMBench circuits - and all ranks fail together. */
+ * mid-circuit measurement, QASMBench circuits, circuits that open with the product start -
+ * and all ranks fail together. */
 #include <math.h>
 #include <mpi.h>
 #include <setjmp.h>
@@ -125,6 +126,58 @@ static void test_qasmbench(void **state)
     }
 }
 
+/* Circuits whose opening gates the product start tracks (sums of products: GHZ and W
+ * states, a swap test, Bell pairs; a QFT of a basis state gate by gate; a reversible adder):
+ * every rank writes its shard of the state the start leaves. */
+static void test_product_start(void **state)
+{
+    (void)state;
+    static const char *src[] = {
+        "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[11];\nh q[10];\ncx q[10],q[0];\n"
+        "cx q[0],q[1];\ncx q[1],q[2];\ncx q[2],q[3];\ncx q[3],q[9];\ncx q[9],q[4];\n"
+        "cx q[4],q[5];\ncx q[5],q[6];\ncx q[6],q[7];\ncx q[7],q[8];\n",
+        "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[11];\nx q[10];\n"
+        "ry(-0.95) q[9]; cz q[10],q[9]; ry(0.95) q[9]; ry(-0.96) q[8]; cz q[9],q[8];\n"
+        "ry(0.96) q[8]; ry(-0.98) q[7]; cz q[8],q[7]; ry(0.98) q[7]; ry(-1.0) q[0];\n"
+        "cz q[7],q[0]; ry(1.0) q[0]; cx q[9],q[10]; cx q[8],q[9]; cx q[7],q[8]; cx q[0],q[7];\n",
+        "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[11];\n"
+        "ry(0.3) q[1]; ry(0.6) q[2]; ry(0.9) q[3]; ry(1.2) q[4]; ry(1.5) q[5];\n"
+        "rx(0.4) q[6]; rx(0.7) q[7]; rx(1.1) q[8]; rx(1.3) q[9]; rx(1.7) q[10]; h q[0];\n"
+        "cswap q[0],q[1],q[6]; cswap q[0],q[2],q[7]; cswap q[0],q[3],q[8];\n"
+        "cswap q[0],q[4],q[9]; cswap q[0],q[5],q[10]; h q[0];\n",
+        "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[12];\n"
+        "h q[0]; cx q[0],q[11]; h q[1]; cx q[1],q[10]; h q[2]; cx q[2],q[9]; h q[3];\n"
+        "cx q[3],q[8]; t q[8]; h q[4]; cx q[4],q[5]; rx(0.3) q[6]; ry(0.2) q[7];\n"
+        "cx q[7],q[11]; h q[11]; rzz(0.5) q[6],q[7];\n",
+    };
+    for (size_t i = 0; i < sizeof src / sizeof *src; i++) {
+        qh_circuit *c = NULL;
+        assert_int_equal(qh_qasm_parse_string(src[i], strlen(src[i]), "t.qasm", &c), QH_OK);
+        qh_sim_options o = {.statevector = 1, .probabilities = 1, .shots = 500, .seed = 3};
+        char what[32];
+        snprintf(what, sizeof what, "start circuit %zu", i);
+        s_compare(c, &o, what);
+        qh_circuit_destroy(&c);
+    }
+    /* the QFT of a basis state, gate by gate: one product */
+    const unsigned n = 12;
+    qh_circuit *c = NULL;
+    assert_int_equal(qh_circuit_create(n, 0, &c), QH_OK);
+    for (unsigned q = 0; q < n; q += 3)
+        assert_int_equal(qh_circuit_gate(c, QH_GATE_X, &q, 1, NULL, 0), QH_OK);
+    for (unsigned j = n; j-- > 0;) {
+        assert_int_equal(qh_circuit_gate(c, QH_GATE_H, &j, 1, NULL, 0), QH_OK);
+        for (unsigned k = j; k-- > 0;) {
+            double th = M_PI / (double)(1u << (j - k));
+            assert_int_equal(qh_circuit_gate(c, QH_GATE_CP, (unsigned[]){k, j}, 2, &th, 1), QH_OK);
+        }
+    }
+    qh_sim_options o = {.statevector = 1, .shots = 100, .seed = 9};
+    o.plan.no_qft_detect = 1;
+    s_compare(c, &o, "QFT of a basis state");
+    qh_circuit_destroy(&c);
+}
+
 /* A failure anywhere is a failure everywhere, with the same status, never a hang. */
 static void test_fail_together(void **state)
 {
@@ -151,9 +204,8 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &s_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &s_size);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_random_circuits),
-        cmocka_unit_test(test_mid_circuit),
-        cmocka_unit_test(test_qasmbench),
+        cmocka_unit_test(test_random_circuits), cmocka_unit_test(test_mid_circuit),
+        cmocka_unit_test(test_qasmbench),       cmocka_unit_test(test_product_start),
         cmocka_unit_test(test_fail_together),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
