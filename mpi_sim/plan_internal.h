@@ -49,8 +49,8 @@ typedef struct {
     int in_start;                               /* made only of steps of the product start: a
                                                    run that began with the start skips it */
     unsigned char order[QH_KERNEL_MAX_TARGETS]; /* diagonal steps of the start: target
-                                                indices j by how soon a later step uses
-                                                them, soonest first (which to split) */
+                                                   indices j by how soon a later step uses
+                                                   them, soonest first (which to split) */
 } qh__step;
 
 /* The k qubits of a step: targets[], or wide[] for a QFT on more qubits than that. */
