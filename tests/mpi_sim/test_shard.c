@@ -20,43 +20,67 @@
 
 static int s_rank, s_size;
 
-/* Runs c both ways and compares everything on rank 0. */
+/* What differs between the sharded result and the one-process one (rank 0), into msg
+ * (left empty when they agree). */
+static void s_diff(const qh_sim_result *dist, const qh_sim_result *one, const qh_sim_options *o,
+                   const char *what, char *msg, size_t cap)
+{
+    size_t len = (size_t)1 << one->num_qubits;
+    if (o->statevector) {
+        double d = ref_max_diff(dist->statevector, one->statevector, len);
+        if (d > 1e-12) {
+            snprintf(msg, cap, "%s: state vectors differ by %g at %d ranks", what, d, s_size);
+            return;
+        }
+    }
+    if (o->probabilities)
+        for (size_t i = 0; i < len; i++)
+            if (fabs(dist->probabilities[i] - one->probabilities[i]) > 1e-12) {
+                snprintf(msg, cap, "%s: probability %zu differs at %d ranks", what, i, s_size);
+                return;
+            }
+    for (size_t i = 0; i < o->num_expectations; i++)
+        if (fabs(dist->expectations[i] - one->expectations[i]) > 1e-12) {
+            snprintf(msg, cap, "%s: <%s> = %.15g vs %.15g at %d ranks", what, o->expectations[i],
+                     dist->expectations[i], one->expectations[i], s_size);
+            return;
+        }
+    if (dist->num_counts != one->num_counts) {
+        snprintf(msg, cap, "%s: %zu distinct outcomes against %zu at %d ranks", what,
+                 dist->num_counts, one->num_counts, s_size);
+        return;
+    }
+    for (size_t i = 0; i < one->num_counts; i++)
+        if (strcmp(dist->counts[i].bits, one->counts[i].bits) != 0 ||
+            dist->counts[i].count != one->counts[i].count) {
+            snprintf(msg, cap, "%s: counts of %s differ at %d ranks", what, one->counts[i].bits,
+                     s_size);
+            return;
+        }
+}
+
+/* Runs c both ways and compares everything on rank 0; every rank fails if any does (a rank
+ * failing alone would leave the others waiting in the next collective call). */
 static void s_compare(const qh_circuit *c, qh_sim_options *o, const char *what)
 {
     qh_sim_result *dist = NULL, *one = NULL;
     if (qh_sim_run_mpi(c, o, MPI_COMM_WORLD, &dist) != QH_OK)
-        fail_msg("%s: %s", what, qh_last_error());
-    for (size_t i = 0; i < o->num_expectations; i++) /* on every rank */
-        assert_non_null(dist->expectations);
-    if (s_rank == 0) {
-        if (qh_sim_run(c, o, &one) != QH_OK)
-            fail_msg("%s (one process): %s", what, qh_last_error());
-        size_t len = (size_t)1 << one->num_qubits;
-        if (o->statevector) {
-            double d = ref_max_diff(dist->statevector, one->statevector, len);
-            if (d > 1e-12)
-                fail_msg("%s: state vectors differ by %g at %d ranks", what, d, s_size);
-        }
-        if (o->probabilities)
-            for (size_t i = 0; i < len; i++)
-                if (fabs(dist->probabilities[i] - one->probabilities[i]) > 1e-12)
-                    fail_msg("%s: probability %zu differs at %d ranks", what, i, s_size);
-        for (size_t i = 0; i < o->num_expectations; i++)
-            if (fabs(dist->expectations[i] - one->expectations[i]) > 1e-12)
-                fail_msg("%s: <%s> = %.15g vs %.15g at %d ranks", what, o->expectations[i],
-                         dist->expectations[i], one->expectations[i], s_size);
-        assert_int_equal(dist->num_counts, one->num_counts);
-        for (size_t i = 0; i < one->num_counts; i++) {
-            assert_string_equal(dist->counts[i].bits, one->counts[i].bits);
-            if (dist->counts[i].count != one->counts[i].count)
-                fail_msg("%s: counts of %s differ at %d ranks", what, one->counts[i].bits, s_size);
-        }
-        qh_sim_result_destroy(&one);
-    } else {
-        assert_null(dist->probabilities);
-        assert_null(dist->statevector);
-    }
+        fail_msg("%s: %s", what, qh_last_error()); /* every rank gets the same status */
+    char msg[512] = "";
+    if (o->num_expectations && !dist->expectations)
+        snprintf(msg, sizeof msg, "%s: no expectation values on rank %d", what, s_rank);
+    else if (s_rank == 0 && qh_sim_run(c, o, &one) != QH_OK)
+        snprintf(msg, sizeof msg, "%s (one process): %s", what, qh_last_error());
+    else if (s_rank == 0)
+        s_diff(dist, one, o, what, msg, sizeof msg);
+    else if (dist->probabilities || dist->statevector)
+        snprintf(msg, sizeof msg, "%s: whole-state results on rank %d", what, s_rank);
+    qh_sim_result_destroy(&one);
     qh_sim_result_destroy(&dist);
+    int bad = msg[0] != 0, any = 0;
+    MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (any)
+        fail_msg("%s", bad ? msg : "another rank failed");
 }
 
 static void test_random_circuits(void **state)
