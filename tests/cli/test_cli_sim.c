@@ -1,6 +1,7 @@
-/* `qhybrid sim` end to end: the JSON it prints (read back with cJSON), the HDF5 file it
- * writes (read back with h5dump), every QASMBench circuit, and its answers to bad input:
- * a message naming the problem, the right exit status, nothing on stdout. */
+/* `qhybrid sim` end to end: the JSON it prints (read back with cJSON, the plan's statistics
+ * too), the HDF5 file it writes (read back with h5dump), every QASMBench circuit, and its
+ * answers to bad input: a message naming the problem, the right exit status, nothing on
+ * stdout. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -98,6 +99,34 @@ static void test_probabilities_and_statevector(void **state)
     assert_true(fabs(cJSON_GetObjectItem(e, "XX")->valuedouble - 1) < 1e-12);
     cJSON_Delete(j);
     s_free(&r);
+}
+
+/* --plan-stats reports the product start: a GHZ state is two products, all its gates in
+ * the start; --no-product-start leaves none. */
+static void test_plan_stats(void **state)
+{
+    (void)state;
+    const char *ghz = s_write("ghz.qasm", "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[6];\n"
+                                          "h q[0];\ncx q[0],q[1];\ncx q[1],q[2];\ncx q[2],q[3];\n"
+                                          "cx q[3],q[4];\ncx q[4],q[5];\n");
+    for (int off = 0; off < 2; off++) {
+        char args[1024];
+        snprintf(args, sizeof args, "sim --plan-stats --probabilities %s %s",
+                 off ? "--no-product-start" : "", ghz);
+        s_run_result r = s_cli(args);
+        assert_int_equal(r.status, 0);
+        cJSON *j = cJSON_Parse(r.out);
+        assert_non_null(j);
+        cJSON *plan = cJSON_GetObjectItem(j, "plan");
+        assert_non_null(plan);
+        assert_int_equal(cJSON_GetObjectItem(plan, "product_start_steps")->valueint, off ? 0 : 6);
+        assert_int_equal(cJSON_GetObjectItem(plan, "product_start_terms")->valueint, off ? 0 : 2);
+        cJSON *p = cJSON_GetObjectItem(j, "probabilities");
+        assert_true(fabs(cJSON_GetArrayItem(p, 0)->valuedouble - 0.5) < 1e-12);
+        assert_true(fabs(cJSON_GetArrayItem(p, 63)->valuedouble - 0.5) < 1e-12);
+        cJSON_Delete(j);
+        s_free(&r);
+    }
 }
 
 static void test_shots(void **state)
@@ -403,6 +432,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_probabilities_and_statevector),
+        cmocka_unit_test(test_plan_stats),
         cmocka_unit_test(test_shots),
         cmocka_unit_test(test_hdf5_output),
         cmocka_unit_test(test_bad_input),
