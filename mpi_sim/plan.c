@@ -329,6 +329,88 @@ static qh_status s_find_deferred(const qh_circuit *c, int keep, unsigned char **
     return QH_OK;
 }
 
+qh_status qh__step_copy(const qh__step *src, qh__step *dst)
+{
+    *dst = *src;
+    dst->matrix = NULL;
+    dst->recipe = NULL;
+    dst->wide = NULL;
+    if (src->matrix) {
+        size_t len = src->kind == QH__STEP_DIAG ? (size_t)1 << src->k : (size_t)1 << (2 * src->k);
+        dst->matrix = malloc(len * sizeof *dst->matrix);
+        if (dst->matrix)
+            memcpy(dst->matrix, src->matrix, len * sizeof *dst->matrix);
+    }
+    if (src->recipe) {
+        dst->recipe = malloc(src->recipe_len * sizeof *dst->recipe);
+        if (dst->recipe)
+            memcpy(dst->recipe, src->recipe, src->recipe_len * sizeof *dst->recipe);
+    }
+    if (src->wide) {
+        dst->wide = malloc(src->k * sizeof *dst->wide);
+        if (dst->wide)
+            memcpy(dst->wide, src->wide, src->k * sizeof *dst->wide);
+    }
+    if ((src->matrix && !dst->matrix) || (src->recipe && !dst->recipe) ||
+        (src->wide && !dst->wide)) {
+        free(dst->matrix);
+        free(dst->recipe);
+        free(dst->wide);
+        return QH_ERROR(QH_ENOMEM, "out of memory compiling the circuit");
+    }
+    return QH_OK;
+}
+
+void qh__steps_free(qh__step *steps, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(steps[i].matrix);
+        free(steps[i].recipe);
+        free(steps[i].wide);
+    }
+    free(steps);
+}
+
+/* Fuses the steps of p, which has a product start. The start's marks keep its steps out of
+ * blocks with the others, so the same circuit fused without it may take fewer steps than
+ * the start saves: the start is kept only if writing its state and running the steps left
+ * costs less (in passes, one per fused step) than the circuit fused without it. */
+static qh_status s_fuse_with_start(qh_plan *p, unsigned kmax)
+{
+    qh__step *plain = malloc((p->num_steps ? p->num_steps : 1) * sizeof *plain);
+    if (!plain)
+        return QH_ERROR(QH_ENOMEM, "out of memory compiling the circuit");
+    size_t nplain = 0;
+    qh_status st = QH_OK;
+    for (; nplain < p->num_steps && st == QH_OK; nplain++) {
+        st = qh__step_copy(&p->steps[nplain], &plain[nplain]);
+        plain[nplain].in_start = 0;
+    }
+    if (st != QH_OK) {
+        qh__steps_free(plain, nplain - 1);
+        return st;
+    }
+    st = qh__fuse_steps(&plain, &nplain, kmax);
+    if (st == QH_OK)
+        st = qh__fuse_steps(&p->steps, &p->num_steps, kmax);
+    if (st != QH_OK) {
+        qh__steps_free(plain, nplain);
+        return st;
+    }
+    size_t rest = 0;
+    for (size_t i = 0; i < p->num_steps; i++)
+        rest += !p->steps[i].in_start;
+    if (p->start_cost + (double)rest < (double)nplain) {
+        qh__steps_free(plain, nplain);
+    } else {
+        qh__start_free(p);
+        qh__steps_free(p->steps, p->num_steps);
+        p->steps = plain;
+        p->num_steps = nplain;
+    }
+    return QH_OK;
+}
+
 /* What running p on a basis state costs, in passes over the state, with the product
  * start (started) or without: a cache-blocked pass is one trip through memory plus about
  * 1.5 for each gate program it sweeps (measured: the layered circuit, 5 passes and 64
@@ -475,7 +557,10 @@ qh_status qh_plan_create(const qh_circuit *c, const qh_plan_options *opts, qh_pl
     const int programs =
         !opts->no_programs && !opts->no_fusion && s_blocks(p, opts) && kt->prog != NULL;
     if (!opts->no_fusion && kmax >= 2 && !programs) {
-        QH_TRY(qh__fuse_steps(&p->steps, &p->num_steps, kmax));
+        if (p->num_start)
+            QH_TRY(s_fuse_with_start(p, kmax));
+        else
+            QH_TRY(qh__fuse_steps(&p->steps, &p->num_steps, kmax));
         p->stats.max_fused_qubits = kmax;
     }
     QH_TRY(s_block(p, opts));
@@ -536,13 +621,8 @@ void qh_plan_destroy(qh_plan **pp)
     if (!pp || !*pp)
         return;
     qh_plan *p = *pp;
-    for (size_t i = 0; i < p->num_steps; i++) {
-        free(p->steps[i].matrix);
-        free(p->steps[i].recipe);
-        free(p->steps[i].wide);
-    }
     qh__start_free(p);
-    free(p->steps);
+    qh__steps_free(p->steps, p->num_steps);
     qh__plan_programs_free(p);
     free(p->passes);
     qh__fft_cache_destroy(&p->fft);

@@ -119,6 +119,10 @@ struct qh_plan {
 void qh__step_kernel(const qh__kernel_table *kt, const qh__step *st, double complex *a, unsigned n,
                      const unsigned *targets, uint64_t ctrl);
 
+/* *dst = a copy of *src with its own matrix, recipe and qubit list. */
+qh_status qh__step_copy(const qh__step *src, qh__step *dst);
+/* Frees what steps[0..n) own, and the array. */
+void qh__steps_free(qh__step *steps, size_t n);
 /* Appends *st to the growable array (*steps, *n used, *cap allocated). */
 qh_status qh__steps_push(qh__step **steps, size_t *n, size_t *cap, const qh__step *st);
 

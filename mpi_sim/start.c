@@ -313,30 +313,6 @@ static uint64_t s_step_mask(const qh__step *st)
     return m;
 }
 
-static qh_status s_copy_step(const qh__step *src, qh__step *dst)
-{
-    *dst = *src;
-    dst->matrix = NULL;
-    dst->recipe = NULL;
-    dst->wide = NULL;
-    if (src->matrix) {
-        size_t len = src->kind == QH__STEP_DIAG ? (size_t)1 << src->k : (size_t)1 << (2 * src->k);
-        dst->matrix = malloc(len * sizeof *dst->matrix);
-        if (!dst->matrix)
-            return QH_ERROR(QH_ENOMEM, "out of memory compiling the circuit");
-        memcpy(dst->matrix, src->matrix, len * sizeof *dst->matrix);
-    }
-    if (src->recipe) {
-        dst->recipe = malloc(src->recipe_len * sizeof *dst->recipe);
-        if (!dst->recipe) {
-            free(dst->matrix);
-            return QH_ERROR(QH_ENOMEM, "out of memory compiling the circuit");
-        }
-        memcpy(dst->recipe, src->recipe, src->recipe_len * sizeof *dst->recipe);
-    }
-    return QH_OK;
-}
-
 void qh__start_free(qh_plan *p)
 {
     for (size_t i = 0; i < p->num_start; i++) {
@@ -458,7 +434,7 @@ qh_status qh__start_find(qh_plan *p)
     for (size_t i = 0; i < p->num_steps && p->num_start < taken; i++) {
         if (!p->steps[i].in_start)
             continue;
-        status = s_copy_step(&p->steps[i], &p->start[p->num_start]);
+        status = qh__step_copy(&p->steps[i], &p->start[p->num_start]);
         if (status != QH_OK) {
             qh__start_free(p);
             return status;

@@ -130,7 +130,7 @@ static void test_random_openings(void **state)
 {
     (void)state;
     ref_rng r = {7};
-    size_t runs = 0, started = 0, multi = 0;
+    size_t runs = 0, started = 0, multi = 0, dropped = 0;
     for (unsigned n = 5; n <= 11; n++) {
         for (int trial = 0; trial < 8; trial++) {
             qh_circuit *c = NULL;
@@ -154,6 +154,18 @@ static void test_random_openings(void **state)
                 s_check(c, &s_variants[v], 0, psi, "general state");
             }
             multi += s_terms(c, NULL) > 1;
+            /* a start the fused plan does not keep leaves it as if there were none */
+            const qh_plan_options fused = {.no_blocking = 1},
+                                  plain = {.no_blocking = 1, .no_product_start = 1};
+            qh_plan *pf = NULL, *pp = NULL;
+            assert_int_equal(qh_plan_create(c, &fused, &pf), QH_OK);
+            assert_int_equal(qh_plan_create(c, &plain, &pp), QH_OK);
+            if (qh_plan_get_stats(pf).num_start == 0) {
+                assert_int_equal(qh_plan_get_stats(pf).num_steps, qh_plan_get_stats(pp).num_steps);
+                dropped++;
+            }
+            qh_plan_destroy(&pf);
+            qh_plan_destroy(&pp);
             free(psi);
             qh_circuit_destroy(&c);
         }
@@ -164,6 +176,8 @@ static void test_random_openings(void **state)
         fail_msg("only %zu of %zu runs had a product start", started, runs);
     if (multi < 8)
         fail_msg("only %zu circuits had a start of several products", multi);
+    if (dropped == 0)
+        fail_msg("no fused plan dropped its start");
 }
 
 /* X, CX, Toffoli, SWAP, Fredkin and c3x gates map a basis state to a basis state: the whole
@@ -469,8 +483,9 @@ static void test_with_measurements(void **state)
         "cx q[0],q[1];\nmeasure q[1] -> c[1];\nif(c==2) x q[4];\nreset q[0];\nh q[0];\n"
         "cswap q[0],q[5],q[6];\nmeasure q -> c;\n",
         "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[9];\ncreg c[9];\n"
-        "h q; ry(0.4) q[3]; rz(0.8) q[3]; x q[8]; cx q[8],q[7]; cp(0.5) q[7],q[6];\n"
-        "cx q[0],q[1]; cx q[2],q[3]; crx(0.9) q[4],q[5];\nmeasure q -> c;\n",
+        "x q[0]; x q[2]; x q[8]; h q[4]; cx q[0],q[1]; ccx q[0],q[1],q[3]; cx q[4],q[5];\n"
+        "swap q[2],q[6]; cp(0.5) q[8],q[6]; crx(0.9) q[4],q[7]; ry(0.4) q[3]; cx q[3],q[2];\n"
+        "measure q -> c;\n",
     };
     for (size_t i = 0; i < sizeof src / sizeof *src; i++) {
         qh_circuit *c = NULL;
