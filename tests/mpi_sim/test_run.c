@@ -256,13 +256,7 @@ static void test_qft(void **state)
         for (unsigned q = 0; q < n; q++)
             if (x >> q & 1)
                 s_gate(c, QH_GATE_X, q, -1, 0);
-        for (int j = (int)n - 1; j >= 0; j--) {
-            s_gate(c, QH_GATE_H, (unsigned)j, -1, 0);
-            for (int k = j - 1; k >= 0; k--)
-                s_gate(c, QH_GATE_CP, (unsigned)k, j, M_PI / (double)(1u << (j - k)));
-        }
-        for (unsigned q = 0; q < n / 2; q++)
-            s_gate(c, QH_GATE_SWAP, q, (int)(n - 1 - q), 0);
+        assert_int_equal(ref_qft_gates(c, n, 1), 0);
         qh_sim_result *r = s_statevector(c, (unsigned)(x % S_NVARIANTS));
         for (size_t k = 0; k < N; k++) {
             double complex want =

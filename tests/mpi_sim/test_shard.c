@@ -189,13 +189,7 @@ static void test_product_start(void **state)
     assert_int_equal(qh_circuit_create(n, 0, &c), QH_OK);
     for (unsigned q = 0; q < n; q += 3)
         assert_int_equal(qh_circuit_gate(c, QH_GATE_X, &q, 1, NULL, 0), QH_OK);
-    for (unsigned j = n; j-- > 0;) {
-        assert_int_equal(qh_circuit_gate(c, QH_GATE_H, &j, 1, NULL, 0), QH_OK);
-        for (unsigned k = j; k-- > 0;) {
-            double th = M_PI / (double)(1u << (j - k));
-            assert_int_equal(qh_circuit_gate(c, QH_GATE_CP, (unsigned[]){k, j}, 2, &th, 1), QH_OK);
-        }
-    }
+    assert_int_equal(ref_qft_gates(c, n, 0), 0);
     qh_sim_options o = {.statevector = 1, .shots = 100, .seed = 9};
     o.plan.no_qft_detect = 1;
     s_compare(c, &o, "QFT of a basis state");

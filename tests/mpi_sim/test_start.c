@@ -251,18 +251,7 @@ static void test_qft_of_basis_state(void **state)
     const unsigned n = 10;
     qh_circuit *c = NULL;
     assert_int_equal(qh_circuit_create(n, 0, &c), QH_OK);
-    for (unsigned j = n; j-- > 0;) {
-        assert_int_equal(qh_circuit_gate(c, QH_GATE_H, &j, 1, NULL, 0), QH_OK);
-        for (unsigned k = j; k-- > 0;) {
-            unsigned q[2] = {k, j};
-            double th = M_PI / (double)(1u << (j - k));
-            assert_int_equal(qh_circuit_gate(c, QH_GATE_CP, q, 2, &th, 1), QH_OK);
-        }
-    }
-    for (unsigned j = 0; j < n / 2; j++) {
-        unsigned q[2] = {j, n - 1 - j};
-        assert_int_equal(qh_circuit_gate(c, QH_GATE_SWAP, q, 2, NULL, 0), QH_OK);
-    }
+    assert_int_equal(ref_qft_gates(c, n, 1), 0);
     for (unsigned v = 0; v < S_NVARIANTS; v++) {
         qh_plan_options o = s_variants[v];
         o.no_qft_detect = 1;

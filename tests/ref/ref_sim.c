@@ -226,3 +226,23 @@ qh_circuit *ref_random_circuit(unsigned n, unsigned depth, int with_matrices, re
     }
     return c;
 }
+
+int ref_qft_gates(qh_circuit *c, unsigned n, int swaps)
+{
+    for (unsigned j = n; j-- > 0;) {
+        if (qh_circuit_gate(c, QH_GATE_H, &j, 1, NULL, 0) != QH_OK)
+            return -1;
+        for (unsigned k = j; k-- > 0;) {
+            const unsigned q[2] = {k, j};
+            const double th = M_PI / (double)(1u << (j - k));
+            if (qh_circuit_gate(c, QH_GATE_CP, q, 2, &th, 1) != QH_OK)
+                return -1;
+        }
+    }
+    for (unsigned j = 0; swaps && j < n / 2; j++) {
+        const unsigned q[2] = {j, n - 1 - j};
+        if (qh_circuit_gate(c, QH_GATE_SWAP, q, 2, NULL, 0) != QH_OK)
+            return -1;
+    }
+    return 0;
+}

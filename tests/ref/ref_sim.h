@@ -48,4 +48,9 @@ double ref_norm2(const double complex *a, size_t len);
  * matrices when with_matrices), on n >= 5 qubits. The caller owns the result. */
 qh_circuit *ref_random_circuit(unsigned n, unsigned depth, int with_matrices, ref_rng *r);
 
+/* Appends the textbook QFT on qubits 0..n-1 of c, gate by gate: from the top qubit down, H
+ * and controlled phases pi/2^(j-k) from every lower qubit k, then (with swaps) the swaps
+ * that reverse the qubit order. Returns 0, or -1 if a gate was refused. */
+int ref_qft_gates(qh_circuit *c, unsigned n, int swaps);
+
 #endif
