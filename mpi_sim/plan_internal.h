@@ -166,8 +166,8 @@ qh_status qh__start_find(qh_plan *p);
 void qh__start_place(qh_plan *p);
 
 /* Writes into s (which holds exactly |basis>) the state the start leaves, and sets
- * *started; leaves s alone with *started = 0 when that state is not a sum of few enough
- * product states (which only an input other than |0...0> can bring about). */
+ * *started; leaves the amplitudes alone with *started = 0 when that state is not a sum of few
+ * enough product states (which only an input other than |0...0> can bring about). */
 qh_status qh__start_run(const qh_plan *p, qh_state *s, uint64_t basis, int *started);
 /* The same for a sharded state: writes the 2^nl amplitudes a whose qubits nl..n-1 read hi
  * (which hold their part of |basis>). The same plan and basis give every piece the same

@@ -635,38 +635,45 @@ static qh_status s_write(const s_sum *sum, const s_piece *pc, int64_t one)
     return status;
 }
 
-qh_status qh__start_run(const qh_plan *p, qh_state *s, uint64_t basis, int *started)
+/* Tracks the start from |basis> and writes piece *pc (which holds its part of |basis>);
+ * *result is the basis state the start ends in when it is one, else -1. */
+static qh_status s_run(const qh_plan *p, const s_piece *pc, uint64_t basis, int *started,
+                       int64_t *result)
 {
+    *result = -1;
     s_sum sum;
     QH_CALL(s_track(p, basis, &sum, started));
     qh_status status = QH_OK;
     if (*started) {
-        const s_piece pc = {qh_state_amplitudes(s), sum.n, 0};
-        status = s_write(&sum, &pc, (int64_t)basis);
+        const int64_t one =
+            basis >> pc->nl == pc->hi ? (int64_t)(basis & (((uint64_t)1 << pc->nl) - 1)) : -1;
+        status = s_write(&sum, pc, one);
         *started = status == QH_OK;
     }
     if (*started && sum.count == 1 && sum.k[0] == 0 && sum.g[0] == 1) {
         uint64_t idx = 0;
         for (unsigned q = 0; q < sum.n; q++)
             idx |= (uint64_t)s_one(s_term(&sum, 0)[q]) << q;
-        qh__state_set_known_basis(s, idx);
+        *result = (int64_t)idx;
     }
     s_sum_free(&sum);
     return status;
 }
 
+qh_status qh__start_run(const qh_plan *p, qh_state *s, uint64_t basis, int *started)
+{
+    int64_t result;
+    const s_piece pc = {qh_state_amplitudes(s), p->num_qubits, 0};
+    QH_CALL(s_run(p, &pc, basis, started, &result));
+    if (result >= 0)
+        qh__state_set_known_basis(s, (uint64_t)result);
+    return QH_OK;
+}
+
 qh_status qh__start_run_piece(const qh_plan *p, double complex *a, unsigned nl, uint64_t hi,
                               uint64_t basis, int *started)
 {
-    s_sum sum;
-    QH_CALL(s_track(p, basis, &sum, started));
-    qh_status status = QH_OK;
-    if (*started) {
-        const s_piece pc = {a, nl, hi};
-        const int64_t one = basis >> nl == hi ? (int64_t)(basis & (((uint64_t)1 << nl) - 1)) : -1;
-        status = s_write(&sum, &pc, one);
-        *started = status == QH_OK;
-    }
-    s_sum_free(&sum);
-    return status;
+    int64_t result;
+    const s_piece pc = {a, nl, hi};
+    return s_run(p, &pc, basis, started, &result);
 }
