@@ -382,12 +382,11 @@ static qh_status s_fuse_with_start(qh_plan *p, unsigned kmax)
         return QH_ERROR(QH_ENOMEM, "out of memory compiling the circuit");
     size_t nplain = 0;
     qh_status st = QH_OK;
-    for (; nplain < p->num_steps && st == QH_OK; nplain++) {
-        st = qh__step_copy(&p->steps[nplain], &plain[nplain]);
-        plain[nplain].in_start = 0;
-    }
+    while (nplain < p->num_steps &&
+           (st = qh__step_copy(&p->steps[nplain], &plain[nplain])) == QH_OK)
+        plain[nplain++].in_start = 0;
     if (st != QH_OK) {
-        qh__steps_free(plain, nplain - 1);
+        qh__steps_free(plain, nplain);
         return st;
     }
     st = qh__fuse_steps(&plain, &nplain, kmax);
