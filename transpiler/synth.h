@@ -1,0 +1,51 @@
+/* Unitary synthesis: one- and two-qubit unitaries as sequences of a target's gates.
+ *
+ * One qubit: any U(2) as rz(a) sx rz(b) sx rz(c), with terms that are the identity (to the
+ * tolerance) dropped and the zero- and one-sx cases recognised. Two qubits: any U(4) with at
+ * most three two-qubit basis gates (cz, cx or ecr) and one-qubit gates between them, by the
+ * KAK (Weyl chamber) decomposition; fewer when the unitary allows.
+ *
+ * Gates are the standard gates of qhybrid/circuit.h; qubit indices are local (0, 1) with
+ * qubit 0 the low bit of a 4x4 matrix's row and column index. Internal to transpiler/; all
+ * functions are local and thread-safe. */
+#ifndef QH_TRANSPILER_SYNTH_H
+#define QH_TRANSPILER_SYNTH_H
+
+#include <complex.h>
+
+#include "qhybrid/circuit.h"
+#include "qhybrid/status.h"
+
+/* The two-qubit basis gate to synthesise with. */
+typedef enum qh__basis2q { QH__BASIS_CZ, QH__BASIS_CX, QH__BASIS_ECR } qh__basis2q;
+
+typedef struct qh__sgate {
+    qh_gate gate;     /* a standard gate; QH_GATE_COUNT stands for ecr (not a standard gate) */
+    int q[2];         /* local qubits; q[1] unused for 1-qubit gates; control first for cx */
+    double params[3]; /* as qh_gate_matrix takes them */
+} qh__sgate;
+
+typedef struct qh__sseq {
+    int len, cap;   /* gates used, gates allocated */
+    qh__sgate *g;   /* in time order */
+    double phase;   /* global phase: product of the gates times e^{i phase} = the unitary */
+} qh__sseq;
+
+void qh__sseq_free(qh__sseq *s);
+
+/* Matrix of ecr, row-major, qubit 0 the low bit (Qiskit's convention). */
+void qh__ecr_matrix(double complex m[16]);
+
+/* u (2x2 row-major, unitary to about 1e-9) as rz sx rz sx rz, appended to *out on local
+ * qubit q. Angles of |a| < tol (mod 2 pi) are dropped. */
+qh_status qh__synth_1q_zsx(const double complex u[4], int q, double tol, qh__sseq *out);
+
+/* Number of basis gates (0 .. 3) qh__synth_2q would use for u (4x4 row-major). */
+int qh__synth_2q_count(const double complex u[16], double tol);
+
+/* u (4x4 row-major) as at most three basis gates with one-qubit gates between them, appended
+ * to *out. The one-qubit gates are emitted as QH_GATE_U (theta, phi, lambda); a later pass
+ * turns them into the target's basis. */
+qh_status qh__synth_2q(const double complex u[16], qh__basis2q basis, double tol, qh__sseq *out);
+
+#endif
