@@ -36,6 +36,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "distribute/runtime.h"
 #include "distribute/squeue.h"

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "distribute/peer.h"
 #include "distribute/runtime.h"

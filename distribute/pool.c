@@ -30,13 +30,6 @@ const char *qh_task_state_name(qh_task_state s)
     return "?";
 }
 
-int64_t qh__now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 unsigned qh__heartbeat_ms(void)
 {
     const char *s = getenv("QH_HEARTBEAT_MS");

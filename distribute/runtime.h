@@ -40,9 +40,6 @@ qh_status qh__pool_create_remote(const char *endpoint, int timeout_ms, qh_pool *
 unsigned qh__heartbeat_ms(void);
 #define QH__LIVENESS 6
 
-/* Monotonic milliseconds. */
-int64_t qh__now_ms(void);
-
 /* The cores and memory this process may use (affinity, cgroup, /proc/meminfo). */
 void qh__machine_res(qh__res *r);
 

@@ -13,7 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/error.h"
+#include "core/proc.h"
 #include "launcher/fsutil.h"
 #include "launcher/store.h"
 
@@ -58,13 +60,6 @@ static const char *const s_job_columns_added[] = {"env TEXT",
                                                   "fn_version INTEGER NOT NULL DEFAULT 0",
                                                   "fn_archive TEXT",
                                                   NULL};
-
-double qh__now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static qh_status s_db_fail(qh__store *s, const char *what)
 {
@@ -707,48 +702,6 @@ qh_status qh__store_transitions(qh__store *s, int64_t id, qh_value **out)
 }
 
 /* ---- recovery ------------------------------------------------------------------------- */
-
-int64_t qh__proc_start_time(int64_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%" PRId64 "/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    /* Field 22 (starttime) comes after the command name in parentheses, which may itself
-     * hold spaces and parentheses: count from the last ')'. */
-    char *p = strrchr(buf, ')');
-    if (!p)
-        return 0;
-    p++;
-    for (int field = 3; field < 22 && p; field++) {
-        p = strchr(p + 1, ' ');
-    }
-    if (!p)
-        return 0;
-    /* p points at the space before field 22; a zombie (state Z) counts as gone. */
-    char *state = strrchr(buf, ')') + 2;
-    if (*state == 'Z' || *state == 'X')
-        return 0;
-    return strtoll(p + 1, NULL, 10);
-}
-
-const char *qh__boot_id(void)
-{
-    static char id[64];
-    if (!id[0]) {
-        FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
-        if (!f || !fgets(id, sizeof id, f))
-            snprintf(id, sizeof id, "unknown");
-        if (f)
-            fclose(f);
-        id[strcspn(id, "\n")] = '\0';
-    }
-    return id;
-}
 
 /* Whether process pid runs job id (its environment holds QH_JOB_ID=id): a pid may have
  * been reused since the job's program had it. */

@@ -158,15 +158,7 @@ qh_status qh__store_function_list(qh__store *s, const char *title, qh__function_
 /* Forgets every version of a function (*removed = how many); ENOTFOUND if none. */
 qh_status qh__store_function_delete(qh__store *s, const char *title, int *removed);
 
-/* Now, in seconds since 1970. */
-double qh__now(void);
-
 /* The printed status of a record: "RUNNING: MAPPING", "DONE", ... (caller-owned). */
 char *qh__job_status_text(qh_job_state state, const char *sub);
-
-/* Facts about a process for telling it apart from a later one with the same pid: its start
- * time in clock ticks since boot (0 when it does not exist) and this boot's id. */
-int64_t qh__proc_start_time(int64_t pid);
-const char *qh__boot_id(void);
 
 #endif

@@ -25,7 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/error.h"
+#include "core/proc.h"
 #include "launcher/fsutil.h"
 #include "launcher/job_run.h"
 #include "launcher/metric_line.h"

@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "core/proc.h"
 #include "launcher/fsutil.h"
 #include "tests/launcher/launcher_test.h"
 

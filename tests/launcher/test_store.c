@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "core/proc.h"
 #include "launcher/fsutil.h"
 #include "launcher/store.h"
 
