@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "core/error.h"
+#include "core/sysinfo.h"
 #include "distribute/exec.h"
 
 struct qh__exec {
@@ -86,6 +87,15 @@ static int s_fits(void *ctx, const qh__res *need)
                      e->used.gpu > e->cap.gpu ? 0 : e->cap.gpu - e->used.gpu,
                      e->used.mem > e->cap.mem ? 0 : e->cap.mem - e->used.mem};
     return qh__res_covers(&free_, need) ? 0 : -1;
+}
+
+void qh__machine_res(qh__res *r)
+{
+    r->cpu = qh__cpu_count();
+    r->gpu = 0;
+    r->mem = qh__mem_available();
+    if (!r->mem)
+        r->mem = 1ull << 30; /* unknown: assume a modest 1 GiB */
 }
 
 static void s_take(qh__exec *e, const qh__res *r)

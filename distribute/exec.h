@@ -30,7 +30,6 @@ struct qh__job {
     bool blocked;               /* lending its resources (qh__exec_block) */
 };
 
-/* Creates an executor offering `cap`, with at most max_threads threads (0 = 512). */
 /* Initialises mu as a mutex that spins a little before it sleeps (its holders hold it for
  * short moments, and a sleep costs more than the wait). */
 void qh__mutex_init_adaptive(pthread_mutex_t *mu);
@@ -40,6 +39,11 @@ void qh__mutex_init_adaptive(pthread_mutex_t *mu);
  * that a counter change announces, since a futex sleep and wake-up cost more. */
 void qh__watch(pthread_mutex_t *mu, atomic_uint *counter);
 
+/* The cores and memory this process may use (affinity, cgroup, /proc/meminfo; 1 GiB when
+ * the memory is unknown), and no GPU: what an executor offers by default. */
+void qh__machine_res(qh__res *r);
+
+/* Creates an executor offering `cap`, with at most max_threads threads (0 = 512). */
 qh_status qh__exec_create(const qh__res *cap, unsigned max_threads, qh__exec **out);
 /* Queues a job (not owned: it must live until run or drop is called). QH_ENOMEM,
  * QH_ESTATE after shutdown began. */

@@ -30,22 +30,6 @@ const char *qh_task_state_name(qh_task_state s)
     return "?";
 }
 
-unsigned qh__heartbeat_ms(void)
-{
-    const char *s = getenv("QH_HEARTBEAT_MS");
-    long v = s ? strtol(s, NULL, 10) : 0;
-    return v >= 10 && v <= 60000 ? (unsigned)v : 500;
-}
-
-void qh__machine_res(qh__res *r)
-{
-    r->cpu = qh__cpu_count();
-    r->gpu = 0;
-    r->mem = qh__mem_available();
-    if (!r->mem)
-        r->mem = 1ull << 30; /* unknown: assume a modest 1 GiB */
-}
-
 static bool s_ended(const qh_ref *t)
 {
     return t->state == QH_TASK_DONE || t->state == QH_TASK_FAILED || t->state == QH_TASK_CANCELED;

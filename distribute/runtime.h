@@ -35,14 +35,6 @@ qh_status qh__value_each_ref(const qh_value *v, qh_status (*fn)(void *arg, uint6
  * nested submits, and by the MPI driver). */
 qh_status qh__pool_create_remote(const char *endpoint, int timeout_ms, qh_pool **out);
 
-/* Heartbeat interval (ms): $QH_HEARTBEAT_MS or 500; peers are declared gone after
- * QH__LIVENESS intervals of silence. */
-unsigned qh__heartbeat_ms(void);
-#define QH__LIVENESS 6
-
-/* The cores and memory this process may use (affinity, cgroup, /proc/meminfo). */
-void qh__machine_res(qh__res *r);
-
 /* SPMD bootstrap (mpi_boot.c): under mpirun with more than one rank, on rank 0 starts a
  * broker, gives its address to the other ranks and returns a client pool in *out; on the
  * other ranks runs a worker and ends the process. *handled = false when not under mpirun

@@ -2,12 +2,20 @@
  * layout). Writers append to a qh__buf; readers walk a bounds-checked cursor and turn any
  * inconsistency into QH_EPARSE, so a corrupt or hostile frame costs one error message. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
 #include "distribute/wire.h"
 
 #define S_HEADER 8 /* 'Q' 'H' version type, u32 count */
+
+unsigned qh__heartbeat_ms(void)
+{
+    const char *s = getenv("QH_HEARTBEAT_MS");
+    long v = s ? strtol(s, NULL, 10) : 0;
+    return v >= 10 && v <= 60000 ? (unsigned)v : 500;
+}
 
 void qh__wire_begin(qh__buf *b, qh__msg_type type)
 {

@@ -27,6 +27,11 @@
 #define QH__NAME_MAX     128 /* task names, worker names: bytes including the NUL */
 #define QH__ENDPOINT_MAX 256 /* peer endpoints: bytes including the NUL */
 
+/* Heartbeat interval (ms): $QH_HEARTBEAT_MS or 500. The broker tells every peer its own in
+ * WELCOME; peers are declared gone after QH__LIVENESS intervals of silence. */
+unsigned qh__heartbeat_ms(void);
+#define QH__LIVENESS 6
+
 typedef enum qh__msg_type {
     QH__MSG_HELLO = 1, /* client/worker → broker: who I am (one hello record) */
     QH__MSG_WELCOME,   /* broker → client/worker: your number, heartbeat, pool shape */
