@@ -4,8 +4,14 @@
  * batches under the pool's mutex and poke an eventfd when a batch goes from empty to
  * non-empty; the client's I/O thread owns the DEALER socket, sends whole batches as single
  * messages (so many tasks in flight cost few messages), delivers results into the pool's
- * records, keeps heartbeats, and — when the broker has been silent for QH__LIVENESS
- * heartbeats — ends every unfinished task with QH_ENETWORK so no get waits forever. */
+ * task table, keeps heartbeats, and — when the broker has been silent for QH__LIVENESS
+ * heartbeats — ends every unfinished task with QH_ENETWORK so no get waits forever.
+ *
+ * The broker resolves dependencies: a task is sent at once with the ids of the tasks its
+ * arguments refer to. A large value stays on the worker that computed it (peer.h) until a
+ * get fetches it from there. The SPMD runtime (mpi_boot.c) is this one with a broker and
+ * workers of its own. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +19,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "distribute/peer.h"
 #include "distribute/pool_impl.h"
 #include "distribute/transport.h"
 
@@ -46,23 +53,11 @@ static void s_poke(qh__client *c)
     }
 }
 
-const qh__shape *qh__client_shape(qh__client *c)
-{
-    return &c->shape;
-}
-
-uint64_t qh__client_peer_no(qh__client *c)
-{
-    return c->peer_no;
-}
-
-unsigned qh__client_heartbeat_ms(qh__client *c)
-{
-    return c->hb_ms;
-}
-
-qh_status qh__client_submit(qh__client *c, const qh_ref *t, const uint64_t *deps, uint32_t ndeps,
-                            const qh_value *args, bool *kick)
+/* With pool->mu held: queues a submit record for the next send. Sets *kick when the I/O
+ * thread must be woken: the caller does it after unlocking (woken under the lock, it would
+ * block on it at once). */
+static qh_status s_client_submit(qh__client *c, const qh_ref *t, const uint64_t *deps,
+                                 uint32_t ndeps, const qh_value *args, bool *kick)
 {
     if (c->nsubmits == 0)
         qh__wire_begin(&c->submits, QH__MSG_SUBMIT);
@@ -73,12 +68,8 @@ qh_status qh__client_submit(qh__client *c, const qh_ref *t, const uint64_t *deps
     return QH_OK;
 }
 
-void qh__client_kick(qh__client *c)
-{
-    qh__wake(c->wakefd);
-}
-
-void qh__client_cancel(qh__client *c, uint64_t id)
+/* With pool->mu held: queues a cancel. */
+static void s_client_cancel(qh__client *c, uint64_t id)
 {
     if (c->ncancels == 0)
         qh__wire_begin(&c->cancels, QH__MSG_CANCEL);
@@ -87,7 +78,8 @@ void qh__client_cancel(qh__client *c, uint64_t id)
     s_poke(c);
 }
 
-void qh__client_release(qh__client *c, uint64_t id)
+/* With pool->mu held: queues a release (the client dropped its last handle on id). */
+static void s_client_release(qh__client *c, uint64_t id)
 {
     if (c->nreleases == 0)
         qh__wire_begin(&c->releases, QH__MSG_RELEASE);
@@ -287,7 +279,11 @@ static qh_status s_handshake(qh__client *c, int timeout_ms)
     }
 }
 
-qh_status qh__client_create(qh_pool *pool, const char *endpoint, int timeout_ms, qh__client **out)
+static void s_client_destroy(qh__client **pc);
+
+/* Connects to the broker, says hello and starts the I/O thread delivering into pool. */
+static qh_status s_client_create(qh_pool *pool, const char *endpoint, int timeout_ms,
+                                 qh__client **out)
 {
     qh_status st = QH_OK;
     qh__client *c = calloc(1, sizeof *c);
@@ -306,11 +302,11 @@ qh_status qh__client_create(qh_pool *pool, const char *endpoint, int timeout_ms,
     *out = c;
     return QH_OK;
 fail:
-    qh__client_destroy(&c);
+    s_client_destroy(&c);
     return st;
 }
 
-void qh__client_destroy(qh__client **pc)
+static void s_client_destroy(qh__client **pc)
 {
     if (!pc || !*pc)
         return;
@@ -331,3 +327,136 @@ void qh__client_destroy(qh__client **pc)
     qh__buf_free(&c->releases);
     free(c);
 }
+
+/* ---- the remote runtime's operations ---- */
+
+static qh__client *s_client(qh_pool *pool)
+{
+    return ((qh__remote *)pool->rt)->client;
+}
+
+qh_status qh__remote_open(qh__remote *r, const qh__runtime *ops, const char *endpoint,
+                          int timeout_ms, qh_pool **out)
+{
+    qh_pool *p = NULL;
+    QH_CALL(qh__pool_new(ops, &p));
+    p->rt = r;
+    qh_status st = s_client_create(p, endpoint, timeout_ms, &r->client);
+    if (st != QH_OK) {
+        qh__pool_free(p);
+        return st;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->next_id = r->client->peer_no << 40 | 1;
+    pthread_mutex_unlock(&p->mu);
+    *out = p;
+    return QH_OK;
+}
+
+void qh__remote_close(qh__remote *r)
+{
+    s_client_destroy(&r->client);
+}
+
+static qh_status s_create(const qh_pool_opts *o, qh_pool **out)
+{
+    if (!o->broker || !*o->broker)
+        return QH_ERROR(QH_EINVAL, "a remote pool needs a broker endpoint (set QH_BROKER)");
+    qh__remote *r = calloc(1, sizeof *r);
+    if (!r)
+        return QH_ERROR(QH_ENOMEM, "out of memory for a pool");
+    qh_status st = qh__remote_open(r, &qh__remote_runtime, o->broker, o->connect_timeout_ms, out);
+    if (st != QH_OK)
+        free(r);
+    return st;
+}
+
+/* The pool as the broker last described it. */
+void qh__remote_shape(qh_pool *pool, qh__shape *out)
+{
+    *out = s_client(pool)->shape;
+}
+
+/* Any name: the workers may know tasks this program does not (they say so in the result). */
+qh_status qh__remote_accept(const char *task, const qh_task_def *def)
+{
+    (void)task;
+    (void)def;
+    return QH_OK;
+}
+
+qh_status qh__remote_submit(qh_pool *pool, qh_ref *t, qh_ref *const *deps, uint32_t ndeps,
+                            bool *kick)
+{
+    uint64_t ids[64];
+    assert(ndeps <= sizeof ids / sizeof ids[0]);
+    for (uint32_t i = 0; i < ndeps; i++)
+        ids[i] = deps[i]->id;
+    QH_CALL(s_client_submit(s_client(pool), t, ids, ndeps, t->args, kick));
+    qh_value_destroy(&t->args); /* encoded: the broker has it now */
+    t->state = ndeps ? QH_TASK_WAITING : QH_TASK_QUEUED;
+    return QH_OK;
+}
+
+void qh__remote_kick(qh_pool *pool)
+{
+    qh__wake(s_client(pool)->wakefd);
+}
+
+/* The broker drops it (or tells its worker); a late result is ignored. */
+void qh__remote_cancel(qh_pool *pool, qh_ref *t)
+{
+    s_client_cancel(s_client(pool), t->id);
+    qh__pool_runtime_release(pool, t);
+}
+
+void qh__remote_release(qh_pool *pool, uint64_t id)
+{
+    s_client_release(s_client(pool), id);
+}
+
+/* A value kept by a worker is fetched from it (with the mutex released meanwhile) and kept
+ * in the ref for later gets. A holder that cannot answer fails the ref. */
+qh_status qh__remote_value(qh_pool *pool, qh_ref *ref, qh_value **out)
+{
+    if (!ref->result && ref->holder) {
+        char holder[QH__ENDPOINT_MAX];
+        snprintf(holder, sizeof holder, "%s", ref->holder);
+        int timeout = (int)(s_client(pool)->hb_ms * QH__LIVENESS);
+        pthread_mutex_unlock(&pool->mu);
+        qh_value *v = NULL;
+        qh_status st = qh__peer_fetch(holder, ref->id, timeout, &v);
+        pthread_mutex_lock(&pool->mu);
+        if (st != QH_OK && ref->state == QH_TASK_DONE && !ref->result)
+            qh__pool_lost(pool, ref, st, qh_last_error());
+        if (st == QH_OK && !ref->result)
+            ref->result = v, v = NULL; /* another getter may have been first */
+        qh_value_destroy(&v);
+        if (ref->state != QH_TASK_DONE)
+            return qh__ref_error(ref);
+    }
+    return (*out = qh_value_clone(ref->result)) ? QH_OK : QH_ENOMEM;
+}
+
+static void s_shutdown(qh_pool *pool)
+{
+    qh__remote *r = pool->rt;
+    qh__remote_close(r);
+    free(r);
+}
+
+const qh__runtime qh__remote_runtime = {
+    .kind = QH_POOL_REMOTE,
+    .create = s_create,
+    .shape = qh__remote_shape,
+    .accept = qh__remote_accept,
+    .submit = qh__remote_submit,
+    .kick = qh__remote_kick,
+    .ready = NULL,
+    .cancel = qh__remote_cancel,
+    .release = qh__remote_release,
+    .watch = NULL, /* a remote task cannot end that soon; watching takes the core its
+                      messages need */
+    .value = qh__remote_value,
+    .shutdown = s_shutdown,
+};

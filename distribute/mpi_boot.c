@@ -1,9 +1,13 @@
-/* SPMD start-up of the task runtime under mpirun (the one distribute/ file that includes
+/* The SPMD runtime: the task runtime under mpirun (the one distribute/ file that includes
  * mpi.h). Rank 0 starts a broker, sends its address to every rank with MPI_Bcast, connects
  * a client pool to it and waits until every other rank's worker has said hello; the other
  * ranks run a worker offering the cores their binding allows and their share of the node's
  * memory, and leave the process when rank 0 destroys its pool (see pool.h). Ranks on one
- * node talk over ipc://; across nodes over tcp:// to rank 0's host name. */
+ * node talk over ipc://; across nodes over tcp:// to rank 0's host name.
+ *
+ * Once started, rank 0's pool is a remote pool (client.c), whose operations this runtime's
+ * table shares: it differs in how it starts and in how it stops (the broker, the worker
+ * ranks and MPI with it). With a single rank the pool is a local one. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +20,7 @@
 #include "distribute/pool_impl.h"
 
 typedef struct s_mpi {
+    qh__remote remote;  /* the client side (first: the remote operations see it) */
     qh_broker *broker;  /* rank 0's broker */
     bool finalize;      /* we called MPI_Init, so we call MPI_Finalize */
     char ipc_path[256]; /* socket file to remove, when ipc */
@@ -45,9 +50,11 @@ static qh_status s_wait_workers(qh_pool *pool, uint32_t want, int timeout_ms)
 {
     int64_t deadline = qh__now_ms() + timeout_ms;
     for (;;) {
+        qh__shape shape;
         pthread_mutex_lock(&pool->mu);
-        uint32_t have = qh__client_shape(pool->client)->workers;
+        qh__remote_shape(pool, &shape);
         pthread_mutex_unlock(&pool->mu);
+        uint32_t have = shape.workers;
         if (have >= want)
             return QH_OK;
         if (qh__now_ms() > deadline)
@@ -57,9 +64,21 @@ static qh_status s_wait_workers(qh_pool *pool, uint32_t want, int timeout_ms)
     }
 }
 
-qh_status qh__mpi_pool_create(const qh_pool_opts *opts, qh_pool **out, bool *handled)
+/* Stops the broker (its workers get SHUTDOWN and leave their loop), waits for the worker
+ * ranks, ends MPI when we started it, frees m. */
+static void s_finish(s_mpi *m)
 {
-    *handled = false;
+    qh_broker_destroy(&m->broker, true);
+    if (m->ipc_path[0])
+        unlink(m->ipc_path);
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (m->finalize)
+        MPI_Finalize();
+    free(m);
+}
+
+static qh_status s_create(const qh_pool_opts *opts, qh_pool **out)
+{
     int inited = 0, size = 1, rank = 0;
     MPI_Initialized(&inited);
     if (!inited) {
@@ -72,9 +91,8 @@ qh_status qh__mpi_pool_create(const qh_pool_opts *opts, qh_pool **out, bool *han
     if (size < 2) {
         if (!inited)
             MPI_Finalize();
-        return QH_OK; /* one rank: the caller runs locally */
+        return qh__local_runtime.create(opts, out); /* one rank: run locally */
     }
-    *handled = true;
 
     /* All on one host? Then a socket file beats TCP. */
     char host[256] = "";
@@ -122,12 +140,8 @@ qh_status qh__mpi_pool_create(const qh_pool_opts *opts, qh_pool **out, bool *han
     }
 
     if (rank != 0) {
-        qh_worker_opts wo = {.broker = endpoint};
-        if (opts) {
-            wo.cpus = opts->cpus;
-            wo.gpus = opts->gpus;
-            wo.mem = opts->mem;
-        }
+        qh_worker_opts wo = {
+            .broker = endpoint, .cpus = opts->cpus, .gpus = opts->gpus, .mem = opts->mem};
         if (!wo.mem) {
             const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
             int nlocal = local && atoi(local) > 0 ? atoi(local) : 1;
@@ -144,28 +158,38 @@ qh_status qh__mpi_pool_create(const qh_pool_opts *opts, qh_pool **out, bool *han
 
     m->finalize = !inited;
     qh_pool *pool = NULL;
-    st = qh__pool_create_remote(endpoint, 30000, &pool);
-    if (st == QH_OK)
-        st = s_wait_workers(pool, (uint32_t)size - 1, 120000);
+    st = qh__remote_open(&m->remote, &qh__spmd_runtime, endpoint, 30000, &pool);
     if (st != QH_OK) {
-        qh_pool_destroy(&pool);
-        qh__mpi_pool_finish(m);
+        s_finish(m);
         return st;
     }
-    pool->kind = QH_POOL_MPI;
-    pool->mpi = m;
+    st = s_wait_workers(pool, (uint32_t)size - 1, 120000);
+    if (st != QH_OK) {
+        qh__pool_close(&pool); /* finishes m too */
+        return st;
+    }
     *out = pool;
     return QH_OK;
 }
 
-void qh__mpi_pool_finish(void *state)
+static void s_shutdown(qh_pool *pool)
 {
-    s_mpi *m = state;
-    qh_broker_destroy(&m->broker, true); /* workers get SHUTDOWN and leave their loop */
-    if (m->ipc_path[0])
-        unlink(m->ipc_path);
-    MPI_Barrier(MPI_COMM_WORLD);
-    if (m->finalize)
-        MPI_Finalize();
-    free(m);
+    s_mpi *m = pool->rt;
+    qh__remote_close(&m->remote);
+    s_finish(m);
 }
+
+const qh__runtime qh__spmd_runtime = {
+    .kind = QH_POOL_MPI,
+    .create = s_create,
+    .shape = qh__remote_shape,
+    .accept = qh__remote_accept,
+    .submit = qh__remote_submit,
+    .kick = qh__remote_kick,
+    .ready = NULL,
+    .cancel = qh__remote_cancel,
+    .release = qh__remote_release,
+    .watch = NULL,
+    .value = qh__remote_value,
+    .shutdown = s_shutdown,
+};

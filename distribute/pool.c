@@ -1,13 +1,13 @@
 /* The task runtime's public face (include/qhybrid/pool.h): pools, refs, submit, get,
- * wait, cancel — and the local runtime, where tasks run on an executor in this process.
+ * wait, cancel.
  *
- * Every submitted task has a record (struct qh_ref) in its pool's table, held by the user's
- * handle and by the runtime until the task ends. Dependencies are resolved here for local
- * pools: a task whose arguments hold refs waits until those tasks end, then gets copies of
- * their values in place of the refs (or fails, naming the dependency that failed). Remote
- * pools (client.c) hand dependencies to the broker. Completion happens on the thread that
- * ran the task (local) or on the client's I/O thread (remote), and wakes the getters. */
-#include <math.h>
+ * What is the same for every runtime happens here: choosing the runtime when a pool is
+ * created (then reached only through its table of operations, pool_impl.h), checking a
+ * submit (the task's name, arguments and target, the refs in its arguments), and waiting
+ * for tasks to end. A submitted task's record lives in the pool's task table
+ * (pool_table.c); the runtime runs it — on this process's threads (local.c) or on a
+ * broker's workers (client.c, mpi_boot.c) — and records its end there, which wakes the
+ * getters. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +15,6 @@
 
 #include "core/error.h"
 #include "core/sysinfo.h"
-#include "distribute/peer.h"
 #include "distribute/pool_impl.h"
 
 const char *qh_task_state_name(qh_task_state s)
@@ -30,367 +29,39 @@ const char *qh_task_state_name(qh_task_state s)
     return "?";
 }
 
-static bool s_ended(const qh_ref *t)
-{
-    return t->state == QH_TASK_DONE || t->state == QH_TASK_FAILED || t->state == QH_TASK_CANCELED;
-}
-
-/* ---- the table ---- */
-
-qh_ref *qh__pool_find(qh_pool *pool, uint64_t id)
-{
-    if (!pool->nbuckets)
-        return NULL;
-    for (qh_ref *t = pool->buckets[id % pool->nbuckets]; t; t = t->hnext)
-        if (t->id == id)
-            return t;
-    return NULL;
-}
-
-static qh_status s_insert(qh_pool *pool, qh_ref *t)
-{
-    if (pool->ntasks >= pool->nbuckets) {
-        size_t nb = pool->nbuckets ? 2 * pool->nbuckets : 1024;
-        qh_ref **b = calloc(nb, sizeof *b);
-        if (!b)
-            return QH_ERROR(QH_ENOMEM, "out of memory for the task table");
-        for (size_t i = 0; i < pool->nbuckets; i++) {
-            while (pool->buckets[i]) {
-                qh_ref *x = pool->buckets[i];
-                pool->buckets[i] = x->hnext;
-                x->hnext = b[x->id % nb];
-                b[x->id % nb] = x;
-            }
-        }
-        free(pool->buckets);
-        pool->buckets = b;
-        pool->nbuckets = nb;
-    }
-    qh_ref **head = &pool->buckets[t->id % pool->nbuckets];
-    t->hnext = *head;
-    *head = t;
-    pool->ntasks++;
-    return QH_OK;
-}
-
-static void s_free_task(qh_ref *t)
-{
-    qh_value_destroy(&t->args);
-    qh_value_destroy(&t->result);
-    free(t->message);
-    free(t->holder);
-    free(t->dependents);
-    free(t);
-}
-
-/* With mu held: drops one hold; the last one removes and frees the record. */
-static void s_release(qh_pool *pool, qh_ref *t)
-{
-    if (--t->holders)
-        return;
-    qh_ref **p = &pool->buckets[t->id % pool->nbuckets];
-    while (*p != t)
-        p = &(*p)->hnext;
-    *p = t->hnext;
-    pool->ntasks--;
-    if (pool->client)
-        qh__client_release(pool->client, t->id);
-    s_free_task(t);
-}
-
-/* With mu held: the runtime is done with t (exactly once). */
-static void s_runtime_release(qh_pool *pool, qh_ref *t)
-{
-    if (t->runtime_done)
-        return;
-    t->runtime_done = true;
-    s_release(pool, t);
-}
-
-/* ---- ending tasks ---- */
-
-static void s_wake(qh_pool *pool)
-{
-    atomic_fetch_add_explicit(&pool->nends, 1, memory_order_relaxed);
-    if (pool->nwaiters && pool->defer_wake)
-        pool->wake_pending = true;
-    else if (pool->nwaiters)
-        pthread_cond_broadcast(&pool->ended);
-}
-
-static void s_finalize(qh_pool *pool, qh_ref *t, qh_status status, const char *message,
-                       qh_value **value);
-
-/* With mu held: dependency `dep` of t ended; t may now be ready (local runtime). */
-static void s_dep_ended(qh_pool *pool, qh_ref *t, const qh_ref *dep)
-{
-    if (t->state == QH_TASK_WAITING) {
-        if (dep->status == QH_OK) {
-            if (qh__value_subst_ref(t->args, dep->id, dep->result) != QH_OK)
-                s_finalize(pool, t, QH_ENOMEM, qh_last_error(), NULL);
-        } else {
-            char msg[1536];
-            snprintf(msg, sizeof msg, "dependency '%s' (task %llu) %s: %s", dep->name,
-                     (unsigned long long)dep->id,
-                     dep->status == QH_ECANCELED ? "was canceled" : "failed",
-                     dep->message ? dep->message : qh_strerror(dep->status));
-            s_finalize(pool, t, dep->status, msg, NULL);
-        }
-    }
-    if (--t->ndeps_pending)
-        return;
-    if (t->state == QH_TASK_WAITING) {
-        t->state = QH_TASK_QUEUED;
-        if (qh__exec_push(pool->exec, &t->job) == QH_OK)
-            return;
-        s_finalize(pool, t, qh_last_status(), qh_last_error(), NULL);
-    }
-    s_runtime_release(pool, t); /* ended while waiting: it will never run */
-}
-
-/* With mu held: records the end of t (first end wins) and tells its dependents. */
-static void s_finalize(qh_pool *pool, qh_ref *t, qh_status status, const char *message,
-                       qh_value **value)
-{
-    if (s_ended(t))
-        return;
-    t->status = status;
-    if (status == QH_OK) {
-        t->state = QH_TASK_DONE;
-        t->result = *value;
-        *value = NULL;
-    } else {
-        t->state = status == QH_ECANCELED ? QH_TASK_CANCELED : QH_TASK_FAILED;
-        t->message = strdup(message && *message ? message : qh_strerror(status));
-    }
-    qh_value_destroy(&t->args);
-    s_wake(pool);
-    /* Dependents take their copies now; the list is done with. */
-    qh_ref **deps = t->dependents;
-    uint32_t n = t->ndependents;
-    t->dependents = NULL;
-    t->ndependents = t->capdependents = 0;
-    for (uint32_t i = 0; i < n; i++)
-        s_dep_ended(pool, deps[i], t);
-    free(deps);
-}
-
-void qh__pool_end(qh_pool *pool, qh_ref *t, qh_status status, const char *message, qh_value **value)
-{
-    qh_value *none = NULL;
-    s_finalize(pool, t, status, message, value ? value : &none);
-    s_runtime_release(pool, t);
-}
-
-void qh__pool_lost(qh_pool *pool, qh_ref *t, qh_status status, const char *message)
-{
-    free(t->holder);
-    t->holder = NULL;
-    t->state = QH_TASK_FAILED;
-    t->status = status;
-    free(t->message);
-    t->message = strdup(message && *message ? message : qh_strerror(status));
-    s_wake(pool);
-}
-
-void qh__pool_end_all(qh_pool *pool, qh_status status, const char *message)
-{
-    for (size_t i = 0; i < pool->nbuckets; i++)
-        for (qh_ref *t = pool->buckets[i]; t; t = t->hnext)
-            s_finalize(pool, t, status, message, NULL);
-}
-
-/* ---- the local runtime ---- */
-
-static qh_pool *s_ctx_pool(void *arg)
-{
-    return arg;
-}
-
-static void s_local_run(qh__job *job)
-{
-    qh_ref *t = (qh_ref *)job;
-    qh_pool *pool = t->pool;
-    pthread_mutex_lock(&pool->mu);
-    if (t->state != QH_TASK_QUEUED) { /* canceled, or failed by a dependency, meanwhile */
-        s_runtime_release(pool, t);
-        pthread_mutex_unlock(&pool->mu);
-        return;
-    }
-    t->state = QH_TASK_RUNNING;
-    qh_value *args = t->args;
-    t->args = NULL;
-    pthread_mutex_unlock(&pool->mu);
-
-    qh_task_ctx ctx = {.name = t->name,
-                       .id = t->id,
-                       .target = t->target,
-                       .canceled = &t->canceled,
-                       .pool = s_ctx_pool,
-                       .pool_arg = pool};
-    qh_value *result = NULL;
-    char *message = NULL;
-    qh_status st = qh__task_invoke(t->def, &ctx, args, &result, &message);
-    qh_value_destroy(&args);
-
-    pthread_mutex_lock(&pool->mu);
-    qh__pool_end(pool, t, st, message, &result);
-    pthread_mutex_unlock(&pool->mu);
-    qh_value_destroy(&result);
-    free(message);
-}
-
-static void s_local_drop(qh__job *job)
-{
-    qh_ref *t = (qh_ref *)job;
-    qh_pool *pool = t->pool; /* t may be freed by the end */
-    pthread_mutex_lock(&pool->mu);
-    qh__pool_end(pool, t, QH_ECANCELED, "the pool was shut down", NULL);
-    pthread_mutex_unlock(&pool->mu);
-}
+static const qh__runtime *const s_runtimes[] = {
+    [QH_POOL_LOCAL] = &qh__local_runtime,
+    [QH_POOL_REMOTE] = &qh__remote_runtime,
+    [QH_POOL_MPI] = &qh__spmd_runtime,
+};
 
 /* ---- pools ---- */
-
-static qh_status s_pool_new(qh_pool_kind kind, qh_pool **out)
-{
-    qh_pool *p = calloc(1, sizeof *p);
-    if (!p)
-        return QH_ERROR(QH_ENOMEM, "out of memory for a pool");
-    p->kind = kind;
-    qh__mutex_init_adaptive(&p->mu);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->ended, &ca);
-    pthread_condattr_destroy(&ca);
-    p->next_id = 1;
-    *out = p;
-    return QH_OK;
-}
-
-static void s_pool_free(qh_pool *p)
-{
-    for (size_t i = 0; i < p->nbuckets; i++) {
-        while (p->buckets[i]) {
-            qh_ref *t = p->buckets[i];
-            p->buckets[i] = t->hnext;
-            s_free_task(t);
-        }
-    }
-    free(p->buckets);
-    for (size_t i = 0; i < p->nnames; i++)
-        free(p->names[i]);
-    free(p->names);
-    free(p->closed_why);
-    pthread_cond_destroy(&p->ended);
-    pthread_mutex_destroy(&p->mu);
-    free(p);
-}
-
-/* The priority added to every task this process submits (QH_TASK_PRIORITY; 0 if unset). */
-static int s_env_priority(void)
-{
-    const char *v = getenv("QH_TASK_PRIORITY");
-    return v ? atoi(v) : 0;
-}
-
-static qh_status s_local_create(const qh_pool_opts *o, qh_pool **out)
-{
-    qh_pool *p = NULL;
-    QH_CALL(s_pool_new(QH_POOL_LOCAL, &p));
-    qh__machine_res(&p->cap);
-    /* Inside a job, the job's budget (cores and memory) is the pool's whole capacity. */
-    const char *cpus = getenv("QH_JOB_CPUS"), *mem = getenv("QH_JOB_MEM");
-    if (cpus && atof(cpus) > 0)
-        p->cap.cpu = atof(cpus);
-    if (mem && strtoull(mem, NULL, 10) > 0)
-        p->cap.mem = strtoull(mem, NULL, 10);
-    if (o && o->cpus > 0)
-        p->cap.cpu = o->cpus;
-    if (o && o->mem)
-        p->cap.mem = o->mem;
-    p->cap.gpu = o ? o->gpus : 0;
-    qh_status st = qh__exec_create(&p->cap, 0, &p->exec);
-    if (st != QH_OK) {
-        s_pool_free(p);
-        return st;
-    }
-    *out = p;
-    return QH_OK;
-}
-
-qh_status qh__pool_create_remote(const char *endpoint, int timeout_ms, qh_pool **out)
-{
-    qh_pool *p = NULL;
-    QH_CALL(s_pool_new(QH_POOL_REMOTE, &p));
-    qh_status st = qh__client_create(p, endpoint, timeout_ms, &p->client);
-    if (st != QH_OK) {
-        s_pool_free(p);
-        return st;
-    }
-    pthread_mutex_lock(&p->mu);
-    p->next_id = qh__client_peer_no(p->client) << 40 | 1;
-    pthread_mutex_unlock(&p->mu);
-    *out = p;
-    return QH_OK;
-}
 
 qh_status qh_pool_create(const qh_pool_opts *opts, qh_pool **out)
 {
     *out = NULL;
-    qh_pool_kind kind = opts ? opts->kind : QH_POOL_AUTO;
-    const char *broker = opts && opts->broker ? opts->broker : getenv("QH_BROKER");
-    int timeout = opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 10000;
-    if (kind == QH_POOL_AUTO)
-        kind = broker && *broker    ? QH_POOL_REMOTE
-               : qh__mpi_detected() ? QH_POOL_MPI
-                                    : QH_POOL_LOCAL;
-    switch (kind) {
-    case QH_POOL_REMOTE:
-        if (!broker || !*broker)
-            return QH_ERROR(QH_EINVAL, "a remote pool needs a broker endpoint (set QH_BROKER)");
-        return qh__pool_create_remote(broker, timeout, out);
-    case QH_POOL_MPI: {
-        bool handled = false;
-        QH_CALL(qh__mpi_pool_create(opts, out, &handled));
-        if (handled)
-            return QH_OK;
-        return s_local_create(opts, out); /* a single rank: run locally */
-    }
-    case QH_POOL_LOCAL:
-        return s_local_create(opts, out);
-    default:
-        return QH_ERROR(QH_EINVAL, "unknown pool kind %d", (int)kind);
-    }
+    qh_pool_opts o = opts ? *opts : (qh_pool_opts){.kind = QH_POOL_AUTO};
+    if (!o.broker)
+        o.broker = getenv("QH_BROKER");
+    if (o.connect_timeout_ms <= 0)
+        o.connect_timeout_ms = 10000;
+    if (o.kind == QH_POOL_AUTO)
+        o.kind = o.broker && *o.broker ? QH_POOL_REMOTE
+                 : qh__mpi_detected()  ? QH_POOL_MPI
+                                       : QH_POOL_LOCAL;
+    if ((unsigned)o.kind >= sizeof s_runtimes / sizeof s_runtimes[0] || !s_runtimes[o.kind])
+        return QH_ERROR(QH_EINVAL, "unknown pool kind %d", (int)o.kind);
+    return s_runtimes[o.kind]->create(&o, out);
 }
 
 void qh_pool_destroy(qh_pool **pp)
 {
-    if (!pp || !*pp)
-        return;
-    qh_pool *p = *pp;
-    *pp = NULL;
-    pthread_mutex_lock(&p->mu);
-    p->closed = true;
-    /* Running tasks are told (qh_task_canceled) so that cooperative ones end soon. */
-    for (size_t i = 0; i < p->nbuckets; i++)
-        for (qh_ref *t = p->buckets[i]; t; t = t->hnext)
-            if (!s_ended(t))
-                atomic_store(&t->canceled, true);
-    pthread_mutex_unlock(&p->mu);
-    qh__exec_destroy(&p->exec); /* drops queued tasks, waits for running ones */
-    qh__client_destroy(&p->client);
-    if (p->mpi)
-        qh__mpi_pool_finish(p->mpi);
-    pthread_mutex_lock(&p->mu);
-    qh__pool_end_all(p, QH_ESTATE, "the pool was shut down");
-    pthread_mutex_unlock(&p->mu);
-    s_pool_free(p);
+    qh__pool_close(pp);
 }
 
 qh_pool_kind qh_pool_kind_of(const qh_pool *pool)
 {
-    return pool->kind;
+    return pool->ops->kind;
 }
 
 /* ---- the default pool ---- */
@@ -429,15 +100,12 @@ qh_status qh_pool_capacity(qh_pool *pool, double *cpus, unsigned *gpus, uint64_t
     pool = s_resolve(pool);
     if (!pool)
         return qh_last_status();
+    qh__shape shape;
     pthread_mutex_lock(&pool->mu);
-    qh__res total = pool->cap;
-    size_t n = 1;
-    if (pool->client) {
-        const qh__shape *s = qh__client_shape(pool->client);
-        total = s->total;
-        n = s->workers;
-    }
+    pool->ops->shape(pool, &shape);
     pthread_mutex_unlock(&pool->mu);
+    qh__res total = shape.total;
+    size_t n = shape.workers;
     if (cpus)
         *cpus = total.cpu;
     if (gpus)
@@ -450,6 +118,13 @@ qh_status qh_pool_capacity(qh_pool *pool, double *cpus, unsigned *gpus, uint64_t
 }
 
 /* ---- submit ---- */
+
+/* The priority added to every task this process submits (QH_TASK_PRIORITY; 0 if unset). */
+static int s_env_priority(void)
+{
+    const char *v = getenv("QH_TASK_PRIORITY");
+    return v ? atoi(v) : 0;
+}
 
 typedef struct {
     uint64_t ids[64]; /* distinct refs found in the arguments */
@@ -499,16 +174,12 @@ static void s_fmt_res(char *buf, size_t size, const qh__res *r)
 static qh_status s_check_fit(qh_pool *pool, const char *task, const qh_target *t)
 {
     qh__res need = {t->cpu, t->gpu, t->mem};
-    qh__res best = pool->cap;
-    bool fits = qh__res_covers(&pool->cap, &need);
-    if (pool->client) {
-        const qh__shape *s = qh__client_shape(pool->client);
-        /* No worker yet (a standing pool starting up): the broker keeps the task. */
-        fits = s->workers == 0 || qh__shape_fits(s, &need);
-        best = s->max;
-    }
-    if (fits)
+    qh__shape shape;
+    pool->ops->shape(pool, &shape);
+    /* No worker yet (a standing pool starting up): the broker keeps the task. */
+    if (shape.workers == 0 || qh__shape_fits(&shape, &need))
         return QH_OK;
+    qh__res best = shape.max;
     char a[96], b[96];
     s_fmt_res(a, sizeof a, &need);
     s_fmt_res(b, sizeof b, &best);
@@ -539,11 +210,7 @@ qh_status qh_submit_target(qh_pool *pool, const char *task, const qh_target *tar
         QH_FAIL(QH_EINVAL, "the arguments of task '%s' must be a list, not a %s", task,
                 qh_value_type_name(qh_value_type_of(a)));
     const qh_task_def *def = qh_task_find(task);
-    if (!def && !pool->client)
-        QH_FAIL(QH_ENOTFOUND,
-                "no task named '%s' is registered (declare it with QH_TASK or load its "
-                "library with qh_task_load)",
-                task);
+    QH_TRY(pool->ops->accept(task, def));
     qh_target tg = {.cpu = 1, .max_retries = 3};
     if (target)
         tg = *target;
@@ -565,10 +232,6 @@ qh_status qh_submit_target(qh_pool *pool, const char *task, const qh_target *tar
     t->target = tg;
     t->state = QH_TASK_WAITING;
     t->holders = 2; /* the caller's ref and the runtime */
-    t->job.need = (qh__res){tg.cpu, tg.gpu, tg.mem};
-    t->job.priority = tg.priority;
-    t->job.run = s_local_run;
-    t->job.drop = s_local_drop;
 
     pthread_mutex_lock(&pool->mu);
     locked = true;
@@ -579,10 +242,9 @@ qh_status qh_submit_target(qh_pool *pool, const char *task, const qh_target *tar
     t->name = def ? def->name : s_intern(pool, task);
     if (!t->name)
         QH_FAIL(QH_ENOMEM, "out of memory for a task name");
-    /* Every ref must be known; ended ones are replaced now, others become dependencies. */
+    /* Every ref must be known; a failed one fails the task, the others go to the runtime. */
     qh_ref *deps[64];
     uint32_t ndeps = 0;
-    uint64_t dep_ids[64];
     qh_ref *failed = NULL;
     for (uint32_t i = 0; i < refs.n; i++) {
         qh_ref *d = qh__pool_find(pool, refs.ids[i]);
@@ -591,63 +253,30 @@ qh_status qh_submit_target(qh_pool *pool, const char *task, const qh_target *tar
                     "an argument of task '%s' refers to task %llu, which this pool does not "
                     "know (was its ref destroyed?)",
                     task, (unsigned long long)refs.ids[i]);
-        if (d->state == QH_TASK_DONE && !pool->client)
-            QH_TRY(qh__value_subst_ref(a, d->id, d->result));
-        else if (d->state == QH_TASK_DONE) /* the broker has it, or knows where it is */
-            deps[ndeps] = d, dep_ids[ndeps++] = d->id;
-        else if (s_ended(d))
+        if (d->state != QH_TASK_DONE && qh__ref_ended(d))
             failed = d;
         else
-            deps[ndeps] = d, dep_ids[ndeps++] = d->id;
+            deps[ndeps++] = d;
     }
     t->id = pool->next_id++;
+    if ((st = qh__pool_insert(pool, t)) != QH_OK) {
+        t->id = 0; /* not in the table: freed below */
+        goto fail;
+    }
     t->args = a;
     a = NULL;
-    QH_TRY(s_insert(pool, t));
     if (failed) {
         /* Errors are values: the ref exists and its get reports the dependency. */
-        t->ndeps_pending = 1;
-        s_dep_ended(pool, t, failed);
-    } else if (pool->client) {
-        st = qh__client_submit(pool->client, t, dep_ids, ndeps, t->args, &kick);
-        if (st != QH_OK) {
-            t->holders = 1; /* the caller gets no ref: ending it frees it */
-            qh__pool_end(pool, t, st, qh_last_error(), NULL);
-            t = NULL;
-            goto fail;
-        }
-        qh_value_destroy(&t->args); /* encoded: the broker has it now */
-        t->state = ndeps ? QH_TASK_WAITING : QH_TASK_QUEUED;
-    } else if (ndeps) {
-        for (uint32_t i = 0; i < ndeps; i++) {
-            qh_ref *d = deps[i];
-            if (d->ndependents == d->capdependents) {
-                uint32_t cap = d->capdependents ? 2 * d->capdependents : 2;
-                qh_ref **nd = realloc(d->dependents, cap * sizeof *nd);
-                if (!nd) {
-                    /* Fail t; the dependencies registered so far still count down. */
-                    s_finalize(pool, t, QH_ENOMEM, "out of memory registering a dependency", NULL);
-                    if (!t->ndeps_pending)
-                        s_runtime_release(pool, t);
-                    break;
-                }
-                d->dependents = nd;
-                d->capdependents = cap;
-            }
-            d->dependents[d->ndependents++] = t;
-            t->ndeps_pending++;
-        }
-    } else {
-        t->state = QH_TASK_QUEUED;
-        st = qh__exec_push(pool->exec, &t->job);
-        if (st != QH_OK) {
-            s_finalize(pool, t, st, qh_last_error(), NULL);
-            s_runtime_release(pool, t);
-        }
+        qh__pool_fail_dep(pool, t, failed);
+    } else if ((st = pool->ops->submit(pool, t, deps, ndeps, &kick)) != QH_OK) {
+        t->holders = 1; /* the caller gets no ref: ending it frees it */
+        qh__pool_end(pool, t, st, qh_last_error(), NULL);
+        t = NULL;
+        goto fail;
     }
     pthread_mutex_unlock(&pool->mu);
     if (kick)
-        qh__client_kick(pool->client);
+        pool->ops->kick(pool);
     *out = t;
     return QH_OK;
 fail:
@@ -683,10 +312,8 @@ static bool s_wait_until(qh_pool *pool, bool (*ready)(void *), void *arg, int ti
 {
     if (ready(arg))
         return true;
-    /* A short local task ends sooner than a sleep and wake-up take. A remote one cannot end
-     * that soon, and watching would take the core its messages need. */
-    if (timeout_ms != 0 && !pool->client) {
-        qh__watch(&pool->mu, &pool->nends);
+    if (timeout_ms != 0 && pool->ops->watch) {
+        pool->ops->watch(pool);
         if (ready(arg))
             return true;
     }
@@ -714,39 +341,7 @@ static bool s_wait_until(qh_pool *pool, bool (*ready)(void *), void *arg, int ti
 
 static bool s_one_ended(void *arg)
 {
-    return s_ended(arg);
-}
-
-/* The error a get reports for an ended, failed task. */
-static qh_status s_task_error(const qh_ref *t)
-{
-    if (t->state == QH_TASK_CANCELED && t->status == QH_ECANCELED)
-        return QH_ERROR(QH_ECANCELED, "task '%s' (task %llu) was canceled%s%s", t->name,
-                        (unsigned long long)t->id, t->message ? ": " : "",
-                        t->message ? t->message : "");
-    return QH_ERROR(t->status, "task '%s' (task %llu) failed: %s", t->name,
-                    (unsigned long long)t->id, t->message ? t->message : qh_strerror(t->status));
-}
-
-/* With mu held (released meanwhile): fetches a remote ref's value from the worker keeping
- * it and keeps it in the ref for later gets. A holder that cannot answer fails the ref. */
-static qh_status s_fetch(qh_pool *pool, qh_ref *ref, qh_value **out)
-{
-    char holder[QH__ENDPOINT_MAX];
-    snprintf(holder, sizeof holder, "%s", ref->holder);
-    int timeout = (int)(qh__client_heartbeat_ms(pool->client) * QH__LIVENESS);
-    pthread_mutex_unlock(&pool->mu);
-    qh_value *v = NULL;
-    qh_status st = qh__peer_fetch(holder, ref->id, timeout, &v);
-    pthread_mutex_lock(&pool->mu);
-    if (st != QH_OK && ref->state == QH_TASK_DONE && !ref->result)
-        qh__pool_lost(pool, ref, st, qh_last_error());
-    if (st == QH_OK && !ref->result)
-        ref->result = v, v = NULL; /* another getter may have been first */
-    qh_value_destroy(&v);
-    if (ref->state != QH_TASK_DONE)
-        return s_task_error(ref);
-    return (*out = qh_value_clone(ref->result)) ? QH_OK : QH_ENOMEM;
+    return qh__ref_ended(arg);
 }
 
 qh_status qh_get_timeout(qh_ref *ref, int timeout_ms, qh_value **out)
@@ -761,12 +356,10 @@ qh_status qh_get_timeout(qh_ref *ref, int timeout_ms, qh_value **out)
     if (!ended)
         st = QH_ERROR(QH_ETIMEDOUT, "task '%s' (task %llu) did not end within %d ms", ref->name,
                       (unsigned long long)ref->id, timeout_ms);
-    else if (ref->state == QH_TASK_DONE && !ref->result && ref->holder)
-        st = s_fetch(pool, ref, out); /* unlocks and locks again */
     else if (ref->state != QH_TASK_DONE)
-        st = s_task_error(ref);
+        st = qh__ref_error(ref);
     else
-        st = (*out = qh_value_clone(ref->result)) ? QH_OK : QH_ENOMEM;
+        st = pool->ops->value(pool, ref, out); /* may unlock and lock again */
     pthread_mutex_unlock(&pool->mu);
     return st;
 }
@@ -808,7 +401,7 @@ static bool s_many_ended(void *arg)
     s_many *m = arg;
     size_t k = 0;
     for (size_t i = 0; i < m->n && k < m->want; i++)
-        k += s_ended(m->refs[i]);
+        k += qh__ref_ended(m->refs[i]);
     return k >= m->want;
 }
 
@@ -831,7 +424,7 @@ qh_status qh_wait(qh_ref *const *refs, size_t n, size_t num_ready, int timeout_m
     bool ok = s_wait_until(pool, s_many_ended, &m, timeout_ms);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        bool e = s_ended(refs[i]);
+        bool e = qh__ref_ended(refs[i]);
         k += e;
         if (ready)
             ready[i] = e;
@@ -851,16 +444,13 @@ qh_status qh_cancel(qh_ref *ref)
         return QH_ERROR(QH_EINVAL, "no ref to cancel");
     qh_pool *pool = ref->pool;
     pthread_mutex_lock(&pool->mu);
-    if (!s_ended(ref)) {
+    if (!qh__ref_ended(ref)) {
         atomic_store(&ref->canceled, true);
-        s_finalize(pool, ref, QH_ECANCELED, NULL, NULL);
+        qh__pool_finalize(pool, ref, QH_ECANCELED, NULL, NULL);
         free(ref->message);
         ref->message = NULL;
-        if (pool->client) {
-            /* The broker drops it (or tells its worker); a late result is ignored. */
-            qh__client_cancel(pool->client, ref->id);
-            s_runtime_release(pool, ref);
-        }
+        if (pool->ops->cancel)
+            pool->ops->cancel(pool, ref);
     }
     pthread_mutex_unlock(&pool->mu);
     return QH_OK;
@@ -897,7 +487,7 @@ void qh_ref_destroy(qh_ref **pref)
     *pref = NULL;
     qh_pool *pool = t->pool;
     pthread_mutex_lock(&pool->mu);
-    s_release(pool, t);
+    qh__pool_release(pool, t);
     pthread_mutex_unlock(&pool->mu);
 }
 

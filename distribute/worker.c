@@ -26,7 +26,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "distribute/peer.h"
-#include "distribute/runtime.h"
+#include "distribute/pool_impl.h"
 #include "distribute/transport.h"
 
 #define S_JOB_BUCKETS 1024
@@ -73,7 +73,8 @@ static qh_pool *s_nested_pool(void *arg)
 {
     w_worker *w = arg;
     pthread_mutex_lock(&w->nested_mu);
-    if (!w->nested && qh__pool_create_remote(w->endpoint, 10000, &w->nested) != QH_OK)
+    qh_pool_opts o = {.kind = QH_POOL_REMOTE, .broker = w->endpoint, .connect_timeout_ms = 10000};
+    if (!w->nested && qh__remote_runtime.create(&o, &w->nested) != QH_OK)
         w->nested = NULL;
     qh_pool *p = w->nested;
     pthread_mutex_unlock(&w->nested_mu);
@@ -513,7 +514,7 @@ fail:
             atomic_store(&j->canceled, true);
     pthread_mutex_unlock(&w->mu);
     qh__exec_destroy(&w->exec);
-    qh_pool_destroy(&w->nested);
+    qh__pool_close(&w->nested);
     qh__held_destroy(&w->store);
     if (w->wakefd >= 0)
         close(w->wakefd);
