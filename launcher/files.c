@@ -25,6 +25,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/file.h"
 #include "core/sysinfo.h"
 #include "launcher/archive.h"
 #include "launcher/files_internal.h"

@@ -1,5 +1,5 @@
 /* File-system helpers of the launcher: directories, atomic writes (temporary file, fsync,
- * rename, fsync of the directory), whole-file reads and tree copies. */
+ * rename, fsync of the directory) and tree copies. Whole-file reads are core/file.h's. */
 #ifndef QH_LAUNCHER_FSUTIL_H
 #define QH_LAUNCHER_FSUTIL_H
 
@@ -15,10 +15,6 @@ qh_status qh__mkdirs(const char *path, unsigned mode);
 /* Writes data to path atomically: readers see the old file or the whole new one, and a
  * crash at any point leaves one of them. */
 qh_status qh__write_atomic(const char *path, const void *data, size_t len);
-
-/* Reads a whole file (NUL-terminated for convenience; *len excludes the NUL). ENOTFOUND
- * when it does not exist. */
-qh_status qh__read_file(const char *path, char **data, size_t *len);
 
 /* Copies everything from fd `in` to fd `out` (*copied, may be NULL, gets the byte count).
  * Messages name src and dst. */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/file.h"
 #include "launcher/fsutil.h"
 #include "launcher/job_value.h"
 #include "launcher/store.h"

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/file.h"
 #include "core/proc.h"
 #include "launcher/fsutil.h"
 #include "launcher/job_run.h"

@@ -6,10 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "core/sysinfo.h"
 #include "launcher/cli/commands.h"
 #include "launcher/files_internal.h"
-#include "launcher/fsutil.h"
 #include "qhybrid/function.h"
 
 #define S_MAX_LIST 256 /* --dependency / --env / --arg entries */

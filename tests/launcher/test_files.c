@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "launcher/files_internal.h"
+#include "core/file.h"
 #include "launcher/fsutil.h"
 #include "mpi_sim/h5tree.h"
 #include "qhybrid/archive.h"

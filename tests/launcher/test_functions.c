@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "core/file.h"
 #include "launcher/fsutil.h"
 #include "tests/launcher/launcher_test.h"
 

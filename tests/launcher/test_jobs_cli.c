@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "core/proc.h"
+#include "core/file.h"
 #include "launcher/fsutil.h"
 #include "tests/launcher/launcher_test.h"
 
