@@ -813,7 +813,7 @@ qh_status qh_files_quota(const char *function, uint64_t *bytes)
     return st;
 }
 
-qh_status qh__files_remove_function(const char *title)
+qh_status qh_files_remove_function(const char *title)
 {
     QH_CALL(qh__function_title_check(title));
     s_scope sc;

@@ -71,6 +71,14 @@ QH_EXPORT qh_status qh_files_show(const char *name, const char *function, qh_val
  * with '.') belong to the store. QH_EINVAL for a bad title, QH_EIO. */
 QH_EXPORT qh_status qh_files_dir(const char *function, char **out);
 
+/* Removes the whole data area of the function titled `title` ($QH_HOME/files/functions/
+ * <title>/) with every file stored in it, e.g. once the function is deleted
+ * (qh_function_delete keeps them). Unlike the other calls, title names a function even
+ * inside a run, and NULL is refused: the shared area is never removed so. A function that
+ * has no files is not an error. QH_EINVAL for a bad title, QH_EIO when something cannot be
+ * removed (what remains stays usable). */
+QH_EXPORT qh_status qh_files_remove_function(const char *title);
+
 /* Sets the scope's quota to bytes, stored in the scope (it outlasts the process); 0
  * removes it, so that QH_FILES_QUOTA or the default of 10 GiB applies again. Files already
  * stored are kept even when they exceed the new quota; only later uploads are refused.

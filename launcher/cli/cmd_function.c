@@ -9,7 +9,7 @@
 #include "core/file.h"
 #include "core/sysinfo.h"
 #include "launcher/cli/commands.h"
-#include "launcher/files_internal.h"
+#include "qhybrid/files.h"
 #include "qhybrid/function.h"
 
 #define S_MAX_LIST 256 /* --dependency / --env / --arg entries */
@@ -151,7 +151,7 @@ int qh__cmd_function(int argc, char **argv)
                (argc == 3 || (argc == 4 && strcmp(argv[3], "--with-files") == 0))) {
         if (qh_function_delete(argv[2]) != QH_OK)
             goto fail;
-        if (argc == 4 && qh__files_remove_function(argv[2]) != QH_OK)
+        if (argc == 4 && qh_files_remove_function(argv[2]) != QH_OK)
             goto fail;
         printf("{\"deleted\": \"%s\"}\n", argv[2]);
         rc = 0;

@@ -882,10 +882,10 @@ static void test_function_env(void **state)
     assert_int_equal(qh_files_upload(s_path("x.txt"), NULL, NULL), QH_EINVAL);
     unsetenv("QH_FUNCTION");
     /* removing a function's files (for the functions code) */
-    assert_int_equal(qh__files_remove_function("fenv"), QH_OK);
+    assert_int_equal(qh_files_remove_function("fenv"), QH_OK);
     assert_false(qh__exists(s_path("files/functions/fenv")));
-    assert_int_equal(qh__files_remove_function("fenv"), QH_OK);
-    assert_int_equal(qh__files_remove_function("../x"), QH_EINVAL);
+    assert_int_equal(qh_files_remove_function("fenv"), QH_OK);
+    assert_int_equal(qh_files_remove_function("../x"), QH_EINVAL);
 }
 
 /* ---- the public archive calls ---------------------------------------------------------- */
