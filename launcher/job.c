@@ -103,6 +103,11 @@ static qh_status s_store(qh_job *job, qh__store **out)
     return QH_OK;
 }
 
+qh_status qh__job_store_of(qh_job *job, qh__store **out)
+{
+    return s_store(job, out);
+}
+
 qh_status qh_job_open(const char *name_or_id, qh_job **out)
 {
     qh__store *s = NULL;
@@ -527,6 +532,62 @@ fail:
     if (st != QH_OK)
         qh_job_destroy(out);
     qh_value_destroy(&a);
+    qh__job_rec_clear(&rec);
+    qh__store_close(&s);
+    return st;
+}
+
+qh_status qh_job_submit(const qh_job_submit_opts *o, qh_job **out)
+{
+    qh_status st = QH_OK;
+    qh__store *s = NULL;
+    qh__job_rec rec = {0};
+    qh_value *prog = NULL;
+    *out = NULL;
+    if (!o || !o->argv || !o->argv[0] || !o->argv[0][0])
+        return QH_ERROR(QH_EINVAL, "a job needs a program to run");
+    if (!(prog = qh_value_list()))
+        QH_FAIL(QH_ENOMEM, "no memory");
+    for (size_t i = 0; o->argv[i]; i++) {
+        qh_value *v = qh_value_string(o->argv[i]);
+        if (!v || qh_value_push(prog, &v) != QH_OK) {
+            qh_value_destroy(&v);
+            QH_FAIL(QH_ENOMEM, "no memory");
+        }
+    }
+    char cwd[PATH_MAX];
+    const char *wd = o->working_dir;
+    if (!wd && !(wd = getcwd(cwd, sizeof cwd)))
+        QH_FAIL(QH_EIO, "cannot read the current directory: %s", strerror(errno));
+    char defname[64];
+    const char *name = o->name;
+    if (!name) {
+        const char *base = strrchr(o->argv[0], '/') ? strrchr(o->argv[0], '/') + 1 : o->argv[0];
+        qh__job_default_name(base, defname, sizeof defname);
+        name = defname;
+    }
+    rec.name = strdup(name);
+    rec.device = strdup(o->device ? o->device : "sv");
+    rec.cwd = strdup(wd);
+    rec.instances = o->instances > 0 ? (int)o->instances : 1;
+    rec.copy_from = o->copy_checkpoints_from_job ? strdup(o->copy_checkpoints_from_job) : NULL;
+    if (!rec.name || !rec.device || !rec.cwd || (o->copy_checkpoints_from_job && !rec.copy_from))
+        QH_FAIL(QH_ENOMEM, "no memory");
+    QH_TRY(qh__job_hyperparameters(o->hyperparameters, &rec.hyper));
+    QH_TRY(qh_value_to_json(prog, false, &rec.program));
+    QH_TRY(qh__job_inputs_json(NULL, o->input_channels, &rec.input));
+    QH_TRY(qh__job_deps_json(o->dependencies, &rec.deps));
+    QH_TRY(qh__store_open(NULL, &s));
+    QH_TRY(qh__job_create(s, &rec));
+    QH_TRY(qh__job_handle(qh__store_home(s), rec.id, rec.name, out));
+    QH_TRY(qh__supervisor_spawn(qh__store_home(s), rec.id));
+fail:
+    if (st != QH_OK && rec.id > 0 && s) { /* recorded, but it will not run */
+        qh__job_start_failed(s, rec.id);
+        qh__error_prefix("could not start");
+        qh_job_destroy(out);
+    }
+    qh_value_destroy(&prog);
     qh__job_rec_clear(&rec);
     qh__store_close(&s);
     return st;

@@ -58,6 +58,9 @@ void qh__job_start_failed(qh__store *s, int64_t id);
 /* A handle on job id of the store at home (caller-owned). */
 qh_status qh__job_handle(const char *home, int64_t id, const char *name, qh_job **out);
 
+/* The store the handle reads, opened on first use (the handle keeps it). */
+qh_status qh__job_store_of(qh_job *job, qh__store **out);
+
 /* A default job name: "<base>-<milliseconds since 1970>", with characters not allowed in
  * names made '-' and base shortened to fit in 50 characters. */
 void qh__job_default_name(const char *base, char *out, size_t size);

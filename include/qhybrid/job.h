@@ -194,6 +194,116 @@ QH_EXPORT qh_status qh_job_metrics(qh_job *job, qh_value **out);
 QH_EXPORT qh_status qh_job_cancel(qh_job *job);
 QH_EXPORT qh_status qh_job_stop(qh_job *job);
 
+/* The job's log from byte `offset` on: up to `size` bytes copied into buf, *got (may be 0)
+ * of them. *got is 0 at the end of what is written so far, and for a job that has written
+ * nothing yet; the log only grows while the job runs, so a follower reads on from where
+ * it stopped. QH_EIO when the log cannot be read. */
+QH_EXPORT qh_status qh_job_logs_read(qh_job *job, uint64_t offset, char *buf, size_t size,
+                                     size_t *got);
+
+/* The job's state transitions, oldest first: a list of maps {state, sub_status, time}
+ * (time in seconds since 1970); caller-owned. */
+QH_EXPORT qh_status qh_job_transitions(qh_job *job, qh_value **out);
+
+/* Extracts the results of a DONE job into dir (created with its parents when missing):
+ * every file its program wrote under its results directory (packed into model.tar.gz when
+ * it ended), and dir/result.json holding its result as JSON ("null" when it saved none),
+ * written atomically. Files of the same names in dir are replaced. ESTATE when the job is
+ * not DONE, QH_EIO when dir cannot be written, QH_EPARSE when the packed results are
+ * damaged. */
+QH_EXPORT qh_status qh_job_download(qh_job *job, const char *dir);
+
+/* Draws metrics (a list of maps {name, value, iteration}, as qh_job_metrics gives) into
+ * the image at path: one panel per metric name (in order of first appearance), its values
+ * against their iteration (the point's rank among its metric's points when the iteration
+ * is negative), under `title`. The format follows path's extension: ".png" or ".svg"; the
+ * file is replaced atomically. QH_EINVAL for another extension or more than 256 metric
+ * names, QH_EIO when the file cannot be written, QH_ENOMEM. */
+QH_EXPORT qh_status qh_job_metrics_plot(const qh_value *metrics, const char *path,
+                                        const char *title);
+
+/* ---- the job store: what a job's record holds ------------------------------------------ */
+
+/* A snapshot of a job's record in the store, for showing a job (qh_job_info, qh_job_list).
+ * Every string belongs to the snapshot and is NULL when not set. Fields named *_json hold
+ * the JSON text the store keeps, verbatim (qh_value_from_json reads it). */
+typedef struct qh_job_info {
+    int64_t id;                       /* the store's number for the job */
+    const char *name;                 /* its unique name */
+    const char *device;               /* the device queue it has priority on */
+    qh_job_state state;               /* its state */
+    const char *sub_status;           /* RUNNING's sub-status, "" if none */
+    const char *status;               /* printed: "QUEUED", "RUNNING: MAPPING", ... */
+    const char *error;                /* why it ended in ERROR (or an error reported while
+                                         running) */
+    double created;                   /* when it was recorded, seconds since 1970 */
+    double started;                   /* when it entered RUNNING; 0 = not yet */
+    double ended;                     /* when it reached DONE, ERROR or CANCELED; 0 = not yet */
+    const char *function;             /* its QH_HYBRID_JOB function (jobs started from C) */
+    const char *program_json;         /* list of strings: the command it runs */
+    const char *hyperparameters_json; /* map of strings */
+    const char *arguments_json;       /* map: its typed arguments (C jobs, runs) */
+    const char *input_json;           /* map: input channel -> the path copied in */
+    const char *result_json;          /* its saved result (NULL: none saved) */
+    const char *usage_json;           /* map: resource usage, as the launcher measured it */
+    const char *fn_title;             /* runs of functions: the function's title */
+    int fn_version;                   /* ...and version */
+    double cpus;                      /* budget: cores (0 = the machine's) */
+    uint64_t mem;                     /* budget: bytes (0 = the available memory) */
+    int instances;                    /* ranks it runs on (1 = no mpirun) */
+    const char *directory;            /* its directory: inputs, results, checkpoints, log */
+} qh_job_info;
+
+/* A snapshot of the job's record now; the caller owns *out (qh_job_info_destroy). */
+QH_EXPORT qh_status qh_job_info_get(qh_job *job, qh_job_info **out);
+
+/* Frees a snapshot. Accepts NULL; sets *info to NULL. */
+QH_EXPORT void qh_job_info_destroy(qh_job_info **info);
+
+#define QH_JOB_LIST_ALL  (-1) /* qh_job_list: every job */
+#define QH_JOB_LIST_LIVE (-2) /* qh_job_list: the jobs that have not ended */
+
+/* Snapshots of the jobs of the store ($QH_HOME), oldest first: those in state `filter` (a
+ * qh_job_state), or QH_JOB_LIST_ALL / QH_JOB_LIST_LIVE. *out is a caller-owned array of *n
+ * snapshots (qh_job_info_list_destroy); NULL when there are none. QH_EINVAL for another
+ * filter. */
+QH_EXPORT qh_status qh_job_list(int filter, qh_job_info ***out, size_t *n);
+
+/* Frees n snapshots and the array holding them. Accepts NULL. */
+QH_EXPORT void qh_job_info_list_destroy(qh_job_info **infos, size_t n);
+
+/* The resource usage of the job of a snapshot, as a new map (caller-owned): what the
+ * launcher measured per phase (usage_json; an empty map when there is none), and, under
+ * "program", the "resource_usage" the program put in its result's "metadata" map (as
+ * Qiskit Serverless programs do), when it did. QH_ENOMEM. */
+QH_EXPORT qh_status qh_job_info_resource_usage(const qh_job_info *info, qh_value **out);
+
+/* ---- starting any program as a job ----------------------------------------------------- */
+
+/* A program run as a hybrid job (what `qhybrid submit` records). Only argv is needed. */
+typedef struct qh_job_submit_opts {
+    const char *const *argv; /* NULL-terminated: the executable (a path) and its arguments */
+    const char *name;        /* NULL: the executable's base name and the time */
+    const char *device;      /* device queue it has priority on; NULL: "sv"; "sv:mpi=N"
+                                also runs it over N ranks */
+    const qh_value *hyperparameters;       /* map (borrowed) or NULL, as qh_job_call's arguments */
+    const char *const *input_channels;     /* NULL-terminated pairs: channel, path, ... */
+    unsigned instances;                    /* > 1: run under `mpirun -np instances` */
+    const char *copy_checkpoints_from_job; /* a finished job whose checkpoints to start from */
+    const char *const *dependencies;       /* NULL-terminated shared objects the job loads */
+    const char *working_dir;               /* where it runs; NULL: the current directory */
+} qh_job_submit_opts;
+
+/* Records the program as a QUEUED job and starts the detached process that supervises it
+ * (it waits for the device, prepares the job's directory, runs the program with its output
+ * captured into the log, and records how it ended), then returns the job's handle in *out
+ * (caller-owned). A program linked with libqhybrid gets the in-job calls below; any program
+ * can print Braket metric lines. EINVAL with a sentence for a bad name, device, instances or
+ * hyperparameter; ENOTFOUND for a missing input, dependency or checkpoint job; EEXIST when
+ * the name is taken. When the supervisor cannot be started the job is recorded ERROR and
+ * the message begins "could not start: ". */
+QH_EXPORT qh_status qh_job_submit(const qh_job_submit_opts *opts, qh_job **out);
+
 /* ---- inside a running job ------------------------------------------------------------ */
 
 /* Whether this process runs inside a job (QH_JOB_NAME is set). */

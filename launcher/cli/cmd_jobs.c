@@ -9,28 +9,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/error.h"
-#include "launcher/archive.h"
 #include "launcher/cli/commands.h"
 #include "launcher/cli/json_out.h"
-#include "launcher/fsutil.h"
-#include "launcher/plot.h"
-#include "launcher/store.h"
 #include "qhybrid/job.h"
 
 /* Parses `qhybrid CMD [flags] JOB`: the flags given (each a long option without argument
- * or with one), and the job's record. Returns 0, or the exit status to return. */
+ * or with one), and the job with a snapshot of its record. Returns 0, or the exit status to
+ * return. */
 typedef struct {
-    const char *cmd;  /* "status", ... */
-    const char *job;  /* JOB as given */
-    qh__store *store; /* open */
-    qh__job_rec *rec; /* the job */
+    const char *cmd;   /* "status", ... */
+    const char *name;  /* JOB as given */
+    qh_job *job;       /* open */
+    qh_job_info *info; /* its record */
 } s_ctx;
 
 static int s_open(s_ctx *c)
 {
-    if (qh__store_open(NULL, &c->store) != QH_OK ||
-        qh__store_get(c->store, c->job, &c->rec) != QH_OK) {
+    if (qh_job_open(c->name, &c->job) != QH_OK || qh_job_info_get(c->job, &c->info) != QH_OK) {
         fprintf(stderr, "qhybrid %s: %s\n", c->cmd, qh_last_error());
         return 1;
     }
@@ -39,8 +34,8 @@ static int s_open(s_ctx *c)
 
 static void s_close(s_ctx *c)
 {
-    qh__job_rec_free(&c->rec);
-    qh__store_close(&c->store);
+    qh_job_info_destroy(&c->info);
+    qh_job_destroy(&c->job);
 }
 
 static void s_time(double t, char *buf, size_t size)
@@ -55,39 +50,30 @@ static void s_time(double t, char *buf, size_t size)
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Writes a value kept in the store as JSON (written there by qh_value_to_json) under key. */
+/* Writes JSON text kept in the store (written there by qh_value_to_json) under key. */
 static void s_json_raw(qh__json *j, const char *key, const char *json)
 {
     qh__json_key(j, key);
     qh__json_raw(j, json ? json : "null");
 }
 
-/* The launcher's resource usage, with the program's own (the "resource_usage" it put in
- * its result's "metadata", as Qiskit Serverless programs do) merged in as "program". */
-static void s_print_usage(qh__json *j, const qh__job_rec *r)
+/* The launcher's resource usage, with the program's own merged in as "program". */
+static void s_print_usage(qh__json *j, const qh_job_info *r)
 {
-    qh_value *usage = NULL, *result = NULL;
+    qh_value *usage = NULL;
     char *text = NULL;
-    if (!r->usage || qh_value_from_json(r->usage, &usage) != QH_OK)
-        usage = qh_value_map();
-    if (r->result && qh_value_from_json(r->result, &result) == QH_OK) {
-        const qh_value *mine = qh_value_get(qh_value_get(result, "metadata"), "resource_usage");
-        qh_value *copy = mine ? qh_value_clone(mine) : NULL;
-        if (copy && qh_value_set(usage, "program", &copy) != QH_OK)
-            qh_value_destroy(&copy);
-    }
-    qh_clear_error();
     qh__json_key(j, "resource_usage");
-    if (usage && qh_value_to_json(usage, false, &text) == QH_OK)
+    if (qh_job_info_resource_usage(r, &usage) == QH_OK &&
+        qh_value_to_json(usage, false, &text) == QH_OK)
         qh__json_raw(j, text);
     else
         qh__json_raw(j, "null");
     free(text);
     qh_value_destroy(&usage);
-    qh_value_destroy(&result);
 }
 
-static void s_print_rec(const qh__job_rec *r, qh__store *s, bool verbose)
+/* The job as JSON; verbose (then job is its handle) adds what it was given and how it went. */
+static void s_print_rec(const qh_job_info *r, qh_job *job, bool verbose)
 {
     qh__json j;
     qh__json_init(&j, stdout);
@@ -99,9 +85,7 @@ static void s_print_rec(const qh__job_rec *r, qh__store *s, bool verbose)
     qh__json_key(&j, "device");
     qh__json_string(&j, r->device);
     qh__json_key(&j, "status");
-    char *status = qh__job_status_text(r->state, r->sub_status);
-    qh__json_string(&j, status ? status : "?");
-    free(status);
+    qh__json_string(&j, r->status);
     char t[32];
     const char *tk[] = {"created", "started", "ended"};
     double tv[] = {r->created, r->started, r->ended};
@@ -119,10 +103,10 @@ static void s_print_rec(const qh__job_rec *r, qh__store *s, bool verbose)
         qh__json_string(&j, r->error);
     }
     if (verbose) {
-        s_json_raw(&j, "hyperparameters", r->hyper);
-        s_json_raw(&j, "program", r->program);
-        s_json_raw(&j, "input", r->input);
-        s_json_raw(&j, "arguments", r->args);
+        s_json_raw(&j, "hyperparameters", r->hyperparameters_json);
+        s_json_raw(&j, "program", r->program_json);
+        s_json_raw(&j, "input", r->input_json);
+        s_json_raw(&j, "arguments", r->arguments_json);
         if (r->fn_title) {
             qh__json_key(&j, "function");
             qh__json_string(&j, r->fn_title);
@@ -139,12 +123,11 @@ static void s_print_rec(const qh__job_rec *r, qh__store *s, bool verbose)
         qh__json_key(&j, "instances");
         qh__json_int(&j, r->instances);
         qh__json_key(&j, "directory");
-        qh__json_string(&j, r->dir);
+        qh__json_string(&j, r->directory);
         s_print_usage(&j, r);
         qh_value *tr = NULL;
         char *text = NULL;
-        if (qh__store_transitions(s, r->id, &tr) == QH_OK &&
-            qh_value_to_json(tr, false, &text) == QH_OK)
+        if (qh_job_transitions(job, &tr) == QH_OK && qh_value_to_json(tr, false, &text) == QH_OK)
             s_json_raw(&j, "transitions", text);
         free(text);
         qh_value_destroy(&tr);
@@ -174,7 +157,7 @@ static int s_parse(int argc, char **argv, const struct option *opts, const char 
         return 2;
     }
     ctx->cmd = argv[0];
-    ctx->job = argv[optind];
+    ctx->name = argv[optind];
     return s_open(ctx);
 }
 
@@ -202,7 +185,7 @@ int qh__cmd_list(int argc, char **argv)
                                          {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    int c, filter = QH__LIST_ALL;
+    int c, filter = QH_JOB_LIST_ALL;
     bool json = false;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -230,30 +213,25 @@ int qh__cmd_list(int argc, char **argv)
         s_usage_list(stderr);
         return 2;
     }
-    qh__store *s = NULL;
-    qh__job_rec **recs = NULL;
+    qh_job_info **recs = NULL;
     size_t n = 0;
-    if (qh__store_open(NULL, &s) != QH_OK || qh__store_list(s, filter, &recs, &n) != QH_OK) {
+    if (qh_job_list(filter, &recs, &n) != QH_OK) {
         fprintf(stderr, "qhybrid list: %s\n", qh_last_error());
-        qh__store_close(&s);
         return 1;
     }
     if (!json)
         printf("%-6s %-50s %-10s %-20s %s\n", "ID", "NAME", "DEVICE", "CREATED", "STATUS");
     for (size_t i = 0; i < n; i++) {
         if (json) {
-            s_print_rec(recs[i], s, false);
+            s_print_rec(recs[i], NULL, false);
             continue;
         }
         char t[32];
         s_time(recs[i]->created, t, sizeof t);
-        char *status = qh__job_status_text(recs[i]->state, recs[i]->sub_status);
         printf("%-6" PRId64 " %-50s %-10s %-20s %s\n", recs[i]->id, recs[i]->name, recs[i]->device,
-               t, status ? status : "?");
-        free(status);
+               t, recs[i]->status);
     }
-    qh__job_recs_free(recs, n);
-    qh__store_close(&s);
+    qh_job_info_list_destroy(recs, n);
     return 0;
 }
 
@@ -295,13 +273,11 @@ int qh__cmd_status(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     }
     if (mode == 0) {
-        char *status = qh__job_status_text(ctx.rec->state, ctx.rec->sub_status);
-        printf("%s\n", status ? status : "?");
-        free(status);
-        if (ctx.rec->state == QH_JOB_ERROR && ctx.rec->error)
-            fprintf(stderr, "%s\n", ctx.rec->error);
+        printf("%s\n", ctx.info->status);
+        if (ctx.info->state == QH_JOB_ERROR && ctx.info->error)
+            fprintf(stderr, "%s\n", ctx.info->error);
     } else {
-        s_print_rec(ctx.rec, ctx.store, mode == 2);
+        s_print_rec(ctx.info, ctx.job, mode == 2);
     }
     s_close(&ctx);
     return 0;
@@ -337,34 +313,23 @@ int qh__cmd_logs(int argc, char **argv)
         s_close(&ctx);
         return rc < 0 ? 0 : rc;
     }
-    char *path = qh__path_join(ctx.rec->dir, "log");
-    FILE *f = NULL;
-    long pos = 0;
-    qh_job_state state = ctx.rec->state;
+    uint64_t pos = 0;
+    qh_job_state state = ctx.info->state;
     for (;;) {
-        if (!f && path)
-            f = fopen(path, "r");
-        if (f) {
-            fseek(f, pos, SEEK_SET);
-            char buf[65536];
-            size_t r;
-            while ((r = fread(buf, 1, sizeof buf, f)) > 0) {
-                fwrite(buf, 1, r, stdout);
-                pos += (long)r;
-            }
-            clearerr(f);
-            fflush(stdout);
+        char buf[65536];
+        size_t got = 0;
+        while (qh_job_logs_read(ctx.job, pos, buf, sizeof buf, &got) == QH_OK && got > 0) {
+            fwrite(buf, 1, got, stdout);
+            pos += got;
         }
+        fflush(stdout);
         if (!follow || qh_job_state_terminal(state))
             break;
         usleep(200 * 1000);
         /* Once it has ended, one more read for the last lines. */
-        if (qh__store_state(ctx.store, ctx.rec->id, &state, NULL, 0) != QH_OK)
+        if (qh_job_state_of(ctx.job, &state, NULL) != QH_OK)
             break;
     }
-    if (f)
-        fclose(f);
-    free(path);
     s_close(&ctx);
     return 0;
 }
@@ -397,52 +362,6 @@ static int s_flag_metrics(int c, void *ud)
     return 0;
 }
 
-/* One plot series per metric name, in order of first appearance. */
-static qh_status s_plot(const qh_value *list, const char *path, const char *title)
-{
-    size_t n = qh_value_len(list);
-    qh__plot_series *series = calloc(n ? n : 1, sizeof *series);
-    double *xs = calloc(n ? n : 1, sizeof *xs), *ys = calloc(n ? n : 1, sizeof *ys);
-    size_t ns = 0, used = 0;
-    qh_status st = QH_OK;
-    if (!series || !xs || !ys) {
-        st = QH_ERROR(QH_ENOMEM, "no memory");
-        goto done;
-    }
-    /* Group by name: for each new name, collect its points contiguously. */
-    char **names = calloc(n ? n : 1, sizeof *names);
-    for (size_t i = 0; names && i < n; i++) {
-        const char *name = qh_value_str(qh_value_get(qh_value_at(list, i), "name"), NULL);
-        bool seen = false;
-        for (size_t k = 0; k < ns && !seen; k++)
-            seen = strcmp(names[k], name) == 0;
-        if (seen)
-            continue;
-        names[ns] = (char *)name;
-        series[ns].name = name;
-        series[ns].x = xs + used;
-        series[ns].y = ys + used;
-        for (size_t m = i; m < n; m++) {
-            const qh_value *e = qh_value_at(list, m);
-            if (strcmp(qh_value_str(qh_value_get(e, "name"), NULL), name) != 0)
-                continue;
-            int64_t it = qh_value_int_or(qh_value_get(e, "iteration"), -1);
-            xs[used] = it >= 0 ? (double)it : (double)series[ns].n;
-            ys[used] = qh_value_double_or(qh_value_get(e, "value"), 0);
-            used++;
-            series[ns].n++;
-        }
-        ns++;
-    }
-    free(names);
-    st = qh__plot_write(path, title, series, ns);
-done:
-    free(series);
-    free(xs);
-    free(ys);
-    return st;
-}
-
 int qh__cmd_metrics(int argc, char **argv)
 {
     static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
@@ -459,10 +378,10 @@ int qh__cmd_metrics(int argc, char **argv)
     qh_value *list = NULL;
     char *text = NULL;
     rc = 1;
-    if (qh__store_metrics(ctx.store, ctx.rec->id, &list) != QH_OK)
+    if (qh_job_metrics(ctx.job, &list) != QH_OK)
         goto fail;
     if (o.plot) {
-        if (s_plot(list, o.plot, ctx.rec->name) != QH_OK)
+        if (qh_job_metrics_plot(list, o.plot, ctx.info->name) != QH_OK)
             goto fail;
         fprintf(stderr, "qhybrid metrics: wrote %s\n", o.plot);
     } else if (o.json) {
@@ -534,38 +453,25 @@ int qh__cmd_result(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     }
     rc = 1;
-    int64_t id = ctx.rec->id;
-    if (o.wait && !qh_job_state_terminal(ctx.rec->state)) {
-        qh__job_rec_free(&ctx.rec);
-        if (qh__store_wait(ctx.store, id, -1) != QH_OK ||
-            qh__store_get_id(ctx.store, id, &ctx.rec) != QH_OK)
+    if (o.wait && !qh_job_state_terminal(ctx.info->state)) {
+        qh_job_info_destroy(&ctx.info);
+        if (qh_job_wait(ctx.job, -1) != QH_OK || qh_job_info_get(ctx.job, &ctx.info) != QH_OK)
             goto fail;
     }
-    if (ctx.rec->state == QH_JOB_ERROR) {
-        fprintf(stderr, "qhybrid result: job '%s' failed: %s\n", ctx.rec->name,
-                ctx.rec->error ? ctx.rec->error : "no reason recorded");
+    if (ctx.info->state == QH_JOB_ERROR) {
+        fprintf(stderr, "qhybrid result: job '%s' failed: %s\n", ctx.info->name,
+                ctx.info->error ? ctx.info->error : "no reason recorded");
         goto done;
     }
-    if (ctx.rec->state != QH_JOB_DONE) {
-        fprintf(stderr, "qhybrid result: job '%s' is %s%s\n", ctx.rec->name,
-                qh_job_state_name(ctx.rec->state),
-                qh_job_state_terminal(ctx.rec->state) ? "" : "; it has no result yet (--wait)");
+    if (ctx.info->state != QH_JOB_DONE) {
+        fprintf(stderr, "qhybrid result: job '%s' is %s%s\n", ctx.info->name,
+                qh_job_state_name(ctx.info->state),
+                qh_job_state_terminal(ctx.info->state) ? "" : "; it has no result yet (--wait)");
         goto done;
     }
-    const char *json = ctx.rec->result ? ctx.rec->result : "null";
-    if (o.download) {
-        char *model = qh__path_join(ctx.rec->dir, "model.tar.gz");
-        char *rj = qh__path_join(o.download, "result.json");
-        qh_status st = model && rj ? qh__mkdirs(o.download, 0755) : QH_ENOMEM;
-        if (st == QH_OK && qh__exists(model))
-            st = qh__archive_extract(model, o.download);
-        if (st == QH_OK)
-            st = qh__write_atomic(rj, json, strlen(json));
-        free(model);
-        free(rj);
-        if (st != QH_OK)
-            goto fail;
-    }
+    const char *json = ctx.info->result_json ? ctx.info->result_json : "null";
+    if (o.download && qh_job_download(ctx.job, o.download) != QH_OK)
+        goto fail;
     printf("%s\n", json);
     rc = 0;
     goto done;
@@ -598,7 +504,7 @@ int qh__cmd_cancel(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     }
     rc = 0;
-    if (qh__store_transition(ctx.store, ctx.rec->id, QH_JOB_CANCELED, NULL, NULL) != QH_OK) {
+    if (qh_job_cancel(ctx.job) != QH_OK) {
         fprintf(stderr, "qhybrid cancel: %s\n", qh_last_error());
         rc = 1;
     } else {

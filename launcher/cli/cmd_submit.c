@@ -10,9 +10,6 @@
 
 #include "launcher/cli/commands.h"
 #include "launcher/cli/json_out.h"
-#include "launcher/job_run.h"
-#include "launcher/job_value.h"
-#include "launcher/store.h"
 #include "qhybrid/job.h"
 
 #define S_MAX_LIST 256 /* --hyper / --input / --dependency entries */
@@ -63,22 +60,21 @@ static int s_resolve(const char *prog, char *out)
     return rc;
 }
 
-static void s_print_job(const qh__job_rec *rec)
+/* {"id", "name", "status"}, and "error" for a job in ERROR. */
+static void s_print_job(int64_t id, const char *name, const char *status, const char *error)
 {
     qh__json j;
     qh__json_init(&j, stdout);
     qh__json_object_begin(&j);
     qh__json_key(&j, "id");
-    qh__json_int(&j, rec->id);
+    qh__json_int(&j, id);
     qh__json_key(&j, "name");
-    qh__json_string(&j, rec->name);
+    qh__json_string(&j, name);
     qh__json_key(&j, "status");
-    char *status = qh__job_status_text(rec->state, rec->sub_status);
-    qh__json_string(&j, status ? status : "?");
-    free(status);
-    if (rec->state == QH_JOB_ERROR && rec->error) {
+    qh__json_string(&j, status);
+    if (error) {
         qh__json_key(&j, "error");
-        qh__json_string(&j, rec->error);
+        qh__json_string(&j, error);
     }
     qh__json_object_end(&j);
 }
@@ -97,14 +93,15 @@ int qh__cmd_submit(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     const char *name = NULL, *device = "sv", *copy_from = NULL;
     const char *hypers[S_MAX_LIST], *deps[S_MAX_LIST + 1], *channels[2 * S_MAX_LIST + 1];
+    const char **prog = NULL;
     size_t nh = 0, nd = 0, nc = 0;
     char *chan_names[S_MAX_LIST] = {0};
     long instances = 1;
     bool wait = false;
     int c, rc = 1;
-    qh__store *s = NULL;
-    qh__job_rec rec = {0};
-    qh_value *hp = NULL, *prog = NULL;
+    qh_job *job = NULL;
+    qh_job_info *now = NULL;
+    qh_value *hp = NULL;
     optind = 1;
     /* Options may come before or after PROGRAM; PROGRAM's own arguments that start with
      * '-' go after "--". getopt moves the operands to the end, in order. */
@@ -187,67 +184,49 @@ int qh__cmd_submit(int argc, char **argv)
             goto done;
         }
     }
-    prog = qh_value_list();
-    qh_value *v = qh_value_string(exe);
-    qh_value_push(prog, &v);
-    for (int i = optind + 1; i < argc; i++) {
-        v = qh_value_string(argv[i]);
-        qh_value_push(prog, &v);
-    }
-    char cwd[PATH_MAX];
-    if (!getcwd(cwd, sizeof cwd)) {
-        fprintf(stderr, "qhybrid submit: cannot read the current directory: %s\n", strerror(errno));
+    /* PROGRAM as found, then its own arguments. */
+    prog = calloc((size_t)(argc - optind) + 1, sizeof *prog);
+    if (!prog) {
+        fprintf(stderr, "qhybrid submit: no memory\n");
         goto done;
     }
-    char defname[64];
-    if (!name) {
-        const char *base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
-        qh__job_default_name(base, defname, sizeof defname);
-        name = defname;
-    }
-    rec.name = strdup(name);
-    rec.device = strdup(device);
-    rec.cwd = strdup(cwd);
-    rec.instances = (int)instances;
-    rec.copy_from = copy_from ? strdup(copy_from) : NULL;
-    if (qh__job_hyperparameters(hp, &rec.hyper) != QH_OK ||
-        qh_value_to_json(prog, false, &rec.program) != QH_OK ||
-        qh__job_inputs_json(NULL, channels, &rec.input) != QH_OK ||
-        qh__job_deps_json(deps, &rec.deps) != QH_OK || qh__store_open(NULL, &s) != QH_OK ||
-        qh__job_create(s, &rec) != QH_OK) {
+    prog[0] = exe;
+    for (int i = optind + 1; i < argc; i++)
+        prog[i - optind] = argv[i];
+    qh_job_submit_opts o = {.argv = prog,
+                            .name = name,
+                            .device = device,
+                            .hyperparameters = hp,
+                            .input_channels = channels,
+                            .instances = (unsigned)instances,
+                            .copy_checkpoints_from_job = copy_from,
+                            .dependencies = deps};
+    if (qh_job_submit(&o, &job) != QH_OK) {
         fprintf(stderr, "qhybrid submit: %s\n", qh_last_error());
         goto done;
     }
-    if (qh__supervisor_spawn(qh__store_home(s), rec.id) != QH_OK) {
-        qh__job_start_failed(s, rec.id);
-        fprintf(stderr, "qhybrid submit: could not start: %s\n", qh_last_error());
-        goto done;
-    }
-    qh__job_rec *now = NULL;
     if (wait) {
-        if (qh__store_wait(s, rec.id, -1) != QH_OK || qh__store_get_id(s, rec.id, &now) != QH_OK) {
+        if (qh_job_wait(job, -1) != QH_OK || qh_job_info_get(job, &now) != QH_OK) {
             fprintf(stderr, "qhybrid submit: %s\n", qh_last_error());
             goto done;
         }
-        s_print_job(now);
+        s_print_job(now->id, now->name, now->status,
+                    now->state == QH_JOB_ERROR ? now->error : NULL);
         rc = now->state == QH_JOB_DONE ? 0 : 1;
         if (now->state == QH_JOB_ERROR)
             fprintf(stderr, "qhybrid submit: job '%s' failed: %s\n", now->name,
                     now->error ? now->error : "?");
     } else {
-        rec.state = QH_JOB_QUEUED;
-        free(rec.sub_status);
-        rec.sub_status = strdup("");
-        s_print_job(&rec);
+        s_print_job(qh_job_get_id(job), qh_job_get_name(job), qh_job_state_name(QH_JOB_QUEUED),
+                    NULL);
         rc = 0;
     }
-    qh__job_rec_free(&now);
 done:
     for (size_t i = 0; i < S_MAX_LIST; i++)
         free(chan_names[i]);
     qh_value_destroy(&hp);
-    qh_value_destroy(&prog);
-    qh__job_rec_clear(&rec);
-    qh__store_close(&s);
+    free(prog);
+    qh_job_info_destroy(&now);
+    qh_job_destroy(&job);
     return rc;
 }
