@@ -359,7 +359,7 @@ fail:
     return st;
 }
 
-/* Checks a record's options and inserts it QUEUED (shared with `qhybrid submit`). */
+/* Checks a record's options and inserts it QUEUED (for qh_job_call, qh_job_submit and runs). */
 qh_status qh__job_create(qh__store *s, qh__job_rec *rec)
 {
     QH_CALL(qh_job_name_check(rec->name));
