@@ -10,7 +10,7 @@
  * mode from run to run (sometimes within a run), so every kernel is compared with passes
  * timed next to it, never with a figure from elsewhere.
  *
- * The kernels are the library's internal per-ISA tables (mpi_sim/kernels.h), called
+ * The kernels are the library's internal per-ISA tables (mpi_sim/kernels/kernels.h), called
  * directly: this measures the loops, not the planning around them (bench_circuits does
  * that). At the smallest n (when it is at most 22) every case is also run on every
  * instruction set against the generic one and the results compared, and after each
@@ -30,7 +30,7 @@
 #include <string.h>
 
 #include "bench/bench_common.h"
-#include "mpi_sim/kernels.h"
+#include "mpi_sim/kernels/kernels.h"
 #include "qhybrid/state.h"
 #include "qhybrid/status.h"
 

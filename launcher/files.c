@@ -31,7 +31,7 @@
 #include "launcher/files_internal.h"
 #include "launcher/fsutil.h"
 #include "launcher/store.h"
-#include "mpi_sim/h5tree.h"
+#include "mpi_sim/h5/h5tree.h"
 #include "qhybrid/archive.h"
 #include "qhybrid/files.h"
 

@@ -9,7 +9,7 @@
 
 #include "core/error.h"
 #include "launcher/job_value.h"
-#include "mpi_sim/h5tree.h"
+#include "mpi_sim/h5/h5tree.h"
 #include "qhybrid/job.h"
 
 static qh_status s_check(const qh_value *v, const char *what, char *path, size_t cap)

@@ -12,8 +12,8 @@
 #include "launcher/cli/cli_params.h"
 #include "launcher/cli/commands.h"
 #include "launcher/cli/json_out.h"
-#include "mpi_sim/batch_internal.h"
-#include "mpi_sim/comm.h"
+#include "mpi_sim/run/batch_internal.h"
+#include "mpi_sim/comm/comm.h"
 #include "qhybrid/qasm.h"
 
 static void s_usage(FILE *f)

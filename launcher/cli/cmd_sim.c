@@ -12,8 +12,8 @@
 #include "launcher/cli/cli_params.h"
 #include "launcher/cli/commands.h"
 #include "launcher/cli/json_out.h"
-#include "mpi_sim/comm.h"
-#include "mpi_sim/run_internal.h"
+#include "mpi_sim/comm/comm.h"
+#include "mpi_sim/run/run_internal.h"
 #include "qhybrid/qasm.h"
 #include "qhybrid/sim.h"
 

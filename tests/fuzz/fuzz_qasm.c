@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "mpi_sim/qasm_internal.h"
+#include "mpi_sim/qasm/qasm_internal.h"
 #include "qhybrid/qasm.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -35,8 +35,9 @@ jobs=${QH_FUZZ_JOBS:-1}
 seeds=$root/tests/fuzz/corpus/qasm
 mkdir -p "$out/corpus-qasm" "$out/artifacts"
 
-src="core/status.c mpi_sim/gates.c mpi_sim/circuit.c mpi_sim/expr.c mpi_sim/qasm_lexer.c
-     mpi_sim/qasm_parser.c mpi_sim/qasm_expr.c mpi_sim/qasm_qelib1.c tests/fuzz/fuzz_qasm.c"
+src="core/status.c mpi_sim/circuit/gates.c mpi_sim/circuit/circuit.c mpi_sim/circuit/expr.c
+     mpi_sim/qasm/qasm_lexer.c mpi_sim/qasm/qasm_parser.c mpi_sim/qasm/qasm_expr.c
+     mpi_sim/qasm/qasm_qelib1.c tests/fuzz/fuzz_qasm.c"
 paths=""
 for f in $src; do paths="$paths $root/$f"; done
 echo "run.sh: building $out/fuzz_qasm with $cc" >&2

@@ -21,7 +21,7 @@
 
 #include "core/error.h"
 #include "launcher/archive.h"
-#include "mpi_sim/h5tree.h"
+#include "mpi_sim/h5/h5tree.h"
 #include "tests/launcher/launcher_test.h"
 
 #define s_root     qh_test_home

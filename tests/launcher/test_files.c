@@ -23,7 +23,7 @@
 #include "launcher/files_internal.h"
 #include "core/file.h"
 #include "launcher/fsutil.h"
-#include "mpi_sim/h5tree.h"
+#include "mpi_sim/h5/h5tree.h"
 #include "qhybrid/archive.h"
 #include "qhybrid/files.h"
 #include "qhybrid/value.h"

@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "core/error.h"
-#include "mpi_sim/h5tree.h"
+#include "mpi_sim/h5/h5tree.h"
 #include "tests/launcher/launcher_test.h"
 
 #define s_root     qh_test_home

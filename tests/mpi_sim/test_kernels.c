@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "mpi_sim/kernels.h"
+#include "mpi_sim/kernels/kernels.h"
 #include "tests/ref/ref_sim.h"
 
 static const char *s_isas[] = {"generic", "avx2", "avx512"};

@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mpi_sim/qasm_internal.h"
+#include "mpi_sim/qasm/qasm_internal.h"
 #include "qhybrid/qasm.h"
 
 #define HDR "OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mpi_sim/qasm_internal.h"
+#include "mpi_sim/qasm/qasm_internal.h"
 #include "qhybrid/qasm.h"
 
 #define V3 "OPENQASM 3.0;\n"

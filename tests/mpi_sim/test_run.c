@@ -30,7 +30,7 @@ static qh_sim_result *s_run(const qh_circuit *c, qh_sim_options *o)
 /* The compilation variants every correctness check runs under: defaults, no fusion and no
  * blocking, tiny cache blocks (so that small states are blocked too: passes over blocks
  * holding high qubits, with gate programs or with fused matrices), large fused gates, and
- * the opening gates applied to the amplitudes rather than tracked (mpi_sim/start.c). */
+ * the opening gates applied to the amplitudes rather than tracked (mpi_sim/plan/start.c). */
 static const qh_plan_options s_variants[] = {
     {0},
     {.no_fusion = 1, .no_blocking = 1},

@@ -1,4 +1,4 @@
-/* The product start (mpi_sim/start.c): circuits whose opening gates keep a basis state a
+/* The product start (mpi_sim/plan/start.c): circuits whose opening gates keep a basis state a
  * sum of product states, run from basis states and from general states under every
  * compilation variant against the dense reference; reversible circuits that never leave a
  * basis state; the QFT of a basis state; GHZ, W, swap-test and Bell-pair states (sums of a

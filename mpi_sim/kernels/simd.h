@@ -1,0 +1,212 @@
+/* Internal: a tiny vector abstraction over interleaved complex doubles, one definition per
+ * instruction set, selected by the QH_ISA_* macro that kernels_simd.c is compiled with.
+ *
+ * A qv holds QV_LANES = 2^QV_LB complex amplitudes as (re, im) pairs. Complex products are
+ * formed as combine(Mre*v, Mim*swapri(v)): even (real) slots subtract, odd (imaginary)
+ * slots add, which is exactly fmaddsub on x86. */
+#ifndef QH_MPI_SIM_KERNELS_SIMD_H
+#define QH_MPI_SIM_KERNELS_SIMD_H
+
+#include <complex.h>
+
+#if defined(QH_ISA_avx512)
+#include <immintrin.h>
+typedef __m512d qv;
+#define QV_LB        2
+#define QV_SFX(name) name##_avx512
+static inline qv qv_load(const double complex *p)
+{
+    return _mm512_loadu_pd((const double *)p);
+}
+static inline void qv_store(double complex *p, qv v)
+{
+    _mm512_storeu_pd((double *)p, v);
+}
+static inline qv qv_zero(void)
+{
+    return _mm512_setzero_pd();
+}
+static inline qv qv_fma(qv a, qv b, qv c)
+{
+    return _mm512_fmadd_pd(a, b, c);
+}
+static inline qv qv_mul(qv a, qv b)
+{
+    return _mm512_mul_pd(a, b);
+}
+static inline qv qv_swapri(qv v)
+{
+    return _mm512_permute_pd(v, 0x55);
+}
+static inline qv qv_combine(qv a, qv b)
+{
+    return _mm512_fmaddsub_pd(_mm512_set1_pd(1.0), a, b);
+}
+/* lane l of the result = lane l ^ p of v (lanes are complex numbers) */
+static inline qv qv_xor_lanes(qv v, unsigned p)
+{
+    switch (p) {
+    case 1:
+        return _mm512_shuffle_f64x2(v, v, 0xB1);
+    case 2:
+        return _mm512_shuffle_f64x2(v, v, 0x4E);
+    case 3:
+        return _mm512_shuffle_f64x2(v, v, 0x1B);
+    default:
+        return v;
+    }
+}
+static inline qv qv_from(const double *x) /* x holds 2*QV_LANES doubles */
+{
+    return _mm512_loadu_pd(x);
+}
+static inline qv qv_set1(double x)
+{
+    return _mm512_set1_pd(x);
+}
+static inline qv qv_fms(qv a, qv b, qv c) /* a b - c */
+{
+    return _mm512_fmsub_pd(a, b, c);
+}
+static inline qv qv_fnma(qv a, qv b, qv c) /* c - a b */
+{
+    return _mm512_fnmadd_pd(a, b, c);
+}
+/* lane l of the result = lane l of b if bit l of `lanes` is set, else of a */
+static inline qv qv_blend(qv a, qv b, unsigned lanes)
+{
+    __mmask8 k = 0;
+    for (unsigned l = 0; l < 4; l++)
+        if (lanes >> l & 1)
+            k |= (__mmask8)(3u << (2 * l));
+    return _mm512_mask_blend_pd(k, a, b);
+}
+
+#elif defined(QH_ISA_avx2)
+#include <immintrin.h>
+typedef __m256d qv;
+#define QV_LB        1
+#define QV_SFX(name) name##_avx2
+static inline qv qv_load(const double complex *p)
+{
+    return _mm256_loadu_pd((const double *)p);
+}
+static inline void qv_store(double complex *p, qv v)
+{
+    _mm256_storeu_pd((double *)p, v);
+}
+static inline qv qv_zero(void)
+{
+    return _mm256_setzero_pd();
+}
+static inline qv qv_fma(qv a, qv b, qv c)
+{
+    return _mm256_fmadd_pd(a, b, c);
+}
+static inline qv qv_mul(qv a, qv b)
+{
+    return _mm256_mul_pd(a, b);
+}
+static inline qv qv_swapri(qv v)
+{
+    return _mm256_permute_pd(v, 0x5);
+}
+static inline qv qv_combine(qv a, qv b)
+{
+    return _mm256_fmaddsub_pd(_mm256_set1_pd(1.0), a, b);
+}
+static inline qv qv_xor_lanes(qv v, unsigned p)
+{
+    return p ? _mm256_permute2f128_pd(v, v, 0x01) : v;
+}
+static inline qv qv_from(const double *x)
+{
+    return _mm256_loadu_pd(x);
+}
+static inline qv qv_set1(double x)
+{
+    return _mm256_set1_pd(x);
+}
+static inline qv qv_fms(qv a, qv b, qv c)
+{
+    return _mm256_fmsub_pd(a, b, c);
+}
+static inline qv qv_fnma(qv a, qv b, qv c)
+{
+    return _mm256_fnmadd_pd(a, b, c);
+}
+static inline qv qv_blend(qv a, qv b, unsigned lanes)
+{
+    long long l0 = (lanes & 1) ? -1 : 0, l1 = (lanes & 2) ? -1 : 0;
+    return _mm256_blendv_pd(a, b, _mm256_castsi256_pd(_mm256_set_epi64x(l1, l1, l0, l0)));
+}
+
+#elif defined(QH_ISA_generic)
+typedef struct {
+    double re, im;
+} qv;
+#define QV_LB        0
+#define QV_SFX(name) name##_generic
+static inline qv qv_load(const double complex *p)
+{
+    const double *d = (const double *)p;
+    return (qv){d[0], d[1]};
+}
+static inline void qv_store(double complex *p, qv v)
+{
+    double *d = (double *)p;
+    d[0] = v.re;
+    d[1] = v.im;
+}
+static inline qv qv_zero(void)
+{
+    return (qv){0, 0};
+}
+static inline qv qv_fma(qv a, qv b, qv c)
+{
+    return (qv){a.re * b.re + c.re, a.im * b.im + c.im};
+}
+static inline qv qv_mul(qv a, qv b)
+{
+    return (qv){a.re * b.re, a.im * b.im};
+}
+static inline qv qv_swapri(qv v)
+{
+    return (qv){v.im, v.re};
+}
+static inline qv qv_combine(qv a, qv b)
+{
+    return (qv){a.re - b.re, a.im + b.im};
+}
+static inline qv qv_xor_lanes(qv v, unsigned p)
+{
+    (void)p;
+    return v;
+}
+static inline qv qv_from(const double *x)
+{
+    return (qv){x[0], x[1]};
+}
+static inline qv qv_set1(double x)
+{
+    return (qv){x, x};
+}
+static inline qv qv_fms(qv a, qv b, qv c)
+{
+    return (qv){a.re * b.re - c.re, a.im * b.im - c.im};
+}
+static inline qv qv_fnma(qv a, qv b, qv c)
+{
+    return (qv){c.re - a.re * b.re, c.im - a.im * b.im};
+}
+static inline qv qv_blend(qv a, qv b, unsigned lanes)
+{
+    return (lanes & 1) ? b : a;
+}
+#else
+#error "kernels_simd.c must be compiled with one QH_ISA_* macro defined"
+#endif
+
+#define QV_LANES (1u << QV_LB)
+
+#endif

@@ -1,0 +1,280 @@
+/* Cache blocking: groups the steps of a plan into passes, each of which runs block by block
+ * on blocks of 2^b amplitudes small enough to stay in a core's L2 cache, so that a pass
+ * costs one trip through memory whatever number of steps it holds.
+ *
+ * A block is not necessarily contiguous: it is the set of amplitudes whose indices differ
+ * only at b chosen qubits (the low chunk qubits 0..m-1, always, plus any others). Each pass
+ * chooses its own qubits; a thread copies a block into a buffer (chunks of 2^m contiguous
+ * amplitudes), applies the pass's steps to it with the qubits renamed to buffer positions,
+ * and copies it back. So gates on high qubits are blocked as well as gates on low ones, and
+ * the number of passes follows the circuit's structure, not its qubit numbers.
+ *
+ * The passes are chosen greedily in program order: a pass takes every pending step whose
+ * targets fit in the pass's qubits (adding them while there is room) and that no earlier
+ * pending step shares a qubit with. Steps therefore move only past steps on other qubits,
+ * with which they commute. Controls need not be in the block: a block has every other bit
+ * fixed, so a control outside it either holds for the whole block or not at all. */
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "mpi_sim/plan/plan_internal.h"
+
+/* Low qubits every block holds: chunks of 2^5 amplitudes (512 bytes) are long enough for
+ * the copies to run at memory speed and leave most of the block free for other qubits. */
+#define S_CHUNK_BITS 5
+
+static int s_blockable(const qh__step *st)
+{
+    return !st->has_condition && !st->fence &&
+           (st->kind == QH__STEP_DENSE || st->kind == QH__STEP_DIAG || st->kind == QH__STEP_MCX ||
+            st->kind == QH__STEP_SWAP);
+}
+
+static uint64_t s_target_mask(const qh__step *st)
+{
+    uint64_t t = 0;
+    for (unsigned j = 0; j < st->k; j++)
+        t |= (uint64_t)1 << st->targets[j];
+    return t;
+}
+
+/* Position of qubit q among the qubits of mask s. */
+static unsigned s_rank(uint64_t s, unsigned q)
+{
+    return (unsigned)__builtin_popcountll(s & (((uint64_t)1 << q) - 1));
+}
+
+static qh_status s_push_pass(qh__pass **v, size_t *n, size_t *cap, const qh__pass *ps)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? 2 * *cap : 16;
+        qh__pass *nv = realloc(*v, ncap * sizeof *nv);
+        if (!nv)
+            return QH_ERROR(QH_ENOMEM, "out of memory compiling the circuit");
+        *v = nv;
+        *cap = ncap;
+    }
+    (*v)[(*n)++] = *ps;
+    return QH_OK;
+}
+
+/* Appends to out[] the steps [lo, hi) (all blockable) grouped into passes. */
+static qh_status s_plan_run(qh_plan *p, size_t lo, size_t hi, unsigned b, unsigned m, qh__step *out,
+                            size_t *nout, unsigned char *done, size_t *pcap, size_t *taken)
+{
+    const unsigned n = p->num_qubits;
+    const uint64_t all = n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
+    const uint64_t low = ((uint64_t)1 << m) - 1;
+    size_t left = hi - lo;
+    while (left > 0) {
+        uint64_t s = low, blocked = 0;
+        size_t nt = 0;
+        for (size_t k = lo; k < hi && (blocked & all) != all; k++) {
+            if (done[k])
+                continue;
+            const qh__step *st = &p->steps[k];
+            uint64_t t = s_target_mask(st), q = t | st->ctrl;
+            if (q & blocked) {
+                blocked |= q;
+                continue;
+            }
+            /* controls come into the block while there is room for them (the step then
+             * joins a gate program); past that a step may leave them outside */
+            uint64_t ns = s | q;
+            if ((unsigned)__builtin_popcountll(ns) > b)
+                ns = s | t;
+            if ((unsigned)__builtin_popcountll(ns) <= b) {
+                s = ns;
+                taken[nt++] = k;
+                done[k] = 1;
+            } else {
+                blocked |= q;
+            }
+        }
+        left -= nt;
+        /* the rest of the block: the lowest qubits, so that chunks are as long as possible
+         * (and a block of qubits 0..b-1 is worked on in place) */
+        for (unsigned q = 0; q < n && (unsigned)__builtin_popcountll(s) < b; q++)
+            s |= (uint64_t)1 << q;
+        const int in_place = s == ((uint64_t)1 << b) - 1;
+        if (nt == 1) { /* one step costs one pass on its own, without copies */
+            out[(*nout)++] = p->steps[taken[0]];
+            continue;
+        }
+        qh__pass ps = {.first = *nout, .nq = b, .in_place = in_place};
+        unsigned j = 0;
+        for (unsigned q = 0; q < n; q++)
+            if (s >> q & 1)
+                ps.qubits[j++] = q;
+        ps.chunk_bits = (unsigned)__builtin_ctzll(~s);
+        if (ps.chunk_bits > b)
+            ps.chunk_bits = b;
+        for (size_t i = 0; i < nt; i++) {
+            qh__step st = p->steps[taken[i]];
+            st.inner = 1;
+            st.pass = (unsigned)p->num_passes;
+            for (unsigned t = 0; t < st.k; t++)
+                st.bt[t] = s_rank(s, st.targets[t]);
+            st.bctrl = 0;
+            for (unsigned q = 0; q < n; q++)
+                if ((st.ctrl & s) >> q & 1)
+                    st.bctrl |= (uint64_t)1 << s_rank(s, q);
+            st.octrl = st.ctrl & ~s;
+            out[(*nout)++] = st;
+        }
+        ps.end = *nout;
+        QH_CALL(s_push_pass(&p->passes, &p->num_passes, pcap, &ps));
+    }
+    return QH_OK;
+}
+
+qh_status qh__plan_blocking(qh_plan *p, unsigned b)
+{
+    const unsigned n = p->num_qubits;
+    qh_status st = QH_OK;
+    if (b == 0 || n <= b || p->num_steps == 0)
+        return QH_OK;
+    /* chunk qubits leave room for the largest step beside them */
+    const unsigned m = b >= S_CHUNK_BITS + QH_KERNEL_MAX_TARGETS + 2 ? S_CHUNK_BITS
+                       : b > QH_KERNEL_MAX_TARGETS                   ? b - QH_KERNEL_MAX_TARGETS
+                                                                     : 0;
+    const size_t ns = p->num_steps;
+    qh__step *out = malloc(ns * sizeof *out);
+    unsigned char *done = calloc(ns, 1);
+    size_t *taken = malloc(ns * sizeof *taken);
+    size_t nout = 0, pcap = 0;
+    if (!out || !done || !taken)
+        QH_FAIL(QH_ENOMEM, "out of memory compiling the circuit");
+    p->block_bits = b;
+    for (size_t i = 0; i < ns;) {
+        const qh__step *s0 = &p->steps[i];
+        if (!s_blockable(s0) || s0->k > b - m) {
+            out[nout++] = *s0;
+            i++;
+            continue;
+        }
+        size_t j = i + 1;
+        while (j < ns && s_blockable(&p->steps[j]) && p->steps[j].k <= b - m)
+            j++;
+        QH_TRY(s_plan_run(p, i, j, b, m, out, &nout, done, &pcap, taken));
+        i = j;
+    }
+    free(p->steps); /* the steps (and what they own) now live in out */
+    p->steps = out;
+    free(done);
+    free(taken);
+    return QH_OK;
+fail:
+    free(out);
+    free(done);
+    free(taken);
+    free(p->passes);
+    p->passes = NULL;
+    p->num_passes = 0;
+    p->block_bits = 0;
+    return st;
+}
+
+/* Applies step st (of a pass) to a block held at buf; `base` has the block's fixed bits. */
+static void s_apply_block(const qh__kernel_table *kt, const qh__step *st, double complex *buf,
+                          unsigned b, uint64_t base)
+{
+    if ((base & st->octrl) == st->octrl)
+        qh__step_kernel(kt, st, buf, b, st->bt, st->bctrl);
+}
+
+/* Everything pass ps does to one block (at buf; `base` has its fixed bits). */
+static void s_run_block(const qh__kernel_table *kt, const qh_plan *p, const qh__pass *ps,
+                        double complex *buf, unsigned b, uint64_t base, int started)
+{
+    if (!ps->units) {
+        for (size_t i = ps->first; i < ps->end; i++)
+            if (!(started && p->steps[i].in_start))
+                s_apply_block(kt, &p->steps[i], buf, b, base);
+        return;
+    }
+    const int rest = started && ps->has_start;
+    const qh__unit *units = rest ? ps->rest : ps->units;
+    const size_t nu = rest ? ps->num_rest : ps->num_units;
+    for (size_t i = 0; i < nu; i++) {
+        const qh__unit *u = &units[i];
+        if (u->is_prog)
+            kt->prog(buf, b, &u->prog);
+        else
+            s_apply_block(kt, &p->steps[u->step], buf, b, base);
+    }
+}
+
+/* The steps of a pass one after the other on the whole state (when no buffer is to be had). */
+static void s_run_unblocked(const qh__kernel_table *kt, const qh_plan *p, const qh__pass *ps,
+                            double complex *a, unsigned n, int started)
+{
+    for (size_t i = ps->first; i < ps->end; i++)
+        if (!(started && p->steps[i].in_start))
+            qh__step_kernel(kt, &p->steps[i], a, n, p->steps[i].targets, p->steps[i].ctrl);
+}
+
+void qh__pass_run(const qh_plan *p, const qh__pass *ps, double complex *a, unsigned n, int started)
+{
+    const qh__kernel_table *kt = qh__kernels();
+    const unsigned b = ps->nq;
+    const int64_t nblocks = (int64_t)1 << (n - b);
+    if (ps->in_place) {
+#pragma omp parallel for schedule(static)
+        for (int64_t c = 0; c < nblocks; c++) {
+            const uint64_t base = (uint64_t)c << b;
+            s_run_block(kt, p, ps, a + base, b, base, started);
+        }
+        return;
+    }
+    const unsigned m = ps->chunk_bits;
+    const uint64_t nch = (uint64_t)1 << (b - m), chunk = (uint64_t)1 << m;
+    unsigned outer[64], no = 0;
+    uint64_t in = 0;
+    for (unsigned j = 0; j < b; j++)
+        in |= (uint64_t)1 << ps->qubits[j];
+    for (unsigned q = 0; q < n; q++)
+        if (!(in >> q & 1))
+            outer[no++] = q;
+    const int nt = omp_get_max_threads();
+    uint64_t *off = malloc(nch * sizeof *off);
+    double complex **bufs = calloc((size_t)nt, sizeof *bufs);
+    int ok = off && bufs;
+    for (int t = 0; ok && t < nt; t++) {
+        bufs[t] = aligned_alloc(64, ((size_t)16) << b);
+        ok = bufs[t] != NULL;
+    }
+    if (!ok) {
+        s_run_unblocked(kt, p, ps, a, n, started);
+        goto done;
+    }
+    for (uint64_t u = 0; u < nch; u++) {
+        uint64_t o = 0;
+        for (unsigned j = m; j < b; j++)
+            o |= ((u >> (j - m)) & 1) << ps->qubits[j];
+        off[u] = o;
+    }
+#pragma omp parallel
+    {
+        double complex *buf = bufs[omp_get_thread_num()];
+#pragma omp for schedule(static)
+        for (int64_t c = 0; c < nblocks; c++) {
+            uint64_t base = 0;
+            for (unsigned j = 0; j < no; j++)
+                base |= (((uint64_t)c >> j) & 1) << outer[j];
+            for (uint64_t u = 0; u < nch; u++)
+                memcpy(buf + (u << m), a + base + off[u], chunk * sizeof *buf);
+            s_run_block(kt, p, ps, buf, b, base, started);
+            for (uint64_t u = 0; u < nch; u++)
+                memcpy(a + base + off[u], buf + (u << m), chunk * sizeof *buf);
+        }
+    }
+done:
+    if (bufs)
+        for (int t = 0; t < nt; t++)
+            free(bufs[t]);
+    free(bufs);
+    free(off);
+}

@@ -1,0 +1,185 @@
+/* Internal: the body of a compiled plan, shared by plan.c (compiling, executing) and run.c
+ * (which needs to run a plan in pieces for shot-by-shot simulation). */
+#ifndef QH_MPI_SIM_PLAN_PLAN_INTERNAL_H
+#define QH_MPI_SIM_PLAN_PLAN_INTERNAL_H
+
+#include <complex.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mpi_sim/kernels/kernels.h"
+#include "qhybrid/plan.h"
+
+typedef enum {
+    QH__STEP_DENSE,   /* kernels->dense(targets, ctrl, matrix) */
+    QH__STEP_DIAG,    /* kernels->diag(targets, matrix = diagonal) */
+    QH__STEP_MCX,     /* kernels->mcx(targets[0], ctrl) */
+    QH__STEP_SWAP,    /* kernels->swap(targets[0], targets[1], ctrl) */
+    QH__STEP_MEASURE, /* measure targets[0] into clbit */
+    QH__STEP_RESET,   /* reset targets[0] */
+    QH__STEP_QFT      /* QFT as an FFT on the k qubits qh__step_qubits() (mpi_sim/state/fft.h) */
+} qh__step_kind;
+
+typedef struct {
+    qh__step_kind kind;
+    unsigned k;                                 /* number of targets */
+    unsigned targets[QH_KERNEL_MAX_TARGETS];    /* target qubits; matrix bit j = targets[j] */
+    uint64_t ctrl;                              /* control mask */
+    double complex *matrix;                     /* dense: 4^k entries; diag: 2^k; owned */
+    unsigned clbit;                             /* measure */
+    int has_condition;                          /* run only if clbits match */
+    unsigned cond_first, cond_width;            /* condition register */
+    uint64_t cond_value;                        /* condition value */
+    unsigned gates;                             /* circuit instructions merged into it */
+    uint32_t *recipe;                           /* circuit instructions it is made of, in
+                                                   order (to rebuild it when parameters are
+                                                   bound); owned, NULL when not parametric */
+    uint32_t recipe_len;                        /* entries of recipe */
+    int parametric;                             /* its matrix depends on parameters */
+    int fence;                                  /* never fused with its neighbours */
+    int inner;                                  /* part of a cache-blocked pass (passes[]) */
+    unsigned pass;                              /* inner: index of its pass in passes[] */
+    unsigned bt[QH_KERNEL_MAX_TARGETS];         /* inner: targets as positions in the block */
+    uint64_t bctrl;                             /* inner: controls inside the block (positions) */
+    uint64_t octrl;                             /* inner: controls outside it (qubits): the step
+                                                   runs on the blocks where they are all one */
+    unsigned *wide;                             /* QFT with k > QH_KERNEL_MAX_TARGETS: all k
+                                                   qubits (owned), else NULL */
+    unsigned qft_flags;                         /* QFT: QH__QFT_* of mpi_sim/state/fft.h */
+    int in_start;                               /* made only of steps of the product start: a
+                                                   run that began with the start skips it */
+    unsigned char order[QH_KERNEL_MAX_TARGETS]; /* diagonal steps of the start: target
+                                                   indices j by how soon a later step uses
+                                                   them, soonest first (which to split) */
+} qh__step;
+
+/* The k qubits of a step: targets[], or wide[] for a QFT on more qubits than that. */
+static inline const unsigned *qh__step_qubits(const qh__step *st)
+{
+    return st->wide ? st->wide : st->targets;
+}
+
+/* A cache-blocked pass: steps [first, end) of the plan run block by block. A block is the
+ * 2^nq amplitudes whose indices differ only at qubits[] (the other bits fixed); each thread
+ * copies a block into a buffer, applies every step of the pass to it while it is in cache
+ * (qubit qubits[j] at position j), and copies it back. qubits[] always holds the low
+ * qubits 0..chunk_bits-1, so a block is made of contiguous chunks of 2^chunk_bits
+ * amplitudes. When qubits[] is 0..nq-1 the blocks are contiguous and worked on in place. */
+/* What a pass does to each block, in order: a gate program or one step's kernel. */
+typedef struct {
+    int is_prog;   /* 1 = prog, 0 = step */
+    qh__prog prog; /* a gate program standing for several steps (owned) */
+    size_t step;   /* the step to run (index into the plan's steps) */
+} qh__unit;
+
+typedef struct {
+    size_t first, end;   /* its steps */
+    qh__unit *units;     /* gate programs and steps standing for [first, end) on a
+                            block, or NULL: the steps one by one (owned) */
+    size_t num_units;    /* entries of units */
+    unsigned nq;         /* qubits of a block (the plan's block_bits) */
+    unsigned qubits[64]; /* ascending */
+    unsigned chunk_bits; /* qubits[j] == j for j < chunk_bits */
+    int in_place;        /* qubits[] is 0..nq-1 */
+    int has_start;       /* some of its steps belong to the product start */
+    int only_start;      /* all of them do: a run that began with the start skips the pass */
+    qh__unit *rest;      /* has_start: the units standing for its other steps, for a run
+                            that began with the start (owned) */
+    size_t num_rest;     /* entries of rest */
+} qh__pass;
+
+struct qh_plan {
+    unsigned num_qubits;       /* qubits of the circuit */
+    unsigned num_clbits;       /* classical bits of the circuit */
+    qh__step *steps;           /* in execution order */
+    size_t num_steps;          /* entries of steps */
+    unsigned *deferred_qubits; /* terminal measurements sampled at the end: qubit... */
+    unsigned *deferred_clbits; /* ...and the classical bit it goes to */
+    size_t num_deferred;       /* entries of both */
+    size_t first_nonunitary;   /* index of the first measure/reset/conditional step */
+    unsigned block_bits;       /* log2 of the cache block (0 = no blocking) */
+    qh__pass *passes;          /* cache-blocked passes, in step order */
+    size_t num_passes;         /* entries of passes */
+    int programs;              /* passes run gate programs (rebuilt when binding) */
+    qh_plan_stats stats;       /* counts for --plan-stats */
+    struct qh__fft_cache *fft; /* FFTW plans of the QFT steps (fft.c), made on first use */
+    qh_circuit *circuit;       /* copy of a parametric circuit (to rebuild steps), or NULL */
+    int bound;                 /* every parameter has a value */
+    qh__step *start;           /* the product start (start.c): copies of the opening steps
+                                  that steps[] marks in_start, in order (owned), or NULL */
+    size_t num_start;          /* entries of start */
+    size_t start_end;          /* every in_start step lies before it (and no pass crosses it) */
+    double start_cost;         /* what writing the start's state costs, in passes (on
+                                  |0...0>) */
+};
+
+/* Runs the kernel of unitary step st (dense, diagonal, MCX or SWAP) on the 2^n amplitudes
+ * a, its targets and controls given as positions in a (st->targets and st->ctrl on the whole
+ * state, st->bt and st->bctrl on a block). Other kinds do nothing. */
+void qh__step_kernel(const qh__kernel_table *kt, const qh__step *st, double complex *a, unsigned n,
+                     const unsigned *targets, uint64_t ctrl);
+
+/* *dst = a copy of *src with its own matrix, recipe and qubit list. */
+qh_status qh__step_copy(const qh__step *src, qh__step *dst);
+/* Frees what steps[0..n) own, and the array. */
+void qh__steps_free(qh__step *steps, size_t n);
+/* Appends *st to the growable array (*steps, *n used, *cap allocated). */
+qh_status qh__steps_push(qh__step **steps, size_t *n, size_t *cap, const qh__step *st);
+
+/* Fuses the unitary steps of *steps (replacing the array) into blocks of at most kmax
+ * qubits; measurements, resets and conditional steps are kept in place as fences, and steps
+ * of the product start fuse only with each other. */
+qh_status qh__fuse_steps(qh__step **steps, size_t *nsteps, unsigned kmax);
+
+/* Recomputes the matrix of fused step st (qubits st->targets, ascending) as the product
+ * of `parts` (unitary steps on subsets of those qubits, in program order). */
+qh_status qh__fuse_rebuild(qh__step *st, const qh__step *parts, unsigned nparts);
+
+/* Cache blocking: reorders the steps of p (keeping the order of the steps on each qubit)
+ * into passes over blocks of 2^b amplitudes (p->passes, the steps' inner fields). Steps
+ * that cannot be blocked (measurements, resets, conditions, QFTs) stay fences. */
+qh_status qh__plan_blocking(qh_plan *p, unsigned b);
+
+/* (Re)builds the gate programs of every pass of p for kernel table kt (after compiling,
+ * and after binding parameters since programs hold matrix values). */
+qh_status qh__plan_programs(qh_plan *p, const qh__kernel_table *kt);
+
+/* Frees the units of every pass. */
+void qh__plan_programs_free(qh_plan *p);
+
+/* Runs pass ps of p on the 2^n amplitudes a (threads take whole blocks); `started`: the
+ * product start was applied, so the pass's in_start steps are skipped. */
+void qh__pass_run(const qh_plan *p, const qh__pass *ps, double complex *a, unsigned n, int started);
+
+/* A fingerprint of what the plan does (steps, qubits, matrices): checkpoints carry it so
+ * that a run resumes only with the same circuit compiled the same way. */
+uint64_t qh__plan_hash(const qh_plan *p);
+
+/* QH_ESTATE with a message if the plan has parameters without values. */
+qh_status qh__plan_check_bound(const qh_plan *p);
+
+/* Finds the product start of p's steps (before fusion and blocking): marks the steps that
+ * join it in_start and copies them into p->start. */
+qh_status qh__start_find(qh_plan *p);
+
+/* Sets p->start_end once the steps are in their final order. */
+void qh__start_place(qh_plan *p);
+
+/* Writes into s (which holds exactly |basis>) the state the start leaves, and sets
+ * *started; leaves the amplitudes alone with *started = 0 when that state is not a sum of few
+ * enough product states (which only an input other than |0...0> can bring about). */
+qh_status qh__start_run(const qh_plan *p, qh_state *s, uint64_t basis, int *started);
+/* The same for a sharded state: writes the 2^nl amplitudes a whose qubits nl..n-1 read hi
+ * (which hold their part of |basis>). The same plan and basis give every piece the same
+ * *started. */
+qh_status qh__start_run_piece(const qh_plan *p, double complex *a, unsigned nl, uint64_t hi,
+                              uint64_t basis, int *started);
+
+/* Forgets the start: frees p->start and clears the steps' in_start marks. */
+void qh__start_free(qh_plan *p);
+
+/* Runs steps [from, to) of p on the amplitudes of s. */
+qh_status qh__plan_execute_range(const qh_plan *p, qh_state *s, size_t from, size_t to, qh_rng *rng,
+                                 unsigned char *clbits);
+
+#endif

@@ -1,0 +1,528 @@
+/* qh_sim_run: from a circuit to results. Checks the whole memory budget first, compiles
+ * the plan, then either simulates once and samples the terminal measurements, or runs one
+ * trajectory per shot from a saved copy of the state before the first mid-circuit
+ * measurement. Counts are keyed the way Qiskit prints them. */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "mpi_sim/kernels/kernels.h"
+#include "mpi_sim/run/batch_internal.h"
+#include "mpi_sim/plan/plan_internal.h"
+#include "mpi_sim/run/run_internal.h"
+#include "mpi_sim/shard/shard.h"
+#include "mpi_sim/state/state_internal.h"
+#include "qhybrid/rng.h"
+#include "qhybrid/sim.h"
+
+/* How classical bits are printed: a list of registers, printed last first. */
+typedef struct {
+    unsigned nregs;        /* registers */
+    const unsigned *first; /* first bit of each */
+    const unsigned *size;  /* size of each */
+    size_t width;          /* characters of one key, with the separating spaces */
+} s_keyfmt;
+
+static void s_format_key(const s_keyfmt *f, const unsigned char *bits, char *out)
+{
+    char *p = out;
+    for (unsigned r = f->nregs; r-- > 0;) {
+        for (unsigned b = f->size[r]; b-- > 0;)
+            *p++ = bits[f->first[r] + b] ? '1' : '0';
+        if (r)
+            *p++ = ' ';
+    }
+    *p = '\0';
+}
+
+static int s_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorts keys (an array of shots pointers into one buffer) and turns them into counts. */
+static qh_status s_make_counts(char **keys, uint64_t nkeys, qh_sim_result *res)
+{
+    qsort(keys, nkeys, sizeof *keys, s_cmp_str);
+    size_t distinct = 0;
+    for (uint64_t i = 0; i < nkeys; i++)
+        if (i == 0 || strcmp(keys[i], keys[i - 1]) != 0)
+            distinct++;
+    res->counts = calloc(distinct ? distinct : 1, sizeof *res->counts);
+    if (!res->counts)
+        return QH_ERROR(QH_ENOMEM, "out of memory counting shots");
+    size_t c = 0;
+    for (uint64_t i = 0; i < nkeys; i++) {
+        if (i == 0 || strcmp(keys[i], keys[i - 1]) != 0) {
+            res->counts[c].bits = strdup(keys[i]);
+            if (!res->counts[c].bits)
+                return QH_ERROR(QH_ENOMEM, "out of memory counting shots");
+            c++;
+            res->num_counts = c;
+        }
+        res->counts[c - 1].count++;
+    }
+    return QH_OK;
+}
+
+/* Fills the clbits of a sampled basis index through the deferred measurements. */
+static void s_apply_deferred(const qh_plan *p, uint64_t index, unsigned char *clbits,
+                             int measure_all)
+{
+    if (measure_all) {
+        for (unsigned q = 0; q < p->num_qubits; q++)
+            clbits[q] = (unsigned char)(index >> q & 1);
+        return;
+    }
+    for (size_t i = 0; i < p->num_deferred; i++)
+        clbits[p->deferred_clbits[i]] = (unsigned char)(index >> p->deferred_qubits[i] & 1);
+}
+
+static void s_progress(const qh_sim_options *o, double f)
+{
+    if (o->progress)
+        o->progress(o->progress_ctx, f);
+}
+
+/* The state being simulated: one local state vector, or a shard of a distributed one.
+ * Results that need the whole state (probabilities, amplitudes, shots) end up on rank 0. */
+typedef struct {
+    qh_state *s;    /* local engine */
+    qh__shard *sh;  /* sharded engine */
+    qh__comm *comm; /* the ranks (NULL: one process) */
+} s_engine;
+
+static int s_root(const s_engine *e)
+{
+    return qh__comm_rank(e->comm) == 0;
+}
+
+static qh_status s_eng_exec(s_engine *e, const qh_plan *p, size_t from, size_t to, qh_rng *rng,
+                            unsigned char *clbits)
+{
+    if (e->sh)
+        return qh__shard_execute(e->sh, p, from, to, rng, clbits);
+    return qh__plan_execute_range(p, e->s, from, to, rng, clbits);
+}
+
+/* Runs the steps [from, to) reporting progress every few steps. */
+static qh_status s_execute(s_engine *e, const qh_plan *p, size_t from, size_t to, qh_rng *rng,
+                           unsigned char *clbits, const qh_sim_options *o)
+{
+    const size_t chunk = 16;
+    for (size_t i = from, end; i < to; i = end) {
+        end = i + chunk < to ? i + chunk : to;
+        if (i == 0 && p->start_end > end && p->start_end <= to)
+            end = p->start_end; /* the product start runs whole or not at all */
+        /* a cache-blocked pass runs whole, or its steps would run one by one */
+        const qh__step *last = &p->steps[end - 1];
+        if (last->inner && p->passes[last->pass].end > end && p->passes[last->pass].end <= to)
+            end = p->passes[last->pass].end;
+        QH_CALL(s_eng_exec(e, p, i, end, rng, clbits));
+        if (o->progress && to > from)
+            s_progress(o, (double)(end - from) / (double)(to - from));
+    }
+    return QH_OK;
+}
+
+/* The local amplitudes in the identity layout, and how many qubits they cover. */
+static double complex *s_eng_local(s_engine *e, unsigned n, unsigned *local_qubits)
+{
+    if (e->sh) {
+        qh__shard_restore_layout(e->sh);
+        *local_qubits = n - qh__shard_rank_qubits(e->sh);
+        return qh__shard_local(e->sh);
+    }
+    *local_qubits = n;
+    return qh_state_amplitudes(e->s);
+}
+
+/* A state held whole on every rank is written and read by rank 0's file alone... */
+static qh_status s_checkpoint(s_engine *e, const qh_plan *p, const char *path, size_t step,
+                              uint64_t instructions)
+{
+    unsigned lq;
+    double complex *a = s_eng_local(e, p->num_qubits, &lq);
+    qh__checkpoint_info info = {qh__plan_hash(p), step, instructions, p->num_qubits};
+    if (e->sh)
+        return qh__h5_checkpoint_write(path, e->comm, a, lq, &info);
+    qh_status st = QH_OK;
+    if (qh__comm_rank(e->comm) == 0)
+        st = qh__h5_checkpoint_write(path, NULL, a, lq, &info);
+    return qh__comm_agree(e->comm, st);
+}
+
+/* ...and read by every rank. */
+static qh_status s_resume(s_engine *e, const qh_plan *p, const char *path, size_t *step,
+                          uint64_t *instructions)
+{
+    unsigned lq;
+    double complex *a = s_eng_local(e, p->num_qubits, &lq);
+    qh__checkpoint_info want = {qh__plan_hash(p), 0, 0, p->num_qubits}, got;
+    QH_CALL(qh__h5_checkpoint_read(path, e->sh ? e->comm : NULL, a, lq, &want, &got));
+    if (got.step > p->num_steps)
+        return QH_ERROR(QH_EINVAL, "'%s' is past the end of the circuit", path);
+    *step = got.step;
+    *instructions = got.instructions;
+    return QH_OK;
+}
+
+/* Runs the unitary steps [from, to) with checkpoints after every o->checkpoint_every
+ * instructions. */
+static qh_status s_run_unitary(s_engine *e, const qh_plan *p, size_t from, size_t to,
+                               uint64_t instructions, const qh_sim_options *o,
+                               unsigned char *clbits)
+{
+    if (!o->checkpoint_path || !o->checkpoint_every)
+        return s_execute(e, p, from, to, NULL, clbits, o);
+    for (size_t i = from; i < to; i++) {
+        QH_CALL(s_eng_exec(e, p, i, i + 1, NULL, clbits));
+        uint64_t before = instructions;
+        instructions += p->steps[i].gates;
+        if (before / o->checkpoint_every != instructions / o->checkpoint_every || i + 1 == to)
+            QH_CALL(s_checkpoint(e, p, o->checkpoint_path, i + 1, instructions));
+        if (o->progress)
+            s_progress(o, (double)(i + 1 - from) / (double)(to - from));
+    }
+    return QH_OK;
+}
+
+static qh_status s_eng_sample(s_engine *e, uint64_t shots, uint64_t seed, uint64_t *out)
+{
+    if (e->sh) {
+        qh__shard_restore_layout(e->sh);
+        return qh__shard_sample(e->sh, shots, seed, out);
+    }
+    return qh_state_sample(e->s, shots, seed, out);
+}
+
+static qh_status s_state_results(s_engine *e, const qh_sim_options *o, qh_sim_result *res)
+{
+    uint64_t len = (uint64_t)1 << res->num_qubits;
+    if (o->num_expectations) {
+        res->expectations = calloc(o->num_expectations, sizeof *res->expectations);
+        res->expectation_names = calloc(o->num_expectations, sizeof *res->expectation_names);
+        if (!res->expectations || !res->expectation_names)
+            return QH_ERROR(QH_ENOMEM, "out of memory");
+        res->num_expectations = o->num_expectations;
+        for (size_t i = 0; i < o->num_expectations; i++) {
+            res->expectation_names[i] = strdup(o->expectations[i]);
+            if (!res->expectation_names[i])
+                return QH_ERROR(QH_ENOMEM, "out of memory");
+            if (e->sh)
+                QH_CALL(qh__shard_expectation(e->sh, o->expectations[i], &res->expectations[i]));
+            else
+                QH_CALL(qh_state_expectation(e->s, o->expectations[i], &res->expectations[i]));
+        }
+    }
+    if (o->probabilities) {
+        if (s_root(e)) {
+            res->probabilities = malloc(len * sizeof *res->probabilities);
+            if (!res->probabilities)
+                return QH_ERROR(QH_ENOMEM, "out of memory for the probabilities");
+        }
+        if (e->sh) {
+            qh__shard_restore_layout(e->sh);
+            qh__shard_gather_probabilities(e->sh, res->probabilities);
+        } else if (res->probabilities) {
+            QH_CALL(qh_state_probabilities(e->s, res->probabilities));
+        }
+    }
+    return QH_OK;
+}
+
+/* The final amplitudes: the local buffer is handed over; a sharded state is gathered. */
+static qh_status s_statevector(s_engine *e, qh_sim_result *res)
+{
+    if (!e->sh) {
+        if (s_root(e)) {
+            res->statevector = qh_state_amplitudes(e->s);
+            e->s->amp = NULL;
+        }
+        return QH_OK;
+    }
+    qh__shard_restore_layout(e->sh);
+    if (s_root(e)) {
+        res->statevector = malloc(((size_t)1 << res->num_qubits) * sizeof *res->statevector);
+        if (!res->statevector)
+            return QH_ERROR(QH_ENOMEM, "out of memory for the state vector");
+    }
+    qh__shard_gather_amplitudes(e->sh, res->statevector);
+    return QH_OK;
+}
+
+/* Memory beyond the state vector, per rank: result arrays on rank 0, shot buffers. */
+static uint64_t s_extra_bytes(const qh_sim_options *o, unsigned n, int root)
+{
+    uint64_t len = (uint64_t)1 << n, extra = o->shots * 24;
+    if (root && o->probabilities)
+        extra += 8 * len;
+    return extra;
+}
+
+static qh_status s_create_engine(const qh_circuit *c, const qh_sim_options *o, qh__comm *comm,
+                                 s_engine *e)
+{
+    unsigned n = qh_circuit_num_qubits(c);
+    int size = qh__comm_size(comm), root = qh__comm_rank(comm) == 0;
+    e->comm = comm;
+    if (size > 1 && qh__shard_fits(n, size)) {
+        uint64_t extra = s_extra_bytes(o, n, root);
+        if (root && o->statevector)
+            extra += 16 * ((uint64_t)1 << n);
+        return qh__shard_create(n, comm, o->max_memory, extra, &e->sh);
+    }
+    /* one process, or a problem too small to share: every rank simulates it whole */
+    qh_status st = QH_OK;
+    if (n >= 59)
+        st = QH_ERROR(QH_ENOMEM,
+                      "a state of %u qubits needs 2^%u bytes, more than any "
+                      "machine has",
+                      n, n + 4);
+    if (st == QH_OK) {
+        char what[160];
+        snprintf(what, sizeof what, "simulating %u qubits%s", n,
+                 o->probabilities ? " with probabilities" : "");
+        st = qh_memory_check(16 * ((uint64_t)1 << n) + s_extra_bytes(o, n, 1), o->max_memory, what);
+    }
+    if (st == QH_OK)
+        st = qh_state_create(n, o->max_memory, &e->s);
+    return qh__comm_agree(comm, st);
+}
+
+static void s_engine_free(s_engine *e)
+{
+    qh_state_destroy(&e->s);
+    qh__shard_destroy(&e->sh);
+}
+
+static qh_status s_engine_save(s_engine *e, const qh_sim_options *o, s_engine *saved)
+{
+    saved->comm = e->comm;
+    qh_status st;
+    if (e->sh)
+        st = qh__shard_clone(e->sh, o->max_memory, &saved->sh);
+    else
+        st = qh__comm_agree(e->comm, qh_state_clone(e->s, o->max_memory, &saved->s));
+    return st;
+}
+
+static void s_engine_restore(s_engine *e, const s_engine *saved)
+{
+    if (e->sh)
+        qh__shard_copy(e->sh, saved->sh);
+    else
+        qh_state_copy(e->s, saved->s);
+}
+
+static void s_engine_zero(s_engine *e)
+{
+    if (e->sh)
+        qh__shard_reset_zero(e->sh);
+    else
+        qh_state_set_basis(e->s, 0);
+}
+
+qh_status qh__sim_run_comm(const qh_circuit *c, const qh_sim_options *opts, qh__comm *comm,
+                           qh_sim_result **out)
+{
+    qh_sim_options defaults = {0};
+    const qh_sim_options *o = opts ? opts : &defaults;
+    qh_plan *plan = NULL;
+    *out = NULL;
+    qh_status st = qh__comm_agree(comm, qh_plan_create(c, &o->plan, &plan));
+    if (st == QH_OK && (qh_plan_num_parameters(plan) > 0 || o->num_param_values > 0))
+        st = qh__comm_agree(comm, qh_plan_bind(plan, o->param_values, o->num_param_values));
+    if (st == QH_OK)
+        st = qh__sim_run_plan(c, plan, o, comm, out);
+    qh_plan_destroy(&plan);
+    return st;
+}
+
+qh_status qh__sim_run_plan(const qh_circuit *c, const qh_plan *plan, const qh_sim_options *opts,
+                           qh__comm *comm, qh_sim_result **out)
+{
+    qh_status st = QH_OK;
+    qh_sim_options defaults = {0};
+    const qh_sim_options *o = opts ? opts : &defaults;
+    s_engine e = {0}, saved = {0};
+    qh_sim_result *res = NULL;
+    uint64_t clock0 = qh__sim_clock_start();
+    unsigned char *clbits = NULL;
+    char *keybuf = NULL;
+    char **keys = NULL;
+    uint64_t *idx = NULL;
+    unsigned *first = NULL, *size = NULL;
+    const int root = qh__comm_rank(comm) == 0;
+    *out = NULL;
+
+    if (o->threads)
+        omp_set_num_threads((int)o->threads);
+    double t0 = omp_get_wtime();
+    QH_TRY(qh__comm_agree(comm, qh__plan_check_bound(plan)));
+    const int traj = plan->first_nonunitary < plan->num_steps;
+    res = calloc(1, sizeof *res);
+    if (!res)
+        st = QH_ERROR(QH_ENOMEM, "out of memory");
+    QH_TRY(qh__comm_agree(comm, st));
+    res->num_qubits = qh_circuit_num_qubits(c);
+    res->num_clbits = qh_circuit_num_clbits(c);
+    res->isa = qh__kernels()->isa;
+    res->plan_stats = qh_plan_get_stats(plan);
+    res->trajectory = traj && (o->shots > 0 || plan->num_clbits > 0);
+    res->ranks = (unsigned)qh__comm_size(comm);
+    QH_TRY(s_create_engine(c, o, comm, &e));
+    res->sharded = e.sh != NULL;
+
+    /* Classical bit layout of the keys. A circuit without measurements gets all its qubits
+     * measured (as Amazon Braket does), printed as one register. */
+    int has_measure = plan->num_deferred > 0 || res->plan_stats.num_measure > 0;
+    int measure_all = o->shots > 0 && !has_measure;
+    unsigned nbits = measure_all ? res->num_qubits : res->num_clbits;
+    s_keyfmt fmt = {0};
+    unsigned ncregs = qh_circuit_num_cregs(c);
+    unsigned nregs = (measure_all || ncregs == 0) ? 1 : ncregs;
+    first = calloc(nregs, sizeof *first);
+    size = calloc(nregs, sizeof *size);
+    clbits = calloc(nbits > res->num_clbits ? nbits + 1 : res->num_clbits + 1, 1);
+    if (!first || !size || !clbits)
+        st = QH_ERROR(QH_ENOMEM, "out of memory");
+    else if (o->shots > 0 && nbits == 0)
+        st = QH_ERROR(QH_EINVAL, "shots were asked for, but the circuit has no classical bits");
+    QH_TRY(qh__comm_agree(comm, st));
+    if (measure_all || ncregs == 0) {
+        size[0] = nbits;
+    } else {
+        for (unsigned r = 0; r < ncregs; r++) {
+            qh_register reg = qh_circuit_creg(c, r);
+            first[r] = reg.first;
+            size[r] = reg.size;
+        }
+    }
+    fmt.nregs = nregs;
+    fmt.first = first;
+    fmt.size = size;
+    fmt.width = nbits + (nregs - 1) + 1;
+
+    qh_rng rng;
+    qh_rng_seed(&rng, o->seed);
+    if (o->shots > 0) {
+        keybuf = malloc(o->shots * fmt.width);
+        keys = malloc(o->shots * sizeof *keys);
+        idx = malloc(o->shots * sizeof *idx);
+        if (!keybuf || !keys || !idx)
+            st = QH_ERROR(QH_ENOMEM, "out of memory for %llu shots", (unsigned long long)o->shots);
+        QH_TRY(qh__comm_agree(comm, st));
+        for (uint64_t k = 0; k < o->shots; k++)
+            keys[k] = keybuf + k * fmt.width;
+    }
+
+    size_t start = 0;
+    uint64_t done_instr = 0;
+    if (o->resume_path)
+        QH_TRY(qh__comm_agree(comm, s_resume(&e, plan, o->resume_path, &start, &done_instr)));
+    if (start > plan->first_nonunitary)
+        QH_FAIL(QH_EINVAL, "a checkpoint can only resume the part before the first "
+                           "mid-circuit measurement");
+    if (!traj) {
+        QH_TRY(s_run_unitary(&e, plan, start, plan->num_steps, done_instr, o, clbits));
+        QH_TRY(qh__comm_agree(comm, s_state_results(&e, o, res)));
+        if (o->shots > 0) {
+            QH_TRY(qh__comm_agree(comm, s_eng_sample(&e, o->shots, qh_rng_next(&rng), idx)));
+            for (uint64_t k = 0; root && k < o->shots; k++) {
+                if (k == 0 || idx[k] != idx[k - 1]) {
+                    memset(clbits, 0, nbits);
+                    s_apply_deferred(plan, idx[k], clbits, measure_all);
+                    s_format_key(&fmt, clbits, keys[k]);
+                } else {
+                    memcpy(keys[k], keys[k - 1], fmt.width);
+                }
+            }
+        }
+    } else {
+        /* Trajectories: the unitary prefix once, then each shot from a copy of it. */
+        QH_TRY(s_run_unitary(&e, plan, start, plan->first_nonunitary, done_instr, o, clbits));
+        uint64_t nshots = o->shots ? o->shots : 1;
+        if (nshots > 1 && s_engine_save(&e, o, &saved) != QH_OK) {
+            qh_clear_error(); /* no room for a copy: recompute the prefix for each shot */
+            s_engine_free(&saved);
+        }
+        for (uint64_t k = 0; k < nshots; k++) {
+            if (k > 0) {
+                if (saved.s || saved.sh) {
+                    s_engine_restore(&e, &saved);
+                } else {
+                    s_engine_zero(&e);
+                    QH_TRY(s_eng_exec(&e, plan, 0, plan->first_nonunitary, NULL, clbits));
+                }
+            }
+            memset(clbits, 0, res->num_clbits + 1);
+            QH_TRY(s_eng_exec(&e, plan, plan->first_nonunitary, plan->num_steps, &rng, clbits));
+            if (k == 0)
+                QH_TRY(qh__comm_agree(comm, s_state_results(&e, o, res)));
+            if (o->shots > 0) {
+                if (plan->num_deferred > 0 || measure_all) {
+                    uint64_t one = 0;
+                    QH_TRY(qh__comm_agree(comm, s_eng_sample(&e, 1, qh_rng_next(&rng), &one)));
+                    s_apply_deferred(plan, one, clbits, measure_all);
+                }
+                if (root)
+                    s_format_key(&fmt, clbits, keys[k]);
+            }
+            if (o->progress && (k & 63) == 0)
+                s_progress(o, (double)(k + 1) / (double)nshots);
+        }
+    }
+    if (o->statevector)
+        QH_TRY(qh__comm_agree(comm, s_statevector(&e, res)));
+    if (o->shots > 0) {
+        if (root)
+            st = s_make_counts(keys, o->shots, res);
+        QH_TRY(qh__comm_agree(comm, st));
+        res->shots = o->shots;
+        res->measured_all = measure_all;
+    }
+    if (e.sh)
+        qh__shard_traffic(e.sh, &res->exchanges, &res->bytes_exchanged);
+    res->seconds = omp_get_wtime() - t0;
+    s_progress(o, 1.0);
+    *out = res;
+    res = NULL;
+fail:
+    qh__sim_clock_stop(clock0);
+    qh_sim_result_destroy(&res);
+    s_engine_free(&e);
+    s_engine_free(&saved);
+    free(clbits);
+    free(keybuf);
+    free(keys);
+    free(idx);
+    free(first);
+    free(size);
+    return st;
+}
+
+qh_status qh_sim_run(const qh_circuit *c, const qh_sim_options *opts, qh_sim_result **out)
+{
+    return qh__sim_run_comm(c, opts, NULL, out);
+}
+
+void qh_sim_result_destroy(qh_sim_result **pr)
+{
+    if (!pr || !*pr)
+        return;
+    qh_sim_result *r = *pr;
+    free(r->probabilities);
+    free(r->statevector);
+    free(r->expectations);
+    for (size_t i = 0; i < r->num_expectations && r->expectation_names; i++)
+        free(r->expectation_names[i]);
+    free(r->expectation_names);
+    for (size_t i = 0; i < r->num_counts; i++)
+        free(r->counts[i].bits);
+    free(r->counts);
+    free(r);
+    *pr = NULL;
+}

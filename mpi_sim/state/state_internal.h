@@ -1,0 +1,47 @@
+/* Internal: the body of qh_state (shared by state.c and measure.c). */
+#ifndef QH_MPI_SIM_STATE_STATE_INTERNAL_H
+#define QH_MPI_SIM_STATE_STATE_INTERNAL_H
+
+#include <complex.h>
+#include <stdint.h>
+
+#include "qhybrid/state.h"
+
+struct qh_state {
+    unsigned num_qubits; /* n */
+    uint64_t len;        /* 2^n */
+    double complex *amp; /* 2^n amplitudes, 64-byte aligned */
+    int basis_known;     /* the amplitudes are exactly those of |basis> */
+    uint64_t basis;
+};
+
+/* Whether s is known to hold exactly the basis state |*index>: true after qh_state_create
+ * and qh_state_set_basis, forgotten whenever the amplitudes are handed out for writing
+ * (qh_state_amplitudes) or changed in place. */
+int qh__state_known_basis(const qh_state *s, uint64_t *index);
+
+/* Records that s now holds exactly |index> (its amplitudes were just written so). */
+void qh__state_set_known_basis(qh_state *s, uint64_t index);
+
+/* Below this many amplitudes, loops over the state run on one thread. */
+#define QH__PAR_MIN_LEN (1u << 14)
+
+/* Amplitudes summed sequentially before a partial sum joins the total (reductions). */
+#define QH__SUM_BLOCK ((uint64_t)1 << 10)
+
+/* Sampling in pieces, shared by qh_state_sample and the sharded engine so that both draw
+ * exactly the same shots: amplitudes are summed in blocks of 2^qh__sample_block_bits(n),
+ * the targets are sorted uniforms times the total, and one walk maps targets to indices. */
+unsigned qh__sample_block_bits(unsigned n);
+void qh__sample_block_sums(const double complex *amp, uint64_t len, unsigned block_bits,
+                           double *bsum);
+qh_status qh__sample_targets(uint64_t shots, uint64_t seed, const double *bsum, uint64_t nblocks,
+                             double **targets, double *total);
+void qh__sample_walk(const double complex *amp, uint64_t first_block, uint64_t my_blocks,
+                     unsigned block_bits, const double *bsum, uint64_t nblocks, const double *u,
+                     uint64_t shots, uint64_t *out);
+
+/* The Pauli string parsed into masks: x (X or Y), z (Z or Y), and the count of Y. */
+qh_status qh__parse_pauli(const char *str, unsigned n, uint64_t *xm, uint64_t *zm, unsigned *ny);
+
+#endif
