@@ -10,9 +10,6 @@
 
 #include "core/error.h"
 #include "mpi_sim/comm/comm.h"
-#include "mpi_sim/run/batch_internal.h"
-#include "mpi_sim/run/run_internal.h"
-#include "qhybrid/sim_mpi.h"
 
 struct qh__comm {
     MPI_Comm comm; /* the communicator */
@@ -287,25 +284,4 @@ void qh__comm_barrier(const qh__comm *c)
 {
     if (c)
         MPI_Barrier(c->comm);
-}
-
-qh_status qh_sim_run_mpi(const qh_circuit *c, const qh_sim_options *opts, MPI_Comm comm,
-                         qh_sim_result **out)
-{
-    qh__comm *wrapped = NULL;
-    *out = NULL;
-    QH_CALL(qh__comm_wrap(&comm, &wrapped));
-    qh_status st = qh__sim_run_comm(c, opts, wrapped, out);
-    qh__comm_free(&wrapped);
-    return st;
-}
-
-qh_status qh_batch_run_mpi(const qh_batch_item *items, size_t num_items, const qh_sim_options *sim,
-                           const qh_batch_options *opts, MPI_Comm comm, qh_batch_summary *summary)
-{
-    qh__comm *wrapped = NULL;
-    QH_CALL(qh__comm_wrap(&comm, &wrapped));
-    qh_status st = qh__batch_run(items, num_items, sim, opts, wrapped, summary);
-    qh__comm_free(&wrapped);
-    return st;
 }

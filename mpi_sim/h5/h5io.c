@@ -15,7 +15,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
-#include "mpi_sim/run/batch_internal.h"
+#include "mpi_sim/h5/h5io.h"
 #include "mpi_sim/h5/h5tree.h"
 #include "qhybrid/sim.h"
 

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "mpi_sim/plan/plan_internal.h"
+#include "mpi_sim/plan/fusion.h"
 
 #define S_MAXQ QH_KERNEL_MAX_TARGETS
 

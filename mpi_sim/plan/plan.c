@@ -11,9 +11,11 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "mpi_sim/state/fft.h"
+#include "mpi_sim/plan/fusion.h"
 #include "mpi_sim/plan/plan_internal.h"
-#include "mpi_sim/run/run_internal.h"
+#include "mpi_sim/plan/qft_detect.h"
+#include "mpi_sim/state/fft.h"
+#include "mpi_sim/state/sim_clock.h"
 #include "mpi_sim/state/state_internal.h"
 
 /* Largest fused gate: beyond 3 qubits a dense double-precision matrix costs more compute
@@ -73,20 +75,6 @@ static int s_is_swap(const double complex *m)
                 return 0;
         }
     return 1;
-}
-
-qh_status qh__steps_push(qh__step **steps, size_t *n, size_t *cap, const qh__step *st)
-{
-    if (*n == *cap) {
-        size_t ncap = *cap ? 2 * *cap : 64;
-        qh__step *ns = realloc(*steps, ncap * sizeof *ns);
-        if (!ns)
-            return QH_ERROR(QH_ENOMEM, "out of memory compiling the circuit");
-        *steps = ns;
-        *cap = ncap;
-    }
-    (*steps)[(*n)++] = *st;
-    return QH_OK;
 }
 
 /* Builds the step for a unitary on `targets` with the controls in `controls`. */
@@ -327,48 +315,6 @@ static qh_status s_find_deferred(const qh_circuit *c, int keep, unsigned char **
     free(written);
     *out = deferred;
     return QH_OK;
-}
-
-qh_status qh__step_copy(const qh__step *src, qh__step *dst)
-{
-    *dst = *src;
-    dst->matrix = NULL;
-    dst->recipe = NULL;
-    dst->wide = NULL;
-    if (src->matrix) {
-        size_t len = src->kind == QH__STEP_DIAG ? (size_t)1 << src->k : (size_t)1 << (2 * src->k);
-        dst->matrix = malloc(len * sizeof *dst->matrix);
-        if (dst->matrix)
-            memcpy(dst->matrix, src->matrix, len * sizeof *dst->matrix);
-    }
-    if (src->recipe) {
-        dst->recipe = malloc(src->recipe_len * sizeof *dst->recipe);
-        if (dst->recipe)
-            memcpy(dst->recipe, src->recipe, src->recipe_len * sizeof *dst->recipe);
-    }
-    if (src->wide) {
-        dst->wide = malloc(src->k * sizeof *dst->wide);
-        if (dst->wide)
-            memcpy(dst->wide, src->wide, src->k * sizeof *dst->wide);
-    }
-    if ((src->matrix && !dst->matrix) || (src->recipe && !dst->recipe) ||
-        (src->wide && !dst->wide)) {
-        free(dst->matrix);
-        free(dst->recipe);
-        free(dst->wide);
-        return QH_ERROR(QH_ENOMEM, "out of memory compiling the circuit");
-    }
-    return QH_OK;
-}
-
-void qh__steps_free(qh__step *steps, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(steps[i].matrix);
-        free(steps[i].recipe);
-        free(steps[i].wide);
-    }
-    free(steps);
 }
 
 /* Fuses the steps of p, which has a product start. The start's marks keep its steps out of
@@ -657,27 +603,6 @@ size_t qh_plan_deferred_measurements(const qh_plan *p, const unsigned **qubits,
     return p->num_deferred;
 }
 
-void qh__step_kernel(const qh__kernel_table *kt, const qh__step *st, double complex *a, unsigned n,
-                     const unsigned *targets, uint64_t ctrl)
-{
-    switch (st->kind) {
-    case QH__STEP_DENSE:
-        kt->dense(a, n, st->k, targets, ctrl, st->matrix);
-        break;
-    case QH__STEP_DIAG:
-        kt->diag(a, n, st->k, targets, st->matrix);
-        break;
-    case QH__STEP_MCX:
-        kt->mcx(a, n, targets[0], ctrl);
-        break;
-    case QH__STEP_SWAP:
-        kt->swap(a, n, targets[0], targets[1], ctrl);
-        break;
-    default:
-        break;
-    }
-}
-
 static int s_condition_holds(const qh__step *st, const unsigned char *clbits)
 {
     uint64_t v = 0;
@@ -726,7 +651,7 @@ qh_status qh__plan_execute_range(const qh_plan *p, qh_state *s, size_t from, siz
             qh__step_kernel(kt, st, a, n, st->targets, st->ctrl);
             break;
         case QH__STEP_QFT:
-            QH_CALL(qh__fft_qft_step(p->fft, st, a, n));
+            QH_CALL(qh__fft_qft(p->fft, st->k, qh__step_qubits(st), st->qft_flags, a, n));
             break;
         case QH__STEP_MEASURE:
         case QH__STEP_RESET: {

@@ -1,5 +1,7 @@
-/* Internal: the body of a compiled plan, shared by plan.c (compiling, executing) and run.c
- * (which needs to run a plan in pieces for shot-by-shot simulation). */
+/* Internal: the body of a compiled plan, shared by plan.c (compiling, executing), the
+ * passes that work on a whole plan (blocking.c, prog.c, start.c), shard.c (which runs a
+ * plan's steps on a sharded state) and run.c (which runs a plan in pieces for shot-by-shot
+ * simulation). The steps themselves are in step.h. */
 #ifndef QH_MPI_SIM_PLAN_PLAN_INTERNAL_H
 #define QH_MPI_SIM_PLAN_PLAN_INTERNAL_H
 
@@ -8,56 +10,8 @@
 #include <stdint.h>
 
 #include "mpi_sim/kernels/kernels.h"
+#include "mpi_sim/plan/step.h"
 #include "qhybrid/plan.h"
-
-typedef enum {
-    QH__STEP_DENSE,   /* kernels->dense(targets, ctrl, matrix) */
-    QH__STEP_DIAG,    /* kernels->diag(targets, matrix = diagonal) */
-    QH__STEP_MCX,     /* kernels->mcx(targets[0], ctrl) */
-    QH__STEP_SWAP,    /* kernels->swap(targets[0], targets[1], ctrl) */
-    QH__STEP_MEASURE, /* measure targets[0] into clbit */
-    QH__STEP_RESET,   /* reset targets[0] */
-    QH__STEP_QFT      /* QFT as an FFT on the k qubits qh__step_qubits() (mpi_sim/state/fft.h) */
-} qh__step_kind;
-
-typedef struct {
-    qh__step_kind kind;
-    unsigned k;                                 /* number of targets */
-    unsigned targets[QH_KERNEL_MAX_TARGETS];    /* target qubits; matrix bit j = targets[j] */
-    uint64_t ctrl;                              /* control mask */
-    double complex *matrix;                     /* dense: 4^k entries; diag: 2^k; owned */
-    unsigned clbit;                             /* measure */
-    int has_condition;                          /* run only if clbits match */
-    unsigned cond_first, cond_width;            /* condition register */
-    uint64_t cond_value;                        /* condition value */
-    unsigned gates;                             /* circuit instructions merged into it */
-    uint32_t *recipe;                           /* circuit instructions it is made of, in
-                                                   order (to rebuild it when parameters are
-                                                   bound); owned, NULL when not parametric */
-    uint32_t recipe_len;                        /* entries of recipe */
-    int parametric;                             /* its matrix depends on parameters */
-    int fence;                                  /* never fused with its neighbours */
-    int inner;                                  /* part of a cache-blocked pass (passes[]) */
-    unsigned pass;                              /* inner: index of its pass in passes[] */
-    unsigned bt[QH_KERNEL_MAX_TARGETS];         /* inner: targets as positions in the block */
-    uint64_t bctrl;                             /* inner: controls inside the block (positions) */
-    uint64_t octrl;                             /* inner: controls outside it (qubits): the step
-                                                   runs on the blocks where they are all one */
-    unsigned *wide;                             /* QFT with k > QH_KERNEL_MAX_TARGETS: all k
-                                                   qubits (owned), else NULL */
-    unsigned qft_flags;                         /* QFT: QH__QFT_* of mpi_sim/state/fft.h */
-    int in_start;                               /* made only of steps of the product start: a
-                                                   run that began with the start skips it */
-    unsigned char order[QH_KERNEL_MAX_TARGETS]; /* diagonal steps of the start: target
-                                                   indices j by how soon a later step uses
-                                                   them, soonest first (which to split) */
-} qh__step;
-
-/* The k qubits of a step: targets[], or wide[] for a QFT on more qubits than that. */
-static inline const unsigned *qh__step_qubits(const qh__step *st)
-{
-    return st->wide ? st->wide : st->targets;
-}
 
 /* A cache-blocked pass: steps [first, end) of the plan run block by block. A block is the
  * 2^nq amplitudes whose indices differ only at qubits[] (the other bits fixed); each thread
@@ -112,28 +66,6 @@ struct qh_plan {
     double start_cost;         /* what writing the start's state costs, in passes (on
                                   |0...0>) */
 };
-
-/* Runs the kernel of unitary step st (dense, diagonal, MCX or SWAP) on the 2^n amplitudes
- * a, its targets and controls given as positions in a (st->targets and st->ctrl on the whole
- * state, st->bt and st->bctrl on a block). Other kinds do nothing. */
-void qh__step_kernel(const qh__kernel_table *kt, const qh__step *st, double complex *a, unsigned n,
-                     const unsigned *targets, uint64_t ctrl);
-
-/* *dst = a copy of *src with its own matrix, recipe and qubit list. */
-qh_status qh__step_copy(const qh__step *src, qh__step *dst);
-/* Frees what steps[0..n) own, and the array. */
-void qh__steps_free(qh__step *steps, size_t n);
-/* Appends *st to the growable array (*steps, *n used, *cap allocated). */
-qh_status qh__steps_push(qh__step **steps, size_t *n, size_t *cap, const qh__step *st);
-
-/* Fuses the unitary steps of *steps (replacing the array) into blocks of at most kmax
- * qubits; measurements, resets and conditional steps are kept in place as fences, and steps
- * of the product start fuse only with each other. */
-qh_status qh__fuse_steps(qh__step **steps, size_t *nsteps, unsigned kmax);
-
-/* Recomputes the matrix of fused step st (qubits st->targets, ascending) as the product
- * of `parts` (unitary steps on subsets of those qubits, in program order). */
-qh_status qh__fuse_rebuild(qh__step *st, const qh__step *parts, unsigned nparts);
 
 /* Cache blocking: reorders the steps of p (keeping the order of the steps on each qubit)
  * into passes over blocks of 2^b amplitudes (p->passes, the steps' inner fields). Steps

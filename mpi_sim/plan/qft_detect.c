@@ -29,7 +29,7 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "mpi_sim/state/fft.h"
+#include "mpi_sim/plan/qft_detect.h"
 
 #define S_TOL 1e-12
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "mpi_sim/h5/h5io.h"
 #include "mpi_sim/run/batch_internal.h"
 #include "mpi_sim/run/run_internal.h"
 

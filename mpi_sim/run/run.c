@@ -8,11 +8,12 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "mpi_sim/h5/h5io.h"
 #include "mpi_sim/kernels/kernels.h"
-#include "mpi_sim/run/batch_internal.h"
 #include "mpi_sim/plan/plan_internal.h"
 #include "mpi_sim/run/run_internal.h"
 #include "mpi_sim/shard/shard.h"
+#include "mpi_sim/state/sim_clock.h"
 #include "mpi_sim/state/state_internal.h"
 #include "qhybrid/rng.h"
 #include "qhybrid/sim.h"

@@ -15,9 +15,4 @@ qh_status qh__sim_run_comm(const qh_circuit *c, const qh_sim_options *opts, qh__
 qh_status qh__sim_run_plan(const qh_circuit *c, const qh_plan *plan, const qh_sim_options *opts,
                            qh__comm *comm, qh_sim_result **out);
 
-/* The simulator clock (sim_clock.c): a start mark, and adding the time since it to the
- * process's total (qh_sim_seconds). */
-uint64_t qh__sim_clock_start(void);
-void qh__sim_clock_stop(uint64_t start);
-
 #endif

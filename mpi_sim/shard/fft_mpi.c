@@ -14,6 +14,7 @@
 #include <omp.h>
 
 #include "core/error.h"
+#include "mpi_sim/shard/fft_mpi.h"
 #include "mpi_sim/state/fft.h"
 #include "mpi_sim/state/state_internal.h"
 

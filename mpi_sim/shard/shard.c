@@ -8,9 +8,10 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "mpi_sim/state/fft.h"
 #include "mpi_sim/kernels/kernels.h"
+#include "mpi_sim/shard/fft_mpi.h"
 #include "mpi_sim/shard/shard.h"
+#include "mpi_sim/state/fft.h"
 #include "mpi_sim/state/state_internal.h"
 
 /* Amplitudes per exchange piece (each of two buffers): 16 MiB. */
@@ -325,7 +326,7 @@ static qh_status s_qft(qh__shard *sh, const qh_plan *p, size_t i, const qh__step
     unsigned qin[QH_MAX_QUBITS], qout[QH_MAX_QUBITS], pos[QH_MAX_QUBITS];
     double complex *a = qh_state_amplitudes(sh->local);
     qh_status s;
-    qh__qft_lists(st, qin, qout);
+    qh__qft_lists(k, qh__step_qubits(st), st->qft_flags, qin, qout);
     if (k <= sh->nl) {
         for (unsigned j = 0; j < k; j++)
             if (sh->phys[qin[j]] >= sh->nl)

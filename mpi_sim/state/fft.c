@@ -23,9 +23,10 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "mpi_sim/state/fft.h"
 #include "mpi_sim/kernels/kernels.h"
+#include "mpi_sim/state/fft.h"
 #include "mpi_sim/state/state_internal.h"
+#include "qhybrid/circuit.h"
 
 typedef struct s_entry {
     unsigned n, base, k; /* buffer qubits, run start, run length */
@@ -78,12 +79,11 @@ void qh__fft_cache_destroy(qh__fft_cache **pc)
     *pc = NULL;
 }
 
-void qh__qft_lists(const qh__step *st, unsigned *qin, unsigned *qout)
+void qh__qft_lists(unsigned k, const unsigned *r, unsigned flags, unsigned *qin, unsigned *qout)
 {
-    const unsigned k = st->k, *r = qh__step_qubits(st);
     for (unsigned i = 0; i < k; i++) {
-        qin[i] = (st->qft_flags & QH__QFT_REV_IN) ? r[k - 1 - i] : r[i];
-        qout[i] = (st->qft_flags & QH__QFT_REV_OUT) ? r[k - 1 - i] : r[i];
+        qin[i] = (flags & QH__QFT_REV_IN) ? r[k - 1 - i] : r[i];
+        qout[i] = (flags & QH__QFT_REV_OUT) ? r[k - 1 - i] : r[i];
     }
 }
 
@@ -184,14 +184,14 @@ qh_status qh__fft_register(qh__fft_cache *cache, double complex *a, unsigned n, 
     return s_transform_run(cache, a, n, base, k, inverse);
 }
 
-qh_status qh__fft_qft_step(qh__fft_cache *cache, const qh__step *st, double complex *a, unsigned n)
+qh_status qh__fft_qft(qh__fft_cache *cache, unsigned k, const unsigned *r, unsigned flags,
+                      double complex *a, unsigned n)
 {
-    const unsigned k = st->k;
     unsigned qin[QH_MAX_QUBITS], qout[QH_MAX_QUBITS], layout[QH_MAX_QUBITS];
-    qh__qft_lists(st, qin, qout);
+    qh__qft_lists(k, r, flags, qin, qout);
     for (unsigned q = 0; q < n; q++)
         layout[q] = q;
-    QH_CALL(qh__fft_register(cache, a, n, k, qin, layout, st->qft_flags & QH__QFT_INVERSE));
+    QH_CALL(qh__fft_register(cache, a, n, k, qin, layout, flags & QH__QFT_INVERSE));
     for (unsigned i = 0; i < k; i++) /* qin[] now holds where output bit i is */
         layout[qin[i]] = qout[i];
     /* back to qubit q at position q */

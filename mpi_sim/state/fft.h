@@ -1,11 +1,12 @@
-/* Internal: quantum Fourier transforms as FFTs.
+/* Internal: quantum Fourier transforms as FFTs on one process's amplitudes.
  *
- * A QFT step (QH__STEP_QFT) acts on a register of k qubits r = qh__step_qubits(st). With
- * qin / qout from qh__qft_lists, it maps the amplitude whose register value is x (bit i of
- * x read from qubit qin[i]) to 2^(-k/2) sum_y e^(+-2 pi i x y / 2^k) |y>, bit i of y
- * written to qubit qout[i]: sign + for the forward transform (FFTW_BACKWARD), - for the
- * inverse. The textbook circuit with its final swaps has qin = qout = r; without the
- * swaps (as QASMBench writes it) the output (forward) or input (inverse) is bit-reversed.
+ * A QFT acts on a register of k qubits r with flags QH__QFT_* (for a plan's QH__STEP_QFT,
+ * r = qh__step_qubits(st) and flags = st->qft_flags). With qin / qout from qh__qft_lists, it
+ * maps the amplitude whose register value is x (bit i of x read from qubit qin[i]) to
+ * 2^(-k/2) sum_y e^(+-2 pi i x y / 2^k) |y>, bit i of y written to qubit qout[i]: sign +
+ * for the forward transform (FFTW_BACKWARD), - for the inverse. The textbook circuit with its final
+ * swaps has qin = qout = r; without the swaps (as QASMBench writes it) the output (forward) or
+ * input (inverse) is bit-reversed.
  *
  * fft.c is the one file that includes fftw3.h and fft_mpi.c the one that includes
  * fftw3-mpi.h; neither exposes an FFTW type. FFTW's planner is not thread-safe: every
@@ -16,10 +17,9 @@
 #include <complex.h>
 #include <stddef.h>
 
-#include "mpi_sim/comm/comm.h"
-#include "mpi_sim/plan/plan_internal.h"
+#include "qhybrid/status.h"
 
-/* Flags of a QFT step (qh__step.qft_flags). */
+/* Flags of a QFT (a plan step's qft_flags). */
 #define QH__QFT_INVERSE 1u /* the inverse transform (negative exponent) */
 #define QH__QFT_REV_IN  2u /* input bit i is read from qubit r[k-1-i] */
 #define QH__QFT_REV_OUT 4u /* output bit i is written to qubit r[k-1-i] */
@@ -31,13 +31,15 @@ qh_status qh__fft_cache_create(qh__fft_cache **out);
 /* Destroys the plans; accepts NULL and sets *c = NULL. */
 void qh__fft_cache_destroy(qh__fft_cache **c);
 
-/* qin / qout (k entries each) of QFT step st. Local. */
-void qh__qft_lists(const qh__step *st, unsigned *qin, unsigned *qout);
+/* qin / qout (k entries each) of the QFT on register r with flags QH__QFT_*. Local. */
+void qh__qft_lists(unsigned k, const unsigned *r, unsigned flags, unsigned *qin, unsigned *qout);
 
-/* Runs QFT step st on the 2^n amplitudes a of one process (identity qubit layout: qubit q
- * at bit q). cache may be NULL (plans are then made and dropped). Multi-threaded with
- * omp_get_max_threads() threads. QH_ENOMEM if FFTW cannot make a plan. */
-qh_status qh__fft_qft_step(qh__fft_cache *cache, const qh__step *st, double complex *a, unsigned n);
+/* Runs the QFT on register r (k qubits, flags QH__QFT_*) on the 2^n amplitudes a of one
+ * process (identity qubit layout: qubit q at bit q). cache may be NULL (plans are then made
+ * and dropped). Multi-threaded with omp_get_max_threads() threads. QH_ENOMEM if FFTW cannot
+ * make a plan. */
+qh_status qh__fft_qft(qh__fft_cache *cache, unsigned k, const unsigned *r, unsigned flags,
+                      double complex *a, unsigned n);
 
 /* The transform on a register of buffer positions, moving as little as possible: input
  * bit i of the register is at bit position pos[i] of the 2^n amplitudes a; the
@@ -47,31 +49,8 @@ qh_status qh__fft_qft_step(qh__fft_cache *cache, const qh__step *st, double comp
 qh_status qh__fft_register(qh__fft_cache *cache, double complex *a, unsigned n, unsigned k,
                            unsigned *pos, unsigned *layout, int inverse);
 
-/* A textbook QFT found among a circuit's instructions (qft_detect.c). */
-typedef struct {
-    size_t first, end; /* instructions [first, end) are the QFT (barriers included) */
-    unsigned k;        /* register qubits */
-    unsigned *qubits;  /* the register r, r[0] least significant (owned) */
-    unsigned flags;    /* QH__QFT_* */
-    unsigned gates;    /* gate instructions it replaces */
-} qh__qft_match;
-
-/* Finds the textbook QFTs on at least min_qubits qubits in c, in program order and not
- * overlapping; the caller frees *out with qh__qft_matches_free. QH_ENOMEM. Local. */
-qh_status qh__qft_detect(const qh_circuit *c, unsigned min_qubits, qh__qft_match **out,
-                         size_t *count);
-void qh__qft_matches_free(qh__qft_match *m, size_t count);
-
 /* Serialises FFTW planner calls (and initialises FFTW's threads on first use). */
 void qh__fft_lock(void);
 void qh__fft_unlock(void);
-
-/* The sharded transform over the top k of the n physical qubits (the register, bit i at
- * position n-k+i; the lower n-k qubits are independent copies), on 2^(n-g) local
- * amplitudes per rank in rank order, with FFTW-MPI, in place, normalised. k must exceed
- * n-g. QH_EUNSUPPORTED (on every rank) when FFTW-MPI's data distribution for this size is not
- * ours: the caller falls back to another method. Collective. */
-qh_status qh__fft_mpi_top(const qh__comm *comm, double complex *a, unsigned n, unsigned g,
-                          unsigned k, int inverse);
 
 #endif

@@ -4,7 +4,7 @@
 #include <stdatomic.h>
 #include <time.h>
 
-#include "mpi_sim/run/run_internal.h"
+#include "mpi_sim/state/sim_clock.h"
 #include "qhybrid/sim.h"
 
 static _Atomic unsigned long long s_nanoseconds; /* total so far */
