@@ -12,9 +12,8 @@
 #include "launcher/cli/cli_params.h"
 #include "launcher/cli/commands.h"
 #include "launcher/cli/json_out.h"
-#include "mpi_sim/run/batch_internal.h"
-#include "mpi_sim/comm/comm.h"
 #include "qhybrid/qasm.h"
+#include "qhybrid/world.h"
 
 static void s_usage(FILE *f)
 {
@@ -79,7 +78,7 @@ int qh__cmd_batch(int argc, char **argv)
     const char *sweep = NULL;
     int progress = isatty(STDERR_FILENO), rc = 1, ch;
     uint64_t v;
-    qh__comm *comm = NULL;
+    qh_world *world = NULL;
     qh_circuit **circuits = NULL;
     size_t ncirc = 0, nitems = 0, nrows = 0;
     qh_batch_item *items = NULL;
@@ -141,11 +140,11 @@ int qh__cmd_batch(int argc, char **argv)
         o.shots = 1024;
     o.expectations = expect;
 
-    if (qh__comm_init_world(NULL, NULL, &comm) != QH_OK) {
+    if (qh_world_create(NULL, NULL, &world) != QH_OK) {
         fprintf(stderr, "qhybrid batch: %s\n", qh_last_error());
         goto done;
     }
-    int root = qh__comm_rank(comm) == 0;
+    int root = qh_world_rank(world) == 0;
     circuits = calloc(ncirc, sizeof *circuits);
     qh_status st = circuits ? QH_OK : QH_ERROR(QH_ENOMEM, "out of memory");
     for (size_t i = 0; st == QH_OK && i < ncirc; i++)
@@ -191,7 +190,7 @@ int qh__cmd_batch(int argc, char **argv)
             st = QH_ERROR(QH_ENOMEM, "out of memory");
         items[i].name = names[i];
     }
-    if (qh__comm_agree(comm, st) != QH_OK) {
+    if (qh_world_agree(world, st) != QH_OK) {
         if (root)
             fprintf(stderr, "qhybrid batch: %s\n", qh_last_error());
         goto finish;
@@ -202,7 +201,7 @@ int qh__cmd_batch(int argc, char **argv)
         b.progress_ctx = &ps;
     }
     qh_batch_summary sum;
-    if (qh__batch_run(items, nitems, &o, &b, comm, &sum) != QH_OK) {
+    if (qh_batch_run_world(items, nitems, &o, &b, world, &sum) != QH_OK) {
         if (root)
             fprintf(stderr, "qhybrid batch: %s\n", qh_last_error());
         goto finish;
@@ -232,8 +231,7 @@ int qh__cmd_batch(int argc, char **argv)
     }
     rc = sum.failed ? 1 : 0;
 finish:
-    qh__comm_free(&comm);
-    qh__comm_finalize();
+    qh_world_destroy(&world);
     goto done;
 usage:
     fputs("Try 'qhybrid batch --help'.\n", stderr);

@@ -12,10 +12,9 @@
 #include "launcher/cli/cli_params.h"
 #include "launcher/cli/commands.h"
 #include "launcher/cli/json_out.h"
-#include "mpi_sim/comm/comm.h"
-#include "mpi_sim/run/run_internal.h"
 #include "qhybrid/qasm.h"
 #include "qhybrid/sim.h"
+#include "qhybrid/world.h"
 
 static void s_usage(FILE *f)
 {
@@ -284,20 +283,20 @@ int qh__cmd_sim(int argc, char **argv)
 
     const char *path = argv[optind];
     /* Under mpirun every rank runs this; they agree on every failure and rank 0 speaks. */
-    qh__comm *comm = NULL;
-    if (qh__comm_init_world(NULL, NULL, &comm) != QH_OK) {
+    qh_world *world = NULL;
+    if (qh_world_create(NULL, NULL, &world) != QH_OK) {
         fprintf(stderr, "qhybrid sim: %s\n", qh_last_error());
         goto done;
     }
-    int root = qh__comm_rank(comm) == 0;
+    int root = qh_world_rank(world) == 0;
     if (!root)
         o.progress = NULL;
-    if (qh__comm_agree(comm, qh_qasm_parse_file(path, &c)) != QH_OK) {
+    if (qh_world_agree(world, qh_qasm_parse_file(path, &c)) != QH_OK) {
         if (root)
             fprintf(stderr, "%s\n", qh_last_error());
         goto finish;
     }
-    if (qh__comm_agree(comm, qh__cli_bind_params(c, params, nparams, &values)) != QH_OK) {
+    if (qh_world_agree(world, qh__cli_bind_params(c, params, nparams, &values)) != QH_OK) {
         if (root)
             fprintf(stderr, "qhybrid sim: %s: %s\n", path, qh_last_error());
         goto finish;
@@ -313,7 +312,7 @@ int qh__cmd_sim(int argc, char **argv)
         else
             o.probabilities = 1;
     }
-    if (qh__sim_run_comm(c, &o, comm, &r) != QH_OK) {
+    if (qh_sim_run_world(c, &o, world, &r) != QH_OK) {
         if (ps.shown)
             fputc('\n', stderr);
         if (root)
@@ -326,7 +325,7 @@ int qh__cmd_sim(int argc, char **argv)
     qh_status wst = QH_OK;
     if (root && h5)
         wst = qh_sim_result_write_h5(r, h5, path, o.seed);
-    if (qh__comm_agree(comm, wst) != QH_OK) {
+    if (qh_world_agree(world, wst) != QH_OK) {
         if (root)
             fprintf(stderr, "qhybrid sim: %s\n", qh_last_error());
         goto finish;
@@ -340,8 +339,7 @@ int qh__cmd_sim(int argc, char **argv)
     }
     rc = 0;
 finish:
-    qh__comm_free(&comm);
-    qh__comm_finalize();
+    qh_world_destroy(&world);
     goto done;
 usage:
     fputs("Try 'qhybrid sim --help'.\n", stderr);

@@ -53,8 +53,11 @@ static qh_status s_make(MPI_Comm comm, qh__comm **out)
 qh_status qh__comm_init_world(int *argc, char ***argv, qh__comm **out)
 {
     *out = NULL;
-    int inited = 0;
+    int inited = 0, finalized = 0;
     MPI_Initialized(&inited);
+    MPI_Finalized(&finalized);
+    if (finalized)
+        return QH_ERROR(QH_ESTATE, "MPI was finalized already and cannot start again");
     if (!inited) {
         if (!qh__comm_launched())
             return QH_OK;

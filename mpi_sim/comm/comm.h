@@ -21,7 +21,8 @@ typedef struct qh__comm qh__comm;
 int qh__comm_launched(void);
 
 /* Initialises MPI if needed and wraps MPI_COMM_WORLD. *out is NULL on a plain run.
- * Finalize with qh__comm_finalize. */
+ * Finalize with qh__comm_finalize. QH_EMPI if MPI cannot start, QH_ESTATE once MPI has
+ * been finalized. */
 qh_status qh__comm_init_world(int *argc, char ***argv, qh__comm **out);
 
 /* Wraps an existing MPI communicator (an MPI_Comm passed as a pointer to it). */

@@ -9,13 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "core/error.h"
 #include "qhybrid/plan.h"
 #include "qhybrid/qasm.h"
 #include "qhybrid/state.h"
 #include "qhybrid/sim.h"
+#include "qhybrid/world.h"
 #include "tests/ref/ref_sim.h"
 
 static qh_sim_result *s_run(const qh_circuit *c, qh_sim_options *o)
@@ -610,6 +613,54 @@ static void test_qasmbench_variants(void **state)
     }
 }
 
+/* Started plainly, a world is this one process: no MPI, statuses pass through, and runs
+ * and batches are those of qh_sim_run and qh_batch_run. */
+static void test_world_of_one(void **state)
+{
+    (void)state;
+    qh_world *w = NULL;
+    assert_int_equal(qh_world_create(NULL, NULL, &w), QH_OK);
+    assert_int_equal(qh_world_rank(w), 0);
+    assert_int_equal(qh_world_size(w), 1);
+    assert_int_equal(qh_world_agree(w, QH_OK), QH_OK);
+    assert_int_equal(qh_world_agree(w, QH_ERROR(QH_ERANGE, "mine")), QH_ERANGE);
+    assert_string_equal(qh_last_error(), "mine");
+    ref_rng r = {3};
+    qh_circuit *c = ref_random_circuit(8, 60, 1, &r);
+    qh_sim_options o = {.statevector = 1, .shots = 200, .seed = 8};
+    qh_sim_result *a = NULL, *b = NULL;
+    assert_int_equal(qh_sim_run_world(c, &o, w, &a), QH_OK);
+    assert_int_equal(qh_sim_run(c, &o, &b), QH_OK);
+    assert_true(ref_max_diff(a->statevector, b->statevector, 256) == 0);
+    assert_int_equal(a->num_counts, b->num_counts);
+    for (size_t i = 0; i < a->num_counts; i++) {
+        assert_string_equal(a->counts[i].bits, b->counts[i].bits);
+        assert_int_equal(a->counts[i].count, b->counts[i].count);
+    }
+    qh_sim_result_destroy(&a);
+    qh_sim_result_destroy(&b);
+    /* a batch of one circuit into a results file, and one without a file, refused */
+    char dir[] = "/tmp/qh_test_world_XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/b.h5", dir);
+    qh_batch_item item = {.circuit = c, .name = "c"};
+    qh_batch_options bo = {.h5_path = path};
+    qh_batch_summary sum = {0};
+    assert_int_equal(qh_batch_run_world(&item, 1, &o, &bo, w, &sum), QH_OK);
+    assert_int_equal(sum.circuits, 1);
+    assert_int_equal(sum.failed, 0);
+    assert_int_equal(sum.groups, 1);
+    bo.h5_path = NULL;
+    assert_int_equal(qh_batch_run_world(&item, 1, &o, &bo, w, &sum), QH_EINVAL);
+    assert_int_equal(remove(path), 0);
+    assert_int_equal(rmdir(dir), 0);
+    qh_circuit_destroy(&c);
+    qh_world_destroy(&w);
+    assert_null(w);
+    qh_world_destroy(&w);
+    qh_world_destroy(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -625,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_deferred_equals_trajectories),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_qasmbench_variants),
+        cmocka_unit_test(test_world_of_one),
     };
     /* QH_TEST_FILTER limits the run (the other instruction sets repeat only some tests) */
     const char *filter = getenv("QH_TEST_FILTER");

@@ -2,7 +2,8 @@
  * the single-process engine's, run on rank 0 alone - state vectors and probabilities to
  * 1e-12, expectation values with X/Y on rank qubits, counts identical for the same seed,
  * mid-circuit measurement, QASMBench circuits, circuits that open with the product start -
- * and all ranks fail together. */
+ * and all ranks fail together. The same through a qh_world (world.h) made over the MPI the
+ * test started. */
 #include <math.h>
 #include <mpi.h>
 #include <setjmp.h>
@@ -14,8 +15,10 @@
 
 #include <cmocka.h>
 
+#include "core/error.h"
 #include "qhybrid/qasm.h"
 #include "qhybrid/sim_mpi.h"
+#include "qhybrid/world.h"
 #include "tests/ref/ref_sim.h"
 
 static int s_rank, s_size;
@@ -216,6 +219,51 @@ static void test_fail_together(void **state)
     qh_circuit_destroy(&c);
 }
 
+/* A world made while MPI runs is MPI_COMM_WORLD: the same ranks, agreement on the lowest
+ * failing rank's status and message, the sharded run, and MPI left running by destroy. */
+static void test_world(void **state)
+{
+    (void)state;
+    qh_world *w = NULL;
+    assert_int_equal(qh_world_create(NULL, NULL, &w), QH_OK);
+    assert_int_equal(qh_world_rank(w), s_rank);
+    assert_int_equal(qh_world_size(w), s_size);
+    assert_int_equal(qh_world_agree(w, QH_OK), QH_OK);
+    /* the last rank fails: every rank gets its status, the others with its rank named */
+    qh_status mine = QH_OK;
+    if (s_rank == s_size - 1)
+        mine = QH_ERROR(QH_EINVAL, "only the last rank says so");
+    assert_int_equal(qh_world_agree(w, mine), QH_EINVAL);
+    assert_non_null(strstr(qh_last_error(), "only the last rank says so"));
+    if (s_rank != s_size - 1)
+        assert_non_null(strstr(qh_last_error(), "rank "));
+
+    ref_rng r = {7};
+    qh_circuit *c = ref_random_circuit(11, 80, 1, &r);
+    qh_sim_options o = {.statevector = 1, .probabilities = 1, .shots = 400, .seed = 5};
+    qh_sim_result *dist = NULL, *one = NULL;
+    assert_int_equal(qh_sim_run_world(c, &o, w, &dist), QH_OK);
+    char msg[512] = "";
+    if (s_rank == 0 && qh_sim_run(c, &o, &one) != QH_OK)
+        snprintf(msg, sizeof msg, "one process: %s", qh_last_error());
+    else if (s_rank == 0)
+        s_diff(dist, one, &o, "world", msg, sizeof msg);
+    else if (dist->probabilities || dist->statevector)
+        snprintf(msg, sizeof msg, "whole-state results on rank %d", s_rank);
+    qh_sim_result_destroy(&one);
+    qh_sim_result_destroy(&dist);
+    qh_circuit_destroy(&c);
+    qh_world_destroy(&w);
+    assert_null(w);
+    qh_world_destroy(&w); /* twice is harmless */
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    int bad = msg[0] != 0 || finalized, any = 0;
+    MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (any)
+        fail_msg("%s", !bad ? "another rank failed" : finalized ? "MPI finalized" : msg);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -224,7 +272,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_circuits), cmocka_unit_test(test_mid_circuit),
         cmocka_unit_test(test_qasmbench),       cmocka_unit_test(test_product_start),
-        cmocka_unit_test(test_fail_together),
+        cmocka_unit_test(test_fail_together),   cmocka_unit_test(test_world),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     /* a rank that failed an assertion may have left others in a collective: agree first */
