@@ -91,8 +91,8 @@ QH_EXPORT const char *qh_plan_parameter_name(const qh_plan *p, unsigned i);
  * matrices that depend on them. The plan's structure - fusion, cache blocking, the
  * schedule of exchanges - is kept: compile once, bind many times. A plan with parameters
  * cannot run before its first binding (QH_ESTATE). QH_EINVAL for a wrong count, QH_ERANGE
- * when an expression has no finite value (the plan then keeps its previous values... or
- * must be bound again before running). */
+ * when an expression has no finite value, QH_ENOMEM. A failed binding leaves the plan
+ * exactly as it was: bound to its previous values, or still unbound. */
 QH_EXPORT qh_status qh_plan_bind(qh_plan *p, const double *values, unsigned num_values);
 
 /* The deferred terminal measurements, in program order: qubits[i] is measured into

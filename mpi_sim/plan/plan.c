@@ -721,10 +721,17 @@ qh_status qh__plan_check_bound(const qh_plan *p)
     return QH_OK;
 }
 
-/* Rebuilds the matrix of parametric step stp from its recipe with the bound values;
- * *parts (of *cap entries) is scratch space kept between calls. */
-static qh_status s_rebind(const qh_plan *p, qh__step *stp, const double *values,
-                          unsigned num_values, qh__step **parts, size_t *cap)
+/* Entries of step st's matrix: 2^k for a diagonal, 4^k for a dense one. */
+static size_t s_matrix_len(const qh__step *st)
+{
+    return st->kind == QH__STEP_DIAG ? (size_t)1 << st->k : (size_t)1 << (2 * st->k);
+}
+
+/* Computes into m (s_matrix_len(stp) entries) the matrix of parametric step stp rebuilt from
+ * its recipe with the given values; stp itself is left alone. *parts (of *cap entries) is
+ * scratch space kept between calls. */
+static qh_status s_rebind(const qh_plan *p, const qh__step *stp, const double *values,
+                          unsigned num_values, qh__step **parts, size_t *cap, double complex *m)
 {
     if (stp->recipe_len > *cap) {
         qh__step *np2 = realloc(*parts, stp->recipe_len * sizeof *np2);
@@ -735,24 +742,27 @@ static qh_status s_rebind(const qh_plan *p, qh__step *stp, const double *values,
     }
     qh__step *pt = *parts;
     qh_status st = QH_OK;
-    unsigned made = 0;
-    for (; made < stp->recipe_len && st == QH_OK; made++) {
+    unsigned made = 0; /* parts made, whose matrices are freed below (a failed one has none) */
+    for (; made < stp->recipe_len; made++) {
         const qh_op *op = qh_circuit_op(p->circuit, stp->recipe[made]);
         if (op->kind == QH_OP_MATRIX)
             st = s_unitary_step(op->num_controls, op->qubits, op->num_qubits - op->num_controls,
                                 op->qubits + op->num_controls, op->matrix, &pt[made]);
         else
             st = s_gate_step(op, values, num_values, &pt[made]);
-        if (st)
+        if (st) {
             qh__error_prefix("parameter binding, instruction %u", stp->recipe[made]);
+            break;
+        }
     }
     if (st == QH_OK) {
         if (stp->gates == 1 && stp->recipe_len == 1 && pt[0].kind == stp->kind &&
             pt[0].k == stp->k) {
-            size_t n = stp->kind == QH__STEP_DIAG ? (size_t)1 << stp->k : (size_t)1 << (2 * stp->k);
-            memcpy(stp->matrix, pt[0].matrix, n * sizeof *stp->matrix);
+            memcpy(m, pt[0].matrix, s_matrix_len(stp) * sizeof *m);
         } else {
-            st = qh__fuse_rebuild(stp, pt, stp->recipe_len);
+            qh__step into = *stp; /* the same step, writing its matrix into m */
+            into.matrix = m;
+            st = qh__fuse_rebuild(&into, pt, stp->recipe_len);
         }
     }
     for (unsigned j = 0; j < made; j++)
@@ -760,6 +770,49 @@ static qh_status s_rebind(const qh_plan *p, qh__step *stp, const double *values,
     return st;
 }
 
+/* Exchanges the matrices of steps[0..n) with those in m[0..n). */
+static void s_swap_matrices(qh__step **steps, double complex **m, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double complex *t = steps[i]->matrix;
+        steps[i]->matrix = m[i];
+        m[i] = t;
+    }
+}
+
+/* Rebuilds the gate programs of p from its steps' matrices; if that fails, p keeps the
+ * programs it had (they are taken out first and put back). */
+static qh_status s_rebuild_programs(qh_plan *p)
+{
+    qh__pass *old = malloc((p->num_passes ? p->num_passes : 1) * sizeof *old);
+    if (!old)
+        return QH_ERROR(QH_ENOMEM, "out of memory binding parameters");
+    for (size_t i = 0; i < p->num_passes; i++) {
+        qh__pass *ps = &p->passes[i];
+        old[i] = *ps;
+        ps->units = ps->rest = NULL;
+        ps->num_units = ps->num_rest = 0;
+    }
+    qh_status st = qh__plan_programs(p, qh__kernels());
+    for (size_t i = 0; i < p->num_passes; i++) {
+        qh__pass *ps = &p->passes[i];
+        if (st != QH_OK) { /* qh__plan_programs left none: the old ones go back */
+            ps->units = old[i].units;
+            ps->num_units = old[i].num_units;
+            ps->rest = old[i].rest;
+            ps->num_rest = old[i].num_rest;
+        } else {
+            qh__pass_units_free(&old[i]);
+        }
+    }
+    free(old);
+    return st;
+}
+
+/* Binding computes every new matrix aside and changes the plan only once all of them, and
+ * the gate programs made from them, exist: a failure part-way (an expression with no finite
+ * value for one step after others were done, memory) leaves the plan exactly as it was,
+ * with its previous values, or unbound. */
 qh_status qh_plan_bind(qh_plan *p, const double *values, unsigned num_values)
 {
     unsigned np = qh_plan_num_parameters(p);
@@ -768,18 +821,39 @@ qh_status qh_plan_bind(qh_plan *p, const double *values, unsigned num_values)
                         num_values);
     if (np == 0)
         return QH_OK;
+    size_t n = 0; /* parametric steps, the start's own copies included */
+    for (size_t i = 0; i < p->num_steps; i++)
+        n += p->steps[i].parametric != 0;
+    for (size_t i = 0; i < p->num_start; i++)
+        n += p->start[i].parametric != 0;
+    qh__step **which = malloc((n ? n : 1) * sizeof *which);
+    double complex **fresh = calloc(n ? n : 1, sizeof *fresh);
     qh__step *parts = NULL;
-    size_t cap = 0;
-    qh_status st = QH_OK;
+    size_t cap = 0, k = 0;
+    qh_status st = which && fresh ? QH_OK : QH_ERROR(QH_ENOMEM, "out of memory binding parameters");
     for (size_t i = 0; i < p->num_steps && st == QH_OK; i++)
         if (p->steps[i].parametric)
-            st = s_rebind(p, &p->steps[i], values, num_values, &parts, &cap);
-    for (size_t i = 0; i < p->num_start && st == QH_OK; i++) /* the start's own copies */
+            which[k++] = &p->steps[i];
+    for (size_t i = 0; i < p->num_start && st == QH_OK; i++)
         if (p->start[i].parametric)
-            st = s_rebind(p, &p->start[i], values, num_values, &parts, &cap);
+            which[k++] = &p->start[i];
+    for (size_t i = 0; i < n && st == QH_OK; i++) {
+        fresh[i] = malloc(s_matrix_len(which[i]) * sizeof *fresh[i]);
+        st = fresh[i] ? s_rebind(p, which[i], values, num_values, &parts, &cap, fresh[i])
+                      : QH_ERROR(QH_ENOMEM, "out of memory binding parameters");
+    }
     free(parts);
-    if (st == QH_OK && p->programs) /* programs hold matrix values */
-        st = qh__plan_programs(p, qh__kernels());
+    if (st == QH_OK) {
+        s_swap_matrices(which, fresh, n); /* fresh[] now holds the old matrices */
+        if (p->programs)                  /* programs hold matrix values */
+            st = s_rebuild_programs(p);
+        if (st != QH_OK)
+            s_swap_matrices(which, fresh, n);
+    }
+    for (size_t i = 0; fresh && i < n; i++)
+        free(fresh[i]);
+    free(fresh);
+    free(which);
     if (st == QH_OK)
         p->bound = 1;
     return st;

@@ -78,6 +78,8 @@ qh_status qh__plan_programs(qh_plan *p, const qh__kernel_table *kt);
 
 /* Frees the units of every pass. */
 void qh__plan_programs_free(qh_plan *p);
+/* Frees the units of pass ps (units and rest) and leaves it with none. */
+void qh__pass_units_free(qh__pass *ps);
 
 /* Runs pass ps of p on the 2^n amplitudes a (threads take whole blocks); `started`: the
  * product start was applied, so the pass's in_start steps are skipped. */

@@ -391,7 +391,7 @@ static void s_free_unit_array(qh__unit **units, size_t *n)
     *n = 0;
 }
 
-static void s_free_units(qh__pass *ps)
+void qh__pass_units_free(qh__pass *ps)
 {
     s_free_unit_array(&ps->units, &ps->num_units);
     s_free_unit_array(&ps->rest, &ps->num_rest);
@@ -400,7 +400,7 @@ static void s_free_units(qh__pass *ps)
 void qh__plan_programs_free(qh_plan *p)
 {
     for (size_t i = 0; i < p->num_passes; i++)
-        s_free_units(&p->passes[i]);
+        qh__pass_units_free(&p->passes[i]);
 }
 
 /* Multiplies the first diagonal operation of the programs of ps by z: every program applies

@@ -391,6 +391,75 @@ static void test_parametric(void **state)
     qh_circuit_destroy(&c);
 }
 
+/* A binding that fails part-way - the second parameter makes a later step's angle 1/b
+ * infinite after the steps before it were already recomputed - leaves the plan exactly as
+ * it was: it runs with its previous values, or stays unbound. Every variant, since fusion,
+ * cache blocking, gate programs and the product start each keep matrices of their own. */
+static void test_bind_failure_keeps_plan(void **state)
+{
+    (void)state;
+    const unsigned n = 7;
+    qh_circuit *c = NULL;
+    assert_int_equal(qh_circuit_create(n, 0, &c), QH_OK);
+    unsigned a = 0, b = 0;
+    assert_int_equal(qh_circuit_add_parameter(c, "a", &a), QH_OK);
+    assert_int_equal(qh_circuit_add_parameter(c, "b", &b), QH_OK);
+    qh_expr_instr ea[] = {{QH_EXPR_PARAM, 0, a}};
+    qh_expr_instr eb[] = {{QH_EXPR_CONST, 1, 0}, {QH_EXPR_PARAM, 0, b}, {QH_EXPR_DIV, 0, 0}};
+    const qh_expr_instr *xa[1] = {ea}, *xb[1] = {eb};
+    unsigned la = 1, lb = 3;
+    for (unsigned q = 0; q < n; q++) { /* rx(a) and ry(a) on every qubit, then entangle */
+        assert_int_equal(qh_circuit_gate_expr(c, QH_GATE_RX, &q, 1, xa, &la, 1), QH_OK);
+        s_gate(c, QH_GATE_H, (q + 1) % n, -1, 0);
+        assert_int_equal(qh_circuit_gate_expr(c, QH_GATE_RY, &q, 1, xa, &la, 1), QH_OK);
+    }
+    for (unsigned q = 0; q + 1 < n; q++)
+        s_gate(c, QH_GATE_CX, q, (int)q + 1, 0);
+    for (unsigned q = 0; q < n; q++) /* the angles 1/b come last */
+        assert_int_equal(qh_circuit_gate_expr(c, QH_GATE_RZ, &q, 1, xb, &lb, 1), QH_OK);
+    s_gate(c, QH_GATE_H, 0, -1, 0);
+
+    const double good[2] = {0.7, 2.0}, bad[2] = {-1.9, 0.0};
+    qh_circuit *bound = NULL;
+    assert_int_equal(qh_circuit_bind(c, good, 2, &bound), QH_OK);
+    size_t len = (size_t)1 << n;
+    double complex *want = calloc(len, sizeof *want);
+    assert_non_null(want);
+    want[0] = 1;
+    assert_int_equal(ref_apply_circuit(want, n, bound), 0);
+    qh_circuit_destroy(&bound);
+    for (unsigned v = 0; v < S_NVARIANTS; v++) {
+        qh_plan *plan = NULL;
+        qh_state *s = NULL;
+        assert_int_equal(qh_plan_create(c, &s_variants[v], &plan), QH_OK);
+        assert_int_equal(qh_state_create(n, 0, &s), QH_OK);
+        /* never bound: a failed binding does not make it bound */
+        assert_int_equal(qh_plan_bind(plan, bad, 2), QH_ERANGE);
+        assert_int_equal(qh_plan_execute(plan, s, NULL, NULL), QH_ESTATE);
+        /* bound: a failed binding keeps the previous values, also on a second try */
+        assert_int_equal(qh_plan_bind(plan, good, 2), QH_OK);
+        for (int round = 0; round < 4; round++) {
+            assert_int_equal(qh_plan_bind(plan, bad, 2), QH_ERANGE);
+            assert_non_null(strstr(qh_last_error(), "division by zero"));
+            if (round % 2 == 0) { /* |0...0> known as such: the product start runs */
+                qh_state_set_basis(s, 0);
+            } else { /* the same amplitudes written by hand: every step runs */
+                double complex *amp = qh_state_amplitudes(s);
+                memset(amp, 0, len * sizeof *amp);
+                amp[0] = 1;
+            }
+            assert_int_equal(qh_plan_execute(plan, s, NULL, NULL), QH_OK);
+            double d = ref_max_diff(qh_state_amplitudes(s), want, len);
+            if (d > 1e-10)
+                fail_msg("variant %u round %d: max diff %g after a failed binding", v, round, d);
+        }
+        qh_state_destroy(&s);
+        qh_plan_destroy(&plan);
+    }
+    free(want);
+    qh_circuit_destroy(&c);
+}
+
 static void test_grover(void **state)
 {
     (void)state;
@@ -670,6 +739,7 @@ int main(void)
         cmocka_unit_test(test_qft),
         cmocka_unit_test(test_qft_instruction),
         cmocka_unit_test(test_parametric),
+        cmocka_unit_test(test_bind_failure_keeps_plan),
         cmocka_unit_test(test_grover),
         cmocka_unit_test(test_counts_order_and_seed),
         cmocka_unit_test(test_mid_circuit),
