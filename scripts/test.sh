@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian 12 machine and runs every test: the whole suite under
-# AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/), then the circuits too large
-# for the sanitizers (up to 29 qubits, 8 GiB) on the optimised build (build/).
+# Sets up a fresh Debian 12 machine and runs every test: the check that includes point down
+# the layers (scripts/check-layers.sh), the whole suite under AddressSanitizer +
+# UndefinedBehaviorSanitizer (build-asan/), then the circuits too large for the sanitizers
+# (up to 29 qubits, 8 GiB) on the optimised build (build/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# includes point down the layers (no build needed, so first)
+bash scripts/check-layers.sh
 bash scripts/install-deps.sh
 jobs=$(nproc)
 
