@@ -1,7 +1,7 @@
 /* bench_circuits: whole circuits through the public API (qh_plan_create, qh_plan_execute on
  * a qh_state), timed against a read+write pass over the same state in the same run.
  *
- * Circuits: (1) the layered random circuit of issue 7 (each layer a random rx, ry or rz on
+ * Circuits: (1) the layered random circuit (each layer a random rx, ry or rz on
  * every qubit, then CNOTs on (0,1),(2,3),... in even layers and (1,2),(3,4),... in odd ones;
  * 20 layers), (2) the quantum Fourier transform gate by gate (h and a controlled-phase
  * ladder per qubit, then the swaps that reverse the qubit order), both for each n of
@@ -15,7 +15,7 @@
  * of a basis state |x> must give amplitudes e^(2 pi i x y / 2^n) / 2^(n/2) (checked at a
  * sample of y). A wrong result is reported on stderr and makes the exit status 1.
  *
- * Output: one JSON object per line on stdout (see DESIGN.md) per circuit, with the plan's
+ * Output: one JSON object per line on stdout (docs/design.md) per circuit, with the plan's
  * statistics, the pass time and the ratios time / (steps * pass) and time / (gates * pass).
  * Progress goes to stderr. */
 #include <complex.h>
@@ -70,7 +70,7 @@ static int s_failed; /* a check found a wrong result */
             goto fail;                                                                             \
     } while (0)
 
-/* The random layered circuit of issue 7. */
+/* The random layered circuit: QuEST and qsim have published timings of it at n = 26. */
 static qh_status s_build_random(unsigned n, unsigned layers, uint64_t seed, qh_circuit **out)
 {
     static const qh_gate rot[3] = {QH_GATE_RX, QH_GATE_RY, QH_GATE_RZ};

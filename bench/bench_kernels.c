@@ -17,7 +17,7 @@
  * instruction set the norm of the state is checked; a mismatch is reported on stderr and
  * makes the exit status 1.
  *
- * Output: one JSON object per line on stdout (see DESIGN.md), with the extra fields
+ * Output: one JSON object per line on stdout (docs/design.md), with the extra fields
  * ratio_pass (kernel / pass) and ratio_bw (kernel / (32 * 2^n bytes / triad bandwidth)).
  * Progress goes to stderr. */
 #include <complex.h>

@@ -14,7 +14,7 @@
  * speed-up over the gates. Every result is checked against e^(2 pi i x y / 2^n) / 2^(n/2)
  * at a sample of y; a wrong one is reported on stderr and makes the exit status 1.
  *
- * Output: one JSON object per line on stdout (DESIGN.md), e.g.
+ * Output: one JSON object per line on stdout (docs/design.md), e.g.
  * {"bench":"qft","metric":"fft_n24","value":0.41,"unit":"s","speedup":7.9,...} */
 #include <complex.h>
 #include <getopt.h>

@@ -78,7 +78,7 @@ static void test_random_vs_reference(void **state)
     s_layered_vs_reference();
 }
 
-/* The layered circuits of the performance issue (random rx, ry, rz on every qubit, then a
+/* The layered circuits of the performance benchmark (random rx, ry, rz on every qubit, then a
  * CNOT ladder), with phases, h, u3, cz, swaps, Toffoli, Fredkin and c3x gates mixed in
  * (controls and targets on lane and high qubits): gate programs (every
  * operation kind, on lane and high qubits, with the global factors they gather) and the
