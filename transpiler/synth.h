@@ -26,9 +26,9 @@ typedef struct qh__sgate {
 } qh__sgate;
 
 typedef struct qh__sseq {
-    int len, cap;   /* gates used, gates allocated */
-    qh__sgate *g;   /* in time order */
-    double phase;   /* global phase: product of the gates times e^{i phase} = the unitary */
+    int len, cap; /* gates used, gates allocated */
+    qh__sgate *g; /* in time order */
+    double phase; /* global phase: product of the gates times e^{i phase} = the unitary */
 } qh__sseq;
 
 void qh__sseq_free(qh__sseq *s);
@@ -47,5 +47,21 @@ int qh__synth_2q_count(const double complex u[16], double tol);
  * to *out. The one-qubit gates are emitted as QH_GATE_U (theta, phi, lambda); a later pass
  * turns them into the target's basis. */
 qh_status qh__synth_2q(const double complex u[16], qh__basis2q basis, double tol, qh__sseq *out);
+
+/* Helpers shared by the synthesis files. */
+
+/* Appends one gate to *s (growing it); QH_ENOMEM when out of memory. */
+qh_status qh__sseq_push(qh__sseq *s, qh_gate gate, int q0, int q1, double p0, double p1, double p2);
+
+/* Euler angles of a 2x2 unitary u: u = e^{i phase} rz(phi) ry(theta) rz(lambda), with theta in
+ * [0, pi]; the phase is left out (callers fix it from the product they emit). */
+void qh__zyz_angles(const double complex u[4], double *theta, double *phi, double *lambda);
+
+/* Global phase g such that u = e^{i g} m for unitaries u and m that are equal up to a
+ * phase (dimension n x n, row-major): the argument of tr(m^dagger u). */
+double qh__phase_between(const double complex *u, const double complex *m, int n);
+
+/* Whether u (n x n, row-major) is unitary to within tol, entry by entry. */
+int qh__is_unitary(const double complex *u, int n, double tol);
 
 #endif
