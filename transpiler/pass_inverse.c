@@ -8,13 +8,6 @@
 #include "core/error.h"
 #include "transpiler/tr_internal.h"
 
-/* 1 when angle a is a multiple of 2 pi (to tol). */
-static int s_zero_angle(double a, double tol)
-{
-    double r = fmod(fabs(a), 2 * M_PI);
-    return r < tol || 2 * M_PI - r < tol;
-}
-
 static int s_inverse(const qh__tcirc *c, const qh__top *h, const qh__top *g, double tol)
 {
     if (h->kind != QH__T_GATE || g->kind != QH__T_GATE || h->has_cond || g->has_cond ||
