@@ -21,8 +21,8 @@ static qh_status s_emit(const qh__pass_ctx *ctx, qh__tcirc *out, int q, const do
     qh_status st = QH_OK;
     QH_TRY(qh__synth_1q_zsx(u, 0, ctx->tol, &seq));
     for (int i = 0; i < seq.len; i++)
-        QH_TRY(qh__tc_gate(out, (int)seq.g[i].gate, q, -1, seq.g[i].params[0],
-                           seq.g[i].params[1], seq.g[i].params[2]));
+        QH_TRY(qh__tc_gate(out, (int)seq.g[i].gate, q, -1, seq.g[i].params[0], seq.g[i].params[1],
+                           seq.g[i].params[2]));
 fail:
     qh__sseq_free(&seq);
     return st;

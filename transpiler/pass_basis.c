@@ -31,7 +31,7 @@ static qh_status s_1q(qh__tcirc *o, int g, int q, double p)
 /* The target's two-qubit gate on a -> b, turned around when only b -> a is allowed. */
 static qh_status s_native(const qh_target *t, qh__tcirc *o, int a, int b)
 {
-    int g = t->gate_2q == QH__BASIS_CZ ? QH_GATE_CZ
+    int g = t->gate_2q == QH__BASIS_CZ   ? QH_GATE_CZ
             : t->gate_2q == QH__BASIS_CX ? QH_GATE_CX
                                          : QH__GATE_ECR;
     if (g == QH_GATE_CZ || s_allowed(t, a, b))
@@ -108,8 +108,8 @@ static qh_status s_synth(const qh__pass_ctx *ctx, qh__tcirc *o, int a, int b,
         int gate = g->gate == QH_GATE_COUNT ? QH__GATE_ECR : (int)g->gate;
         int two = gate == QH__GATE_ECR || qh_gate_get_info((qh_gate)gate)->num_qubits == 2;
         if (!two) {
-            QH_TRY(qh__tc_gate(o, gate, map[g->q[0]], -1, g->params[0], g->params[1],
-                               g->params[2]));
+            QH_TRY(
+                qh__tc_gate(o, gate, map[g->q[0]], -1, g->params[0], g->params[1], g->params[2]));
         } else if (gate == QH_GATE_CX) {
             QH_TRY(s_cx(t, o, map[g->q[0]], map[g->q[1]]));
         } else if (gate == QH_GATE_CZ) {

@@ -95,8 +95,7 @@ qh_status qh__pass_commute(const qh__pass_ctx *ctx, const qh__tcirc *in, qh__tci
                     } else if (g->gate == QH_GATE_X || g->gate == QH_GATE_Z) {
                         h->dead = g->dead = 1, killed = 1;
                     }
-                } else if (g->nq == 2 &&
-                           (g->gate == QH_GATE_CZ || g->gate == QH_GATE_CX)) {
+                } else if (g->nq == 2 && (g->gate == QH_GATE_CZ || g->gate == QH_GATE_CX)) {
                     int same = hq[0] == q[0] && hq[1] == q[1];
                     int crossed = g->gate == QH_GATE_CZ && hq[0] == q[1] && hq[1] == q[0];
                     if (!same && !crossed)

@@ -13,7 +13,7 @@ typedef struct s_block {
     int a, b;     /* its qubits; a is the low bit of the unitary */
     int len, cap; /* operations, indices into the input */
     int *ops;
-    int cost;     /* two-qubit gates the run has now */
+    int cost; /* two-qubit gates the run has now */
 } s_block;
 
 /* m (4x4) <- g m, where g acts as the 2x2 or 4x4 matrix u on the qubits q of the block. */
@@ -50,8 +50,8 @@ static void s_apply(double complex *m, const double complex *u, int nq, const in
 /* The two-qubit gates op stands for. */
 static int s_cost(const qh__tcirc *c, const qh__top *o, double tol)
 {
-    if (o->kind == QH__T_GATE && (o->gate == QH_GATE_CX || o->gate == QH_GATE_CZ ||
-                                  o->gate == QH__GATE_ECR))
+    if (o->kind == QH__T_GATE &&
+        (o->gate == QH_GATE_CX || o->gate == QH_GATE_CZ || o->gate == QH__GATE_ECR))
         return 1;
     if (o->kind == QH__T_GATE && o->gate == QH_GATE_SWAP)
         return 3;
@@ -61,8 +61,8 @@ static int s_cost(const qh__tcirc *c, const qh__top *o, double tol)
     return qh__synth_2q_count(u, tol);
 }
 
-static qh_status s_close(const qh__pass_ctx *ctx, const qh__tcirc *in, qh__tcirc *out,
-                         s_block *bl, int *open, int id)
+static qh_status s_close(const qh__pass_ctx *ctx, const qh__tcirc *in, qh__tcirc *out, s_block *bl,
+                         int *open, int id)
 {
     if (open[bl->a] == id)
         open[bl->a] = -1;

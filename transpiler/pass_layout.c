@@ -34,8 +34,8 @@ static int s_perfect(const qh__coupling *c, const qh__rcircuit *rc, const int *l
 {
     for (int i = 0; i < rc->num_ops; i++) {
         int a = rc->op_start[i], n = rc->op_start[i + 1] - a;
-        if (n == 2 && !qh__coupling_adjacent(c, layout[rc->op_qubits[a]],
-                                             layout[rc->op_qubits[a + 1]]))
+        if (n == 2 &&
+            !qh__coupling_adjacent(c, layout[rc->op_qubits[a]], layout[rc->op_qubits[a + 1]]))
             return 0;
     }
     return 1;
@@ -52,8 +52,8 @@ qh_status qh__pass_layout(const qh__pass_ctx *ctx, const qh__layout_opts *lo, co
     memset(&routed, 0, sizeof routed);
     qh__tc_init(out, np, in->num_clbits);
     if (nv > np)
-        return QH_ERROR(QH_EINVAL, "the circuit has %d qubits, more than the %d of target '%s'",
-                        nv, np, ctx->target->name);
+        return QH_ERROR(QH_EINVAL, "the circuit has %d qubits, more than the %d of target '%s'", nv,
+                        np, ctx->target->name);
 
     /* classical ties: several measurements into one bit, or conditions */
     int tied = 0;
@@ -105,8 +105,8 @@ qh_status qh__pass_layout(const qh__pass_ctx *ctx, const qh__layout_opts *lo, co
     }
     if (lo->method >= 1 && !found)
         QH_TRY(qh__layout_vf2(c, &rc, lo->vf2_calls, initial_layout, &found));
-    qh__route_options ro = {.seed = lo->seed, .trials = lo->layout_trials,
-                            .num_threads = lo->num_threads};
+    qh__route_options ro = {
+        .seed = lo->seed, .trials = lo->layout_trials, .num_threads = lo->num_threads};
     if (lo->method >= 1 && !found)
         QH_TRY(qh__layout_sabre(c, &rc, &ro, initial_layout));
     if (lo->method == 0)
@@ -142,8 +142,8 @@ qh_status qh__pass_layout(const qh__pass_ctx *ctx, const qh__layout_opts *lo, co
         if (qh__top_is_2q(o)) {
             const int *pq = qh__tc_q(out, &out->ops[out->n - 1]);
             if (!qh__coupling_adjacent(c, pq[0], pq[1]))
-                QH_FAIL(QH_EINTERNAL, "routing left a two-qubit gate on %d, %d, not an edge",
-                        pq[0], pq[1]);
+                QH_FAIL(QH_EINTERNAL, "routing left a two-qubit gate on %d, %d, not an edge", pq[0],
+                        pq[1]);
         }
     }
     memcpy(final_layout, l2p, sizeof *l2p * (size_t)nv);

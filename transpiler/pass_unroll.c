@@ -16,14 +16,14 @@ static qh_status s_ccx(qh__tcirc *o, int a, int b, int t)
 {
     static const struct {
         int g, q0, q1; /* qubit codes: 0 = a, 1 = b, 2 = t */
-    } seq[] = {{QH_GATE_H, 2, -1},  {QH_GATE_CX, 1, 2},  {QH_GATE_TDG, 2, -1}, {QH_GATE_CX, 0, 2},
-               {QH_GATE_T, 2, -1},  {QH_GATE_CX, 1, 2},  {QH_GATE_TDG, 2, -1}, {QH_GATE_CX, 0, 2},
-               {QH_GATE_T, 1, -1},  {QH_GATE_T, 2, -1},  {QH_GATE_H, 2, -1},   {QH_GATE_CX, 0, 1},
-               {QH_GATE_T, 0, -1},  {QH_GATE_TDG, 1, -1}, {QH_GATE_CX, 0, 1}};
+    } seq[] = {{QH_GATE_H, 2, -1}, {QH_GATE_CX, 1, 2},   {QH_GATE_TDG, 2, -1}, {QH_GATE_CX, 0, 2},
+               {QH_GATE_T, 2, -1}, {QH_GATE_CX, 1, 2},   {QH_GATE_TDG, 2, -1}, {QH_GATE_CX, 0, 2},
+               {QH_GATE_T, 1, -1}, {QH_GATE_T, 2, -1},   {QH_GATE_H, 2, -1},   {QH_GATE_CX, 0, 1},
+               {QH_GATE_T, 0, -1}, {QH_GATE_TDG, 1, -1}, {QH_GATE_CX, 0, 1}};
     int map[3] = {a, b, t};
     for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++)
-        QH_CALL(qh__tc_gate(o, seq[i].g, map[seq[i].q0], seq[i].q1 < 0 ? -1 : map[seq[i].q1], 0,
-                            0, 0));
+        QH_CALL(
+            qh__tc_gate(o, seq[i].g, map[seq[i].q0], seq[i].q1 < 0 ? -1 : map[seq[i].q1], 0, 0, 0));
     return QH_OK;
 }
 
@@ -78,7 +78,10 @@ qh_status qh__pass_unroll(const qh__pass_ctx *ctx, const qh__tcirc *in, qh__tcir
         const qh__top *op = &in->ops[i];
         const int *q = qh__tc_q(in, op);
         int is_unitary = op->kind == QH__T_GATE || op->kind == QH__T_UNITARY;
-        if (!is_unitary || op->nq <= 2) {
+        /* the variadic gates (mcx, mcp) have no fixed matrix: always through the rules */
+        int variadic =
+            op->kind == QH__T_GATE && (op->gate == QH_GATE_MCX || op->gate == QH_GATE_MCP);
+        if (!is_unitary || (op->nq <= 2 && !variadic)) {
             QH_CALL(qh__tc_copy(out, in, op, NULL));
             continue;
         }

@@ -15,8 +15,8 @@
 #define S_MAX_QUBITS 4096
 
 qh_status qh__target_from_edges(const char *name, int num_qubits, int num_edges,
-                                const int (*edges)[2], int directed, qh__basis2q gate_2q,
-                                int has_x, qh_target **out)
+                                const int (*edges)[2], int directed, qh__basis2q gate_2q, int has_x,
+                                qh_target **out)
 {
     qh_status st = QH_OK;
     qh_target *t = calloc(1, sizeof *t);
@@ -121,8 +121,7 @@ static qh_status s_abstract(const char *spec, qh_target **out)
         d = s_number(arg, end);
         if (d < 3 || d % 2 == 0 || d > 41)
             return QH_ERROR(QH_EINVAL,
-                            "target '%s': heavy-hex:D takes an odd distance D from 3 to 41",
-                            spec);
+                            "target '%s': heavy-hex:D takes an odd distance D from 3 to 41", spec);
         n = (5 * d * d - 2 * d - 1) / 2;
     } else if (kind == 1) {
         const char *x = memchr(arg, 'x', (size_t)(end - arg));
@@ -167,8 +166,8 @@ static qh_status s_abstract(const char *spec, qh_target **out)
             for (int j = i + 1; j < n; j++)
                 e[k][0] = i, e[k++][1] = j;
     }
-    qh_status st = qh__target_from_edges(spec, (int)n, k, (const int(*)[2])e, 0, QH__BASIS_CZ, 1,
-                                         out);
+    qh_status st =
+        qh__target_from_edges(spec, (int)n, k, (const int(*)[2])e, 0, QH__BASIS_CZ, 1, out);
     free(e);
     return st;
 }

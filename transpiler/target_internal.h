@@ -9,18 +9,18 @@
 #include "transpiler/synth.h"
 
 struct qh_target {
-    char *name;             /* the specification, or the configuration's backend_name */
-    qh__basis2q gate_2q;    /* the two-qubit basis gate */
-    int has_x;              /* x is a basis gate (else x is written as sx sx) */
-    qh__coupling coupling;  /* physical qubits, edges, distances, error rates */
-    double *duration_2q;    /* per edge, seconds; NULL: unknown */
+    char *name;            /* the specification, or the configuration's backend_name */
+    qh__basis2q gate_2q;   /* the two-qubit basis gate */
+    int has_x;             /* x is a basis gate (else x is written as sx sx) */
+    qh__coupling coupling; /* physical qubits, edges, distances, error rates */
+    double *duration_2q;   /* per edge, seconds; NULL: unknown */
 };
 
 /* A target from parts: num_qubits, the edge list (copied) and whether it is directed; no
  * error rates. name is copied. */
 qh_status qh__target_from_edges(const char *name, int num_qubits, int num_edges,
-                                const int (*edges)[2], int directed, qh__basis2q gate_2q,
-                                int has_x, qh_target **out);
+                                const int (*edges)[2], int directed, qh__basis2q gate_2q, int has_x,
+                                qh_target **out);
 
 /* Reads an IBM configuration from text (conf) and, when props is not NULL, its calibration;
  * `what` and `props_what` name them in messages (file paths). */

@@ -31,29 +31,29 @@ enum {
 };
 
 typedef struct qh__top {
-    uint8_t kind;        /* QH__T_* */
-    uint8_t dead;        /* removed by an optimisation (skipped when the circuit is read) */
-    int16_t gate;        /* QH__T_GATE: qh_gate or QH__GATE_ECR */
-    uint16_t nq;         /* qubits (controls first) */
-    uint16_t nc;         /* leading controls (QH__T_UNITARY and the variadic gates) */
-    int qoff;            /* qubits: qpool[qoff .. qoff + nq) */
-    int moff;            /* QH__T_UNITARY: matrix at mpool[moff], 2^t x 2^t row-major */
-    int clbit;           /* QH__T_MEASURE */
-    int has_cond;        /* runs only when clbits [cond_first, +cond_width) == cond_value */
+    uint8_t kind; /* QH__T_* */
+    uint8_t dead; /* removed by an optimisation (skipped when the circuit is read) */
+    int16_t gate; /* QH__T_GATE: qh_gate or QH__GATE_ECR */
+    uint16_t nq;  /* qubits (controls first) */
+    uint16_t nc;  /* leading controls (QH__T_UNITARY and the variadic gates) */
+    int qoff;     /* qubits: qpool[qoff .. qoff + nq) */
+    int moff;     /* QH__T_UNITARY: matrix at mpool[moff], 2^t x 2^t row-major */
+    int clbit;    /* QH__T_MEASURE */
+    int has_cond; /* runs only when clbits [cond_first, +cond_width) == cond_value */
     int cond_first, cond_width;
     uint64_t cond_value;
-    double p[4];         /* parameters of a standard gate */
+    double p[4]; /* parameters of a standard gate */
 } qh__top;
 
 typedef struct qh__tcirc {
     int num_qubits, num_clbits;
-    int n, cap;             /* operations */
+    int n, cap; /* operations */
     qh__top *ops;
-    int qlen, qcap;         /* qubit pool */
+    int qlen, qcap; /* qubit pool */
     int *qpool;
-    int mlen, mcap;         /* matrix pool */
+    int mlen, mcap; /* matrix pool */
     double complex *mpool;
-    qh__top cond;           /* condition given to every operation added (has_cond ...) */
+    qh__top cond; /* condition given to every operation added (has_cond ...) */
 } qh__tcirc;
 
 void qh__tc_init(qh__tcirc *c, int num_qubits, int num_clbits);
@@ -118,7 +118,7 @@ int qh__tc_size(const qh__tcirc *c);
 /* What the passes know about the target. */
 typedef struct qh__pass_ctx {
     const qh_target *target;
-    double tol;                  /* angles and matrix entries below this are zero */
+    double tol; /* angles and matrix entries below this are zero */
 } qh__pass_ctx;
 
 /* pass_unroll.c: every operation on 3+ qubits (ccx, ccz, cswap, c3x, c3sqrtx, c4x, mcx, mcp,
@@ -129,11 +129,11 @@ qh_status qh__pass_unroll(const qh__pass_ctx *ctx, const qh__tcirc *in, qh__tcir
 /* pass_layout.c: places the circuit (virtual qubits) on the target (physical qubits) and
  * routes it; out has the target's qubit count, swaps written as swap gates. */
 typedef struct qh__layout_opts {
-    int method;           /* 0 trivial, 1 trivial when perfect else vf2 else sabre, 2 vf2 else
-                             sabre */
-    uint64_t vf2_calls;   /* call limit of the VF2 search */
-    int layout_trials;    /* SABRE layout trials */
-    int routing_trials;   /* SABRE routing trials */
+    int method;         /* 0 trivial, 1 trivial when perfect else vf2 else sabre, 2 vf2 else
+                           sabre */
+    uint64_t vf2_calls; /* call limit of the VF2 search */
+    int layout_trials;  /* SABRE layout trials */
+    int routing_trials; /* SABRE routing trials */
     uint64_t seed;
     int num_threads;
 } qh__layout_opts;

@@ -14,8 +14,8 @@ static qh_status s_int(const cJSON *item, const char *what, const char *field, l
 {
     if (!cJSON_IsNumber(item) || item->valuedouble != (double)(long)item->valuedouble ||
         item->valuedouble < (double)lo || item->valuedouble > (double)hi)
-        return QH_ERROR(QH_EPARSE, "%s: field '%s' must be an integer from %ld to %ld", what,
-                        field, lo, hi);
+        return QH_ERROR(QH_EPARSE, "%s: field '%s' must be an integer from %ld to %ld", what, field,
+                        lo, hi);
     *v = (long)item->valuedouble;
     return QH_OK;
 }
@@ -115,8 +115,8 @@ qh_status qh__target_from_json(const char *conf, const char *what, const char *p
         QH_FAIL(QH_EPARSE, "%s: not a JSON object (an IBM backend configuration is expected)",
                 what);
     long n = 0;
-    QH_TRY(s_int(cJSON_GetObjectItemCaseSensitive(root, "n_qubits"), what, "n_qubits", 1, 4096,
-                 &n));
+    QH_TRY(
+        s_int(cJSON_GetObjectItemCaseSensitive(root, "n_qubits"), what, "n_qubits", 1, 4096, &n));
 
     const cJSON *basis = cJSON_GetObjectItemCaseSensitive(root, "basis_gates");
     if (!cJSON_IsArray(basis))
@@ -141,8 +141,8 @@ qh_status qh__target_from_json(const char *conf, const char *what, const char *p
         }
     }
     if (!has_rz || !has_sx || n2q == 0)
-        QH_FAIL(QH_EPARSE,
-                "%s: field 'basis_gates' must include rz, sx and one of cz, cx, ecr", what);
+        QH_FAIL(QH_EPARSE, "%s: field 'basis_gates' must include rz, sx and one of cz, cx, ecr",
+                what);
 
     const cJSON *cmap = cJSON_GetObjectItemCaseSensitive(root, "coupling_map");
     if (!cJSON_IsArray(cmap))

@@ -155,8 +155,8 @@ static qh_status s_cregs(const qh_circuit *c, qh_transpiled *t)
     return QH_OK;
 }
 
-qh_status qh_pass_manager_run(const qh_pass_manager *pm, const qh_circuit *c,
-                              qh_transpiled **out, qh_transpile_report *report)
+qh_status qh_pass_manager_run(const qh_pass_manager *pm, const qh_circuit *c, qh_transpiled **out,
+                              qh_transpile_report *report)
 {
     qh_status st = QH_OK;
     double t0 = s_now();
@@ -173,8 +173,8 @@ qh_status qh_pass_manager_run(const qh_pass_manager *pm, const qh_circuit *c,
     const qh__pass_ctx *ctx = &pm->ctx;
     int nv = (int)qh_circuit_num_qubits(c), np = pm->target->coupling.num_qubits;
     if (nv > np)
-        return QH_ERROR(QH_EINVAL, "the circuit has %d qubits, more than the %d of target '%s'",
-                        nv, np, pm->target->name);
+        return QH_ERROR(QH_EINVAL, "the circuit has %d qubits, more than the %d of target '%s'", nv,
+                        np, pm->target->name);
     t = calloc(1, sizeof *t);
     if (!t)
         QH_FAIL(QH_ENOMEM, "no memory");
@@ -339,8 +339,8 @@ qh_status qh_transpiled_to_circuit(const qh_transpiled *t, qh_circuit **out)
             if (local[pq[k]] >= 0 && nq < QH_MAX_GATE_QUBITS)
                 q[nq++] = (unsigned)local[pq[k]];
         if (o->has_cond)
-            QH_TRY(qh_circuit_begin_condition(c, (unsigned)o->cond_first,
-                                              (unsigned)o->cond_width, o->cond_value));
+            QH_TRY(qh_circuit_begin_condition(c, (unsigned)o->cond_first, (unsigned)o->cond_width,
+                                              o->cond_value));
         switch (o->kind) {
         case QH__T_MEASURE:
             st = qh_circuit_measure(c, q[0], (unsigned)o->clbit);

@@ -14,10 +14,10 @@ typedef struct qh__creg {
 } qh__creg;
 
 struct qh_transpiled {
-    qh__tcirc c;        /* on the target's physical qubits, only basis gates */
-    int num_cregs;      /* the input's classical registers (one "c" when it had bits only) */
+    qh__tcirc c;   /* on the target's physical qubits, only basis gates */
+    int num_cregs; /* the input's classical registers (one "c" when it had bits only) */
     qh__creg *cregs;
-    int num_virtual;    /* the input's qubits */
+    int num_virtual;                    /* the input's qubits */
     int *initial_layout, *final_layout; /* virtual -> physical */
 };
 

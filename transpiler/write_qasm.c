@@ -10,8 +10,7 @@
 #include "transpiler/transpiled.h"
 
 /* ECR(a,b) = X_a exp(-i pi/4 Z_a X_b), written with qelib1/stdgates gates. */
-static const char s_ecr_def[] =
-    "gate ecr a, b { h b; cx a, b; rz(pi/2) b; cx a, b; h b; x a; }\n";
+static const char s_ecr_def[] = "gate ecr a, b { h b; cx a, b; rz(pi/2) b; cx a, b; h b; x a; }\n";
 
 /* The register holding clbit b and b's index in it; -1 when none does. */
 static int s_creg_of(const qh_transpiled *t, int b, int *idx)

@@ -104,12 +104,12 @@ QH_EXPORT qh_status qh_transpiled_qasm(const qh_transpiled *t, int version, char
 
 /* One operation of a transpiled circuit (read-only view, valid while t lives). */
 typedef struct qh_transpiled_op {
-    const char *name;   /* a basis gate's name, "measure", "reset" or "barrier" */
+    const char *name; /* a basis gate's name, "measure", "reset" or "barrier" */
     unsigned num_qubits;
-    const int *qubits;  /* physical qubits; control first for cx and ecr */
-    double param;       /* rz's angle */
-    int clbit;          /* measure's classical bit */
-    int has_condition;  /* 1: runs only if the classical bits [cond_first, +cond_width) ... */
+    const int *qubits; /* physical qubits; control first for cx and ecr */
+    double param;      /* rz's angle */
+    int clbit;         /* measure's classical bit */
+    int has_condition; /* 1: runs only if the classical bits [cond_first, +cond_width) ... */
     unsigned cond_first, cond_width;
     uint64_t cond_value; /* ... read as an integer equal this */
 } qh_transpiled_op;
@@ -122,8 +122,7 @@ QH_EXPORT qh_transpiled_op qh_transpiled_get_op(const qh_transpiled *t, size_t i
 
 /* The physical qubits t touches or places a virtual qubit on, in increasing order:
  * *num entries written to phys (room for the target's qubit count). */
-QH_EXPORT void qh_transpiled_active_qubits(const qh_transpiled *t, unsigned *phys,
-                                           unsigned *num);
+QH_EXPORT void qh_transpiled_active_qubits(const qh_transpiled *t, unsigned *phys, unsigned *num);
 
 /* t as a qh_circuit on its active qubits only (local qubit i is physical qubit phys[i] of
  * qh_transpiled_active_qubits), so that it can be simulated; ecr becomes an explicit

@@ -38,9 +38,9 @@ static int s_has_edge(const qh_target *t, unsigned a, unsigned b)
 static void test_heavy_hex_3_numbering(void **state)
 {
     (void)state;
-    static const unsigned want[][2] = {{0, 13}, {1, 13}, {1, 14}, {2, 14}, {3, 15},
-                                       {4, 15}, {4, 16}, {5, 16}, {6, 17}, {7, 17},
-                                       {7, 18}, {8, 18}, {0, 9},  {3, 9},  {5, 12},
+    static const unsigned want[][2] = {{0, 13}, {1, 13},  {1, 14},  {2, 14},  {3, 15},
+                                       {4, 15}, {4, 16},  {5, 16},  {6, 17},  {7, 17},
+                                       {7, 18}, {8, 18},  {0, 9},   {3, 9},   {5, 12},
                                        {8, 12}, {10, 14}, {10, 16}, {11, 15}, {11, 17}};
     qh_target *t = s_make("heavy-hex:3");
     assert_int_equal(qh_target_num_qubits(t), 19);
@@ -237,9 +237,12 @@ static void test_config_files(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_heavy_hex_3_numbering), cmocka_unit_test(test_heavy_hex_sizes),
-        cmocka_unit_test(test_lattices),              cmocka_unit_test(test_bad_specs),
-        cmocka_unit_test(test_ibm_backends),          cmocka_unit_test(test_config_files),
+        cmocka_unit_test(test_heavy_hex_3_numbering),
+        cmocka_unit_test(test_heavy_hex_sizes),
+        cmocka_unit_test(test_lattices),
+        cmocka_unit_test(test_bad_specs),
+        cmocka_unit_test(test_ibm_backends),
+        cmocka_unit_test(test_config_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
