@@ -67,6 +67,12 @@ static const s_m2 s_w = {0, S_R2 *(1 - I), S_R2 *(1 + I), 0}; /* (X+Y)/r2 */
 static const s_m2 s_v = {S_R2, -I *S_R2, I *S_R2, -S_R2};     /* (Y+Z)/r2 */
 static const s_m2 s_h = {S_R2, S_R2, S_R2, -S_R2};            /* (X+Z)/r2 */
 
+/* |x|^2 without the overflow care of cabs (entries of unitaries are at most 1) */
+static double s_n2(double complex x)
+{
+    return creal(x) * creal(x) + cimag(x) * cimag(x);
+}
+
 static void s_mul2(const double complex *x, const double complex *y, double complex *r)
 {
     double complex t[4] = {x[0] * y[0] + x[1] * y[2], x[0] * y[1] + x[1] * y[3],
@@ -120,7 +126,7 @@ static double complex s_det4(const double complex *m)
     for (int c = 0; c < 4; c++) {
         int p = c;
         for (int r = c + 1; r < 4; r++)
-            if (cabs(a[r * 4 + c]) > cabs(a[p * 4 + c]))
+            if (s_n2(a[r * 4 + c]) > s_n2(a[p * 4 + c]))
                 p = r;
         if (a[p * 4 + c] == 0)
             return 0;
@@ -258,20 +264,25 @@ static qh_status s_kak_decompose(const double complex u[16], double tol, s_kak *
         for (int i = 0; i < 16; i++)
             s[i] = s_mix[tr][0] * creal(m[i]) + s_mix[tr][1] * cimag(m[i]);
         s_jacobi(s, p);
-        /* p must diagonalise m itself, not just the combination */
+        /* p must diagonalise m itself, not just the combination: d = p^T (m p) */
+        double complex mp[16];
+        for (int a = 0; a < 4; a++)
+            for (int b = 0; b < 4; b++) {
+                double complex x = 0;
+                for (int q = 0; q < 4; q++)
+                    x += m[a * 4 + q] * p[q * 4 + b];
+                mp[a * 4 + b] = x;
+            }
         found = 1;
-        for (int i = 0; i < 4 && found; i++)
-            for (int j = 0; j < 4; j++) {
-                double complex d = 0;
-                for (int a = 0; a < 4; a++)
-                    for (int b = 0; b < 4; b++)
-                        d += p[a * 4 + i] * m[a * 4 + b] * p[b * 4 + j];
-                if (i == j)
-                    dth[i] = carg(d) / 2;
-                else if (cabs(d) > 1e-9) {
+        for (int a = 0; a < 4; a++)
+            for (int b = 0; b < 4; b++) {
+                double complex x = 0;
+                for (int q = 0; q < 4; q++)
+                    x += p[q * 4 + a] * mp[q * 4 + b];
+                if (a == b)
+                    dth[a] = carg(x) / 2;
+                else if (s_n2(x) > 1e-14)
                     found = 0;
-                    break;
-                }
             }
     }
     if (!found)
@@ -284,12 +295,15 @@ static qh_status s_kak_decompose(const double complex u[16], double tol, s_kak *
     if (((long)lround(sum / M_PI)) % 2 != 0)
         dth[0] += M_PI, sum += M_PI;
     double ko[16]; /* k = Re(up p conj(dhalf)) */
+    double complex dinv[4];
+    for (int j = 0; j < 4; j++)
+        dinv[j] = cexp(-I * dth[j]);
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++) {
             double complex s = 0;
             for (int q = 0; q < 4; q++)
                 s += up[i * 4 + q] * p[q * 4 + j];
-            ko[i * 4 + j] = creal(s * cexp(-I * dth[j]));
+            ko[i * 4 + j] = creal(s * dinv[j]);
         }
     /* left = B k B^dagger, right = B p^T B^dagger */
     double complex kc[16], pc[16], l4[16], r4[16];

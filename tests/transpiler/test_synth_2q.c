@@ -166,7 +166,7 @@ static void test_random(void **state)
     for (int t = 0; t < 300; t++) {
         double complex u[16];
         ref_random_unitary(u, 4, &r);
-        assert_int_equal(s_check(u, 1e-9, 1e-9), 3);
+        assert_int_equal(s_check(u, 1e-9, 1e-10), 3);
     }
 }
 
@@ -186,7 +186,7 @@ static void test_known_gates(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         double complex u[16];
         s_gate2(cases[i].g, &cases[i].p, u);
-        int n = s_check(u, 1e-9, 1e-9);
+        int n = s_check(u, 1e-9, 1e-10);
         if (n != cases[i].n)
             fail_msg("%s(%g): %d basis gates, expected %d", qh_gate_get_info(cases[i].g)->name,
                      cases[i].p, n, cases[i].n);
@@ -208,23 +208,23 @@ static void test_classes(void **state)
         /* products of one-qubit gates (and coefficients that are multiples of pi/2) */
         s_canonical(M_PI / 2 * (t % 3), M_PI / 2 * (t % 2), -M_PI / 2 * (t % 5), u);
         s_dress(u, &r);
-        assert_int_equal(s_check(u, 1e-9, 1e-9), 0);
+        assert_int_equal(s_check(u, 1e-9, 1e-10), 0);
         /* cx class: one coefficient +-pi/4 (mod pi/2) in any slot */
         double q[3] = {M_PI / 2 * (t % 4), M_PI * (t % 3), -M_PI / 2 * (t % 2)};
         q[t % 3] += (t & 4 ? -1 : 1) * M_PI / 4;
         s_canonical(q[0], q[1], q[2], u);
         s_dress(u, &r);
-        assert_int_equal(s_check(u, 1e-9, 1e-9), 1);
+        assert_int_equal(s_check(u, 1e-9, 1e-10), 1);
         /* one zero coefficient, in any slot: rxx(x) ryy(y) and its relatives */
         double z[3] = {a, b, c};
         z[t % 3] = M_PI / 2 * (t % 4);
         s_canonical(z[0], z[1], z[2], u);
         s_dress(u, &r);
-        assert_int_equal(s_check(u, 1e-9, 1e-9), 2);
+        assert_int_equal(s_check(u, 1e-9, 1e-10), 2);
         /* general */
         s_canonical(a, b, c, u);
         s_dress(u, &r);
-        assert_int_equal(s_check(u, 1e-9, 1e-9), 3);
+        assert_int_equal(s_check(u, 1e-9, 1e-10), 3);
     }
 }
 
@@ -234,13 +234,13 @@ static void test_iswap_swap(void **state)
     (void)state;
     double complex u[16];
     s_canonical(M_PI / 4, M_PI / 4, 0, u);
-    assert_int_equal(s_check(u, 1e-9, 1e-9), 2);
+    assert_int_equal(s_check(u, 1e-9, 1e-10), 2);
     s_canonical(M_PI / 4, M_PI / 4, M_PI / 4, u);
-    assert_int_equal(s_check(u, 1e-9, 1e-9), 3);
+    assert_int_equal(s_check(u, 1e-9, 1e-10), 3);
     s_canonical(M_PI / 8, M_PI / 8, M_PI / 8, u);
-    assert_int_equal(s_check(u, 1e-9, 1e-9), 3);
+    assert_int_equal(s_check(u, 1e-9, 1e-10), 3);
     s_canonical(M_PI / 4, M_PI / 8, -M_PI / 8, u);
-    assert_int_equal(s_check(u, 1e-9, 1e-9), 3);
+    assert_int_equal(s_check(u, 1e-9, 1e-10), 3);
 }
 
 /* Degenerate spectra: the identity and the local unitaries with tiny noise, cx with noise,
@@ -269,7 +269,7 @@ static void test_near_degenerate(void **state)
         s_mul(u, n, u);
         if (t % 2)
             s_dress(u, &r);
-        int c = s_check(u, 1e-9, 1e-9);
+        int c = s_check(u, 1e-9, 1e-10);
         assert_int_equal(c, t % 3 == 0 ? 0 : t % 3 == 1 ? 1 : 3);
     }
     /* exactly the identity and exactly cz: exact output */
