@@ -13,22 +13,6 @@
 #include "transpiler/target_internal.h"
 #include "transpiler/tr_internal.h"
 
-/* Until the VF2 and SABRE layouts are in the build: no subgraph found, trivial layout. */
-__attribute__((weak)) qh_status qh__layout_vf2(const qh__coupling *c, const qh__rcircuit *rc,
-                                               uint64_t call_limit, int *layout, int *found)
-{
-    (void)c, (void)rc, (void)call_limit, (void)layout;
-    *found = 0;
-    return QH_OK;
-}
-
-__attribute__((weak)) qh_status qh__layout_sabre(const qh__coupling *c, const qh__rcircuit *rc,
-                                                 const qh__route_options *opt, int *layout)
-{
-    (void)opt;
-    return qh__layout_trivial(c, rc, layout);
-}
-
 /* 1 when every two-qubit operation of rc is on an edge under layout. */
 static int s_perfect(const qh__coupling *c, const qh__rcircuit *rc, const int *layout)
 {
