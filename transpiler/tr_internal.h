@@ -165,8 +165,15 @@ qh_status qh__pass_consolidate(const qh__pass_ctx *ctx, const qh__tcirc *in, qh_
  * one register q of all the target's qubits and the input's classical registers. */
 qh_status qh__write_qasm(FILE *f, const qh__tcirc *c, const qh_circuit *input, int version);
 
-/* tr_json.c: the report of a batch. */
-qh_status qh__report_json(FILE *f, const qh_transpile_report *const *reports,
-                          const char *const *names, size_t n);
+/* tr_json.c: one circuit's entry of a report, a JSON object (malloc'd string):
+ * {"name", "num_qubits", "initial_layout", "final_layout", "two_qubit_gates", "size",
+ * "depth", "depth_2q", "seconds"}; with r NULL, {"name", "error": error} instead. */
+qh_status qh__report_entry_json(const char *name, const qh_transpile_report *r, const char *error,
+                                char **out);
+
+/* tr_json.c: writes {"target", "optimization_level", "seed", "ranks", "circuits": [entries in
+ * order]} to f, pretty-printed. QH_EPARSE if an entry is not JSON, QH_EIO. */
+qh_status qh__report_write(FILE *f, const char *const *entries, size_t n, const char *target,
+                           int level, uint64_t seed, int ranks);
 
 #endif

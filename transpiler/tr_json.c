@@ -210,3 +210,68 @@ fail:
     free(edges);
     return st;
 }
+
+qh_status qh__report_entry_json(const char *name, const qh_transpile_report *r, const char *error,
+                                char **out)
+{
+    *out = NULL;
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return QH_ERROR(QH_ENOMEM, "no memory for a report");
+    cJSON_AddStringToObject(o, "name", name);
+    if (!r) {
+        cJSON_AddStringToObject(o, "error", error ? error : "failed");
+    } else {
+        cJSON_AddNumberToObject(o, "num_qubits", r->num_qubits);
+        cJSON *il = cJSON_AddArrayToObject(o, "initial_layout");
+        cJSON *fl = cJSON_AddArrayToObject(o, "final_layout");
+        for (unsigned v = 0; il && fl && v < r->num_qubits; v++) {
+            cJSON_AddItemToArray(il, cJSON_CreateNumber(r->initial_layout[v]));
+            cJSON_AddItemToArray(fl, cJSON_CreateNumber(r->final_layout[v]));
+        }
+        cJSON_AddNumberToObject(o, "two_qubit_gates", (double)r->two_qubit_gates);
+        cJSON_AddNumberToObject(o, "size", (double)r->size);
+        cJSON_AddNumberToObject(o, "depth", (double)r->depth);
+        cJSON_AddNumberToObject(o, "depth_2q", (double)r->depth_2q);
+        cJSON_AddNumberToObject(o, "seconds", r->seconds);
+    }
+    *out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return *out ? QH_OK : QH_ERROR(QH_ENOMEM, "no memory for a report");
+}
+
+qh_status qh__report_write(FILE *f, const char *const *entries, size_t n, const char *target,
+                           int level, uint64_t seed, int ranks)
+{
+    qh_status st = QH_OK;
+    char *text = NULL;
+    cJSON *root = cJSON_CreateObject();
+    cJSON *list = root ? cJSON_AddArrayToObject(root, "circuits") : NULL;
+    if (!list)
+        QH_FAIL(QH_ENOMEM, "no memory for a report");
+    for (size_t i = 0; i < n; i++) {
+        cJSON *e = entries[i] ? cJSON_Parse(entries[i]) : NULL;
+        if (!e)
+            QH_FAIL(QH_EPARSE, "report entry %zu is not JSON", i);
+        cJSON_AddItemToArray(list, e);
+    }
+    cJSON_AddStringToObject(root, "target", target);
+    cJSON_AddNumberToObject(root, "optimization_level", level);
+    char seedtext[32];
+    snprintf(seedtext, sizeof seedtext, "%llu", (unsigned long long)seed);
+    /* a number when it is exact as a double, else the decimal string */
+    if (seed <= (1ull << 53))
+        cJSON_AddNumberToObject(root, "seed", (double)seed);
+    else
+        cJSON_AddStringToObject(root, "seed", seedtext);
+    cJSON_AddNumberToObject(root, "ranks", ranks);
+    text = cJSON_Print(root);
+    if (!text)
+        QH_FAIL(QH_ENOMEM, "no memory for a report");
+    if (fputs(text, f) < 0 || fputc('\n', f) < 0 || fflush(f) != 0)
+        QH_FAIL(QH_EIO, "cannot write the report");
+fail:
+    free(text);
+    cJSON_Delete(root);
+    return st;
+}

@@ -17,5 +17,6 @@ int qh__cmd_cancel(int argc, char **argv);
 int qh__cmd_function(int argc, char **argv);
 int qh__cmd_run(int argc, char **argv);
 int qh__cmd_files(int argc, char **argv);
+int qh__cmd_transpile(int argc, char **argv);
 
 #endif
