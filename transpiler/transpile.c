@@ -40,7 +40,7 @@ qh_status qh_pass_manager_create(const qh_target *t, const qh_transpile_options 
     pm->ctx.tol = 1e-10;
     qh__layout_opts *lo = &pm->layout;
     lo->seed = o.seed;
-    lo->num_threads = o.num_threads > 0 ? o.num_threads : 1;
+    lo->num_threads = o.num_threads > 0 ? o.num_threads : 0;
     static const struct {
         int method;
         uint64_t vf2;

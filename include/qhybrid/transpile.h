@@ -42,11 +42,12 @@
 extern "C" {
 #endif
 
-/* How to transpile. Zero-initialised: level 0, seed 0, one thread. */
+/* How to transpile. Zero-initialised: level 0, seed 0, OpenMP's thread count. */
 typedef struct qh_transpile_options {
     int optimization_level; /* 0 .. 3 */
     uint64_t seed;          /* seeds the randomised layout and routing trials */
-    int num_threads;        /* threads running the trials of one circuit (0: 1) */
+    int num_threads;        /* threads running the trials of one circuit (0: OpenMP's
+                               default); the output does not depend on it */
 } qh_transpile_options;
 
 /* What one run did. */

@@ -90,9 +90,12 @@ static qh_status s_one(size_t i, void *arg, char **record)
 fail:
     if (f && f != stdout)
         fclose(f);
-    if (st != QH_OK && !*record) {
+    if (st != QH_OK) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", qh_last_error());
+        fprintf(stderr, "qhybrid transpile: %s: %s\n", path, msg);
+        free(*record);
+        *record = NULL;
         qh__report_entry_json(s_base(path), NULL, msg, record);
     }
     free(dest);
@@ -198,15 +201,10 @@ int qh__cmd_transpile(int argc, char **argv)
     }
     if (rank == 0) {
         rc = 0;
+        /* failures were reported where they happened; the report has them too */
         for (size_t i = 0; i < n; i++)
-            if (statuses[i] != QH_OK) {
-                /* the record holds the message: {"name": ..., "error": ...} */
-                fprintf(stderr, "qhybrid transpile: %s: failed (see the report)\n",
-                        argv[optind + i]);
-                if (records[i])
-                    fprintf(stderr, "  %s\n", records[i]);
+            if (statuses[i] != QH_OK)
                 rc = 1;
-            }
         if (report) {
             FILE *f = fopen(report, "w");
             if (!f || qh__report_write(f, (const char *const *)records, n, qh_target_name(target),
