@@ -105,6 +105,37 @@ fail:
     return st;
 }
 
+qh_status qh__cli_transpile_circuits(const char *spec, qh_circuit **c, size_t n)
+{
+    qh_target *target = NULL;
+    qh_pass_manager *pm = NULL;
+    qh_transpile_options o = {.optimization_level = 1};
+    qh_status st = qh_target_create(spec, &target);
+    if (st == QH_OK)
+        st = qh_pass_manager_create(target, &o, &pm);
+    for (size_t i = 0; st == QH_OK && i < n; i++) {
+        qh_transpiled *t = NULL;
+        qh_circuit *small = NULL;
+        st = qh_pass_manager_run(pm, c[i], &t, NULL);
+        if (st == QH_OK)
+            st = qh_transpiled_to_circuit(t, &small);
+        if (st == QH_OK)
+            st = qh_circuit_set_name(small, qh_circuit_name(c[i]));
+        if (st == QH_OK) {
+            qh_circuit_destroy(&c[i]);
+            c[i] = small;
+            small = NULL;
+        } else {
+            qh__error_prefix("transpiling circuit %zu for %s", i, spec);
+        }
+        qh_circuit_destroy(&small);
+        qh_transpiled_destroy(&t);
+    }
+    qh_pass_manager_destroy(&pm);
+    qh_target_destroy(&target);
+    return st;
+}
+
 int qh__cmd_transpile(int argc, char **argv)
 {
     static const struct option longopts[] = {{"target", required_argument, NULL, OPT_TARGET},

@@ -264,6 +264,26 @@ static void test_usage_errors(void **state)
     assert_int_equal(stat(path, &sb), 0);
 }
 
+/* batch --transpile: every circuit transpiled, then simulated, none failed. */
+static void test_batch_transpile(void **state)
+{
+    (void)state;
+    char cmd[2048], out[128];
+    snprintf(out, sizeof out, "%s/batch.json", s_dir);
+    snprintf(cmd, sizeof cmd,
+             "%s batch --transpile ibm_sherbrooke -o %s/b.h5 --shots 100 %s/small/toffoli_n3.qasm "
+             "%s/small/bell_n4.qasm > %s",
+             QH_CLI_PATH, s_dir, QH_QASMBENCH_DIR, QH_QASMBENCH_DIR, out);
+    assert_int_equal(system(cmd), 0);
+    char *text = s_slurp(out);
+    assert_non_null(strstr(text, "\"circuits\": 2, \"failed\": 0"));
+    free(text);
+    snprintf(cmd, sizeof cmd,
+             "%s batch --transpile heavy-hex:4 -o %s/b.h5 %s/small/bell_n4.qasm 2>/dev/null",
+             QH_CLI_PATH, s_dir, QH_QASMBENCH_DIR);
+    assert_int_not_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     snprintf(s_dir, sizeof s_dir, "/tmp/qh_cli_tr_XXXXXX");
@@ -272,7 +292,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_to_stdout),      cmocka_unit_test(test_many_to_dir),
         cmocka_unit_test(test_ecr_file_and_qasm3), cmocka_unit_test(test_same_seed_same_bytes),
-        cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_usage_errors),       cmocka_unit_test(test_batch_transpile),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];
