@@ -158,7 +158,7 @@ qh_status qh__target_from_json(const char *conf, const char *what, const char *p
             QH_FAIL(QH_EPARSE, "%s: field 'coupling_map[%d]' must be a pair of qubits", what, i);
         for (int k = 0; k < 2; k++) {
             char field[64];
-            long v;
+            long v = 0;
             snprintf(field, sizeof field, "coupling_map[%d][%d]", i, k);
             QH_TRY(s_int(cJSON_GetArrayItem(pair, k), what, field, 0, n - 1, &v));
             edges[i][k] = (int)v;
