@@ -142,6 +142,97 @@ static void test_deterministic(void **state)
     qh_target_destroy(&tg);
 }
 
+/* One pass manager, several threads at once: the same outputs as one after the other. */
+static void test_threads_share_a_pass_manager(void **state)
+{
+    (void)state;
+    qh_target *tg = NULL;
+    assert_int_equal(qh_target_create("ibm_torino", &tg), QH_OK);
+    qh_transpile_options o = {.optimization_level = 2, .seed = 5, .num_threads = 1};
+    qh_pass_manager *pm = NULL;
+    assert_int_equal(qh_pass_manager_create(tg, &o, &pm), QH_OK);
+    char *serial[S_NUM_SMALL], *parallel[S_NUM_SMALL];
+    qh_circuit *cs[S_NUM_SMALL];
+    for (size_t i = 0; i < S_NUM_SMALL; i++) {
+        cs[i] = s_load(s_small[i]);
+        qh_transpiled *t = NULL;
+        assert_int_equal(qh_pass_manager_run(pm, cs[i], &t, NULL), QH_OK);
+        assert_int_equal(qh_transpiled_qasm(t, 2, &serial[i]), QH_OK);
+        qh_transpiled_destroy(&t);
+    }
+    int failed = 0;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(4) reduction(+ : failed)
+    for (size_t i = 0; i < S_NUM_SMALL; i++) {
+        qh_transpiled *t = NULL;
+        parallel[i] = NULL;
+        if (qh_pass_manager_run(pm, cs[i], &t, NULL) != QH_OK ||
+            qh_transpiled_qasm(t, 2, &parallel[i]) != QH_OK)
+            failed++;
+        qh_transpiled_destroy(&t);
+    }
+    assert_int_equal(failed, 0);
+    for (size_t i = 0; i < S_NUM_SMALL; i++) {
+        assert_string_equal(serial[i], parallel[i]);
+        free(serial[i]);
+        free(parallel[i]);
+        qh_circuit_destroy(&cs[i]);
+    }
+    qh_pass_manager_destroy(&pm);
+    qh_target_destroy(&tg);
+}
+
+/* Measurements in the middle, conditions and resets keep their order and their bits. */
+static void test_classical(void **state)
+{
+    (void)state;
+    static const char src[] = "OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"
+                              "qreg q[4];\ncreg a[1];\ncreg b[2];\n"
+                              "h q[0];\ncx q[0], q[3];\nmeasure q[0] -> a[0];\n"
+                              "if (a == 1) x q[2];\nreset q[0];\nccx q[1], q[2], q[3];\n"
+                              "barrier q;\nmeasure q[2] -> b[0];\nmeasure q[3] -> b[1];\n";
+    qh_circuit *c = NULL;
+    assert_int_equal(qh_qasm_parse_string(src, sizeof src - 1, "classical", &c), QH_OK);
+    for (int level = 0; level <= 3; level++) {
+        qh_target *tg = NULL;
+        assert_int_equal(qh_target_create(level % 2 ? "ibm_sherbrooke" : "line:5", &tg), QH_OK);
+        qh_transpile_options o = {.optimization_level = level};
+        qh_transpiled *t = NULL;
+        qh_transpile_report rep;
+        assert_int_equal(qh_transpile(c, tg, &o, &t, &rep), QH_OK);
+        tr_check_form(t, tg, c, "classical");
+        /* order: the measure into a, then the conditioned x, then the reset of the same
+         * physical qubit as the measure */
+        int seen_measure = 0, seen_cond = 0, seen_reset = 0, mq = -1;
+        for (size_t i = 0; i < qh_transpiled_num_ops(t); i++) {
+            qh_transpiled_op op = qh_transpiled_get_op(t, i);
+            if (!strcmp(op.name, "measure") && op.clbit == 0)
+                seen_measure = 1, mq = op.qubits[0];
+            if (op.has_condition) {
+                assert_true(seen_measure && !seen_reset);
+                assert_int_equal(op.cond_first, 0);
+                assert_int_equal(op.cond_width, 1);
+                assert_int_equal(op.cond_value, 1);
+                seen_cond = 1;
+            }
+            if (!strcmp(op.name, "reset")) {
+                assert_true(seen_cond);
+                assert_int_equal(op.qubits[0], mq);
+                seen_reset = 1;
+            }
+        }
+        assert_true(seen_reset);
+        char *text = NULL;
+        assert_int_equal(qh_transpiled_qasm(t, 2, &text), QH_OK);
+        assert_non_null(strstr(text, "creg a[1];\ncreg b[2];"));
+        assert_non_null(strstr(text, "if(a==1) "));
+        free(text);
+        qh_transpile_report_free(&rep);
+        qh_transpiled_destroy(&t);
+        qh_target_destroy(&tg);
+    }
+    qh_circuit_destroy(&c);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -173,11 +264,18 @@ static void test_bad_input(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_target_0),  cmocka_unit_test(test_target_1),
-        cmocka_unit_test(test_target_2),  cmocka_unit_test(test_target_3),
-        cmocka_unit_test(test_target_4),  cmocka_unit_test(test_target_5),
-        cmocka_unit_test(test_target_6),  cmocka_unit_test(test_target_7),
-        cmocka_unit_test(test_target_8),  cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_target_0),
+        cmocka_unit_test(test_target_1),
+        cmocka_unit_test(test_target_2),
+        cmocka_unit_test(test_target_3),
+        cmocka_unit_test(test_target_4),
+        cmocka_unit_test(test_target_5),
+        cmocka_unit_test(test_target_6),
+        cmocka_unit_test(test_target_7),
+        cmocka_unit_test(test_target_8),
+        cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_threads_share_a_pass_manager),
+        cmocka_unit_test(test_classical),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
