@@ -30,7 +30,7 @@ static void s_usage(FILE *f)
           "  --target SPEC        heavy-hex:D (odd D), grid:RxC, line:N, ring:N, all:N,\n"
           "                       ibm_torino, ibm_fez, ibm_sherbrooke, or a conf_*.json file\n"
           "                       (with props_*.json beside it when present)\n"
-          "  -O LEVEL             optimisation level 0..3 (default 1)\n"
+          "  -O LEVEL             optimisation level 0..3 (default 2, as Qiskit's transpile)\n"
           "  --seed S             seed of the layout and routing trials (default 0); the same\n"
           "                       seed gives the same output at any thread and rank count\n"
           "  -o OUT               output file (one input; default stdout) or directory (several\n"
@@ -145,7 +145,7 @@ int qh__cmd_transpile(int argc, char **argv)
                                              {"help", no_argument, NULL, OPT_HELP},
                                              {NULL, 0, NULL, 0}};
     const char *spec = NULL, *out = NULL, *report = NULL;
-    uint64_t seed = 0, level = 1;
+    uint64_t seed = 0, level = 2;
     int version = 2, opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "O:o:h", longopts, NULL)) != -1) {
