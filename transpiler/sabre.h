@@ -58,6 +58,10 @@ void qh__sabre_ws_free(qh__sabre_ws *w);
 long qh__sabre_pass(qh__sabre_ws *w, const qh__coupling *c, const qh__sabre_dag *d, int *l2p,
                     qh_rng *rng);
 
+/* Sets how many swaps without progress trigger the release valve (-1: the default, ten per
+ * physical qubit; 0: every front op is routed along a shortest path). */
+void qh__sabre_ws_set_valve(qh__sabre_ws *w, long swaps);
+
 /* The last pass's output: items as in qh__routed (op indices in d's order), and swaps. */
 const int *qh__sabre_ws_items(const qh__sabre_ws *w, int *num_items);
 const int (*qh__sabre_ws_swaps(const qh__sabre_ws *w, int *num_swaps))[2];

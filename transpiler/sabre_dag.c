@@ -181,6 +181,7 @@ struct qh__sabre_ws {
     int (*swaps)[2];
     long nswaps, cap_swaps;
     int *depth; /* per physical qubit, for qh__sabre_ws_depth */
+    long valve; /* swaps without progress before the release valve; -1: the default */
     int *tmp_l2p;
 };
 
@@ -219,6 +220,7 @@ qh__sabre_ws *qh__sabre_ws_new(const qh__coupling *c, int num_ops, int num_virtu
     w->nq = c->num_qubits;
     w->nv = num_virtual;
     w->nops = num_ops;
+    w->valve = -1;
     w->pred_left = malloc(sizeof *w->pred_left * nops);
     w->p2l = malloc(sizeof *w->p2l * nq);
     w->front = malloc(sizeof *w->front * nv);
@@ -245,6 +247,11 @@ qh__sabre_ws *qh__sabre_ws_new(const qh__coupling *c, int num_ops, int num_virtu
         return NULL;
     }
     return w;
+}
+
+void qh__sabre_ws_set_valve(qh__sabre_ws *w, long swaps)
+{
+    w->valve = swaps;
 }
 
 const int *qh__sabre_ws_items(const qh__sabre_ws *w, int *num_items)
@@ -611,7 +618,7 @@ long qh__sabre_pass(qh__sabre_ws *w, const qh__coupling *c, const qh__sabre_dag 
         if (d->npred[k] == 0 && s_run(&x, k) != 0)
             return -1;
     s_build_extended(&x);
-    long valve = (long)S_VALVE_PER_QUBIT * c->num_qubits;
+    long valve = w->valve >= 0 ? w->valve : (long)S_VALVE_PER_QUBIT * c->num_qubits;
 
     while (w->nfront > 0) {
         long mark_items = w->nitems, mark_swaps = w->nswaps;
@@ -623,10 +630,16 @@ long qh__sabre_pass(qh__sabre_ws *w, const qh__coupling *c, const qh__sabre_dag 
                     s_apply_swap(&x, w->swaps[i][0], w->swaps[i][1]);
                 w->nswaps = mark_swaps;
                 w->nitems = mark_items;
+                long first = w->nswaps;
                 int op = s_release_valve(&x);
                 if (op < 0)
                     return -1;
                 w->routable[nrout++] = op;
+                /* the path's swaps may have brought other front ops together too */
+                for (long i = first; i < w->nswaps; i++) {
+                    s_check_routable(&x, w->swaps[i][0], &nrout);
+                    s_check_routable(&x, w->swaps[i][1], &nrout);
+                }
                 break;
             }
             int pa, pb;
