@@ -1,4 +1,4 @@
-/* SABRE routing: independent trials of the LightSABRE pass (sabre_dag.c) from the same initial
+/* SABRE routing: independent trials of the LightSABRE pass (sabre.c) from the same initial
  * layout, each with a generator seeded from the user's seed and its index alone, run on
  * OpenMP threads. The trial with the fewest swaps, then the lowest depth, then the lowest
  * index is kept, so the result does not depend on the number of threads. */
