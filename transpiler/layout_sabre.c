@@ -12,7 +12,7 @@
 #include "transpiler/route.h"
 #include "transpiler/sabre.h"
 
-enum { S_DEFAULT_TRIALS = 8, S_ROUNDS = 1 };
+enum { S_DEFAULT_TRIALS = 4, S_ROUNDS = 3 };
 static const uint64_t S_SALT_LAYOUT = 0x4c61796f7574ull;
 
 /* The qubits of c's largest connected part (lowest first qubit on ties), into part[]; returns
