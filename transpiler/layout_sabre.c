@@ -43,49 +43,6 @@ static int s_largest_part(const qh__coupling *c, int *part, int *comp)
     return k;
 }
 
-/* The circuit without its one-qubit (and empty) operations: they order nothing that their
- * neighbours on the same qubit do not, and layout passes need no output order, so dropping
- * them leaves the routing decisions alone and saves walking them. Checks their qubits. */
-static qh_status s_interactions(const qh__rcircuit *rc, qh__rcircuit *out, int **start,
-                                int **qubits)
-{
-    if (!rc || rc->num_ops < 0 || rc->num_virtual < 0 ||
-        (rc->num_ops > 0 && (!rc->op_start || rc->op_start[0] != 0)))
-        return QH_ERROR(QH_EINVAL, "a circuit to place needs its qubit and operation counts");
-    int n = rc->num_ops, kept = 0, total = 0;
-    for (int i = 0; i < n; i++) {
-        int k0 = rc->op_start[i], nq = rc->op_start[i + 1] - k0;
-        if (nq < 0)
-            return QH_ERROR(QH_EINVAL, "operation %d of the circuit has a negative qubit count", i);
-        if (nq == 1 && (rc->op_qubits[k0] < 0 || rc->op_qubits[k0] >= rc->num_virtual))
-            return QH_ERROR(QH_EINVAL, "operation %d acts on qubit %d, outside the circuit's 0..%d",
-                            i, rc->op_qubits[k0], rc->num_virtual - 1);
-        if (nq >= 2) {
-            kept++;
-            total += nq;
-        }
-    }
-    *start = malloc(sizeof **start * (size_t)(kept + 1));
-    *qubits = malloc(sizeof **qubits * (size_t)(total + 1));
-    if (!*start || !*qubits)
-        return QH_ERROR(QH_ENOMEM, "no memory for the interactions of %d operations", n);
-    int k = 0, q = 0;
-    (*start)[0] = 0;
-    for (int i = 0; i < n; i++) {
-        int k0 = rc->op_start[i], nq = rc->op_start[i + 1] - k0;
-        if (nq < 2)
-            continue;
-        memcpy(*qubits + q, rc->op_qubits + k0, sizeof **qubits * (size_t)nq);
-        q += nq;
-        (*start)[++k] = q;
-    }
-    out->num_virtual = rc->num_virtual;
-    out->num_ops = kept;
-    out->op_start = *start;
-    out->op_qubits = *qubits;
-    return QH_OK;
-}
-
 /* Heuristic starting placements, tried besides the random ones: the part's qubits in order
  * and in reverse, a long path (so circuits written for a line start well) and a compact
  * cluster. */
@@ -177,7 +134,7 @@ qh_status qh__layout_sabre(const qh__coupling *c, const qh__rcircuit *rc,
     if (rc->num_virtual > c->num_qubits)
         return QH_ERROR(QH_EINVAL, "the circuit has %d qubits but the target only %d",
                         rc->num_virtual, c->num_qubits);
-    QH_TRY(s_interactions(rc, &only, &only_start, &only_qubits));
+    QH_TRY(qh__sabre_skeleton(rc, &only, &only_start, &only_qubits, NULL));
     QH_TRY(qh__sabre_dag_init(&fwd, &only, 0));
     QH_TRY(qh__sabre_dag_init(&rev, &only, 1));
     int n = c->num_qubits, nv = rc->num_virtual;

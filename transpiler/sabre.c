@@ -124,6 +124,55 @@ fail:
     return st;
 }
 
+qh_status qh__sabre_skeleton(const qh__rcircuit *rc, qh__rcircuit *out, int **start, int **qubits,
+                             int **orig)
+{
+    *start = *qubits = NULL;
+    if (orig)
+        *orig = NULL;
+    if (!rc || rc->num_ops < 0 || rc->num_virtual < 0 ||
+        (rc->num_ops > 0 && (!rc->op_start || rc->op_start[0] != 0)))
+        return QH_ERROR(QH_EINVAL, "a circuit to route needs its qubit and operation counts");
+    int n = rc->num_ops, kept = 0, total = 0;
+    for (int i = 0; i < n; i++) {
+        int k0 = rc->op_start[i], nq = rc->op_start[i + 1] - k0;
+        if (nq < 0)
+            return QH_ERROR(QH_EINVAL, "operation %d of the circuit has a negative qubit count", i);
+        if (nq > 0 && !rc->op_qubits)
+            return QH_ERROR(QH_EINVAL, "the circuit's operations name qubits but none are given");
+        if (nq == 1 && (rc->op_qubits[k0] < 0 || rc->op_qubits[k0] >= rc->num_virtual))
+            return QH_ERROR(QH_EINVAL, "operation %d acts on qubit %d, outside the circuit's 0..%d",
+                            i, rc->op_qubits[k0], rc->num_virtual - 1);
+        if (nq >= 2) {
+            kept++;
+            total += nq;
+        }
+    }
+    *start = malloc(sizeof **start * (size_t)(kept + 1));
+    *qubits = malloc(sizeof **qubits * (size_t)(total + 1));
+    if (orig)
+        *orig = malloc(sizeof **orig * (size_t)(kept + 1));
+    if (!*start || !*qubits || (orig && !*orig))
+        return QH_ERROR(QH_ENOMEM, "no memory for the interactions of %d operations", n);
+    int k = 0, q = 0;
+    (*start)[0] = 0;
+    for (int i = 0; i < n; i++) {
+        int k0 = rc->op_start[i], nq = rc->op_start[i + 1] - k0;
+        if (nq < 2)
+            continue;
+        memcpy(*qubits + q, rc->op_qubits + k0, sizeof **qubits * (size_t)nq);
+        q += nq;
+        if (orig)
+            (*orig)[k] = i;
+        (*start)[++k] = q;
+    }
+    out->num_virtual = rc->num_virtual;
+    out->num_ops = kept;
+    out->op_start = *start;
+    out->op_qubits = *qubits;
+    return QH_OK;
+}
+
 uint64_t qh__sabre_trial_seed(uint64_t seed, uint64_t salt, int t)
 {
     /* splitmix64 finaliser over (seed, salt, t): nearby seeds give unrelated streams. */
