@@ -27,18 +27,20 @@ typedef struct s_vf2 {
     int n, nv;
     /* interaction graph: CSR over virtual qubits, with operation counts per edge */
     int *vstart, *vnbr, *vcount;
-    int *n1q;      /* per virtual qubit: operations on it alone */
-    int *order;    /* interacting virtual qubits, in search order */
-    int m;         /* entries of order */
-    int *parent;   /* per position: position of the parent, or -1 */
-    int *bstart;   /* per position: offsets into back (m + 1) */
-    int *back;     /* per position: virtual qubits ordered before it that it interacts with */
-    int *root;     /* physical qubits, in the order roots try them */
-    int *pos;      /* per position: candidate iterator */
-    int *map;      /* virtual -> physical, -1 unplaced */
-    int *used;     /* physical -> virtual, -1 free */
-    int *best;     /* best complete placement so far (virtual -> physical) */
-    double *err2q; /* n x n edge errors (lowest over directions), or NULL */
+    int *n1q;        /* per virtual qubit: operations on it alone */
+    int *order;      /* interacting virtual qubits, in search order */
+    int m;           /* entries of order */
+    int *parent;     /* per position: position of the parent, or -1 */
+    int *bstart;     /* per position: offsets into back (m + 1) */
+    int *back;       /* per position: virtual qubits ordered before it that it interacts with */
+    int *bcount;     /* per back entry: two-qubit operations on that pair */
+    double *partial; /* per position: estimated error of the qubits placed before it */
+    int *root;       /* physical qubits, in the order roots try them */
+    int *pos;        /* per position: candidate iterator */
+    int *map;        /* virtual -> physical, -1 unplaced */
+    int *used;       /* physical -> virtual, -1 free */
+    int *best;       /* best complete placement so far (virtual -> physical) */
+    double *err2q;   /* n x n edge errors (lowest over directions), or NULL */
 } s_vf2;
 
 static void s_free(s_vf2 *s)
@@ -51,6 +53,8 @@ static void s_free(s_vf2 *s)
     free(s->parent);
     free(s->bstart);
     free(s->back);
+    free(s->bcount);
+    free(s->partial);
     free(s->root);
     free(s->pos);
     free(s->map);
@@ -178,6 +182,7 @@ static void s_order(s_vf2 *s)
             if (rank[w] < i) {
                 if (s->parent[i] < 0 || rank[w] < s->parent[i])
                     s->parent[i] = rank[w];
+                s->bcount[nb] = s->vcount[k];
                 s->back[nb++] = w;
             }
         }
@@ -194,19 +199,15 @@ static double s_qerr(const s_vf2 *s, int p)
     return s->c->qubit_error ? s->c->qubit_error[p] : 0.0;
 }
 
-/* The estimated error of the current complete placement. */
-static double s_score(const s_vf2 *s)
+/* What placing the qubit at position i on p adds to the estimated error: its own error and
+ * that of its interactions with qubits already placed. */
+static double s_cost(const s_vf2 *s, int i, int p)
 {
-    double total = 0.0;
-    for (int i = 0; i < s->m; i++) {
-        int u = s->order[i], p = s->map[u];
-        total += (1.0 + s->n1q[u]) * s_qerr(s, p);
-        if (!s->err2q)
-            continue;
-        for (int k = s->vstart[u]; k < s->vstart[u + 1]; k++)
-            if (s->vnbr[k] > u)
-                total += s->vcount[k] * s->err2q[(size_t)p * s->n + s->map[s->vnbr[k]]];
-    }
+    int u = s->order[i];
+    double total = (1.0 + s->n1q[u]) * s_qerr(s, p);
+    if (s->err2q)
+        for (int k = s->bstart[i]; k < s->bstart[i + 1]; k++)
+            total += s->bcount[k] * s->err2q[(size_t)p * s->n + s->map[s->back[k]]];
     return total;
 }
 
@@ -242,7 +243,8 @@ static int s_cmp_err(const void *a, const void *b, void *ctx)
     return (x > y) - (x < y);
 }
 
-/* Depth-first search; returns 1 when a placement was found (in s->best). */
+/* Depth-first search; returns 1 when a placement was found (in s->best). With error rates
+ * (all >= 0) a partial placement already as bad as the best complete one is cut off. */
 static int s_search(s_vf2 *s, uint64_t call_limit)
 {
     int found = 0, m = s->m;
@@ -251,9 +253,10 @@ static int s_search(s_vf2 *s, uint64_t call_limit)
     uint64_t calls = 0;
     int i = 0;
     s->pos[0] = 0;
+    s->partial[0] = 0.0;
     while (i >= 0) {
         if (i == m) {
-            double sc = s_score(s);
+            double sc = s->partial[m];
             if (!found || sc < best_score) {
                 best_score = sc;
                 memcpy(s->best, s->map, sizeof *s->best * (size_t)s->nv);
@@ -282,6 +285,10 @@ static int s_search(s_vf2 *s, uint64_t call_limit)
             if (++calls > call_limit)
                 return found;
             if (s_feasible(s, i, p)) {
+                double cost = errors ? s_cost(s, i, p) : 0.0;
+                if (found && s->partial[i] + cost >= best_score)
+                    continue;
+                s->partial[i + 1] = s->partial[i] + cost;
                 s->map[u] = p;
                 s->used[p] = u;
                 placed = 1;
@@ -324,13 +331,15 @@ qh_status qh__layout_vf2(const qh__coupling *c, const qh__rcircuit *rc, uint64_t
     s.parent = malloc(sizeof *s.parent * nvs);
     s.bstart = malloc(sizeof *s.bstart * nvs);
     s.back = malloc(sizeof *s.back * (size_t)(s.vstart[nv] + 1));
+    s.bcount = malloc(sizeof *s.bcount * (size_t)(s.vstart[nv] + 1));
+    s.partial = malloc(sizeof *s.partial * nvs);
     s.root = malloc(sizeof *s.root * ns);
     s.pos = malloc(sizeof *s.pos * nvs);
     s.map = malloc(sizeof *s.map * ns);
     s.used = malloc(sizeof *s.used * ns);
     s.best = malloc(sizeof *s.best * nvs);
-    if (!s.order || !s.parent || !s.bstart || !s.back || !s.root || !s.pos || !s.map || !s.used ||
-        !s.best)
+    if (!s.order || !s.parent || !s.bstart || !s.back || !s.bcount || !s.partial || !s.root ||
+        !s.pos || !s.map || !s.used || !s.best)
         QH_FAIL(QH_ENOMEM, "no memory for a placement search on %d qubits", n);
     if (c->edge_error) {
         s.err2q = malloc(sizeof *s.err2q * (size_t)n * (size_t)n);

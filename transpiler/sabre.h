@@ -32,6 +32,14 @@ typedef struct qh__sabre_dag {
  * backwards when reversed. QH_EINVAL with a message for a malformed circuit, QH_ENOMEM. */
 qh_status qh__sabre_dag_init(qh__sabre_dag *d, const qh__rcircuit *rc, int reversed);
 
+/* The circuit without its one-qubit and empty operations, into *out (whose arrays *start and
+ * *qubits the caller frees, also on failure); when orig is not NULL, *orig[k] is the input
+ * index of skeleton op k. One-qubit ops order nothing that their neighbours on the same qubit
+ * do not, so routing the skeleton takes the same decisions while walking fewer ops. Checks
+ * the one-qubit ops' qubits (qh__sabre_dag_init checks the others). QH_EINVAL, QH_ENOMEM. */
+qh_status qh__sabre_skeleton(const qh__rcircuit *rc, qh__rcircuit *out, int **start, int **qubits,
+                             int **orig);
+
 /* Frees what d holds; accepts a zeroed d. */
 void qh__sabre_dag_free(qh__sabre_dag *d);
 
@@ -57,6 +65,10 @@ void qh__sabre_ws_free(qh__sabre_ws *w);
  * the next pass (qh__sabre_ws_items / _swaps). */
 long qh__sabre_pass(qh__sabre_ws *w, const qh__coupling *c, const qh__sabre_dag *d, int *l2p,
                     qh_rng *rng);
+
+/* Sets how many swaps without progress trigger the release valve (-1: the default, ten per
+ * physical qubit; 0: every front op is routed along a shortest path). */
+void qh__sabre_ws_set_valve(qh__sabre_ws *w, long swaps);
 
 /* The last pass's output: items as in qh__routed (op indices in d's order), and swaps. */
 const int *qh__sabre_ws_items(const qh__sabre_ws *w, int *num_items);

@@ -127,7 +127,8 @@ static inline void t_op(t_circ *t, int nq, const int *q)
         t->qubits = realloc(t->qubits, sizeof *t->qubits * (size_t)t->cap_q);
         assert_non_null(t->qubits);
     }
-    memcpy(t->qubits + at, q, sizeof *q * (size_t)nq);
+    if (nq > 0)
+        memcpy(t->qubits + at, q, sizeof *q * (size_t)nq);
     t->start[++t->rc.num_ops] = at + nq;
     t->rc.op_start = t->start;
     t->rc.op_qubits = t->qubits;

@@ -359,6 +359,33 @@ static void test_sabre_layout_disconnected(void **state)
     qh__coupling_free(&c);
 }
 
+/* Operations naming qubits outside the circuit, or one qubit twice, are refused. */
+static void test_bad_circuits(void **state)
+{
+    (void)state;
+    qh__coupling c;
+    t_grid(&c, 3, 3);
+    int layout[9], found;
+    qh__route_options opt = {.seed = 1};
+    for (int k = 0; k < 3; k++) {
+        t_circ t = {0};
+        t.rc.num_virtual = 4;
+        t_op2(&t, 0, 1);
+        int q = k == 0 ? 4 : -1;
+        if (k < 2)
+            t_op(&t, 1, &q); /* a one-qubit op out of range */
+        else
+            t_op2(&t, 2, 2); /* a qubit named twice */
+        assert_int_equal(qh__layout_sabre(&c, &t.rc, &opt, layout), QH_EINVAL);
+        int l4[4] = {0, 1, 2, 3};
+        qh__routed r;
+        assert_int_equal(qh__route_sabre(&c, &t.rc, l4, &opt, &r), QH_EINVAL);
+        assert_int_equal(qh__layout_vf2(&c, &t.rc, 1000, layout, &found), QH_EINVAL);
+        t_circ_free(&t);
+    }
+    qh__coupling_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -371,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_sabre_layout_valid_and_deterministic),
         cmocka_unit_test(test_sabre_layout_fewer_swaps),
         cmocka_unit_test(test_sabre_layout_disconnected),
+        cmocka_unit_test(test_bad_circuits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

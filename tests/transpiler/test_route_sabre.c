@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "graphs.h"
+#include "transpiler/sabre.h"
 
 static void s_route_check(const qh__coupling *c, const t_circ *t, uint64_t seed, int trials)
 {
@@ -170,6 +171,45 @@ static void test_deterministic(void **state)
     qh__coupling_free(&c);
 }
 
+/* The release valve alone (it opens at once, or after 3 swaps without progress) still routes
+ * every operation onto an edge. */
+static void test_release_valve(void **state)
+{
+    (void)state;
+    qh__coupling c;
+    t_heavy_hex(&c, 5);
+    long valves[] = {0, 3, -1};
+    long swaps[3];
+    for (int i = 0; i < 3; i++) {
+        t_circ t;
+        t_random_circuit(&t, 30, 700, 21);
+        qh__sabre_dag d;
+        assert_int_equal(qh__sabre_dag_init(&d, &t.rc, 0), QH_OK);
+        qh__sabre_ws *w = qh__sabre_ws_new(&c, t.rc.num_ops, 30);
+        assert_non_null(w);
+        qh__sabre_ws_set_valve(w, valves[i]);
+        int initial[30], final[30];
+        t_random_layout(initial, 30, c.num_qubits, 4);
+        memcpy(final, initial, sizeof final);
+        qh_rng rng;
+        qh_rng_seed(&rng, 8);
+        swaps[i] = qh__sabre_pass(w, &c, &d, final, &rng);
+        assert_true(swaps[i] > 0);
+        qh__routed r = {.num_virtual = 30, .initial_layout = initial, .final_layout = final};
+        const int(*sw)[2] = qh__sabre_ws_swaps(w, &r.num_swaps);
+        r.items = (int *)qh__sabre_ws_items(w, &r.num_items);
+        r.swaps = (int(*)[2])sw;
+        assert_int_equal(r.num_swaps, swaps[i]);
+        t_check_routed(&c, &t.rc, &r);
+        qh__sabre_ws_free(w);
+        qh__sabre_dag_free(&d);
+        t_circ_free(&t);
+    }
+    /* routing each op along a shortest path on its own costs more than SABRE */
+    assert_true(swaps[0] > swaps[2]);
+    qh__coupling_free(&c);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -225,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_grid),          cmocka_unit_test(test_heavy_hex),
         cmocka_unit_test(test_all_pairs),     cmocka_unit_test(test_no_swaps_needed),
         cmocka_unit_test(test_deterministic), cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_release_valve),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

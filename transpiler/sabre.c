@@ -124,6 +124,55 @@ fail:
     return st;
 }
 
+qh_status qh__sabre_skeleton(const qh__rcircuit *rc, qh__rcircuit *out, int **start, int **qubits,
+                             int **orig)
+{
+    *start = *qubits = NULL;
+    if (orig)
+        *orig = NULL;
+    if (!rc || rc->num_ops < 0 || rc->num_virtual < 0 ||
+        (rc->num_ops > 0 && (!rc->op_start || rc->op_start[0] != 0)))
+        return QH_ERROR(QH_EINVAL, "a circuit to route needs its qubit and operation counts");
+    int n = rc->num_ops, kept = 0, total = 0;
+    for (int i = 0; i < n; i++) {
+        int k0 = rc->op_start[i], nq = rc->op_start[i + 1] - k0;
+        if (nq < 0)
+            return QH_ERROR(QH_EINVAL, "operation %d of the circuit has a negative qubit count", i);
+        if (nq > 0 && !rc->op_qubits)
+            return QH_ERROR(QH_EINVAL, "the circuit's operations name qubits but none are given");
+        if (nq == 1 && (rc->op_qubits[k0] < 0 || rc->op_qubits[k0] >= rc->num_virtual))
+            return QH_ERROR(QH_EINVAL, "operation %d acts on qubit %d, outside the circuit's 0..%d",
+                            i, rc->op_qubits[k0], rc->num_virtual - 1);
+        if (nq >= 2) {
+            kept++;
+            total += nq;
+        }
+    }
+    *start = malloc(sizeof **start * (size_t)(kept + 1));
+    *qubits = malloc(sizeof **qubits * (size_t)(total + 1));
+    if (orig)
+        *orig = malloc(sizeof **orig * (size_t)(kept + 1));
+    if (!*start || !*qubits || (orig && !*orig))
+        return QH_ERROR(QH_ENOMEM, "no memory for the interactions of %d operations", n);
+    int k = 0, q = 0;
+    (*start)[0] = 0;
+    for (int i = 0; i < n; i++) {
+        int k0 = rc->op_start[i], nq = rc->op_start[i + 1] - k0;
+        if (nq < 2)
+            continue;
+        memcpy(*qubits + q, rc->op_qubits + k0, sizeof **qubits * (size_t)nq);
+        q += nq;
+        if (orig)
+            (*orig)[k] = i;
+        (*start)[++k] = q;
+    }
+    out->num_virtual = rc->num_virtual;
+    out->num_ops = kept;
+    out->op_start = *start;
+    out->op_qubits = *qubits;
+    return QH_OK;
+}
+
 uint64_t qh__sabre_trial_seed(uint64_t seed, uint64_t salt, int t)
 {
     /* splitmix64 finaliser over (seed, salt, t): nearby seeds give unrelated streams. */
@@ -163,6 +212,8 @@ struct qh__sabre_ws {
     int *front;     /* front-layer ops */
     int nfront;
     int *front_slot; /* per virtual qubit: its index in front[], or -1 */
+    int *partner;    /* per virtual qubit: the other qubit of its front op, or -1 */
+    int (*fq)[2];    /* per front slot: the op's two virtual qubits */
     int *ready;      /* stack of ops whose predecessors have run */
     int *routable;   /* front ops made runnable by the last swaps */
     /* extended set: pairs of virtual qubits, and per virtual qubit a list of partners */
@@ -173,14 +224,14 @@ struct qh__sabre_ws {
     int *undo;  /* ops whose pred_left the build decremented (with repetition) */
     long cap_undo;
     double *decay;  /* per physical qubit */
-    int (*cand)[2]; /* candidate swaps */
-    int (*best)[2]; /* the candidates with the lowest score */
+    int (*best)[2]; /* the candidate swaps with the lowest score */
     int *path;      /* a shortest path, for the release valve */
     int *items;     /* output, as in qh__routed */
     long nitems, cap_items;
     int (*swaps)[2];
     long nswaps, cap_swaps;
     int *depth; /* per physical qubit, for qh__sabre_ws_depth */
+    long valve; /* swaps without progress before the release valve; -1: the default */
     int *tmp_l2p;
 };
 
@@ -192,13 +243,14 @@ void qh__sabre_ws_free(qh__sabre_ws *w)
     free(w->p2l);
     free(w->front);
     free(w->front_slot);
+    free(w->partner);
+    free(w->fq);
     free(w->ready);
     free(w->routable);
     free(w->ext_head);
     free(w->visit);
     free(w->undo);
     free(w->decay);
-    free(w->cand);
     free(w->best);
     free(w->path);
     free(w->items);
@@ -219,17 +271,19 @@ qh__sabre_ws *qh__sabre_ws_new(const qh__coupling *c, int num_ops, int num_virtu
     w->nq = c->num_qubits;
     w->nv = num_virtual;
     w->nops = num_ops;
+    w->valve = -1;
     w->pred_left = malloc(sizeof *w->pred_left * nops);
     w->p2l = malloc(sizeof *w->p2l * nq);
     w->front = malloc(sizeof *w->front * nv);
     w->front_slot = malloc(sizeof *w->front_slot * nv);
+    w->partner = malloc(sizeof *w->partner * nv);
+    w->fq = malloc(sizeof *w->fq * nv);
     w->ready = malloc(sizeof *w->ready * nops);
     w->routable = malloc(sizeof *w->routable * nv);
     w->ext_head = malloc(sizeof *w->ext_head * nv);
     w->visit = malloc(sizeof *w->visit * nops);
     w->undo = NULL; /* sized by the first pass, from the graph's successor entries */
     w->decay = malloc(sizeof *w->decay * nq);
-    w->cand = malloc(sizeof *w->cand * ncand);
     w->best = malloc(sizeof *w->best * ncand);
     w->path = malloc(sizeof *w->path * nq);
     w->depth = malloc(sizeof *w->depth * nq);
@@ -238,13 +292,18 @@ qh__sabre_ws *qh__sabre_ws_new(const qh__coupling *c, int num_ops, int num_virtu
     w->items = malloc(sizeof *w->items * (size_t)w->cap_items);
     w->cap_swaps = 64;
     w->swaps = malloc(sizeof *w->swaps * (size_t)w->cap_swaps);
-    if (!w->pred_left || !w->p2l || !w->front || !w->front_slot || !w->ready || !w->routable ||
-        !w->ext_head || !w->visit || !w->decay || !w->cand || !w->best || !w->path || !w->depth ||
-        !w->tmp_l2p || !w->items || !w->swaps) {
+    if (!w->pred_left || !w->p2l || !w->front || !w->front_slot || !w->partner || !w->fq ||
+        !w->ready || !w->routable || !w->ext_head || !w->visit || !w->decay || !w->best ||
+        !w->path || !w->depth || !w->tmp_l2p || !w->items || !w->swaps) {
         qh__sabre_ws_free(w);
         return NULL;
     }
     return w;
+}
+
+void qh__sabre_ws_set_valve(qh__sabre_ws *w, long swaps)
+{
+    w->valve = swaps;
 }
 
 const int *qh__sabre_ws_items(const qh__sabre_ws *w, int *num_items)
@@ -325,6 +384,10 @@ static void s_front_add(s_ctx *x, int op, const int *q)
 {
     qh__sabre_ws *w = x->w;
     w->front_slot[q[0]] = w->front_slot[q[1]] = w->nfront;
+    w->partner[q[0]] = q[1];
+    w->partner[q[1]] = q[0];
+    w->fq[w->nfront][0] = q[0];
+    w->fq[w->nfront][1] = q[1];
     w->front[w->nfront++] = op;
 }
 
@@ -335,11 +398,13 @@ static void s_front_remove(s_ctx *x, int op)
     const int *q = qh__sabre_op_qubits(x->d, op, &nq);
     int slot = w->front_slot[q[0]];
     w->front_slot[q[0]] = w->front_slot[q[1]] = -1;
-    int last = w->front[--w->nfront];
-    if (slot != w->nfront) {
-        const int *lq = qh__sabre_op_qubits(x->d, last, &nq);
-        w->front[slot] = last;
-        w->front_slot[lq[0]] = w->front_slot[lq[1]] = slot;
+    w->partner[q[0]] = w->partner[q[1]] = -1;
+    int last = --w->nfront;
+    if (slot != last) {
+        w->front[slot] = w->front[last];
+        w->fq[slot][0] = w->fq[last][0];
+        w->fq[slot][1] = w->fq[last][1];
+        w->front_slot[w->fq[slot][0]] = w->front_slot[w->fq[slot][1]] = slot;
     }
 }
 
@@ -424,91 +489,65 @@ static int s_build_extended(s_ctx *x)
     return 0;
 }
 
+/* The score change of swapping pa and pb, for the qubit va now on pa (moving to pb) and its
+ * front partner and extended-set partners, not counting vb (their distance stays 1). */
+static void s_delta(const s_ctx *x, int va, int vb, int pa, int pb, int *front, int *ext)
+{
+    const qh__sabre_ws *w = x->w;
+    const int *da = x->dist + (size_t)pa * x->n, *db = x->dist + (size_t)pb * x->n;
+    int o = w->partner[va];
+    if (o >= 0 && o != vb)
+        *front += db[x->l2p[o]] - da[x->l2p[o]];
+    for (int e = w->ext_head[va]; e >= 0; e = w->ext_next[e]) {
+        o = w->ext_other[e];
+        if (o != vb)
+            *ext += db[x->l2p[o]] - da[x->l2p[o]];
+    }
+}
+
 /* Chooses the best swap touching a front-layer qubit. */
 static void s_choose_swap(s_ctx *x, qh_rng *rng, int *sa, int *sb)
 {
     qh__sabre_ws *w = x->w;
     const qh__coupling *c = x->c;
     const int *l2p = x->l2p;
-    double front_abs = 0.0, ext_abs = 0.0;
-    for (int i = 0; i < w->nfront; i++) {
-        int nq;
-        const int *q = qh__sabre_op_qubits(x->d, w->front[i], &nq);
-        front_abs += s_dist(x, l2p[q[0]], l2p[q[1]]);
-    }
+    int front_abs = 0, ext_abs = 0;
+    for (int i = 0; i < w->nfront; i++)
+        front_abs += s_dist(x, l2p[w->fq[i][0]], l2p[w->fq[i][1]]);
     for (int i = 0; i < w->next_ext; i++)
         ext_abs += s_dist(x, l2p[w->ext_a[i]], l2p[w->ext_b[i]]);
     double ext_w = w->next_ext > 0 ? S_EXT_WEIGHT / w->next_ext : 0.0;
     double absolute = front_abs + ext_w * ext_abs;
 
-    int ncand = 0;
-    for (int i = 0; i < w->nfront; i++) {
-        int nq;
-        const int *q = qh__sabre_op_qubits(x->d, w->front[i], &nq);
-        for (int j = 0; j < 2; j++) {
-            int p = l2p[q[j]];
-            for (int k = c->nbr_start[p]; k < c->nbr_start[p + 1]; k++) {
-                int r = c->nbr[k];
-                int vr = w->p2l[r];
-                /* a swap between two front qubits is listed once, from the lower one */
-                if (vr >= 0 && w->front_slot[vr] >= 0 && r < p)
-                    continue;
-                w->cand[ncand][0] = p;
-                w->cand[ncand][1] = r;
-                ncand++;
-            }
-        }
-    }
-
     double min_score = 0.0;
     int nbest = 0;
-    for (int i = 0; i < ncand; i++) {
-        int pa = w->cand[i][0], pb = w->cand[i][1];
-        int va = w->p2l[pa], vb = w->p2l[pb];
-        double front_delta = 0.0, ext_delta = 0.0;
-        /* pa's qubit moves to pb, pb's to pa; distances to third qubits change */
-        if (va >= 0) {
-            int s = w->front_slot[va];
-            if (s >= 0) {
-                int nq;
-                const int *q = qh__sabre_op_qubits(x->d, w->front[s], &nq);
-                int o = q[0] == va ? q[1] : q[0];
-                if (o != vb)
-                    front_delta += s_dist(x, pb, l2p[o]) - s_dist(x, pa, l2p[o]);
+    for (int i = 0; i < w->nfront; i++) {
+        for (int j = 0; j < 2; j++) {
+            int va = w->fq[i][j], pa = l2p[va];
+            for (int k = c->nbr_start[pa]; k < c->nbr_start[pa + 1]; k++) {
+                int pb = c->nbr[k];
+                int vb = w->p2l[pb];
+                /* a swap between two front qubits is scored once, from the lower one */
+                if (vb >= 0 && w->partner[vb] >= 0 && pb < pa)
+                    continue;
+                /* va moves to pb and vb to pa; distances to third qubits change */
+                int front_delta = 0, ext_delta = 0;
+                s_delta(x, va, vb, pa, pb, &front_delta, &ext_delta);
+                if (vb >= 0)
+                    s_delta(x, vb, va, pb, pa, &front_delta, &ext_delta);
+                double dka = w->decay[pa], dkb = w->decay[pb];
+                double score =
+                    (absolute + front_delta + ext_w * ext_delta) * (dka > dkb ? dka : dkb);
+                if (nbest == 0 || score < min_score - S_EPSILON) {
+                    min_score = score;
+                    nbest = 0;
+                } else if (score >= min_score + S_EPSILON) {
+                    continue;
+                }
+                w->best[nbest][0] = pa;
+                w->best[nbest][1] = pb;
+                nbest++;
             }
-            for (int e = w->ext_head[va]; e >= 0; e = w->ext_next[e]) {
-                int o = w->ext_other[e];
-                if (o != vb)
-                    ext_delta += s_dist(x, pb, l2p[o]) - s_dist(x, pa, l2p[o]);
-            }
-        }
-        if (vb >= 0) {
-            int s = w->front_slot[vb];
-            if (s >= 0) {
-                int nq;
-                const int *q = qh__sabre_op_qubits(x->d, w->front[s], &nq);
-                int o = q[0] == vb ? q[1] : q[0];
-                if (o != va)
-                    front_delta += s_dist(x, pa, l2p[o]) - s_dist(x, pb, l2p[o]);
-            }
-            for (int e = w->ext_head[vb]; e >= 0; e = w->ext_next[e]) {
-                int o = w->ext_other[e];
-                if (o != va)
-                    ext_delta += s_dist(x, pa, l2p[o]) - s_dist(x, pb, l2p[o]);
-            }
-        }
-        double da = w->decay[pa], db = w->decay[pb];
-        double score = (absolute + front_delta + ext_w * ext_delta) * (da > db ? da : db);
-        if (nbest == 0 || score < min_score - S_EPSILON) {
-            min_score = score;
-            nbest = 0;
-            w->best[nbest][0] = pa;
-            w->best[nbest][1] = pb;
-            nbest++;
-        } else if (score < min_score + S_EPSILON) {
-            w->best[nbest][0] = pa;
-            w->best[nbest][1] = pb;
-            nbest++;
         }
     }
     int pick = nbest > 1 ? (int)(qh_rng_next(rng) % (uint64_t)nbest) : 0;
@@ -604,6 +643,7 @@ long qh__sabre_pass(qh__sabre_ws *w, const qh__coupling *c, const qh__sabre_dag 
     for (int v = 0; v < d->num_virtual; v++) {
         w->p2l[l2p[v]] = v;
         w->front_slot[v] = -1;
+        w->partner[v] = -1;
         w->ext_head[v] = -1;
     }
     memcpy(w->pred_left, d->npred, sizeof *w->pred_left * (size_t)n);
@@ -611,7 +651,7 @@ long qh__sabre_pass(qh__sabre_ws *w, const qh__coupling *c, const qh__sabre_dag 
         if (d->npred[k] == 0 && s_run(&x, k) != 0)
             return -1;
     s_build_extended(&x);
-    long valve = (long)S_VALVE_PER_QUBIT * c->num_qubits;
+    long valve = w->valve >= 0 ? w->valve : (long)S_VALVE_PER_QUBIT * c->num_qubits;
 
     while (w->nfront > 0) {
         long mark_items = w->nitems, mark_swaps = w->nswaps;
@@ -623,10 +663,16 @@ long qh__sabre_pass(qh__sabre_ws *w, const qh__coupling *c, const qh__sabre_dag 
                     s_apply_swap(&x, w->swaps[i][0], w->swaps[i][1]);
                 w->nswaps = mark_swaps;
                 w->nitems = mark_items;
+                long first = w->nswaps;
                 int op = s_release_valve(&x);
                 if (op < 0)
                     return -1;
                 w->routable[nrout++] = op;
+                /* the path's swaps may have brought other front ops together too */
+                for (long i = first; i < w->nswaps; i++) {
+                    s_check_routable(&x, w->swaps[i][0], &nrout);
+                    s_check_routable(&x, w->swaps[i][1], &nrout);
+                }
                 break;
             }
             int pa, pb;
