@@ -24,9 +24,10 @@
  * basis gate between fixed one-qubit gates: cz = (SH x SH) e (H x H), cx = cz conjugated by
  * H on the target, ecr = (XH x 1) e (HZ x X), up to phase, S here being rz(-pi/2).
  *
- * Adjacent one-qubit factors are multiplied together and emitted as u(theta, phi, lambda);
- * identities are dropped. The global phase is measured from the product of the emitted
- * gates, which also checks the whole construction. */
+ * Adjacent one-qubit factors are multiplied together; a factor that the next basis gate maps
+ * to a local gate is moved past it when that saves gates (so cx comes out as cx alone, not z
+ * cx z); the rest are emitted as u(theta, phi, lambda), identities dropped. The global phase is
+ * measured from the product of the emitted gates, which also checks the whole construction. */
 #include "transpiler/synth.h"
 
 #include <math.h>
@@ -460,6 +461,67 @@ static void s_apply1(const double complex *x, int q, double complex *m)
     }
 }
 
+/* Whether x is the identity up to a phase. */
+static int s_is_id(const double complex *x)
+{
+    return s_n2(x[1]) + s_n2(x[2]) < 1e-24 && s_n2(x[0] - x[3]) < 1e-24;
+}
+
+/* x in a form that a basis gate can map to a local gate (diagonal, anti-diagonal, or a
+ * rotation about X): a cheap filter before the exact test. */
+static int s_may_commute(const double complex *x)
+{
+    return (s_n2(x[1]) + s_n2(x[2]) < 1e-24) || (s_n2(x[0]) + s_n2(x[3]) < 1e-24) ||
+           (s_n2(x[0] - x[3]) + s_n2(x[1] - x[2]) < 1e-24);
+}
+
+/* The KAK factors are unique only up to locals that commute with the interaction, so a
+ * layer can hold a gate that would pass through the next basis gate and cancel (cx with z on
+ * its control before and after). Each one-qubit factor of the layer before a basis gate g
+ * that g maps to a local gate is moved after g when that leaves fewer one-qubit gates. */
+static void s_push_through(s_layer *L, int n, const double complex g[16])
+{
+    for (int j = n; j >= 1; j--) { /* L[j], then g, then L[j-1] */
+        for (int side = 0; side < 2; side++) {
+            double complex *x = side ? L[j].b : L[j].a;
+            if (s_is_id(x) || !s_may_commute(x))
+                continue;
+            /* c = g (x on side) g^dagger */
+            double complex gx[16], c[16];
+            for (int r = 0; r < 4; r++)
+                for (int col = 0; col < 4; col++) {
+                    int bit = side ? 2 : 1, c0 = col & ~bit, c1 = col | bit, i = (col & bit) != 0;
+                    gx[r * 4 + col] = g[r * 4 + c0] * x[0 * 2 + i] + g[r * 4 + c1] * x[1 * 2 + i];
+                }
+            for (int r = 0; r < 4; r++)
+                for (int col = 0; col < 4; col++) {
+                    double complex v = 0;
+                    for (int k = 0; k < 4; k++)
+                        v += gx[r * 4 + k] * conj(g[col * 4 + k]);
+                    c[r * 4 + col] = v;
+                }
+            s_layer f;
+            s_factor(c, &f);
+            double err = 0;
+            for (int r = 0; r < 4; r++)
+                for (int col = 0; col < 4; col++)
+                    err += s_n2(c[r * 4 + col] -
+                                f.b[(r >> 1) * 2 + (col >> 1)] * f.a[(r & 1) * 2 + (col & 1)]);
+            if (err > 1e-24)
+                continue;
+            s_m2 na, nb;
+            s_mul2(L[j - 1].a, f.a, na);
+            s_mul2(L[j - 1].b, f.b, nb);
+            int before = 1 + !s_is_id(L[j - 1].a) + !s_is_id(L[j - 1].b);
+            if (!s_is_id(na) + !s_is_id(nb) < before) {
+                memcpy(L[j - 1].a, na, sizeof na);
+                memcpy(L[j - 1].b, nb, sizeof nb);
+                memcpy(x, s_id, sizeof s_id);
+            }
+        }
+    }
+}
+
 static qh_status s_emit1(const double complex *x, int q, double tol, qh__sseq *out,
                          double complex *m)
 {
@@ -528,6 +590,7 @@ qh_status qh__synth_2q(const double complex u[16], qh__basis2q basis, double tol
         s_right(&L[j], gla, glb);
         s_left(&L[j + 1], gra, grb);
     }
+    s_push_through(L, n, g);
     /* time order: L[n], g, L[n-1], ..., g, L[0] */
     double complex m[16] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1};
     qh_gate g2 = basis == QH__BASIS_CZ   ? QH_GATE_CZ
