@@ -522,19 +522,35 @@ static void s_push_through(s_layer *L, int n, const double complex g[16])
     }
 }
 
+/* Emits x as u(theta, phi, lambda) on qubit q unless it is the identity up to phase, and
+ * multiplies the emitted gate's matrix into m. The matrix of u is built from the unit complex
+ * numbers the angles come from, so only the angles themselves cost inverse trigonometry. */
 static qh_status s_emit1(const double complex *x, int q, double tol, qh__sseq *out,
                          double complex *m)
 {
-    double th, ph, la;
-    qh__zyz_angles(x, &th, &ph, &la);
-    double s = remainder(ph + la, 2 * M_PI);
-    if (th < tol && fabs(s) < tol)
+    /* x = e^{ig} [[e^{-i s} c, -e^{-i d} sn], [e^{i d} sn, e^{i s} c]], s = (phi + lambda)/2,
+     * d = (phi - lambda)/2; u(theta, phi, lambda) = [[c, -e^{i lambda} sn],
+     * [e^{i phi} sn, e^{i (phi + lambda)} c]] */
+    double complex det = x[0] * x[3] - x[1] * x[2];
+    double complex rot = conj(csqrt(det / cabs(det))); /* e^{-ig}, either sign */
+    double complex v10 = x[2] * rot, v11 = x[3] * rot;
+    double c = cabs(x[0]), sn = cabs(x[2]), nr = 1 / sqrt(c * c + sn * sn);
+    c *= nr, sn *= nr;
+    double a11 = cabs(v11), a10 = cabs(v10);
+    double complex es = a11 > 0 ? v11 / a11 : 1, ed = a10 > 0 ? v10 / a10 : 1;
+    double th = 2 * atan2(sn, c);
+    double complex eph = es * ed, ela = es * conj(ed);
+    double sum = carg(es * es); /* phi + lambda, wrapped */
+    if (th < tol && fabs(sum) < tol)
         return QH_OK;
-    if (th < tol) /* a pure phase gate: one angle suffices */
-        ph = s, la = 0;
-    double p[3] = {th, remainder(ph, 2 * M_PI), remainder(la, 2 * M_PI)};
-    double complex g[4];
-    qh_gate_matrix(QH_GATE_U, p, 3, g);
+    double p[3];
+    if (th < tol) { /* a pure phase gate: one angle suffices */
+        p[0] = th, p[1] = sum, p[2] = 0;
+        eph = es * es, ela = 1;
+    } else {
+        p[0] = th, p[1] = carg(eph), p[2] = carg(ela);
+    }
+    double complex g[4] = {c, -ela * sn, eph * sn, eph * ela * c};
     s_apply1(g, q, m);
     return qh__sseq_push(out, QH_GATE_U, q, 0, p[0], p[1], p[2]);
 }
