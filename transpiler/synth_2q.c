@@ -22,7 +22,7 @@
  * (the second writes exp(icZZ) exp(i(aXX+bYY)) with exp(-icZZ) e^dagger = exp(i(-pi/4 XX
  * - c ZZ)) expanded by the first after V x V swaps the YY and ZZ axes). Each e is then the
  * basis gate between fixed one-qubit gates: cz = (SH x SH) e (H x H), cx = cz conjugated by
- * H on the target, ecr = (XH x 1) e (HZ x X), up to phase, S here being rz(-pi/2).
+ * H on the target, ecr = (XH x 1) e (HZ x X), up to phase (S the s gate).
  *
  * Adjacent one-qubit factors are multiplied together; a factor that the next basis gate maps
  * to a local gate is moved past it when that saves gates (so cx comes out as cx alone, not z
@@ -51,22 +51,23 @@ typedef struct s_kak {
     int negative; /* for count 1: that coefficient is -pi/4 */
 } s_kak;
 
-#define S_R2 M_SQRT1_2
+#define S_R2  M_SQRT1_2
+#define S_IR2 (M_SQRT1_2 * I)
 
 /* The magic basis, by columns: (|00>+|11>)/r2, i(|01>+|10>)/r2, (|01>-|10>)/r2,
  * i(|00>-|11>)/r2 (qubit 0 the low bit). In it, exp(i(a XX + b YY + c ZZ)) is diagonal with
  * phases a-b+c, a+b-c, -a-b-c, -a+b+c. */
 static const double complex s_magic[16] = {
-    S_R2, 0, 0, I *S_R2, 0, I *S_R2, S_R2, 0, 0, I *S_R2, -S_R2, 0, S_R2, 0, 0, -I *S_R2,
+    S_R2, 0, 0, S_IR2, 0, S_IR2, S_R2, 0, 0, S_IR2, -S_R2, 0, S_R2, 0, 0, -S_IR2,
 };
 
 static const s_m2 s_id = {1, 0, 0, 1};
 static const s_m2 s_px = {0, 1, 1, 0};
 static const s_m2 s_py = {0, -I, I, 0};
 static const s_m2 s_pz = {1, 0, 0, -1};
-static const s_m2 s_w = {0, S_R2 *(1 - I), S_R2 *(1 + I), 0}; /* (X+Y)/r2 */
-static const s_m2 s_v = {S_R2, -I *S_R2, I *S_R2, -S_R2};     /* (Y+Z)/r2 */
-static const s_m2 s_h = {S_R2, S_R2, S_R2, -S_R2};            /* (X+Z)/r2 */
+static const s_m2 s_w = {0, (1 - I) * S_R2, (1 + I) * S_R2, 0}; /* (X+Y)/r2 */
+static const s_m2 s_v = {S_R2, -S_IR2, S_IR2, -S_R2};           /* (Y+Z)/r2 */
+static const s_m2 s_h = {S_R2, S_R2, S_R2, -S_R2};              /* (X+Z)/r2 */
 
 /* |x|^2 without the overflow care of cabs (entries of unitaries are at most 1) */
 static double s_n2(double complex x)
