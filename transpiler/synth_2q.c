@@ -241,7 +241,8 @@ static const double s_mix[][2] = {
     {-0.4463891020, 0.8948350961}, {0.9781264307, 0.2080007412},  {0.1337231113, 0.9910185549},
 };
 
-static qh_status s_kak_decompose(const double complex u[16], double tol, s_kak *k)
+/* The decomposition of u; the local factors only when with_locals (counting needs none). */
+static qh_status s_kak_decompose(const double complex u[16], double tol, int with_locals, s_kak *k)
 {
     if (!qh__is_unitary(u, 4, 1e-6))
         return QH_ERROR(QH_EINVAL, "two-qubit synthesis: the 4x4 matrix is not unitary");
@@ -296,32 +297,34 @@ static qh_status s_kak_decompose(const double complex u[16], double tol, s_kak *
     double sum = dth[0] + dth[1] + dth[2] + dth[3];
     if (((long)lround(sum / M_PI)) % 2 != 0)
         dth[0] += M_PI, sum += M_PI;
-    double ko[16]; /* k = Re(up p conj(dhalf)) */
-    double complex dinv[4];
-    for (int j = 0; j < 4; j++)
-        dinv[j] = cexp(-I * dth[j]);
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) {
-            double complex s = 0;
-            for (int q = 0; q < 4; q++)
-                s += up[i * 4 + q] * p[q * 4 + j];
-            ko[i * 4 + j] = creal(s * dinv[j]);
-        }
-    /* left = B k B^dagger, right = B p^T B^dagger */
-    double complex kc[16], pc[16], l4[16], r4[16];
-    for (int i = 0; i < 4; i++)
+    if (with_locals) {
+        double ko[16]; /* k = Re(up p conj(dhalf)) */
+        double complex dinv[4];
         for (int j = 0; j < 4; j++)
-            kc[i * 4 + j] = ko[i * 4 + j], pc[i * 4 + j] = p[j * 4 + i];
-    double complex bd[16];
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++)
-            bd[i * 4 + j] = conj(s_magic[j * 4 + i]);
-    s_mul4(s_magic, kc, t);
-    s_mul4(t, bd, l4);
-    s_mul4(s_magic, pc, t);
-    s_mul4(t, bd, r4);
-    s_factor(l4, &k->left);
-    s_factor(r4, &k->right);
+            dinv[j] = cexp(-I * dth[j]);
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) {
+                double complex s = 0;
+                for (int q = 0; q < 4; q++)
+                    s += up[i * 4 + q] * p[q * 4 + j];
+                ko[i * 4 + j] = creal(s * dinv[j]);
+            }
+        /* left = B k B^dagger, right = B p^T B^dagger */
+        double complex kc[16], pc[16], l4[16], r4[16];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++)
+                kc[i * 4 + j] = ko[i * 4 + j], pc[i * 4 + j] = p[j * 4 + i];
+        double complex bd[16];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++)
+                bd[i * 4 + j] = conj(s_magic[j * 4 + i]);
+        s_mul4(s_magic, kc, t);
+        s_mul4(t, bd, l4);
+        s_mul4(s_magic, pc, t);
+        s_mul4(t, bd, r4);
+        s_factor(l4, &k->left);
+        s_factor(r4, &k->right);
+    }
     double mean = sum / 4;
     double th[4] = {dth[0] - mean, dth[1] - mean, dth[2] - mean, dth[3] - mean};
     double abc[3] = {(th[0] + th[1]) / 2, (th[1] + th[3]) / 2, (th[0] + th[3]) / 2};
@@ -333,7 +336,7 @@ static qh_status s_kak_decompose(const double complex u[16], double tol, s_kak *
     for (int j = 0; j < 3; j++) {
         double r = nearbyint(abc[j] / (M_PI / 2));
         k->e[j] = abc[j] - r * (M_PI / 2);
-        if (((long)r) % 2 != 0) {
+        if (with_locals && ((long)r) % 2 != 0) {
             s_mul2(paulis[j], k->right.a, k->right.a);
             s_mul2(paulis[j], k->right.b, k->right.b);
         }
@@ -359,7 +362,7 @@ static qh_status s_kak_decompose(const double complex u[16], double tol, s_kak *
 int qh__synth_2q_count(const double complex u[16], double tol)
 {
     s_kak k;
-    if (s_kak_decompose(u, tol, &k) != QH_OK)
+    if (s_kak_decompose(u, tol, 0, &k) != QH_OK)
         return -1;
     return k.count;
 }
@@ -562,7 +565,7 @@ qh_status qh__synth_2q(const double complex u[16], qh__basis2q basis, double tol
     s_kak k;
     if (basis != QH__BASIS_CZ && basis != QH__BASIS_CX && basis != QH__BASIS_ECR)
         return QH_ERROR(QH_EINVAL, "two-qubit synthesis: unknown basis gate %d", (int)basis);
-    QH_CALL(s_kak_decompose(u, tol, &k));
+    QH_CALL(s_kak_decompose(u, tol, 1, &k));
     int mark = out->len;
     s_layer L[4];
     int n = k.count;
