@@ -22,11 +22,12 @@
  * (the second writes exp(icZZ) exp(i(aXX+bYY)) with exp(-icZZ) e^dagger = exp(i(-pi/4 XX
  * - c ZZ)) expanded by the first after V x V swaps the YY and ZZ axes). Each e is then the
  * basis gate between fixed one-qubit gates: cz = (SH x SH) e (H x H), cx = cz conjugated by
- * H on the target, ecr = (XH x 1) e (HZ x X), up to phase, S here being rz(-pi/2).
+ * H on the target, ecr = (XH x 1) e (HZ x X), up to phase (S the s gate).
  *
- * Adjacent one-qubit factors are multiplied together and emitted as u(theta, phi, lambda);
- * identities are dropped. The global phase is measured from the product of the emitted
- * gates, which also checks the whole construction. */
+ * Adjacent one-qubit factors are multiplied together; a factor that the next basis gate maps
+ * to a local gate is moved past it when that saves gates (so cx comes out as cx alone, not z
+ * cx z); the rest are emitted as u(theta, phi, lambda), identities dropped. The global phase is
+ * measured from the product of the emitted gates, which also checks the whole construction. */
 #include "transpiler/synth.h"
 
 #include <math.h>
@@ -50,22 +51,23 @@ typedef struct s_kak {
     int negative; /* for count 1: that coefficient is -pi/4 */
 } s_kak;
 
-#define S_R2 M_SQRT1_2
+#define S_R2  M_SQRT1_2
+#define S_IR2 (M_SQRT1_2 * I)
 
 /* The magic basis, by columns: (|00>+|11>)/r2, i(|01>+|10>)/r2, (|01>-|10>)/r2,
  * i(|00>-|11>)/r2 (qubit 0 the low bit). In it, exp(i(a XX + b YY + c ZZ)) is diagonal with
  * phases a-b+c, a+b-c, -a-b-c, -a+b+c. */
 static const double complex s_magic[16] = {
-    S_R2, 0, 0, I *S_R2, 0, I *S_R2, S_R2, 0, 0, I *S_R2, -S_R2, 0, S_R2, 0, 0, -I *S_R2,
+    S_R2, 0, 0, S_IR2, 0, S_IR2, S_R2, 0, 0, S_IR2, -S_R2, 0, S_R2, 0, 0, -S_IR2,
 };
 
 static const s_m2 s_id = {1, 0, 0, 1};
 static const s_m2 s_px = {0, 1, 1, 0};
 static const s_m2 s_py = {0, -I, I, 0};
 static const s_m2 s_pz = {1, 0, 0, -1};
-static const s_m2 s_w = {0, S_R2 *(1 - I), S_R2 *(1 + I), 0}; /* (X+Y)/r2 */
-static const s_m2 s_v = {S_R2, -I *S_R2, I *S_R2, -S_R2};     /* (Y+Z)/r2 */
-static const s_m2 s_h = {S_R2, S_R2, S_R2, -S_R2};            /* (X+Z)/r2 */
+static const s_m2 s_w = {0, (1 - I) * S_R2, (1 + I) * S_R2, 0}; /* (X+Y)/r2 */
+static const s_m2 s_v = {S_R2, -S_IR2, S_IR2, -S_R2};           /* (Y+Z)/r2 */
+static const s_m2 s_h = {S_R2, S_R2, S_R2, -S_R2};              /* (X+Z)/r2 */
 
 /* |x|^2 without the overflow care of cabs (entries of unitaries are at most 1) */
 static double s_n2(double complex x)
@@ -239,7 +241,8 @@ static const double s_mix[][2] = {
     {-0.4463891020, 0.8948350961}, {0.9781264307, 0.2080007412},  {0.1337231113, 0.9910185549},
 };
 
-static qh_status s_kak_decompose(const double complex u[16], double tol, s_kak *k)
+/* The decomposition of u; the local factors only when with_locals (counting needs none). */
+static qh_status s_kak_decompose(const double complex u[16], double tol, int with_locals, s_kak *k)
 {
     if (!qh__is_unitary(u, 4, 1e-6))
         return QH_ERROR(QH_EINVAL, "two-qubit synthesis: the 4x4 matrix is not unitary");
@@ -294,32 +297,34 @@ static qh_status s_kak_decompose(const double complex u[16], double tol, s_kak *
     double sum = dth[0] + dth[1] + dth[2] + dth[3];
     if (((long)lround(sum / M_PI)) % 2 != 0)
         dth[0] += M_PI, sum += M_PI;
-    double ko[16]; /* k = Re(up p conj(dhalf)) */
-    double complex dinv[4];
-    for (int j = 0; j < 4; j++)
-        dinv[j] = cexp(-I * dth[j]);
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) {
-            double complex s = 0;
-            for (int q = 0; q < 4; q++)
-                s += up[i * 4 + q] * p[q * 4 + j];
-            ko[i * 4 + j] = creal(s * dinv[j]);
-        }
-    /* left = B k B^dagger, right = B p^T B^dagger */
-    double complex kc[16], pc[16], l4[16], r4[16];
-    for (int i = 0; i < 4; i++)
+    if (with_locals) {
+        double ko[16]; /* k = Re(up p conj(dhalf)) */
+        double complex dinv[4];
         for (int j = 0; j < 4; j++)
-            kc[i * 4 + j] = ko[i * 4 + j], pc[i * 4 + j] = p[j * 4 + i];
-    double complex bd[16];
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++)
-            bd[i * 4 + j] = conj(s_magic[j * 4 + i]);
-    s_mul4(s_magic, kc, t);
-    s_mul4(t, bd, l4);
-    s_mul4(s_magic, pc, t);
-    s_mul4(t, bd, r4);
-    s_factor(l4, &k->left);
-    s_factor(r4, &k->right);
+            dinv[j] = cexp(-I * dth[j]);
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) {
+                double complex s = 0;
+                for (int q = 0; q < 4; q++)
+                    s += up[i * 4 + q] * p[q * 4 + j];
+                ko[i * 4 + j] = creal(s * dinv[j]);
+            }
+        /* left = B k B^dagger, right = B p^T B^dagger */
+        double complex kc[16], pc[16], l4[16], r4[16];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++)
+                kc[i * 4 + j] = ko[i * 4 + j], pc[i * 4 + j] = p[j * 4 + i];
+        double complex bd[16];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++)
+                bd[i * 4 + j] = conj(s_magic[j * 4 + i]);
+        s_mul4(s_magic, kc, t);
+        s_mul4(t, bd, l4);
+        s_mul4(s_magic, pc, t);
+        s_mul4(t, bd, r4);
+        s_factor(l4, &k->left);
+        s_factor(r4, &k->right);
+    }
     double mean = sum / 4;
     double th[4] = {dth[0] - mean, dth[1] - mean, dth[2] - mean, dth[3] - mean};
     double abc[3] = {(th[0] + th[1]) / 2, (th[1] + th[3]) / 2, (th[0] + th[3]) / 2};
@@ -331,7 +336,7 @@ static qh_status s_kak_decompose(const double complex u[16], double tol, s_kak *
     for (int j = 0; j < 3; j++) {
         double r = nearbyint(abc[j] / (M_PI / 2));
         k->e[j] = abc[j] - r * (M_PI / 2);
-        if (((long)r) % 2 != 0) {
+        if (with_locals && ((long)r) % 2 != 0) {
             s_mul2(paulis[j], k->right.a, k->right.a);
             s_mul2(paulis[j], k->right.b, k->right.b);
         }
@@ -357,7 +362,7 @@ static qh_status s_kak_decompose(const double complex u[16], double tol, s_kak *
 int qh__synth_2q_count(const double complex u[16], double tol)
 {
     s_kak k;
-    if (s_kak_decompose(u, tol, &k) != QH_OK)
+    if (s_kak_decompose(u, tol, 0, &k) != QH_OK)
         return -1;
     return k.count;
 }
@@ -460,19 +465,96 @@ static void s_apply1(const double complex *x, int q, double complex *m)
     }
 }
 
+/* Whether x is the identity up to a phase. */
+static int s_is_id(const double complex *x)
+{
+    return s_n2(x[1]) + s_n2(x[2]) < 1e-24 && s_n2(x[0] - x[3]) < 1e-24;
+}
+
+/* x in a form that a basis gate can map to a local gate (diagonal, anti-diagonal, or a
+ * rotation about X): a cheap filter before the exact test. */
+static int s_may_commute(const double complex *x)
+{
+    return (s_n2(x[1]) + s_n2(x[2]) < 1e-24) || (s_n2(x[0]) + s_n2(x[3]) < 1e-24) ||
+           (s_n2(x[0] - x[3]) + s_n2(x[1] - x[2]) < 1e-24);
+}
+
+/* The KAK factors are unique only up to locals that commute with the interaction, so a
+ * layer can hold a gate that would pass through the next basis gate and cancel (cx with z on
+ * its control before and after). Each one-qubit factor of the layer before a basis gate g
+ * that g maps to a local gate is moved after g when that leaves fewer one-qubit gates. */
+static void s_push_through(s_layer *L, int n, const double complex g[16])
+{
+    for (int j = n; j >= 1; j--) { /* L[j], then g, then L[j-1] */
+        for (int side = 0; side < 2; side++) {
+            double complex *x = side ? L[j].b : L[j].a;
+            if (s_is_id(x) || !s_may_commute(x))
+                continue;
+            /* c = g (x on side) g^dagger */
+            double complex gx[16], c[16];
+            for (int r = 0; r < 4; r++)
+                for (int col = 0; col < 4; col++) {
+                    int bit = side ? 2 : 1, c0 = col & ~bit, c1 = col | bit, i = (col & bit) != 0;
+                    gx[r * 4 + col] = g[r * 4 + c0] * x[0 * 2 + i] + g[r * 4 + c1] * x[1 * 2 + i];
+                }
+            for (int r = 0; r < 4; r++)
+                for (int col = 0; col < 4; col++) {
+                    double complex v = 0;
+                    for (int k = 0; k < 4; k++)
+                        v += gx[r * 4 + k] * conj(g[col * 4 + k]);
+                    c[r * 4 + col] = v;
+                }
+            s_layer f;
+            s_factor(c, &f);
+            double err = 0;
+            for (int r = 0; r < 4; r++)
+                for (int col = 0; col < 4; col++)
+                    err += s_n2(c[r * 4 + col] -
+                                f.b[(r >> 1) * 2 + (col >> 1)] * f.a[(r & 1) * 2 + (col & 1)]);
+            if (err > 1e-24)
+                continue;
+            s_m2 na, nb;
+            s_mul2(L[j - 1].a, f.a, na);
+            s_mul2(L[j - 1].b, f.b, nb);
+            int before = 1 + !s_is_id(L[j - 1].a) + !s_is_id(L[j - 1].b);
+            if (!s_is_id(na) + !s_is_id(nb) < before) {
+                memcpy(L[j - 1].a, na, sizeof na);
+                memcpy(L[j - 1].b, nb, sizeof nb);
+                memcpy(x, s_id, sizeof s_id);
+            }
+        }
+    }
+}
+
+/* Emits x as u(theta, phi, lambda) on qubit q unless it is the identity up to phase, and
+ * multiplies the emitted gate's matrix into m. The matrix of u is built from the unit complex
+ * numbers the angles come from, so only the angles themselves cost inverse trigonometry. */
 static qh_status s_emit1(const double complex *x, int q, double tol, qh__sseq *out,
                          double complex *m)
 {
-    double th, ph, la;
-    qh__zyz_angles(x, &th, &ph, &la);
-    double s = remainder(ph + la, 2 * M_PI);
-    if (th < tol && fabs(s) < tol)
+    /* x = e^{ig} [[e^{-i s} c, -e^{-i d} sn], [e^{i d} sn, e^{i s} c]], s = (phi + lambda)/2,
+     * d = (phi - lambda)/2; u(theta, phi, lambda) = [[c, -e^{i lambda} sn],
+     * [e^{i phi} sn, e^{i (phi + lambda)} c]] */
+    double complex det = x[0] * x[3] - x[1] * x[2];
+    double complex rot = conj(csqrt(det / cabs(det))); /* e^{-ig}, either sign */
+    double complex v10 = x[2] * rot, v11 = x[3] * rot;
+    double c = cabs(x[0]), sn = cabs(x[2]), nr = 1 / sqrt(c * c + sn * sn);
+    c *= nr, sn *= nr;
+    double a11 = cabs(v11), a10 = cabs(v10);
+    double complex es = a11 > 0 ? v11 / a11 : 1, ed = a10 > 0 ? v10 / a10 : 1;
+    double th = 2 * atan2(sn, c);
+    double complex eph = es * ed, ela = es * conj(ed);
+    double sum = carg(es * es); /* phi + lambda, wrapped */
+    if (th < tol && fabs(sum) < tol)
         return QH_OK;
-    if (th < tol) /* a pure phase gate: one angle suffices */
-        ph = s, la = 0;
-    double p[3] = {th, remainder(ph, 2 * M_PI), remainder(la, 2 * M_PI)};
-    double complex g[4];
-    qh_gate_matrix(QH_GATE_U, p, 3, g);
+    double p[3];
+    if (th < tol) { /* a pure phase gate: one angle suffices */
+        p[0] = th, p[1] = sum, p[2] = 0;
+        eph = es * es, ela = 1;
+    } else {
+        p[0] = th, p[1] = carg(eph), p[2] = carg(ela);
+    }
+    double complex g[4] = {c, -ela * sn, eph * sn, eph * ela * c};
     s_apply1(g, q, m);
     return qh__sseq_push(out, QH_GATE_U, q, 0, p[0], p[1], p[2]);
 }
@@ -483,7 +565,7 @@ qh_status qh__synth_2q(const double complex u[16], qh__basis2q basis, double tol
     s_kak k;
     if (basis != QH__BASIS_CZ && basis != QH__BASIS_CX && basis != QH__BASIS_ECR)
         return QH_ERROR(QH_EINVAL, "two-qubit synthesis: unknown basis gate %d", (int)basis);
-    QH_CALL(s_kak_decompose(u, tol, &k));
+    QH_CALL(s_kak_decompose(u, tol, 1, &k));
     int mark = out->len;
     s_layer L[4];
     int n = k.count;
@@ -528,6 +610,7 @@ qh_status qh__synth_2q(const double complex u[16], qh__basis2q basis, double tol
         s_right(&L[j], gla, glb);
         s_left(&L[j + 1], gra, grb);
     }
+    s_push_through(L, n, g);
     /* time order: L[n], g, L[n-1], ..., g, L[0] */
     double complex m[16] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1};
     qh_gate g2 = basis == QH__BASIS_CZ   ? QH_GATE_CZ

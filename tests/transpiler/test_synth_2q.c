@@ -193,7 +193,24 @@ static void test_known_gates(void **state)
     }
     double complex e[16];
     qh__ecr_matrix(e);
-    assert_int_equal(s_check(e, 1e-9, 1e-9), 1);
+    assert_int_equal(s_check(e, 1e-9, 1e-10), 1);
+    /* a basis gate in its own basis comes out alone; cx and cz need only h around the other */
+    double complex g[3][16];
+    s_gate2(QH_GATE_CZ, NULL, g[0]);
+    s_gate2(QH_GATE_CX, NULL, g[1]);
+    memcpy(g[2], e, sizeof e);
+    for (int b = 0; b < 3; b++)
+        for (int i = 0; i < 3; i++) {
+            qh__sseq s = {0};
+            assert_int_equal(qh__synth_2q(g[i], s_bases[b], 1e-9, &s), QH_OK);
+            if (i == b)
+                assert_int_equal(s.len, 1);
+            else if (i < 2 && b < 2)
+                assert_int_equal(s.len, 3);
+            else
+                assert_true(s.len <= 5);
+            qh__sseq_free(&s);
+        }
 }
 
 /* Classes by coefficients, each dressed with random local gates on both sides. */
