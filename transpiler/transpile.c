@@ -121,6 +121,35 @@ fail:
     return st;
 }
 
+/* From the unrolled circuit in (kept) to the optimised physical circuit *res: optional
+ * block consolidation, layout and routing, translation, the level's optimisation loop. */
+static qh_status s_after_layout(const qh_pass_manager *pm, const qh__tcirc *in, int consolidate,
+                                qh__tcirc *res, int *initial_layout, int *final_layout)
+{
+    qh_status st = QH_OK;
+    const qh__pass_ctx *ctx = &pm->ctx;
+    qh__tcirc a, b, *cur = &a, *tmp = &b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    const qh__tcirc *src = in;
+    if (consolidate) {
+        QH_TRY(qh__pass_consolidate(ctx, in, cur));
+        src = cur;
+    }
+    QH_TRY(qh__pass_layout(ctx, &pm->layout, src, tmp, initial_layout, final_layout));
+    qh__tc_swap(cur, tmp);
+    S_RUN(qh__pass_basis_2q(ctx, cur, tmp));
+    S_RUN(qh__pass_1q(ctx, pm->level >= 1, cur, tmp));
+    if (pm->level >= 1)
+        QH_TRY(s_optimise(pm, cur, tmp));
+    *res = *cur;
+    memset(cur, 0, sizeof *cur);
+fail:
+    qh__tc_free(&a);
+    qh__tc_free(&b);
+    return st;
+}
+
 static double s_now(void)
 {
     struct timespec ts;
@@ -160,10 +189,12 @@ qh_status qh_pass_manager_run(const qh_pass_manager *pm, const qh_circuit *c, qh
 {
     qh_status st = QH_OK;
     double t0 = s_now();
-    qh__tcirc a, b, *cur = &a, *tmp = &b;
+    qh__tcirc a, b, alt, *cur = &a, *tmp = &b;
     qh_transpiled *t = NULL;
+    int *alt_init = NULL, *alt_final = NULL;
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
+    memset(&alt, 0, sizeof alt);
     if (out)
         *out = NULL;
     if (report)
@@ -181,19 +212,37 @@ qh_status qh_pass_manager_run(const qh_pass_manager *pm, const qh_circuit *c, qh
     t->num_virtual = nv;
     t->initial_layout = malloc(sizeof *t->initial_layout * (size_t)(nv + 1));
     t->final_layout = malloc(sizeof *t->final_layout * (size_t)(nv + 1));
-    if (!t->initial_layout || !t->final_layout)
+    alt_init = malloc(sizeof *alt_init * (size_t)(nv + 1));
+    alt_final = malloc(sizeof *alt_final * (size_t)(nv + 1));
+    if (!t->initial_layout || !t->final_layout || !alt_init || !alt_final)
         QH_FAIL(QH_ENOMEM, "no memory");
     QH_TRY(s_cregs(c, t));
 
     QH_TRY(qh__tc_from_circuit(c, cur));
     S_RUN(qh__pass_unroll(ctx, cur, tmp));
-    if (pm->level >= 3)
-        S_RUN(qh__pass_consolidate(ctx, cur, tmp));
-    S_RUN(qh__pass_layout(ctx, &pm->layout, cur, tmp, t->initial_layout, t->final_layout));
-    S_RUN(qh__pass_basis_2q(ctx, cur, tmp));
-    S_RUN(qh__pass_1q(ctx, pm->level >= 1, cur, tmp));
-    if (pm->level >= 1)
-        QH_TRY(s_optimise(pm, cur, tmp));
+    if (pm->level >= 3) {
+        /* level 3 also tries the circuit with its blocks consolidated before layout, which
+         * helps circuits of small blocks and hurts long chains of controlled phases: the
+         * one with fewer two-qubit gates (then the shallower) is kept */
+        QH_TRY(s_after_layout(pm, cur, 1, &alt, alt_init, alt_final));
+    }
+    {
+        qh__tcirc unrolled = *cur;
+        memset(cur, 0, sizeof *cur);
+        st = s_after_layout(pm, &unrolled, 0, cur, t->initial_layout, t->final_layout);
+        qh__tc_free(&unrolled);
+        QH_TRY(st);
+    }
+    if (pm->level >= 3) {
+        int n2a, da, d2a, n2b, db, d2b;
+        qh__tc_stats(&alt, &n2a, &da, &d2a);
+        qh__tc_stats(cur, &n2b, &db, &d2b);
+        if (n2a < n2b || (n2a == n2b && d2a < d2b)) {
+            qh__tc_swap(cur, &alt);
+            memcpy(t->initial_layout, alt_init, sizeof *alt_init * (size_t)nv);
+            memcpy(t->final_layout, alt_final, sizeof *alt_final * (size_t)nv);
+        }
+    }
 
     /* keep only live operations */
     qh__tc_init(&t->c, cur->num_qubits, cur->num_clbits);
@@ -225,6 +274,9 @@ qh_status qh_pass_manager_run(const qh_pass_manager *pm, const qh_circuit *c, qh
     }
     qh__tc_free(&a);
     qh__tc_free(&b);
+    qh__tc_free(&alt);
+    free(alt_init);
+    free(alt_final);
     if (out)
         *out = t;
     else
@@ -233,6 +285,9 @@ qh_status qh_pass_manager_run(const qh_pass_manager *pm, const qh_circuit *c, qh
 fail:
     qh__tc_free(&a);
     qh__tc_free(&b);
+    qh__tc_free(&alt);
+    free(alt_init);
+    free(alt_final);
     qh_transpiled_destroy(&t);
     if (report)
         qh_transpile_report_free(report);
