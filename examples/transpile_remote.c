@@ -1,10 +1,12 @@
 /* Qiskit Serverless's transpile_remote pattern as a qhybrid function: the program reads
- * `circuit_list` (OpenQASM sources) and `optimization_level` from its arguments, sets
- * RUNNING: OPTIMIZING_FOR_HARDWARE, fans the circuits out as tasks with cpu = 1 (each task,
- * until a transpiler exists, compiles its circuit into a plan -- fusion from level 1 on,
- * cache blocking from level 2 -- and simulates it), gathers them with get, and saves
+ * `circuit_list` (OpenQASM sources), `optimization_level` (0..3, default 1) and `backend`
+ * (a target: ibm_torino, ibm_fez, ibm_sherbrooke, heavy-hex:D, grid:RxC, ...; default
+ * ibm_torino) from its arguments, sets RUNNING: OPTIMIZING_FOR_HARDWARE, fans the circuits
+ * out as tasks with cpu = 1 (each task transpiles its circuit for the backend, as
+ * generate_preset_pass_manager(optimization_level, backend).run(circuit) does), gathers them
+ * with get, and saves
  *
- *     {"circuits": [{"num_qubits", "gates", "steps", "passes", "probabilities"}, ...],
+ *     {"circuits": ["OPENQASM 2.0; ...", ...],
  *      "metadata": {"resource_usage": {"RUNNING: OPTIMIZING_FOR_HARDWARE":
  *                                       {"CPU_TIME": s, "QPU_TIME": s}}}}
  *
@@ -18,7 +20,7 @@
  *   qhybrid function upload --title transpile-remote --entrypoint transpile_remote \
  *       --working-dir wd
  *   qhybrid run transpile-remote --arg circuit_list='["OPENQASM 2.0; ..."]' \
- *       --arg optimization_level=1
+ *       --arg optimization_level=1 --arg backend=ibm_torino
  *   qhybrid status <job>      # ... RUNNING: OPTIMIZING_FOR_HARDWARE ... DONE
  *   qhybrid result <job>
  */
@@ -30,42 +32,46 @@
 #include "qhybrid/archive.h"
 #include "qhybrid/files.h"
 #include "qhybrid/job.h"
-#include "qhybrid/plan.h"
 #include "qhybrid/pool.h"
 #include "qhybrid/qasm.h"
-#include "qhybrid/sim.h"
+#include "qhybrid/target.h"
+#include "qhybrid/transpile.h"
 
-/* The task: [qasm, optimization_level] -> what the plan did and the probabilities. */
+/* The task: [qasm, optimization_level, backend] -> the transpiled OpenQASM 2.0 text. */
 static qh_status transpile_circuit(qh_task_ctx *ctx, const qh_value *args, qh_value **out)
 {
     size_t len = 0;
     const char *qasm = qh_value_str(qh_value_at(args, 0), &len);
     int64_t level = qh_value_int_or(qh_value_at(args, 1), 1);
+    const char *backend = qh_value_str(qh_value_at(args, 2), NULL);
     if (!qasm)
         return qh_task_fail(ctx, "expected an OpenQASM source, got a %s",
                             qh_value_type_name(qh_value_type_of(qh_value_at(args, 0))));
+    if (level < 0 || level > 3)
+        return qh_task_fail(ctx, "optimization_level must be 0, 1, 2 or 3, not %lld",
+                            (long long)level);
     qh_circuit *c = NULL;
-    qh_plan *plan = NULL;
-    qh_sim_result *r = NULL;
+    qh_target *target = NULL;
+    qh_transpiled *t = NULL;
+    char *text = NULL;
+    qh_transpile_options o = {.optimization_level = (int)level, .num_threads = 1};
     qh_status st = qh_qasm_parse_string(qasm, len, "circuit", &c);
-    qh_plan_options po = {.no_fusion = level < 1, .no_blocking = level < 2};
     if (st == QH_OK)
-        st = qh_plan_create(c, &po, &plan);
-    qh_sim_options so = {.probabilities = 1, .threads = 1, .plan = po};
+        st = qh_target_create(backend ? backend : "ibm_torino", &target);
     if (st == QH_OK)
-        st = qh_sim_run(c, &so, &r);
+        st = qh_transpile(c, target, &o, &t, NULL);
+    if (st == QH_OK)
+        st = qh_transpiled_qasm(t, 2, &text);
     if (st == QH_OK) {
-        qh_plan_stats ps = qh_plan_get_stats(plan);
-        *out = qh_value_map_of(5, "num_qubits", qh_value_int(r->num_qubits), "gates",
-                               qh_value_int((int64_t)qh_circuit_num_ops(c)), "steps",
-                               qh_value_int((int64_t)ps.num_steps), "passes",
-                               qh_value_int((int64_t)ps.num_passes), "probabilities",
-                               qh_value_doubles(r->probabilities, (size_t)1 << r->num_qubits));
+        *out = qh_value_string(text);
         if (!*out)
             st = QH_ENOMEM;
     }
-    qh_sim_result_destroy(&r);
-    qh_plan_destroy(&plan);
+    if (st != QH_OK && st != QH_ENOMEM)
+        st = qh_task_fail(ctx, "%s", qh_last_error());
+    free(text);
+    qh_transpiled_destroy(&t);
+    qh_target_destroy(&target);
     qh_circuit_destroy(&c);
     return st;
 }
@@ -109,6 +115,7 @@ int main(void)
     qh_value *args = qh_job_arguments();
     const qh_value *circuits = qh_value_get(args, "circuit_list");
     int64_t level = qh_value_int_or(qh_value_get(args, "optimization_level"), 1);
+    const char *backend = qh_value_str(qh_value_get(args, "backend"), NULL);
     const char *data_file = qh_value_str(qh_value_get(args, "data_file"), NULL);
     const char *member = qh_value_str(qh_value_get(args, "data_member"), NULL);
     size_t n = qh_value_len(circuits);
@@ -126,7 +133,8 @@ int main(void)
         goto fail;
     for (size_t i = 0; i < n; i++) {
         qh_value *a =
-            qh_value_list_of(2, qh_value_clone(qh_value_at(circuits, i)), qh_value_int(level));
+            qh_value_list_of(3, qh_value_clone(qh_value_at(circuits, i)), qh_value_int(level),
+                             qh_value_string(backend ? backend : "ibm_torino"));
         if (qh_submit(pool, "transpile_circuit", &a, &refs[i]) != QH_OK)
             goto fail;
     }
@@ -134,7 +142,8 @@ int main(void)
         goto fail;
     if (!got)
         got = qh_value_list();
-    printf("transpiled %zu circuits at optimization level %lld\n", n, (long long)level);
+    printf("transpiled %zu circuits for %s at optimization level %lld\n", n,
+           backend ? backend : "ibm_torino", (long long)level);
     if (data_file && s_data(data_file, member ? member : "data.txt", &data) != QH_OK)
         goto fail;
     if (qh_job_update_status("POST_PROCESSING") != QH_OK)

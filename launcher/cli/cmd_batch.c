@@ -33,11 +33,13 @@ static void s_usage(FILE *f)
           "  --shots N [--seed S], --probabilities, --expect PAULI (repeatable)\n"
           "  --threads N, --max-memory BYTES, --no-fusion, --no-blocking,\n"
           "  --no-product-start\n"
-          "  --progress           progress on stderr even when it is not a terminal\n",
+          "  --progress           progress on stderr even when it is not a terminal\n"
+          "  --transpile SPEC     transpile each circuit for target SPEC (-O 1, seed 0) first\n"
+          "                       and simulate its active physical qubits\n",
           f);
 }
 
-enum { OPT_GROUP = QH__OPT_OWN, OPT_SWEEP, OPT_HELP };
+enum { OPT_GROUP = QH__OPT_OWN, OPT_SWEEP, OPT_HELP, OPT_TRANSPILE };
 
 typedef struct {
     double start; /* when the batch started */
@@ -66,6 +68,7 @@ int qh__cmd_batch(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"sweep", required_argument, NULL, OPT_SWEEP},
         {"group-size", required_argument, NULL, OPT_GROUP},
+        {"transpile", required_argument, NULL, OPT_TRANSPILE},
         QH__CLI_SIM_LONGOPTS,
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
@@ -75,7 +78,7 @@ int qh__cmd_batch(int argc, char **argv)
     const char **expect = calloc((size_t)argc + 1, sizeof *expect);
     const char **params = calloc((size_t)argc + 1, sizeof *params);
     size_t nparams = 0;
-    const char *sweep = NULL;
+    const char *sweep = NULL, *transpile = NULL;
     int progress = isatty(STDERR_FILENO), rc = 1, ch;
     uint64_t v;
     qh_world *world = NULL;
@@ -98,6 +101,9 @@ int qh__cmd_batch(int argc, char **argv)
             break;
         case OPT_SWEEP:
             sweep = optarg;
+            break;
+        case OPT_TRANSPILE:
+            transpile = optarg;
             break;
         case OPT_GROUP:
             if (qh__cli_u64("batch", "--group-size", optarg, &v) || v == 0 || v > 1u << 20) {
@@ -149,6 +155,8 @@ int qh__cmd_batch(int argc, char **argv)
     qh_status st = circuits ? QH_OK : QH_ERROR(QH_ENOMEM, "out of memory");
     for (size_t i = 0; st == QH_OK && i < ncirc; i++)
         st = qh_qasm_parse_file(argv[optind + i], &circuits[i]);
+    if (st == QH_OK && transpile)
+        st = qh__cli_transpile_circuits(transpile, circuits, ncirc);
     if (st == QH_OK && sweep) {
         st = qh__cli_read_sweep(sweep, circuits[0], params, nparams, &rows, &nrows);
         nitems = nrows;

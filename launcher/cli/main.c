@@ -27,6 +27,7 @@ static const s_command s_commands[] = {
     {"function", qh__cmd_function, "upload, list, show or delete functions"},
     {"run", qh__cmd_run, "start a run of a function with arguments"},
     {"files", qh__cmd_files, "upload, list, download, delete or show files of the data store"},
+    {"transpile", qh__cmd_transpile, "rewrite circuits for a target device"},
 };
 
 static void s_usage(FILE *out)
