@@ -272,9 +272,17 @@ static int s_phases(void)
 {
     if (qh_job_update_status("MAPPING") != QH_OK)
         return s_fail("update_status");
+    /* CPU work for 0.4 s of this process's CPU time, whatever the machine's speed: the
+     * supervisor samples the phase every 100 ms, so a shorter phase could fall between two
+     * samples and its CPU time be counted in the phase before. */
     volatile double x = 0;
-    for (long i = 0; i < 30000000; i++)
-        x += sqrt((double)i);
+    struct timespec t0, t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    do {
+        for (long i = 0; i < 1000000; i++)
+            x += sqrt((double)i);
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    } while ((double)(t.tv_sec - t0.tv_sec) + 1e-9 * (double)(t.tv_nsec - t0.tv_nsec) < 0.4);
     if (qh_job_update_status("EXECUTING_QPU") != QH_OK)
         return s_fail("update_status");
     qh_circuit *c = NULL;
