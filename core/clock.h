@@ -6,10 +6,12 @@
 
 #include <stdint.h>
 
+#include "qhybrid/export.h"
+
 /* Milliseconds of the monotonic clock (CLOCK_MONOTONIC): only differences mean anything. */
-int64_t qh__now_ms(void);
+QH_INTERNAL int64_t qh__now_ms(void);
 
 /* The wall clock (CLOCK_REALTIME): seconds since 1970, with nanosecond resolution. */
-double qh__now(void);
+QH_INTERNAL double qh__now(void);
 
 #endif

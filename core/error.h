@@ -17,12 +17,13 @@
 #include "qhybrid/status.h"
 
 /* Records `code` and a printf-formatted message for this thread; returns code. */
-qh_status qh__error(qh_status code, const char *file, int line, const char *fmt, ...)
+QH_INTERNAL qh_status qh__error(qh_status code, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-qh_status qh__verror(qh_status code, const char *file, int line, const char *fmt, va_list ap);
+QH_INTERNAL qh_status qh__verror(qh_status code, const char *file, int line, const char *fmt,
+                                 va_list ap);
 
 /* Prefixes the current message with "prefix: " (used to add context on the way up). */
-void qh__error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+QH_INTERNAL void qh__error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Returns a status with a message. */
 #define QH_ERROR(code, ...) qh__error((code), __FILE__, __LINE__, __VA_ARGS__)

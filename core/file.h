@@ -10,6 +10,6 @@
 /* Reads a whole file (NUL-terminated for convenience; *len, may be NULL, excludes the
  * NUL). The caller frees *data. QH_ENOTFOUND when it does not exist, QH_EIO when it
  * cannot be read (both naming the path), QH_ENOMEM. */
-qh_status qh__read_file(const char *path, char **data, size_t *len);
+QH_INTERNAL qh_status qh__read_file(const char *path, char **data, size_t *len);
 
 #endif

@@ -7,12 +7,14 @@
 
 #include <stdint.h>
 
+#include "qhybrid/export.h"
+
 /* The start time of process pid, in clock ticks since boot (field 22 of
  * /proc/<pid>/stat); 0 when no such process exists or it is a zombie. */
-int64_t qh__proc_start_time(int64_t pid);
+QH_INTERNAL int64_t qh__proc_start_time(int64_t pid);
 
 /* This boot's id (/proc/sys/kernel/random/boot_id), or "unknown" when it cannot be read.
  * Borrowed: read once, the same string for the life of the process. */
-const char *qh__boot_id(void);
+QH_INTERNAL const char *qh__boot_id(void);
 
 #endif

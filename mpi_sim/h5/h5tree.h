@@ -21,36 +21,37 @@ typedef struct qh__h5w qh__h5w;
  * sibling until qh__h5w_commit renames it over path; qh__h5w_abort removes it, leaving
  * path as it was. *out is owned by the caller until one of the two. QH_EIO when the
  * temporary cannot be created, QH_EHDF5, QH_ENOMEM. */
-qh_status qh__h5w_open(const char *path, qh__h5w **out);
+QH_INTERNAL qh_status qh__h5w_open(const char *path, qh__h5w **out);
 
 /* Creates the group name, a full path like "/a/b", with any missing parents; an existing
  * group (or "/") is accepted. QH_EHDF5 with a message when it cannot be created (a dataset
  * of that name or on its path exists). */
-qh_status qh__h5w_group(qh__h5w *w, const char *name);
+QH_INTERNAL qh_status qh__h5w_group(qh__h5w *w, const char *name);
 
 /* Each writes a new 1-D dataset of n elements at the full path name, creating missing
  * parent groups; n may be 0 (data is then not read and may be NULL). QH_EHDF5 with a
  * message when the dataset cannot be created (the name exists already, or a parent is a
  * dataset) or written. */
-qh_status qh__h5w_doubles(qh__h5w *w, const char *name, const double *data, uint64_t n);
+QH_INTERNAL qh_status qh__h5w_doubles(qh__h5w *w, const char *name, const double *data, uint64_t n);
 /* Complex numbers as a compound of two doubles named r and i (h5py reads complex128). */
-qh_status qh__h5w_complexes(qh__h5w *w, const char *name, const double complex *data, uint64_t n);
-qh_status qh__h5w_int64s(qh__h5w *w, const char *name, const int64_t *data, uint64_t n);
+QH_INTERNAL qh_status qh__h5w_complexes(qh__h5w *w, const char *name, const double complex *data,
+                                        uint64_t n);
+QH_INTERNAL qh_status qh__h5w_int64s(qh__h5w *w, const char *name, const int64_t *data, uint64_t n);
 /* Opaque bytes, as a dataset of unsigned 8-bit integers. */
-qh_status qh__h5w_bytes(qh__h5w *w, const char *name, const void *data, uint64_t n);
+QH_INTERNAL qh_status qh__h5w_bytes(qh__h5w *w, const char *name, const void *data, uint64_t n);
 
 /* Writes s as a scalar dataset of one fixed-length, NUL-terminated UTF-8 string. Same
  * failures as above. */
-qh_status qh__h5w_string(qh__h5w *w, const char *name, const char *s);
+QH_INTERNAL qh_status qh__h5w_string(qh__h5w *w, const char *name, const char *s);
 
 /* Finishes the file, fsyncs it and renames it over the path given to qh__h5w_open (then
  * fsyncs the directory). *w is released and set to NULL whatever the outcome; on failure
  * the temporary is removed and path left as it was (QH_EHDF5 / QH_EIO). */
-qh_status qh__h5w_commit(qh__h5w **w);
+QH_INTERNAL qh_status qh__h5w_commit(qh__h5w **w);
 
 /* Drops the file being written: the temporary is removed, path is untouched, *w is
  * released and set to NULL. Accepts NULL and *w == NULL. */
-void qh__h5w_abort(qh__h5w **w);
+QH_INTERNAL void qh__h5w_abort(qh__h5w **w);
 
 /* What a dataset holds, as far as qh__h5_visit can tell. */
 typedef enum {
@@ -82,12 +83,12 @@ typedef struct qh__h5_item {
  * QH_ENOTFOUND / QH_EIO when the file cannot be opened, QH_EPARSE with a sentence when it
  * is not an HDF5 file, QH_EHDF5 when it cannot be read, QH_ENOMEM when a dataset does not
  * fit in memory. The HDF5 library prints nothing. */
-qh_status qh__h5_visit(const char *path, bool read_data,
-                       qh_status (*fn)(const qh__h5_item *it, void *ud), void *ud);
+QH_INTERNAL qh_status qh__h5_visit(const char *path, bool read_data,
+                                   qh_status (*fn)(const qh__h5_item *it, void *ud), void *ud);
 
 /* QH_OK when the content of path is an HDF5 file (its signature is where HDF5 looks for it
  * and the library opens it); QH_EPARSE with a sentence otherwise ("'x' is not an HDF5
  * file"), QH_ENOTFOUND / QH_EIO when it cannot be opened. */
-qh_status qh__h5_check(const char *path);
+QH_INTERNAL qh_status qh__h5_check(const char *path);
 
 #endif

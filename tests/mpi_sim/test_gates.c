@@ -1,5 +1,6 @@
-/* The standard gate set: every matrix is unitary, matches its textbook definition, and the
- * identities that tie gates together hold (so a convention slip in one shows up). */
+/* The standard gate set: every matrix equals the test reference's own table (written out from
+ * qelib1.inc and stdgates.inc, global phase included) at many parameter values, is unitary,
+ * and the identities that tie gates together hold (so a convention slip in one shows up). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <cmocka.h>
 
 #include "qhybrid/circuit.h"
+#include "tests/ref/ref_gates.h"
 #include "tests/ref/ref_sim.h"
 
 static unsigned s_targets(qh_gate g)
@@ -29,6 +31,42 @@ static void s_assert_close(const double complex *a, const double complex *b, uns
         if (cabs(a[i] - b[i]) > 1e-12)
             fail_msg("entry %u: (%g,%g) vs (%g,%g)", i, creal(a[i]), cimag(a[i]), creal(b[i]),
                      cimag(b[i]));
+}
+
+/* Every gate's matrix, entry by entry and phase included, against the reference's table
+ * (tests/ref/ref_gates.c) at fixed and random parameter values. */
+static void test_matches_reference(void **state)
+{
+    (void)state;
+    static const double fixed[][4] = {
+        {0, 0, 0, 0},
+        {M_PI / 2, M_PI / 3, -M_PI / 4, 0.25},
+        {M_PI, -M_PI / 2, M_PI / 2, -1.1},
+        {-2.1, 0.7, 3.3, 2.2},
+        {7.5, -4.2, 5.9, -6.6},
+        {1e-9, -3.0, 2 * M_PI, M_PI},
+    };
+    const unsigned nfixed = sizeof fixed / sizeof fixed[0];
+    ref_rng r = {2024};
+    for (int g = 0; g < QH_GATE_COUNT; g++) {
+        const qh_gate_info *in = qh_gate_get_info((qh_gate)g);
+        unsigned t = s_targets((qh_gate)g), dim = 1u << t;
+        assert_int_equal(ref_gate_targets((qh_gate)g), t);
+        for (unsigned k = 0; k < (in->num_params ? nfixed + 20 : 1); k++) {
+            double p[4];
+            for (int i = 0; i < 4; i++)
+                p[i] = k < nfixed ? fixed[k][i] : (ref_rng_uniform(&r) - 0.5) * 8 * M_PI;
+            double complex m[16], want[16];
+            s_matrix((qh_gate)g, p, m);
+            assert_int_equal(ref_gate_matrix((qh_gate)g, p, want), 0);
+            for (unsigned i = 0; i < dim * dim; i++)
+                if (!(cabs(m[i] - want[i]) <= 1e-12))
+                    fail_msg("%s(%g, %g, %g, %g): entry (%u,%u) is (%.17g, %.17g), the "
+                             "reference has (%.17g, %.17g)",
+                             in->name, p[0], p[1], p[2], p[3], i / dim, i % dim, creal(m[i]),
+                             cimag(m[i]), creal(want[i]), cimag(want[i]));
+        }
+    }
 }
 
 static void test_unitary(void **state)
@@ -169,6 +207,7 @@ static void test_lookup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_matches_reference),
         cmocka_unit_test(test_unitary),
         cmocka_unit_test(test_known_values),
         cmocka_unit_test(test_identities),

@@ -1,7 +1,7 @@
 /* Tests of the OpenQASM 2.0 reader: every construct of the language with the instructions it
  * must produce, every class of error with its exact status and "file:line:column:" prefix,
- * the built-in qelib1.inc (the relative-phase Toffolis checked against ccx / c3x with a tiny
- * dense simulator), includes from disk, the limits that stop runaway programs, and every
+ * the built-in qelib1.inc (the relative-phase Toffolis checked against ccx / c3x with the
+ * test reference), includes from disk, the limits that stop runaway programs, and every
  * circuit of QASMBench. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +22,7 @@
 
 #include "mpi_sim/qasm/qasm_internal.h"
 #include "qhybrid/qasm.h"
+#include "tests/ref/ref_sim.h"
 
 #define HDR "OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"
 
@@ -130,61 +131,6 @@ static void s_write(const char *path, const char *text)
     assert_non_null(f);
     assert_int_equal(fputs(text, f) >= 0, 1);
     assert_int_equal(fclose(f), 0);
-}
-
-/* ---- a tiny dense simulator (for the relative-phase Toffolis) ---------------------------- */
-
-/* Applies a gate instruction to psi (2^n amplitudes, qubit 0 = least significant bit). */
-static void s_dense_apply(double complex *psi, unsigned n, const qh_op *op)
-{
-    assert_int_equal(op->kind, QH_OP_GATE);
-    unsigned t = op->num_qubits - op->num_controls, dim = 1u << t;
-    assert_true(t <= 2);
-    double complex m[16], a[4];
-    assert_int_equal(qh_gate_matrix(op->gate, op->params, op->num_params, m), QH_OK);
-    size_t cmask = 0, tmask = 0;
-    for (unsigned i = 0; i < op->num_controls; i++)
-        cmask |= (size_t)1 << op->qubits[i];
-    for (unsigned j = 0; j < t; j++)
-        tmask |= (size_t)1 << op->qubits[op->num_controls + j];
-    for (size_t base = 0; base < ((size_t)1 << n); base++) {
-        if ((base & tmask) || (base & cmask) != cmask)
-            continue;
-        size_t idx[4];
-        for (unsigned k = 0; k < dim; k++) {
-            idx[k] = base;
-            for (unsigned j = 0; j < t; j++)
-                if (k >> j & 1)
-                    idx[k] |= (size_t)1 << op->qubits[op->num_controls + j];
-            a[k] = psi[idx[k]];
-        }
-        for (unsigned r = 0; r < dim; r++) {
-            double complex s = 0;
-            for (unsigned k = 0; k < dim; k++)
-                s += m[r * dim + k] * a[k];
-            psi[idx[r]] = s;
-        }
-    }
-}
-
-/* The 2^n x 2^n unitary of a circuit (column j = the circuit applied to |j>), row-major. */
-static double complex *s_dense_unitary(const qh_circuit *c)
-{
-    unsigned n = qh_circuit_num_qubits(c);
-    size_t dim = (size_t)1 << n;
-    double complex *u = calloc(dim * dim, sizeof *u), *psi = malloc(dim * sizeof *psi);
-    assert_non_null(u);
-    assert_non_null(psi);
-    for (size_t j = 0; j < dim; j++) {
-        for (size_t i = 0; i < dim; i++)
-            psi[i] = i == j;
-        for (size_t k = 0; k < qh_circuit_num_ops(c); k++)
-            s_dense_apply(psi, n, qh_circuit_op(c, k));
-        for (size_t i = 0; i < dim; i++)
-            u[i * dim + j] = psi[i];
-    }
-    free(psi);
-    return u;
 }
 
 /* ---- the language ------------------------------------------------------------------------ */
@@ -304,7 +250,7 @@ static void s_compare_abs(const char *a, const char *b, unsigned n)
 {
     qh_circuit *ca = s_parse(a), *cb = s_parse(b);
     assert_int_equal(qh_circuit_num_qubits(ca), n);
-    double complex *ua = s_dense_unitary(ca), *ub = s_dense_unitary(cb);
+    double complex *ua = ref_unitary(ca), *ub = ref_unitary(cb);
     size_t dim = (size_t)1 << n;
     for (size_t i = 0; i < dim * dim; i++) {
         if (fabs(cabs(ua[i]) - cabs(ub[i])) > 1e-12)

@@ -2,8 +2,8 @@
  * Braket write them, with the exact instructions and parameter programs they must produce;
  * binding the inputs (qh_circuit_bind) against values computed by hand; the built-in
  * library (stdgates.inc and Braket's gate names) checked gate by gate, the decomposed ones
- * against their matrices with a tiny dense simulator; and every unsupported construct with
- * its position and message. */
+ * against their matrices with the test reference (tests/ref); and every unsupported
+ * construct with its position and message. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +19,7 @@
 
 #include "mpi_sim/qasm/qasm_internal.h"
 #include "qhybrid/qasm.h"
+#include "tests/ref/ref_sim.h"
 
 #define V3 "OPENQASM 3.0;\n"
 
@@ -183,57 +184,13 @@ static void s_assert_bound(const qh_circuit *c, const double *values, unsigned n
     qh_circuit_destroy(&b);
 }
 
-/* ---- a tiny dense simulator: the unitary of a circuit ------------------------------------ */
-
-/* Applies one gate instruction to psi (2^n amplitudes, qubit 0 = least significant bit). */
-static void s_dense_apply(double complex *psi, unsigned n, const qh_op *op)
-{
-    assert_int_equal(op->kind, QH_OP_GATE);
-    unsigned nc = op->num_controls, nt = op->num_qubits - nc, dim = 1u << nt;
-    double complex m[64];
-    assert_int_equal(qh_gate_matrix(op->gate, op->params, op->num_params, m), QH_OK);
-    double complex in[8], out[8];
-    for (size_t base = 0; base < ((size_t)1 << n); base++) {
-        int skip = 0;
-        for (unsigned k = 0; k < nc; k++)
-            skip |= !(base >> op->qubits[k] & 1);
-        for (unsigned k = 0; k < nt; k++)
-            skip |= (base >> op->qubits[nc + k] & 1) != 0; /* visit each group once */
-        if (skip)
-            continue;
-        for (unsigned r = 0; r < dim; r++) {
-            size_t idx = base;
-            for (unsigned k = 0; k < nt; k++)
-                idx |= (size_t)(r >> k & 1) << op->qubits[nc + k];
-            in[r] = psi[idx];
-        }
-        for (unsigned r = 0; r < dim; r++) {
-            out[r] = 0;
-            for (unsigned col = 0; col < dim; col++)
-                out[r] += m[r * dim + col] * in[col];
-        }
-        for (unsigned r = 0; r < dim; r++) {
-            size_t idx = base;
-            for (unsigned k = 0; k < nt; k++)
-                idx |= (size_t)(r >> k & 1) << op->qubits[nc + k];
-            psi[idx] = out[r];
-        }
-    }
-}
-
-/* The 2^n x 2^n unitary of circuit c (gates only), row-major, into u. */
+/* The 2^n x 2^n unitary of circuit c (gates only), row-major, into u: the test reference's. */
 static void s_unitary(const qh_circuit *c, unsigned n, double complex *u)
 {
-    size_t dim = (size_t)1 << n;
-    double complex psi[16];
-    for (size_t col = 0; col < dim; col++) {
-        for (size_t r = 0; r < dim; r++)
-            psi[r] = r == col;
-        for (size_t i = 0; i < qh_circuit_num_ops(c); i++)
-            s_dense_apply(psi, n, qh_circuit_op(c, i));
-        for (size_t r = 0; r < dim; r++)
-            u[r * dim + col] = psi[r];
-    }
+    double complex *r = ref_unitary(c);
+    assert_non_null(r);
+    memcpy(u, r, ((size_t)1 << (2 * n)) * sizeof *u);
+    free(r);
 }
 
 /* Checks that the program `body` (on qubit[n] q) has exactly the unitary want. */
