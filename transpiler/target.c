@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/file.h"
 #include "transpiler/target_internal.h"
 
 /* Largest abstract target, so that the n^2 distance table stays small. */
@@ -172,46 +173,12 @@ static qh_status s_abstract(const char *spec, qh_target **out)
     return st;
 }
 
-/* Reads a whole file into a NUL-terminated buffer; QH_EIO with a message when it cannot. */
-static qh_status s_read_file(const char *path, char **text)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return QH_ERROR(QH_EIO, "cannot open '%s': %s", path, strerror(errno));
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (len + 1 < cap)
-            break;
-        char *nb = realloc(buf, cap * 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb, cap *= 2;
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (!buf)
-        return QH_ERROR(QH_ENOMEM, "no memory to read '%s'", path);
-    if (err) {
-        free(buf);
-        return QH_ERROR(QH_EIO, "cannot read '%s'", path);
-    }
-    buf[len] = '\0';
-    *text = buf;
-    return QH_OK;
-}
-
 /* A configuration file given by path, with props_X.json beside conf_X.json when present. */
 static qh_status s_from_file(const char *path, qh_target **out)
 {
     qh_status st = QH_OK;
     char *conf = NULL, *props = NULL, *props_path = NULL;
-    QH_TRY(s_read_file(path, &conf));
+    QH_TRY(qh__read_file(path, &conf, NULL));
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     if (strncmp(base, "conf_", 5) == 0) {
@@ -224,7 +191,7 @@ static qh_status s_from_file(const char *path, qh_target **out)
         FILE *f = fopen(props_path, "rb");
         if (f) {
             fclose(f);
-            QH_TRY(s_read_file(props_path, &props));
+            QH_TRY(qh__read_file(props_path, &props, NULL));
         }
     }
     QH_TRY(qh__target_from_json(conf, path, props, props_path, out));

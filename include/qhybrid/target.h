@@ -34,9 +34,9 @@ typedef struct qh_target qh_target;
 
 /* Creates the target named by spec (see above). The caller owns *out and frees it with
  * qh_target_destroy. Fails with QH_EINVAL for a malformed specification (the message says
- * what was expected), QH_EIO when a configuration file cannot be read, QH_EPARSE for a file
- * that is not JSON or lacks a field or has a wrong one (the message names the field), and
- * QH_ENOMEM. */
+ * what was expected), QH_ENOTFOUND when a configuration file does not exist, QH_EIO when it
+ * cannot be read, QH_EPARSE for a file that is not JSON or lacks a field or has a wrong one
+ * (the message names the field), and QH_ENOMEM. */
 QH_EXPORT qh_status qh_target_create(const char *spec, qh_target **out);
 
 /* Frees *t and sets *t = NULL; accepts NULL. */

@@ -131,7 +131,7 @@ static void test_bad_specs(void **state)
     s_expect_error("all:0", QH_EINVAL, "all:N");
     s_expect_error("ibm_nowhere", QH_EINVAL, "unknown target");
     s_expect_error("", QH_EINVAL, "empty");
-    s_expect_error("/nonexistent/conf_x.json", QH_EIO, "/nonexistent/conf_x.json");
+    s_expect_error("/nonexistent/conf_x.json", QH_ENOTFOUND, "/nonexistent/conf_x.json");
 }
 
 static void test_ibm_backends(void **state)
