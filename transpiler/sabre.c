@@ -232,6 +232,7 @@ struct qh__sabre_ws {
     long nswaps, cap_swaps;
     int *depth; /* per physical qubit, for qh__sabre_ws_depth */
     long valve; /* swaps without progress before the release valve; -1: the default */
+    const atomic_long *bound; /* stop once there are more swaps than this; NULL: never */
     int *tmp_l2p;
 };
 
@@ -304,6 +305,11 @@ qh__sabre_ws *qh__sabre_ws_new(const qh__coupling *c, int num_ops, int num_virtu
 void qh__sabre_ws_set_valve(qh__sabre_ws *w, long swaps)
 {
     w->valve = swaps;
+}
+
+void qh__sabre_ws_set_bound(qh__sabre_ws *w, const atomic_long *bound)
+{
+    w->bound = bound;
 }
 
 const int *qh__sabre_ws_items(const qh__sabre_ws *w, int *num_items)
@@ -490,19 +496,24 @@ static int s_build_extended(s_ctx *x)
 }
 
 /* The score change of swapping pa and pb, for the qubit va now on pa (moving to pb) and its
- * front partner and extended-set partners, not counting vb (their distance stays 1). */
-static void s_delta(const s_ctx *x, int va, int vb, int pa, int pb, int *front, int *ext)
+ * front partner and extended-set partners, not counting vb (their distance stays 1): the front
+ * change into *front, the extended set's into *ext. Inlined into the candidate loop. */
+static inline void s_delta(const qh__sabre_ws *w, const int *l2p, const int *da, const int *db,
+                           int va, int vb, int *front, int *ext)
 {
-    const qh__sabre_ws *w = x->w;
-    const int *da = x->dist + (size_t)pa * x->n, *db = x->dist + (size_t)pb * x->n;
     int o = w->partner[va];
     if (o >= 0 && o != vb)
-        *front += db[x->l2p[o]] - da[x->l2p[o]];
-    for (int e = w->ext_head[va]; e >= 0; e = w->ext_next[e]) {
+        *front += db[l2p[o]] - da[l2p[o]];
+    int e = w->ext_head[va];
+    if (e < 0)
+        return;
+    int x = 0;
+    for (; e >= 0; e = w->ext_next[e]) {
         o = w->ext_other[e];
         if (o != vb)
-            *ext += db[x->l2p[o]] - da[x->l2p[o]];
+            x += db[l2p[o]] - da[l2p[o]];
     }
+    *ext += x;
 }
 
 /* Chooses the best swap touching a front-layer qubit. */
@@ -510,7 +521,10 @@ static void s_choose_swap(s_ctx *x, qh_rng *rng, int *sa, int *sb)
 {
     qh__sabre_ws *w = x->w;
     const qh__coupling *c = x->c;
-    const int *l2p = x->l2p;
+    const int *l2p = x->l2p, *dist = x->dist, *nbr_start = c->nbr_start, *nbr = c->nbr;
+    const int *p2l = w->p2l, *partner = w->partner;
+    const double *decay = w->decay;
+    size_t n = (size_t)x->n;
     int front_abs = 0, ext_abs = 0;
     for (int i = 0; i < w->nfront; i++)
         front_abs += s_dist(x, l2p[w->fq[i][0]], l2p[w->fq[i][1]]);
@@ -524,18 +538,21 @@ static void s_choose_swap(s_ctx *x, qh_rng *rng, int *sa, int *sb)
     for (int i = 0; i < w->nfront; i++) {
         for (int j = 0; j < 2; j++) {
             int va = w->fq[i][j], pa = l2p[va];
-            for (int k = c->nbr_start[pa]; k < c->nbr_start[pa + 1]; k++) {
-                int pb = c->nbr[k];
-                int vb = w->p2l[pb];
+            const int *da = dist + (size_t)pa * n;
+            double dka = decay[pa];
+            for (int k = nbr_start[pa]; k < nbr_start[pa + 1]; k++) {
+                int pb = nbr[k];
+                int vb = p2l[pb];
                 /* a swap between two front qubits is scored once, from the lower one */
-                if (vb >= 0 && w->partner[vb] >= 0 && pb < pa)
+                if (vb >= 0 && partner[vb] >= 0 && pb < pa)
                     continue;
+                const int *db = dist + (size_t)pb * n;
                 /* va moves to pb and vb to pa; distances to third qubits change */
                 int front_delta = 0, ext_delta = 0;
-                s_delta(x, va, vb, pa, pb, &front_delta, &ext_delta);
+                s_delta(w, l2p, da, db, va, vb, &front_delta, &ext_delta);
                 if (vb >= 0)
-                    s_delta(x, vb, va, pb, pa, &front_delta, &ext_delta);
-                double dka = w->decay[pa], dkb = w->decay[pb];
+                    s_delta(w, l2p, db, da, vb, va, &front_delta, &ext_delta);
+                double dkb = decay[pb];
                 double score =
                     (absolute + front_delta + ext_w * ext_delta) * (dka > dkb ? dka : dkb);
                 if (nbest == 0 || score < min_score - S_EPSILON) {
@@ -654,6 +671,8 @@ long qh__sabre_pass(qh__sabre_ws *w, const qh__coupling *c, const qh__sabre_dag 
     long valve = w->valve >= 0 ? w->valve : (long)S_VALVE_PER_QUBIT * c->num_qubits;
 
     while (w->nfront > 0) {
+        if (w->bound && w->nswaps > atomic_load_explicit(w->bound, memory_order_relaxed))
+            return w->nswaps;
         long mark_items = w->nitems, mark_swaps = w->nswaps;
         int nrout = 0, steps = 0;
         while (nrout == 0) {
