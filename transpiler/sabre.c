@@ -230,8 +230,8 @@ struct qh__sabre_ws {
     long nitems, cap_items;
     int (*swaps)[2];
     long nswaps, cap_swaps;
-    int *depth; /* per physical qubit, for qh__sabre_ws_depth */
-    long valve; /* swaps without progress before the release valve; -1: the default */
+    int *depth;               /* per physical qubit, for qh__sabre_ws_depth */
+    long valve;               /* swaps without progress before the release valve; -1: the default */
     const atomic_long *bound; /* stop once there are more swaps than this; NULL: never */
     int *tmp_l2p;
 };
@@ -540,6 +540,16 @@ static void s_choose_swap(s_ctx *x, qh_rng *rng, int *sa, int *sb)
             int va = w->fq[i][j], pa = l2p[va];
             const int *da = dist + (size_t)pa * n;
             double dka = decay[pa];
+            /* where va's front partner and extended-set partners are, and their distances
+             * from pa: the same for every swap of va */
+            int of = partner[va], pf = l2p[of], dfa = da[pf];
+            int pp[2 * S_EXT_SIZE], dpa[2 * S_EXT_SIZE], vp[2 * S_EXT_SIZE], npp = 0;
+            for (int e = w->ext_head[va]; e >= 0; e = w->ext_next[e]) {
+                int o = w->ext_other[e];
+                vp[npp] = o;
+                pp[npp] = l2p[o];
+                dpa[npp++] = da[l2p[o]];
+            }
             for (int k = nbr_start[pa]; k < nbr_start[pa + 1]; k++) {
                 int pb = nbr[k];
                 int vb = p2l[pb];
@@ -548,8 +558,10 @@ static void s_choose_swap(s_ctx *x, qh_rng *rng, int *sa, int *sb)
                     continue;
                 const int *db = dist + (size_t)pb * n;
                 /* va moves to pb and vb to pa; distances to third qubits change */
-                int front_delta = 0, ext_delta = 0;
-                s_delta(w, l2p, da, db, va, vb, &front_delta, &ext_delta);
+                int front_delta = of != vb ? db[pf] - dfa : 0, ext_delta = 0;
+                for (int e = 0; e < npp; e++)
+                    if (vp[e] != vb)
+                        ext_delta += db[pp[e]] - dpa[e];
                 if (vb >= 0)
                     s_delta(w, l2p, db, da, vb, va, &front_delta, &ext_delta);
                 double dkb = decay[pb];
