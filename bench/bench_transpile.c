@@ -2,7 +2,8 @@
  * each on heavy-hex:D (D the smallest odd distance with enough qubits) and on ibm_torino,
  * at one optimisation level (default 2), one thread: per circuit the two-qubit gate count,
  * two-qubit depth and seconds (the best of `reps` runs, transpilation only, parsing
- * excluded; wall clock and the thread's CPU time), then the batch throughput of one pass manager over all circuits. JSON lines.
+ * excluded; wall clock and the thread's CPU time), then the batch throughput of one pass
+ * manager over all circuits. JSON lines.
  *
  *   bench_transpile [LEVEL [REPS]]        (QH_QASMBENCH_DIR: the circuits' directory)
  *   bench_transpile tasks LEVEL COPIES [CPUS]
