@@ -223,7 +223,9 @@ struct qh__sabre_ws {
     int *visit; /* ops visited while building the extended set */
     int *undo;  /* ops whose pred_left the build decremented (with repetition) */
     long cap_undo;
-    double *decay;  /* per physical qubit */
+    double *decay;                  /* per physical qubit */
+    int decayed[2 * S_DECAY_RESET]; /* the qubits whose decay is not 1 (with repeats) */
+    int ndecayed;
     int (*best)[2]; /* the candidate swaps with the lowest score */
     int *path;      /* a shortest path, for the release valve */
     int *items;     /* output, as in qh__routed */
@@ -648,6 +650,14 @@ static int s_release_valve(s_ctx *x)
     return best;
 }
 
+/* Every decay back to 1: only the qubits swapped since the last reset have another. */
+static void s_decay_reset(qh__sabre_ws *w)
+{
+    for (int i = 0; i < w->ndecayed; i++)
+        w->decay[w->decayed[i]] = 1.0;
+    w->ndecayed = 0;
+}
+
 long qh__sabre_pass(qh__sabre_ws *w, const qh__coupling *c, const qh__sabre_dag *d, int *l2p,
                     qh_rng *rng)
 {
@@ -669,6 +679,7 @@ long qh__sabre_pass(qh__sabre_ws *w, const qh__coupling *c, const qh__sabre_dag 
         w->p2l[p] = -1;
         w->decay[p] = 1.0;
     }
+    w->ndecayed = 0;
     for (int v = 0; v < d->num_virtual; v++) {
         w->p2l[l2p[v]] = v;
         w->front_slot[v] = -1;
@@ -714,11 +725,12 @@ long qh__sabre_pass(qh__sabre_ws *w, const qh__coupling *c, const qh__sabre_dag 
             s_check_routable(&x, pa, &nrout);
             s_check_routable(&x, pb, &nrout);
             if (++steps % S_DECAY_RESET == 0) {
-                for (int p = 0; p < w->nq; p++)
-                    w->decay[p] = 1.0;
+                s_decay_reset(w);
             } else {
                 w->decay[pa] += S_DECAY_RATE;
                 w->decay[pb] += S_DECAY_RATE;
+                w->decayed[w->ndecayed++] = pa;
+                w->decayed[w->ndecayed++] = pb;
             }
         }
         for (int i = 0; i < nrout; i++)
@@ -730,8 +742,7 @@ long qh__sabre_pass(qh__sabre_ws *w, const qh__coupling *c, const qh__sabre_dag 
                 return -1;
         }
         s_build_extended(&x);
-        for (int p = 0; p < w->nq; p++)
-            w->decay[p] = 1.0;
+        s_decay_reset(w);
     }
     return w->nswaps;
 }
