@@ -1,9 +1,11 @@
 /* SABRE layout: each trial starts from a random placement (drawn from the trial's own seed),
  * or from one of a few fixed heuristic placements, and refines it by routing the circuit
  * forwards, then backwards from where the forward pass left the qubits, S_ROUNDS times; the
- * placement reached is scored by one more forward pass. The trial needing the fewest swaps
- * wins (lowest index on ties), whatever the thread count. Placements stay within the target's
+ * placement reached is scored by one more forward pass, which stops as soon as it needs more
+ * swaps than the best scoring pass so far (it could not win). The trial needing the fewest
+ * swaps wins (lowest index on ties), whatever the thread count. Placements stay within the target's
  * largest connected part. */
+#include <limits.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +170,8 @@ qh_status qh__layout_sabre(const qh__coupling *c, const qh__rcircuit *rc,
     int threads = opt && opt->num_threads > 0 ? opt->num_threads : omp_get_max_threads();
     if (threads > trials)
         threads = trials;
+    /* the fewest swaps of a scoring pass so far: a scoring pass stops once past it */
+    atomic_long bound = LONG_MAX;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (int t = 0; t < trials; t++) {
         score[t] = -1;
@@ -197,8 +201,12 @@ qh_status qh__layout_sabre(const qh__coupling *c, const qh__rcircuit *rc,
                     s = qh__sabre_pass(ws, c, &rev, l2p, &rng);
             }
             memcpy(start, l2p, sizeof *start * (size_t)nv);
-            if (s >= 0)
+            if (s >= 0) {
+                qh__sabre_ws_set_bound(ws, &bound);
                 s = qh__sabre_pass(ws, c, &fwd, l2p, &rng);
+                if (s >= 0 && s <= atomic_load(&bound))
+                    qh__sabre_lower_bound(&bound, s);
+            }
             score[t] = s;
         }
         qh__sabre_ws_free(ws);

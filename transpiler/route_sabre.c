@@ -1,9 +1,11 @@
 /* SABRE routing: independent trials of the LightSABRE pass (sabre.c) from the same initial
  * layout, each with a generator seeded from the user's seed and its index alone, run on
  * OpenMP threads. The trials route the circuit's skeleton (operations on two or more qubits);
- * the one-qubit operations are put back afterwards. The trial with the fewest swaps, then the
+ * the one-qubit operations are put back afterwards. A trial stops as soon as it needs more
+ * swaps than a finished one (it could not win). The trial with the fewest swaps, then the
  * lowest depth (of the skeleton and the swaps), then the lowest index is kept, so the result
  * does not depend on the number of threads. */
+#include <limits.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +140,8 @@ qh_status qh__route_sabre(const qh__coupling *c, const qh__rcircuit *rc, const i
     int threads = opt && opt->num_threads > 0 ? opt->num_threads : omp_get_max_threads();
     if (threads > trials)
         threads = trials;
+    /* the fewest swaps of a finished trial: a trial stops once past it */
+    atomic_long bound = LONG_MAX;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (int t = 0; t < trials; t++) {
         s_trial *r = &tr[t];
@@ -149,9 +153,12 @@ qh_status qh__route_sabre(const qh__coupling *c, const qh__rcircuit *rc, const i
         memcpy(r->final_l2p, initial_layout, sizeof *r->final_l2p * (size_t)nv);
         qh_rng rng;
         qh_rng_seed(&rng, qh__sabre_trial_seed(seed, S_SALT_ROUTE, t));
+        qh__sabre_ws_set_bound(r->ws, &bound);
         r->swaps = qh__sabre_pass(r->ws, c, &dag, r->final_l2p, &rng);
-        if (r->swaps >= 0)
+        if (r->swaps >= 0 && r->swaps <= atomic_load(&bound)) {
+            qh__sabre_lower_bound(&bound, r->swaps);
             r->depth = qh__sabre_ws_depth(r->ws, c, &dag, initial_layout);
+        }
     }
     int best = -1;
     for (int t = 0; t < trials; t++) {

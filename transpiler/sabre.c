@@ -223,15 +223,18 @@ struct qh__sabre_ws {
     int *visit; /* ops visited while building the extended set */
     int *undo;  /* ops whose pred_left the build decremented (with repetition) */
     long cap_undo;
-    double *decay;  /* per physical qubit */
+    double *decay;                  /* per physical qubit */
+    int decayed[2 * S_DECAY_RESET]; /* the qubits whose decay is not 1 (with repeats) */
+    int ndecayed;
     int (*best)[2]; /* the candidate swaps with the lowest score */
     int *path;      /* a shortest path, for the release valve */
     int *items;     /* output, as in qh__routed */
     long nitems, cap_items;
     int (*swaps)[2];
     long nswaps, cap_swaps;
-    int *depth; /* per physical qubit, for qh__sabre_ws_depth */
-    long valve; /* swaps without progress before the release valve; -1: the default */
+    int *depth;               /* per physical qubit, for qh__sabre_ws_depth */
+    long valve;               /* swaps without progress before the release valve; -1: the default */
+    const atomic_long *bound; /* stop once there are more swaps than this; NULL: never */
     int *tmp_l2p;
 };
 
@@ -304,6 +307,11 @@ qh__sabre_ws *qh__sabre_ws_new(const qh__coupling *c, int num_ops, int num_virtu
 void qh__sabre_ws_set_valve(qh__sabre_ws *w, long swaps)
 {
     w->valve = swaps;
+}
+
+void qh__sabre_ws_set_bound(qh__sabre_ws *w, const atomic_long *bound)
+{
+    w->bound = bound;
 }
 
 const int *qh__sabre_ws_items(const qh__sabre_ws *w, int *num_items)
@@ -490,19 +498,24 @@ static int s_build_extended(s_ctx *x)
 }
 
 /* The score change of swapping pa and pb, for the qubit va now on pa (moving to pb) and its
- * front partner and extended-set partners, not counting vb (their distance stays 1). */
-static void s_delta(const s_ctx *x, int va, int vb, int pa, int pb, int *front, int *ext)
+ * front partner and extended-set partners, not counting vb (their distance stays 1): the front
+ * change into *front, the extended set's into *ext. Inlined into the candidate loop. */
+static inline void s_delta(const qh__sabre_ws *w, const int *l2p, const int *da, const int *db,
+                           int va, int vb, int *front, int *ext)
 {
-    const qh__sabre_ws *w = x->w;
-    const int *da = x->dist + (size_t)pa * x->n, *db = x->dist + (size_t)pb * x->n;
     int o = w->partner[va];
     if (o >= 0 && o != vb)
-        *front += db[x->l2p[o]] - da[x->l2p[o]];
-    for (int e = w->ext_head[va]; e >= 0; e = w->ext_next[e]) {
+        *front += db[l2p[o]] - da[l2p[o]];
+    int e = w->ext_head[va];
+    if (e < 0)
+        return;
+    int x = 0;
+    for (; e >= 0; e = w->ext_next[e]) {
         o = w->ext_other[e];
         if (o != vb)
-            *ext += db[x->l2p[o]] - da[x->l2p[o]];
+            x += db[l2p[o]] - da[l2p[o]];
     }
+    *ext += x;
 }
 
 /* Chooses the best swap touching a front-layer qubit. */
@@ -510,7 +523,10 @@ static void s_choose_swap(s_ctx *x, qh_rng *rng, int *sa, int *sb)
 {
     qh__sabre_ws *w = x->w;
     const qh__coupling *c = x->c;
-    const int *l2p = x->l2p;
+    const int *l2p = x->l2p, *dist = x->dist, *nbr_start = c->nbr_start, *nbr = c->nbr;
+    const int *p2l = w->p2l, *partner = w->partner;
+    const double *decay = w->decay;
+    size_t n = (size_t)x->n;
     int front_abs = 0, ext_abs = 0;
     for (int i = 0; i < w->nfront; i++)
         front_abs += s_dist(x, l2p[w->fq[i][0]], l2p[w->fq[i][1]]);
@@ -524,18 +540,33 @@ static void s_choose_swap(s_ctx *x, qh_rng *rng, int *sa, int *sb)
     for (int i = 0; i < w->nfront; i++) {
         for (int j = 0; j < 2; j++) {
             int va = w->fq[i][j], pa = l2p[va];
-            for (int k = c->nbr_start[pa]; k < c->nbr_start[pa + 1]; k++) {
-                int pb = c->nbr[k];
-                int vb = w->p2l[pb];
+            const int *da = dist + (size_t)pa * n;
+            double dka = decay[pa];
+            /* where va's front partner and extended-set partners are, and their distances
+             * from pa: the same for every swap of va */
+            int of = partner[va], pf = l2p[of], dfa = da[pf];
+            int pp[2 * S_EXT_SIZE], dpa[2 * S_EXT_SIZE], vp[2 * S_EXT_SIZE], npp = 0;
+            for (int e = w->ext_head[va]; e >= 0; e = w->ext_next[e]) {
+                int o = w->ext_other[e];
+                vp[npp] = o;
+                pp[npp] = l2p[o];
+                dpa[npp++] = da[l2p[o]];
+            }
+            for (int k = nbr_start[pa]; k < nbr_start[pa + 1]; k++) {
+                int pb = nbr[k];
+                int vb = p2l[pb];
                 /* a swap between two front qubits is scored once, from the lower one */
-                if (vb >= 0 && w->partner[vb] >= 0 && pb < pa)
+                if (vb >= 0 && partner[vb] >= 0 && pb < pa)
                     continue;
+                const int *db = dist + (size_t)pb * n;
                 /* va moves to pb and vb to pa; distances to third qubits change */
-                int front_delta = 0, ext_delta = 0;
-                s_delta(x, va, vb, pa, pb, &front_delta, &ext_delta);
+                int front_delta = of != vb ? db[pf] - dfa : 0, ext_delta = 0;
+                for (int e = 0; e < npp; e++)
+                    if (vp[e] != vb)
+                        ext_delta += db[pp[e]] - dpa[e];
                 if (vb >= 0)
-                    s_delta(x, vb, va, pb, pa, &front_delta, &ext_delta);
-                double dka = w->decay[pa], dkb = w->decay[pb];
+                    s_delta(w, l2p, db, da, vb, va, &front_delta, &ext_delta);
+                double dkb = decay[pb];
                 double score =
                     (absolute + front_delta + ext_w * ext_delta) * (dka > dkb ? dka : dkb);
                 if (nbest == 0 || score < min_score - S_EPSILON) {
@@ -619,6 +650,14 @@ static int s_release_valve(s_ctx *x)
     return best;
 }
 
+/* Every decay back to 1: only the qubits swapped since the last reset have another. */
+static void s_decay_reset(qh__sabre_ws *w)
+{
+    for (int i = 0; i < w->ndecayed; i++)
+        w->decay[w->decayed[i]] = 1.0;
+    w->ndecayed = 0;
+}
+
 long qh__sabre_pass(qh__sabre_ws *w, const qh__coupling *c, const qh__sabre_dag *d, int *l2p,
                     qh_rng *rng)
 {
@@ -640,6 +679,7 @@ long qh__sabre_pass(qh__sabre_ws *w, const qh__coupling *c, const qh__sabre_dag 
         w->p2l[p] = -1;
         w->decay[p] = 1.0;
     }
+    w->ndecayed = 0;
     for (int v = 0; v < d->num_virtual; v++) {
         w->p2l[l2p[v]] = v;
         w->front_slot[v] = -1;
@@ -654,6 +694,8 @@ long qh__sabre_pass(qh__sabre_ws *w, const qh__coupling *c, const qh__sabre_dag 
     long valve = w->valve >= 0 ? w->valve : (long)S_VALVE_PER_QUBIT * c->num_qubits;
 
     while (w->nfront > 0) {
+        if (w->bound && w->nswaps > atomic_load_explicit(w->bound, memory_order_relaxed))
+            return w->nswaps;
         long mark_items = w->nitems, mark_swaps = w->nswaps;
         int nrout = 0, steps = 0;
         while (nrout == 0) {
@@ -683,11 +725,12 @@ long qh__sabre_pass(qh__sabre_ws *w, const qh__coupling *c, const qh__sabre_dag 
             s_check_routable(&x, pa, &nrout);
             s_check_routable(&x, pb, &nrout);
             if (++steps % S_DECAY_RESET == 0) {
-                for (int p = 0; p < w->nq; p++)
-                    w->decay[p] = 1.0;
+                s_decay_reset(w);
             } else {
                 w->decay[pa] += S_DECAY_RATE;
                 w->decay[pb] += S_DECAY_RATE;
+                w->decayed[w->ndecayed++] = pa;
+                w->decayed[w->ndecayed++] = pb;
             }
         }
         for (int i = 0; i < nrout; i++)
@@ -699,8 +742,7 @@ long qh__sabre_pass(qh__sabre_ws *w, const qh__coupling *c, const qh__sabre_dag 
                 return -1;
         }
         s_build_extended(&x);
-        for (int p = 0; p < w->nq; p++)
-            w->decay[p] = 1.0;
+        s_decay_reset(w);
     }
     return w->nswaps;
 }

@@ -7,6 +7,7 @@
 #ifndef QH_TRANSPILER_SABRE_H
 #define QH_TRANSPILER_SABRE_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "qhybrid/rng.h"
@@ -69,6 +70,21 @@ long qh__sabre_pass(qh__sabre_ws *w, const qh__coupling *c, const qh__sabre_dag 
 /* Sets how many swaps without progress trigger the release valve (-1: the default, ten per
  * physical qubit; 0: every front op is routed along a shortest path). */
 void qh__sabre_ws_set_valve(qh__sabre_ws *w, long swaps);
+
+/* Lets the passes of w stop early: once a pass has made more swaps than *bound (read as it
+ * goes; another thread may lower it), it stops and returns that partial count, which is
+ * then more than the bound. Callers keeping the trial with the fewest swaps lower *bound to
+ * each complete trial's count, so a trial that stops could not have won: the result does
+ * not depend on the order or the number of threads. NULL: no bound. */
+void qh__sabre_ws_set_bound(qh__sabre_ws *w, const atomic_long *bound);
+
+/* Lowers *bound to swaps when that is less. */
+static inline void qh__sabre_lower_bound(atomic_long *bound, long swaps)
+{
+    long cur = atomic_load_explicit(bound, memory_order_relaxed);
+    while (swaps < cur && !atomic_compare_exchange_weak(bound, &cur, swaps))
+        ;
+}
 
 /* The last pass's output: items as in qh__routed (op indices in d's order), and swaps. */
 const int *qh__sabre_ws_items(const qh__sabre_ws *w, int *num_items);

@@ -1,9 +1,11 @@
 /* Targets: the built-in abstract lattices (heavy-hex, grid, line, ring, all-to-all), the
  * embedded IBM backends and configuration files given by path, behind the public
- * qhybrid/target.h. The JSON reading itself is in tr_json.c. */
+ * qhybrid/target.h. The JSON reading itself is in tr_json.c. An embedded backend is read
+ * once per process and copied after that. */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +204,77 @@ fail:
     return st;
 }
 
+/* A deep copy of t into *out, named name. */
+static qh_status s_copy(const qh_target *t, const char *name, qh_target **out)
+{
+    qh_status st = QH_OK;
+    const qh__coupling *a = &t->coupling;
+    qh_target *c = calloc(1, sizeof *c);
+    if (!c)
+        return QH_ERROR(QH_ENOMEM, "no memory for a target");
+    size_t n = (size_t)a->num_qubits, ne = (size_t)a->num_edges, nn = (size_t)a->nbr_start[n];
+    qh__coupling *b = &c->coupling;
+    *b = *a;
+    b->edges = NULL, b->nbr_start = b->nbr = b->dist = NULL;
+    b->edge_error = b->qubit_error = NULL;
+    c->gate_2q = t->gate_2q;
+    c->has_x = t->has_x;
+    c->name = strdup(name);
+    b->edges = malloc(sizeof *b->edges * (ne + 1));
+    b->nbr_start = malloc(sizeof *b->nbr_start * (n + 1));
+    b->nbr = malloc(sizeof *b->nbr * (nn + 1));
+    b->dist = malloc(sizeof *b->dist * (n * n + 1));
+    if (!c->name || !b->edges || !b->nbr_start || !b->nbr || !b->dist)
+        QH_FAIL(QH_ENOMEM, "no memory for a target of %zu qubits", n);
+    memcpy(b->edges, a->edges, sizeof *b->edges * ne);
+    memcpy(b->nbr_start, a->nbr_start, sizeof *b->nbr_start * (n + 1));
+    memcpy(b->nbr, a->nbr, sizeof *b->nbr * nn);
+    memcpy(b->dist, a->dist, sizeof *b->dist * n * n);
+    if (a->edge_error || a->qubit_error)
+        QH_TRY(qh__coupling_set_errors(b, a->edge_error, a->qubit_error));
+    if (t->duration_2q) {
+        c->duration_2q = malloc(sizeof *c->duration_2q * (ne + 1));
+        if (!c->duration_2q)
+            QH_FAIL(QH_ENOMEM, "no memory for a target of %zu qubits", n);
+        memcpy(c->duration_2q, t->duration_2q, sizeof *c->duration_2q * ne);
+    }
+    *out = c;
+    return QH_OK;
+fail:
+    qh_target_destroy(&c);
+    return st;
+}
+
+/* The embedded backends, each read from its JSON once per process (the calibration file is
+ * most of the cost of a target) and copied for every qh_target_create after that. */
+static struct {
+    const char *conf;
+    qh_target *target;
+} s_cache[8];
+static pthread_mutex_t s_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static qh_status s_builtin(const char *spec, const char *conf, qh_target **out)
+{
+    qh_status st = QH_OK;
+    pthread_mutex_lock(&s_cache_lock);
+    size_t i = 0;
+    while (i < sizeof s_cache / sizeof s_cache[0] && s_cache[i].conf && s_cache[i].conf != conf)
+        i++;
+    if (i == sizeof s_cache / sizeof s_cache[0]) {
+        pthread_mutex_unlock(&s_cache_lock);
+        return qh__target_from_json(conf, spec, qh__backend_props(spec), spec, out);
+    }
+    if (!s_cache[i].conf) {
+        st = qh__target_from_json(conf, spec, qh__backend_props(spec), spec, &s_cache[i].target);
+        if (st == QH_OK)
+            s_cache[i].conf = conf;
+    }
+    if (st == QH_OK)
+        st = s_copy(s_cache[i].target, spec, out);
+    pthread_mutex_unlock(&s_cache_lock);
+    return st;
+}
+
 qh_status qh_target_create(const char *spec, qh_target **out)
 {
     if (!spec || !out)
@@ -213,18 +286,8 @@ qh_status qh_target_create(const char *spec, qh_target **out)
     if (st != QH_ENOTFOUND)
         return st;
     const char *conf = qh__backend_conf(spec);
-    if (conf) {
-        st = qh__target_from_json(conf, spec, qh__backend_props(spec), spec, out);
-        if (st == QH_OK) {
-            free((*out)->name);
-            (*out)->name = strdup(spec);
-            if (!(*out)->name) {
-                qh_target_destroy(out);
-                return QH_ERROR(QH_ENOMEM, "no memory");
-            }
-        }
-        return st;
-    }
+    if (conf)
+        return s_builtin(spec, conf, out);
     if (!strchr(spec, '/') && !strstr(spec, ".json"))
         return QH_ERROR(QH_EINVAL,
                         "unknown target '%s': expected heavy-hex:D, grid:RxC, line:N, ring:N, "

@@ -184,6 +184,46 @@ static void s_file_error(const char *conf, const char *needle)
     s_expect_error(path, QH_EPARSE, needle);
 }
 
+/* An embedded backend is read once and copied: every copy is whole and independent, from
+ * one thread or several at once. */
+static void test_ibm_backend_copies(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"ibm_torino", "ibm_fez", "ibm_sherbrooke"};
+    for (size_t k = 0; k < 3; k++) {
+        qh_target *a = NULL, *b[4] = {NULL};
+        assert_int_equal(qh_target_create(names[k], &a), QH_OK);
+        int failed = 0;
+#pragma omp parallel for num_threads(4) reduction(+ : failed)
+        for (int i = 0; i < 4; i++)
+            failed += qh_target_create(names[k], &b[i]) != QH_OK;
+        assert_int_equal(failed, 0);
+        for (int i = 0; i < 4; i++) {
+            assert_string_equal(qh_target_name(b[i]), names[k]);
+            assert_string_equal(qh_target_gate_2q(b[i]), qh_target_gate_2q(a));
+            assert_int_equal(qh_target_num_qubits(b[i]), qh_target_num_qubits(a));
+            assert_int_equal(qh_target_num_edges(b[i]), qh_target_num_edges(a));
+            assert_int_equal(qh_target_directed(b[i]), qh_target_directed(a));
+            for (unsigned e = 0; e < qh_target_num_edges(a); e++) {
+                unsigned p, q, r, t;
+                qh_target_edge(a, e, &p, &q);
+                qh_target_edge(b[i], e, &r, &t);
+                assert_int_equal(p, r);
+                assert_int_equal(q, t);
+                assert_true(qh_target_error_2q(a, p, q) == qh_target_error_2q(b[i], p, q));
+            }
+            for (unsigned q = 0; q < qh_target_num_qubits(a); q++)
+                assert_true(qh_target_error_1q(a, q) == qh_target_error_1q(b[i], q));
+        }
+        qh_target_destroy(&a);
+        for (int i = 0; i < 4; i++) {
+            assert_true(qh_target_allows(b[i], 0, 1) || qh_target_allows(b[i], 1, 0) ||
+                        qh_target_num_edges(b[i]) > 0);
+            qh_target_destroy(&b[i]);
+        }
+    }
+}
+
 static void test_config_files(void **state)
 {
     (void)state;
@@ -242,6 +282,7 @@ int main(void)
         cmocka_unit_test(test_lattices),
         cmocka_unit_test(test_bad_specs),
         cmocka_unit_test(test_ibm_backends),
+        cmocka_unit_test(test_ibm_backend_copies),
         cmocka_unit_test(test_config_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

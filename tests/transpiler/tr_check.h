@@ -118,23 +118,24 @@ static inline void tr_check_form(const qh_transpiled *t, const qh_target *tg, co
     free(cnt);
 }
 
-/* Equivalence from `trials` random states; returns 0 when skipped (too many active qubits
- * or a non-unitary input), 1 when checked. */
-static inline int tr_check_equivalent(const qh_transpiled *t, const qh_transpile_report *rep,
-                                      const qh_circuit *in, int trials, ref_rng *rng,
-                                      const char *what)
+/* Equivalence from `trials` random states, for inputs of at most max_in qubits whose output
+ * has at most max_active active physical qubits; returns 0 when skipped (too wide, or a
+ * non-unitary input), 1 when checked. */
+static inline int tr_check_equivalent_upto(const qh_transpiled *t, const qh_transpile_report *rep,
+                                           const qh_circuit *in, int trials, ref_rng *rng,
+                                           const char *what, unsigned max_in, unsigned max_active)
 {
     qh_circuit *u_in = tr_unitary_part(in);
     if (!u_in)
         return 0;
-    if (qh_circuit_num_qubits(in) > 16) {
+    if (qh_circuit_num_qubits(in) > max_in) {
         qh_circuit_destroy(&u_in);
         return 0;
     }
     unsigned np = rep->num_physical, na = 0, n = qh_circuit_num_qubits(in);
     unsigned *phys = malloc(sizeof *phys * np);
     qh_transpiled_active_qubits(t, phys, &na);
-    if (na > TR_MAX_SIM_QUBITS) {
+    if (na > max_active) {
         free(phys);
         qh_circuit_destroy(&u_in);
         return 0;
@@ -186,6 +187,14 @@ static inline int tr_check_equivalent(const qh_transpiled *t, const qh_transpile
     qh_circuit_destroy(&u_out);
     qh_circuit_destroy(&out_full);
     return 1;
+}
+
+/* tr_check_equivalent_upto for inputs of up to 16 qubits and TR_MAX_SIM_QUBITS active. */
+static inline int tr_check_equivalent(const qh_transpiled *t, const qh_transpile_report *rep,
+                                      const qh_circuit *in, int trials, ref_rng *rng,
+                                      const char *what)
+{
+    return tr_check_equivalent_upto(t, rep, in, trials, rng, what, 16, TR_MAX_SIM_QUBITS);
 }
 
 #endif
