@@ -63,6 +63,12 @@ int qh__tbatch_all(int ok)
     return all;
 }
 
+void qh__tbatch_bcast(uint64_t *v)
+{
+    if (s_active())
+        MPI_Bcast(v, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+}
+
 /* Appends one record (index, status, length, bytes) to a growing buffer. */
 static int s_pack(char **buf, size_t *len, size_t *cap, int64_t idx, int32_t st, const char *rec)
 {

@@ -3,12 +3,13 @@
  * ranks that draw small circuits take more of them; each index's record (a string) is
  * gathered on rank 0 in index order.
  *
- * Internal to transpiler/ (used by the command line). Collective on MPI_COMM_WORLD when the
+ * Internal to transpiler/ (used by qh_transpile_files). Collective on MPI_COMM_WORLD when the
  * program was started by an MPI launcher; otherwise a plain loop on one process. */
 #ifndef QH_TRANSPILER_TR_BATCH_H
 #define QH_TRANSPILER_TR_BATCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "qhybrid/status.h"
 
@@ -28,6 +29,9 @@ qh_status qh__tbatch_run(size_t n, qh__tbatch_fn fn, void *arg, char ***records,
 
 /* Logical and of ok over the ranks (ok itself without MPI). */
 int qh__tbatch_all(int ok);
+
+/* Rank 0's *v on every rank (v itself without MPI). */
+void qh__tbatch_bcast(uint64_t *v);
 
 /* Ends MPI if qh__tbatch_init started it. */
 void qh__tbatch_finalize(void);

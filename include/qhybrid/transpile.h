@@ -130,6 +130,37 @@ QH_EXPORT void qh_transpiled_active_qubits(const qh_transpiled *t, unsigned *phy
  * matrix. QH_EINVAL when more than QH_MAX_QUBITS qubits are active. The caller owns *out. */
 QH_EXPORT qh_status qh_transpiled_to_circuit(const qh_transpiled *t, qh_circuit **out);
 
+/* Many OpenQASM files transpiled for one target: what `qhybrid transpile` runs. */
+typedef struct qh_transpile_files_options {
+    const char *target;           /* target specification (see qh_target_create) */
+    qh_transpile_options options; /* level, seed, threads */
+    const char *output;           /* one input: the output file, or NULL for stdout; several
+                                     inputs: a directory (created if missing) receiving one
+                                     file per input, named as the input */
+    const char *report;           /* JSON report file, or NULL: {"target",
+                                     "optimization_level", "seed", "ranks", "circuits": [{name,
+                                     num_qubits, initial_layout, final_layout,
+                                     two_qubit_gates, size, depth, depth_2q, seconds} or {name,
+                                     error}, in input order]} */
+    int qasm_version;             /* 2 (also when 0) or 3 */
+    /* Called on the rank that met it for each input that failed (may be NULL). */
+    void (*on_error)(void *ctx, const char *path, const char *message);
+    void *on_error_ctx;
+} qh_transpile_files_options;
+
+/* Parses, transpiles and writes every file of paths[0..n). Inputs with the same file name
+ * are refused with QH_EINVAL when they would go to one directory. When the program was
+ * started by an MPI launcher, this is collective over all its processes: each takes the next
+ * file not yet taken, rank 0 writes the report, and every rank returns the same status and
+ * *num_failed. A file that fails does not stop the others: it is counted in *num_failed (may
+ * be NULL), passed to on_error and recorded in the report with its message. Fails with
+ * QH_EINVAL for a bad target or options, QH_EIO when the directory or the report cannot be
+ * written, QH_EMPI, QH_ENOMEM. Under an MPI launcher, hold a qh_world (qhybrid/world.h)
+ * around the call: without one, MPI is started and finalized within it, and a process can
+ * then make only one such call. */
+QH_EXPORT qh_status qh_transpile_files(const char *const *paths, size_t n,
+                                       const qh_transpile_files_options *opts, size_t *num_failed);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,12 +1,10 @@
 /* `qhybrid transpile`: OpenQASM circuits rewritten for a target — its qubits, coupling map
  * and basis gates — as OpenQASM 2.0 (or 3) files, with a JSON report. Under `mpirun -np P`
  * the circuits are handed out one at a time to whichever rank is free. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "core/error.h"
 #include "launcher/cli/cli_params.h"
@@ -14,8 +12,7 @@
 #include "qhybrid/qasm.h"
 #include "qhybrid/target.h"
 #include "qhybrid/transpile.h"
-#include "transpiler/tr_batch.h"
-#include "transpiler/tr_internal.h"
+#include "qhybrid/world.h"
 
 static void s_usage(FILE *f)
 {
@@ -42,67 +39,16 @@ static void s_usage(FILE *f)
 
 enum { OPT_TARGET = 256, OPT_SEED, OPT_REPORT, OPT_QASM3, OPT_HELP };
 
-typedef struct s_job {
-    char **files; /* the inputs */
-    size_t n;
-    const qh_pass_manager *pm;
-    const char *out; /* -o */
-    int dir;         /* out is a directory */
-    int version;     /* 2 or 3 */
-} s_job;
-
 static const char *s_base(const char *path)
 {
     const char *s = strrchr(path, '/');
     return s ? s + 1 : path;
 }
 
-/* One input: parse, transpile, write; the record is the report entry. */
-static qh_status s_one(size_t i, void *arg, char **record)
+static void s_on_error(void *ctx, const char *path, const char *message)
 {
-    s_job *job = arg;
-    const char *path = job->files[i];
-    qh_circuit *c = NULL;
-    qh_transpiled *t = NULL;
-    qh_transpile_report rep = {0};
-    char *dest = NULL;
-    FILE *f = NULL;
-    qh_status st = QH_OK;
-    QH_TRY(qh_qasm_parse_file(path, &c));
-    QH_TRY(qh_pass_manager_run(job->pm, c, &t, &rep));
-    if (job->dir) {
-        dest = malloc(strlen(job->out) + strlen(path) + 2);
-        if (!dest)
-            QH_FAIL(QH_ENOMEM, "no memory");
-        sprintf(dest, "%s/%s", job->out, s_base(path));
-    }
-    const char *target = dest ? dest : job->out;
-    f = target ? fopen(target, "w") : stdout;
-    if (!f)
-        QH_FAIL(QH_EIO, "cannot write '%s': %s", target, strerror(errno));
-    QH_TRY(qh_transpiled_write_qasm(t, f, job->version));
-    if (f != stdout && fclose(f) != 0) {
-        f = NULL;
-        QH_FAIL(QH_EIO, "cannot write '%s'", target);
-    }
-    f = NULL;
-    st = qh__report_entry_json(s_base(path), &rep, NULL, record);
-fail:
-    if (f && f != stdout)
-        fclose(f);
-    if (st != QH_OK) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", qh_last_error());
-        fprintf(stderr, "qhybrid transpile: %s: %s\n", path, msg);
-        free(*record);
-        *record = NULL;
-        qh__report_entry_json(s_base(path), NULL, msg, record);
-    }
-    free(dest);
-    qh_transpile_report_free(&rep);
-    qh_transpiled_destroy(&t);
-    qh_circuit_destroy(&c);
-    return st;
+    (void)ctx;
+    fprintf(stderr, "qhybrid transpile: %s: %s\n", path, message);
 }
 
 qh_status qh__cli_transpile_circuits(const char *spec, qh_circuit **c, size_t n)
@@ -200,64 +146,24 @@ int qh__cmd_transpile(int argc, char **argv)
                 return 2;
             }
 
-    int rc = 1, rank = 0, size = 1;
-    qh_target *target = NULL;
-    qh_pass_manager *pm = NULL;
-    char **records = NULL;
-    qh_status *statuses = NULL;
-    if (qh__tbatch_init(&rank, &size) != QH_OK) {
+    /* The world holds MPI for the whole command when mpirun started it. */
+    qh_world *world = NULL;
+    if (qh_world_create(NULL, NULL, &world) != QH_OK) {
         fprintf(stderr, "qhybrid transpile: %s\n", qh_last_error());
         return 1;
     }
-    qh_transpile_options o = {.optimization_level = (int)level, .seed = seed};
-    if (qh_target_create(spec, &target) != QH_OK ||
-        qh_pass_manager_create(target, &o, &pm) != QH_OK) {
-        if (rank == 0)
-            fprintf(stderr, "qhybrid transpile: %s\n", qh_last_error());
-        goto done;
-    }
-    if (n > 1 && rank == 0 && mkdir(out, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "qhybrid transpile: cannot create directory '%s': %s\n", out,
-                strerror(errno));
-        qh__tbatch_all(0);
-        goto done;
-    }
-    if (!qh__tbatch_all(1))
-        goto done;
-    s_job job = {
-        .files = argv + optind, .n = n, .pm = pm, .out = out, .dir = n > 1, .version = version};
-    if (qh__tbatch_run(n, s_one, &job, &records, &statuses) != QH_OK) {
+    qh_transpile_files_options o = {
+        .target = spec,
+        .options = {.optimization_level = (int)level, .seed = seed},
+        .output = out,
+        .report = report,
+        .qasm_version = version,
+        .on_error = s_on_error,
+    };
+    size_t failed = 0;
+    qh_status st = qh_transpile_files((const char *const *)argv + optind, n, &o, &failed);
+    if (st != QH_OK && qh_world_rank(world) == 0)
         fprintf(stderr, "qhybrid transpile: %s\n", qh_last_error());
-        goto done;
-    }
-    if (rank == 0) {
-        rc = 0;
-        /* failures were reported where they happened; the report has them too */
-        for (size_t i = 0; i < n; i++)
-            if (statuses[i] != QH_OK)
-                rc = 1;
-        if (report) {
-            FILE *f = fopen(report, "w");
-            if (!f || qh__report_write(f, (const char *const *)records, n, qh_target_name(target),
-                                       (int)level, seed, size) != QH_OK) {
-                fprintf(stderr, "qhybrid transpile: cannot write report '%s': %s\n", report,
-                        f ? qh_last_error() : strerror(errno));
-                rc = 1;
-            }
-            if (f)
-                fclose(f);
-        }
-    }
-done:
-    if (records)
-        for (size_t i = 0; i < n; i++)
-            free(records[i]);
-    free(records);
-    free(statuses);
-    qh_pass_manager_destroy(&pm);
-    qh_target_destroy(&target);
-    /* every rank exits with rank 0's verdict */
-    int ok = qh__tbatch_all(rank != 0 || rc == 0);
-    qh__tbatch_finalize();
-    return ok ? 0 : 1;
+    qh_world_destroy(&world);
+    return st == QH_OK && failed == 0 ? 0 : 1;
 }
