@@ -38,6 +38,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "distribute/keys.h"
 #include "distribute/runtime.h"
 #include "distribute/squeue.h"
 #include "distribute/transport.h"
@@ -119,7 +120,18 @@ struct qh_broker {
     uint64_t next_peer_no;
     b_stats stats;       /* see qh_broker_get_stats */
     atomic_int grace_ms; /* how long a queued task may wait with no worker able to run it */
+    bool secure;         /* CURVE: every message carries the role its key was allowed in */
+    char domain[64];     /* its authentication domain (qh__zap_allow) */
 };
+
+/* Whether the sender of m may act in `role`: on a CURVE socket only with a key allowed in
+ * that role (so a client's key cannot register as a worker, nor a worker's submit). */
+static bool s_role_ok(const qh_broker *b, const qh__msgin *m, uint8_t role)
+{
+    if (!b->secure)
+        return true;
+    return strcmp(m->user, role == QH__ROLE_WORKER ? "worker" : "client") == 0;
+}
 
 static void s_count(atomic_uint_fast64_t *c, uint64_t n)
 {
@@ -644,6 +656,8 @@ static void s_hello(qh_broker *b, const qh__msgin *m, qh__rd *rd)
     qh__hello h;
     if (qh__wire_get_hello(rd, &h) != QH_OK)
         return;
+    if ((h.role != QH__ROLE_CLIENT && h.role != QH__ROLE_WORKER) || !s_role_ok(b, m, h.role))
+        return; /* a key allowed in the other role, or nonsense: no answer */
     uint32_t old = s_peer(b, m);
     if (old != S_NONE) { /* the same connection again: start over */
         if (b->peers[old].role == QH__ROLE_WORKER)
@@ -854,6 +868,8 @@ static void s_message(qh_broker *b, qh__msgin *m)
     if (i == S_NONE)
         return; /* not registered (e.g. from before a broker restart): it will say hello */
     b_peer *p = &b->peers[i];
+    if (!s_role_ok(b, m, p->role))
+        return;
     p->heard = qh__now_ms();
     bool worker = p->role == QH__ROLE_WORKER;
     switch (type) {
@@ -982,7 +998,10 @@ static void *s_run(void *arg)
     return NULL;
 }
 
-qh_status qh_broker_create(const char *endpoint, qh_broker **out)
+/* A broker on endpoint: a CURVE server with pair c whose allowed keys are in ZAP `domain`
+ * (which the broker forgets when destroyed), or plain when c is NULL. */
+static qh_status s_create(const char *endpoint, const qh__curve *c, const char *domain,
+                          qh_broker **out)
 {
     qh_status st = QH_OK;
     *out = NULL;
@@ -994,7 +1013,13 @@ qh_status qh_broker_create(const char *endpoint, qh_broker **out)
     b->wakefd = qh__wakefd_create();
     if (b->wakefd < 0)
         QH_FAIL(QH_EIO, "cannot create an eventfd");
-    QH_TRY(qh__sock_bind(endpoint ? endpoint : "tcp://127.0.0.1:0", &b->sock));
+    if (c) {
+        b->secure = true;
+        snprintf(b->domain, sizeof b->domain, "%s", domain);
+        QH_TRY(qh__sock_bind_curve(endpoint, c, domain, &b->sock));
+    } else {
+        QH_TRY(qh__sock_bind(endpoint, &b->sock));
+    }
     /* Clients need an address they can reach: a wildcard becomes loopback. */
     const char *bound = qh__sock_endpoint(b->sock);
     const char *wild = strstr(bound, "0.0.0.0");
@@ -1011,8 +1036,58 @@ fail:
     qh__sock_destroy(&b->sock, 0);
     if (b->wakefd >= 0)
         close(b->wakefd);
+    if (b->secure)
+        qh__zap_forget(b->domain);
     free(b);
     return st;
+}
+
+/* A domain name of its own for each broker of the process. */
+static void s_domain(char *d, size_t n)
+{
+    static atomic_uint next;
+    snprintf(d, n, "qh-broker-%d-%u", (int)getpid(), atomic_fetch_add(&next, 1));
+}
+
+qh_status qh__broker_create_keyed(const char *endpoint, const qh__curve *server,
+                                  const char *const *clients, size_t nclients,
+                                  const char *const *workers, size_t nworkers, qh_broker **out)
+{
+    char domain[64];
+    s_domain(domain, sizeof domain);
+    qh_status st = qh__zap_allow(domain, clients, nclients, "client");
+    if (st == QH_OK)
+        st = qh__zap_allow(domain, workers, nworkers, "worker");
+    if (st == QH_OK)
+        return s_create(endpoint, server, domain, out);
+    qh__zap_forget(domain);
+    return st;
+}
+
+qh_status qh_broker_create_opts(const char *endpoint, const qh_broker_opts *opts, qh_broker **out)
+{
+    *out = NULL;
+    if (!endpoint)
+        endpoint = "tcp://127.0.0.1:0";
+    qh__keyopts ko = {.keys = opts ? opts->keys : NULL, .insecure = opts && opts->insecure};
+    char domain[64];
+    s_domain(domain, sizeof domain);
+    qh__curve c;
+    bool curve = false;
+    QH_CALL(qh__keys_broker(endpoint, &ko, domain, &c, &curve));
+    qh_status st = s_create(endpoint, curve ? &c : NULL, domain, out);
+    memset(&c, 0, sizeof c);
+    if (st == QH_OK && !curve && qh__endpoint_needs_keys(endpoint))
+        fprintf(stderr,
+                "qhybrid broker: WARNING: %s is plain tcp: anyone who can reach it can run "
+                "tasks, read their arguments and forge results (--insecure)\n",
+                (*out)->endpoint);
+    return st;
+}
+
+qh_status qh_broker_create(const char *endpoint, qh_broker **out)
+{
+    return qh_broker_create_opts(endpoint, NULL, out);
 }
 
 void qh_broker_set_unfit_grace(qh_broker *b, int grace_ms)
@@ -1038,6 +1113,8 @@ void qh_broker_destroy(qh_broker **pb, bool stop_workers)
     pthread_join(b->thread, NULL);
     qh__sock_destroy(&b->sock, 1000);
     close(b->wakefd);
+    if (b->secure)
+        qh__zap_forget(b->domain);
     for (size_t i = 0; i < b->nbuckets; i++) {
         while (b->buckets[i]) {
             b_task *t = b->buckets[i];

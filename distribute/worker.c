@@ -25,6 +25,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "distribute/keys.h"
 #include "distribute/peer.h"
 #include "distribute/pool_impl.h"
 #include "distribute/transport.h"
@@ -65,6 +66,9 @@ struct w_worker {
     qh__held *store;            /* values kept here (NULL: no peer endpoint, keep none) */
     size_t hold_min;            /* results of at least this many bytes are kept */
     atomic_uint hb_ms;          /* the session's heartbeat (fetch time-outs follow it) */
+    qh__curve keys;             /* CURVE to the broker (empty server key: plain) */
+    qh__curve nested_keys;      /* ... and as a client, for nested submits */
+    bool nested_ok;             /* nested_keys are usable (plain broker, or a client key) */
     qh_pool *nested;            /* pool for tasks that submit tasks */
     pthread_mutex_t nested_mu;  /* guards creating `nested` (slow: not under mu) */
 };
@@ -73,9 +77,14 @@ static qh_pool *s_nested_pool(void *arg)
 {
     w_worker *w = arg;
     pthread_mutex_lock(&w->nested_mu);
-    qh_pool_opts o = {.kind = QH_POOL_REMOTE, .broker = w->endpoint, .connect_timeout_ms = 10000};
-    if (!w->nested && qh__remote_runtime.create(&o, &w->nested) != QH_OK)
-        w->nested = NULL;
+    if (!w->nested && w->nested_ok) {
+        qh__remote *r = calloc(1, sizeof *r);
+        if (r && qh__remote_open(r, &qh__remote_runtime, w->endpoint, &w->nested_keys, 10000,
+                                 &w->nested) != QH_OK) {
+            free(r);
+            w->nested = NULL;
+        }
+    }
     qh_pool *p = w->nested;
     pthread_mutex_unlock(&w->nested_mu);
     return p;
@@ -379,7 +388,7 @@ static bool s_stopped(const w_worker *w)
 static bool s_session(w_worker *w, unsigned *hb_ms)
 {
     qh__sock *s = NULL;
-    if (qh__sock_connect(w->endpoint, &s) != QH_OK)
+    if (qh__sock_connect_sec(w->endpoint, &w->keys, &s) != QH_OK)
         return true;
     bool shared = qh__sock_share(s, w->wakefd) == QH_OK; /* else results go in batches only */
     bool quit = false, welcomed = false;
@@ -466,7 +475,8 @@ static bool s_session(w_worker *w, unsigned *hb_ms)
     return quit;
 }
 
-qh_status qh_worker_run(const qh_worker_opts *opts)
+qh_status qh__worker_run_keyed(const qh_worker_opts *opts, const qh__curve *keys,
+                               const qh__curve *client_keys)
 {
     if (!opts || !opts->broker || !opts->broker[0])
         return QH_ERROR(QH_EINVAL, "a worker needs a broker endpoint");
@@ -475,6 +485,10 @@ qh_status qh_worker_run(const qh_worker_opts *opts)
     if (!w)
         return QH_ERROR(QH_ENOMEM, "out of memory for a worker");
     w->opts = opts;
+    w->keys = *keys;
+    w->nested_ok = client_keys != NULL;
+    if (client_keys)
+        w->nested_keys = *client_keys;
     snprintf(w->endpoint, sizeof w->endpoint, "%s", opts->broker);
     char host[64] = "?";
     gethostname(host, sizeof host - 1);
@@ -495,12 +509,12 @@ qh_status qh_worker_run(const qh_worker_opts *opts)
     QH_TRY(qh__exec_create(&w->cap, 0, &w->exec));
     /* A malformed endpoint fails now rather than looping. */
     qh__sock *probe = NULL;
-    QH_TRY(qh__sock_connect(w->endpoint, &probe));
+    QH_TRY(qh__sock_connect_sec(w->endpoint, &w->keys, &probe));
     qh__sock_destroy(&probe, 0);
     /* Without a peer endpoint every value goes through the broker: slower, still right. */
     char peer[QH__ENDPOINT_MAX];
     if (qh__peer_bind_endpoint(w->endpoint, opts->peer, peer, sizeof peer) != QH_OK ||
-        qh__held_create(peer, &w->store) != QH_OK)
+        qh__held_create(peer, &w->keys, &w->store) != QH_OK)
         fprintf(stderr, "qhybrid worker %s: values will go through the broker: %s\n", w->name,
                 qh_last_error());
     unsigned hb = qh__heartbeat_ms();
@@ -521,6 +535,29 @@ fail:
     qh__buf_free(&w->results);
     pthread_mutex_destroy(&w->mu);
     pthread_mutex_destroy(&w->nested_mu);
+    memset(w, 0, sizeof *w); /* the secret keys */
     free(w);
+    return st;
+}
+
+qh_status qh_worker_run(const qh_worker_opts *opts)
+{
+    if (!opts || !opts->broker || !opts->broker[0])
+        return QH_ERROR(QH_EINVAL, "a worker needs a broker endpoint");
+    qh__keyopts ko = {.keys = opts->keys,
+                      .key = opts->key,
+                      .broker_key = opts->broker_key,
+                      .insecure = opts->insecure};
+    qh__curve keys, client;
+    QH_CALL(qh__keys_connect(opts->broker, "worker", &ko, &keys));
+    /* Tasks that submit tasks connect as clients: with <keys>/client.key when there is one. */
+    ko.key = NULL;
+    ko.dir_only = true;
+    ko.broker_key = keys.server[0] ? keys.server : opts->broker_key;
+    bool nested = qh__keys_connect(opts->broker, "client", &ko, &client) == QH_OK &&
+                  (client.server[0] || !keys.server[0]);
+    qh_status st = qh__worker_run_keyed(opts, &keys, nested ? &client : NULL);
+    memset(&keys, 0, sizeof keys);
+    memset(&client, 0, sizeof client);
     return st;
 }
