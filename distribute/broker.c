@@ -93,6 +93,9 @@ typedef struct b_peer {
     qh__buf drops; /* worker: DROP records waiting to be sent */
     uint32_t ndrops;
     char endpoint[QH__ENDPOINT_MAX]; /* worker: where its values are fetched, "" = none */
+    uint64_t peer_no;                /* client: the top bits of its task ids (WELCOME) */
+    uint32_t ntasks;                 /* client: tasks it owns that still exist; the slot is
+                                        reused once it is gone and this is 0 */
 } b_peer;
 
 /* Counters behind qh_broker_get_stats (written by the broker thread, read by anyone). */
@@ -199,6 +202,7 @@ static void s_maybe_free(qh_broker *b, b_task *t)
     if (*p)
         *p = t->hnext;
     b->ntasks--;
+    b->peers[t->client].ntasks--;
     s_free_task(t);
 }
 
@@ -651,6 +655,40 @@ static uint32_t s_peer(qh_broker *b, const qh__msgin *m)
     return S_NONE;
 }
 
+/* A slot for a new peer: one whose peer is gone and no task names any more (tasks of a
+ * lost client live on until they end; workers' tasks are requeued at once), else a new one.
+ * Reusing them keeps the broker's memory flat however many peers come and go. */
+static uint32_t s_slot(qh_broker *b)
+{
+    for (uint32_t i = 0; i < b->npeers; i++)
+        if (!b->peers[i].alive && b->peers[i].ntasks == 0)
+            return i;
+    if (b->npeers == b->cappeers) {
+        uint32_t cap = b->cappeers ? 2 * b->cappeers : 16;
+        b_peer *np = realloc(b->peers, cap * sizeof *np);
+        if (!np)
+            return S_NONE;
+        b->peers = np;
+        b->cappeers = cap;
+    }
+    return b->npeers++;
+}
+
+/* A task-id namespace for a new peer: not 0 and not one a peer or a task still uses, so no
+ * client can take ids another will be given (or has). */
+static uint64_t s_peer_no(qh_broker *b)
+{
+    const uint64_t mask = (UINT64_C(1) << (64 - QH__ID_BITS)) - 1;
+    for (;;) {
+        uint64_t no = ++b->next_peer_no & mask;
+        bool used = no == 0;
+        for (uint32_t i = 0; i < b->npeers && !used; i++)
+            used = (b->peers[i].alive || b->peers[i].ntasks) && b->peers[i].peer_no == no;
+        if (!used)
+            return no;
+    }
+}
+
 static void s_hello(qh_broker *b, const qh__msgin *m, qh__rd *rd)
 {
     qh__hello h;
@@ -665,15 +703,9 @@ static void s_hello(qh_broker *b, const qh__msgin *m, qh__rd *rd)
         else
             s_client_lost(b, old);
     }
-    if (b->npeers == b->cappeers) {
-        uint32_t cap = b->cappeers ? 2 * b->cappeers : 16;
-        b_peer *np = realloc(b->peers, cap * sizeof *np);
-        if (!np)
-            return;
-        b->peers = np;
-        b->cappeers = cap;
-    }
-    uint32_t i = b->npeers++;
+    uint32_t i = s_slot(b);
+    if (i == S_NONE)
+        return;
     b_peer *p = &b->peers[i];
     memset(p, 0, sizeof *p);
     memcpy(p->ident, m->peer, m->peer_len);
@@ -688,7 +720,8 @@ static void s_hello(qh_broker *b, const qh__msgin *m, qh__rd *rd)
     }
     if (h.role == QH__ROLE_WORKER)
         s_reshape(b);
-    qh__welcome w = {.peer_no = ++b->next_peer_no, .heartbeat_ms = b->hb_ms, .shape = b->shape};
+    p->peer_no = s_peer_no(b);
+    qh__welcome w = {.peer_no = p->peer_no, .heartbeat_ms = b->hb_ms, .shape = b->shape};
     qh__buf out = {0};
     qh__wire_begin(&out, QH__MSG_WELCOME);
     qh__wire_put_welcome(&out, &w);
@@ -713,6 +746,10 @@ static void s_submit(qh_broker *b, uint32_t c, qh__rd *rd, uint32_t count)
         if (qh__wire_get_submit(rd, &s) != QH_OK)
             return;
         qh__res need = {s.target.cpu, s.target.gpu, s.target.mem};
+        if (s.id >> QH__ID_BITS != b->peers[c].peer_no) { /* another client's ids */
+            s_reject(b, c, s.id, QH_EINVAL, "broker: task id outside this client's range");
+            continue;
+        }
         if (s_find(b, s.id)) {
             s_reject(b, c, s.id, QH_EEXIST, "broker: task id already in use");
             continue;
@@ -739,6 +776,7 @@ static void s_submit(qh_broker *b, uint32_t c, qh__rd *rd, uint32_t count)
         t->priority = s.target.priority;
         t->max_retries = (uint8_t)(s.target.max_retries > 255 ? 255 : s.target.max_retries);
         t->client = c;
+        b->peers[c].ntasks++;
         t->worker = S_NONE;
         t->holder = S_NONE;
         s_count(&b->stats.submitted, 1);

@@ -348,7 +348,7 @@ qh_status qh__remote_open(qh__remote *r, const qh__runtime *ops, const char *end
         return st;
     }
     pthread_mutex_lock(&p->mu);
-    p->next_id = r->client->peer_no << 40 | 1;
+    p->next_id = r->client->peer_no << QH__ID_BITS | 1;
     pthread_mutex_unlock(&p->mu);
     *out = p;
     return QH_OK;

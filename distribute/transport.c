@@ -238,6 +238,18 @@ static void s_install_atfork(void)
     pthread_atfork(NULL, NULL, s_child);
 }
 
+/* A limit from the environment (a non-negative integer up to max), else def. */
+static uint64_t s_env_limit(const char *name, uint64_t def, uint64_t max)
+{
+    const char *v = getenv(name);
+    char *end = NULL;
+    if (!v || !*v)
+        return def;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    return errno || *end || v[0] == '-' || n > max ? def : n;
+}
+
 static qh_status s_new(int type, qh__sock **out)
 {
     pthread_once(&s_once, s_install_atfork);
@@ -256,9 +268,14 @@ static qh_status s_new(int type, qh__sock **out)
         free(s);
         return QH_ERROR(QH_ENETWORK, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
     }
-    int zero = 0;
-    zmq_setsockopt(s->z, ZMQ_SNDHWM, &zero, sizeof zero); /* the application bounds queues */
-    zmq_setsockopt(s->z, ZMQ_RCVHWM, &zero, sizeof zero);
+    /* Bounds (see transport.h): a full receive queue stops reading that connection (the peer
+     * waits), a message over the limit drops the connection. */
+    int rcvhwm = (int)s_env_limit("QH_ZMQ_RCVHWM", 10000, INT32_MAX);
+    int sndhwm = (int)s_env_limit("QH_ZMQ_SNDHWM", 0, INT32_MAX);
+    int64_t maxmsg = (int64_t)s_env_limit("QH_MAX_MESSAGE_BYTES", INT64_C(1) << 30, INT64_MAX);
+    zmq_setsockopt(s->z, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm);
+    zmq_setsockopt(s->z, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
+    zmq_setsockopt(s->z, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     s->router = type == ZMQ_ROUTER;
     *out = s;
     return QH_OK;

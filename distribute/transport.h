@@ -4,7 +4,13 @@
  * sockets are not thread-safe, so each is used by one thread (an I/O thread), which can
  * also wait on an eventfd the other threads poke. A shared socket (qh__sock_share) also
  * lets other threads send on it, which saves a hand-off to the I/O thread when a message
- * should leave at once. */
+ * should leave at once.
+ *
+ * Every socket is bounded: at most $QH_ZMQ_RCVHWM (10000) messages wait per connection before
+ * ZeroMQ stops reading it, and a message over $QH_MAX_MESSAGE_BYTES (1 GiB) drops the
+ * connection. The send side is unbounded unless $QH_ZMQ_SNDHWM is set: a full ROUTER drops
+ * messages silently, which would lose results, and the broker only sends what its peers asked
+ * for. */
 #ifndef QH_DISTRIBUTE_TRANSPORT_H
 #define QH_DISTRIBUTE_TRANSPORT_H
 

@@ -485,6 +485,7 @@ qh_status qh__worker_run_keyed(const qh_worker_opts *opts, const qh__curve *keys
     if (!w)
         return QH_ERROR(QH_ENOMEM, "out of memory for a worker");
     w->opts = opts;
+    w->wakefd = -1;
     w->keys = *keys;
     w->nested_ok = client_keys != NULL;
     if (client_keys)
@@ -503,6 +504,10 @@ qh_status qh__worker_run_keyed(const qh_worker_opts *opts, const qh__curve *keys
     atomic_init(&w->hb_ms, qh__heartbeat_ms());
     pthread_mutex_init(&w->mu, NULL);
     pthread_mutex_init(&w->nested_mu, NULL);
+    /* The broker refuses a hello beyond any machine (wire.h); so does the worker, aloud. */
+    if (!(w->cap.cpu <= QH__CPU_MAX) || w->cap.gpu > QH__GPU_MAX || w->cap.mem > QH__MEM_MAX)
+        QH_FAIL(QH_EINVAL, "a worker offers at most %g cpus, %u gpus and %llu bytes", QH__CPU_MAX,
+                QH__GPU_MAX, (unsigned long long)QH__MEM_MAX);
     w->wakefd = qh__wakefd_create();
     if (w->wakefd < 0)
         QH_FAIL(QH_EIO, "cannot create an eventfd");
