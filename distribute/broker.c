@@ -96,6 +96,7 @@ typedef struct b_peer {
     uint64_t peer_no;                /* client: the top bits of its task ids (WELCOME) */
     uint32_t ntasks;                 /* client: tasks it owns that still exist; the slot is
                                         reused once it is gone and this is 0 */
+    uint64_t stamp;                  /* worker: its latest heartbeat's clock, echoed back */
 } b_peer;
 
 /* Counters behind qh_broker_get_stats (written by the broker thread, read by anyone). */
@@ -927,6 +928,12 @@ static void s_message(qh_broker *b, qh__msgin *m)
         if (!worker)
             s_release(b, i, &rd, count);
         break;
+    case QH__MSG_HEARTBEAT: {
+        uint64_t stamp;
+        if (worker && count > 0 && qh__wire_get_id(&rd, &stamp) == QH_OK && stamp > p->stamp)
+            p->stamp = stamp;
+        break;
+    }
     case QH__MSG_BYE:
         if (worker)
             s_worker_lost(b, i, "left");
@@ -998,7 +1005,16 @@ static void s_heartbeat(qh_broker *b)
                 s_client_lost(b, i);
             continue;
         }
-        s_send_empty(b, p, QH__MSG_HEARTBEAT);
+        if (p->role == QH__ROLE_WORKER && p->stamp) { /* renews the worker's lease */
+            qh__buf m = {0};
+            qh__wire_begin(&m, QH__MSG_HEARTBEAT);
+            qh__wire_put_id(&m, p->stamp);
+            if (qh__wire_end(&m, 1) == QH_OK)
+                (void)qh__sock_send_buf(b->sock, p->ident, p->ident_len, &m);
+            qh__buf_free(&m);
+        } else {
+            s_send_empty(b, p, QH__MSG_HEARTBEAT);
+        }
     }
 }
 

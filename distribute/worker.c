@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -37,6 +38,7 @@ typedef struct w_worker w_worker;
 typedef struct w_job {
     qh__job job;             /* executor handle (first member) */
     w_worker *w;             /* owner */
+    unsigned session;        /* the broker session that handed it out */
     struct w_job *hnext;     /* id table chain */
     uint64_t id;             /* task id */
     char name[QH__NAME_MAX]; /* task name */
@@ -70,6 +72,8 @@ struct w_worker {
     qh__curve nested_keys;      /* ... and as a client, for nested submits */
     bool nested_ok;             /* nested_keys are usable (plain broker, or a client key) */
     qh_pool *nested;            /* pool for tasks that submit tasks */
+    atomic_uint session;        /* counts broker sessions: a job of an older one is revoked */
+    atomic_int_fast64_t lease;  /* until when (ms) the broker surely still counts us alive */
     pthread_mutex_t nested_mu;  /* guards creating `nested` (slow: not under mu) */
 };
 
@@ -212,6 +216,26 @@ static qh_status s_args(w_job *j, qh_value **out)
     return QH_OK;
 }
 
+static void s_job_drop(qh__job *job);
+static bool s_stopped(const w_worker *w);
+
+/* Exactly-once: a task may start only while the broker cannot yet have declared this worker
+ * lost and handed the task to another — that is, within the lease its echoed heartbeats
+ * grant (see s_session). A worker that was stopped (SIGSTOP, a long swap) wakes with an
+ * expired lease: its threads wait here until the lease is renewed (the broker still counts
+ * it) or a new session begins (the broker gave its tasks away, and these are dropped). */
+static bool s_may_start(w_worker *w, const w_job *j)
+{
+    for (;;) {
+        if (j->session != atomic_load(&w->session) || s_stopped(w))
+            return false;
+        if (qh__now_ms() < atomic_load(&w->lease))
+            return true;
+        struct timespec nap = {0, 5 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+}
+
 static void s_job_run(qh__job *job)
 {
     w_job *j = (w_job *)job;
@@ -219,6 +243,10 @@ static void s_job_run(qh__job *job)
     qh_value *args = NULL, *result = NULL;
     char *message = NULL;
     qh_status st;
+    if (!s_may_start(w, j)) { /* handed out to a session the broker has ended */
+        s_job_drop(job);
+        return;
+    }
     pthread_mutex_lock(&w->mu);
     bool reported = j->reported;
     j->started = true;
@@ -285,6 +313,7 @@ static void s_job_drop(qh__job *job)
 
 static void s_runs(w_worker *w, qh__rd *rd, uint32_t count)
 {
+    unsigned session = atomic_load(&w->session);
     for (uint32_t k = 0; k < count; k++) {
         qh__run r;
         if (qh__wire_get_run(rd, &r) != QH_OK)
@@ -304,6 +333,7 @@ static void s_runs(w_worker *w, qh__rd *rd, uint32_t count)
         memcpy(blob, r.args, r.args_len);
         memcpy(blob + r.args_len, r.deps.p, deps_len);
         j->w = w;
+        j->session = session;
         j->id = r.id;
         memcpy(j->name, r.name, sizeof j->name);
         j->target = r.target;
@@ -378,6 +408,30 @@ static qh_status s_hello(w_worker *w, qh__sock *s)
     return st;
 }
 
+/* A heartbeat carrying our clock (ms); the broker sends the latest back in its own. */
+static qh_status s_send_stamp(qh__sock *s, int64_t now)
+{
+    qh__buf b = {0};
+    qh__wire_begin(&b, QH__MSG_HEARTBEAT);
+    qh__wire_put_id(&b, (uint64_t)now);
+    qh_status st = qh__wire_end(&b, 1);
+    if (st == QH_OK)
+        st = qh__sock_send_buf(s, NULL, 0, &b);
+    qh__buf_free(&b);
+    return st;
+}
+
+/* The broker heard us at `stamp` or later, and declares a worker lost only after
+ * QH__LIVENESS heartbeats of silence: until one heartbeat short of that, no task of ours
+ * can have been given to another worker. */
+static void s_renew(w_worker *w, int64_t stamp, unsigned hb_ms)
+{
+    int64_t until = stamp + (int64_t)hb_ms * (QH__LIVENESS - 1);
+    int64_t cur = atomic_load(&w->lease);
+    while (until > cur && !atomic_compare_exchange_weak(&w->lease, &cur, until))
+        ;
+}
+
 static bool s_stopped(const w_worker *w)
 {
     return w->opts->stop && *w->opts->stop;
@@ -392,9 +446,14 @@ static bool s_session(w_worker *w, unsigned *hb_ms)
         return true;
     bool shared = qh__sock_share(s, w->wakefd) == QH_OK; /* else results go in batches only */
     bool quit = false, welcomed = false;
-    int64_t heard = qh__now_ms(), sent = 0;
+    int64_t heard = qh__now_ms(), sent = 0, stamped = 0;
     if (w->store)
         qh__held_clear(w->store);
+    /* A new session revokes the tasks of the last one that have not started: the broker
+     * gave them to others when it lost us (or it is a new broker that never knew them). */
+    atomic_store(&w->lease, 0);
+    atomic_fetch_add(&w->session, 1);
+    const int64_t first_hello = qh__now_ms();
     (void)s_hello(w, s);
     sent = qh__now_ms();
     for (;;) {
@@ -436,6 +495,8 @@ static bool s_session(w_worker *w, unsigned *hb_ms)
                         pthread_mutex_unlock(&w->mu);
                         *hb_ms = wl.heartbeat_ms;
                         atomic_store(&w->hb_ms, wl.heartbeat_ms);
+                        /* Registered no earlier than our first hello arrived. */
+                        s_renew(w, first_hello, *hb_ms);
                     }
                 } else if (type == QH__MSG_RUN && welcomed) {
                     s_runs(w, &rd, count);
@@ -447,6 +508,10 @@ static bool s_session(w_worker *w, unsigned *hb_ms)
                         qh__held_drop(w->store, id);
                 } else if (type == QH__MSG_SHUTDOWN) {
                     quit = true;
+                } else if (type == QH__MSG_HEARTBEAT && welcomed && count > 0) {
+                    uint64_t stamp;
+                    if (qh__wire_get_id(&rd, &stamp) == QH_OK && stamp <= (uint64_t)qh__now_ms())
+                        s_renew(w, (int64_t)stamp, *hb_ms);
                 }
             }
             qh__msgin_close(&m);
@@ -454,11 +519,12 @@ static bool s_session(w_worker *w, unsigned *hb_ms)
         if (quit)
             break;
         int64_t now = qh__now_ms();
-        if (now - sent >= (int64_t)*hb_ms) {
-            if (welcomed)
-                (void)s_send_empty(s, QH__MSG_HEARTBEAT);
-            else
-                (void)s_hello(w, s); /* the broker may not be up yet */
+        if (welcomed && now - stamped >= (int64_t)*hb_ms / 2) {
+            /* Stamped heartbeats, even when results flow: their echoes renew the lease. */
+            (void)s_send_stamp(s, now);
+            sent = stamped = now;
+        } else if (!welcomed && now - sent >= (int64_t)*hb_ms) {
+            (void)s_hello(w, s); /* the broker may not be up yet */
             sent = now;
         }
         if (now - heard > (int64_t)*hb_ms * QH__LIVENESS)
