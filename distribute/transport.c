@@ -170,10 +170,11 @@ static void *s_zap(void *arg)
                 break;
             }
             more = zmq_msg_more(&tmp);
-            if (nf < 8)
-                f[nf++] = tmp; /* moves the message: tmp is not closed */
-            else
-                zmq_msg_close(&tmp);
+            if (nf < 8) {
+                zmq_msg_init(&f[nf]);
+                zmq_msg_move(&f[nf++], &tmp);
+            }
+            zmq_msg_close(&tmp);
         }
         if (dead) {
             for (int i = 0; i < nf; i++)

@@ -186,6 +186,10 @@ static void test_pools(void **state)
 static void test_plain_tcp_refused(void **state)
 {
     (void)state;
+    /* A CURVE broker in the same process (so the authenticator runs) changes nothing for
+     * the plain sockets below. */
+    qh_broker *secure = NULL;
+    assert_int_equal(qh_broker_create("tcp://127.0.0.1:0", &secure), QH_OK);
     /* A key directory without broker.key: tcp refused, unless insecure. */
     qh_broker_opts bo = {.keys = s_other};
     qh_broker *b = NULL;
@@ -207,7 +211,11 @@ static void test_plain_tcp_refused(void **state)
     /* ipc relies on the socket file's permissions: no keys needed. */
     bo.insecure = false;
     assert_int_equal(qh_broker_create_opts(dt_ipc("auth"), &bo, &b), QH_OK);
+    o = (qh_pool_opts){.kind = QH_POOL_REMOTE, .broker = qh_broker_endpoint(b)};
+    assert_int_equal(qh_pool_create(&o, &p), QH_OK);
+    qh_pool_destroy(&p);
     qh_broker_destroy(&b, false);
+    qh_broker_destroy(&secure, false);
 }
 
 static void test_keygen(void **state)
