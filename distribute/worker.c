@@ -74,6 +74,7 @@ struct w_worker {
     qh_pool *nested;            /* pool for tasks that submit tasks */
     atomic_uint session;        /* counts broker sessions: a job of an older one is revoked */
     atomic_int_fast64_t lease;  /* until when (ms) the broker surely still counts us alive */
+    atomic_bool closing;        /* the worker is returning: tasks not started never will */
     pthread_mutex_t nested_mu;  /* guards creating `nested` (slow: not under mu) */
 };
 
@@ -227,7 +228,7 @@ static bool s_stopped(const w_worker *w);
 static bool s_may_start(w_worker *w, const w_job *j)
 {
     for (;;) {
-        if (j->session != atomic_load(&w->session) || s_stopped(w))
+        if (j->session != atomic_load(&w->session) || s_stopped(w) || atomic_load(&w->closing))
             return false;
         if (qh__now_ms() < atomic_load(&w->lease))
             return true;
@@ -592,6 +593,7 @@ qh_status qh__worker_run_keyed(const qh_worker_opts *opts, const qh__curve *keys
     while (!s_session(w, &hb))
         ;
 fail:
+    atomic_store(&w->closing, true);
     /* Running tasks are told to stop (qh_task_canceled), then waited for. */
     pthread_mutex_lock(&w->mu);
     for (size_t i = 0; i < S_JOB_BUCKETS; i++)
