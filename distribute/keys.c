@@ -71,9 +71,9 @@ qh_status qh__key_read(const char *spec, char out[QH__KEY_Z85])
 static qh_status s_no_keys(const char *endpoint, const char *what)
 {
     return QH_ERROR(QH_EINVAL,
-                    "%s is a tcp endpoint and %s: create keys with `qhybrid keygen` and set "
-                    "QH_KEYS (or QH_KEY and QH_BROKER_KEY), or allow unauthenticated tcp "
-                    "(--insecure, QH_INSECURE=1)",
+                    "%s is a tcp endpoint and %s: create keys with `qhybrid keygen` and name "
+                    "their directory (--keys DIR or QH_KEYS; or QH_KEY and QH_BROKER_KEY), or "
+                    "allow unauthenticated tcp (--insecure, QH_INSECURE=1)",
                     endpoint, what);
 }
 

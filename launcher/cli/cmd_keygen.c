@@ -102,6 +102,5 @@ int qh__cmd_keygen(int argc, char **argv)
     }
     qh__json_array_end(&j);
     qh__json_object_end(&j);
-    fputc('\n', stdout);
     return 0;
 }
