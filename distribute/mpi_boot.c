@@ -104,7 +104,9 @@ static qh_status s_create(const qh_pool_opts *opts, qh_pool **out)
     uint64_t mine = s_hash(host), lo = 0, hi = 0;
     MPI_Allreduce(&mine, &lo, 1, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD);
     MPI_Allreduce(&mine, &hi, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
-    bool one_node = lo == hi;
+    /* QH_MPI_TCP=1 takes the across-nodes path (tcp with the run's keys) on one node too. */
+    const char *force_tcp = getenv("QH_MPI_TCP");
+    bool one_node = lo == hi && !(force_tcp && strcmp(force_tcp, "1") == 0);
 
     char endpoint[256] = "";
     /* tcp: the broker's public key, the workers' and the client's secret keys. */
