@@ -270,6 +270,56 @@ static void test_id_ranges(void **state)
     qh_broker_destroy(&b, false);
 }
 
+/* Submits one task of args_len bytes of arguments in the client's range. */
+static void s_submit(qh__sock *s, uint64_t id, size_t args_len)
+{
+    uint8_t *args = calloc(1, args_len);
+    assert_non_null(args);
+    args[0] = 0x90; /* an empty MessagePack list, then padding the broker does not read */
+    qh__buf buf = {0};
+    qh_target t = {.cpu = 1};
+    qh__wire_begin(&buf, QH__MSG_SUBMIT);
+    qh__wire_put_submit(&buf, id, "t_square", &t, NULL, 0, args, args_len);
+    assert_int_equal(qh__wire_end(&buf, 1), QH_OK);
+    assert_int_equal(qh__sock_send_buf(s, NULL, 0, &buf), QH_OK);
+    qh__buf_free(&buf);
+    free(args);
+}
+
+static uint64_t s_submitted(qh_broker *b)
+{
+    qh_broker_stats st;
+    assert_int_equal(qh_broker_get_stats(b, &st), QH_OK);
+    return st.tasks_submitted;
+}
+
+static void test_message_limit(void **state)
+{
+    (void)state;
+    setenv("QH_MAX_MESSAGE_BYTES", "65536", 1);
+    qh_broker *b = NULL;
+    assert_int_equal(qh_broker_create("tcp://127.0.0.1:0", &b), QH_OK);
+    unsetenv("QH_MAX_MESSAGE_BYTES");
+    qh__sock *s = s_connect(qh_broker_endpoint(b), "client.key");
+    s_send_hello(s, QH__ROLE_CLIENT, (qh__res){0});
+    qh__msgin m;
+    qh__rd rd;
+    assert_int_equal(s_expect(s, QH__MSG_WELCOME, 5000, &m, &rd), 1);
+    qh__welcome w;
+    assert_int_equal(qh__wire_get_welcome(&rd, &w), QH_OK);
+    qh__msgin_close(&m);
+    uint64_t base = w.peer_no << QH__ID_BITS;
+    s_submit(s, base | 1, 1000); /* within the limit: taken */
+    for (int i = 0; i < 200 && s_submitted(b) < 1; i++)
+        dt_sleep_ms(10);
+    assert_int_equal(s_submitted(b), 1);
+    s_submit(s, base | 2, 1 << 20); /* over it: the connection is dropped unread */
+    dt_sleep_ms(500);
+    assert_int_equal(s_submitted(b), 1);
+    qh__sock_destroy(&s, 0);
+    qh_broker_destroy(&b, false);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 5 && strcmp(argv[1], "--qh-loader") == 0)
@@ -278,6 +328,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hello_bounds),
         cmocka_unit_test(test_id_ranges),
+        cmocka_unit_test(test_message_limit),
         cmocka_unit_test(test_memory_flat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
