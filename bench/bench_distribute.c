@@ -2,11 +2,12 @@
  *
  *   zmq_rtt        raw ZeroMQ DEALER→ROUTER→DEALER round trip (ipc, tcp): the floor
  *   throughput     no-op tasks per second, submitted in bulk and gathered with get
- *                  (local runtime; broker + 2 worker processes over ipc and tcp)
+ *                  (local runtime; broker + 2 worker processes over ipc, plain tcp and
+ *                  tcp with CURVE keys)
  *   latency        submit→get of one no-op task at a time, p50 and p99
  *   broker_memory  resident memory the broker gains holding 1,000,000 queued no-op tasks
  *
- *   bench_distribute [--tasks N] [--queued N] [--only local|ipc|tcp|memory|zmq]
+ *   bench_distribute [--tasks N] [--queued N] [--only local|ipc|tcp|curve|memory|zmq]
  *
  * Workers and the memory-measured broker are this program again (fork + exec), so the
  * no-op task is registered in them too. */
@@ -316,8 +317,29 @@ int main(int argc, char **argv)
         snprintf(ipc, sizeof ipc, "ipc:///tmp/qh-bench-b-%d.sock", (int)getpid());
         s_remote("ipc", ipc, n, s_rtt_ipc);
     }
-    if (S_RUN("tcp"))
+    if (S_RUN("tcp")) { /* plain tcp, as asked for by name */
+        setenv("QH_KEYS", "/nonexistent", 1);
+        setenv("QH_INSECURE", "1", 1);
         s_remote("tcp", "tcp://127.0.0.1:0", n, s_rtt_tcp);
+        unsetenv("QH_INSECURE");
+    }
+    if (S_RUN("curve")) { /* the same over CURVE, with keys made for the run */
+        char dir[64] = "/tmp/qh-bench-keys-XXXXXX";
+        if (!mkdtemp(dir) || qh_keygen(dir, NULL, "broker") != QH_OK ||
+            qh_keygen(dir, NULL, "client") != QH_OK || qh_keygen(dir, NULL, "worker") != QH_OK)
+            s_die("keys");
+        setenv("QH_KEYS", dir, 1);
+        s_remote("tcp_curve", "tcp://127.0.0.1:0", n, s_rtt_tcp);
+        const char *files[] = {
+            "broker.key", "broker.pub",         "client.key",         "client.pub", "worker.key",
+            "worker.pub", "clients/client.pub", "workers/worker.pub", "clients",    "workers"};
+        char path[128];
+        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+            snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+            remove(path);
+        }
+        remove(dir);
+    }
     if (S_RUN("memory"))
         s_memory(queued);
     return 0;

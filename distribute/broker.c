@@ -38,6 +38,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "distribute/keys.h"
 #include "distribute/runtime.h"
 #include "distribute/squeue.h"
 #include "distribute/transport.h"
@@ -92,6 +93,10 @@ typedef struct b_peer {
     qh__buf drops; /* worker: DROP records waiting to be sent */
     uint32_t ndrops;
     char endpoint[QH__ENDPOINT_MAX]; /* worker: where its values are fetched, "" = none */
+    uint64_t peer_no;                /* client: the top bits of its task ids (WELCOME) */
+    uint32_t ntasks;                 /* client: tasks it owns that still exist; the slot is
+                                        reused once it is gone and this is 0 */
+    uint64_t stamp;                  /* worker: its latest heartbeat's clock, echoed back */
 } b_peer;
 
 /* Counters behind qh_broker_get_stats (written by the broker thread, read by anyone). */
@@ -119,7 +124,18 @@ struct qh_broker {
     uint64_t next_peer_no;
     b_stats stats;       /* see qh_broker_get_stats */
     atomic_int grace_ms; /* how long a queued task may wait with no worker able to run it */
+    bool secure;         /* CURVE: every message carries the role its key was allowed in */
+    char domain[64];     /* its authentication domain (qh__zap_allow) */
 };
+
+/* Whether the sender of m may act in `role`: on a CURVE socket only with a key allowed in
+ * that role (so a client's key cannot register as a worker, nor a worker's submit). */
+static bool s_role_ok(const qh_broker *b, const qh__msgin *m, uint8_t role)
+{
+    if (!b->secure)
+        return true;
+    return strcmp(m->user, role == QH__ROLE_WORKER ? "worker" : "client") == 0;
+}
 
 static void s_count(atomic_uint_fast64_t *c, uint64_t n)
 {
@@ -187,6 +203,7 @@ static void s_maybe_free(qh_broker *b, b_task *t)
     if (*p)
         *p = t->hnext;
     b->ntasks--;
+    b->peers[t->client].ntasks--;
     s_free_task(t);
 }
 
@@ -639,11 +656,47 @@ static uint32_t s_peer(qh_broker *b, const qh__msgin *m)
     return S_NONE;
 }
 
+/* A slot for a new peer: one whose peer is gone and no task names any more (tasks of a
+ * lost client live on until they end; workers' tasks are requeued at once), else a new one.
+ * Reusing them keeps the broker's memory flat however many peers come and go. */
+static uint32_t s_slot(qh_broker *b)
+{
+    for (uint32_t i = 0; i < b->npeers; i++)
+        if (!b->peers[i].alive && b->peers[i].ntasks == 0)
+            return i;
+    if (b->npeers == b->cappeers) {
+        uint32_t cap = b->cappeers ? 2 * b->cappeers : 16;
+        b_peer *np = realloc(b->peers, cap * sizeof *np);
+        if (!np)
+            return S_NONE;
+        b->peers = np;
+        b->cappeers = cap;
+    }
+    return b->npeers++;
+}
+
+/* A task-id namespace for a new peer: not 0 and not one a peer or a task still uses, so no
+ * client can take ids another will be given (or has). */
+static uint64_t s_peer_no(qh_broker *b)
+{
+    const uint64_t mask = (UINT64_C(1) << (64 - QH__ID_BITS)) - 1;
+    for (;;) {
+        uint64_t no = ++b->next_peer_no & mask;
+        bool used = no == 0;
+        for (uint32_t i = 0; i < b->npeers && !used; i++)
+            used = (b->peers[i].alive || b->peers[i].ntasks) && b->peers[i].peer_no == no;
+        if (!used)
+            return no;
+    }
+}
+
 static void s_hello(qh_broker *b, const qh__msgin *m, qh__rd *rd)
 {
     qh__hello h;
     if (qh__wire_get_hello(rd, &h) != QH_OK)
         return;
+    if ((h.role != QH__ROLE_CLIENT && h.role != QH__ROLE_WORKER) || !s_role_ok(b, m, h.role))
+        return; /* a key allowed in the other role, or nonsense: no answer */
     uint32_t old = s_peer(b, m);
     if (old != S_NONE) { /* the same connection again: start over */
         if (b->peers[old].role == QH__ROLE_WORKER)
@@ -651,15 +704,9 @@ static void s_hello(qh_broker *b, const qh__msgin *m, qh__rd *rd)
         else
             s_client_lost(b, old);
     }
-    if (b->npeers == b->cappeers) {
-        uint32_t cap = b->cappeers ? 2 * b->cappeers : 16;
-        b_peer *np = realloc(b->peers, cap * sizeof *np);
-        if (!np)
-            return;
-        b->peers = np;
-        b->cappeers = cap;
-    }
-    uint32_t i = b->npeers++;
+    uint32_t i = s_slot(b);
+    if (i == S_NONE)
+        return;
     b_peer *p = &b->peers[i];
     memset(p, 0, sizeof *p);
     memcpy(p->ident, m->peer, m->peer_len);
@@ -674,7 +721,8 @@ static void s_hello(qh_broker *b, const qh__msgin *m, qh__rd *rd)
     }
     if (h.role == QH__ROLE_WORKER)
         s_reshape(b);
-    qh__welcome w = {.peer_no = ++b->next_peer_no, .heartbeat_ms = b->hb_ms, .shape = b->shape};
+    p->peer_no = s_peer_no(b);
+    qh__welcome w = {.peer_no = p->peer_no, .heartbeat_ms = b->hb_ms, .shape = b->shape};
     qh__buf out = {0};
     qh__wire_begin(&out, QH__MSG_WELCOME);
     qh__wire_put_welcome(&out, &w);
@@ -699,6 +747,10 @@ static void s_submit(qh_broker *b, uint32_t c, qh__rd *rd, uint32_t count)
         if (qh__wire_get_submit(rd, &s) != QH_OK)
             return;
         qh__res need = {s.target.cpu, s.target.gpu, s.target.mem};
+        if (s.id >> QH__ID_BITS != b->peers[c].peer_no) { /* another client's ids */
+            s_reject(b, c, s.id, QH_EINVAL, "broker: task id outside this client's range");
+            continue;
+        }
         if (s_find(b, s.id)) {
             s_reject(b, c, s.id, QH_EEXIST, "broker: task id already in use");
             continue;
@@ -725,6 +777,7 @@ static void s_submit(qh_broker *b, uint32_t c, qh__rd *rd, uint32_t count)
         t->priority = s.target.priority;
         t->max_retries = (uint8_t)(s.target.max_retries > 255 ? 255 : s.target.max_retries);
         t->client = c;
+        b->peers[c].ntasks++;
         t->worker = S_NONE;
         t->holder = S_NONE;
         s_count(&b->stats.submitted, 1);
@@ -854,6 +907,8 @@ static void s_message(qh_broker *b, qh__msgin *m)
     if (i == S_NONE)
         return; /* not registered (e.g. from before a broker restart): it will say hello */
     b_peer *p = &b->peers[i];
+    if (!s_role_ok(b, m, p->role))
+        return;
     p->heard = qh__now_ms();
     bool worker = p->role == QH__ROLE_WORKER;
     switch (type) {
@@ -873,6 +928,12 @@ static void s_message(qh_broker *b, qh__msgin *m)
         if (!worker)
             s_release(b, i, &rd, count);
         break;
+    case QH__MSG_HEARTBEAT: {
+        uint64_t stamp;
+        if (worker && count > 0 && qh__wire_get_id(&rd, &stamp) == QH_OK && stamp > p->stamp)
+            p->stamp = stamp;
+        break;
+    }
     case QH__MSG_BYE:
         if (worker)
             s_worker_lost(b, i, "left");
@@ -944,7 +1005,16 @@ static void s_heartbeat(qh_broker *b)
                 s_client_lost(b, i);
             continue;
         }
-        s_send_empty(b, p, QH__MSG_HEARTBEAT);
+        if (p->role == QH__ROLE_WORKER && p->stamp) { /* renews the worker's lease */
+            qh__buf m = {0};
+            qh__wire_begin(&m, QH__MSG_HEARTBEAT);
+            qh__wire_put_id(&m, p->stamp);
+            if (qh__wire_end(&m, 1) == QH_OK)
+                (void)qh__sock_send_buf(b->sock, p->ident, p->ident_len, &m);
+            qh__buf_free(&m);
+        } else {
+            s_send_empty(b, p, QH__MSG_HEARTBEAT);
+        }
     }
 }
 
@@ -982,7 +1052,10 @@ static void *s_run(void *arg)
     return NULL;
 }
 
-qh_status qh_broker_create(const char *endpoint, qh_broker **out)
+/* A broker on endpoint: a CURVE server with pair c whose allowed keys are in ZAP `domain`
+ * (which the broker forgets when destroyed), or plain when c is NULL. */
+static qh_status s_create(const char *endpoint, const qh__curve *c, const char *domain,
+                          qh_broker **out)
 {
     qh_status st = QH_OK;
     *out = NULL;
@@ -994,7 +1067,13 @@ qh_status qh_broker_create(const char *endpoint, qh_broker **out)
     b->wakefd = qh__wakefd_create();
     if (b->wakefd < 0)
         QH_FAIL(QH_EIO, "cannot create an eventfd");
-    QH_TRY(qh__sock_bind(endpoint ? endpoint : "tcp://127.0.0.1:0", &b->sock));
+    if (c) {
+        b->secure = true;
+        snprintf(b->domain, sizeof b->domain, "%s", domain);
+        QH_TRY(qh__sock_bind_curve(endpoint, c, domain, &b->sock));
+    } else {
+        QH_TRY(qh__sock_bind(endpoint, &b->sock));
+    }
     /* Clients need an address they can reach: a wildcard becomes loopback. */
     const char *bound = qh__sock_endpoint(b->sock);
     const char *wild = strstr(bound, "0.0.0.0");
@@ -1011,8 +1090,58 @@ fail:
     qh__sock_destroy(&b->sock, 0);
     if (b->wakefd >= 0)
         close(b->wakefd);
+    if (b->secure)
+        qh__zap_forget(b->domain);
     free(b);
     return st;
+}
+
+/* A domain name of its own for each broker of the process. */
+static void s_domain(char *d, size_t n)
+{
+    static atomic_uint next;
+    snprintf(d, n, "qh-broker-%d-%u", (int)getpid(), atomic_fetch_add(&next, 1));
+}
+
+qh_status qh__broker_create_keyed(const char *endpoint, const qh__curve *server,
+                                  const char *const *clients, size_t nclients,
+                                  const char *const *workers, size_t nworkers, qh_broker **out)
+{
+    char domain[64];
+    s_domain(domain, sizeof domain);
+    qh_status st = qh__zap_allow(domain, clients, nclients, "client");
+    if (st == QH_OK)
+        st = qh__zap_allow(domain, workers, nworkers, "worker");
+    if (st == QH_OK)
+        return s_create(endpoint, server, domain, out);
+    qh__zap_forget(domain);
+    return st;
+}
+
+qh_status qh_broker_create_opts(const char *endpoint, const qh_broker_opts *opts, qh_broker **out)
+{
+    *out = NULL;
+    if (!endpoint)
+        endpoint = "tcp://127.0.0.1:0";
+    qh__keyopts ko = {.keys = opts ? opts->keys : NULL, .insecure = opts && opts->insecure};
+    char domain[64];
+    s_domain(domain, sizeof domain);
+    qh__curve c;
+    bool curve = false;
+    QH_CALL(qh__keys_broker(endpoint, &ko, domain, &c, &curve));
+    qh_status st = s_create(endpoint, curve ? &c : NULL, domain, out);
+    memset(&c, 0, sizeof c);
+    if (st == QH_OK && !curve && qh__endpoint_needs_keys(endpoint))
+        fprintf(stderr,
+                "qhybrid broker: WARNING: %s is plain tcp: anyone who can reach it can run "
+                "tasks, read their arguments and forge results (--insecure)\n",
+                (*out)->endpoint);
+    return st;
+}
+
+qh_status qh_broker_create(const char *endpoint, qh_broker **out)
+{
+    return qh_broker_create_opts(endpoint, NULL, out);
 }
 
 void qh_broker_set_unfit_grace(qh_broker *b, int grace_ms)
@@ -1038,6 +1167,8 @@ void qh_broker_destroy(qh_broker **pb, bool stop_workers)
     pthread_join(b->thread, NULL);
     qh__sock_destroy(&b->sock, 1000);
     close(b->wakefd);
+    if (b->secure)
+        qh__zap_forget(b->domain);
     for (size_t i = 0; i < b->nbuckets; i++) {
         while (b->buckets[i]) {
             b_task *t = b->buckets[i];

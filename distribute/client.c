@@ -19,6 +19,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "distribute/keys.h"
 #include "distribute/peer.h"
 #include "distribute/pool_impl.h"
 #include "distribute/transport.h"
@@ -282,8 +283,8 @@ static qh_status s_handshake(qh__client *c, int timeout_ms)
 static void s_client_destroy(qh__client **pc);
 
 /* Connects to the broker, says hello and starts the I/O thread delivering into pool. */
-static qh_status s_client_create(qh_pool *pool, const char *endpoint, int timeout_ms,
-                                 qh__client **out)
+static qh_status s_client_create(qh_pool *pool, const char *endpoint, const qh__curve *keys,
+                                 int timeout_ms, qh__client **out)
 {
     qh_status st = QH_OK;
     qh__client *c = calloc(1, sizeof *c);
@@ -294,7 +295,7 @@ static qh_status s_client_create(qh_pool *pool, const char *endpoint, int timeou
     snprintf(c->endpoint, sizeof c->endpoint, "%s", endpoint);
     if (c->wakefd < 0)
         QH_FAIL(QH_EIO, "cannot create an eventfd");
-    QH_TRY(qh__sock_connect(endpoint, &c->sock));
+    QH_TRY(qh__sock_connect_sec(endpoint, keys, &c->sock));
     QH_TRY(s_handshake(c, timeout_ms));
     if (pthread_create(&c->thread, NULL, s_io, c) != 0)
         QH_FAIL(QH_ENOMEM, "cannot start the client's I/O thread");
@@ -336,18 +337,18 @@ static qh__client *s_client(qh_pool *pool)
 }
 
 qh_status qh__remote_open(qh__remote *r, const qh__runtime *ops, const char *endpoint,
-                          int timeout_ms, qh_pool **out)
+                          const qh__curve *keys, int timeout_ms, qh_pool **out)
 {
     qh_pool *p = NULL;
     QH_CALL(qh__pool_new(ops, &p));
     p->rt = r;
-    qh_status st = s_client_create(p, endpoint, timeout_ms, &r->client);
+    qh_status st = s_client_create(p, endpoint, keys, timeout_ms, &r->client);
     if (st != QH_OK) {
         qh__pool_free(p);
         return st;
     }
     pthread_mutex_lock(&p->mu);
-    p->next_id = r->client->peer_no << 40 | 1;
+    p->next_id = r->client->peer_no << QH__ID_BITS | 1;
     pthread_mutex_unlock(&p->mu);
     *out = p;
     return QH_OK;
@@ -362,10 +363,16 @@ static qh_status s_create(const qh_pool_opts *o, qh_pool **out)
 {
     if (!o->broker || !*o->broker)
         return QH_ERROR(QH_EINVAL, "a remote pool needs a broker endpoint (set QH_BROKER)");
+    qh__keyopts ko = {
+        .keys = o->keys, .key = o->key, .broker_key = o->broker_key, .insecure = o->insecure};
+    qh__curve keys;
+    QH_CALL(qh__keys_connect(o->broker, "client", &ko, &keys));
     qh__remote *r = calloc(1, sizeof *r);
     if (!r)
         return QH_ERROR(QH_ENOMEM, "out of memory for a pool");
-    qh_status st = qh__remote_open(r, &qh__remote_runtime, o->broker, o->connect_timeout_ms, out);
+    qh_status st =
+        qh__remote_open(r, &qh__remote_runtime, o->broker, &keys, o->connect_timeout_ms, out);
+    memset(&keys, 0, sizeof keys);
     if (st != QH_OK)
         free(r);
     return st;

@@ -3,7 +3,10 @@
  * a client pool to it and waits until every other rank's worker has said hello; the other
  * ranks run a worker offering the cores their binding allows and their share of the node's
  * memory, and leave the process when rank 0 destroys its pool (see pool.h). Ranks on one
- * node talk over ipc://; across nodes over tcp:// to rank 0's host name.
+ * node talk over ipc://; across nodes over tcp:// to rank 0's host name, with CURVE keys
+ * rank 0 makes for the run and sends with the address (the broker's public key, the
+ * workers' and the client's key pairs: a key file is not needed, and a process outside the
+ * job cannot join).
  *
  * Once started, rank 0's pool is a remote pool (client.c), whose operations this runtime's
  * table shares: it differs in how it starts and in how it stops (the broker, the worker
@@ -17,6 +20,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/sysinfo.h"
+#include "distribute/keys.h"
 #include "distribute/pool_impl.h"
 
 typedef struct s_mpi {
@@ -100,12 +104,28 @@ static qh_status s_create(const qh_pool_opts *opts, qh_pool **out)
     uint64_t mine = s_hash(host), lo = 0, hi = 0;
     MPI_Allreduce(&mine, &lo, 1, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD);
     MPI_Allreduce(&mine, &hi, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
-    bool one_node = lo == hi;
+    /* QH_MPI_TCP=1 takes the across-nodes path (tcp with the run's keys) on one node too. */
+    const char *force_tcp = getenv("QH_MPI_TCP");
+    bool one_node = lo == hi && !(force_tcp && strcmp(force_tcp, "1") == 0);
 
     char endpoint[256] = "";
+    /* tcp: the broker's public key, the workers' and the client's secret keys. */
+    char keys[3][QH__KEY_Z85];
+    memset(keys, 0, sizeof keys);
+    qh__curve server = {0}, worker = {0}, client = {0};
     s_mpi *m = NULL;
     qh_status st = QH_OK;
-    if (rank == 0) {
+    if (rank == 0 && !one_node) {
+        st = qh__curve_keypair(server.pub, server.sec);
+        if (st == QH_OK)
+            st = qh__curve_keypair(worker.pub, worker.sec);
+        if (st == QH_OK)
+            st = qh__curve_keypair(client.pub, client.sec);
+        memcpy(keys[0], server.pub, QH__KEY_Z85);
+        memcpy(keys[1], worker.sec, QH__KEY_Z85);
+        memcpy(keys[2], client.sec, QH__KEY_Z85);
+    }
+    if (rank == 0 && st == QH_OK) {
         m = calloc(1, sizeof *m);
         if (!m) {
             st = QH_ERROR(QH_ENOMEM, "out of memory");
@@ -118,7 +138,12 @@ static qh_status s_create(const qh_pool_opts *opts, qh_pool **out)
             } else {
                 snprintf(bind, sizeof bind, "tcp://0.0.0.0:0");
             }
-            st = qh_broker_create(bind, &m->broker);
+            if (one_node) {
+                st = qh_broker_create(bind, &m->broker);
+            } else {
+                const char *cpub = client.pub, *wpub = worker.pub;
+                st = qh__broker_create_keyed(bind, &server, &cpub, 1, &wpub, 1, &m->broker);
+            }
             if (st == QH_OK) {
                 const char *ep = qh_broker_endpoint(m->broker);
                 const char *port = strrchr(ep, ':');
@@ -131,6 +156,18 @@ static qh_status s_create(const qh_pool_opts *opts, qh_pool **out)
     }
     /* An empty endpoint tells the workers rank 0 failed: everyone gives up together. */
     MPI_Bcast(endpoint, sizeof endpoint, MPI_CHAR, 0, MPI_COMM_WORLD);
+    MPI_Bcast(keys, sizeof keys, MPI_CHAR, 0, MPI_COMM_WORLD);
+    memset(&server, 0, sizeof server);
+    if (keys[0][0]) { /* each rank's pairs: the public halves from the secret ones */
+        memcpy(worker.server, keys[0], QH__KEY_Z85);
+        memcpy(worker.sec, keys[1], QH__KEY_Z85);
+        memcpy(client.server, keys[0], QH__KEY_Z85);
+        memcpy(client.sec, keys[2], QH__KEY_Z85);
+        if (qh__curve_public(worker.sec, worker.pub) != QH_OK ||
+            qh__curve_public(client.sec, client.pub) != QH_OK)
+            keys[0][0] = 0;
+    }
+    memset(keys, 0, sizeof keys);
     if (!endpoint[0]) {
         if (m)
             free(m);
@@ -147,7 +184,9 @@ static qh_status s_create(const qh_pool_opts *opts, qh_pool **out)
             int nlocal = local && atoi(local) > 0 ? atoi(local) : 1;
             wo.mem = qh__mem_available() / (uint64_t)nlocal;
         }
-        st = qh_worker_run(&wo);
+        st = qh__worker_run_keyed(&wo, &worker, &client);
+        memset(&worker, 0, sizeof worker);
+        memset(&client, 0, sizeof client);
         if (st != QH_OK)
             fprintf(stderr, "qhybrid: worker rank %d: %s\n", rank, qh_last_error());
         MPI_Barrier(MPI_COMM_WORLD);
@@ -158,7 +197,8 @@ static qh_status s_create(const qh_pool_opts *opts, qh_pool **out)
 
     m->finalize = !inited;
     qh_pool *pool = NULL;
-    st = qh__remote_open(&m->remote, &qh__spmd_runtime, endpoint, 30000, &pool);
+    st = qh__remote_open(&m->remote, &qh__spmd_runtime, endpoint, &client, 30000, &pool);
+    memset(&client, 0, sizeof client);
     if (st != QH_OK) {
         s_finish(m);
         return st;

@@ -260,7 +260,16 @@ static void *s_serve(void *arg)
     return NULL;
 }
 
-qh_status qh__held_create(const char *endpoint, qh__held **out)
+/* Every key may connect to a store: what protects it is that its public key is given only to
+ * the pool's members (see peer.h). */
+static pthread_once_t s_peer_domain_once = PTHREAD_ONCE_INIT;
+static void s_peer_domain(void)
+{
+    const char *any = "*";
+    (void)qh__zap_allow("qh-peer", &any, 1, "peer");
+}
+
+qh_status qh__held_create(const char *endpoint, const qh__curve *keys, qh__held **out)
 {
     qh_status st = QH_OK;
     *out = NULL;
@@ -271,8 +280,16 @@ qh_status qh__held_create(const char *endpoint, qh__held **out)
     s->wakefd = qh__wakefd_create();
     if (s->wakefd < 0)
         QH_FAIL(QH_EIO, "cannot create an eventfd");
-    QH_TRY(qh__sock_bind(endpoint, &s->sock));
-    snprintf(s->endpoint, sizeof s->endpoint, "%s", qh__sock_endpoint(s->sock));
+    if (keys && keys->sec[0] && strncmp(endpoint, "tcp://", 6) == 0) {
+        pthread_once(&s_peer_domain_once, s_peer_domain);
+        QH_TRY(qh__sock_bind_curve(endpoint, keys, "qh-peer", &s->sock));
+        if (snprintf(s->endpoint, sizeof s->endpoint, "%s#%s", qh__sock_endpoint(s->sock),
+                     keys->pub) >= (int)sizeof s->endpoint)
+            QH_FAIL(QH_ENETWORK, "the peer endpoint %s is too long", qh__sock_endpoint(s->sock));
+    } else {
+        QH_TRY(qh__sock_bind(endpoint, &s->sock));
+        snprintf(s->endpoint, sizeof s->endpoint, "%s", qh__sock_endpoint(s->sock));
+    }
     if (pthread_create(&s->thread, NULL, s_serve, s) != 0)
         QH_FAIL(QH_ENOMEM, "cannot start the value store's thread");
     *out = s;
@@ -315,7 +332,22 @@ qh_status qh__peer_fetch(const char *endpoint, uint64_t id, int timeout_ms, qh_v
     qh__sock *sock = NULL;
     qh__buf req = {0};
     *out = NULL;
-    QH_TRY(qh__sock_connect(endpoint, &sock));
+    const char *hash = strchr(endpoint, '#');
+    if (hash) { /* a CURVE store: its key follows the address */
+        char addr[QH__ENDPOINT_MAX];
+        qh__curve c = {0};
+        snprintf(addr, sizeof addr, "%.*s", (int)(hash - endpoint), endpoint);
+        if (!qh__curve_valid(hash + 1))
+            QH_FAIL(QH_EINVAL, "the holder endpoint %s has no valid key", endpoint);
+        memcpy(c.server, hash + 1, QH__KEY_Z85);
+        QH_TRY(qh__curve_keypair(c.pub, c.sec));
+        st = qh__sock_connect_curve(addr, &c, &sock);
+        memset(&c, 0, sizeof c);
+        if (st != QH_OK)
+            goto fail;
+    } else {
+        QH_TRY(qh__sock_connect(endpoint, &sock));
+    }
     qh__wire_begin(&req, QH__MSG_FETCH);
     qh__wire_put_id(&req, id);
     QH_TRY(qh__wire_end(&req, 1));

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "distribute/buf.h"
+#include "distribute/transport.h"
 #include "qhybrid/status.h"
 #include "qhybrid/value.h"
 
@@ -28,9 +29,13 @@ size_t qh__hold_min(void);
 qh_status qh__peer_bind_endpoint(const char *broker, const char *peer, char *out, size_t size);
 
 /* Binds `endpoint` and starts the thread that answers FETCH requests. The caller owns *out.
- * QH_ENETWORK when it cannot be bound. */
-qh_status qh__held_create(const char *endpoint, qh__held **out);
-/* The endpoint others should fetch from (port resolved). Borrowed. */
+ * With keys (the worker's own pair) a tcp endpoint is a CURVE server: fetchers must know its
+ * public key, which the published endpoint carries after a '#' and which only members of the
+ * pool learn, from the broker, over their own authenticated connections. QH_ENETWORK when
+ * it cannot be bound. */
+qh_status qh__held_create(const char *endpoint, const qh__curve *keys, qh__held **out);
+/* The endpoint others should fetch from (port resolved; "#<public key>" on CURVE).
+ * Borrowed. */
 const char *qh__held_endpoint(const qh__held *s);
 /* Keeps b's bytes (a MessagePack value) as task id's value; takes them (b left empty). */
 qh_status qh__held_put(qh__held *s, uint64_t id, qh__buf *b);
@@ -45,7 +50,8 @@ void qh__held_count(qh__held *s, size_t *values, uint64_t *bytes);
 /* Stops the thread, frees every value. Accepts NULL; sets *s = NULL. */
 void qh__held_destroy(qh__held **s);
 
-/* Fetches the value of task id from the store at `endpoint` (decoded, caller owns). Fails
+/* Fetches the value of task id from the store at `endpoint` (decoded, caller owns), over
+ * CURVE (with a key pair made for the fetch) when the endpoint carries a key. Fails
  * with QH_EWORKERLOST when the holder does not answer within timeout_ms, with what the
  * holder said when it does not have the value. */
 qh_status qh__peer_fetch(const char *endpoint, uint64_t id, int timeout_ms, qh_value **out);

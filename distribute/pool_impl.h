@@ -15,6 +15,7 @@
 #include <pthread.h>
 
 #include "distribute/runtime.h"
+#include "distribute/transport.h"
 
 typedef struct qh__client qh__client;
 
@@ -159,11 +160,12 @@ typedef struct qh__remote {
     qh__client *client; /* the connection and its I/O thread */
 } qh__remote;
 
-/* Connects r to the broker at endpoint (waiting up to timeout_ms for its welcome) and
- * returns a new pool of runtime ops whose state is r (which must outlive it). QH_ENETWORK
- * when no broker answers. */
+/* Connects r to the broker at endpoint (with CURVE keys, or plain when keys is NULL or has
+ * no server key), waiting up to timeout_ms for its welcome, and returns a new pool of
+ * runtime ops whose state is r (which must outlive it). QH_ENETWORK when no broker answers
+ * (also when it does not accept the key). */
 qh_status qh__remote_open(qh__remote *r, const qh__runtime *ops, const char *endpoint,
-                          int timeout_ms, qh_pool **out);
+                          const qh__curve *keys, int timeout_ms, qh_pool **out);
 /* Stops r's I/O thread and closes its connection (r itself is the caller's). */
 void qh__remote_close(qh__remote *r);
 

@@ -1,7 +1,11 @@
 /* The one file that includes zmq.h (see transport.h). Contexts are shared by the sockets
  * of the process and reference-counted: the last socket closed terminates the context, so
  * a test can create and destroy pools over and over. After fork() the child forgets the
- * parent's context (ZeroMQ contexts do not survive fork) and makes its own. */
+ * parent's context (ZeroMQ contexts do not survive fork) and makes its own.
+ *
+ * CURVE servers are authenticated by one ZAP handler per context: a thread answering on
+ * inproc://zeromq.zap.01 from a table of (domain, public key, role) entries, started with
+ * the first CURVE server and stopped (through zmq_ctx_shutdown) with the context. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -74,17 +78,177 @@ static pthread_mutex_t s_mu = PTHREAD_MUTEX_INITIALIZER;
 static void *s_ctx;
 static unsigned s_nsock;
 static pthread_once_t s_once = PTHREAD_ONCE_INIT;
+static bool s_zap_running; /* the handler thread of s_ctx exists */
+static pthread_t s_zap_thread;
+
+/* ---- the authenticator ---- */
+
+typedef struct s_allow {
+    struct s_allow *next;
+    char domain[64];         /* ZMQ_ZAP_DOMAIN of the sockets it applies to */
+    bool any;                /* any key ("*") */
+    unsigned char key[32];   /* the public key, decoded */
+    char user[QH__USER_MAX]; /* the role given to its connections */
+} s_allow;
+
+static pthread_mutex_t s_allow_mu = PTHREAD_MUTEX_INITIALIZER;
+static s_allow *s_allowed;
+
+qh_status qh__zap_allow(const char *domain, const char *const *keys, size_t n, const char *user)
+{
+    for (size_t i = 0; i < n; i++) {
+        s_allow *a = calloc(1, sizeof *a);
+        if (!a)
+            return QH_ERROR(QH_ENOMEM, "out of memory for an allowed key");
+        snprintf(a->domain, sizeof a->domain, "%s", domain);
+        snprintf(a->user, sizeof a->user, "%s", user);
+        a->any = strcmp(keys[i], "*") == 0;
+        if (!a->any && (!qh__curve_valid(keys[i]) || !zmq_z85_decode(a->key, keys[i]))) {
+            free(a);
+            return QH_ERROR(QH_EINVAL, "'%.40s' is not a CURVE public key (40 Z85 characters)",
+                            keys[i]);
+        }
+        pthread_mutex_lock(&s_allow_mu);
+        a->next = s_allowed;
+        s_allowed = a;
+        pthread_mutex_unlock(&s_allow_mu);
+    }
+    return QH_OK;
+}
+
+void qh__zap_forget(const char *domain)
+{
+    pthread_mutex_lock(&s_allow_mu);
+    for (s_allow **pa = &s_allowed; *pa;) {
+        s_allow *a = *pa;
+        if (strcmp(a->domain, domain) == 0) {
+            *pa = a->next;
+            free(a);
+        } else {
+            pa = &a->next;
+        }
+    }
+    pthread_mutex_unlock(&s_allow_mu);
+}
+
+/* The role a (domain, key) may act as, or false when it may not connect. */
+static bool s_allowed_user(const char *domain, size_t dlen, const unsigned char *key, size_t klen,
+                           char user[QH__USER_MAX])
+{
+    bool ok = false;
+    pthread_mutex_lock(&s_allow_mu);
+    for (s_allow *a = s_allowed; a && !ok; a = a->next) {
+        if (strlen(a->domain) != dlen || memcmp(a->domain, domain, dlen) != 0)
+            continue;
+        if (a->any || (klen == 32 && memcmp(a->key, key, 32) == 0)) {
+            snprintf(user, QH__USER_MAX, "%s", a->user);
+            ok = true;
+        }
+    }
+    pthread_mutex_unlock(&s_allow_mu);
+    return ok;
+}
+
+/* Answers ZAP requests (RFC 27: version, request id, domain, address, identity, mechanism,
+ * credentials) until the context is shut down. Anything but CURVE with a listed key is
+ * refused. */
+static void *s_zap(void *arg)
+{
+    void *rep = arg;
+    for (;;) {
+        zmq_msg_t f[8];
+        int nf = 0;
+        bool more = true, dead = false;
+        while (more) {
+            zmq_msg_t tmp;
+            zmq_msg_init(&tmp);
+            if (zmq_msg_recv(&tmp, rep, 0) < 0) {
+                zmq_msg_close(&tmp);
+                if (errno == EINTR)
+                    continue;
+                dead = true;
+                break;
+            }
+            more = zmq_msg_more(&tmp);
+            if (nf < 8) {
+                zmq_msg_init(&f[nf]);
+                zmq_msg_move(&f[nf++], &tmp);
+            }
+            zmq_msg_close(&tmp);
+        }
+        if (dead) {
+            for (int i = 0; i < nf; i++)
+                zmq_msg_close(&f[i]);
+            break;
+        }
+        char user[QH__USER_MAX] = "";
+        bool ok = nf >= 7 && zmq_msg_size(&f[5]) == 5 &&
+                  memcmp(zmq_msg_data(&f[5]), "CURVE", 5) == 0 &&
+                  s_allowed_user(zmq_msg_data(&f[2]), zmq_msg_size(&f[2]), zmq_msg_data(&f[6]),
+                                 zmq_msg_size(&f[6]), user);
+        const char *code = ok ? "200" : "400", *text = ok ? "OK" : "key not allowed";
+        zmq_send(rep, "1.0", 3, ZMQ_SNDMORE);
+        if (nf >= 2)
+            zmq_send(rep, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), ZMQ_SNDMORE);
+        else
+            zmq_send(rep, "", 0, ZMQ_SNDMORE);
+        zmq_send(rep, code, 3, ZMQ_SNDMORE);
+        zmq_send(rep, text, strlen(text), ZMQ_SNDMORE);
+        zmq_send(rep, user, strlen(user), ZMQ_SNDMORE);
+        zmq_send(rep, "", 0, 0);
+        for (int i = 0; i < nf; i++)
+            zmq_msg_close(&f[i]);
+    }
+    int zero = 0;
+    zmq_setsockopt(rep, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_close(rep);
+    return NULL;
+}
+
+/* Starts the handler of s_ctx if it is not running (s_mu held). */
+static qh_status s_zap_start(void)
+{
+    if (s_zap_running)
+        return QH_OK;
+    void *rep = zmq_socket(s_ctx, ZMQ_REP);
+    if (!rep)
+        return QH_ERROR(QH_ENETWORK, "cannot create the authenticator: %s", zmq_strerror(errno));
+    if (zmq_bind(rep, "inproc://zeromq.zap.01") != 0) {
+        int e = errno;
+        zmq_close(rep);
+        return QH_ERROR(QH_ENETWORK, "cannot start the authenticator: %s", zmq_strerror(e));
+    }
+    if (pthread_create(&s_zap_thread, NULL, s_zap, rep) != 0) {
+        zmq_close(rep);
+        return QH_ERROR(QH_ENOMEM, "cannot start the authenticator's thread");
+    }
+    s_zap_running = true;
+    return QH_OK;
+}
 
 static void s_child(void)
 {
     pthread_mutex_init(&s_mu, NULL);
     s_ctx = NULL; /* the parent's: unusable here, left alone */
     s_nsock = 0;
+    s_zap_running = false; /* its thread was not copied */
 }
 
 static void s_install_atfork(void)
 {
     pthread_atfork(NULL, NULL, s_child);
+}
+
+/* A limit from the environment (a non-negative integer up to max), else def. */
+static uint64_t s_env_limit(const char *name, uint64_t def, uint64_t max)
+{
+    const char *v = getenv(name);
+    char *end = NULL;
+    if (!v || !*v)
+        return def;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    return errno || *end || v[0] == '-' || n > max ? def : n;
 }
 
 static qh_status s_new(int type, qh__sock **out)
@@ -105,9 +269,14 @@ static qh_status s_new(int type, qh__sock **out)
         free(s);
         return QH_ERROR(QH_ENETWORK, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
     }
-    int zero = 0;
-    zmq_setsockopt(s->z, ZMQ_SNDHWM, &zero, sizeof zero); /* the application bounds queues */
-    zmq_setsockopt(s->z, ZMQ_RCVHWM, &zero, sizeof zero);
+    /* Bounds (see transport.h): a full receive queue stops reading that connection (the peer
+     * waits), a message over the limit drops the connection. */
+    int rcvhwm = (int)s_env_limit("QH_ZMQ_RCVHWM", 10000, INT32_MAX);
+    int sndhwm = (int)s_env_limit("QH_ZMQ_SNDHWM", 0, INT32_MAX);
+    int64_t maxmsg = (int64_t)s_env_limit("QH_MAX_MESSAGE_BYTES", INT64_C(1) << 30, INT64_MAX);
+    zmq_setsockopt(s->z, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm);
+    zmq_setsockopt(s->z, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
+    zmq_setsockopt(s->z, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     s->router = type == ZMQ_ROUTER;
     *out = s;
     return QH_OK;
@@ -127,6 +296,110 @@ qh_status qh__sock_bind(const char *endpoint, qh__sock **out)
         snprintf(s->endpoint, sizeof s->endpoint, "%s", endpoint);
     *out = s;
     return QH_OK;
+}
+
+bool qh__curve_available(void)
+{
+    return zmq_has("curve");
+}
+
+bool qh__curve_valid(const char *k)
+{
+    static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   ".-:+=^!/*?&<>()[]{}@%$#";
+    if (!k || strlen(k) != 40)
+        return false;
+    for (size_t i = 0; i < 40; i++)
+        if (!strchr(alphabet, k[i]))
+            return false;
+    unsigned char raw[32];
+    return zmq_z85_decode(raw, k) != NULL;
+}
+
+qh_status qh__curve_keypair(char pub[QH__KEY_Z85], char sec[QH__KEY_Z85])
+{
+    if (!qh__curve_available() || zmq_curve_keypair(pub, sec) != 0)
+        return QH_ERROR(QH_EUNSUPPORTED,
+                        "this ZeroMQ library has no CURVE (it must be built with libsodium)");
+    return QH_OK;
+}
+
+qh_status qh__curve_public(const char *sec, char pub[QH__KEY_Z85])
+{
+    if (!qh__curve_valid(sec))
+        return QH_ERROR(QH_EINVAL, "not a CURVE secret key (40 Z85 characters)");
+    if (!qh__curve_available() || zmq_curve_public(pub, sec) != 0)
+        return QH_ERROR(QH_EUNSUPPORTED,
+                        "this ZeroMQ library has no CURVE (it must be built with libsodium)");
+    return QH_OK;
+}
+
+static qh_status s_curve_opts(qh__sock *s, const qh__curve *c, bool server, const char *domain)
+{
+    int one = 1;
+    bool ok = zmq_setsockopt(s->z, ZMQ_CURVE_SECRETKEY, c->sec, 40) == 0 &&
+              zmq_setsockopt(s->z, ZMQ_CURVE_PUBLICKEY, c->pub, 40) == 0;
+    if (server)
+        ok = ok && zmq_setsockopt(s->z, ZMQ_CURVE_SERVER, &one, sizeof one) == 0 &&
+             zmq_setsockopt(s->z, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) == 0;
+    else
+        ok = ok && zmq_setsockopt(s->z, ZMQ_CURVE_SERVERKEY, c->server, 40) == 0;
+    if (!ok)
+        return QH_ERROR(QH_ENETWORK, "cannot set up CURVE: %s", zmq_strerror(errno));
+    return QH_OK;
+}
+
+qh_status qh__sock_bind_curve(const char *endpoint, const qh__curve *c, const char *domain,
+                              qh__sock **out)
+{
+    qh_status st = QH_OK;
+    qh__sock *s = NULL;
+    if (!qh__curve_available())
+        return QH_ERROR(QH_EUNSUPPORTED,
+                        "this ZeroMQ library has no CURVE (it must be built with libsodium)");
+    QH_CALL(s_new(ZMQ_ROUTER, &s));
+    pthread_mutex_lock(&s_mu);
+    st = s_zap_start();
+    pthread_mutex_unlock(&s_mu);
+    if (st != QH_OK)
+        goto fail;
+    QH_TRY(s_curve_opts(s, c, true, domain));
+    if (zmq_bind(s->z, endpoint) != 0)
+        QH_FAIL(QH_ENETWORK, "cannot bind %s: %s", endpoint, zmq_strerror(errno));
+    size_t len = sizeof s->endpoint;
+    if (zmq_getsockopt(s->z, ZMQ_LAST_ENDPOINT, s->endpoint, &len) != 0)
+        snprintf(s->endpoint, sizeof s->endpoint, "%s", endpoint);
+    *out = s;
+    return QH_OK;
+fail:
+    qh__sock_destroy(&s, 0);
+    return st;
+}
+
+qh_status qh__sock_connect_curve(const char *endpoint, const qh__curve *c, qh__sock **out)
+{
+    qh_status st = QH_OK;
+    qh__sock *s = NULL;
+    if (!qh__curve_available())
+        return QH_ERROR(QH_EUNSUPPORTED,
+                        "this ZeroMQ library has no CURVE (it must be built with libsodium)");
+    QH_CALL(s_new(ZMQ_DEALER, &s));
+    QH_TRY(s_curve_opts(s, c, false, NULL));
+    if (zmq_connect(s->z, endpoint) != 0)
+        QH_FAIL(QH_ENETWORK, "cannot connect to %s: %s", endpoint, zmq_strerror(errno));
+    snprintf(s->endpoint, sizeof s->endpoint, "%s", endpoint);
+    *out = s;
+    return QH_OK;
+fail:
+    qh__sock_destroy(&s, 0);
+    return st;
+}
+
+qh_status qh__sock_connect_sec(const char *endpoint, const qh__curve *c, qh__sock **out)
+{
+    if (c && c->server[0])
+        return qh__sock_connect_curve(endpoint, c, out);
+    return qh__sock_connect(endpoint, out);
 }
 
 qh_status qh__sock_connect(const char *endpoint, qh__sock **out)
@@ -218,6 +491,10 @@ static int s_recv(qh__sock *s, qh__msgin *m)
     }
     m->data = zmq_msg_data(frame);
     m->len = zmq_msg_size(frame);
+    m->user[0] = 0;
+    const char *user = s->router ? zmq_msg_gets(frame, "User-Id") : NULL;
+    if (user)
+        snprintf(m->user, sizeof m->user, "%s", user);
     return 1;
 }
 
@@ -300,11 +577,20 @@ void qh__sock_destroy(qh__sock **ps, int linger_ms)
         unlink(s->endpoint + 6);
     pthread_mutex_lock(&s_mu);
     void *ctx = NULL;
+    bool zap = false;
+    pthread_t zap_thread;
     if (--s_nsock == 0) {
         ctx = s_ctx;
         s_ctx = NULL;
+        zap = s_zap_running;
+        zap_thread = s_zap_thread;
+        s_zap_running = false;
     }
     pthread_mutex_unlock(&s_mu);
+    if (ctx && zap) { /* the handler's blocking receive ends with ETERM */
+        zmq_ctx_shutdown(ctx);
+        pthread_join(zap_thread, NULL);
+    }
     if (ctx)
         zmq_ctx_term(ctx);
     free(s);

@@ -4,7 +4,13 @@
  * sockets are not thread-safe, so each is used by one thread (an I/O thread), which can
  * also wait on an eventfd the other threads poke. A shared socket (qh__sock_share) also
  * lets other threads send on it, which saves a hand-off to the I/O thread when a message
- * should leave at once. */
+ * should leave at once.
+ *
+ * Every socket is bounded: at most $QH_ZMQ_RCVHWM (10000) messages wait per connection before
+ * ZeroMQ stops reading it, and a message over $QH_MAX_MESSAGE_BYTES (1 GiB) drops the
+ * connection. The send side is unbounded unless $QH_ZMQ_SNDHWM is set: a full ROUTER drops
+ * messages silently, which would lose results, and the broker only sends what its peers asked
+ * for. */
 #ifndef QH_DISTRIBUTE_TRANSPORT_H
 #define QH_DISTRIBUTE_TRANSPORT_H
 
@@ -15,6 +21,16 @@
 #include "qhybrid/status.h"
 
 #define QH__PEER_MAX 256 /* identity bytes kept from a ROUTER message */
+#define QH__KEY_Z85  41  /* a CURVE key in Z85 text: 40 characters and the NUL */
+#define QH__USER_MAX 16  /* the role the authenticator gave a connection, with the NUL */
+
+/* CURVE keys of one socket, in Z85. A server (bind) uses pub/sec as its own pair; a client
+ * (connect) uses pub/sec as its own pair and `server` as the public key it expects. */
+typedef struct qh__curve {
+    char pub[QH__KEY_Z85];    /* own public key */
+    char sec[QH__KEY_Z85];    /* own secret key */
+    char server[QH__KEY_Z85]; /* connect: the server's public key */
+} qh__curve;
 
 typedef struct qh__sock qh__sock;
 
@@ -24,6 +40,8 @@ typedef struct qh__msgin {
     size_t peer_len;                  /* 0 on a DEALER */
     const void *data;                 /* the data frame (valid until qh__msgin_close) */
     size_t len;
+    char user[QH__USER_MAX]; /* on a CURVE server: the role the authenticator gave the sender
+                                ("client", "worker", "peer"); "" on a plain socket */
     _Alignas(8) unsigned char frame[64]; /* the zmq_msg_t holding data */
 } qh__msgin;
 
@@ -31,6 +49,32 @@ typedef struct qh__msgin {
 qh_status qh__sock_bind(const char *endpoint, qh__sock **out);
 /* A DEALER connected (asynchronously) to endpoint. QH_ENETWORK for a malformed endpoint. */
 qh_status qh__sock_connect(const char *endpoint, qh__sock **out);
+/* A ROUTER bound to endpoint as a CURVE server with the pair in c: every connection is
+ * checked against the keys allowed in the authentication `domain` (qh__zap_allow). */
+qh_status qh__sock_bind_curve(const char *endpoint, const qh__curve *c, const char *domain,
+                              qh__sock **out);
+/* A DEALER connected to endpoint as a CURVE client (c's own pair, c->server expected). */
+qh_status qh__sock_connect_curve(const char *endpoint, const qh__curve *c, qh__sock **out);
+/* A DEALER: CURVE when c is given and has a server key, else plain. */
+qh_status qh__sock_connect_sec(const char *endpoint, const qh__curve *c, qh__sock **out);
+
+/* Whether this libzmq can do CURVE (built with libsodium). */
+bool qh__curve_available(void);
+/* A new key pair. QH_EUNSUPPORTED without CURVE. */
+qh_status qh__curve_keypair(char pub[QH__KEY_Z85], char sec[QH__KEY_Z85]);
+/* The public key of a secret key; QH_EINVAL when sec is not a Z85 key. */
+qh_status qh__curve_public(const char *sec, char pub[QH__KEY_Z85]);
+/* Whether s is 40 characters of the Z85 alphabet that decode to a key. */
+bool qh__curve_valid(const char *s);
+
+/* The process's authenticator (ZeroMQ's ZAP, answered by a thread of this file) accepts, in
+ * `domain`, the connections that prove to hold the secret key of one of the n public keys,
+ * and tags their messages with `user`. Entries add up; a domain with the key "*" accepts
+ * any key. QH_ENOMEM. */
+qh_status qh__zap_allow(const char *domain, const char *const *keys, size_t n, const char *user);
+/* Forgets a domain (its sockets are closed). */
+void qh__zap_forget(const char *domain);
+
 /* The endpoint actually bound (ports resolved), e.g. "tcp://0.0.0.0:41234". */
 const char *qh__sock_endpoint(qh__sock *s);
 /* Sends b's bytes as one frame (to `peer` on a ROUTER; peer NULL on a DEALER) without

@@ -209,6 +209,12 @@ qh_status qh__wire_get_hello(qh__rd *rd, qh__hello *h)
     s_get_endpoint(rd, h->endpoint);
     if (rd->err || (h->role != QH__ROLE_CLIENT && h->role != QH__ROLE_WORKER))
         return s_bad("hello");
+    if (!(h->cap.cpu <= QH__CPU_MAX) || h->cap.gpu > QH__GPU_MAX || h->cap.mem > QH__MEM_MAX)
+        return QH_ERROR(QH_EPARSE,
+                        "malformed hello: offers cpu=%g gpu=%u mem=%llu, beyond any machine "
+                        "(at most %g, %u, %llu)",
+                        h->cap.cpu, h->cap.gpu, (unsigned long long)h->cap.mem, QH__CPU_MAX,
+                        QH__GPU_MAX, (unsigned long long)QH__MEM_MAX);
     return QH_OK;
 }
 
@@ -320,9 +326,11 @@ void qh__shape_add(qh__shape *s, const qh__res *cap)
     s->max.cpu = cap->cpu > s->max.cpu ? cap->cpu : s->max.cpu;
     s->max.gpu = cap->gpu > s->max.gpu ? cap->gpu : s->max.gpu;
     s->max.mem = cap->mem > s->max.mem ? cap->mem : s->max.mem;
-    s->total.cpu += cap->cpu;
-    s->total.gpu += cap->gpu;
-    s->total.mem += cap->mem;
+    /* Saturating: what clients read must stay within what they accept. */
+    s->total.cpu =
+        s->total.cpu + cap->cpu < QH__TOTAL_CPU_MAX ? s->total.cpu + cap->cpu : QH__TOTAL_CPU_MAX;
+    s->total.gpu = cap->gpu > UINT32_MAX - s->total.gpu ? UINT32_MAX : s->total.gpu + cap->gpu;
+    s->total.mem = cap->mem > UINT64_MAX - s->total.mem ? UINT64_MAX : s->total.mem + cap->mem;
     if (s->nlist < sizeof s->list / sizeof s->list[0])
         s->list[s->nlist++] = *cap;
 }

@@ -53,6 +53,17 @@ typedef enum qh__msg_type {
 
 enum { QH__ROLE_CLIENT = 1, QH__ROLE_WORKER = 2 };
 
+/* A task id is (the client's peer number from WELCOME) << QH__ID_BITS | (the client's count):
+ * the broker refuses ids outside the submitting client's range. */
+#define QH__ID_BITS 40
+
+/* What one worker may offer: more than any machine has, bounded so that sums over workers
+ * stay finite and exact (a hello beyond them is malformed). Pool totals saturate. */
+#define QH__CPU_MAX       65536.0
+#define QH__GPU_MAX       1024u
+#define QH__MEM_MAX       (UINT64_C(1) << 50)
+#define QH__TOTAL_CPU_MAX 1e8
+
 /* What a worker offers or a task needs. */
 typedef struct qh__res {
     double cpu;
@@ -87,7 +98,7 @@ typedef struct qh__welcome {
 
 /* A task as a client submits it. Pointers borrow the message being read. */
 typedef struct qh__submit {
-    uint64_t id;             /* client-chosen, unique per broker (peer_no << 40 | n) */
+    uint64_t id;             /* client-chosen in its range (peer_no << QH__ID_BITS | n) */
     char name[QH__NAME_MAX]; /* registered task name */
     qh_target target;        /* cpu, gpu, mem, max_retries, priority */
     uint32_t ndeps;          /* ids this task waits for */

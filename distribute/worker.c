@@ -21,10 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "distribute/keys.h"
 #include "distribute/peer.h"
 #include "distribute/pool_impl.h"
 #include "distribute/transport.h"
@@ -36,6 +38,7 @@ typedef struct w_worker w_worker;
 typedef struct w_job {
     qh__job job;             /* executor handle (first member) */
     w_worker *w;             /* owner */
+    unsigned session;        /* the broker session that handed it out */
     struct w_job *hnext;     /* id table chain */
     uint64_t id;             /* task id */
     char name[QH__NAME_MAX]; /* task name */
@@ -65,7 +68,13 @@ struct w_worker {
     qh__held *store;            /* values kept here (NULL: no peer endpoint, keep none) */
     size_t hold_min;            /* results of at least this many bytes are kept */
     atomic_uint hb_ms;          /* the session's heartbeat (fetch time-outs follow it) */
+    qh__curve keys;             /* CURVE to the broker (empty server key: plain) */
+    qh__curve nested_keys;      /* ... and as a client, for nested submits */
+    bool nested_ok;             /* nested_keys are usable (plain broker, or a client key) */
     qh_pool *nested;            /* pool for tasks that submit tasks */
+    atomic_uint session;        /* counts broker sessions: a job of an older one is revoked */
+    atomic_int_fast64_t lease;  /* until when (ms) the broker surely still counts us alive */
+    atomic_bool closing;        /* the worker is returning: tasks not started never will */
     pthread_mutex_t nested_mu;  /* guards creating `nested` (slow: not under mu) */
 };
 
@@ -73,9 +82,14 @@ static qh_pool *s_nested_pool(void *arg)
 {
     w_worker *w = arg;
     pthread_mutex_lock(&w->nested_mu);
-    qh_pool_opts o = {.kind = QH_POOL_REMOTE, .broker = w->endpoint, .connect_timeout_ms = 10000};
-    if (!w->nested && qh__remote_runtime.create(&o, &w->nested) != QH_OK)
-        w->nested = NULL;
+    if (!w->nested && w->nested_ok) {
+        qh__remote *r = calloc(1, sizeof *r);
+        if (r && qh__remote_open(r, &qh__remote_runtime, w->endpoint, &w->nested_keys, 10000,
+                                 &w->nested) != QH_OK) {
+            free(r);
+            w->nested = NULL;
+        }
+    }
     qh_pool *p = w->nested;
     pthread_mutex_unlock(&w->nested_mu);
     return p;
@@ -203,6 +217,26 @@ static qh_status s_args(w_job *j, qh_value **out)
     return QH_OK;
 }
 
+static void s_job_drop(qh__job *job);
+static bool s_stopped(const w_worker *w);
+
+/* Exactly-once: a task may start only while the broker cannot yet have declared this worker
+ * lost and handed the task to another — that is, within the lease its echoed heartbeats
+ * grant (see s_session). A worker that was stopped (SIGSTOP, a long swap) wakes with an
+ * expired lease: its threads wait here until the lease is renewed (the broker still counts
+ * it) or a new session begins (the broker gave its tasks away, and these are dropped). */
+static bool s_may_start(w_worker *w, const w_job *j)
+{
+    for (;;) {
+        if (j->session != atomic_load(&w->session) || s_stopped(w) || atomic_load(&w->closing))
+            return false;
+        if (qh__now_ms() < atomic_load(&w->lease))
+            return true;
+        struct timespec nap = {0, 5 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+}
+
 static void s_job_run(qh__job *job)
 {
     w_job *j = (w_job *)job;
@@ -210,6 +244,10 @@ static void s_job_run(qh__job *job)
     qh_value *args = NULL, *result = NULL;
     char *message = NULL;
     qh_status st;
+    if (!s_may_start(w, j)) { /* handed out to a session the broker has ended */
+        s_job_drop(job);
+        return;
+    }
     pthread_mutex_lock(&w->mu);
     bool reported = j->reported;
     j->started = true;
@@ -276,6 +314,7 @@ static void s_job_drop(qh__job *job)
 
 static void s_runs(w_worker *w, qh__rd *rd, uint32_t count)
 {
+    unsigned session = atomic_load(&w->session);
     for (uint32_t k = 0; k < count; k++) {
         qh__run r;
         if (qh__wire_get_run(rd, &r) != QH_OK)
@@ -295,6 +334,7 @@ static void s_runs(w_worker *w, qh__rd *rd, uint32_t count)
         memcpy(blob, r.args, r.args_len);
         memcpy(blob + r.args_len, r.deps.p, deps_len);
         j->w = w;
+        j->session = session;
         j->id = r.id;
         memcpy(j->name, r.name, sizeof j->name);
         j->target = r.target;
@@ -369,6 +409,30 @@ static qh_status s_hello(w_worker *w, qh__sock *s)
     return st;
 }
 
+/* A heartbeat carrying our clock (ms); the broker sends the latest back in its own. */
+static qh_status s_send_stamp(qh__sock *s, int64_t now)
+{
+    qh__buf b = {0};
+    qh__wire_begin(&b, QH__MSG_HEARTBEAT);
+    qh__wire_put_id(&b, (uint64_t)now);
+    qh_status st = qh__wire_end(&b, 1);
+    if (st == QH_OK)
+        st = qh__sock_send_buf(s, NULL, 0, &b);
+    qh__buf_free(&b);
+    return st;
+}
+
+/* The broker heard us at `stamp` or later, and declares a worker lost only after
+ * QH__LIVENESS heartbeats of silence: until one heartbeat short of that, no task of ours
+ * can have been given to another worker. */
+static void s_renew(w_worker *w, int64_t stamp, unsigned hb_ms)
+{
+    int64_t until = stamp + (int64_t)hb_ms * (QH__LIVENESS - 1);
+    int64_t cur = atomic_load(&w->lease);
+    while (until > cur && !atomic_compare_exchange_weak(&w->lease, &cur, until))
+        ;
+}
+
 static bool s_stopped(const w_worker *w)
 {
     return w->opts->stop && *w->opts->stop;
@@ -379,13 +443,18 @@ static bool s_stopped(const w_worker *w)
 static bool s_session(w_worker *w, unsigned *hb_ms)
 {
     qh__sock *s = NULL;
-    if (qh__sock_connect(w->endpoint, &s) != QH_OK)
+    if (qh__sock_connect_sec(w->endpoint, &w->keys, &s) != QH_OK)
         return true;
     bool shared = qh__sock_share(s, w->wakefd) == QH_OK; /* else results go in batches only */
     bool quit = false, welcomed = false;
-    int64_t heard = qh__now_ms(), sent = 0;
+    int64_t heard = qh__now_ms(), sent = 0, stamped = 0;
     if (w->store)
         qh__held_clear(w->store);
+    /* A new session revokes the tasks of the last one that have not started: the broker
+     * gave them to others when it lost us (or it is a new broker that never knew them). */
+    atomic_store(&w->lease, 0);
+    atomic_fetch_add(&w->session, 1);
+    const int64_t first_hello = qh__now_ms();
     (void)s_hello(w, s);
     sent = qh__now_ms();
     for (;;) {
@@ -427,6 +496,8 @@ static bool s_session(w_worker *w, unsigned *hb_ms)
                         pthread_mutex_unlock(&w->mu);
                         *hb_ms = wl.heartbeat_ms;
                         atomic_store(&w->hb_ms, wl.heartbeat_ms);
+                        /* Registered no earlier than our first hello arrived. */
+                        s_renew(w, first_hello, *hb_ms);
                     }
                 } else if (type == QH__MSG_RUN && welcomed) {
                     s_runs(w, &rd, count);
@@ -438,6 +509,10 @@ static bool s_session(w_worker *w, unsigned *hb_ms)
                         qh__held_drop(w->store, id);
                 } else if (type == QH__MSG_SHUTDOWN) {
                     quit = true;
+                } else if (type == QH__MSG_HEARTBEAT && welcomed && count > 0) {
+                    uint64_t stamp;
+                    if (qh__wire_get_id(&rd, &stamp) == QH_OK && stamp <= (uint64_t)qh__now_ms())
+                        s_renew(w, (int64_t)stamp, *hb_ms);
                 }
             }
             qh__msgin_close(&m);
@@ -445,11 +520,12 @@ static bool s_session(w_worker *w, unsigned *hb_ms)
         if (quit)
             break;
         int64_t now = qh__now_ms();
-        if (now - sent >= (int64_t)*hb_ms) {
-            if (welcomed)
-                (void)s_send_empty(s, QH__MSG_HEARTBEAT);
-            else
-                (void)s_hello(w, s); /* the broker may not be up yet */
+        if (welcomed && now - stamped >= (int64_t)*hb_ms / 2) {
+            /* Stamped heartbeats, even when results flow: their echoes renew the lease. */
+            (void)s_send_stamp(s, now);
+            sent = stamped = now;
+        } else if (!welcomed && now - sent >= (int64_t)*hb_ms) {
+            (void)s_hello(w, s); /* the broker may not be up yet */
             sent = now;
         }
         if (now - heard > (int64_t)*hb_ms * QH__LIVENESS)
@@ -466,7 +542,8 @@ static bool s_session(w_worker *w, unsigned *hb_ms)
     return quit;
 }
 
-qh_status qh_worker_run(const qh_worker_opts *opts)
+qh_status qh__worker_run_keyed(const qh_worker_opts *opts, const qh__curve *keys,
+                               const qh__curve *client_keys)
 {
     if (!opts || !opts->broker || !opts->broker[0])
         return QH_ERROR(QH_EINVAL, "a worker needs a broker endpoint");
@@ -475,6 +552,11 @@ qh_status qh_worker_run(const qh_worker_opts *opts)
     if (!w)
         return QH_ERROR(QH_ENOMEM, "out of memory for a worker");
     w->opts = opts;
+    w->wakefd = -1;
+    w->keys = *keys;
+    w->nested_ok = client_keys != NULL;
+    if (client_keys)
+        w->nested_keys = *client_keys;
     snprintf(w->endpoint, sizeof w->endpoint, "%s", opts->broker);
     char host[64] = "?";
     gethostname(host, sizeof host - 1);
@@ -489,24 +571,29 @@ qh_status qh_worker_run(const qh_worker_opts *opts)
     atomic_init(&w->hb_ms, qh__heartbeat_ms());
     pthread_mutex_init(&w->mu, NULL);
     pthread_mutex_init(&w->nested_mu, NULL);
+    /* The broker refuses a hello beyond any machine (wire.h); so does the worker, aloud. */
+    if (!(w->cap.cpu <= QH__CPU_MAX) || w->cap.gpu > QH__GPU_MAX || w->cap.mem > QH__MEM_MAX)
+        QH_FAIL(QH_EINVAL, "a worker offers at most %g cpus, %u gpus and %llu bytes", QH__CPU_MAX,
+                QH__GPU_MAX, (unsigned long long)QH__MEM_MAX);
     w->wakefd = qh__wakefd_create();
     if (w->wakefd < 0)
         QH_FAIL(QH_EIO, "cannot create an eventfd");
     QH_TRY(qh__exec_create(&w->cap, 0, &w->exec));
     /* A malformed endpoint fails now rather than looping. */
     qh__sock *probe = NULL;
-    QH_TRY(qh__sock_connect(w->endpoint, &probe));
+    QH_TRY(qh__sock_connect_sec(w->endpoint, &w->keys, &probe));
     qh__sock_destroy(&probe, 0);
     /* Without a peer endpoint every value goes through the broker: slower, still right. */
     char peer[QH__ENDPOINT_MAX];
     if (qh__peer_bind_endpoint(w->endpoint, opts->peer, peer, sizeof peer) != QH_OK ||
-        qh__held_create(peer, &w->store) != QH_OK)
+        qh__held_create(peer, &w->keys, &w->store) != QH_OK)
         fprintf(stderr, "qhybrid worker %s: values will go through the broker: %s\n", w->name,
                 qh_last_error());
     unsigned hb = qh__heartbeat_ms();
     while (!s_session(w, &hb))
         ;
 fail:
+    atomic_store(&w->closing, true);
     /* Running tasks are told to stop (qh_task_canceled), then waited for. */
     pthread_mutex_lock(&w->mu);
     for (size_t i = 0; i < S_JOB_BUCKETS; i++)
@@ -521,6 +608,29 @@ fail:
     qh__buf_free(&w->results);
     pthread_mutex_destroy(&w->mu);
     pthread_mutex_destroy(&w->nested_mu);
+    memset(w, 0, sizeof *w); /* the secret keys */
     free(w);
+    return st;
+}
+
+qh_status qh_worker_run(const qh_worker_opts *opts)
+{
+    if (!opts || !opts->broker || !opts->broker[0])
+        return QH_ERROR(QH_EINVAL, "a worker needs a broker endpoint");
+    qh__keyopts ko = {.keys = opts->keys,
+                      .key = opts->key,
+                      .broker_key = opts->broker_key,
+                      .insecure = opts->insecure};
+    qh__curve keys, client;
+    QH_CALL(qh__keys_connect(opts->broker, "worker", &ko, &keys));
+    /* Tasks that submit tasks connect as clients: with <keys>/client.key when there is one. */
+    ko.key = NULL;
+    ko.dir_only = true;
+    ko.broker_key = keys.server[0] ? keys.server : opts->broker_key;
+    bool nested = qh__keys_connect(opts->broker, "client", &ko, &client) == QH_OK &&
+                  (client.server[0] || !keys.server[0]);
+    qh_status st = qh__worker_run_keyed(opts, &keys, nested ? &client : NULL);
+    memset(&keys, 0, sizeof keys);
+    memset(&client, 0, sizeof client);
     return st;
 }

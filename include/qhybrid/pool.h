@@ -79,6 +79,13 @@ typedef struct qh_pool_opts {
     unsigned gpus;          /* LOCAL, MPI workers: GPUs offered */
     uint64_t mem;           /* LOCAL, MPI workers: bytes offered; 0 = available memory */
     int connect_timeout_ms; /* REMOTE: wait for the broker's answer this long; 0 = 10 s */
+    /* REMOTE over tcp: the CURVE keys (see "Keys" below). */
+    const char *keys;       /* key directory; NULL = $QH_KEYS, $QH_HOME/keys, ~/.qhybrid/keys */
+    const char *key;        /* own secret key (Z85 text or a file); NULL = $QH_KEY or
+                               <keys>/client.key */
+    const char *broker_key; /* the broker's public key (Z85 text or a file); NULL =
+                               $QH_BROKER_KEY or <keys>/broker.pub */
+    bool insecure;          /* allow plain tcp when no keys are found (also $QH_INSECURE=1) */
 } qh_pool_opts;
 
 #define QH_TASK_STATE_MAP(X)                                                                       \
@@ -170,13 +177,41 @@ QH_EXPORT void qh_ref_destroy(qh_ref **ref);
 /* Releases n refs and sets each to NULL. */
 QH_EXPORT void qh_ref_destroy_all(qh_ref **refs, size_t n);
 
-/* ---- standing pools ---- */
+/* ---- standing pools ----
+ *
+ * Keys: every tcp endpoint of a standing pool is authenticated and encrypted with ZeroMQ's
+ * CURVE. The broker holds a key pair and a list of allowed public keys per role: a client key
+ * can submit but not register as a worker, a worker key can run tasks but not submit. Keys are
+ * files of one Z85 line written by qh_keygen (`qhybrid keygen`); a key directory holds
+ * NAME.key (secret, mode 0600) and NAME.pub, and on the broker clients/NAME.pub and
+ * workers/NAME.pub, the keys allowed in each role. Clients and workers find the broker's public key
+ * with its endpoint ($QH_BROKER_KEY or <keys>/broker.pub). Plain tcp is refused unless asked for
+ * (`insecure`); ipc endpoints are plain and rely on the socket file's permissions. */
 
 typedef struct qh_broker qh_broker;
 
+/* Creates a key pair for `role` ("broker", "client" or "worker") named `name` (NULL = the
+ * role) in directory dir (created 0700 if missing): dir/name.key (mode 0600) and dir/name.pub,
+ * and for clients and workers a copy of the public key in dir/clients/ or dir/workers/, where
+ * a broker using dir allows it. QH_EEXIST when dir/name.key exists (never overwritten),
+ * QH_EIO, QH_EINVAL for a bad role or name, QH_EUNSUPPORTED when ZeroMQ has no CURVE. */
+QH_EXPORT qh_status qh_keygen(const char *dir, const char *name, const char *role);
+
+typedef struct qh_broker_opts {
+    const char *keys; /* key directory with broker.key, clients/, workers/; NULL = $QH_KEYS,
+                         $QH_HOME/keys, ~/.qhybrid/keys */
+    bool insecure;    /* tcp without keys: allowed (with a warning on stderr), else refused */
+} qh_broker_opts;
+
+/* As qh_broker_create with options (NULL = defaults). A tcp endpoint without a broker key
+ * fails with QH_EINVAL unless opts->insecure. */
+QH_EXPORT qh_status qh_broker_create_opts(const char *endpoint, const qh_broker_opts *opts,
+                                          qh_broker **out);
+
 /* Binds a broker to `endpoint` (e.g. "tcp://0.0.0.0:5555", "tcp://127.0.0.1:0" for any free
- * port, "ipc:///tmp/qh.sock") and runs it on a thread of its own. The caller owns *out.
- * Fails with QH_ENETWORK when the endpoint cannot be bound. */
+ * port, "ipc:///tmp/qh.sock") and runs it on a thread of its own, with the keys of the
+ * default key directory (see "Keys"). The caller owns *out. Fails with QH_ENETWORK when the
+ * endpoint cannot be bound, QH_EINVAL for tcp without keys (and $QH_INSECURE not 1). */
 QH_EXPORT qh_status qh_broker_create(const char *endpoint, qh_broker **out);
 
 /* The endpoint clients and workers should connect to (a port of 0 resolved; a wildcard
@@ -220,9 +255,15 @@ typedef struct qh_worker_opts {
     unsigned gpus;               /* GPUs offered */
     uint64_t mem;                /* bytes offered; 0 = available memory */
     volatile sig_atomic_t *stop; /* optional: the worker returns soon after *stop != 0 */
-    const char *peer; /* endpoint to bind for other workers and clients fetching the values
-                         it keeps (e.g. "tcp://10.0.0.5:0"); NULL = chosen from the broker's
-                         (a local ipc path, or this host's address that routes to it) */
+    const char *peer;       /* endpoint to bind for other workers and clients fetching the values
+                               it keeps (e.g. "tcp://10.0.0.5:0"); NULL = chosen from the broker's
+                               (a local ipc path, or this host's address that routes to it) */
+    const char *keys;       /* key directory (see "Keys"); NULL = the default */
+    const char *key;        /* own secret key (Z85 text or a file); NULL = $QH_KEY or
+                               <keys>/worker.key */
+    const char *broker_key; /* the broker's public key; NULL = $QH_BROKER_KEY or
+                               <keys>/broker.pub */
+    bool insecure;          /* allow plain tcp when no keys are found */
 } qh_worker_opts;
 
 /* Runs a worker in the calling thread: registers with the broker, runs the tasks it is

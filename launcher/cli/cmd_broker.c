@@ -12,13 +12,19 @@
 
 static void s_usage(FILE *f)
 {
-    fputs("usage: qhybrid broker [--bind ENDPOINT] [--stop-workers] [--unfit-grace SECONDS]\n"
+    fputs("usage: qhybrid broker [--bind ENDPOINT] [--keys DIR] [--insecure] [--stop-workers]\n"
+          "                      [--unfit-grace SECONDS]\n"
           "\n"
           "Runs a task broker until interrupted (SIGINT/SIGTERM). Workers connect with\n"
           "`qhybrid worker --connect ENDPOINT`, programs with QH_BROKER=ENDPOINT.\n"
           "\n"
           "  --bind ENDPOINT   where to listen (default tcp://0.0.0.0:5555; a port of 0\n"
           "                    picks a free one; ipc:///path for one machine)\n"
+          "  --keys DIR        key directory: broker.key, and the public keys allowed in\n"
+          "                    DIR/clients/ and DIR/workers/ (`qhybrid keygen`; default\n"
+          "                    $QH_KEYS, else $QH_HOME/keys, else ~/.qhybrid/keys)\n"
+          "  --insecure        allow tcp without keys: anyone reaching the port can run\n"
+          "                    tasks and read their data (a warning is printed)\n"
           "  --stop-workers    tell connected workers to exit when the broker stops\n"
           "  --unfit-grace S   fail a task no connected worker can run once that has lasted\n"
           "                    S seconds (default 10; covers workers still starting)\n"
@@ -32,9 +38,12 @@ int qh__cmd_broker(int argc, char **argv)
 {
     const char *bind = "tcp://0.0.0.0:5555";
     bool stop_workers = false;
+    qh_broker_opts bo = {0};
     double grace_s = 10;
     static const struct option opts[] = {{"bind", required_argument, NULL, 'b'},
                                          {"stop-workers", no_argument, NULL, 's'},
+                                         {"keys", required_argument, NULL, 'k'},
+                                         {"insecure", no_argument, NULL, 'i'},
                                          {"unfit-grace", required_argument, NULL, 'g'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -47,6 +56,12 @@ int qh__cmd_broker(int argc, char **argv)
             break;
         case 's':
             stop_workers = true;
+            break;
+        case 'k':
+            bo.keys = optarg;
+            break;
+        case 'i':
+            bo.insecure = true;
             break;
         case 'g': {
             char *end = NULL;
@@ -76,7 +91,7 @@ int qh__cmd_broker(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     qh_broker *b = NULL;
-    if (qh_broker_create(bind, &b) != QH_OK) {
+    if (qh_broker_create_opts(bind, &bo, &b) != QH_OK) {
         fprintf(stderr, "qhybrid broker: %s\n", qh_last_error());
         return 1;
     }

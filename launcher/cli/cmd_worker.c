@@ -23,7 +23,8 @@ static void s_on_signal(int sig)
 static void s_usage(FILE *f)
 {
     fputs("usage: qhybrid worker [--connect ENDPOINT] [--cpus N] [--gpus N] [--mem SIZE]\n"
-          "                      [--peer ENDPOINT] [--load LIB.so]...\n"
+          "                      [--peer ENDPOINT] [--keys DIR] [--key FILE]\n"
+          "                      [--broker-key KEY] [--insecure] [--load LIB.so]...\n"
           "\n"
           "Runs tasks for a broker until it says stop or SIGINT/SIGTERM arrives.\n"
           "\n"
@@ -33,6 +34,12 @@ static void s_usage(FILE *f)
           "  --mem SIZE          memory offered, e.g. 8G (default: available memory)\n"
           "  --peer ENDPOINT     where other workers fetch the large values this one keeps\n"
           "                      (default: this host's address towards the broker, any port)\n"
+          "  --keys DIR          key directory with worker.key and broker.pub (default\n"
+          "                      $QH_KEYS, else $QH_HOME/keys, else ~/.qhybrid/keys)\n"
+          "  --key FILE          this worker's secret key (default $QH_KEY, DIR/worker.key)\n"
+          "  --broker-key KEY    the broker's public key, Z85 or a file (default\n"
+          "                      $QH_BROKER_KEY, DIR/broker.pub)\n"
+          "  --insecure          connect over tcp without keys when none are found\n"
           "  --load LIB.so       load a task library (repeatable)\n"
           "  --help\n",
           f);
@@ -41,11 +48,18 @@ static void s_usage(FILE *f)
 int qh__cmd_worker(int argc, char **argv)
 {
     qh_worker_opts o = {.broker = getenv("QH_BROKER"), .stop = &s_stop};
-    static const struct option opts[] = {
-        {"connect", required_argument, NULL, 'c'}, {"cpus", required_argument, NULL, 'n'},
-        {"gpus", required_argument, NULL, 'g'},    {"mem", required_argument, NULL, 'm'},
-        {"load", required_argument, NULL, 'l'},    {"peer", required_argument, NULL, 'p'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"connect", required_argument, NULL, 'c'},
+                                         {"cpus", required_argument, NULL, 'n'},
+                                         {"gpus", required_argument, NULL, 'g'},
+                                         {"mem", required_argument, NULL, 'm'},
+                                         {"load", required_argument, NULL, 'l'},
+                                         {"peer", required_argument, NULL, 'p'},
+                                         {"keys", required_argument, NULL, 'K'},
+                                         {"key", required_argument, NULL, 'k'},
+                                         {"broker-key", required_argument, NULL, 'B'},
+                                         {"insecure", no_argument, NULL, 'i'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:l:h", opts, NULL)) != -1) {
@@ -76,6 +90,18 @@ int qh__cmd_worker(int argc, char **argv)
             break;
         case 'p':
             o.peer = optarg;
+            break;
+        case 'K':
+            o.keys = optarg;
+            break;
+        case 'k':
+            o.key = optarg;
+            break;
+        case 'B':
+            o.broker_key = optarg;
+            break;
+        case 'i':
+            o.insecure = true;
             break;
         case 'l':
             if (qh_task_load(optarg) != QH_OK) {

@@ -206,10 +206,57 @@ static inline int dt_wait_workers(qh_pool *pool, size_t n)
     return -1;
 }
 
+/* The key directory of this test run (QH_KEYS), removed at exit by the process that made it. */
+static char dt_keys_dir[64];
+static pid_t dt_keys_owner;
+
+static inline void dt_keys_rm(const char *dir)
+{
+    const char *files[] = {"broker.key", "broker.pub", "client.key",         "client.pub",
+                           "worker.key", "worker.pub", "clients/client.pub", "workers/worker.pub",
+                           "other.key",  "other.pub",  "clients/other.pub",  "workers/other.pub"};
+    char path[256];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    snprintf(path, sizeof path, "%s/clients", dir);
+    rmdir(path);
+    snprintf(path, sizeof path, "%s/workers", dir);
+    rmdir(path);
+    rmdir(dir);
+}
+
+static inline void dt_keys_cleanup(void)
+{
+    if (dt_keys_dir[0] && getpid() == dt_keys_owner)
+        dt_keys_rm(dt_keys_dir);
+}
+
+/* A key directory with a broker, a client and a worker pair, made the default (QH_KEYS)
+ * for this process and the workers it starts: tcp endpoints need keys. */
+static inline void dt_keys(void)
+{
+    snprintf(dt_keys_dir, sizeof dt_keys_dir, "/tmp/qh-test-keys-XXXXXX");
+    if (!mkdtemp(dt_keys_dir) || qh_keygen(dt_keys_dir, NULL, "broker") != QH_OK ||
+        qh_keygen(dt_keys_dir, NULL, "client") != QH_OK ||
+        qh_keygen(dt_keys_dir, NULL, "worker") != QH_OK) {
+        fprintf(stderr, "keys: %s\n", qh_last_error());
+        abort();
+    }
+    dt_keys_owner = getpid();
+    atexit(dt_keys_cleanup);
+    setenv("QH_KEYS", dt_keys_dir, 1);
+    unsetenv("QH_KEY");
+    unsetenv("QH_BROKER_KEY");
+    unsetenv("QH_INSECURE");
+}
+
 static inline void dt_env(void)
 {
     setenv("QH_HEARTBEAT_MS", "100", 0);
     unsetenv("QH_BROKER");
+    dt_keys();
 }
 
 /* A pool for a test: local, or a broker on a thread of this process with forked worker
