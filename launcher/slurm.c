@@ -530,3 +530,220 @@ done:
     free(q_out);
     free(a_out);
 }
+
+/* ---- a task pool on an allocation ----------------------------------------------------- */
+
+/* The value of `key` in QH_HOME/pool.env (caller-owned), or NULL. */
+static char *s_pool_value(const char *home, const char *key)
+{
+    char *path = qh__path_join(home, QH__POOL_FILE), line[512], *found = NULL;
+    FILE *f = path ? fopen(path, "r") : NULL;
+    free(path);
+    size_t kl = strlen(key);
+    while (f && !found && fgets(line, sizeof line, f))
+        if (strncmp(line, key, kl) == 0 && line[kl] == '=')
+            found = strndup(line + kl + 1, strcspn(line + kl + 1, "\r\n"));
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* Slurm's state of job id ("" when unknown) into state. */
+static void s_state_of(const char *id, char *state, size_t size)
+{
+    char *jobs = NULL, *out = NULL, err[256];
+    state[0] = '\0';
+    if (asprintf(&jobs, "--jobs=%s", id) < 0)
+        return;
+    char *argv[] = {(char *)"squeue",
+                    (char *)"--noheader",
+                    (char *)"--states=all",
+                    (char *)"--format=%i|%T|%r",
+                    jobs,
+                    NULL};
+    if (s_run(argv, NULL, &out, err, sizeof err) == 0 && out)
+        s_find(out, id, state, size);
+    free(out);
+    free(jobs);
+}
+
+qh_status qh__slurm_pool_start(const char *home, const qh__slurm_pool_opts *o, char **broker,
+                               char **slurm_id)
+{
+    qh_status st = QH_OK;
+    char *script = NULL, *out = NULL, *argv[32] = {0}, *old = NULL, *logdir = NULL;
+    size_t slen = 0, k = 0;
+    char err[1024], exe[PATH_MAX];
+    *broker = *slurm_id = NULL;
+    const qh_job_slurm none = {0}, *so = o->slurm ? o->slurm : &none;
+    unsigned cpus = o->cpus_per_worker ? o->cpus_per_worker : 1;
+    if (o->workers < 1 || o->workers > 4096)
+        QH_FAIL(QH_EINVAL, "a pool has 1 to 4096 workers; got %u", o->workers);
+    /* The options are checked as a job's are. */
+    {
+        qh_job_slurm check = *so;
+        check.nodes = check.ntasks_per_node = 0;
+        check.cpus_per_task = cpus;
+        int inst = 1;
+        char *json = NULL;
+        QH_TRY(qh__slurm_options("slurm", &check, &inst, &json));
+        free(json);
+    }
+    if ((old = s_pool_value(home, "QH_POOL_SLURM_JOB_ID"))) {
+        char state[64];
+        const char *why = NULL;
+        s_state_of(old, state, sizeof state);
+        if (*state && s_meaning(state, &why) == 0)
+            QH_FAIL(QH_EEXIST,
+                    "a pool is running already (Slurm job %s, %s); `qhybrid pool stop` "
+                    "stops it",
+                    old, state);
+    }
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        QH_FAIL(QH_EIO, "cannot find this program's executable");
+    exe[n] = '\0';
+    if (!(logdir = qh__path_join(home, "pool")))
+        QH_FAIL(QH_ENOMEM, "no memory");
+    QH_TRY(qh__mkdirs(logdir, 0755));
+    char *envpath = qh__path_join(home, QH__POOL_FILE);
+    if (envpath)
+        unlink(envpath); /* a pool that ended without removing it */
+    free(envpath);
+    FILE *f = open_memstream(&script, &slen);
+    if (!f)
+        QH_FAIL(QH_ENOMEM, "no memory");
+    /* The broker runs in the batch step on the first node; the workers are the job's tasks.
+     * The broker's own address is a loopback one when it binds every interface: the node's
+     * name is what the others reach it by. */
+    fputs("#!/bin/sh\n# qhybrid task pool: a broker here, its workers under srun.\nexe=", f);
+    s_quote(f, exe);
+    fputs("\nQH_HOME=", f);
+    s_quote(f, home);
+    fprintf(
+        f,
+        "\nexport QH_HOME\n"
+        "unset QH_BROKER\n"
+        "addr=\"$QH_HOME/pool/broker-$SLURM_JOB_ID.json\"\n"
+        "\"$exe\" broker --bind tcp://0.0.0.0:0 --stop-workers >\"$addr\" &\n"
+        "broker=$!\n"
+        "done_() {\n"
+        "    grep -qx \"QH_POOL_SLURM_JOB_ID=$SLURM_JOB_ID\" \"$QH_HOME/%s\" 2>/dev/null &&\n"
+        "        rm -f \"$QH_HOME/%s\"\n"
+        "    kill $broker 2>/dev/null\n"
+        "}\n"
+        "trap done_ EXIT\n"
+        "trap 'exit 143' TERM INT\n"
+        "i=0\n"
+        "while ! grep -q broker \"$addr\" 2>/dev/null; do\n"
+        "    kill -0 $broker 2>/dev/null || { echo 'qhybrid pool: the broker did not start' >&2;"
+        " exit 1; }\n"
+        "    i=$((i + 1)); [ $i -gt 600 ] && exit 1\n"
+        "    sleep 0.1\n"
+        "done\n"
+        "port=$(sed -n 's/.*:\\([0-9][0-9]*\\)\".*/\\1/p' \"$addr\")\n"
+        "ep=\"tcp://$(hostname):$port\"\n"
+        "printf 'QH_BROKER=%%s\\nQH_POOL_SLURM_JOB_ID=%%s\\n' \"$ep\" \"$SLURM_JOB_ID\" "
+        ">\"$QH_HOME/%s.tmp\"\n"
+        "mv \"$QH_HOME/%s.tmp\" \"$QH_HOME/%s\"\n"
+        "srun --ntasks=%u --cpus-per-task=%u --kill-on-bad-exit=0 \"$exe\" worker "
+        "--connect \"$ep\" --cpus %u",
+        QH__POOL_FILE, QH__POOL_FILE, QH__POOL_FILE, QH__POOL_FILE, QH__POOL_FILE, o->workers, cpus,
+        cpus);
+    if (o->mem_per_worker)
+        fprintf(f, " --mem %" PRIu64, o->mem_per_worker);
+    for (size_t i = 0; o->loads && o->loads[i]; i++) {
+        char abs[PATH_MAX];
+        if (!realpath(o->loads[i], abs)) {
+            fclose(f);
+            QH_FAIL(QH_ENOTFOUND, "task library %s: %s", o->loads[i], strerror(errno));
+        }
+        fputs(" --load ", f);
+        s_quote(f, abs);
+    }
+    fputc('\n', f);
+    fclose(f);
+    if (!script)
+        QH_FAIL(QH_ENOMEM, "no memory");
+    if (asprintf(&argv[k++], "sbatch") < 0 || asprintf(&argv[k++], "--parsable") < 0 ||
+        asprintf(&argv[k++], "--job-name=qh-pool") < 0 ||
+        asprintf(&argv[k++], "--output=%s/slurm-%%j.out", logdir) < 0 ||
+        asprintf(&argv[k++], "--chdir=%s", logdir) < 0 ||
+        asprintf(&argv[k++], "--ntasks=%u", o->workers) < 0 ||
+        asprintf(&argv[k++], "--cpus-per-task=%u", cpus) < 0)
+        QH_FAIL(QH_ENOMEM, "no memory");
+    if (o->mem_per_worker && asprintf(&argv[k++], "--mem-per-cpu=%" PRIu64 "M",
+                                      (o->mem_per_worker / cpus + (1 << 20) - 1) >> 20) < 0)
+        QH_FAIL(QH_ENOMEM, "no memory");
+    const char *const strs[][2] = {{"partition", so->partition},
+                                   {"time", so->time},
+                                   {"account", so->account},
+                                   {"qos", so->qos}};
+    for (size_t i = 0; i < 4; i++)
+        if (strs[i][1] && asprintf(&argv[k++], "--%s=%s", strs[i][0], strs[i][1]) < 0)
+            QH_FAIL(QH_ENOMEM, "no memory");
+    if (s_run(argv, script, &out, err, sizeof err) != 0)
+        QH_FAIL(QH_EIO, "sbatch did not take the pool: %s", *err ? err : "no message");
+    size_t idlen = out ? strspn(out, "0123456789_") : 0;
+    if (idlen == 0)
+        QH_FAIL(QH_EIO, "sbatch printed no job id (got '%.80s')", out ? out : "");
+    if (!(*slurm_id = strndup(out, idlen)))
+        QH_FAIL(QH_ENOMEM, "no memory");
+    /* Up once the batch script has written the file naming this job. */
+    for (double t0 = qh__now(); !*broker; usleep(100000)) {
+        char *id = s_pool_value(home, "QH_POOL_SLURM_JOB_ID");
+        bool ours = id && strcmp(id, *slurm_id) == 0;
+        free(id);
+        if (ours) {
+            *broker = s_pool_value(home, "QH_BROKER");
+            break;
+        }
+        char state[64];
+        const char *why = NULL;
+        s_state_of(*slurm_id, state, sizeof state);
+        if (*state && s_meaning(state, &why) != 0)
+            QH_FAIL(QH_EIO,
+                    "the pool's Slurm job %s ended %s before its broker was up; see "
+                    "%s/slurm-%s.out",
+                    *slurm_id, state, logdir, *slurm_id);
+        if (qh__now() - t0 > o->wait_s)
+            QH_FAIL(QH_ETIMEDOUT,
+                    "the pool's Slurm job %s is %s after %d s; its broker is "
+                    "not up yet",
+                    *slurm_id, *state ? state : "unknown to squeue", o->wait_s);
+    }
+    if (!*broker)
+        QH_FAIL(QH_EIO, "the pool file names no broker");
+fail:
+    for (size_t i = 0; i < k; i++)
+        free(argv[i]);
+    free(script);
+    free(out);
+    free(old);
+    free(logdir);
+    if (st != QH_OK && st != QH_ETIMEDOUT) {
+        free(*broker);
+        *broker = NULL;
+    }
+    return st;
+}
+
+qh_status qh__slurm_pool_stop(const char *home, char **slurm_id)
+{
+    char *id = s_pool_value(home, "QH_POOL_SLURM_JOB_ID");
+    if (slurm_id)
+        *slurm_id = NULL;
+    if (!id)
+        return QH_ERROR(QH_ENOTFOUND, "no pool is recorded in %s/%s", home, QH__POOL_FILE);
+    qh__job_rec rec = {.slurm_id = id};
+    qh_status st = qh__slurm_cancel(&rec);
+    char *path = qh__path_join(home, QH__POOL_FILE);
+    if (st == QH_OK && path)
+        unlink(path);
+    free(path);
+    if (slurm_id && st == QH_OK)
+        *slurm_id = id;
+    else
+        free(id);
+    return st;
+}

@@ -8,6 +8,7 @@
 #define QH_LAUNCHER_SLURM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "launcher/store.h"
 #include "qhybrid/job.h"
@@ -41,5 +42,34 @@ void qh__slurm_reconcile(qh__store *s, qh__job_rec *const *recs, size_t n);
 /* The words placed before a Slurm job's program: "srun --ntasks=N ...", into argv from
  * index k (room for 8 entries needed); returns the new k. */
 size_t qh__slurm_launch_words(const qh__job_rec *rec, char **argv, size_t k);
+
+/* ---- a task pool on an allocation --------------------------------------------------- */
+
+/* What `qhybrid pool start --scheduler slurm` asks for. */
+typedef struct qh__slurm_pool_opts {
+    unsigned workers;          /* worker processes (one Slurm task each) */
+    unsigned cpus_per_worker;  /* cores of each (--cpus-per-task); 0 = 1 */
+    uint64_t mem_per_worker;   /* bytes of each (0: Slurm's default); --mem-per-cpu */
+    const qh_job_slurm *slurm; /* partition, time, account, qos (may be NULL) */
+    const char *const *loads;  /* NULL-terminated task libraries the workers load */
+    int wait_s;                /* how long to wait for the broker to be up */
+} qh__slurm_pool_opts;
+
+/* The file under QH_HOME that says where the pool is: "QH_BROKER=<endpoint>" and
+ * "QH_POOL_SLURM_JOB_ID=<id>" lines (a shell can source it). */
+#define QH__POOL_FILE "pool.env"
+
+/* Starts a broker and o->workers workers as one Slurm job; its batch script runs the
+ * broker and writes $QH_HOME/pool.env once it listens, then runs the workers under srun
+ * (removing the file when the job ends). Waits up to o->wait_s for the file; *broker and
+ * *slurm_id are caller-owned. EEXIST when a pool is running already (QH_HOME/pool.env
+ * names a live Slurm job), QH_EIO with Slurm's message, ETIMEDOUT when the broker is not
+ * up in time (the job stays queued: `qhybrid pool stop` cancels it). */
+qh_status qh__slurm_pool_start(const char *home, const qh__slurm_pool_opts *o, char **broker,
+                               char **slurm_id);
+
+/* Stops the pool QH_HOME/pool.env names (scancel) and removes the file; *slurm_id (may be
+ * NULL) gets the job's id. ENOTFOUND when no pool is recorded. */
+qh_status qh__slurm_pool_stop(const char *home, char **slurm_id);
 
 #endif

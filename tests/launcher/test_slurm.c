@@ -3,7 +3,8 @@
  * recorded; a canceled one is CANCELED and its processes are gone; one over its time limit
  * is ERROR naming TIMEOUT; a 2-instance job runs both ranks under srun; jobs of one device
  * wait for each other through a Slurm dependency; bad scheduler options are refused with a
- * message. Without a running Slurm every test fails, saying so. */
+ * message; a task pool started as one Slurm job runs tasks for a client that was told
+ * nothing but QH_HOME, and stops. Without a running Slurm every test fails, saying so. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 #include "core/proc.h"
 #include "launcher/fsutil.h"
 #include "launcher/store.h"
+#include "qhybrid/pool.h"
 #include "tests/launcher/launcher_test.h"
 
 #define CLI  QH_CLI_PATH
@@ -114,7 +116,18 @@ static void test_done(void **state)
     assert_non_null(r->slurm_id);
     assert_non_null(r->result);
     assert_non_null(strstr(r->slurm, "\"time\":\"5\""));
-    char *st = s_slurm_state(r->slurm_id);
+    /* The supervisor records DONE before its batch script exits: Slurm may still be
+     * COMPLETING for a moment. */
+    char *st = NULL;
+    for (int i = 0; i < 100; i++) {
+        st = s_slurm_state(r->slurm_id);
+        if (strcmp(st, "COMPLETING") != 0)
+            break;
+        free(st);
+        st = NULL;
+        usleep(100000);
+    }
+    assert_non_null(st);
     assert_string_equal(st, "COMPLETED");
     free(st);
     /* The Slurm job id is part of the job as shown. */
@@ -297,6 +310,47 @@ static void test_bad_options(void **state)
     qh__job_rec_free(&r);
 }
 
+static void test_pool(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    int rc = qh_test_sh(&out,
+                        "%s pool start --scheduler slurm --workers 2 --cpus-per-worker 1 "
+                        "--mem-per-worker 256M --time 5 --load %s",
+                        CLI, QH_TEST_TASKLIB);
+    if (rc != 0)
+        fail_msg("pool start: %s", out);
+    assert_non_null(strstr(out, "\"broker\": \"tcp://"));
+    free(out);
+    /* A second one is refused while the first runs. */
+    assert_int_not_equal(qh_test_sh(&out, "%s pool start --scheduler slurm --workers 1", CLI), 0);
+    assert_non_null(strstr(out, "running already"));
+    free(out);
+    /* The client finds the broker through $QH_HOME/pool.env. */
+    unsetenv("QH_BROKER");
+    qh_pool *p = NULL;
+    assert_int_equal(qh_pool_create(NULL, &p), QH_OK);
+    assert_int_equal(qh_pool_kind_of(p), QH_POOL_REMOTE);
+    qh_ref *r[8];
+    for (int i = 0; i < 8; i++) {
+        qh_value *args = qh_value_list_of(1, qh_value_int(i));
+        assert_int_equal(qh_submit(p, "lib_square", &args, &r[i]), QH_OK);
+    }
+    for (int i = 0; i < 8; i++) {
+        qh_value *v = NULL;
+        assert_int_equal(qh_get(r[i], &v), QH_OK);
+        assert_int_equal(qh_value_int_or(qh_value_at(v, 0), -1), i * i);
+        qh_value_destroy(&v);
+    }
+    qh_ref_destroy_all(r, 8);
+    qh_pool_destroy(&p);
+    assert_int_equal(qh_test_sh(&out, "%s pool stop", CLI), 0);
+    free(out);
+    assert_false(qh__exists(qh_test_path("pool.env")));
+    assert_int_not_equal(qh_test_sh(&out, "%s pool status", CLI), 0);
+    free(out);
+}
+
 int main(void)
 {
     if (!getenv("SLURM_CONF")) {
@@ -311,6 +365,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_two_instances, s_setup, qh_test_home_teardown),
         cmocka_unit_test_setup_teardown(test_device_queue, s_setup, qh_test_home_teardown),
         cmocka_unit_test_setup_teardown(test_bad_options, s_setup, qh_test_home_teardown),
+        cmocka_unit_test_setup_teardown(test_pool, s_setup, qh_test_home_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
