@@ -86,7 +86,7 @@ for _ in $(seq 50); do [ -S "$dir/munge/munge.socket" ] && break; sleep 0.1; don
 [ -S "$dir/munge/munge.socket" ] || fail "munged did not start"
 
 export SLURM_CONF="$dir/slurm.conf"
-slurmctld -D -i -f "$SLURM_CONF" >"$dir/slurmctld.out" 2>&1 &
+slurmctld -D -c -i -f "$SLURM_CONF" >"$dir/slurmctld.out" 2>&1 &
 echo $! >"$dir/slurmctld.bgpid"
 slurmd -D -f "$SLURM_CONF" >"$dir/slurmd.out" 2>&1 &
 echo $! >"$dir/slurmd.bgpid"
