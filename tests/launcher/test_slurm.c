@@ -3,7 +3,8 @@
  * recorded; a canceled one is CANCELED and its processes are gone; one over its time limit
  * is ERROR naming TIMEOUT; a 2-instance job runs both ranks under srun; jobs of one device
  * wait for each other through a Slurm dependency; bad scheduler options are refused with a
- * message; a task pool started as one Slurm job runs tasks for a client that was told
+ * message; a function's run and a QH_HYBRID_JOB called from C (QH_SCHEDULER) go through
+ * Slurm too; a task pool started as one Slurm job runs tasks for a client that was told
  * nothing but QH_HOME, and stops. Without a running Slurm every test fails, saying so. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -310,6 +311,40 @@ static void test_bad_options(void **state)
     qh__job_rec_free(&r);
 }
 
+/* A function's run and a QH_HYBRID_JOB called from C go through Slurm the same way. */
+static void test_run_and_call(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    assert_int_equal(qh_test_sh(&out,
+                                "mkdir -p %s/fn && cp %s %s/fn/ && %s function upload "
+                                "--title fn1 --entrypoint job_prog --working-dir %s/fn",
+                                qh_test_home, PROG, qh_test_home, CLI, qh_test_home),
+                     0);
+    free(out);
+    int rc = qh_test_sh(&out,
+                        "%s run fn1 --scheduler slurm --time 2 --name s-run --arg mode='\"args\"' "
+                        "--arg x=5 --wait",
+                        CLI);
+    if (rc != 0)
+        fail_msg("run: %s", out);
+    free(out);
+    qh__job_rec *r = s_rec("s-run");
+    assert_non_null(r->slurm_id);
+    assert_non_null(strstr(r->result, "\"x\":5"));
+    qh__job_rec_free(&r);
+    /* The default scheduler from QH_SCHEDULER, for qh_job_call. */
+    rc = qh_test_sh(&out, "cd %s && QH_SCHEDULER=slurm %s call-result", qh_test_home, PROG);
+    if (rc != 0)
+        fail_msg("call-result: %s", out);
+    assert_non_null(strstr(out, "\"x\":3"));
+    free(out);
+    assert_int_equal(qh_test_sh(&out, "%s status 2 --json", CLI), 0);
+    assert_non_null(strstr(out, "\"slurm_job_id\""));
+    assert_non_null(strstr(out, "DONE"));
+    free(out);
+}
+
 static void test_pool(void **state)
 {
     (void)state;
@@ -365,6 +400,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_two_instances, s_setup, qh_test_home_teardown),
         cmocka_unit_test_setup_teardown(test_device_queue, s_setup, qh_test_home_teardown),
         cmocka_unit_test_setup_teardown(test_bad_options, s_setup, qh_test_home_teardown),
+        cmocka_unit_test_setup_teardown(test_run_and_call, s_setup, qh_test_home_teardown),
         cmocka_unit_test_setup_teardown(test_pool, s_setup, qh_test_home_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
