@@ -240,6 +240,23 @@ static void test_two_instances(void **state)
     assert_non_null(r->result);
     assert_non_null(strstr(r->result, "\"rank\":0"));
     qh__job_rec_free(&r);
+    /* MPI ranks wired up by srun (PMIx): the simulator shares one state vector over both.
+     * Open MPI's own allocations are not ours to free: no leak check in its ranks. */
+    FILE *f = fopen(qh_test_path("c.qasm"), "w");
+    assert_non_null(f);
+    fputs("OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[10];\nh q;\ncx q[0],q[9];\n", f);
+    fclose(f);
+    rc = qh_test_sh(&out,
+                    "cd %s && ASAN_OPTIONS=detect_leaks=0 %s submit --scheduler slurm --name s-mpi "
+                    "--instances 2 --wait -- %s sim c.qasm --shots 4 --plan-stats",
+                    qh_test_home, CLI, CLI);
+    if (rc != 0)
+        fail_msg("submit: %s", out);
+    free(out);
+    assert_int_equal(qh_test_sh(&out, "%s logs s-mpi", CLI), 0);
+    if (!strstr(out, "\"ranks\": 2"))
+        fail_msg("the simulator did not run over 2 ranks: %s", out);
+    free(out);
 }
 
 static void test_device_queue(void **state)
