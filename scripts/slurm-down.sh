@@ -19,4 +19,9 @@ for p in slurmd slurmctld munged; do
     fi
     rm -f "$f"
 done
+if [ -f "$dir/munge/sockdir" ]; then
+    sock=$(cat "$dir/munge/sockdir")
+    case "$sock" in /tmp/qhmunge.*) rm -rf "$sock" ;; esac
+    rm -f "$dir/munge/sockdir"
+fi
 exit 0

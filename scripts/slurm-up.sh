@@ -32,6 +32,10 @@ cpus=$(nproc)
 mem=$(awk '/MemTotal/ {printf "%d", $2 / 1024 * 0.8}' /proc/meminfo)
 mkdir -p "$dir/munge" "$dir/ctld" "$dir/spool"
 chmod 700 "$dir/munge"
+# munged's socket path must fit in a sockaddr_un (108 bytes): a short directory of its own.
+sock=$(mktemp -d /tmp/qhmunge.XXXXXX)
+echo "$sock" >"$dir/munge/sockdir"
+sock="$sock/munge.socket"
 [ -f "$dir/munge/munge.key" ] || mungekey --create --keyfile="$dir/munge/munge.key" 2>/dev/null ||
     dd if=/dev/urandom of="$dir/munge/munge.key" bs=1024 count=1 status=none
 chmod 400 "$dir/munge/munge.key"
@@ -45,7 +49,7 @@ SlurmctldPort=$((16817 + 0))
 SlurmdPort=$((16818 + 0))
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$dir/munge/munge.socket
+AuthInfo=socket=$sock
 StateSaveLocation=$dir/ctld
 SlurmdSpoolDir=$dir/spool
 SlurmctldPidFile=$dir/slurmctld.pid
@@ -78,12 +82,12 @@ PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscr
 CONF
 touch "$dir/jobcomp.txt"
 
-munged --foreground --force --socket="$dir/munge/munge.socket" --key-file="$dir/munge/munge.key" \
+munged --foreground --force --socket="$sock" --key-file="$dir/munge/munge.key" \
     --pid-file="$dir/munge/munged.pid" --log-file="$dir/munged.log" --seed-file="$dir/munge/seed" \
     >/dev/null 2>&1 &
 echo $! >"$dir/munged.bgpid"
-for _ in $(seq 50); do [ -S "$dir/munge/munge.socket" ] && break; sleep 0.1; done
-[ -S "$dir/munge/munge.socket" ] || fail "munged did not start"
+for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+[ -S "$sock" ] || fail "munged did not start"
 
 export SLURM_CONF="$dir/slurm.conf"
 slurmctld -D -c -i -f "$SLURM_CONF" >"$dir/slurmctld.out" 2>&1 &
