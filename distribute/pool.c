@@ -37,12 +37,41 @@ static const qh__runtime *const s_runtimes[] = {
 
 /* ---- pools ---- */
 
+/* The broker of a pool started as a Slurm job (`qhybrid pool start`): the QH_BROKER line
+ * of $QH_HOME/pool.env (QH_HOME defaults to ~/.qhybrid). False when there is none. */
+static bool s_pool_file_broker(char *out, size_t size)
+{
+    const char *home = getenv("QH_HOME"), *user = getenv("HOME");
+    char path[4096], line[512];
+    if (home && *home)
+        snprintf(path, sizeof path, "%s/pool.env", home);
+    else if (user && *user)
+        snprintf(path, sizeof path, "%s/.qhybrid/pool.env", user);
+    else
+        return false;
+    FILE *f = fopen(path, "r");
+    bool found = false;
+    while (f && !found && fgets(line, sizeof line, f))
+        if (strncmp(line, "QH_BROKER=", 10) == 0) {
+            line[strcspn(line, "\r\n")] = '\0';
+            snprintf(out, size, "%s", line + 10);
+            found = out[0] != '\0';
+        }
+    if (f)
+        fclose(f);
+    return found;
+}
+
 qh_status qh_pool_create(const qh_pool_opts *opts, qh_pool **out)
 {
     *out = NULL;
     qh_pool_opts o = opts ? *opts : (qh_pool_opts){.kind = QH_POOL_AUTO};
     if (!o.broker)
         o.broker = getenv("QH_BROKER");
+    char pool_file_broker[512];
+    if (!o.broker && o.kind == QH_POOL_AUTO &&
+        s_pool_file_broker(pool_file_broker, sizeof pool_file_broker))
+        o.broker = pool_file_broker;
     if (o.connect_timeout_ms <= 0)
         o.connect_timeout_ms = 10000;
     if (o.kind == QH_POOL_AUTO)

@@ -18,6 +18,7 @@
 #include "launcher/files_internal.h"
 #include "launcher/fsutil.h"
 #include "launcher/job_run.h"
+#include "launcher/slurm.h"
 #include "launcher/job_value.h"
 #include "launcher/store.h"
 #include "qhybrid/function.h"
@@ -248,10 +249,14 @@ qh_status qh_function_run(const qh_function *f, qh_value **args, const qh_run_op
         QH_TRY(qh_value_to_json(a, false, &rec.args));
     }
     QH_TRY(qh_value_to_json(prog, false, &rec.program));
+    QH_TRY(qh__slurm_options(o->scheduler, o->slurm, &rec.instances, &rec.slurm));
     QH_TRY(qh__store_open(f->home, &s));
     QH_TRY(qh__job_create(s, &rec));
     QH_TRY(qh__job_handle(qh__store_home(s), rec.id, rec.name, out));
-    QH_TRY(qh__supervisor_spawn(qh__store_home(s), rec.id));
+    if (rec.slurm)
+        QH_TRY(qh__slurm_submit(s, &rec));
+    else
+        QH_TRY(qh__supervisor_spawn(qh__store_home(s), rec.id));
     if (o->wait_until_complete)
         QH_TRY(qh_job_wait(*out, -1));
 fail:

@@ -50,7 +50,9 @@ bool qh_job_active(void)
 /* This process's rank in a multi-instance job (0 otherwise). */
 static int s_rank(void)
 {
-    static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", NULL};
+    /* SLURM_PROCID last: srun sets it even when no MPI plugin wires the ranks up. */
+    static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK",
+                                       "SLURM_PROCID", NULL};
     for (int i = 0; vars[i]; i++) {
         const char *v = getenv(vars[i]);
         if (v && *v)

@@ -18,6 +18,7 @@
 #include "launcher/fsutil.h"
 #include "launcher/job_run.h"
 #include "launcher/job_value.h"
+#include "launcher/slurm.h"
 #include "launcher/store.h"
 #include "qhybrid/job.h"
 #include "qhybrid/task.h"
@@ -240,7 +241,13 @@ qh_status qh_job_cancel(qh_job *job)
     qh__store *s = NULL;
     QH_CALL(s_store(job, &s));
     /* The supervisor sees CANCELED within a poll and stops the program's tree. */
-    return qh__store_transition(s, job->id, QH_JOB_CANCELED, NULL, NULL);
+    QH_CALL(qh__store_transition(s, job->id, QH_JOB_CANCELED, NULL, NULL));
+    /* A job Slurm runs also leaves Slurm: out of its queue, or its allocation ended. */
+    qh__job_rec *rec = NULL;
+    QH_CALL(qh__store_get_id(s, job->id, &rec));
+    qh_status st = rec->slurm ? qh__slurm_cancel(rec) : QH_OK;
+    qh__job_rec_free(&rec);
+    return st;
 }
 
 /* ---- starting a job ------------------------------------------------------------------- */
@@ -495,6 +502,8 @@ qh_status qh_job_call(const qh_job_def *def, qh_value **args, qh_job **out)
     }
     QH_TRY(qh__job_inputs_json(def->input_data, def->input_channels, &rec.input));
     QH_TRY(qh__job_deps_json(def->dependencies, &rec.deps));
+    if (!def->local) /* a local job runs here, whatever the scheduler */
+        QH_TRY(qh__slurm_options(def->scheduler, def->slurm, &rec.instances, &rec.slurm));
     if (def->copy_checkpoints_from_job && !(rec.copy_from = strdup(def->copy_checkpoints_from_job)))
         QH_FAIL(QH_ENOMEM, "no memory");
     {
@@ -522,6 +531,8 @@ qh_status qh_job_call(const qh_job_def *def, qh_value **args, qh_job **out)
     QH_TRY(qh__job_handle(qh__store_home(s), rec.id, rec.name, out));
     if (def->local)
         QH_TRY(s_run_local(s, def, &rec, a));
+    else if (rec.slurm)
+        QH_TRY(qh__slurm_submit(s, &rec));
     else
         QH_TRY(qh__supervisor_spawn(qh__store_home(s), rec.id));
     if (def->wait_until_complete)
@@ -577,10 +588,14 @@ qh_status qh_job_submit(const qh_job_submit_opts *o, qh_job **out)
     QH_TRY(qh_value_to_json(prog, false, &rec.program));
     QH_TRY(qh__job_inputs_json(NULL, o->input_channels, &rec.input));
     QH_TRY(qh__job_deps_json(o->dependencies, &rec.deps));
+    QH_TRY(qh__slurm_options(o->scheduler, o->slurm, &rec.instances, &rec.slurm));
     QH_TRY(qh__store_open(NULL, &s));
     QH_TRY(qh__job_create(s, &rec));
     QH_TRY(qh__job_handle(qh__store_home(s), rec.id, rec.name, out));
-    QH_TRY(qh__supervisor_spawn(qh__store_home(s), rec.id));
+    if (rec.slurm)
+        QH_TRY(qh__slurm_submit(s, &rec));
+    else
+        QH_TRY(qh__supervisor_spawn(qh__store_home(s), rec.id));
 fail:
     if (st != QH_OK && rec.id > 0 && s) { /* recorded, but it will not run */
         qh__job_start_failed(s, rec.id);

@@ -58,7 +58,9 @@ static qh_status s_info_new(qh__job_rec **rec, qh_job_info **out)
                            .cpus = r->cpus,
                            .mem = r->mem,
                            .instances = r->instances,
-                           .directory = r->dir};
+                           .directory = r->dir,
+                           .slurm_json = r->slurm,
+                           .slurm_id = r->slurm_id};
     *out = &i->pub;
     return QH_OK;
 }

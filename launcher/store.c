@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "core/proc.h"
 #include "launcher/fsutil.h"
+#include "launcher/slurm.h"
 #include "launcher/store.h"
 
 #define S_BUSY_MS      30000 /* how long a writer waits for another's transaction */
@@ -37,7 +38,7 @@ static const char s_schema[] =
     " ended REAL, sup_pid INTEGER, sup_start INTEGER, boot_id TEXT, pgid INTEGER,"
     " dir TEXT NOT NULL, usage TEXT, env TEXT, cpus REAL NOT NULL DEFAULT 0,"
     " mem INTEGER NOT NULL DEFAULT 0, fn_title TEXT, fn_version INTEGER NOT NULL DEFAULT 0,"
-    " fn_archive TEXT);"
+    " fn_archive TEXT, slurm TEXT, slurm_id TEXT);"
     "CREATE INDEX IF NOT EXISTS jobs_device ON jobs(device, state);"
     "CREATE TABLE IF NOT EXISTS transitions(job_id INTEGER NOT NULL, state TEXT NOT NULL,"
     " sub_status TEXT NOT NULL, time REAL NOT NULL);"
@@ -59,6 +60,8 @@ static const char *const s_job_columns_added[] = {"env TEXT",
                                                   "fn_title TEXT",
                                                   "fn_version INTEGER NOT NULL DEFAULT 0",
                                                   "fn_archive TEXT",
+                                                  "slurm TEXT",
+                                                  "slurm_id TEXT",
                                                   NULL};
 
 static qh_status s_db_fail(qh__store *s, const char *what)
@@ -156,7 +159,7 @@ const char *qh__store_home(const qh__store *s)
     "id, name, device, function, program, cwd, hyper, args, input, copy_from, deps, "              \
     "instances, state, sub_status, error, result, created, started, ended, "                       \
     "sup_pid, sup_start, boot_id, pgid, dir, usage, env, cpus, mem, fn_title, fn_version, "        \
-    "fn_archive"
+    "fn_archive, slurm, slurm_id"
 
 static char *s_text(sqlite3_stmt *st, int col)
 {
@@ -204,6 +207,8 @@ static qh_status s_row(sqlite3_stmt *st, qh__job_rec **out)
     r->fn_title = s_text(st, c++);
     r->fn_version = sqlite3_column_int(st, c++);
     r->fn_archive = s_text(st, c++);
+    r->slurm = s_text(st, c++);
+    r->slurm_id = s_text(st, c++);
     if (!r->sub_status)
         r->sub_status = strdup("");
     *out = r;
@@ -212,10 +217,10 @@ static qh_status s_row(sqlite3_stmt *st, qh__job_rec **out)
 
 void qh__job_rec_clear(qh__job_rec *r)
 {
-    char *fields[] = {r->name,       r->device, r->function, r->program,   r->cwd,
-                      r->hyper,      r->args,   r->input,    r->copy_from, r->deps,
-                      r->sub_status, r->error,  r->result,   r->boot_id,   r->dir,
-                      r->usage,      r->env,    r->fn_title, r->fn_archive};
+    char *fields[] = {
+        r->name,  r->device,    r->function, r->program,    r->cwd,        r->hyper,  r->args,
+        r->input, r->copy_from, r->deps,     r->sub_status, r->error,      r->result, r->boot_id,
+        r->dir,   r->usage,     r->env,      r->fn_title,   r->fn_archive, r->slurm,  r->slurm_id};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         free(fields[i]);
     *r = (qh__job_rec){0};
@@ -257,8 +262,8 @@ qh_status qh__store_insert(qh__store *s, qh__job_rec *rec)
     QH_TRY(s_prepare(s,
                      "INSERT INTO jobs(name, device, function, program, cwd, hyper, args, input,"
                      " copy_from, deps, instances, state, created, dir, sup_pid, sup_start,"
-                     " boot_id, env, cpus, mem, fn_title, fn_version, fn_archive)"
-                     " VALUES(?,?,?,?,?,?,?,?,?,?,?,'QUEUED',?,?,?,?,?,?,?,?,?,?,?)",
+                     " boot_id, env, cpus, mem, fn_title, fn_version, fn_archive, slurm)"
+                     " VALUES(?,?,?,?,?,?,?,?,?,?,?,'QUEUED',?,?,?,?,?,?,?,?,?,?,?,?)",
                      &ins));
     s_bind_text(ins, 1, rec->name);
     s_bind_text(ins, 2, rec->device);
@@ -283,6 +288,7 @@ qh_status qh__store_insert(qh__store *s, qh__job_rec *rec)
     s_bind_text(ins, 20, rec->fn_title);
     sqlite3_bind_int(ins, 21, rec->fn_version);
     s_bind_text(ins, 22, rec->fn_archive);
+    s_bind_text(ins, 23, rec->slurm);
     int rc = sqlite3_step(ins);
     if (rc == SQLITE_CONSTRAINT)
         QH_FAIL(QH_EEXIST, "a job named '%s' already exists; job names are unique", rec->name);
@@ -438,8 +444,20 @@ qh_status qh__store_state(qh__store *s, int64_t id, qh_job_state *state, char *s
     return st;
 }
 
+/* A job Slurm runs may end without its supervisor saying so (time limit, node failure):
+ * while waiting for one, Slurm is asked now and then. */
+static void s_slurm_poll(qh__store *s, int64_t id)
+{
+    qh__job_rec *rec = NULL;
+    if (qh__store_get_id(s, id, &rec) == QH_OK && rec->slurm)
+        qh__slurm_reconcile(s, &rec, 1);
+    qh_clear_error();
+    qh__job_rec_free(&rec);
+}
+
 qh_status qh__store_wait(qh__store *s, int64_t id, int timeout_ms)
 {
+    unsigned polls = 0;
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
@@ -447,6 +465,8 @@ qh_status qh__store_wait(qh__store *s, int64_t id, int timeout_ms)
         QH_CALL(qh__store_state(s, id, &state, NULL, 0));
         if (qh_job_state_terminal(state))
             return QH_OK;
+        if (++polls % 20 == 0)
+            s_slurm_poll(s, id);
         clock_gettime(CLOCK_MONOTONIC, &t);
         double ms = (double)(t.tv_sec - t0.tv_sec) * 1e3 + (double)(t.tv_nsec - t0.tv_nsec) * 1e-6;
         if (timeout_ms >= 0 && ms >= timeout_ms)
@@ -595,6 +615,11 @@ qh_status qh__store_set_supervisor(qh__store *s, int64_t id, int64_t pid, int64_
                     id, boot_id, pid, start, false);
 }
 
+qh_status qh__store_set_slurm_id(qh__store *s, int64_t id, const char *slurm_id)
+{
+    return s_update(s, "UPDATE jobs SET slurm_id = :T WHERE id = :I", id, slurm_id, 0, 0, false);
+}
+
 qh_status qh__store_set_pgid(qh__store *s, int64_t id, int64_t pgid)
 {
     return s_update(s, "UPDATE jobs SET pgid = :A WHERE id = :I", id, NULL, pgid, 0, false);
@@ -730,9 +755,12 @@ qh_status qh__store_recover(qh__store *s)
     size_t n = 0;
     /* Only live jobs matter; read them all (few), decide outside the transaction. */
     QH_CALL(qh__store_list(s, QH__LIST_LIVE, &recs, &n));
+    /* A job run by Slurm is supervised on a node of its allocation (or waits in Slurm's
+     * queue): Slurm, not this machine's process table, says whether it still lives. */
+    qh__slurm_reconcile(s, recs, n);
     for (size_t i = 0; i < n; i++) {
         qh__job_rec *r = recs[i];
-        if (qh_job_state_terminal(r->state))
+        if (qh_job_state_terminal(r->state) || r->slurm)
             continue;
         const char *why = NULL;
         if (!r->boot_id || strcmp(r->boot_id, qh__boot_id()) != 0)

@@ -49,6 +49,8 @@ typedef struct qh__job_rec {
     char *fn_title;     /* the function it runs, for runs of functions */
     int fn_version;     /* ...and its version */
     char *fn_archive;   /* ...whose working directory is packed here */
+    char *slurm;        /* JSON map: its Slurm options when Slurm runs it (NULL: run here) */
+    char *slurm_id;     /* ...and its Slurm job id once submitted */
 } qh__job_rec;
 
 /* Opens (creating if needed) the store under home (NULL: $QH_HOME, else ~/.qhybrid), and
@@ -101,6 +103,9 @@ qh_status qh__store_claim(qh__store *s, int64_t id, bool *claimed);
 qh_status qh__store_set_supervisor(qh__store *s, int64_t id, int64_t pid, int64_t start,
                                    const char *boot_id);
 qh_status qh__store_set_pgid(qh__store *s, int64_t id, int64_t pgid);
+
+/* Records the Slurm job id of a job Slurm runs. */
+qh_status qh__store_set_slurm_id(qh__store *s, int64_t id, const char *slurm_id);
 
 /* Stores the result (JSON text) and marks it saved; ESTATE when the job has ended. */
 qh_status qh__store_save_result(qh__store *s, int64_t id, const char *json);

@@ -31,6 +31,7 @@
 #include "launcher/fsutil.h"
 #include "launcher/job_run.h"
 #include "launcher/metric_line.h"
+#include "launcher/slurm.h"
 
 #define S_POLL_MS      100  /* store and pipes are checked this often */
 #define S_TERM_GRACE_S 3.0  /* SIGTERM, then SIGKILL after this long */
@@ -337,7 +338,9 @@ static char **s_argv(const qh__job_rec *rec)
         return NULL;
     size_t n = qh_value_len(prog), k = 0;
     char **argv = calloc(n + 8, sizeof *argv);
-    if (argv && rec->instances > 1) {
+    if (argv && rec->slurm) {
+        k = qh__slurm_launch_words(rec, argv, k); /* in its allocation: srun, never mpirun */
+    } else if (argv && rec->instances > 1) {
         char np[16];
         snprintf(np, sizeof np, "%d", rec->instances);
         argv[k++] = strdup("mpirun");
@@ -411,7 +414,12 @@ static void s_exec_child(const qh__store *s, const qh__job_rec *rec, char **argv
         dup2(devnull, 0);
     dup2(out_w, 1);
     dup2(err_w, 2);
-    s_data_view(rec); /* after the streams: what it says goes to the job's log */
+    /* The ranks srun starts are not this process's children and do not see its mount
+     * namespace: a Slurm job gets the store's own directory. */
+    if (rec->slurm)
+        unsetenv("QH__DATA_STORE_DIR");
+    else
+        s_data_view(rec); /* after the streams: what it says goes to the job's log */
     /* A program submitted from a shell runs where it was submitted; a C job runs in its
      * results directory, so that the files it writes become part of its results. */
     char *results = rec->cwd ? NULL : qh__path_join(rec->dir, "results");

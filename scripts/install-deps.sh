@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every package qhybrid needs to build, test and benchmark on Debian 12.
+# Installs every package qhybrid needs to build, test and benchmark on Debian 12 (Slurm
+# and munge for the tests of jobs run by Slurm: tests/launcher starts a one-node cluster).
 # Idempotent: when everything is already installed it prints nothing and exits 0.
 set -euo pipefail
 
@@ -19,6 +20,7 @@ packages=(
     libmsgpack-dev
     libnlopt-dev
     libhwloc-dev
+    slurm-wlm munge
 )
 
 missing=()

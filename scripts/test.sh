@@ -2,7 +2,9 @@
 # Sets up a fresh Debian 12 machine and runs every test: the check that includes point down
 # the layers (scripts/check-layers.sh), the whole suite under AddressSanitizer +
 # UndefinedBehaviorSanitizer (build-asan/), then the circuits too large for the sanitizers
-# (up to 29 qubits, 8 GiB) on the optimised build (build/).
+# (up to 29 qubits, 8 GiB) on the optimised build (build/). The Slurm tests (label slurm)
+# start a one-node Slurm cluster of their own (scripts/slurm-up.sh, a ctest fixture) and
+# stop it after them; they need root, as the cluster's slurmd runs as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # includes point down the layers (no build needed, so first)

@@ -47,11 +47,13 @@ QH_EXPORT int qh_function_version(const qh_function *f);
 
 /* Options of one run. */
 typedef struct qh_run_opts {
-    const char *job_name;     /* NULL: "<title>-<milliseconds since 1970>" */
-    const char *device;       /* a device queue to wait in; NULL: none (runs at once) */
-    double cpus;              /* budget: cores; 0 = the function's default */
-    uint64_t mem;             /* budget: bytes; 0 = the function's default */
-    bool wait_until_complete; /* return once the run has ended */
+    const char *job_name;      /* NULL: "<title>-<milliseconds since 1970>" */
+    const char *device;        /* a device queue to wait in; NULL: none (runs at once) */
+    double cpus;               /* budget: cores; 0 = the function's default */
+    uint64_t mem;              /* budget: bytes; 0 = the function's default */
+    bool wait_until_complete;  /* return once the run has ended */
+    const char *scheduler;     /* "local", "slurm" or NULL (the default; see qh_job_def) */
+    const qh_job_slurm *slurm; /* Slurm's options (NULL: Slurm's defaults) */
 } qh_run_opts;
 
 /* Starts a run of f with the arguments *args (a map; NULL = none; ownership taken). The

@@ -108,6 +108,20 @@ QH_EXPORT qh_status qh_job_name_check(const char *name);
  * non-OK return makes the job ERROR with qh_last_error() as its message. */
 typedef qh_status (*qh_job_fn)(const qh_value *args, qh_value **result);
 
+/* How Slurm runs a job (scheduler "slurm"): the options of `sbatch` it is submitted with.
+ * A zero or NULL field is left to Slurm's default (the partition's, the account's). The job
+ * runs over nodes × ntasks_per_node ranks (or `instances` when that is larger than 1) under
+ * `srun`, each with cpus_per_task cores. */
+typedef struct qh_job_slurm {
+    unsigned nodes;           /* --nodes */
+    unsigned ntasks_per_node; /* --ntasks-per-node */
+    unsigned cpus_per_task;   /* --cpus-per-task (the job's threads per rank) */
+    const char *partition;    /* --partition */
+    const char *time;         /* --time: "minutes", "hh:mm:ss", "days-hh" ... */
+    const char *account;      /* --account */
+    const char *qos;          /* --qos */
+} qh_job_slurm;
+
 /* A job's definition and options (the fields QH_HYBRID_JOB's options set). */
 typedef struct qh_job_def {
     const char *function;              /* the function's name (set by QH_HYBRID_JOB) */
@@ -122,6 +136,9 @@ typedef struct qh_job_def {
     const char *copy_checkpoints_from_job; /* a finished job whose checkpoints to start from */
     unsigned instances;                    /* > 1: run under `mpirun -np instances` */
     const char *const *dependencies;       /* NULL-terminated shared objects the job loads */
+    const char *scheduler;     /* "local" (run on this machine) or "slurm" (one Slurm job); NULL:
+                                  $QH_SCHEDULER, else "scheduler" in $QH_HOME/config, else local */
+    const qh_job_slurm *slurm; /* Slurm's options (NULL: Slurm's defaults) */
 } qh_job_def;
 
 /* Registers a job definition under def->function (QH_HYBRID_JOB does this at load time).
@@ -252,6 +269,8 @@ typedef struct qh_job_info {
     uint64_t mem;                     /* budget: bytes (0 = the available memory) */
     int instances;                    /* ranks it runs on (1 = no mpirun) */
     const char *directory;            /* its directory: inputs, results, checkpoints, log */
+    const char *slurm_json;           /* map: its sbatch options when Slurm runs it (else NULL) */
+    const char *slurm_id;             /* ...and its Slurm job id once submitted */
 } qh_job_info;
 
 /* A snapshot of the job's record now; the caller owns *out (qh_job_info_destroy). */
@@ -292,6 +311,8 @@ typedef struct qh_job_submit_opts {
     const char *copy_checkpoints_from_job; /* a finished job whose checkpoints to start from */
     const char *const *dependencies;       /* NULL-terminated shared objects the job loads */
     const char *working_dir;               /* where it runs; NULL: the current directory */
+    const char *scheduler;     /* as qh_job_def's: "local", "slurm" or NULL (the default) */
+    const qh_job_slurm *slurm; /* Slurm's options (NULL: Slurm's defaults) */
 } qh_job_submit_opts;
 
 /* Records the program as a QUEUED job and starts the detached process that supervises it
@@ -301,7 +322,9 @@ typedef struct qh_job_submit_opts {
  * can print Braket metric lines. EINVAL with a sentence for a bad name, device, instances or
  * hyperparameter; ENOTFOUND for a missing input, dependency or checkpoint job; EEXIST when
  * the name is taken. When the supervisor cannot be started the job is recorded ERROR and
- * the message begins "could not start: ". */
+ * the message begins "could not start: ". With the scheduler "slurm" the supervisor is the
+ * batch script of one Slurm job (sbatch; its program runs under srun) and the job's state
+ * follows Slurm's; QH_EIO with sbatch's message when Slurm refuses the job. */
 QH_EXPORT qh_status qh_job_submit(const qh_job_submit_opts *opts, qh_job **out);
 
 /* ---- inside a running job ------------------------------------------------------------ */

@@ -66,7 +66,9 @@ typedef struct qh_pool qh_pool;
 typedef struct qh_ref qh_ref;
 
 typedef enum qh_pool_kind {
-    QH_POOL_AUTO = 0, /* QH_BROKER → REMOTE; mpirun with > 1 rank → MPI; else LOCAL */
+    QH_POOL_AUTO = 0, /* QH_BROKER (else the QH_BROKER line of $QH_HOME/pool.env, written
+                         by `qhybrid pool start`) → REMOTE; mpirun with > 1 rank → MPI;
+                         else LOCAL */
     QH_POOL_LOCAL,    /* worker threads in this process */
     QH_POOL_REMOTE,   /* a client of a standing broker */
     QH_POOL_MPI,      /* SPMD under mpirun: rank 0 driver + broker, other ranks workers */

@@ -9,6 +9,7 @@
 #include "core/file.h"
 #include "core/sysinfo.h"
 #include "launcher/cli/commands.h"
+#include "launcher/cli/slurm_opts.h"
 #include "qhybrid/files.h"
 #include "qhybrid/function.h"
 
@@ -181,7 +182,8 @@ static void s_usage_run(FILE *f)
           "VALUE @FILE is the content of FILE (e.g. an OpenQASM circuit). --arg-file gives\n"
           "a JSON map of arguments (--arg entries override it). --cpus / --mem set the\n"
           "run's budget. Prints {\"id\", \"name\", \"status\"}; with --wait, returns when the\n"
-          "run has ended (exit 0 only if DONE).\n",
+          "run has ended (exit 0 only if DONE).\n"
+          "\n" QH__CLI_SLURM_USAGE,
           f);
 }
 
@@ -218,13 +220,19 @@ static int s_add_arg(qh_value *args, const char *kv)
 
 int qh__cmd_run(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"arg", required_argument, NULL, 'a'},     {"arg-file", required_argument, NULL, 'f'},
-        {"version", required_argument, NULL, 'v'}, {"name", required_argument, NULL, 'n'},
-        {"device", required_argument, NULL, 'd'},  {"cpus", required_argument, NULL, 'c'},
-        {"mem", required_argument, NULL, 'm'},     {"wait", no_argument, NULL, 'w'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"arg", required_argument, NULL, 'a'},
+                                         {"arg-file", required_argument, NULL, 'f'},
+                                         {"version", required_argument, NULL, 'v'},
+                                         {"name", required_argument, NULL, 'n'},
+                                         {"device", required_argument, NULL, 'd'},
+                                         {"cpus", required_argument, NULL, 'c'},
+                                         {"mem", required_argument, NULL, 'm'},
+                                         {"wait", no_argument, NULL, 'w'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         QH__CLI_SLURM_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
     const char *arg_list[S_MAX_LIST], *arg_file = NULL;
+    qh_job_slurm slurm = {0};
     size_t na = 0;
     int version = 0, c, rc = 1;
     qh_run_opts ro = {0};
@@ -266,15 +274,21 @@ int qh__cmd_run(int argc, char **argv)
         case 'h':
             s_usage_run(stdout);
             return 0;
-        default:
-            s_usage_run(stderr);
+        default: {
+            int r = qh__cli_slurm_opt("run", c, optarg, &ro.scheduler, &slurm);
+            if (r == 1)
+                break;
+            if (r == 0)
+                s_usage_run(stderr);
             return 2;
+        }
         }
     }
     if (optind + 1 != argc) {
         s_usage_run(stderr);
         return 2;
     }
+    ro.slurm = &slurm;
     qh_value *args = NULL;
     qh_function *fn = NULL;
     qh_job *job = NULL;

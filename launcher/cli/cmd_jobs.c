@@ -102,7 +102,12 @@ static void s_print_rec(const qh_job_info *r, qh_job *job, bool verbose)
         qh__json_key(&j, "error");
         qh__json_string(&j, r->error);
     }
+    if (r->slurm_id) {
+        qh__json_key(&j, "slurm_job_id");
+        qh__json_string(&j, r->slurm_id);
+    }
     if (verbose) {
+        s_json_raw(&j, "slurm", r->slurm_json);
         s_json_raw(&j, "hyperparameters", r->hyperparameters_json);
         s_json_raw(&j, "program", r->program_json);
         s_json_raw(&j, "input", r->input_json);

@@ -10,6 +10,7 @@
 
 #include "launcher/cli/commands.h"
 #include "launcher/cli/json_out.h"
+#include "launcher/cli/slurm_opts.h"
 #include "qhybrid/job.h"
 
 #define S_MAX_LIST 256 /* --hyper / --input / --dependency entries */
@@ -31,11 +32,11 @@ static void s_usage(FILE *f)
           "  --hyper KEY=VALUE      a hyperparameter (repeatable; at most 2500 characters)\n"
           "  --input [CHANNEL=]PATH input data copied into the job (channel \"input\" by\n"
           "                         default; repeatable)\n"
-          "  --instances N          run under `mpirun -np N`\n"
+          "  --instances N          run under `mpirun -np N` (`srun` in a Slurm job)\n"
           "  --copy-checkpoints-from JOB   start from that job's checkpoints\n"
           "  --dependency LIB.so    a shared object the job loads (repeatable)\n"
-          "  --wait                 return when the job has ended (exit 0 only if DONE)\n"
-          "  --help\n"
+          "  --wait                 return when the job has ended (exit 0 only if "
+          "DONE)\n" QH__CLI_SLURM_USAGE "  --help\n"
           "\n"
           "The job runs in the current directory. Prints {\"id\", \"name\", \"status\"}.\n",
           f);
@@ -90,8 +91,10 @@ int qh__cmd_submit(int argc, char **argv)
                                          {"dependency", required_argument, NULL, 'D'},
                                          {"wait", no_argument, NULL, 'w'},
                                          {"help", no_argument, NULL, 'h'},
+                                         QH__CLI_SLURM_OPTIONS,
                                          {NULL, 0, NULL, 0}};
-    const char *name = NULL, *device = "sv", *copy_from = NULL;
+    const char *name = NULL, *device = "sv", *copy_from = NULL, *scheduler = NULL;
+    qh_job_slurm slurm = {0};
     const char *hypers[S_MAX_LIST], *deps[S_MAX_LIST + 1], *channels[2 * S_MAX_LIST + 1];
     const char **prog = NULL;
     size_t nh = 0, nd = 0, nc = 0;
@@ -154,9 +157,14 @@ int qh__cmd_submit(int argc, char **argv)
         case 'h':
             s_usage(stdout);
             return 0;
-        default:
-            s_usage(stderr);
+        default: {
+            int r = qh__cli_slurm_opt("submit", c, optarg, &scheduler, &slurm);
+            if (r == 1)
+                break;
+            if (r == 0)
+                s_usage(stderr);
             return 2;
+        }
         }
     }
     if (optind >= argc) {
@@ -200,7 +208,9 @@ int qh__cmd_submit(int argc, char **argv)
                             .input_channels = channels,
                             .instances = (unsigned)instances,
                             .copy_checkpoints_from_job = copy_from,
-                            .dependencies = deps};
+                            .dependencies = deps,
+                            .scheduler = scheduler,
+                            .slurm = &slurm};
     if (qh_job_submit(&o, &job) != QH_OK) {
         fprintf(stderr, "qhybrid submit: %s\n", qh_last_error());
         goto done;

@@ -12,6 +12,7 @@ int qh__cmd_batch(int argc, char **argv);
 int qh__cmd_broker(int argc, char **argv);
 int qh__cmd_worker(int argc, char **argv);
 int qh__cmd_keygen(int argc, char **argv);
+int qh__cmd_pool(int argc, char **argv);
 int qh__cmd_submit(int argc, char **argv);
 int qh__cmd_list(int argc, char **argv);
 int qh__cmd_status(int argc, char **argv);

@@ -18,6 +18,7 @@ static const s_command s_commands[] = {
     {"broker", qh__cmd_broker, "run a task broker for a standing pool"},
     {"worker", qh__cmd_worker, "run tasks for a broker (task libraries with --load)"},
     {"keygen", qh__cmd_keygen, "write the key pairs a standing pool authenticates with"},
+    {"pool", qh__cmd_pool, "start or stop a task pool as one Slurm job"},
     {"submit", qh__cmd_submit, "run a program as a hybrid job"},
     {"list", qh__cmd_list, "list the hybrid jobs in the job store"},
     {"status", qh__cmd_status, "print a job's status"},

@@ -359,8 +359,15 @@ qh_status qh__sim_run_plan(const qh_circuit *c, const qh_plan *plan, const qh_si
     const int root = qh__comm_rank(comm) == 0;
     *out = NULL;
 
-    if (o->threads)
+    if (o->threads) {
         omp_set_num_threads((int)o->threads);
+    } else if (!getenv("OMP_NUM_THREADS") && getenv("SLURM_CPUS_PER_TASK")) {
+        /* A rank of a Slurm step has the cores it was given, not the node's: as many
+         * threads as --cpus-per-task (the allocation's CPUs are not bound here). */
+        long cpt = strtol(getenv("SLURM_CPUS_PER_TASK"), NULL, 10);
+        if (cpt >= 1 && cpt <= 4096)
+            omp_set_num_threads((int)cpt);
+    }
     double t0 = omp_get_wtime();
     QH_TRY(qh__comm_agree(comm, qh__plan_check_bound(plan)));
     const int traj = plan->first_nonunitary < plan->num_steps;

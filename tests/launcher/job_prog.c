@@ -172,6 +172,8 @@ static int s_sleep_tree(void)
 static int s_ranks(void)
 {
     const char *r = getenv("OMPI_COMM_WORLD_RANK");
+    if (!r) /* under srun */
+        r = getenv("SLURM_PROCID");
     int rank = r ? atoi(r) : -1;
     if (qh_job_log_metric("rank", rank, 0) != QH_OK)
         return s_fail("log_metric");
