@@ -249,17 +249,67 @@ static hid_t s_strtype(size_t width)
     return t;
 }
 
-/* Writes `n` strings of `width` into ds (owner only). */
-static herr_t s_write_strs(hid_t ds, hid_t type, char *const *strs, size_t n, size_t width)
+/* A 1-D dataset of n elements for a batch file, in chunks that carry HDF5's Fletcher-32
+ * checksum (which parallel HDF5 writes only collectively: see s_put). Collective. */
+static hid_t s_dataset_ck(hid_t loc, const char *name, hid_t type, hsize_t n)
 {
-    char *buf = calloc(n ? n : 1, width);
-    if (!buf)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
+    if (n == 0) /* no chunk of no elements */
+        return s_dataset(loc, name, type, n);
+    hid_t space = H5Screate_simple(1, &n, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hsize_t chunk = n < S_RESULT_CHUNK ? n : S_RESULT_CHUNK;
+    hid_t ds = -1;
+    if (space >= 0 && dcpl >= 0 && H5Pset_chunk(dcpl, 1, &chunk) >= 0 &&
+        H5Pset_fletcher32(dcpl) >= 0)
+        ds = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    return ds;
+}
+
+/* Writes the n elements of ds from buf: every rank calls it (collective transfer, as
+ * filtered datasets need under parallel HDF5), the owner (mine) with the data, the others
+ * selecting nothing. Nothing happens when n is 0, which every rank knows alike. */
+static herr_t s_put(hid_t ds, hid_t type, const qh__comm *world, int mine, const void *buf,
+                    hsize_t n)
+{
+    if (n == 0)
+        return 0;
+    static const char s_nothing[16]; /* a buffer for ranks that write nothing */
+    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+#ifdef H5_HAVE_PARALLEL
+    if (qh__comm_size(world) > 1)
+        H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+#else
+    (void)world;
+#endif
+    hid_t fspace = H5Dget_space(ds), mspace = H5Screate_simple(1, &n, NULL);
+    herr_t e = dxpl < 0 || fspace < 0 || mspace < 0 ? -1 : 0;
+    if (e == 0 && !mine)
+        e = H5Sselect_none(fspace) < 0 || H5Sselect_none(mspace) < 0 ? -1 : 0;
+    /* a rank that failed above still takes part, or the others would wait for it */
+    herr_t w = H5Dwrite(ds, type, mspace, fspace, dxpl, mine ? buf : s_nothing);
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    if (dxpl >= 0)
+        H5Pclose(dxpl);
+    return e < 0 || w < 0 ? -1 : 0;
+}
+
+/* Writes `n` strings of `width` into ds: the owner's (mine) data, collectively. */
+static herr_t s_write_strs(hid_t ds, hid_t type, const qh__comm *world, int mine, char *const *strs,
+                           size_t n, size_t width)
+{
+    char *buf = mine ? calloc(n ? n : 1, width) : NULL;
+    herr_t e = mine && !buf ? -1 : 0;
+    for (size_t i = 0; buf && i < n; i++) {
         size_t l = strlen(strs[i]);
         memcpy(buf + i * width, strs[i], l < width ? l : width); /* NUL-padded by calloc */
     }
-    herr_t e = n ? H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) : 0;
+    e = s_put(ds, type, world, buf != NULL, buf, n) < 0 ? -1 : e;
     free(buf);
     return e;
 }
@@ -337,44 +387,42 @@ qh_status qh__h5_write_batch(const char *path, const qh__comm *world, const qh_b
             bad = 1;
             break;
         }
-        /* every dataset is created by all ranks (collective metadata), written by the
-         * owner alone (independent raw data) */
+        /* every dataset is created by all ranks (collective metadata) and written by all
+         * (collective raw data, which the checksummed chunks need), the owner with data */
         const char *name = it->name ? it->name : "";
         hid_t nt = s_strtype(strlen(name) + 1);
-        hid_t ds = s_dataset(g, "name", nt, 1);
-        if (ds < 0 || (mine && H5Dwrite(ds, nt, H5S_ALL, H5S_ALL, H5P_DEFAULT, name) < 0))
+        hid_t ds = s_dataset_ck(g, "name", nt, 1);
+        if (ds < 0 || s_put(ds, nt, world, mine, name, 1) < 0)
             bad = 1;
         H5Dclose(ds);
         H5Tclose(nt);
-        ds = s_dataset(g, "parameters", H5T_NATIVE_DOUBLE, it->num_param_values);
+        ds = s_dataset_ck(g, "parameters", H5T_NATIVE_DOUBLE, it->num_param_values);
         if (ds < 0 ||
-            (mine && it->num_param_values &&
-             H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, it->param_values) < 0))
+            s_put(ds, H5T_NATIVE_DOUBLE, world, mine, it->param_values, it->num_param_values) < 0)
             bad = 1;
         H5Dclose(ds);
-        ds = s_dataset(g, "seconds", H5T_NATIVE_DOUBLE, 1);
-        if (ds < 0 || (mine && H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                                        &seconds[i]) < 0))
+        ds = s_dataset_ck(g, "seconds", H5T_NATIVE_DOUBLE, 1);
+        if (ds < 0 || s_put(ds, H5T_NATIVE_DOUBLE, world, mine, &seconds[i], 1) < 0)
             bad = 1;
         H5Dclose(ds);
         int sv = (int)m[S_M_STATUS];
-        ds = s_dataset(g, "status", H5T_NATIVE_INT, 1);
-        if (ds < 0 ||
-            (mine && H5Dwrite(ds, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, &sv) < 0))
+        ds = s_dataset_ck(g, "status", H5T_NATIVE_INT, 1);
+        if (ds < 0 || s_put(ds, H5T_NATIVE_INT, world, mine, &sv, 1) < 0)
             bad = 1;
         H5Dclose(ds);
         if (sv != QH_OK) {
-            ds = s_dataset(g, "error", etype, 1);
-            if (ds < 0 || (mine && s_write_strs(ds, etype, &errors[i], 1, S_ERR_WIDTH) < 0))
+            ds = s_dataset_ck(g, "error", etype, 1);
+            if (ds < 0 || s_write_strs(ds, etype, world, mine, &errors[i], 1, S_ERR_WIDTH) < 0)
                 bad = 1;
             H5Dclose(ds);
             H5Gclose(g);
             continue;
         }
         if (m[S_M_PROBS]) {
-            ds = s_dataset(g, "probabilities", H5T_NATIVE_DOUBLE, (hsize_t)1 << m[S_M_QUBITS]);
-            if (ds < 0 || (mine && H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                                            r->probabilities) < 0))
+            hsize_t len = (hsize_t)1 << m[S_M_QUBITS];
+            ds = s_dataset_ck(g, "probabilities", H5T_NATIVE_DOUBLE, len);
+            if (ds < 0 ||
+                s_put(ds, H5T_NATIVE_DOUBLE, world, mine, mine ? r->probabilities : NULL, len) < 0)
                 bad = 1;
             H5Dclose(ds);
         }
@@ -382,7 +430,7 @@ qh_status qh__h5_write_batch(const char *path, const qh__comm *world, const qh_b
             hid_t cg = H5Gcreate2(g, "counts", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
             size_t nc = m[S_M_NCOUNTS], kw = m[S_M_KEYWIDTH];
             hid_t kt = s_strtype(kw);
-            ds = s_dataset(cg, "bitstrings", kt, nc);
+            ds = s_dataset_ck(cg, "bitstrings", kt, nc);
             char **keys = mine ? malloc((nc ? nc : 1) * sizeof *keys) : NULL;
             uint64_t *vals = mine ? malloc((nc ? nc : 1) * sizeof *vals) : NULL;
             if (mine && (!keys || !vals))
@@ -391,13 +439,11 @@ qh_status qh__h5_write_batch(const char *path, const qh__comm *world, const qh_b
                 keys[k] = r->counts[k].bits;
                 vals[k] = r->counts[k].count;
             }
-            if (ds < 0 || (mine && keys && s_write_strs(ds, kt, keys, nc, kw) < 0))
+            if (ds < 0 || s_write_strs(ds, kt, world, mine && keys && vals, keys, nc, kw) < 0)
                 bad = 1;
             H5Dclose(ds);
-            ds = s_dataset(cg, "values", H5T_NATIVE_UINT64, nc);
-            if (ds < 0 ||
-                (mine && vals && nc &&
-                 H5Dwrite(ds, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, vals) < 0))
+            ds = s_dataset_ck(cg, "values", H5T_NATIVE_UINT64, nc);
+            if (ds < 0 || s_put(ds, H5T_NATIVE_UINT64, world, mine && keys && vals, vals, nc) < 0)
                 bad = 1;
             H5Dclose(ds);
             free(keys);
@@ -407,9 +453,9 @@ qh_status qh__h5_write_batch(const char *path, const qh__comm *world, const qh_b
         }
         if (m[S_M_NEXPECT]) {
             hid_t eg = H5Gcreate2(g, "expectations", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-            ds = s_dataset(eg, "values", H5T_NATIVE_DOUBLE, m[S_M_NEXPECT]);
-            if (ds < 0 || (mine && H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                                            r->expectations) < 0))
+            ds = s_dataset_ck(eg, "values", H5T_NATIVE_DOUBLE, m[S_M_NEXPECT]);
+            if (ds < 0 || s_put(ds, H5T_NATIVE_DOUBLE, world, mine, mine ? r->expectations : NULL,
+                                m[S_M_NEXPECT]) < 0)
                 bad = 1;
             H5Dclose(ds);
             H5Gclose(eg);
