@@ -187,6 +187,12 @@ static void test_hdf5_output(void **state)
     dump = s_slurp(path);
     assert_non_null(strstr(dump, "0.5, 0, 0, 0.5"));
     free(dump);
+    /* the data carries HDF5's Fletcher-32 checksums, which readers verify */
+    snprintf(cmd, sizeof cmd, "h5dump -p -H -d /statevector %s > %s/dump 2>&1", h5, s_dir);
+    assert_int_equal(system(cmd), 0);
+    dump = s_slurp(path);
+    assert_non_null(strstr(dump, "CHECKSUM FLETCHER32"));
+    free(dump);
     /* an unwritable destination is an error, and no temporary is left behind */
     snprintf(args, sizeof args, "sim --probabilities -o /nonexistent/dir/x.h5 %s/bell.qasm", s_dir);
     r = s_cli(args);
