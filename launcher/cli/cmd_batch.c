@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/file.h"
 #include "core/sysinfo.h"
 #include "launcher/cli/cli_params.h"
 #include "launcher/cli/commands.h"
@@ -153,6 +154,9 @@ int qh__cmd_batch(int argc, char **argv)
     int root = qh_world_rank(world) == 0;
     circuits = calloc(ncirc, sizeof *circuits);
     qh_status st = circuits ? QH_OK : QH_ERROR(QH_ENOMEM, "out of memory");
+    /* checked before anything runs: a FIFO, a device or a directory is refused, not replaced */
+    if (st == QH_OK)
+        st = qh__check_output_path(b.h5_path, "the results file, -o");
     for (size_t i = 0; st == QH_OK && i < ncirc; i++)
         st = qh_qasm_parse_file(argv[optind + i], &circuits[i]);
     if (st == QH_OK && transpile)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "core/sysinfo.h"
 #include "launcher/cli/cli_params.h"
 #include "launcher/cli/commands.h"
@@ -291,6 +292,16 @@ int qh__cmd_sim(int argc, char **argv)
     int root = qh_world_rank(world) == 0;
     if (!root)
         o.progress = NULL;
+    /* output paths are checked before anything runs: a FIFO, a device or a directory given
+     * by mistake is refused, not replaced */
+    qh_status pst = h5 ? qh__check_output_path(h5, "the results file, -o") : QH_OK;
+    if (pst == QH_OK && o.checkpoint_path)
+        pst = qh__check_output_path(o.checkpoint_path, "the checkpoint");
+    if (qh_world_agree(world, pst) != QH_OK) {
+        if (root)
+            fprintf(stderr, "qhybrid sim: %s\n", qh_last_error());
+        goto finish;
+    }
     if (qh_world_agree(world, qh_qasm_parse_file(path, &c)) != QH_OK) {
         if (root)
             fprintf(stderr, "%s\n", qh_last_error());

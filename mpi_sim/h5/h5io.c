@@ -3,10 +3,12 @@
  * as complex128), atomically through a temporary file and rename. Also holds the generic
  * serial tree reader and writer of mpi_sim/h5/h5tree.h, which the launcher uses for job
  * checkpoints and for listing users' files. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +16,9 @@
 #include <unistd.h>
 
 #include "core/atomic_file.h"
+#include "core/checksum.h"
 #include "core/error.h"
+#include "core/file.h"
 #include "mpi_sim/h5/h5io.h"
 #include "mpi_sim/h5/h5tree.h"
 #include "qhybrid/sim.h"
@@ -34,15 +38,27 @@ static hid_t s_complex_type(void)
     return t;
 }
 
+/* Elements per chunk of the checksummed datasets of a results file. */
+#define S_RESULT_CHUNK ((hsize_t)1 << 16)
+
+/* Writes a 1-D dataset (serially) in chunks that carry HDF5's Fletcher-32 checksum, which
+ * every HDF5 reader (h5py, h5dump, ...) verifies when it reads them. */
 static int s_write_1d(hid_t loc, const char *name, hid_t type, hsize_t n, const void *data)
 {
     hid_t space = H5Screate_simple(1, &n, NULL);
     if (space < 0)
         return -1;
-    hid_t ds = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t e = ds < 0 ? -1 : H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hsize_t chunk = n < S_RESULT_CHUNK ? n : S_RESULT_CHUNK;
+    herr_t e = dcpl < 0 ? -1 : 0;
+    if (e == 0 && n > 0) /* a chunk has at least one element */
+        e = H5Pset_chunk(dcpl, 1, &chunk) < 0 || H5Pset_fletcher32(dcpl) < 0 ? -1 : 0;
+    hid_t ds = e < 0 ? -1 : H5Dcreate2(loc, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    e = ds < 0 ? -1 : H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
     if (ds >= 0)
         H5Dclose(ds);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
     H5Sclose(space);
     return e < 0 ? -1 : 0;
 }
@@ -103,8 +119,18 @@ qh_status qh_sim_result_write_h5(const qh_sim_result *r, const char *path, const
         return QH_ERROR(QH_ENOMEM, "out of memory");
     snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors become statuses, not prints */
+    if ((st = qh__check_output_path(path, "the results file")) != QH_OK) {
+        free(tmp);
+        return st;
+    }
     hid_t ctype = -1, grp = -1;
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    /* HDF5 1.8's format or later: checksums on the metadata too */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0)
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+    hid_t f = fapl < 0 ? -1 : H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
     if (f < 0) {
         st = QH_ERROR(QH_EIO, "cannot create '%s' (is the directory writable?)", path);
         free(tmp);
@@ -174,7 +200,7 @@ qh_status qh_sim_result_write_h5(const qh_sim_result *r, const char *path, const
     }
     f = -1;
     if (rename(tmp, path) != 0)
-        QH_FAIL(QH_EIO, "cannot rename '%s' to '%s'", tmp, path);
+        QH_FAIL(QH_EIO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
     free(tmp);
     return QH_OK;
 fail:
@@ -223,17 +249,67 @@ static hid_t s_strtype(size_t width)
     return t;
 }
 
-/* Writes `n` strings of `width` into ds (owner only). */
-static herr_t s_write_strs(hid_t ds, hid_t type, char *const *strs, size_t n, size_t width)
+/* A 1-D dataset of n elements for a batch file, in chunks that carry HDF5's Fletcher-32
+ * checksum (which parallel HDF5 writes only collectively: see s_put). Collective. */
+static hid_t s_dataset_ck(hid_t loc, const char *name, hid_t type, hsize_t n)
 {
-    char *buf = calloc(n ? n : 1, width);
-    if (!buf)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
+    if (n == 0) /* no chunk of no elements */
+        return s_dataset(loc, name, type, n);
+    hid_t space = H5Screate_simple(1, &n, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hsize_t chunk = n < S_RESULT_CHUNK ? n : S_RESULT_CHUNK;
+    hid_t ds = -1;
+    if (space >= 0 && dcpl >= 0 && H5Pset_chunk(dcpl, 1, &chunk) >= 0 &&
+        H5Pset_fletcher32(dcpl) >= 0)
+        ds = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    return ds;
+}
+
+/* Writes the n elements of ds from buf: every rank calls it (collective transfer, as
+ * filtered datasets need under parallel HDF5), the owner (mine) with the data, the others
+ * selecting nothing. Nothing happens when n is 0, which every rank knows alike. */
+static herr_t s_put(hid_t ds, hid_t type, const qh__comm *world, int mine, const void *buf,
+                    hsize_t n)
+{
+    if (n == 0)
+        return 0;
+    static const char s_nothing[16]; /* a buffer for ranks that write nothing */
+    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+#ifdef H5_HAVE_PARALLEL
+    if (qh__comm_size(world) > 1)
+        H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+#else
+    (void)world;
+#endif
+    hid_t fspace = H5Dget_space(ds), mspace = H5Screate_simple(1, &n, NULL);
+    herr_t e = dxpl < 0 || fspace < 0 || mspace < 0 ? -1 : 0;
+    if (e == 0 && !mine)
+        e = H5Sselect_none(fspace) < 0 || H5Sselect_none(mspace) < 0 ? -1 : 0;
+    /* a rank that failed above still takes part, or the others would wait for it */
+    herr_t w = H5Dwrite(ds, type, mspace, fspace, dxpl, mine ? buf : s_nothing);
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    if (dxpl >= 0)
+        H5Pclose(dxpl);
+    return e < 0 || w < 0 ? -1 : 0;
+}
+
+/* Writes `n` strings of `width` into ds: the owner's (mine) data, collectively. */
+static herr_t s_write_strs(hid_t ds, hid_t type, const qh__comm *world, int mine, char *const *strs,
+                           size_t n, size_t width)
+{
+    char *buf = mine ? calloc(n ? n : 1, width) : NULL;
+    herr_t e = mine && !buf ? -1 : 0;
+    for (size_t i = 0; buf && i < n; i++) {
         size_t l = strlen(strs[i]);
         memcpy(buf + i * width, strs[i], l < width ? l : width); /* NUL-padded by calloc */
     }
-    herr_t e = n ? H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) : 0;
+    e = s_put(ds, type, world, buf != NULL, buf, n) < 0 ? -1 : e;
     free(buf);
     return e;
 }
@@ -243,6 +319,9 @@ qh_status qh__h5_write_batch(const char *path, const qh__comm *world, const qh_b
                              char *const *errors, const double *seconds)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    qh_status pst = qh__comm_agree(world, qh__check_output_path(path, "the results file"));
+    if (pst != QH_OK)
+        return pst;
     const int rank = qh__comm_rank(world), par = qh__comm_size(world) > 1;
     uint64_t *meta = calloc(n ? n * S_M_FIELDS : 1, sizeof *meta);
     if (!meta)
@@ -278,6 +357,8 @@ qh_status qh__h5_write_batch(const char *path, const qh__comm *world, const qh_b
     if (par)
         H5Pset_fapl_mpio(fapl, *(const MPI_Comm *)qh__comm_mpi(world), MPI_INFO_NULL);
 #endif
+    /* HDF5 1.8's format or later: checksums on the metadata */
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
     int ok = f >= 0;
@@ -286,9 +367,11 @@ qh_status qh__h5_write_batch(const char *path, const qh__comm *world, const qh_b
         if (f >= 0)
             H5Fclose(f);
         free(meta);
+        if (rank == 0)
+            unlink(tmp);
         st = QH_ERROR(QH_EIO, "cannot create '%s' (is the directory writable?)", path);
         free(tmp);
-        return st;
+        return qh__comm_agree(world, st);
     }
     hid_t ctype = s_complex_type(), etype = s_strtype(S_ERR_WIDTH);
     int bad = 0;
@@ -304,44 +387,42 @@ qh_status qh__h5_write_batch(const char *path, const qh__comm *world, const qh_b
             bad = 1;
             break;
         }
-        /* every dataset is created by all ranks (collective metadata), written by the
-         * owner alone (independent raw data) */
+        /* every dataset is created by all ranks (collective metadata) and written by all
+         * (collective raw data, which the checksummed chunks need), the owner with data */
         const char *name = it->name ? it->name : "";
         hid_t nt = s_strtype(strlen(name) + 1);
-        hid_t ds = s_dataset(g, "name", nt, 1);
-        if (ds < 0 || (mine && H5Dwrite(ds, nt, H5S_ALL, H5S_ALL, H5P_DEFAULT, name) < 0))
+        hid_t ds = s_dataset_ck(g, "name", nt, 1);
+        if (ds < 0 || s_put(ds, nt, world, mine, name, 1) < 0)
             bad = 1;
         H5Dclose(ds);
         H5Tclose(nt);
-        ds = s_dataset(g, "parameters", H5T_NATIVE_DOUBLE, it->num_param_values);
+        ds = s_dataset_ck(g, "parameters", H5T_NATIVE_DOUBLE, it->num_param_values);
         if (ds < 0 ||
-            (mine && it->num_param_values &&
-             H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, it->param_values) < 0))
+            s_put(ds, H5T_NATIVE_DOUBLE, world, mine, it->param_values, it->num_param_values) < 0)
             bad = 1;
         H5Dclose(ds);
-        ds = s_dataset(g, "seconds", H5T_NATIVE_DOUBLE, 1);
-        if (ds < 0 || (mine && H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                                        &seconds[i]) < 0))
+        ds = s_dataset_ck(g, "seconds", H5T_NATIVE_DOUBLE, 1);
+        if (ds < 0 || s_put(ds, H5T_NATIVE_DOUBLE, world, mine, &seconds[i], 1) < 0)
             bad = 1;
         H5Dclose(ds);
         int sv = (int)m[S_M_STATUS];
-        ds = s_dataset(g, "status", H5T_NATIVE_INT, 1);
-        if (ds < 0 ||
-            (mine && H5Dwrite(ds, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, &sv) < 0))
+        ds = s_dataset_ck(g, "status", H5T_NATIVE_INT, 1);
+        if (ds < 0 || s_put(ds, H5T_NATIVE_INT, world, mine, &sv, 1) < 0)
             bad = 1;
         H5Dclose(ds);
         if (sv != QH_OK) {
-            ds = s_dataset(g, "error", etype, 1);
-            if (ds < 0 || (mine && s_write_strs(ds, etype, &errors[i], 1, S_ERR_WIDTH) < 0))
+            ds = s_dataset_ck(g, "error", etype, 1);
+            if (ds < 0 || s_write_strs(ds, etype, world, mine, &errors[i], 1, S_ERR_WIDTH) < 0)
                 bad = 1;
             H5Dclose(ds);
             H5Gclose(g);
             continue;
         }
         if (m[S_M_PROBS]) {
-            ds = s_dataset(g, "probabilities", H5T_NATIVE_DOUBLE, (hsize_t)1 << m[S_M_QUBITS]);
-            if (ds < 0 || (mine && H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                                            r->probabilities) < 0))
+            hsize_t len = (hsize_t)1 << m[S_M_QUBITS];
+            ds = s_dataset_ck(g, "probabilities", H5T_NATIVE_DOUBLE, len);
+            if (ds < 0 ||
+                s_put(ds, H5T_NATIVE_DOUBLE, world, mine, mine ? r->probabilities : NULL, len) < 0)
                 bad = 1;
             H5Dclose(ds);
         }
@@ -349,7 +430,7 @@ qh_status qh__h5_write_batch(const char *path, const qh__comm *world, const qh_b
             hid_t cg = H5Gcreate2(g, "counts", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
             size_t nc = m[S_M_NCOUNTS], kw = m[S_M_KEYWIDTH];
             hid_t kt = s_strtype(kw);
-            ds = s_dataset(cg, "bitstrings", kt, nc);
+            ds = s_dataset_ck(cg, "bitstrings", kt, nc);
             char **keys = mine ? malloc((nc ? nc : 1) * sizeof *keys) : NULL;
             uint64_t *vals = mine ? malloc((nc ? nc : 1) * sizeof *vals) : NULL;
             if (mine && (!keys || !vals))
@@ -358,13 +439,11 @@ qh_status qh__h5_write_batch(const char *path, const qh__comm *world, const qh_b
                 keys[k] = r->counts[k].bits;
                 vals[k] = r->counts[k].count;
             }
-            if (ds < 0 || (mine && keys && s_write_strs(ds, kt, keys, nc, kw) < 0))
+            if (ds < 0 || s_write_strs(ds, kt, world, mine && keys && vals, keys, nc, kw) < 0)
                 bad = 1;
             H5Dclose(ds);
-            ds = s_dataset(cg, "values", H5T_NATIVE_UINT64, nc);
-            if (ds < 0 ||
-                (mine && vals && nc &&
-                 H5Dwrite(ds, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, vals) < 0))
+            ds = s_dataset_ck(cg, "values", H5T_NATIVE_UINT64, nc);
+            if (ds < 0 || s_put(ds, H5T_NATIVE_UINT64, world, mine && keys && vals, vals, nc) < 0)
                 bad = 1;
             H5Dclose(ds);
             free(keys);
@@ -374,9 +453,9 @@ qh_status qh__h5_write_batch(const char *path, const qh__comm *world, const qh_b
         }
         if (m[S_M_NEXPECT]) {
             hid_t eg = H5Gcreate2(g, "expectations", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-            ds = s_dataset(eg, "values", H5T_NATIVE_DOUBLE, m[S_M_NEXPECT]);
-            if (ds < 0 || (mine && H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                                            r->expectations) < 0))
+            ds = s_dataset_ck(eg, "values", H5T_NATIVE_DOUBLE, m[S_M_NEXPECT]);
+            if (ds < 0 || s_put(ds, H5T_NATIVE_DOUBLE, world, mine, mine ? r->expectations : NULL,
+                                m[S_M_NEXPECT]) < 0)
                 bad = 1;
             H5Dclose(ds);
             H5Gclose(eg);
@@ -393,13 +472,24 @@ qh_status qh__h5_write_batch(const char *path, const qh__comm *world, const qh_b
             unlink(tmp);
         st = QH_ERROR(QH_EHDF5, "HDF5 could not write the batch results to '%s'", path);
     } else if (rank == 0 && rename(tmp, path) != 0) {
-        st = QH_ERROR(QH_EIO, "cannot rename '%s' to '%s'", tmp, path);
+        st = QH_ERROR(QH_EIO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+        unlink(tmp);
     }
     free(tmp);
     return qh__comm_agree(world, st);
 }
 
 /* ---- checkpoints ------------------------------------------------------------------------ */
+
+/* Checkpoints carry a checksum of every chunk of 2^S_CK_CHUNK_QUBITS amplitudes (4 KiB) in
+ * the dataset "state_checksums", and one of their metadata in the attribute "checksum".
+ * The chunk size is fixed, not a writer's slab, so that a run resumed at another rank count
+ * verifies exactly the slab it reads; it is no larger than a shard's smallest slab
+ * (QH__SHARD_MIN_LOCAL qubits), and is stored in the file ("checksum_chunk_qubits"). The
+ * file format is HDF5 1.8's or later, whose metadata (superblock, object headers) carries
+ * HDF5's own checksums. */
+#define S_CK_CHUNK_QUBITS 8u
+#define S_CK_SEED         0x71686b7074ULL /* "qhkpt" */
 
 static hid_t s_open_fapl(const qh__comm *comm)
 {
@@ -408,27 +498,59 @@ static hid_t s_open_fapl(const qh__comm *comm)
     if (qh__comm_size(comm) > 1)
         H5Pset_fapl_mpio(fapl, *(const MPI_Comm *)qh__comm_mpi(comm), MPI_INFO_NULL);
 #endif
+    /* object headers and superblock with checksums */
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
     return fapl;
 }
 
-/* Selects this rank's slab of the 1-D state dataset and transfers it collectively. */
-static herr_t s_slab_io(hid_t ds, hid_t type, const qh__comm *comm, unsigned local_qubits,
-                        void *buf, int write)
+/* Selects this rank's slab (len elements at rank * len) of a 1-D dataset and transfers it
+ * collectively. */
+static herr_t s_slab_io(hid_t ds, hid_t type, const qh__comm *comm, hsize_t len, void *buf,
+                        int write)
 {
-    hsize_t len = (hsize_t)1 << local_qubits, start = (hsize_t)qh__comm_rank(comm) * len;
+    hsize_t start = (hsize_t)qh__comm_rank(comm) * len;
     hid_t fspace = H5Dget_space(ds), mspace = H5Screate_simple(1, &len, NULL);
-    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &len, NULL);
+    herr_t e = fspace < 0 || mspace < 0
+                   ? -1
+                   : H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &len, NULL);
     hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
 #ifdef H5_HAVE_PARALLEL
     if (qh__comm_size(comm) > 1)
         H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
 #endif
-    herr_t e = write ? H5Dwrite(ds, type, mspace, fspace, dxpl, buf)
+    /* every rank takes part in the collective transfer, even one that failed above */
+    herr_t t = write ? H5Dwrite(ds, type, mspace, fspace, dxpl, buf)
                      : H5Dread(ds, type, mspace, fspace, dxpl, buf);
     H5Pclose(dxpl);
-    H5Sclose(mspace);
-    H5Sclose(fspace);
-    return e;
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    return e < 0 || t < 0 ? -1 : 0;
+}
+
+/* The checksums of the 2^(local_qubits - cq) chunks of 2^cq amplitudes at local. */
+static void s_chunk_sums(const double complex *local, unsigned local_qubits, unsigned cq,
+                         uint64_t *sums)
+{
+    const int64_t nchunks = (int64_t)1 << (local_qubits - cq);
+    const size_t chunk = (size_t)1 << cq;
+#pragma omp parallel for schedule(static)
+    for (int64_t k = 0; k < nchunks; k++)
+        sums[k] = qh__checksum64(local + (size_t)k * chunk, chunk * sizeof *local, S_CK_SEED);
+}
+
+/* The checksum of a checkpoint's metadata. */
+static uint64_t s_info_sum(const qh__checkpoint_info *info, unsigned cq)
+{
+    uint64_t v[5] = {info->hash, info->step, info->instructions, info->num_qubits, cq};
+    return qh__checksum64(v, sizeof v, S_CK_SEED);
+}
+
+/* The chunk size of a state of n qubits. */
+static unsigned s_chunk_qubits(unsigned n)
+{
+    return n < S_CK_CHUNK_QUBITS ? n : S_CK_CHUNK_QUBITS;
 }
 
 qh_status qh__h5_checkpoint_write(const char *path, const qh__comm *comm,
@@ -436,10 +558,22 @@ qh_status qh__h5_checkpoint_write(const char *path, const qh__comm *comm,
                                   const qh__checkpoint_info *info)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    qh_status st = qh__comm_agree(comm, qh__check_output_path(path, "the checkpoint"));
+    if (st != QH_OK)
+        return st;
+    const unsigned cq = s_chunk_qubits(info->num_qubits);
+    assert(local_qubits >= cq);
+    const hsize_t nsums = (hsize_t)1 << (local_qubits - cq);
+    uint64_t *sums = malloc(nsums * sizeof *sums);
     char *tmp = malloc(strlen(path) + 16);
-    if (!tmp)
-        return QH_ERROR(QH_ENOMEM, "out of memory");
+    st = sums && tmp ? QH_OK : QH_ERROR(QH_ENOMEM, "out of memory");
+    if ((st = qh__comm_agree(comm, st)) != QH_OK) {
+        free(sums);
+        free(tmp);
+        return st;
+    }
     sprintf(tmp, "%s.partial", path);
+    s_chunk_sums(local, local_qubits, cq, sums);
     hid_t fapl = s_open_fapl(comm);
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
@@ -447,31 +581,46 @@ qh_status qh__h5_checkpoint_write(const char *path, const qh__comm *comm,
     if (!qh__comm_all_ok(comm, ok)) {
         if (f >= 0)
             H5Fclose(f);
-        qh_status st = QH_ERROR(QH_EIO, "cannot create the checkpoint '%s'", path);
+        if (qh__comm_rank(comm) == 0)
+            unlink(tmp);
+        st = QH_ERROR(QH_EIO, "cannot create the checkpoint '%s'", path);
+        free(sums);
         free(tmp);
-        return st;
+        return qh__comm_agree(comm, st);
     }
     hid_t ctype = s_complex_type();
     ok = ctype >= 0 && s_attr_u64(f, "circuit_hash", info->hash) == 0 &&
          s_attr_u64(f, "step", info->step) == 0 &&
          s_attr_u64(f, "instructions", info->instructions) == 0 &&
-         s_attr_u64(f, "num_qubits", info->num_qubits) == 0;
+         s_attr_u64(f, "num_qubits", info->num_qubits) == 0 &&
+         s_attr_u64(f, "checksum_chunk_qubits", cq) == 0 &&
+         s_attr_u64(f, "checksum", s_info_sum(info, cq)) == 0;
     hid_t ds = ok ? s_dataset(f, "state", ctype, (hsize_t)1 << info->num_qubits) : -1;
-    ok = ok && ds >= 0 && s_slab_io(ds, ctype, comm, local_qubits, (void *)local, 1) >= 0;
+    hid_t cs =
+        ok ? s_dataset(f, "state_checksums", H5T_STD_U64LE, (hsize_t)1 << (info->num_qubits - cq))
+           : -1;
+    ok = ok && ds >= 0 && cs >= 0;
+    if (ds >= 0 && cs >= 0) {
+        ok = s_slab_io(ds, ctype, comm, (hsize_t)1 << local_qubits, (void *)local, 1) >= 0 && ok;
+        ok = s_slab_io(cs, H5T_NATIVE_UINT64, comm, nsums, sums, 1) >= 0 && ok;
+    }
     if (ds >= 0)
         H5Dclose(ds);
+    if (cs >= 0)
+        H5Dclose(cs);
     if (ctype >= 0)
         H5Tclose(ctype);
     /* the data must be on disk before the rename makes it the checkpoint */
     ok = H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0 && ok;
     ok = H5Fclose(f) >= 0 && ok;
-    qh_status st = QH_OK;
+    free(sums);
     if (!qh__comm_all_ok(comm, ok)) {
         if (qh__comm_rank(comm) == 0)
             unlink(tmp);
         st = QH_ERROR(QH_EHDF5, "HDF5 could not write the checkpoint '%s'", path);
     } else if (qh__comm_rank(comm) == 0 && rename(tmp, path) != 0) {
-        st = QH_ERROR(QH_EIO, "cannot rename '%s' to '%s'", tmp, path);
+        st = QH_ERROR(QH_EIO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+        unlink(tmp);
     }
     free(tmp);
     return qh__comm_agree(comm, st);
@@ -487,47 +636,163 @@ static int s_attr_read_u64(hid_t loc, const char *name, uint64_t *v)
     return e < 0 ? -1 : 0;
 }
 
+/* The number of elements of a 1-D dataset, or -1. */
+static int64_t s_extent(hid_t ds)
+{
+    hid_t sp = H5Dget_space(ds);
+    if (sp < 0)
+        return -1;
+    hsize_t n = 0;
+    int ok = H5Sget_simple_extent_ndims(sp) == 1 && H5Sget_simple_extent_dims(sp, &n, NULL) == 1;
+    H5Sclose(sp);
+    return ok ? (int64_t)n : -1;
+}
+
+/* Reads and checks the metadata of an open checkpoint (local). */
+static qh_status s_checkpoint_meta(hid_t f, const char *path, const qh__checkpoint_info *expect,
+                                   qh__checkpoint_info *got, unsigned *cq)
+{
+    uint64_t nq = 0, chunk = 0, sum = 0;
+    int ok = s_attr_read_u64(f, "circuit_hash", &got->hash) == 0 &&
+             s_attr_read_u64(f, "step", &got->step) == 0 &&
+             s_attr_read_u64(f, "instructions", &got->instructions) == 0 &&
+             s_attr_read_u64(f, "num_qubits", &nq) == 0;
+    if (!ok)
+        return QH_ERROR(QH_EINVAL,
+                        "'%s' is not a qhybrid checkpoint, or its metadata is corrupt (the "
+                        "circuit hash, step or qubit count cannot be read)",
+                        path);
+    if (s_attr_read_u64(f, "checksum_chunk_qubits", &chunk) != 0 ||
+        s_attr_read_u64(f, "checksum", &sum) != 0)
+        return QH_ERROR(QH_EINVAL,
+                        "the checkpoint '%s' has no checksums (written by an older qhybrid, or "
+                        "its metadata is corrupt): it cannot be verified, so it is not used",
+                        path);
+    got->num_qubits = (unsigned)nq;
+    if (nq > 63 || chunk != s_chunk_qubits((unsigned)nq) || s_info_sum(got, (unsigned)chunk) != sum)
+        return QH_ERROR(QH_EIO,
+                        "the checkpoint '%s' is corrupt: its metadata (circuit hash, step, "
+                        "qubit count) does not match its checksum",
+                        path);
+    if (got->num_qubits != expect->num_qubits || got->hash != expect->hash)
+        return QH_ERROR(QH_EINVAL,
+                        "'%s' is a checkpoint of another circuit (or of the same one compiled "
+                        "with other options)",
+                        path);
+    *cq = (unsigned)chunk;
+    return QH_OK;
+}
+
+/* Compares the checksums of the slab just read with the stored ones (local). */
+static qh_status s_verify_slab(const char *path, const qh__comm *comm, const double complex *local,
+                               unsigned local_qubits, unsigned cq, const uint64_t *stored)
+{
+    const hsize_t nsums = (hsize_t)1 << (local_qubits - cq);
+    uint64_t *sums = malloc(nsums * sizeof *sums);
+    if (!sums)
+        return QH_ERROR(QH_ENOMEM, "out of memory to verify the checkpoint '%s'", path);
+    s_chunk_sums(local, local_qubits, cq, sums);
+    uint64_t first = (uint64_t)qh__comm_rank(comm) << local_qubits, bad = 0, nbad = 0;
+    for (hsize_t k = 0; k < nsums; k++) {
+        if (sums[k] != stored[k]) {
+            if (!nbad)
+                bad = k;
+            nbad++;
+        }
+    }
+    free(sums);
+    if (!nbad)
+        return QH_OK;
+    uint64_t a = first + (bad << cq);
+    return QH_ERROR(QH_EIO,
+                    "the checkpoint '%s' is corrupt: amplitudes %" PRIu64 " to %" PRIu64
+                    " (bytes %" PRIu64 " to %" PRIu64 " of the dataset \"state\") do not match "
+                    "their checksum%s",
+                    path, a, a + ((uint64_t)1 << cq) - 1, a * 16,
+                    (a + ((uint64_t)1 << cq)) * 16 - 1, nbad > 1 ? ", nor do other chunks" : "");
+}
+
 qh_status qh__h5_checkpoint_read(const char *path, const qh__comm *comm, double complex *local,
                                  unsigned local_qubits, const qh__checkpoint_info *expect,
                                  qh__checkpoint_info *got)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    struct stat sb;
+    qh_status st = QH_OK;
+    if (stat(path, &sb) != 0)
+        st = QH_ERROR(errno == ENOENT ? QH_ENOTFOUND : QH_EIO,
+                      "cannot open the checkpoint '%s': %s", path, strerror(errno));
+    else if (!S_ISREG(sb.st_mode))
+        st = QH_ERROR(QH_EINVAL, "the checkpoint '%s' is not a regular file", path);
+    if ((st = qh__comm_agree(comm, st)) != QH_OK)
+        return st;
     hid_t fapl = s_open_fapl(comm);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     H5Pclose(fapl);
     if (!qh__comm_all_ok(comm, f >= 0)) {
         if (f >= 0)
             H5Fclose(f);
-        return QH_ERROR(QH_EIO, "cannot open the checkpoint '%s'", path);
+        return QH_ERROR(QH_EIO,
+                        "the checkpoint '%s' is corrupt or not an HDF5 file: HDF5 cannot open it "
+                        "(its header is damaged or the file is truncated)",
+                        path);
     }
-    uint64_t nq = 0;
-    int ok = s_attr_read_u64(f, "circuit_hash", &got->hash) == 0 &&
-             s_attr_read_u64(f, "step", &got->step) == 0 &&
-             s_attr_read_u64(f, "instructions", &got->instructions) == 0 &&
-             s_attr_read_u64(f, "num_qubits", &nq) == 0;
-    got->num_qubits = (unsigned)nq;
-    qh_status st = QH_OK;
-    if (!ok)
-        st = QH_ERROR(QH_EINVAL, "'%s' is not a qhybrid checkpoint", path);
-    else if (got->num_qubits != expect->num_qubits || got->hash != expect->hash)
-        st = QH_ERROR(QH_EINVAL,
-                      "'%s' is a checkpoint of another circuit (or of the same one compiled "
-                      "with other options)",
+    unsigned cq = 0;
+    st = qh__comm_agree(comm, s_checkpoint_meta(f, path, expect, got, &cq));
+    hid_t ds = -1, cs = -1, ctype = -1;
+    uint64_t *stored = NULL;
+    if (st != QH_OK)
+        goto done;
+    if (local_qubits < cq) {
+        st = QH_ERROR(QH_EINVAL, "the checkpoint '%s' cannot be verified in slabs of %u qubits",
+                      path, local_qubits);
+        goto done;
+    }
+    hsize_t nsums = (hsize_t)1 << (local_qubits - cq);
+    stored = malloc(nsums * sizeof *stored);
+    ctype = s_complex_type();
+    ds = H5Dopen2(f, "state", H5P_DEFAULT);
+    cs = H5Dopen2(f, "state_checksums", H5P_DEFAULT);
+    int ok = stored && ctype >= 0 && ds >= 0 && cs >= 0 &&
+             s_extent(ds) == (int64_t)1 << got->num_qubits &&
+             s_extent(cs) == (int64_t)1 << (got->num_qubits - cq);
+    if (!qh__comm_all_ok(comm, ok)) {
+        st = QH_ERROR(QH_EIO,
+                      "the checkpoint '%s' is corrupt: its datasets \"state\" and "
+                      "\"state_checksums\" are missing or have the wrong size",
                       path);
-    if (qh__comm_agree(comm, st) != QH_OK) {
-        H5Fclose(f);
-        return qh_last_status();
+        goto done;
     }
-    hid_t ctype = s_complex_type();
-    hid_t ds = H5Dopen2(f, "state", H5P_DEFAULT);
-    ok = ds >= 0 && s_slab_io(ds, ctype, comm, local_qubits, local, 0) >= 0;
+    ok = s_slab_io(ds, ctype, comm, (hsize_t)1 << local_qubits, local, 0) >= 0;
+    ok = s_slab_io(cs, H5T_NATIVE_UINT64, comm, nsums, stored, 0) >= 0 && ok;
+    if (!qh__comm_all_ok(comm, ok)) {
+        st = QH_ERROR(QH_EIO, "the checkpoint '%s' is corrupt: HDF5 cannot read its state", path);
+        goto done;
+    }
+    st = qh__comm_agree(comm, s_verify_slab(path, comm, local, local_qubits, cq, stored));
+    if (st != QH_OK)
+        goto done;
+    /* the checksums match what was written: a state that is not normalised was written
+     * wrong (or checksummed after it was damaged), and would give nonsense results */
+    double norm = 0;
+    const int64_t len = (int64_t)1 << local_qubits;
+#pragma omp parallel for reduction(+ : norm) schedule(static)
+    for (int64_t i = 0; i < len; i++)
+        norm += creal(local[i]) * creal(local[i]) + cimag(local[i]) * cimag(local[i]);
+    qh__comm_sum(comm, &norm, 1);
+    if (!(fabs(norm - 1.0) < 1e-6))
+        st = QH_ERROR(QH_EIO, "the checkpoint '%s' is corrupt: its state has norm %g, not 1", path,
+                      sqrt(norm));
+done:
+    free(stored);
     if (ds >= 0)
         H5Dclose(ds);
-    H5Tclose(ctype);
+    if (cs >= 0)
+        H5Dclose(cs);
+    if (ctype >= 0)
+        H5Tclose(ctype);
     H5Fclose(f);
-    if (!qh__comm_all_ok(comm, ok))
-        return QH_ERROR(QH_EHDF5, "HDF5 could not read the state from '%s'", path);
-    return QH_OK;
+    return st;
 }
 
 /* ---- generic trees (mpi_sim/h5/h5tree.h): serial, no MPI -------------------------------- */

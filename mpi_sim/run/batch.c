@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/file.h"
 #include "mpi_sim/h5/h5io.h"
 #include "mpi_sim/run/batch_internal.h"
 #include "mpi_sim/run/run_internal.h"
@@ -35,7 +36,10 @@ qh_status qh__batch_run(const qh_batch_item *items, size_t n, const qh_sim_optio
                         "not %u",
                         size, G);
 
-    qh_status st = QH_OK;
+    /* a results file that could not be written should fail the batch before it starts */
+    qh_status st = qh__comm_agree(world, qh__check_output_path(opts->h5_path, "the results file"));
+    if (st != QH_OK)
+        return st;
     qh__comm *group = NULL;
     qh__counter *next = NULL, *done = NULL;
     qh_sim_result **results = calloc(n ? n : 1, sizeof *results);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/file.h"
 #include "mpi_sim/h5/h5io.h"
 #include "mpi_sim/kernels/kernels.h"
 #include "mpi_sim/plan/plan_internal.h"
@@ -370,6 +371,9 @@ qh_status qh__sim_run_plan(const qh_circuit *c, const qh_plan *plan, const qh_si
     }
     double t0 = omp_get_wtime();
     QH_TRY(qh__comm_agree(comm, qh__plan_check_bound(plan)));
+    /* a checkpoint that could not be written should fail the run before it starts */
+    if (o->checkpoint_path && o->checkpoint_every)
+        QH_TRY(qh__comm_agree(comm, qh__check_output_path(o->checkpoint_path, "the checkpoint")));
     const int traj = plan->first_nonunitary < plan->num_steps;
     res = calloc(1, sizeof *res);
     if (!res)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -186,6 +187,12 @@ static void test_hdf5_output(void **state)
     dump = s_slurp(path);
     assert_non_null(strstr(dump, "0.5, 0, 0, 0.5"));
     free(dump);
+    /* the data carries HDF5's Fletcher-32 checksums, which readers verify */
+    snprintf(cmd, sizeof cmd, "h5dump -p -H -d /statevector %s > %s/dump 2>&1", h5, s_dir);
+    assert_int_equal(system(cmd), 0);
+    dump = s_slurp(path);
+    assert_non_null(strstr(dump, "CHECKSUM FLETCHER32"));
+    free(dump);
     /* an unwritable destination is an error, and no temporary is left behind */
     snprintf(args, sizeof args, "sim --probabilities -o /nonexistent/dir/x.h5 %s/bell.qasm", s_dir);
     r = s_cli(args);
@@ -361,6 +368,140 @@ static void test_checkpoint(void **state)
     s_free(&r);
 }
 
+/* A damaged checkpoint is refused with exit status 1 and a message saying it is corrupt,
+ * at 1 and 2 ranks, and nothing is printed on stdout. */
+static void test_corrupt_checkpoint(void **state)
+{
+    (void)state;
+    const char *c = s_layered("ckc.qasm", 12, 10);
+    char cpath[512], ck[512], args[2048], cmd[4096], line[256];
+    snprintf(cpath, sizeof cpath, "%s", c);
+    snprintf(ck, sizeof ck, "%s/ckc.h5", s_dir);
+    snprintf(args, sizeof args, "sim --checkpoint %s --checkpoint-every 1000000 %s", ck, cpath);
+    s_run_result r = s_cli(args);
+    assert_int_equal(r.status, 0);
+    s_free(&r);
+    /* where the state is stored */
+    snprintf(cmd, sizeof cmd, "h5dump -p -H -d /state %s", ck);
+    FILE *p = popen(cmd, "r");
+    long long off = -1;
+    while (p && fgets(line, sizeof line, p))
+        if (strstr(line, "OFFSET "))
+            off = atoll(strstr(line, "OFFSET ") + 7);
+    if (p)
+        pclose(p);
+    assert_true(off > 0);
+    FILE *f = fopen(ck, "r+b");
+    assert_non_null(f);
+    fseek(f, (long)off + 16 * 1000, SEEK_SET);
+    for (int i = 0; i < 64; i++)
+        fputc(0xa5 ^ i, f);
+    fclose(f);
+    for (int np = 1; np <= 2; np++) {
+        snprintf(cmd, sizeof cmd,
+                 "mpirun --allow-run-as-root --oversubscribe -np %d -x OMP_NUM_THREADS=1 -x "
+                 "ASAN_OPTIONS=detect_leaks=0 %s sim --resume %s %s >%s/out 2>%s/err",
+                 np, QH_CLI_PATH, ck, cpath, s_dir, s_dir);
+        int rc = system(cmd);
+        assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 1);
+        char file[300];
+        snprintf(file, sizeof file, "%s/err", s_dir);
+        char *err = s_slurp(file);
+        snprintf(file, sizeof file, "%s/out", s_dir);
+        char *out = s_slurp(file);
+        if (!strstr(err, "is corrupt: amplitudes 768 to 1023"))
+            fail_msg("at %d ranks: %s", np, err);
+        assert_string_equal(out, "");
+        free(err);
+        free(out);
+    }
+}
+
+/* Checks that nothing but the names in keep (NULL-terminated) is in directory dir. */
+static void s_only(const char *dir, const char *const *keep)
+{
+    char cmd[600], line[512];
+    snprintf(cmd, sizeof cmd, "ls -A %s", dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    while (fgets(line, sizeof line, p)) {
+        line[strcspn(line, "\n")] = '\0';
+        int known = 0;
+        for (size_t i = 0; keep[i]; i++)
+            known |= strcmp(line, keep[i]) == 0;
+        if (!known)
+            fail_msg("stray file '%s' in %s", line, dir);
+    }
+    pclose(p);
+}
+
+/* -o and --checkpoint of sim, and -o of batch, refuse a FIFO, a directory and a symbolic
+ * link (here to /dev/null, in a temporary directory: were the check missing, the rename
+ * would replace the link, never /dev/null) before running, leave them as they were and
+ * leave no stray files; a regular file or a new name is written. */
+static void test_output_paths(void **state)
+{
+    (void)state;
+    char d[300], fifo[400], dir[400], link[400], args[2048], target[64];
+    snprintf(d, sizeof d, "%s/paths", s_dir);
+    snprintf(fifo, sizeof fifo, "%s/fifo", d);
+    snprintf(dir, sizeof dir, "%s/dir", d);
+    snprintf(link, sizeof link, "%s/devnull", d);
+    assert_int_equal(mkdir(d, 0755), 0);
+    assert_int_equal(mkfifo(fifo, 0644), 0);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    assert_int_equal(symlink("/dev/null", link), 0);
+    const char *circ = s_write("paths.qasm", s_bell);
+    char cpath[512];
+    snprintf(cpath, sizeof cpath, "%s", circ);
+    const char *bad[] = {fifo, dir, link};
+    const char *kind[] = {"is a FIFO", "is a directory", "is a symbolic link"};
+    const char *opts[] = {"sim -o", "sim --checkpoint", "batch -o"};
+    for (size_t o = 0; o < 3; o++) {
+        for (size_t b = 0; b < 3; b++) {
+            snprintf(args, sizeof args, "%s %s %s", opts[o], bad[b], cpath);
+            s_run_result r = s_cli(args);
+            if (r.status != 1 || !strstr(r.err, bad[b]) || !strstr(r.err, kind[b]))
+                fail_msg("'%s' gave %d: %s", args, r.status, r.err);
+            assert_string_equal(r.out, "");
+            s_free(&r);
+            /* all three untouched, nothing left beside them */
+            struct stat sb;
+            assert_int_equal(lstat(fifo, &sb), 0);
+            assert_true(S_ISFIFO(sb.st_mode));
+            assert_int_equal(lstat(dir, &sb), 0);
+            assert_true(S_ISDIR(sb.st_mode));
+            assert_int_equal(lstat(link, &sb), 0);
+            assert_true(S_ISLNK(sb.st_mode));
+            ssize_t n = readlink(link, target, sizeof target - 1);
+            assert_int_equal(n, 9);
+            target[n] = '\0';
+            assert_string_equal(target, "/dev/null");
+            const char *keep[] = {"fifo", "dir", "devnull", NULL};
+            s_only(d, keep);
+            const char *none[] = {NULL};
+            s_only(dir, none);
+        }
+    }
+    /* good paths: new names, then the same names again (regular files, replaced) */
+    for (int again = 0; again < 2; again++) {
+        for (size_t o = 0; o < 3; o++) {
+            snprintf(args, sizeof args, "%s %s/good%zu.h5 %s", opts[o], d, o, cpath);
+            s_run_result r = s_cli(args);
+            if (r.status != 0)
+                fail_msg("'%s' gave %d: %s", args, r.status, r.err);
+            s_free(&r);
+            char good[400];
+            struct stat sb;
+            snprintf(good, sizeof good, "%s/good%zu.h5", d, o);
+            assert_int_equal(lstat(good, &sb), 0);
+            assert_true(S_ISREG(sb.st_mode) && sb.st_size > 0);
+        }
+    }
+    const char *keep[] = {"fifo", "dir", "devnull", "good0.h5", "good1.h5", "good2.h5", NULL};
+    s_only(d, keep);
+}
+
 /* Every QASMBench circuit up to QH_CLI_MAX_QUBITS qubits simulates; counts add up. */
 static void test_qasmbench(void **state)
 {
@@ -437,6 +578,8 @@ int main(void)
         cmocka_unit_test(test_hdf5_output),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_checkpoint),
+        cmocka_unit_test(test_corrupt_checkpoint),
+        cmocka_unit_test(test_output_paths),
         cmocka_unit_test(test_qasmbench),
     };
     /* QH_TEST_FILTER=test_qasmbench runs one test (the large-circuit run in release mode) */
