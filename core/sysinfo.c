@@ -1,5 +1,5 @@
-/* Machine facts read from Linux: available memory (meminfo and cgroup v1/v2 limits) and
- * the CPU affinity mask. */
+/* Machine facts read from Linux: available memory (meminfo, cgroup v1/v2 limits and, inside
+ * a Slurm job, the allocation's memory) and the CPU affinity mask. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -42,6 +42,63 @@ static uint64_t s_meminfo_available(void)
     return kb * 1024u;
 }
 
+/* The number at position `node` of a Slurm task-count list such as "2(x3),1" (two tasks on
+ * each of nodes 0-2, one on node 3); 0 when the list is malformed or too short. */
+static unsigned long s_slurm_count_at(const char *list, unsigned long node)
+{
+    const char *p = list;
+    while (*p) {
+        char *end = NULL;
+        unsigned long count = strtoul(p, &end, 10), times = 1;
+        if (end == p)
+            return 0;
+        p = end;
+        if (*p == '(') {
+            if (p[1] != 'x')
+                return 0;
+            times = strtoul(p + 2, &end, 10);
+            if (end == p + 2 || *end != ')')
+                return 0;
+            p = end + 1;
+        }
+        if (node < times)
+            return count;
+        node -= times;
+        if (*p == ',')
+            p++;
+        else if (*p)
+            return 0;
+    }
+    return 0;
+}
+
+static unsigned long s_env_ul(const char *name)
+{
+    const char *v = getenv(name);
+    char *end = NULL;
+    unsigned long x = v ? strtoul(v, &end, 10) : 0;
+    return v && end != v && *end == '\0' ? x : 0;
+}
+
+uint64_t qh__slurm_mem_limit(void)
+{
+    const uint64_t mib = UINT64_C(1) << 20;
+    unsigned long per_cpu = s_env_ul("SLURM_MEM_PER_CPU");
+    if (per_cpu) {
+        unsigned long cpus = s_env_ul("SLURM_CPUS_PER_TASK");
+        return (uint64_t)per_cpu * (cpus ? cpus : 1) * mib;
+    }
+    unsigned long per_node = s_env_ul("SLURM_MEM_PER_NODE");
+    if (!per_node)
+        return 0;
+    /* shared by this step's tasks on this node */
+    const char *list = getenv("SLURM_STEP_TASKS_PER_NODE");
+    unsigned long tasks = list ? s_slurm_count_at(list, s_env_ul("SLURM_NODEID")) : 0;
+    if (!tasks)
+        tasks = s_env_ul("SLURM_NTASKS_PER_NODE");
+    return (uint64_t)per_node * mib / (tasks ? tasks : 1);
+}
+
 uint64_t qh__mem_available(void)
 {
     uint64_t avail = s_meminfo_available();
@@ -58,6 +115,10 @@ uint64_t qh__mem_available(void)
         if (avail == 0 || room < avail)
             avail = room;
     }
+    /* Slurm stops a step that exceeds its allocation even where no cgroup shows the limit. */
+    uint64_t slurm = qh__slurm_mem_limit();
+    if (slurm && (avail == 0 || slurm < avail))
+        avail = slurm;
     return avail;
 }
 
