@@ -211,7 +211,8 @@ static void test_arguments(void **state)
              "%s run args --name r-args --wait --arg-file %s/args.json --arg mode=args --arg i=7 "
              "--arg d=0.25 "
              "--arg s=hello --arg q='\"quoted\"' --arg b=true --arg n=null --arg "
-             "l='[1,[2,3]]' --arg m='{\"k\":{\"z\":false}}' --arg circuit=@%s/c.qasm",
+             "l='[1,[2,3]]' --arg m='{\"k\":{\"z\":false}}' --arg circuit=@%s/c.qasm "
+             "--arg two=2.0 --arg nz=-0.0 --arg arr='[1.0,2.0]'",
              CLI, s_home, s_home),
         0);
     free(out);
@@ -223,7 +224,8 @@ static void test_arguments(void **state)
                                         " \"s\": \"hello\", \"q\": \"quoted\", \"b\": true,"
                                         " \"n\": null, \"l\": [1, [2, 3]],"
                                         " \"m\": {\"k\": {\"z\": false}},"
-                                        " \"circuit\": \"OPENQASM 2.0;\\nqreg q[1];\\n\"}",
+                                        " \"circuit\": \"OPENQASM 2.0;\\nqreg q[1];\\n\","
+                                        " \"two\": 2.0, \"nz\": -0.0, \"arr\": [1.0, 2.0]}",
                                         &want),
                      QH_OK);
     assert_int_equal(qh_value_len(r), qh_value_len(want));
@@ -236,12 +238,21 @@ static void test_arguments(void **state)
             fail_msg("argument %s: got %s, want %s", k, a, b);
         }
     }
+    /* Doubles stayed doubles all the way (arguments, result, the CLI's JSON). */
+    assert_int_equal(qh_value_type_of(qh_value_get(r, "two")), QH_VALUE_DOUBLE);
+    double nz = 1;
+    assert_int_equal(qh_value_get_double(qh_value_get(r, "nz"), &nz), QH_OK);
+    assert_true(nz == 0.0 && signbit(nz));
+    assert_int_equal(qh_value_type_of(qh_value_get(r, "arr")), QH_VALUE_DOUBLES);
+    assert_int_equal(qh_value_type_of(qh_value_get(r, "i")), QH_VALUE_INT);
     qh_value_destroy(&r);
     qh_value_destroy(&want);
     /* and the hyperparameters are their strings */
     qh_value *v = s_json("%s status %s --verbose", "r-args");
     assert_string_equal(qh_value_str(qh_value_get(qh_value_get(v, "hyperparameters"), "l"), NULL),
                         "[1,[2,3]]");
+    assert_string_equal(qh_value_str(qh_value_get(qh_value_get(v, "hyperparameters"), "two"), NULL),
+                        "2.0");
     qh_value_destroy(&v);
     assert_int_equal(s_sh(&out, "%s run args --arg noequals", CLI), 2);
     free(out);
