@@ -78,6 +78,17 @@ typedef enum qh_job_state {
     X(EXECUTING_QPU)                                                                               \
     X(POST_PROCESSING)
 
+/* The sub-statuses by name, for qh_job_update_status. */
+#define QH_JOB_SUB_MAPPING                 "MAPPING"
+#define QH_JOB_SUB_OPTIMIZING_FOR_HARDWARE "OPTIMIZING_FOR_HARDWARE"
+#define QH_JOB_SUB_WAITING_FOR_QPU         "WAITING_FOR_QPU"
+#define QH_JOB_SUB_EXECUTING_QPU           "EXECUTING_QPU"
+#define QH_JOB_SUB_POST_PROCESSING         "POST_PROCESSING"
+/* Qiskit Serverless's spellings of two of them, accepted everywhere a sub-status is and
+ * recorded as the names above. */
+#define QH_JOB_SUB_OPTIMIZING_HARDWARE "OPTIMIZING_HARDWARE"
+#define QH_JOB_SUB_WAITING_QPU         "WAITING_QPU"
+
 /* "QUEUED", "RUNNING", ...; "UNKNOWN" outside the list. */
 QH_EXPORT const char *qh_job_state_name(qh_job_state s);
 
@@ -92,8 +103,22 @@ QH_EXPORT bool qh_job_transition_allowed(qh_job_state from, qh_job_state to);
 /* Whether s is DONE, ERROR or CANCELED. */
 QH_EXPORT bool qh_job_state_terminal(qh_job_state s);
 
-/* QH_OK when `sub` is one of QH_JOB_SUB_STATUS_MAP's names; QH_EINVAL listing them if not. */
+/* QH_OK when `sub` is one of QH_JOB_SUB_STATUS_MAP's names or a Qiskit Serverless spelling
+ * of one (OPTIMIZING_HARDWARE, WAITING_QPU); QH_EINVAL listing them if not. */
 QH_EXPORT qh_status qh_job_sub_status_check(const char *sub);
+
+/* The QH_JOB_SUB_STATUS_MAP name of a sub-status given in either spelling (a static
+ * string), NULL when `sub` is none. */
+QH_EXPORT const char *qh_job_sub_status_canonical(const char *sub);
+
+/* Qiskit Serverless's name of a sub-status given in either spelling ("WAITING_QPU" for
+ * WAITING_FOR_QPU, ...), NULL when `sub` is none. */
+QH_EXPORT const char *qh_job_sub_status_qiskit_name(const char *sub);
+
+/* Amazon Braket's name of a state: QUEUED → QUEUED; INITIALIZING and RUNNING → RUNNING;
+ * DONE → COMPLETED; ERROR → FAILED; CANCELED → CANCELLED ("UNKNOWN" outside the list).
+ * Braket's CANCELLING is never returned: a cancel here ends the job at once. */
+QH_EXPORT const char *qh_job_status_braket_name(qh_job_state s);
 
 /* QH_OK when `name` is a valid job name: 1 to 50 letters, digits and '-', not starting or
  * ending with '-'; QH_EINVAL with a sentence saying what is wrong otherwise. */

@@ -239,23 +239,45 @@ int qh__cmd_list(int argc, char **argv)
 
 static void s_usage_status(FILE *f)
 {
-    fputs("usage: qhybrid status JOB [--json | --verbose]\n"
+    fputs("usage: qhybrid status JOB [--json | --verbose | --names qhybrid|braket|qiskit]\n"
           "\n"
           "Prints the job's status: QUEUED, INITIALIZING, RUNNING, RUNNING: <sub-status>,\n"
           "DONE, ERROR or CANCELED. --json prints the job as JSON; --verbose adds its\n"
-          "hyperparameters, transitions and resource usage per phase.\n",
+          "hyperparameters, transitions and resource usage per phase. --names braket\n"
+          "prints Amazon Braket's name instead (QUEUED, RUNNING, COMPLETED, FAILED,\n"
+          "CANCELLED), --names qiskit Qiskit Serverless's (its sub-statuses spelled\n"
+          "OPTIMIZING_HARDWARE and WAITING_QPU).\n",
           f);
 }
 
+/* status's options: the output mode (0 text, 1 JSON, 2 verbose JSON) and whose names. */
+typedef struct {
+    int mode;
+    enum { S_NAMES_OURS, S_NAMES_BRAKET, S_NAMES_QISKIT } names;
+} s_status_opts;
+
 static int s_flag_status(int c, void *ud)
 {
-    int *mode = ud;
-    if (c == 'j')
-        *mode = *mode > 1 ? *mode : 1;
-    else if (c == 'v')
-        *mode = 2;
-    else
+    s_status_opts *o = ud;
+    if (c == 'j') {
+        o->mode = o->mode > 1 ? o->mode : 1;
+    } else if (c == 'v') {
+        o->mode = 2;
+    } else if (c == 'n') {
+        if (strcmp(optarg, "qhybrid") == 0) {
+            o->names = S_NAMES_OURS;
+        } else if (strcmp(optarg, "braket") == 0) {
+            o->names = S_NAMES_BRAKET;
+        } else if (strcmp(optarg, "qiskit") == 0) {
+            o->names = S_NAMES_QISKIT;
+        } else {
+            fprintf(stderr, "qhybrid status: --names takes qhybrid, braket or qiskit, not '%s'\n",
+                    optarg);
+            return 1;
+        }
+    } else {
         return 1;
+    }
     return 0;
 }
 
@@ -263,17 +285,25 @@ int qh__cmd_status(int argc, char **argv)
 {
     static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
                                          {"verbose", no_argument, NULL, 'v'},
+                                         {"names", required_argument, NULL, 'n'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    int mode = 0;
+    s_status_opts o = {0};
     s_ctx ctx = {0};
-    int rc = s_parse(argc, argv, opts, "hv", s_usage_status, s_flag_status, &mode, &ctx);
+    int rc = s_parse(argc, argv, opts, "hv", s_usage_status, s_flag_status, &o, &ctx);
     if (rc != 0) {
         s_close(&ctx);
         return rc < 0 ? 0 : rc;
     }
+    int mode = o.mode;
     if (mode == 0) {
-        printf("%s\n", ctx.info->status);
+        const char *qiskit_sub = qh_job_sub_status_qiskit_name(ctx.info->sub_status);
+        if (o.names == S_NAMES_BRAKET)
+            printf("%s\n", qh_job_status_braket_name(ctx.info->state));
+        else if (o.names == S_NAMES_QISKIT && qiskit_sub)
+            printf("%s: %s\n", qh_job_state_name(ctx.info->state), qiskit_sub);
+        else
+            printf("%s\n", ctx.info->status);
         if (ctx.info->state == QH_JOB_ERROR && ctx.info->error)
             fprintf(stderr, "%s\n", ctx.info->error);
     } else {

@@ -97,6 +97,8 @@ static int s_metrics(void)
                10 * i, i);
     }
     fflush(stdout);
+    if (qh_job_update_status(QH_JOB_SUB_WAITING_QPU) != QH_OK) /* Qiskit's spelling */
+        return s_fail("update_status");
     if (qh_job_update_status("EXECUTING_QPU") != QH_OK)
         return s_fail("update_status");
     /* a little CPU in this phase, for the resource accounting */

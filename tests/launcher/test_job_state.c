@@ -80,6 +80,31 @@ static void test_sub_statuses(void **state)
     assert_non_null(strstr(qh_last_error(), "POST_PROCESSING"));
     assert_int_equal(qh_job_sub_status_check("DONE"), QH_EINVAL);
     assert_int_equal(qh_job_sub_status_check(NULL), QH_EINVAL);
+    /* Qiskit Serverless's spellings are the same sub-statuses. */
+    static const char *const qiskit[] = {"MAPPING", "OPTIMIZING_HARDWARE", "WAITING_QPU",
+                                         "EXECUTING_QPU", "POST_PROCESSING"};
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(qh_job_sub_status_check(qiskit[i]), QH_OK);
+        assert_string_equal(qh_job_sub_status_canonical(qiskit[i]), ok[i]);
+        assert_string_equal(qh_job_sub_status_canonical(ok[i]), ok[i]);
+        assert_string_equal(qh_job_sub_status_qiskit_name(ok[i]), qiskit[i]);
+    }
+    assert_string_equal(QH_JOB_SUB_WAITING_QPU, "WAITING_QPU");
+    assert_string_equal(QH_JOB_SUB_OPTIMIZING_FOR_HARDWARE, "OPTIMIZING_FOR_HARDWARE");
+    assert_null(qh_job_sub_status_canonical("waiting_qpu"));
+    assert_null(qh_job_sub_status_qiskit_name(NULL));
+    assert_int_equal(qh_job_sub_status_check("WAITING"), QH_EINVAL);
+    assert_non_null(strstr(qh_last_error(), "WAITING_FOR_QPU or WAITING_QPU"));
+}
+
+static void test_braket_names(void **state)
+{
+    (void)state;
+    static const char *const want[] = {"QUEUED",    "RUNNING", "RUNNING",
+                                       "COMPLETED", "FAILED",  "CANCELLED"};
+    for (int s = 0; s < QH_JOB_NUM_STATES; s++)
+        assert_string_equal(qh_job_status_braket_name((qh_job_state)s), want[s]);
+    assert_string_equal(qh_job_status_braket_name(QH_JOB_NUM_STATES), "UNKNOWN");
 }
 
 static void test_job_names(void **state)
@@ -218,9 +243,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_transition), cmocka_unit_test(test_state_names),
-        cmocka_unit_test(test_sub_statuses),     cmocka_unit_test(test_job_names),
-        cmocka_unit_test(test_hyperparameters),  cmocka_unit_test(test_result_values),
-        cmocka_unit_test(test_metric_lines),
+        cmocka_unit_test(test_sub_statuses),     cmocka_unit_test(test_braket_names),
+        cmocka_unit_test(test_job_names),        cmocka_unit_test(test_hyperparameters),
+        cmocka_unit_test(test_result_values),    cmocka_unit_test(test_metric_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

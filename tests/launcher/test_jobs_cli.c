@@ -100,6 +100,16 @@ static void test_done_job(void **state)
     char *st = s_status("t-done");
     assert_string_equal(st, "DONE");
     free(st);
+    /* Braket's and Qiskit's names for the state */
+    assert_int_equal(s_sh(&out, "%s status t-done --names braket", CLI), 0);
+    assert_string_equal(out, "COMPLETED\n");
+    free(out);
+    assert_int_equal(s_sh(&out, "%s status t-done --names qiskit", CLI), 0);
+    assert_string_equal(out, "DONE\n");
+    free(out);
+    assert_int_equal(s_sh(&out, "%s status t-done --names ibm", CLI), 2);
+    assert_non_null(strstr(out, "braket"));
+    free(out);
     /* Result, with its hyperparameters (strings), input data and device. */
     snprintf(path, sizeof path, "%s/dl", s_home);
     assert_int_equal(s_sh(&out, "%s result t-done --download %s", CLI, path), 0);
@@ -159,10 +169,11 @@ static void test_done_job(void **state)
     assert_int_equal(qh_value_from_json(out, &v), QH_OK);
     free(out);
     const qh_value *tr = qh_value_get(v, "transitions");
-    const char *seq[] = {"QUEUED", "INITIALIZING", "RUNNING", "RUNNING", "RUNNING", "DONE"};
-    const char *subs[] = {"", "", "", "MAPPING", "EXECUTING_QPU", ""};
-    assert_int_equal(qh_value_len(tr), 6);
-    for (size_t i = 0; i < 6; i++) {
+    const char *seq[] = {"QUEUED",  "INITIALIZING", "RUNNING", "RUNNING",
+                         "RUNNING", "RUNNING",      "DONE"};
+    const char *subs[] = {"", "", "", "MAPPING", "WAITING_FOR_QPU", "EXECUTING_QPU", ""};
+    assert_int_equal(qh_value_len(tr), 7);
+    for (size_t i = 0; i < 7; i++) {
         assert_string_equal(qh_value_str(qh_value_get(qh_value_at(tr, i), "state"), NULL), seq[i]);
         assert_string_equal(qh_value_str(qh_value_get(qh_value_at(tr, i), "sub_status"), NULL),
                             subs[i]);
@@ -188,6 +199,9 @@ static void test_error_job(void **state)
     char *st = s_status("t-err");
     assert_string_equal(st, "ERROR");
     free(st);
+    assert_int_equal(s_sh(&out, "%s status t-err --names braket 2>/dev/null", CLI), 0);
+    assert_string_equal(out, "FAILED\n");
+    free(out);
     qh__job_rec *r = s_rec("t-err");
     assert_non_null(strstr(r->error, "exited with status 3"));
     assert_non_null(strstr(r->error, "line-before-exit"));
