@@ -242,7 +242,7 @@ qh_status qh_function_run(const qh_function *f, qh_value **args, const qh_run_op
         rec.cwd = NULL;
     if (!rec.name || !rec.device || !rec.fn_title || !rec.fn_archive || !rec.cwd)
         QH_FAIL(QH_ENOMEM, "no memory");
-    QH_TRY(qh__job_hyperparameters(a, &rec.hyper));
+    QH_TRY(qh__job_hyperparameters(a, false, &rec.hyper));
     if (a) {
         QH_TRY(qh__job_value_check(a, "an argument"));
         QH_TRY(qh_value_to_json(a, false, &rec.args));

@@ -488,7 +488,7 @@ qh_status qh_job_call(const qh_job_def *def, qh_value **args, qh_job **out)
     if (def->job_name && strlen(def->job_name) > 63)
         QH_FAIL(QH_EINVAL, "job name '%.60s...' is %zu characters long; at most 50 are allowed",
                 def->job_name, strlen(def->job_name));
-    QH_TRY(qh__job_hyperparameters(a, &rec.hyper));
+    QH_TRY(qh__job_hyperparameters(a, false, &rec.hyper));
     if (a) {
         QH_TRY(qh__job_value_check(a, "an argument"));
         QH_TRY(qh_value_to_json(a, false, &rec.args));
@@ -573,7 +573,7 @@ qh_status qh_job_submit(const qh_job_submit_opts *o, qh_job **out)
     rec.copy_from = o->copy_checkpoints_from_job ? strdup(o->copy_checkpoints_from_job) : NULL;
     if (!rec.name || !rec.device || !rec.cwd || (o->copy_checkpoints_from_job && !rec.copy_from))
         QH_FAIL(QH_ENOMEM, "no memory");
-    QH_TRY(qh__job_hyperparameters(o->hyperparameters, &rec.hyper));
+    QH_TRY(qh__job_hyperparameters(o->hyperparameters, false, &rec.hyper));
     QH_TRY(qh_value_to_json(prog, false, &rec.program));
     QH_TRY(qh__job_inputs_json(NULL, o->input_channels, &rec.input));
     QH_TRY(qh__job_deps_json(o->dependencies, &rec.deps));

@@ -254,6 +254,46 @@ static void test_arguments(void **state)
     assert_string_equal(qh_value_str(qh_value_get(qh_value_get(v, "hyperparameters"), "two"), NULL),
                         "2.0");
     qh_value_destroy(&v);
+    /* Large arguments reach the run whole: a 1 MB circuit and a list of 10,000 strings. */
+    size_t big_n = 1 << 20;
+    char *qasm = malloc(big_n + 1);
+    for (size_t i = 0; i < big_n; i++)
+        qasm[i] = i % 40 == 39 ? '\n' : (char)('a' + i % 23);
+    qasm[big_n] = '\0';
+    snprintf(path, sizeof path, "%s/big.qasm", s_home);
+    assert_int_equal(qh__write_atomic(path, qasm, big_n), QH_OK);
+    qh_value *names = qh_value_list();
+    for (int i = 0; i < 10000; i++) {
+        char s[32];
+        snprintf(s, sizeof s, "name-%05d", i);
+        qh_value *item = qh_value_string(s);
+        assert_int_equal(qh_value_push(names, &item), QH_OK);
+    }
+    qh_value *file_args = qh_value_map_of(1, "names", names);
+    char *file_json = NULL;
+    assert_int_equal(qh_value_to_json(file_args, false, &file_json), QH_OK);
+    snprintf(path, sizeof path, "%s/big.json", s_home);
+    assert_int_equal(qh__write_atomic(path, file_json, strlen(file_json)), QH_OK);
+    free(file_json);
+    int rc = s_sh(&out,
+                  "%s run args --name r-big --wait --arg mode=args --arg circuit=@%s/big.qasm "
+                  "--arg-file %s/big.json",
+                  CLI, s_home, s_home);
+    if (rc != 0)
+        fail_msg("run r-big: %s", out);
+    free(out);
+    r = s_json("%s result %s", "r-big");
+    assert_string_equal(qh_value_str(qh_value_get(r, "circuit"), NULL), qasm);
+    assert_true(qh_value_equal(qh_value_get(r, "names"), qh_value_get(file_args, "names")));
+    qh_value_destroy(&r);
+    qh_value_destroy(&file_args);
+    free(qasm);
+    /* ... while the hyperparameter shown is shortened */
+    v = s_json("%s status %s --verbose", "r-big");
+    assert_int_equal(
+        strlen(qh_value_str(qh_value_get(qh_value_get(v, "hyperparameters"), "circuit"), NULL)),
+        2500);
+    qh_value_destroy(&v);
     assert_int_equal(s_sh(&out, "%s run args --arg noequals", CLI), 2);
     free(out);
     assert_int_equal(s_sh(&out, "%s run args --arg-file /no/such.json", CLI), 1);

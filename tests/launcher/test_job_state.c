@@ -150,7 +150,7 @@ static void test_hyperparameters(void **state)
     qh_value *args = qh_value_map_of(4, "num_tasks", qh_value_int(5), "name",
                                      qh_value_string("x y"), "lr", qh_value_double(0.25), "list",
                                      qh_value_list_of(2, qh_value_int(1), qh_value_bool(true)));
-    assert_int_equal(qh__job_hyperparameters(args, &json), QH_OK);
+    assert_int_equal(qh__job_hyperparameters(args, true, &json), QH_OK);
     qh_value *hp = NULL;
     assert_int_equal(qh_value_from_json(json, &hp), QH_OK);
     assert_string_equal(qh_value_str(qh_value_get(hp, "num_tasks"), NULL), "5");
@@ -161,28 +161,45 @@ static void test_hyperparameters(void **state)
     free(json);
     qh_value_destroy(&args);
 
-    /* 2500 characters pass, 2501 do not. */
-    char *text = malloc(2502);
-    memset(text, 'x', 2501);
+    /* 2500 characters are shown whole; longer ones as their first 2477, "..." and their
+     * last 20, and whole where the program reads them. */
+    char *text = malloc(5001);
+    for (int i = 0; i < 5000; i++)
+        text[i] = (char)('a' + i % 26);
     text[2500] = '\0';
     args = qh_value_map_of(1, "k", qh_value_string(text));
-    assert_int_equal(qh__job_hyperparameters(args, &json), QH_OK);
+    assert_int_equal(qh__job_hyperparameters(args, true, &json), QH_OK);
+    assert_int_equal(qh_value_from_json(json, &hp), QH_OK);
+    assert_string_equal(qh_value_str(qh_value_get(hp, "k"), NULL), text);
+    qh_value_destroy(&hp);
     free(json);
     qh_value_destroy(&args);
-    text[2500] = 'x';
-    text[2501] = '\0';
+    text[2500] = (char)('a' + 2500 % 26);
+    text[5000] = '\0';
     args = qh_value_map_of(1, "k", qh_value_string(text));
-    assert_int_equal(qh__job_hyperparameters(args, &json), QH_EINVAL);
-    assert_non_null(strstr(qh_last_error(), "2501 characters"));
-    assert_null(json);
+    assert_int_equal(qh__job_hyperparameters(args, true, &json), QH_OK);
+    assert_int_equal(qh_value_from_json(json, &hp), QH_OK);
+    size_t n = 0;
+    const char *shown = qh_value_str(qh_value_get(hp, "k"), &n);
+    assert_int_equal(n, 2500);
+    assert_memory_equal(shown, text, 2477);
+    assert_memory_equal(shown + 2477, "...", 3);
+    assert_string_equal(shown + 2480, text + 4980);
+    qh_value_destroy(&hp);
+    free(json);
+    assert_int_equal(qh__job_hyperparameters(args, false, &json), QH_OK);
+    assert_int_equal(qh_value_from_json(json, &hp), QH_OK);
+    assert_string_equal(qh_value_str(qh_value_get(hp, "k"), NULL), text);
+    qh_value_destroy(&hp);
+    free(json);
     qh_value_destroy(&args);
     free(text);
 
     /* Arguments must be a map. */
     args = qh_value_list_of(1, qh_value_int(1));
-    assert_int_equal(qh__job_hyperparameters(args, &json), QH_EINVAL);
+    assert_int_equal(qh__job_hyperparameters(args, true, &json), QH_EINVAL);
     qh_value_destroy(&args);
-    assert_int_equal(qh__job_hyperparameters(NULL, &json), QH_OK);
+    assert_int_equal(qh__job_hyperparameters(NULL, true, &json), QH_OK);
     assert_string_equal(json, "{}");
     free(json);
 }
