@@ -236,6 +236,17 @@ static void test_validation(void **state)
 {
     (void)state;
     char *out = NULL;
+    /* A mistyped command gets a suggestion, a word far from every command none. */
+    assert_int_equal(s_sh(&out, "%s stauts x", CLI), 2);
+    assert_non_null(strstr(out, "unknown command 'stauts'; did you mean 'status'?"));
+    free(out);
+    assert_int_equal(s_sh(&out, "%s fucntion list", CLI), 2);
+    assert_non_null(strstr(out, "did you mean 'function'?"));
+    free(out);
+    assert_int_equal(s_sh(&out, "%s xyzzy", CLI), 2);
+    assert_non_null(strstr(out, "unknown command 'xyzzy'"));
+    assert_null(strstr(out, "did you mean"));
+    free(out);
     assert_int_equal(s_sh(&out, "%s submit --name bad_name /bin/true", CLI), 1);
     assert_non_null(strstr(out, "only letters, digits and '-'"));
     free(out);
