@@ -110,7 +110,7 @@ qh_status qh_function_upload(const qh_function_opts *o, int *version)
         asprintf(&archive, "%s.tar.gz", stem) < 0 || asprintf(&depdir, "%s.deps", stem) < 0)
         QH_FAIL(QH_ENOMEM, "no memory");
     QH_TRY(qh__mkdirs(fdir, 0755));
-    QH_TRY(qh__archive_pack_dir(o->working_dir, archive));
+    QH_TRY(qh__archive_pack_dir_contained(o->working_dir, archive));
     rec.title = (char *)o->title;
     rec.entrypoint = (char *)o->entrypoint;
     rec.archive = archive;

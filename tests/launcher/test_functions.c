@@ -190,6 +190,45 @@ static void test_upload_versions(void **state)
     free(out);
 }
 
+/* A working directory with a symbolic link out of it (to /etc) is refused at upload, naming
+ * the link; a link that stays inside is packed. */
+static void test_upload_outside_link(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    s_workdir("lwd", "x");
+    assert_int_equal(
+        s_sh(&out, "ln -s marker %s/lwd/inside && mkdir %s/lwd/sub && ln -s /etc %s/lwd/sub/conf",
+             s_home, s_home, s_home),
+        0);
+    free(out);
+    assert_int_equal(s_sh(&out,
+                          "%s function upload --title lnk --entrypoint prog --working-dir %s/lwd",
+                          CLI, s_home),
+                     1);
+    assert_non_null(strstr(out, "'sub/conf' is a symbolic link to '/etc', outside the directory"));
+    free(out);
+    assert_int_equal(s_sh(&out, "%s function list", CLI), 0);
+    assert_null(strstr(out, "lnk"));
+    free(out);
+    assert_int_equal(
+        s_sh(&out, "rm %s/lwd/sub/conf && ln -s ../../.. %s/lwd/sub/up", s_home, s_home), 0);
+    free(out);
+    assert_int_equal(s_sh(&out,
+                          "%s function upload --title lnk --entrypoint prog --working-dir %s/lwd",
+                          CLI, s_home),
+                     1);
+    assert_non_null(strstr(out, "'sub/up' is a symbolic link to '../../..'"));
+    free(out);
+    assert_int_equal(s_sh(&out, "rm %s/lwd/sub/up", s_home), 0);
+    free(out);
+    assert_int_equal(s_sh(&out,
+                          "%s function upload --title lnk --entrypoint prog --working-dir %s/lwd",
+                          CLI, s_home),
+                     0);
+    free(out);
+}
+
 static void test_arguments(void **state)
 {
     (void)state;
@@ -603,6 +642,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_upload_versions, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_arguments, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_upload_outside_link, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_end_states, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_budget, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_usage_per_phase, s_setup, s_teardown),
