@@ -141,6 +141,20 @@ static void test_job_names(void **state)
     char name[64];
     qh__job_default_name("run_hybrid_job", name, sizeof name);
     assert_memory_equal(name, "run-hybrid-job-", 15);
+    /* A long title keeps its beginning and its distinguishing end. */
+    qh__job_default_name("transpile_remote_serverless_test_b7113969", name, sizeof name);
+    assert_memory_equal(name, "transpile-remote-serverless-b7113969-", 37);
+    assert_int_equal(qh_job_name_check(name), QH_OK);
+    qh__job_default_name("averyveryveryverylongfirstwordthatgoeson_b7113969", name, sizeof name);
+    assert_memory_equal(name, "averyveryveryverylongfirstw-b7113969-", 37);
+    assert_int_equal(qh_job_name_check(name), QH_OK);
+    qh__job_default_name("x_averyveryveryverylongfinalwordthatgoesonandon7", name, sizeof name);
+    assert_memory_equal(name, "eryverylongfinalwordthatgoesonandon7-", 37);
+    assert_int_equal(qh_job_name_check(name), QH_OK);
+    qh__job_default_name("onewordonewordonewordonewordonewordoneword123", name, sizeof name);
+    assert_memory_equal(name, "ewordonewordonewordonewordoneword123-", 37);
+    qh__job_default_name("__", name, sizeof name);
+    assert_memory_equal(name, "job-", 4);
 }
 
 static void test_hyperparameters(void **state)
