@@ -72,6 +72,13 @@ static void s_print_usage(qh__json *j, const qh_job_info *r)
     qh_value_destroy(&usage);
 }
 
+/* The device a job asked for; NULL for a run of a function started without one (its queue
+ * is then its own name, which is no device). */
+static const char *s_device(const qh_job_info *r)
+{
+    return r->fn_title && strcmp(r->device, r->name) == 0 ? NULL : r->device;
+}
+
 /* The job as JSON; verbose (then job is its handle) adds what it was given and how it went. */
 static void s_print_rec(const qh_job_info *r, qh_job *job, bool verbose)
 {
@@ -83,7 +90,10 @@ static void s_print_rec(const qh_job_info *r, qh_job *job, bool verbose)
     qh__json_key(&j, "name");
     qh__json_string(&j, r->name);
     qh__json_key(&j, "device");
-    qh__json_string(&j, r->device);
+    if (s_device(r))
+        qh__json_string(&j, s_device(r));
+    else
+        qh__json_raw(&j, "null");
     qh__json_key(&j, "status");
     qh__json_string(&j, r->status);
     char t[32];
@@ -219,8 +229,18 @@ int qh__cmd_list(int argc, char **argv)
         fprintf(stderr, "qhybrid list: %s\n", qh_last_error());
         return 1;
     }
+    /* Columns as wide as their longest entry, so long names and devices keep them aligned. */
+    int wname = 4, wdev = 6;
+    for (size_t i = 0; i < n; i++) {
+        const char *dev = s_device(recs[i]);
+        if ((int)strlen(recs[i]->name) > wname)
+            wname = (int)strlen(recs[i]->name);
+        if (dev && (int)strlen(dev) > wdev)
+            wdev = (int)strlen(dev);
+    }
     if (!json)
-        printf("%-6s %-50s %-10s %-20s %s\n", "ID", "NAME", "DEVICE", "CREATED", "STATUS");
+        printf("%-6s %-*s %-*s %-20s %s\n", "ID", wname, "NAME", wdev, "DEVICE", "CREATED",
+               "STATUS");
     for (size_t i = 0; i < n; i++) {
         if (json) {
             s_print_rec(recs[i], NULL, false);
@@ -228,8 +248,9 @@ int qh__cmd_list(int argc, char **argv)
         }
         char t[32];
         s_time(recs[i]->created, t, sizeof t);
-        printf("%-6" PRId64 " %-50s %-10s %-20s %s\n", recs[i]->id, recs[i]->name, recs[i]->device,
-               t, recs[i]->status);
+        const char *dev = s_device(recs[i]);
+        printf("%-6" PRId64 " %-*s %-*s %-20s %s\n", recs[i]->id, wname, recs[i]->name, wdev,
+               dev ? dev : "-", t, recs[i]->status);
     }
     qh_job_info_list_destroy(recs, n);
     return 0;

@@ -333,6 +333,26 @@ static void test_arguments(void **state)
         strlen(qh_value_str(qh_value_get(qh_value_get(v, "hyperparameters"), "circuit"), NULL)),
         2500);
     qh_value_destroy(&v);
+    /* list: a run started without a device shows none (not its own name), and every
+     * column starts where its header does. */
+    assert_int_equal(s_sh(&out, "%s list", CLI), 0);
+    const char *hdr_dev = strstr(out, "DEVICE"), *hdr_created = strstr(out, "CREATED");
+    assert_non_null(hdr_dev);
+    assert_non_null(hdr_created);
+    size_t col_dev = (size_t)(hdr_dev - out), col_created = (size_t)(hdr_created - out);
+    const char *line = strstr(out, "\n");
+    int rows = 0;
+    for (; line && line[1]; line = strchr(line + 1, '\n'), rows++) {
+        const char *l = line + 1;
+        assert_true(l[col_dev - 1] == ' ' && l[col_dev] == '-' && l[col_dev + 1] == ' ');
+        assert_memory_equal(l + col_created, "20", 2);
+    }
+    assert_true(rows >= 2);
+    assert_null(strstr(out, "r-args r-args"));
+    free(out);
+    v = s_json("%s status %s --json", "r-args");
+    assert_int_equal(qh_value_type_of(qh_value_get(v, "device")), QH_VALUE_NULL);
+    qh_value_destroy(&v);
     assert_int_equal(s_sh(&out, "%s run args --arg noequals", CLI), 2);
     free(out);
     assert_int_equal(s_sh(&out, "%s run args --arg-file /no/such.json", CLI), 1);
