@@ -142,6 +142,8 @@ static void test_done_job(void **state)
         const char *name = qh_value_str(qh_value_get(e, "name"), NULL);
         int64_t it = qh_value_int_or(qh_value_get(e, "iteration"), -9);
         double v = qh_value_double_or(qh_value_get(e, "value"), -1);
+        /* whole values (1.0, 0.0, 10.0) too come back as doubles */
+        assert_int_equal(qh_value_type_of(qh_value_get(e, "value")), QH_VALUE_DOUBLE);
         if (strcmp(name, "loss") == 0) {
             assert_true(v == 1.0 / (it + 1));
             loss++;
