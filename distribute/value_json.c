@@ -1,10 +1,14 @@
 /* The JSON form of qh_value, for people, logs and job files: through cJSON (the only file
  * that includes cJSON.h). Lists, maps and scalars map onto JSON directly; dense arrays
  * become plain arrays (complex ones as [[re, im], ...]); bytes and refs, which JSON lacks,
- * become {"$bytes": "<base64>"} and {"$ref": id}. Ints are written digit for digit (cJSON
- * would go through a double); when reading, cJSON gives doubles, so integers are exact up
- * to 2^53. */
+ * become {"$bytes": "<base64>"} and {"$ref": id}. Numbers keep their type: an int is
+ * written digit for digit and a double always with a '.' or an exponent (2.0, -0.0, 1e+300),
+ * in the fewest digits that read back the same bits; NaN and infinities, which JSON lacks,
+ * are refused. When reading, the number's own text decides: "2" is an int (exact over all
+ * of int64), "2.0" or "2e0" a double, and an array holding only such doubles becomes a
+ * dense array of doubles again. cJSON gives no number text, so s_scan_numbers finds it. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,12 +76,33 @@ static qh_value *s_unbase64(const char *s)
     return v;
 }
 
+/* A finite double as JSON text that reads back as the same double and as a double: the
+ * shortest of %.15g .. %.17g that round-trips, with ".0" added when it looks like an int. */
 static cJSON *s_number(double d)
 {
-    return isfinite(d) ? cJSON_CreateNumber(d) : cJSON_CreateNull();
+    char text[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(text, sizeof text, "%.*g", prec, d);
+        if (strtod(text, NULL) == d)
+            break;
+    }
+    if (!strpbrk(text, ".eE"))
+        strcat(text, ".0");
+    return cJSON_CreateRaw(text);
 }
 
-static cJSON *s_to_json(const qh_value *v)
+/* The index of the first NaN or infinity of d[0..n), or n when there is none. */
+static size_t s_first_nonfinite(const double *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(d[i]))
+            return i;
+    return n;
+}
+
+/* The cJSON tree of v; NULL with *why set to a message's status when v holds a NaN or an
+ * infinity, NULL alone when out of memory. */
+static cJSON *s_to_json(const qh_value *v, qh_status *why)
 {
     cJSON *j = NULL;
     switch (v->type) {
@@ -91,6 +116,11 @@ static cJSON *s_to_json(const qh_value *v)
         return cJSON_CreateRaw(digits);
     }
     case QH_VALUE_DOUBLE:
+        if (!isfinite(v->u.d)) {
+            *why = QH_ERROR(QH_EINVAL, "%g cannot be written as JSON (JSON has no NaN or infinity)",
+                            v->u.d);
+            return NULL;
+        }
         return s_number(v->u.d);
     case QH_VALUE_STRING:
         /* cJSON works on NUL-terminated strings: an embedded NUL ends the text here. */
@@ -112,6 +142,14 @@ static cJSON *s_to_json(const qh_value *v)
     case QH_VALUE_COMPLEXES: {
         const double *d = (const double *)(const void *)v->u.s.p;
         bool cplx = v->type == QH_VALUE_COMPLEXES;
+        size_t n = cplx ? 2 * v->u.s.n : v->u.s.n, bad = s_first_nonfinite(d, n);
+        if (bad < n) {
+            *why = QH_ERROR(QH_EINVAL,
+                            "an array holding %g at element %zu cannot be written as JSON (JSON "
+                            "has no NaN or infinity)",
+                            d[bad], cplx ? bad / 2 : bad);
+            return NULL;
+        }
         j = cJSON_CreateArray();
         for (size_t i = 0; j && i < v->u.s.n; i++) {
             cJSON *e = NULL;
@@ -136,7 +174,7 @@ static cJSON *s_to_json(const qh_value *v)
         bool map = v->type == QH_VALUE_MAP;
         j = map ? cJSON_CreateObject() : cJSON_CreateArray();
         for (size_t i = 0; j && i < v->u.c.n; i++) {
-            cJSON *e = s_to_json(v->u.c.items[i]);
+            cJSON *e = s_to_json(v->u.c.items[i], why);
             bool ok = e && (map ? cJSON_AddItemToObject(j, v->u.c.keys[i], e)
                                 : cJSON_AddItemToArray(j, e));
             if (!ok)
@@ -152,9 +190,10 @@ qh_status qh_value_to_json(const qh_value *v, bool pretty, char **out)
 {
     *out = NULL;
     qh_value nil = {.type = QH_VALUE_NULL};
-    cJSON *j = s_to_json(v ? v : &nil);
+    qh_status why = QH_OK;
+    cJSON *j = s_to_json(v ? v : &nil, &why);
     if (!j)
-        return QH_ERROR(QH_ENOMEM, "out of memory building JSON");
+        return why != QH_OK ? why : QH_ERROR(QH_ENOMEM, "out of memory building JSON");
     *out = pretty ? cJSON_Print(j) : cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     if (!*out)
@@ -162,7 +201,75 @@ qh_status qh_value_to_json(const qh_value *v, bool pretty, char **out)
     return QH_OK;
 }
 
-static qh_status s_from_json(const cJSON *j, int depth, qh_value **out)
+/* The numbers of a JSON text in document order (the order a depth-first walk of cJSON's
+ * tree meets them): where each starts and whether it is written as a double. */
+typedef struct {
+    const char **at;
+    size_t n, next;
+} s_numbers;
+
+/* Fills nums from text, which cJSON has already accepted as JSON. */
+static qh_status s_scan_numbers(const char *text, s_numbers *nums)
+{
+    size_t cap = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p == '"') {
+            for (p++; *p && *p != '"'; p++)
+                if (*p == '\\' && p[1])
+                    p++;
+            if (!*p)
+                break;
+        } else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+            if (nums->n == cap) {
+                cap = cap ? 2 * cap : 64;
+                const char **at = realloc(nums->at, cap * sizeof *at);
+                if (!at)
+                    return QH_ERROR(QH_ENOMEM, "out of memory reading JSON");
+                nums->at = at;
+            }
+            nums->at[nums->n++] = p;
+            p += strspn(p, "-+.0123456789eE") - 1;
+        }
+    }
+    return QH_OK;
+}
+
+/* Whether the number written at p is a double ('.' or an exponent) rather than an int. */
+static bool s_is_double_text(const char *p)
+{
+    size_t len = strspn(p, "-+.0123456789eE");
+    return memchr(p, '.', len) || memchr(p, 'e', len) || memchr(p, 'E', len);
+}
+
+/* The value of the next number of nums, which cJSON read as d. */
+static qh_value *s_number_value(s_numbers *nums, double d)
+{
+    const char *p = nums->next < nums->n ? nums->at[nums->next++] : NULL;
+    if (p && !s_is_double_text(p)) {
+        errno = 0;
+        long long i = strtoll(p, NULL, 10);
+        if (errno == 0)
+            return qh_value_int(i);
+    } else if (!p && d == floor(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
+        return qh_value_int((int64_t)d);
+    }
+    return qh_value_double(d); /* also an int too large for int64 */
+}
+
+/* Whether the array j holds only numbers written as doubles (then it reads as a dense array;
+ * nums is not advanced). */
+static bool s_all_doubles(const cJSON *j, const s_numbers *nums)
+{
+    size_t k = nums->next;
+    if (!j->child)
+        return false;
+    for (const cJSON *e = j->child; e; e = e->next, k++)
+        if (!cJSON_IsNumber(e) || k >= nums->n || !s_is_double_text(nums->at[k]))
+            return false;
+    return true;
+}
+
+static qh_status s_from_json(const cJSON *j, int depth, s_numbers *nums, qh_value **out)
 {
     qh_value *v = NULL;
     if (depth > QH__VALUE_MAX_DEPTH)
@@ -172,18 +279,23 @@ static qh_status s_from_json(const cJSON *j, int depth, qh_value **out)
     } else if (cJSON_IsBool(j)) {
         v = qh_value_bool(cJSON_IsTrue(j));
     } else if (cJSON_IsNumber(j)) {
-        double d = j->valuedouble;
-        if (d == floor(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0)
-            v = qh_value_int((int64_t)d);
-        else
-            v = qh_value_double(d);
+        v = s_number_value(nums, j->valuedouble);
     } else if (cJSON_IsString(j)) {
         v = qh_value_string(j->valuestring);
+    } else if (cJSON_IsArray(j) && s_all_doubles(j, nums)) {
+        v = qh__value_new_blob(QH_VALUE_DOUBLES, (size_t)cJSON_GetArraySize(j));
+        double *d = v ? (double *)(void *)v->u.s.p : NULL;
+        size_t i = 0;
+        for (const cJSON *e = j->child; e; e = e->next, i++) {
+            nums->next++;
+            if (d)
+                d[i] = e->valuedouble;
+        }
     } else if (cJSON_IsArray(j)) {
         v = qh_value_list();
         for (const cJSON *e = j->child; v && e; e = e->next) {
             qh_value *item = NULL;
-            qh_status st = s_from_json(e, depth + 1, &item);
+            qh_status st = s_from_json(e, depth + 1, nums, &item);
             if (st == QH_OK)
                 st = qh_value_push(v, &item);
             if (st != QH_OK) {
@@ -201,12 +313,13 @@ static qh_status s_from_json(const cJSON *j, int depth, qh_value **out)
                 return QH_ERROR(QH_EPARSE, "\"$bytes\" is not valid base64");
         } else if (first && !first->next && first->string && strcmp(first->string, "$ref") == 0 &&
                    cJSON_IsNumber(first) && first->valuedouble >= 1) {
+            nums->next++;
             v = qh_value_ref_id((uint64_t)first->valuedouble);
         } else {
             v = qh_value_map();
             for (const cJSON *e = first; v && e; e = e->next) {
                 qh_value *item = NULL;
-                qh_status st = s_from_json(e, depth + 1, &item);
+                qh_status st = s_from_json(e, depth + 1, nums, &item);
                 if (st == QH_OK)
                     st = qh_value_set(v, e->string ? e->string : "", &item);
                 if (st != QH_OK) {
@@ -236,7 +349,11 @@ qh_status qh_value_from_json(const char *text, qh_value **out)
         size_t at = end ? (size_t)(end - text) : 0;
         return QH_ERROR(QH_EPARSE, "invalid JSON at offset %zu", at);
     }
-    qh_status st = s_from_json(j, 0, out);
+    s_numbers nums = {0};
+    qh_status st = s_scan_numbers(text, &nums);
+    if (st == QH_OK)
+        st = s_from_json(j, 0, &nums, out);
+    free(nums.at);
     cJSON_Delete(j);
     return st;
 }

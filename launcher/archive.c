@@ -739,7 +739,46 @@ fail:
     return st;
 }
 
+/* EINVAL naming the first symbolic link among t's names (under dir) whose target is absolute
+ * or climbs out of dir: extraction would refuse it, and it would reach what is not dir's. */
+static qh_status s_check_links(const char *dir, const s_tree *t)
+{
+    qh_status st = QH_OK;
+    char target[4096];
+    for (size_t i = 0; i < t->n && st == QH_OK; i++) {
+        char *full = s_join(dir, t->names[i]);
+        struct stat sb;
+        if (!full)
+            return QH_ERROR(QH_ENOMEM, "out of memory");
+        if (lstat(full, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+            ssize_t len = readlink(full, target, sizeof target - 1);
+            if (len < 0)
+                st = QH_ERROR(QH_EIO, "cannot read the symbolic link '%s'", full);
+            else if ((target[len] = '\0', !s_link_target_ok(t->names[i], target)))
+                st = QH_ERROR(QH_EINVAL,
+                              "'%s' is a symbolic link to '%s', outside the directory '%s'; "
+                              "copy what it points to into the directory or make the link "
+                              "relative and inside it",
+                              t->names[i], target, dir);
+        }
+        free(full);
+    }
+    return st;
+}
+
+static qh_status s_pack_dir(const char *dir, const char *out_path, bool contained);
+
 qh_status qh__archive_pack_dir(const char *dir, const char *out_path)
+{
+    return s_pack_dir(dir, out_path, false);
+}
+
+qh_status qh__archive_pack_dir_contained(const char *dir, const char *out_path)
+{
+    return s_pack_dir(dir, out_path, true);
+}
+
+static qh_status s_pack_dir(const char *dir, const char *out_path, bool contained)
 {
     qh_status st = QH_OK;
     s_tree t = {0};
@@ -772,6 +811,8 @@ qh_status qh__archive_pack_dir(const char *dir, const char *out_path)
         QH_TRY(s_walk(dir, "", &t));
     if (t.n > 1)
         qsort(t.names, t.n, sizeof *t.names, s_cmp_names);
+    if (contained)
+        QH_TRY(s_check_links(dir, &t));
 
     a = archive_write_new();
     e = archive_entry_new();

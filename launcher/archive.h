@@ -21,6 +21,11 @@
  * be read or the archive written (out_path is left as it was), QH_ENOMEM. */
 qh_status qh__archive_pack_dir(const char *dir, const char *out_path);
 
+/* As qh__archive_pack_dir, but QH_EINVAL naming it when a symbolic link under dir points
+ * outside dir (an absolute target, or one with too many '..'), as extraction would refuse:
+ * for trees that must be self-contained (a function's working directory). */
+qh_status qh__archive_pack_dir_contained(const char *dir, const char *out_path);
+
 /* Extracts a tar archive (plain, or compressed in any way libarchive recognises by
  * content: gzip, bzip2, xz, zstd...) into dest, which is created (with its parents) if
  * missing. The whole archive is checked before anything is written: QH_EPARSE with a

@@ -111,7 +111,7 @@ qh_status qh_function_upload(const qh_function_opts *o, int *version)
         asprintf(&archive, "%s.tar.gz", stem) < 0 || asprintf(&depdir, "%s.deps", stem) < 0)
         QH_FAIL(QH_ENOMEM, "no memory");
     QH_TRY(qh__mkdirs(fdir, 0755));
-    QH_TRY(qh__archive_pack_dir(o->working_dir, archive));
+    QH_TRY(qh__archive_pack_dir_contained(o->working_dir, archive));
     rec.title = (char *)o->title;
     rec.entrypoint = (char *)o->entrypoint;
     rec.archive = archive;
@@ -243,7 +243,7 @@ qh_status qh_function_run(const qh_function *f, qh_value **args, const qh_run_op
         rec.cwd = NULL;
     if (!rec.name || !rec.device || !rec.fn_title || !rec.fn_archive || !rec.cwd)
         QH_FAIL(QH_ENOMEM, "no memory");
-    QH_TRY(qh__job_hyperparameters(a, &rec.hyper));
+    QH_TRY(qh__job_hyperparameters(a, false, &rec.hyper));
     if (a) {
         QH_TRY(qh__job_value_check(a, "an argument"));
         QH_TRY(qh_value_to_json(a, false, &rec.args));

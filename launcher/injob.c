@@ -175,8 +175,10 @@ qh_status qh_job_log_metric(const char *name, double value, int64_t iteration)
 
 qh_status qh_job_update_status(const char *sub_status)
 {
-    if (sub_status && *sub_status)
+    if (sub_status && *sub_status) {
         QH_CALL(qh_job_sub_status_check(sub_status));
+        sub_status = qh_job_sub_status_canonical(sub_status); /* Qiskit's names too */
+    }
     int64_t id;
     QH_CALL(s_enter(&id));
     qh_status st = QH_OK;

@@ -258,17 +258,52 @@ void qh__job_default_name(const char *function, char *out, size_t size)
     clock_gettime(CLOCK_REALTIME, &ts);
     char stamp[32];
     snprintf(stamp, sizeof stamp, "%lld", (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-    size_t room = 50 - strlen(stamp) - 1, n = 0;
-    for (const char *p = function; *p && n < room && n + 1 < size; p++) {
+    /* The function's name as words of letters and digits joined by '-'. */
+    char words[256];
+    size_t n = 0;
+    for (const char *p = function; *p && n + 1 < sizeof words; p++) {
         char c = *p;
         int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-        if (!ok && (n == 0 || out[n - 1] == '-'))
+        if (!ok && (n == 0 || words[n - 1] == '-'))
             continue;
-        out[n++] = ok ? c : '-';
+        words[n++] = ok ? c : '-';
     }
-    while (n > 0 && out[n - 1] == '-')
+    while (n > 0 && words[n - 1] == '-')
         n--;
-    snprintf(out + n, size - n, "%s%s", n ? "-" : "job-", stamp);
+    words[n] = '\0';
+    /* Too long for a name with the stamp: the last word (what tells titles such as
+     * "..._test_b7113969" apart) stays, words before it go, then the first word shrinks. */
+    size_t room = 50 - strlen(stamp) - 1;
+    char *last = strrchr(words, '-');
+    while (n > room && last) {
+        char *prev = last;
+        while (prev > words && prev[-1] != '-')
+            prev--;
+        if (prev == words) /* two words left: shorten the first */
+            break;
+        memmove(prev - 1, last, strlen(last) + 1); /* drop the word before the last */
+        last = prev - 1;
+        n = strlen(words);
+    }
+    if (n > room && last) {
+        size_t tail = strlen(last); /* with its '-' */
+        if (tail + 1 <= room) {
+            memmove(words + room - tail, last, tail + 1);
+        } else { /* the last word alone, or its end */
+            const char *src = last + 1 + (tail - 1 > room ? tail - 1 - room : 0);
+            memmove(words, src, strlen(src) + 1);
+        }
+        n = strlen(words);
+    } else if (n > room) {
+        memmove(words, words + n - room, room + 1); /* one long word: its end */
+        n = room;
+    }
+    while (n > 0 && words[n - 1] == '-')
+        words[--n] = '\0';
+    char *w = words;
+    while (*w == '-')
+        w++;
+    snprintf(out, size, "%s%s%s", w, *w ? "-" : "job-", stamp);
 }
 
 static qh_status s_check_device(const char *device)
@@ -495,7 +530,7 @@ qh_status qh_job_call(const qh_job_def *def, qh_value **args, qh_job **out)
     if (def->job_name && strlen(def->job_name) > 63)
         QH_FAIL(QH_EINVAL, "job name '%.60s...' is %zu characters long; at most 50 are allowed",
                 def->job_name, strlen(def->job_name));
-    QH_TRY(qh__job_hyperparameters(a, &rec.hyper));
+    QH_TRY(qh__job_hyperparameters(a, false, &rec.hyper));
     if (a) {
         QH_TRY(qh__job_value_check(a, "an argument"));
         QH_TRY(qh_value_to_json(a, false, &rec.args));
@@ -584,7 +619,7 @@ qh_status qh_job_submit(const qh_job_submit_opts *o, qh_job **out)
     rec.copy_from = o->copy_checkpoints_from_job ? strdup(o->copy_checkpoints_from_job) : NULL;
     if (!rec.name || !rec.device || !rec.cwd || (o->copy_checkpoints_from_job && !rec.copy_from))
         QH_FAIL(QH_ENOMEM, "no memory");
-    QH_TRY(qh__job_hyperparameters(o->hyperparameters, &rec.hyper));
+    QH_TRY(qh__job_hyperparameters(o->hyperparameters, false, &rec.hyper));
     QH_TRY(qh_value_to_json(prog, false, &rec.program));
     QH_TRY(qh__job_inputs_json(NULL, o->input_channels, &rec.input));
     QH_TRY(qh__job_deps_json(o->dependencies, &rec.deps));

@@ -11,6 +11,7 @@
 #include "launcher/archive.h"
 #include "launcher/fsutil.h"
 #include "launcher/job_run.h"
+#include "launcher/job_value.h"
 #include "launcher/plot.h"
 #include "launcher/store.h"
 #include "qhybrid/job.h"
@@ -20,6 +21,7 @@ typedef struct s_info {
     qh_job_info pub;  /* first: what the user holds is a pointer to it */
     qh__job_rec *rec; /* the record */
     char *status;     /* pub.status */
+    char *hyper;      /* pub.hyperparameters_json when shortened, else NULL */
 } s_info;
 
 /* Wraps *rec (taken) in a snapshot. */
@@ -36,6 +38,8 @@ static qh_status s_info_new(qh__job_rec **rec, qh_job_info **out)
     i->rec = *rec;
     *rec = NULL;
     i->status = status;
+    if (qh__job_hyperparameters_shown(r->hyper, &i->hyper) != QH_OK)
+        qh_clear_error(); /* shown as kept */
     i->pub = (qh_job_info){.id = r->id,
                            .name = r->name,
                            .device = r->device,
@@ -48,7 +52,7 @@ static qh_status s_info_new(qh__job_rec **rec, qh_job_info **out)
                            .ended = r->ended,
                            .function = r->function,
                            .program_json = r->program,
-                           .hyperparameters_json = r->hyper,
+                           .hyperparameters_json = i->hyper ? i->hyper : r->hyper,
                            .arguments_json = r->args,
                            .input_json = r->input,
                            .result_json = r->result,
@@ -89,6 +93,7 @@ void qh_job_info_destroy(qh_job_info **info)
     *info = NULL;
     qh__job_rec_free(&i->rec);
     free(i->status);
+    free(i->hyper);
     free(i);
 }
 

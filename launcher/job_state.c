@@ -21,6 +21,54 @@ static const char *const s_sub_statuses[] = {
 
 #define S_NUM_SUB (sizeof s_sub_statuses / sizeof s_sub_statuses[0])
 
+/* Qiskit Serverless's names, by index of s_sub_statuses. */
+static const char *const s_qiskit_subs[] = {QH_JOB_SUB_MAPPING, QH_JOB_SUB_OPTIMIZING_HARDWARE,
+                                            QH_JOB_SUB_WAITING_QPU, QH_JOB_SUB_EXECUTING_QPU,
+                                            QH_JOB_SUB_POST_PROCESSING};
+
+_Static_assert(sizeof s_qiskit_subs / sizeof s_qiskit_subs[0] == S_NUM_SUB,
+               "a Qiskit name for every sub-status");
+
+/* The index of sub in either spelling, or -1. */
+static int s_sub_index(const char *sub)
+{
+    for (size_t i = 0; sub && i < S_NUM_SUB; i++)
+        if (strcmp(sub, s_sub_statuses[i]) == 0 || strcmp(sub, s_qiskit_subs[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
+const char *qh_job_sub_status_canonical(const char *sub)
+{
+    int i = s_sub_index(sub);
+    return i < 0 ? NULL : s_sub_statuses[i];
+}
+
+const char *qh_job_sub_status_qiskit_name(const char *sub)
+{
+    int i = s_sub_index(sub);
+    return i < 0 ? NULL : s_qiskit_subs[i];
+}
+
+const char *qh_job_status_braket_name(qh_job_state s)
+{
+    switch (s) {
+    case QH_JOB_QUEUED:
+        return "QUEUED";
+    case QH_JOB_INITIALIZING:
+    case QH_JOB_RUNNING:
+        return "RUNNING";
+    case QH_JOB_DONE:
+        return "COMPLETED";
+    case QH_JOB_ERROR:
+        return "FAILED";
+    case QH_JOB_CANCELED:
+        return "CANCELLED";
+    default:
+        return "UNKNOWN";
+    }
+}
+
 const char *qh_job_state_name(qh_job_state s)
 {
     return (unsigned)s < QH_JOB_NUM_STATES ? s_state_names[s] : "UNKNOWN";
@@ -66,12 +114,15 @@ bool qh_job_transition_allowed(qh_job_state from, qh_job_state to)
 
 qh_status qh_job_sub_status_check(const char *sub)
 {
-    for (size_t i = 0; sub && i < S_NUM_SUB; i++)
-        if (strcmp(sub, s_sub_statuses[i]) == 0)
-            return QH_OK;
-    char list[256] = "";
+    if (s_sub_index(sub) >= 0)
+        return QH_OK;
+    char list[384] = "";
     for (size_t i = 0; i < S_NUM_SUB; i++) {
         strncat(list, s_sub_statuses[i], sizeof list - strlen(list) - 1);
+        if (strcmp(s_sub_statuses[i], s_qiskit_subs[i]) != 0) {
+            strncat(list, " or ", sizeof list - strlen(list) - 1);
+            strncat(list, s_qiskit_subs[i], sizeof list - strlen(list) - 1);
+        }
         if (i + 1 < S_NUM_SUB)
             strncat(list, ", ", sizeof list - strlen(list) - 1);
     }

@@ -71,7 +71,27 @@ qh_status qh__job_value_check(const qh_value *v, const char *what)
     return v ? s_check(v, what, path, sizeof path) : QH_OK;
 }
 
-qh_status qh__job_hyperparameters(const qh_value *args, char **json)
+/* The form shown of a hyperparameter longer than QH_JOB_HYPERPARAMETER_MAX: its first
+ * characters, "...", and its last 20 (QH_JOB_HYPERPARAMETER_MAX in all), cut on UTF-8
+ * character boundaries. Takes text; NULL when out of memory. */
+static char *s_shorten(char *text)
+{
+    size_t len = strlen(text), tail = 20, head = QH_JOB_HYPERPARAMETER_MAX - tail - 3;
+    if (len <= QH_JOB_HYPERPARAMETER_MAX)
+        return text;
+    while (head > 0 && ((unsigned char)text[head] & 0xC0) == 0x80)
+        head--;
+    const char *end = text + len - tail;
+    while (*end && ((unsigned char)*end & 0xC0) == 0x80)
+        end++;
+    char *out = malloc(QH_JOB_HYPERPARAMETER_MAX + 1);
+    if (out)
+        snprintf(out, QH_JOB_HYPERPARAMETER_MAX + 1, "%.*s...%s", (int)head, text, end);
+    free(text);
+    return out;
+}
+
+qh_status qh__job_hyperparameters(const qh_value *args, bool shorten, char **json)
 {
     *json = NULL;
     if (args && qh_value_type_of(args) != QH_VALUE_MAP)
@@ -91,17 +111,9 @@ qh_status qh__job_hyperparameters(const qh_value *args, char **json)
             QH_TRY(qh__job_value_check(v, "a hyperparameter"));
             QH_TRY(qh_value_to_json(v, false, &text));
         }
-        if (!text)
-            QH_FAIL(QH_ENOMEM, "no memory");
-        size_t len = strlen(text);
-        if (len > QH_JOB_HYPERPARAMETER_MAX) {
-            free(text);
-            QH_FAIL(QH_EINVAL,
-                    "hyperparameter '%s' is %zu characters long as a string; at most %d are "
-                    "allowed (pass large data as input data instead)",
-                    key, len, QH_JOB_HYPERPARAMETER_MAX);
-        }
-        qh_value *s = qh_value_string(text);
+        if (text && shorten)
+            text = s_shorten(text);
+        qh_value *s = text ? qh_value_string(text) : NULL;
         free(text);
         if (!s || qh_value_set(hp, key, &s) != QH_OK) {
             qh_value_destroy(&s);
@@ -110,6 +122,18 @@ qh_status qh__job_hyperparameters(const qh_value *args, char **json)
     }
     QH_TRY(qh_value_to_json(hp, false, json));
 fail:
+    qh_value_destroy(&hp);
+    return st;
+}
+
+qh_status qh__job_hyperparameters_shown(const char *json, char **out)
+{
+    *out = NULL;
+    if (!json || strlen(json) <= QH_JOB_HYPERPARAMETER_MAX)
+        return QH_OK; /* nothing in it can be too long */
+    qh_value *hp = NULL;
+    QH_CALL(qh_value_from_json(json, &hp));
+    qh_status st = qh__job_hyperparameters(hp, true, out);
     qh_value_destroy(&hp);
     return st;
 }

@@ -57,8 +57,9 @@ typedef struct qh_run_opts {
 } qh_run_opts;
 
 /* Starts a run of f with the arguments *args (a map; NULL = none; ownership taken). The
- * arguments are also its hyperparameters (each at most QH_JOB_HYPERPARAMETER_MAX characters
- * as a string). *out is the run's job. opts may be NULL. */
+ * arguments, of any size, reach the program whole; they are also its hyperparameters (shown
+ * shortened past QH_JOB_HYPERPARAMETER_MAX characters). *out is the run's job. opts may be
+ * NULL. */
 QH_EXPORT qh_status qh_function_run(const qh_function *f, qh_value **args, const qh_run_opts *opts,
                                     qh_job **out);
 

@@ -29,9 +29,10 @@
  * `const qh_job_def f_job` holding the options (the fields of qh_job_def), registered under
  * "f" when the program loads. Calling the job starts a new process of the same program
  * (under `mpirun -np instances` when instances > 1) in which qh_job_dispatch finds and runs
- * the function with the arguments; the caller gets a handle at once. The arguments are the
- * job's hyperparameters (each stored as a string of at most 2,500 characters); the value
- * the function returns is the job's result.
+ * the function with the arguments; the caller gets a handle at once. The arguments, of any
+ * size, reach the function whole; they are also the job's hyperparameters (strings), which
+ * the store shows shortened past 2,500 characters; the value the function returns is the
+ * job's result.
  *
  * Inside a running job (the function above, or any program started by `qhybrid submit`
  * that links libqhybrid) the qh_job_* "in-job" calls below find the job through the
@@ -78,6 +79,17 @@ typedef enum qh_job_state {
     X(EXECUTING_QPU)                                                                               \
     X(POST_PROCESSING)
 
+/* The sub-statuses by name, for qh_job_update_status. */
+#define QH_JOB_SUB_MAPPING                 "MAPPING"
+#define QH_JOB_SUB_OPTIMIZING_FOR_HARDWARE "OPTIMIZING_FOR_HARDWARE"
+#define QH_JOB_SUB_WAITING_FOR_QPU         "WAITING_FOR_QPU"
+#define QH_JOB_SUB_EXECUTING_QPU           "EXECUTING_QPU"
+#define QH_JOB_SUB_POST_PROCESSING         "POST_PROCESSING"
+/* Qiskit Serverless's spellings of two of them, accepted everywhere a sub-status is and
+ * recorded as the names above. */
+#define QH_JOB_SUB_OPTIMIZING_HARDWARE "OPTIMIZING_HARDWARE"
+#define QH_JOB_SUB_WAITING_QPU         "WAITING_QPU"
+
 /* "QUEUED", "RUNNING", ...; "UNKNOWN" outside the list. */
 QH_EXPORT const char *qh_job_state_name(qh_job_state s);
 
@@ -92,14 +104,30 @@ QH_EXPORT bool qh_job_transition_allowed(qh_job_state from, qh_job_state to);
 /* Whether s is DONE, ERROR or CANCELED. */
 QH_EXPORT bool qh_job_state_terminal(qh_job_state s);
 
-/* QH_OK when `sub` is one of QH_JOB_SUB_STATUS_MAP's names; QH_EINVAL listing them if not. */
+/* QH_OK when `sub` is one of QH_JOB_SUB_STATUS_MAP's names or a Qiskit Serverless spelling
+ * of one (OPTIMIZING_HARDWARE, WAITING_QPU); QH_EINVAL listing them if not. */
 QH_EXPORT qh_status qh_job_sub_status_check(const char *sub);
+
+/* The QH_JOB_SUB_STATUS_MAP name of a sub-status given in either spelling (a static
+ * string), NULL when `sub` is none. */
+QH_EXPORT const char *qh_job_sub_status_canonical(const char *sub);
+
+/* Qiskit Serverless's name of a sub-status given in either spelling ("WAITING_QPU" for
+ * WAITING_FOR_QPU, ...), NULL when `sub` is none. */
+QH_EXPORT const char *qh_job_sub_status_qiskit_name(const char *sub);
+
+/* Amazon Braket's name of a state: QUEUED → QUEUED; INITIALIZING and RUNNING → RUNNING;
+ * DONE → COMPLETED; ERROR → FAILED; CANCELED → CANCELLED ("UNKNOWN" outside the list).
+ * Braket's CANCELLING is never returned: a cancel here ends the job at once. */
+QH_EXPORT const char *qh_job_status_braket_name(qh_job_state s);
 
 /* QH_OK when `name` is a valid job name: 1 to 50 letters, digits and '-', not starting or
  * ending with '-'; QH_EINVAL with a sentence saying what is wrong otherwise. */
 QH_EXPORT qh_status qh_job_name_check(const char *name);
 
-#define QH_JOB_HYPERPARAMETER_MAX 2500 /* characters of one hyperparameter's string form */
+/* Characters of a hyperparameter the store shows: a longer one is shown as its first 2,477,
+ * "..." and its last 20 (the job itself still gets the whole value). */
+#define QH_JOB_HYPERPARAMETER_MAX 2500
 
 /* ---- defining and starting jobs ------------------------------------------------------ */
 
@@ -167,8 +195,9 @@ typedef struct qh_job qh_job;
 QH_EXPORT bool qh_job_dispatch(int argc, char **argv, int *exit_code);
 
 /* Starts a job of `def` with the arguments *args (a map; NULL = no arguments; ownership
- * taken, *args set to NULL). The arguments become the hyperparameters: EINVAL when one's
- * string form exceeds QH_JOB_HYPERPARAMETER_MAX characters, or a name or option is invalid;
+ * taken, *args set to NULL). The arguments, whole, become the hyperparameters (shown
+ * shortened past QH_JOB_HYPERPARAMETER_MAX characters): EINVAL when one holds a task
+ * reference, a NaN or an infinity, or a name or option is invalid;
  * EEXIST when def->job_name is taken. The job is recorded QUEUED and runs when its device
  * is free; with def->local it runs in this process before the call returns, and with
  * def->wait_until_complete the call returns once it has ended. *out is the handle. */
@@ -258,7 +287,7 @@ typedef struct qh_job_info {
     double ended;                     /* when it reached DONE, ERROR or CANCELED; 0 = not yet */
     const char *function;             /* its QH_HYBRID_JOB function (jobs started from C) */
     const char *program_json;         /* list of strings: the command it runs */
-    const char *hyperparameters_json; /* map of strings */
+    const char *hyperparameters_json; /* map of strings, shown (long ones cut) */
     const char *arguments_json;       /* map: its typed arguments (C jobs, runs) */
     const char *input_json;           /* map: input channel -> the path copied in */
     const char *result_json;          /* its saved result (NULL: none saved) */
@@ -341,7 +370,8 @@ QH_EXPORT const char *qh_job_device(void);
  * a job or when there are none. */
 QH_EXPORT qh_value *qh_job_arguments(void);
 
-/* The hyperparameters as a map of strings (caller-owned; an empty map outside a job). */
+/* The hyperparameters as a map of strings, each whole (caller-owned; an empty map outside
+ * a job). */
 QH_EXPORT qh_value *qh_job_hyperparameters(void);
 
 /* Directories of the job: the input data of a channel (NULL = "input"), results (packed

@@ -72,6 +72,13 @@ static void s_print_usage(qh__json *j, const qh_job_info *r)
     qh_value_destroy(&usage);
 }
 
+/* The device a job asked for; NULL for a run of a function started without one (its queue
+ * is then its own name, which is no device). */
+static const char *s_device(const qh_job_info *r)
+{
+    return r->fn_title && strcmp(r->device, r->name) == 0 ? NULL : r->device;
+}
+
 /* The job as JSON; verbose (then job is its handle) adds what it was given and how it went. */
 static void s_print_rec(const qh_job_info *r, qh_job *job, bool verbose)
 {
@@ -83,7 +90,10 @@ static void s_print_rec(const qh_job_info *r, qh_job *job, bool verbose)
     qh__json_key(&j, "name");
     qh__json_string(&j, r->name);
     qh__json_key(&j, "device");
-    qh__json_string(&j, r->device);
+    if (s_device(r))
+        qh__json_string(&j, s_device(r));
+    else
+        qh__json_raw(&j, "null");
     qh__json_key(&j, "status");
     qh__json_string(&j, r->status);
     char t[32];
@@ -224,8 +234,18 @@ int qh__cmd_list(int argc, char **argv)
         fprintf(stderr, "qhybrid list: %s\n", qh_last_error());
         return 1;
     }
+    /* Columns as wide as their longest entry, so long names and devices keep them aligned. */
+    int wname = 4, wdev = 6;
+    for (size_t i = 0; i < n; i++) {
+        const char *dev = s_device(recs[i]);
+        if ((int)strlen(recs[i]->name) > wname)
+            wname = (int)strlen(recs[i]->name);
+        if (dev && (int)strlen(dev) > wdev)
+            wdev = (int)strlen(dev);
+    }
     if (!json)
-        printf("%-6s %-50s %-10s %-20s %s\n", "ID", "NAME", "DEVICE", "CREATED", "STATUS");
+        printf("%-6s %-*s %-*s %-20s %s\n", "ID", wname, "NAME", wdev, "DEVICE", "CREATED",
+               "STATUS");
     for (size_t i = 0; i < n; i++) {
         if (json) {
             s_print_rec(recs[i], NULL, false);
@@ -233,8 +253,9 @@ int qh__cmd_list(int argc, char **argv)
         }
         char t[32];
         s_time(recs[i]->created, t, sizeof t);
-        printf("%-6" PRId64 " %-50s %-10s %-20s %s\n", recs[i]->id, recs[i]->name, recs[i]->device,
-               t, recs[i]->status);
+        const char *dev = s_device(recs[i]);
+        printf("%-6" PRId64 " %-*s %-*s %-20s %s\n", recs[i]->id, wname, recs[i]->name, wdev,
+               dev ? dev : "-", t, recs[i]->status);
     }
     qh_job_info_list_destroy(recs, n);
     return 0;
@@ -244,23 +265,45 @@ int qh__cmd_list(int argc, char **argv)
 
 static void s_usage_status(FILE *f)
 {
-    fputs("usage: qhybrid status JOB [--json | --verbose]\n"
+    fputs("usage: qhybrid status JOB [--json | --verbose | --names qhybrid|braket|qiskit]\n"
           "\n"
           "Prints the job's status: QUEUED, INITIALIZING, RUNNING, RUNNING: <sub-status>,\n"
           "DONE, ERROR or CANCELED. --json prints the job as JSON; --verbose adds its\n"
-          "hyperparameters, transitions and resource usage per phase.\n",
+          "hyperparameters, transitions and resource usage per phase. --names braket\n"
+          "prints Amazon Braket's name instead (QUEUED, RUNNING, COMPLETED, FAILED,\n"
+          "CANCELLED), --names qiskit Qiskit Serverless's (its sub-statuses spelled\n"
+          "OPTIMIZING_HARDWARE and WAITING_QPU).\n",
           f);
 }
 
+/* status's options: the output mode (0 text, 1 JSON, 2 verbose JSON) and whose names. */
+typedef struct {
+    int mode;
+    enum { S_NAMES_OURS, S_NAMES_BRAKET, S_NAMES_QISKIT } names;
+} s_status_opts;
+
 static int s_flag_status(int c, void *ud)
 {
-    int *mode = ud;
-    if (c == 'j')
-        *mode = *mode > 1 ? *mode : 1;
-    else if (c == 'v')
-        *mode = 2;
-    else
+    s_status_opts *o = ud;
+    if (c == 'j') {
+        o->mode = o->mode > 1 ? o->mode : 1;
+    } else if (c == 'v') {
+        o->mode = 2;
+    } else if (c == 'n') {
+        if (strcmp(optarg, "qhybrid") == 0) {
+            o->names = S_NAMES_OURS;
+        } else if (strcmp(optarg, "braket") == 0) {
+            o->names = S_NAMES_BRAKET;
+        } else if (strcmp(optarg, "qiskit") == 0) {
+            o->names = S_NAMES_QISKIT;
+        } else {
+            fprintf(stderr, "qhybrid status: --names takes qhybrid, braket or qiskit, not '%s'\n",
+                    optarg);
+            return 1;
+        }
+    } else {
         return 1;
+    }
     return 0;
 }
 
@@ -268,17 +311,25 @@ int qh__cmd_status(int argc, char **argv)
 {
     static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
                                          {"verbose", no_argument, NULL, 'v'},
+                                         {"names", required_argument, NULL, 'n'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    int mode = 0;
+    s_status_opts o = {0};
     s_ctx ctx = {0};
-    int rc = s_parse(argc, argv, opts, "hv", s_usage_status, s_flag_status, &mode, &ctx);
+    int rc = s_parse(argc, argv, opts, "hv", s_usage_status, s_flag_status, &o, &ctx);
     if (rc != 0) {
         s_close(&ctx);
         return rc < 0 ? 0 : rc;
     }
+    int mode = o.mode;
     if (mode == 0) {
-        printf("%s\n", ctx.info->status);
+        const char *qiskit_sub = qh_job_sub_status_qiskit_name(ctx.info->sub_status);
+        if (o.names == S_NAMES_BRAKET)
+            printf("%s\n", qh_job_status_braket_name(ctx.info->state));
+        else if (o.names == S_NAMES_QISKIT && qiskit_sub)
+            printf("%s: %s\n", qh_job_state_name(ctx.info->state), qiskit_sub);
+        else
+            printf("%s\n", ctx.info->status);
         if (ctx.info->state == QH_JOB_ERROR && ctx.info->error)
             fprintf(stderr, "%s\n", ctx.info->error);
     } else {

@@ -29,7 +29,7 @@ static void s_usage(FILE *f)
           "  --name NAME            job name: 1-50 letters, digits and '-' (default:\n"
           "                         PROGRAM's name and the time)\n"
           "  --device DEV           the device queue it has priority on (default sv)\n"
-          "  --hyper KEY=VALUE      a hyperparameter (repeatable; at most 2500 characters)\n"
+          "  --hyper KEY=VALUE      a hyperparameter (repeatable; shown cut past 2500 chars)\n"
           "  --input [CHANNEL=]PATH input data copied into the job (channel \"input\" by\n"
           "                         default; repeatable)\n"
           "  --instances N          run under `mpirun -np N` (`srun` in a Slurm job)\n"

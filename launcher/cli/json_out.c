@@ -1,6 +1,6 @@
 /* Streaming JSON output: commas and nesting are tracked per open container; strings are
- * escaped per RFC 8259; doubles are printed with 17 significant digits so they read back
- * exactly. */
+ * escaped per RFC 8259; doubles are printed in the fewest digits (up to 17) that read back
+ * exactly, always with a '.' or an exponent so that they read back as doubles. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +123,8 @@ void qh__json_double(qh__json *j, double v)
         if (strtod(buf, NULL) == v)
             break;
     }
+    if (!strpbrk(buf, ".eE"))
+        strcat(buf, ".0"); /* a double reads back as a double, not an int */
     fputs(buf, j->f);
 }
 

@@ -23,7 +23,8 @@ void qh__json_array_begin(qh__json *j);
 void qh__json_array_end(qh__json *j);
 void qh__json_key(qh__json *j, const char *key);
 void qh__json_string(qh__json *j, const char *s);
-void qh__json_double(qh__json *j, double v); /* shortest round-trip form; NaN/Inf -> null */
+/* A double in its shortest round-trip form, whole ones as 2.0 (not 2); NaN/Inf as null. */
+void qh__json_double(qh__json *j, double v);
 void qh__json_uint(qh__json *j, uint64_t v);
 void qh__json_int(qh__json *j, int64_t v);
 /* A value already in JSON form (written as is). */

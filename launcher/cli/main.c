@@ -1,5 +1,6 @@
 /* The qhybrid command: picks the subcommand and hands it the remaining arguments. Each
  * subcommand lives in its own file (cmd_*.c) and returns the process exit status. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,6 +33,52 @@ static const s_command s_commands[] = {
     {"transpile", qh__cmd_transpile, "rewrite circuits for a target device"},
 };
 
+/* Edit distance between a and b (insertions, deletions, substitutions and swaps of two
+ * neighbours), for words of up to 31 characters; longer words count as far apart. */
+static size_t s_distance(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    if (n > 31 || m > 31)
+        return SIZE_MAX;
+    size_t d[32][32];
+    for (size_t i = 0; i <= n; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= m; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= n; i++)
+        for (size_t j = 1; j <= m; j++) {
+            size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[n][m];
+}
+
+/* The command closest to a mistyped word, NULL when none is close (at most 2 edits, and
+ * fewer than the word's length); a word that begins a command also suggests it. */
+static const char *s_suggest(const char *word)
+{
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX, len = strlen(word);
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++) {
+        const char *name = s_commands[i].name;
+        size_t d = s_distance(word, name);
+        if (len >= 3 && strncmp(name, word, len) == 0)
+            d = 1; /* "func" -> "function" */
+        if (d < best_d) {
+            best_d = d;
+            best = name;
+        }
+    }
+    return best_d <= 2 && best_d < len ? best : NULL;
+}
+
 static void s_usage(FILE *out)
 {
     fprintf(out, "usage: qhybrid <command> [options]\n\ncommands:\n");
@@ -61,7 +108,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
         if (strcmp(argv[1], s_commands[i].name) == 0)
             return s_commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "qhybrid: unknown command '%s'\n\n", argv[1]);
+    const char *near = s_suggest(argv[1]);
+    if (near)
+        fprintf(stderr, "qhybrid: unknown command '%s'; did you mean '%s'?\n\n", argv[1], near);
+    else
+        fprintf(stderr, "qhybrid: unknown command '%s'\n\n", argv[1]);
     s_usage(stderr);
     return 2;
 }

@@ -1,6 +1,7 @@
 /* Values: construction, containers, equality, MessagePack and JSON round trips, and the
  * MessagePack decoder fed random and mutated bytes (it must answer QH_EPARSE, never crash,
  * never allocate by a hostile length). */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -130,15 +131,18 @@ static void test_json_round_trip(void **state)
     qh_value *m = s_sample();
     char *text = NULL;
     assert_int_equal(qh_value_to_json(m, false, &text), QH_OK);
-    assert_non_null(strstr(text, "\"c\":[[1,2],[-0,-0.5],[0.25,0]]"));
+    assert_non_null(strstr(text, "\"c\":[[1.0,2.0],[-0.0,-0.5],[0.25,0.0]]"));
+    assert_non_null(strstr(text, "\"d\":[0.5,-1.25,1e+300,0.0,3.0]"));
     assert_non_null(strstr(text, "\"min\":-9223372036854775808"));
     assert_non_null(strstr(text, "\"ref\":{\"$ref\":77}"));
     qh_value *back = NULL;
     assert_int_equal(qh_value_from_json(text, &back), QH_OK);
-    /* JSON has no dense arrays: they come back as lists; the rest is unchanged. */
-    assert_int_equal(qh_value_type_of(qh_value_get(back, "d")), QH_VALUE_LIST);
-    assert_int_equal(qh_value_len(qh_value_get(back, "d")), 5);
-    const char *same[] = {"null", "bool", "neg", "pi", "str", "raw", "ref", "nested"};
+    /* An array of doubles comes back as one; complex arrays as lists of [re, im] pairs; the
+     * rest is unchanged, ints exact over all of int64. */
+    assert_int_equal(qh_value_type_of(qh_value_get(back, "c")), QH_VALUE_LIST);
+    assert_int_equal(qh_value_len(qh_value_get(back, "c")), 3);
+    const char *same[] = {"null", "bool", "neg", "min", "max",   "pi",
+                          "str",  "raw",  "ref", "d",   "nested"};
     for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
         assert_true(qh_value_equal(qh_value_get(m, same[i]), qh_value_get(back, same[i])));
     free(text);
@@ -147,6 +151,64 @@ static void test_json_round_trip(void **state)
     assert_int_equal(qh_value_from_json("{\"a\": [1, 2.5, \"x\"", &back), QH_EPARSE);
     assert_null(back);
     assert_int_equal(qh_value_from_json("{\"$bytes\": \"!!\"}", &back), QH_EPARSE);
+    qh_value_destroy(&m);
+}
+
+/* Doubles stay doubles through JSON, even when whole (2.0) or negative zero; ints stay ints;
+ * NaN and infinities are refused rather than written as something else. */
+static void test_json_number_types(void **state)
+{
+    (void)state;
+    double whole[3] = {1.0, 2.0, -3.0};
+    qh_value *m = qh_value_map();
+    qh_value *items[] = {qh_value_double(2.0),
+                         qh_value_double(-0.0),
+                         qh_value_int(2),
+                         qh_value_double(0.1),
+                         qh_value_double(1e-300),
+                         qh_value_doubles(whole, 3),
+                         qh_value_list_of(2, qh_value_int(1), qh_value_double(1.0)),
+                         qh_value_int(9007199254740993)};
+    const char *keys[] = {"two", "negzero", "int", "tenth", "tiny", "whole", "mixed", "big"};
+    for (size_t i = 0; i < sizeof items / sizeof items[0]; i++)
+        assert_int_equal(qh_value_set(m, keys[i], &items[i]), QH_OK);
+    char *text = NULL;
+    assert_int_equal(qh_value_to_json(m, false, &text), QH_OK);
+    assert_string_equal(text, "{\"two\":2.0,\"negzero\":-0.0,\"int\":2,\"tenth\":0.1,"
+                              "\"tiny\":1e-300,\"whole\":[1.0,2.0,-3.0],\"mixed\":[1,1.0],"
+                              "\"big\":9007199254740993}");
+    qh_value *back = NULL;
+    assert_int_equal(qh_value_from_json(text, &back), QH_OK);
+    assert_true(qh_value_equal(m, back));
+    assert_int_equal(qh_value_type_of(qh_value_get(back, "two")), QH_VALUE_DOUBLE);
+    double d = 1;
+    assert_int_equal(qh_value_get_double(qh_value_get(back, "negzero"), &d), QH_OK);
+    assert_true(d == 0.0 && signbit(d));
+    assert_int_equal(qh_value_type_of(qh_value_get(back, "whole")), QH_VALUE_DOUBLES);
+    int64_t i = 0;
+    assert_int_equal(qh_value_get_int(qh_value_get(back, "big"), &i), QH_OK);
+    assert_true(i == 9007199254740993);
+    free(text);
+    qh_value_destroy(&back);
+
+    /* Text written by others: the form of the number decides, and strings are skipped. */
+    assert_int_equal(qh_value_from_json("{\"a-1.5\": [2E3, -7, \"3.5\\\"1\"], \"b\": 1e2}", &back),
+                     QH_OK);
+    const qh_value *a = qh_value_get(back, "a-1.5");
+    assert_int_equal(qh_value_type_of(qh_value_at(a, 0)), QH_VALUE_DOUBLE);
+    assert_int_equal(qh_value_type_of(qh_value_at(a, 1)), QH_VALUE_INT);
+    assert_int_equal(qh_value_type_of(qh_value_get(back, "b")), QH_VALUE_DOUBLE);
+    qh_value_destroy(&back);
+
+    qh_value *nan = qh_value_list_of(1, qh_value_double(NAN));
+    assert_int_equal(qh_value_to_json(nan, false, &text), QH_EINVAL);
+    assert_null(text);
+    qh_value_destroy(&nan);
+    double inf[2] = {1.0, INFINITY};
+    qh_value *arr = qh_value_doubles(inf, 2);
+    assert_int_equal(qh_value_to_json(arr, false, &text), QH_EINVAL);
+    assert_null(text);
+    qh_value_destroy(&arr);
     qh_value_destroy(&m);
 }
 
@@ -250,8 +312,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build_and_read),  cmocka_unit_test(test_msgpack_round_trip),
-        cmocka_unit_test(test_json_round_trip), cmocka_unit_test(test_depth_limit),
-        cmocka_unit_test(test_hostile_lengths), cmocka_unit_test(test_random_bytes),
+        cmocka_unit_test(test_json_round_trip), cmocka_unit_test(test_json_number_types),
+        cmocka_unit_test(test_depth_limit),     cmocka_unit_test(test_hostile_lengths),
+        cmocka_unit_test(test_random_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

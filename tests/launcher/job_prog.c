@@ -9,6 +9,8 @@
  *   call-nan        starts hybrid job nan_job (returns a NaN) and waits for it
  *   call-fail       starts hybrid job fail_job (returns an error) and waits for it
  *   call-result     starts hybrid job echo_job with {"x": 3} and prints its result
+ *   call-big        starts echo_job with a 1 MB circuit and 10,000 strings and checks that
+ *                   they come back whole
  *   call-deps LIB   starts hybrid job deps_job with the dependency LIB (a task library)
  *   args            saves its arguments (qh_job_arguments) as its result
  *   budget          submits tasks against the run's budget: one larger than it (refused at
@@ -88,6 +90,8 @@ static int s_metrics(void)
 {
     if (!qh_job_active())
         return s_fail("not in a job");
+    if (qh_job_update_status(QH_JOB_SUB_WAITING_QPU) != QH_OK) /* Qiskit's spelling */
+        return s_fail("update_status");
     if (qh_job_update_status("MAPPING") != QH_OK)
         return s_fail("update_status");
     for (int i = 0; i < 5; i++) {
@@ -331,6 +335,52 @@ static int s_call(const qh_job_def *def, qh_value *args)
     return st == QH_OK ? 0 : 3;
 }
 
+/* The arguments of call-big: a 1 MB OpenQASM text and a list of 10,000 strings. */
+static qh_value *s_big_args(void)
+{
+    size_t cap = 1 << 20, n = 0;
+    char *qasm = malloc(cap + 64);
+    if (!qasm)
+        return NULL;
+    n += (size_t)snprintf(qasm, cap, "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[20];\n");
+    for (int i = 0; n < cap; i++)
+        n += (size_t)snprintf(qasm + n, 64, "rz(%d.5) q[%d];\ncx q[%d],q[%d];\n", i, i % 20, i % 20,
+                              (i + 1) % 20);
+    qh_value *list = qh_value_list();
+    for (int i = 0; list && i < 10000; i++) {
+        char s[32];
+        snprintf(s, sizeof s, "string-%05d", i);
+        qh_value *item = qh_value_string(s);
+        if (qh_value_push(list, &item) != QH_OK)
+            qh_value_destroy(&item);
+    }
+    qh_value *args = qh_value_map_of(2, "circuit", qh_value_string(qasm), "names", list);
+    free(qasm);
+    return args;
+}
+
+static int s_call_big(void)
+{
+    qh_value *args = s_big_args(), *sent = qh_value_clone(args), *res = NULL;
+    qh_job_def d = echo_job_job;
+    d.wait_until_complete = true;
+    qh_job *job = NULL;
+    if (qh_job_call(&d, &args, &job) != QH_OK)
+        return s_fail("qh_job_call");
+    qh_status st = qh_job_result(job, 120000, &res);
+    int rc = 3;
+    if (st != QH_OK)
+        fprintf(stderr, "job_prog: %s\n", qh_last_error());
+    else if (!qh_value_equal(qh_value_get(res, "args"), sent))
+        fprintf(stderr, "job_prog: the big arguments came back different\n");
+    else
+        rc = 0, printf("big arguments came back whole\n");
+    qh_value_destroy(&res);
+    qh_value_destroy(&sent);
+    qh_job_destroy(&job);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     int rc;
@@ -374,6 +424,8 @@ int main(int argc, char **argv)
         return s_call(&nan_job_job, NULL);
     if (strcmp(mode, "call-fail") == 0)
         return s_call(&fail_job_job, NULL);
+    if (strcmp(mode, "call-big") == 0)
+        return s_call_big();
     if (strcmp(mode, "call-result") == 0) {
         qh_job_def d = echo_job_job;
         d.wait_until_complete = true;

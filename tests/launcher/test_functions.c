@@ -190,6 +190,45 @@ static void test_upload_versions(void **state)
     free(out);
 }
 
+/* A working directory with a symbolic link out of it (to /etc) is refused at upload, naming
+ * the link; a link that stays inside is packed. */
+static void test_upload_outside_link(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    s_workdir("lwd", "x");
+    assert_int_equal(
+        s_sh(&out, "ln -s marker %s/lwd/inside && mkdir %s/lwd/sub && ln -s /etc %s/lwd/sub/conf",
+             s_home, s_home, s_home),
+        0);
+    free(out);
+    assert_int_equal(s_sh(&out,
+                          "%s function upload --title lnk --entrypoint prog --working-dir %s/lwd",
+                          CLI, s_home),
+                     1);
+    assert_non_null(strstr(out, "'sub/conf' is a symbolic link to '/etc', outside the directory"));
+    free(out);
+    assert_int_equal(s_sh(&out, "%s function list", CLI), 0);
+    assert_null(strstr(out, "lnk"));
+    free(out);
+    assert_int_equal(
+        s_sh(&out, "rm %s/lwd/sub/conf && ln -s ../../.. %s/lwd/sub/up", s_home, s_home), 0);
+    free(out);
+    assert_int_equal(s_sh(&out,
+                          "%s function upload --title lnk --entrypoint prog --working-dir %s/lwd",
+                          CLI, s_home),
+                     1);
+    assert_non_null(strstr(out, "'sub/up' is a symbolic link to '../../..'"));
+    free(out);
+    assert_int_equal(s_sh(&out, "rm %s/lwd/sub/up", s_home), 0);
+    free(out);
+    assert_int_equal(s_sh(&out,
+                          "%s function upload --title lnk --entrypoint prog --working-dir %s/lwd",
+                          CLI, s_home),
+                     0);
+    free(out);
+}
+
 static void test_arguments(void **state)
 {
     (void)state;
@@ -211,7 +250,8 @@ static void test_arguments(void **state)
              "%s run args --name r-args --wait --arg-file %s/args.json --arg mode=args --arg i=7 "
              "--arg d=0.25 "
              "--arg s=hello --arg q='\"quoted\"' --arg b=true --arg n=null --arg "
-             "l='[1,[2,3]]' --arg m='{\"k\":{\"z\":false}}' --arg circuit=@%s/c.qasm",
+             "l='[1,[2,3]]' --arg m='{\"k\":{\"z\":false}}' --arg circuit=@%s/c.qasm "
+             "--arg two=2.0 --arg nz=-0.0 --arg arr='[1.0,2.0]'",
              CLI, s_home, s_home),
         0);
     free(out);
@@ -223,7 +263,8 @@ static void test_arguments(void **state)
                                         " \"s\": \"hello\", \"q\": \"quoted\", \"b\": true,"
                                         " \"n\": null, \"l\": [1, [2, 3]],"
                                         " \"m\": {\"k\": {\"z\": false}},"
-                                        " \"circuit\": \"OPENQASM 2.0;\\nqreg q[1];\\n\"}",
+                                        " \"circuit\": \"OPENQASM 2.0;\\nqreg q[1];\\n\","
+                                        " \"two\": 2.0, \"nz\": -0.0, \"arr\": [1.0, 2.0]}",
                                         &want),
                      QH_OK);
     assert_int_equal(qh_value_len(r), qh_value_len(want));
@@ -236,12 +277,81 @@ static void test_arguments(void **state)
             fail_msg("argument %s: got %s, want %s", k, a, b);
         }
     }
+    /* Doubles stayed doubles all the way (arguments, result, the CLI's JSON). */
+    assert_int_equal(qh_value_type_of(qh_value_get(r, "two")), QH_VALUE_DOUBLE);
+    double nz = 1;
+    assert_int_equal(qh_value_get_double(qh_value_get(r, "nz"), &nz), QH_OK);
+    assert_true(nz == 0.0 && signbit(nz));
+    assert_int_equal(qh_value_type_of(qh_value_get(r, "arr")), QH_VALUE_DOUBLES);
+    assert_int_equal(qh_value_type_of(qh_value_get(r, "i")), QH_VALUE_INT);
     qh_value_destroy(&r);
     qh_value_destroy(&want);
     /* and the hyperparameters are their strings */
     qh_value *v = s_json("%s status %s --verbose", "r-args");
     assert_string_equal(qh_value_str(qh_value_get(qh_value_get(v, "hyperparameters"), "l"), NULL),
                         "[1,[2,3]]");
+    assert_string_equal(qh_value_str(qh_value_get(qh_value_get(v, "hyperparameters"), "two"), NULL),
+                        "2.0");
+    qh_value_destroy(&v);
+    /* Large arguments reach the run whole: a 1 MB circuit and a list of 10,000 strings. */
+    size_t big_n = 1 << 20;
+    char *qasm = malloc(big_n + 1);
+    for (size_t i = 0; i < big_n; i++)
+        qasm[i] = i % 40 == 39 ? '\n' : (char)('a' + i % 23);
+    qasm[big_n] = '\0';
+    snprintf(path, sizeof path, "%s/big.qasm", s_home);
+    assert_int_equal(qh__write_atomic(path, qasm, big_n), QH_OK);
+    qh_value *names = qh_value_list();
+    for (int i = 0; i < 10000; i++) {
+        char s[32];
+        snprintf(s, sizeof s, "name-%05d", i);
+        qh_value *item = qh_value_string(s);
+        assert_int_equal(qh_value_push(names, &item), QH_OK);
+    }
+    qh_value *file_args = qh_value_map_of(1, "names", names);
+    char *file_json = NULL;
+    assert_int_equal(qh_value_to_json(file_args, false, &file_json), QH_OK);
+    snprintf(path, sizeof path, "%s/big.json", s_home);
+    assert_int_equal(qh__write_atomic(path, file_json, strlen(file_json)), QH_OK);
+    free(file_json);
+    int rc = s_sh(&out,
+                  "%s run args --name r-big --wait --arg mode=args --arg circuit=@%s/big.qasm "
+                  "--arg-file %s/big.json",
+                  CLI, s_home, s_home);
+    if (rc != 0)
+        fail_msg("run r-big: %s", out);
+    free(out);
+    r = s_json("%s result %s", "r-big");
+    assert_string_equal(qh_value_str(qh_value_get(r, "circuit"), NULL), qasm);
+    assert_true(qh_value_equal(qh_value_get(r, "names"), qh_value_get(file_args, "names")));
+    qh_value_destroy(&r);
+    qh_value_destroy(&file_args);
+    free(qasm);
+    /* ... while the hyperparameter shown is shortened */
+    v = s_json("%s status %s --verbose", "r-big");
+    assert_int_equal(
+        strlen(qh_value_str(qh_value_get(qh_value_get(v, "hyperparameters"), "circuit"), NULL)),
+        2500);
+    qh_value_destroy(&v);
+    /* list: a run started without a device shows none (not its own name), and every
+     * column starts where its header does. */
+    assert_int_equal(s_sh(&out, "%s list", CLI), 0);
+    const char *hdr_dev = strstr(out, "DEVICE"), *hdr_created = strstr(out, "CREATED");
+    assert_non_null(hdr_dev);
+    assert_non_null(hdr_created);
+    size_t col_dev = (size_t)(hdr_dev - out), col_created = (size_t)(hdr_created - out);
+    const char *line = strstr(out, "\n");
+    int rows = 0;
+    for (; line && line[1]; line = strchr(line + 1, '\n'), rows++) {
+        const char *l = line + 1;
+        assert_true(l[col_dev - 1] == ' ' && l[col_dev] == '-' && l[col_dev + 1] == ' ');
+        assert_memory_equal(l + col_created, "20", 2);
+    }
+    assert_true(rows >= 2);
+    assert_null(strstr(out, "r-args r-args"));
+    free(out);
+    v = s_json("%s status %s --json", "r-args");
+    assert_int_equal(qh_value_type_of(qh_value_get(v, "device")), QH_VALUE_NULL);
     qh_value_destroy(&v);
     assert_int_equal(s_sh(&out, "%s run args --arg noequals", CLI), 2);
     free(out);
@@ -552,6 +662,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_upload_versions, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_arguments, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_upload_outside_link, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_end_states, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_budget, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_usage_per_phase, s_setup, s_teardown),

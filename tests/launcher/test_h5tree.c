@@ -5,6 +5,7 @@
 #include <complex.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include <cmocka.h>
 
 #include "core/error.h"
+#include "launcher/job_value.h"
 #include "mpi_sim/h5/h5tree.h"
 #include "tests/launcher/launcher_test.h"
 
@@ -178,6 +180,30 @@ static void test_round_trip(void **state)
     assert_int_equal(s.n, 3);
 }
 
+/* A job's HDF5 checkpoint keeps every number's type: whole doubles and -0.0 (stored as
+ * JSON strings) stay doubles, ints stay ints, arrays of doubles stay arrays. */
+static void test_checkpoint_types(void **state)
+{
+    (void)state;
+    const char *path = s_path("ck.h5");
+    double arr[2] = {1.0, 2.0};
+    qh_value *v = qh_value_map_of(5, "two", qh_value_double(2.0), "nz", qh_value_double(-0.0), "i",
+                                  qh_value_int(2), "arr", qh_value_doubles(arr, 2), "l",
+                                  qh_value_list_of(2, qh_value_double(3.0), qh_value_int(3)));
+    assert_int_equal(qh__job_value_write_h5(v, path), QH_OK);
+    qh_value *back = NULL;
+    assert_int_equal(qh__job_value_read_h5(path, &back), QH_OK);
+    assert_true(qh_value_equal(v, back));
+    assert_int_equal(qh_value_type_of(qh_value_get(back, "two")), QH_VALUE_DOUBLE);
+    double d = 1;
+    assert_int_equal(qh_value_get_double(qh_value_get(back, "nz"), &d), QH_OK);
+    assert_true(d == 0.0 && signbit(d));
+    assert_int_equal(qh_value_type_of(qh_value_get(back, "i")), QH_VALUE_INT);
+    assert_int_equal(qh_value_type_of(qh_value_get(back, "arr")), QH_VALUE_DOUBLES);
+    qh_value_destroy(&back);
+    qh_value_destroy(&v);
+}
+
 static void test_not_hdf5(void **state)
 {
     (void)state;
@@ -258,6 +284,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_checkpoint_types),
         cmocka_unit_test(test_not_hdf5),
         cmocka_unit_test(test_abort_keeps_previous),
     };

@@ -80,6 +80,31 @@ static void test_sub_statuses(void **state)
     assert_non_null(strstr(qh_last_error(), "POST_PROCESSING"));
     assert_int_equal(qh_job_sub_status_check("DONE"), QH_EINVAL);
     assert_int_equal(qh_job_sub_status_check(NULL), QH_EINVAL);
+    /* Qiskit Serverless's spellings are the same sub-statuses. */
+    static const char *const qiskit[] = {"MAPPING", "OPTIMIZING_HARDWARE", "WAITING_QPU",
+                                         "EXECUTING_QPU", "POST_PROCESSING"};
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(qh_job_sub_status_check(qiskit[i]), QH_OK);
+        assert_string_equal(qh_job_sub_status_canonical(qiskit[i]), ok[i]);
+        assert_string_equal(qh_job_sub_status_canonical(ok[i]), ok[i]);
+        assert_string_equal(qh_job_sub_status_qiskit_name(ok[i]), qiskit[i]);
+    }
+    assert_string_equal(QH_JOB_SUB_WAITING_QPU, "WAITING_QPU");
+    assert_string_equal(QH_JOB_SUB_OPTIMIZING_FOR_HARDWARE, "OPTIMIZING_FOR_HARDWARE");
+    assert_null(qh_job_sub_status_canonical("waiting_qpu"));
+    assert_null(qh_job_sub_status_qiskit_name(NULL));
+    assert_int_equal(qh_job_sub_status_check("WAITING"), QH_EINVAL);
+    assert_non_null(strstr(qh_last_error(), "WAITING_FOR_QPU or WAITING_QPU"));
+}
+
+static void test_braket_names(void **state)
+{
+    (void)state;
+    static const char *const want[] = {"QUEUED",    "RUNNING", "RUNNING",
+                                       "COMPLETED", "FAILED",  "CANCELLED"};
+    for (int s = 0; s < QH_JOB_NUM_STATES; s++)
+        assert_string_equal(qh_job_status_braket_name((qh_job_state)s), want[s]);
+    assert_string_equal(qh_job_status_braket_name(QH_JOB_NUM_STATES), "UNKNOWN");
 }
 
 static void test_job_names(void **state)
@@ -116,6 +141,20 @@ static void test_job_names(void **state)
     char name[64];
     qh__job_default_name("run_hybrid_job", name, sizeof name);
     assert_memory_equal(name, "run-hybrid-job-", 15);
+    /* A long title keeps its beginning and its distinguishing end. */
+    qh__job_default_name("transpile_remote_serverless_test_b7113969", name, sizeof name);
+    assert_memory_equal(name, "transpile-remote-serverless-b7113969-", 37);
+    assert_int_equal(qh_job_name_check(name), QH_OK);
+    qh__job_default_name("averyveryveryverylongfirstwordthatgoeson_b7113969", name, sizeof name);
+    assert_memory_equal(name, "averyveryveryverylongfirstw-b7113969-", 37);
+    assert_int_equal(qh_job_name_check(name), QH_OK);
+    qh__job_default_name("x_averyveryveryverylongfinalwordthatgoesonandon7", name, sizeof name);
+    assert_memory_equal(name, "eryverylongfinalwordthatgoesonandon7-", 37);
+    assert_int_equal(qh_job_name_check(name), QH_OK);
+    qh__job_default_name("onewordonewordonewordonewordonewordoneword123", name, sizeof name);
+    assert_memory_equal(name, "ewordonewordonewordonewordoneword123-", 37);
+    qh__job_default_name("__", name, sizeof name);
+    assert_memory_equal(name, "job-", 4);
 }
 
 static void test_hyperparameters(void **state)
@@ -125,7 +164,7 @@ static void test_hyperparameters(void **state)
     qh_value *args = qh_value_map_of(4, "num_tasks", qh_value_int(5), "name",
                                      qh_value_string("x y"), "lr", qh_value_double(0.25), "list",
                                      qh_value_list_of(2, qh_value_int(1), qh_value_bool(true)));
-    assert_int_equal(qh__job_hyperparameters(args, &json), QH_OK);
+    assert_int_equal(qh__job_hyperparameters(args, true, &json), QH_OK);
     qh_value *hp = NULL;
     assert_int_equal(qh_value_from_json(json, &hp), QH_OK);
     assert_string_equal(qh_value_str(qh_value_get(hp, "num_tasks"), NULL), "5");
@@ -136,28 +175,45 @@ static void test_hyperparameters(void **state)
     free(json);
     qh_value_destroy(&args);
 
-    /* 2500 characters pass, 2501 do not. */
-    char *text = malloc(2502);
-    memset(text, 'x', 2501);
+    /* 2500 characters are shown whole; longer ones as their first 2477, "..." and their
+     * last 20, and whole where the program reads them. */
+    char *text = malloc(5001);
+    for (int i = 0; i < 5000; i++)
+        text[i] = (char)('a' + i % 26);
     text[2500] = '\0';
     args = qh_value_map_of(1, "k", qh_value_string(text));
-    assert_int_equal(qh__job_hyperparameters(args, &json), QH_OK);
+    assert_int_equal(qh__job_hyperparameters(args, true, &json), QH_OK);
+    assert_int_equal(qh_value_from_json(json, &hp), QH_OK);
+    assert_string_equal(qh_value_str(qh_value_get(hp, "k"), NULL), text);
+    qh_value_destroy(&hp);
     free(json);
     qh_value_destroy(&args);
-    text[2500] = 'x';
-    text[2501] = '\0';
+    text[2500] = (char)('a' + 2500 % 26);
+    text[5000] = '\0';
     args = qh_value_map_of(1, "k", qh_value_string(text));
-    assert_int_equal(qh__job_hyperparameters(args, &json), QH_EINVAL);
-    assert_non_null(strstr(qh_last_error(), "2501 characters"));
-    assert_null(json);
+    assert_int_equal(qh__job_hyperparameters(args, true, &json), QH_OK);
+    assert_int_equal(qh_value_from_json(json, &hp), QH_OK);
+    size_t n = 0;
+    const char *shown = qh_value_str(qh_value_get(hp, "k"), &n);
+    assert_int_equal(n, 2500);
+    assert_memory_equal(shown, text, 2477);
+    assert_memory_equal(shown + 2477, "...", 3);
+    assert_string_equal(shown + 2480, text + 4980);
+    qh_value_destroy(&hp);
+    free(json);
+    assert_int_equal(qh__job_hyperparameters(args, false, &json), QH_OK);
+    assert_int_equal(qh_value_from_json(json, &hp), QH_OK);
+    assert_string_equal(qh_value_str(qh_value_get(hp, "k"), NULL), text);
+    qh_value_destroy(&hp);
+    free(json);
     qh_value_destroy(&args);
     free(text);
 
     /* Arguments must be a map. */
     args = qh_value_list_of(1, qh_value_int(1));
-    assert_int_equal(qh__job_hyperparameters(args, &json), QH_EINVAL);
+    assert_int_equal(qh__job_hyperparameters(args, true, &json), QH_EINVAL);
     qh_value_destroy(&args);
-    assert_int_equal(qh__job_hyperparameters(NULL, &json), QH_OK);
+    assert_int_equal(qh__job_hyperparameters(NULL, true, &json), QH_OK);
     assert_string_equal(json, "{}");
     free(json);
 }
@@ -218,9 +274,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_transition), cmocka_unit_test(test_state_names),
-        cmocka_unit_test(test_sub_statuses),     cmocka_unit_test(test_job_names),
-        cmocka_unit_test(test_hyperparameters),  cmocka_unit_test(test_result_values),
-        cmocka_unit_test(test_metric_lines),
+        cmocka_unit_test(test_sub_statuses),     cmocka_unit_test(test_braket_names),
+        cmocka_unit_test(test_job_names),        cmocka_unit_test(test_hyperparameters),
+        cmocka_unit_test(test_result_values),    cmocka_unit_test(test_metric_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -100,6 +100,16 @@ static void test_done_job(void **state)
     char *st = s_status("t-done");
     assert_string_equal(st, "DONE");
     free(st);
+    /* Braket's and Qiskit's names for the state */
+    assert_int_equal(s_sh(&out, "%s status t-done --names braket", CLI), 0);
+    assert_string_equal(out, "COMPLETED\n");
+    free(out);
+    assert_int_equal(s_sh(&out, "%s status t-done --names qiskit", CLI), 0);
+    assert_string_equal(out, "DONE\n");
+    free(out);
+    assert_int_equal(s_sh(&out, "%s status t-done --names ibm", CLI), 2);
+    assert_non_null(strstr(out, "braket"));
+    free(out);
     /* Result, with its hyperparameters (strings), input data and device. */
     snprintf(path, sizeof path, "%s/dl", s_home);
     assert_int_equal(s_sh(&out, "%s result t-done --download %s", CLI, path), 0);
@@ -132,6 +142,8 @@ static void test_done_job(void **state)
         const char *name = qh_value_str(qh_value_get(e, "name"), NULL);
         int64_t it = qh_value_int_or(qh_value_get(e, "iteration"), -9);
         double v = qh_value_double_or(qh_value_get(e, "value"), -1);
+        /* whole values (1.0, 0.0, 10.0) too come back as doubles */
+        assert_int_equal(qh_value_type_of(qh_value_get(e, "value")), QH_VALUE_DOUBLE);
         if (strcmp(name, "loss") == 0) {
             assert_true(v == 1.0 / (it + 1));
             loss++;
@@ -159,10 +171,11 @@ static void test_done_job(void **state)
     assert_int_equal(qh_value_from_json(out, &v), QH_OK);
     free(out);
     const qh_value *tr = qh_value_get(v, "transitions");
-    const char *seq[] = {"QUEUED", "INITIALIZING", "RUNNING", "RUNNING", "RUNNING", "DONE"};
-    const char *subs[] = {"", "", "", "MAPPING", "EXECUTING_QPU", ""};
-    assert_int_equal(qh_value_len(tr), 6);
-    for (size_t i = 0; i < 6; i++) {
+    const char *seq[] = {"QUEUED",  "INITIALIZING", "RUNNING", "RUNNING",
+                         "RUNNING", "RUNNING",      "DONE"};
+    const char *subs[] = {"", "", "", "WAITING_FOR_QPU", "MAPPING", "EXECUTING_QPU", ""};
+    assert_int_equal(qh_value_len(tr), 7);
+    for (size_t i = 0; i < 7; i++) {
         assert_string_equal(qh_value_str(qh_value_get(qh_value_at(tr, i), "state"), NULL), seq[i]);
         assert_string_equal(qh_value_str(qh_value_get(qh_value_at(tr, i), "sub_status"), NULL),
                             subs[i]);
@@ -188,6 +201,9 @@ static void test_error_job(void **state)
     char *st = s_status("t-err");
     assert_string_equal(st, "ERROR");
     free(st);
+    assert_int_equal(s_sh(&out, "%s status t-err --names braket 2>/dev/null", CLI), 0);
+    assert_string_equal(out, "FAILED\n");
+    free(out);
     qh__job_rec *r = s_rec("t-err");
     assert_non_null(strstr(r->error, "exited with status 3"));
     assert_non_null(strstr(r->error, "line-before-exit"));
@@ -222,14 +238,21 @@ static void test_validation(void **state)
 {
     (void)state;
     char *out = NULL;
+    /* A mistyped command gets a suggestion, a word far from every command none. */
+    assert_int_equal(s_sh(&out, "%s stauts x", CLI), 2);
+    assert_non_null(strstr(out, "unknown command 'stauts'; did you mean 'status'?"));
+    free(out);
+    assert_int_equal(s_sh(&out, "%s fucntion list", CLI), 2);
+    assert_non_null(strstr(out, "did you mean 'function'?"));
+    free(out);
+    assert_int_equal(s_sh(&out, "%s xyzzy", CLI), 2);
+    assert_non_null(strstr(out, "unknown command 'xyzzy'"));
+    assert_null(strstr(out, "did you mean"));
+    free(out);
     assert_int_equal(s_sh(&out, "%s submit --name bad_name /bin/true", CLI), 1);
     assert_non_null(strstr(out, "only letters, digits and '-'"));
     free(out);
     assert_int_equal(s_sh(&out, "%s submit --name -x /bin/true", CLI), 1);
-    free(out);
-    assert_int_equal(
-        s_sh(&out, "%s submit --name ok1 --hyper big=$(printf '%%02501d' 0) /bin/true", CLI), 1);
-    assert_non_null(strstr(out, "2501 characters"));
     free(out);
     assert_int_equal(s_sh(&out, "%s submit --name ok2 --input /does/not/exist /bin/true", CLI), 1);
     assert_non_null(strstr(out, "cannot find /does/not/exist"));
@@ -242,6 +265,25 @@ static void test_validation(void **state)
     assert_int_equal(s_sh(&out, "%s list --json", CLI), 0);
     assert_string_equal(out, "");
     free(out);
+    /* A 5,000-character hyperparameter is shown shortened but reaches the program whole. */
+    assert_int_equal(s_sh(&out,
+                          "%s submit --wait --name big-hp --hyper big=$(printf '%%05000d' 7) -- "
+                          "/bin/sh -c 'wc -c < \"$QH_HYPERPARAMETERS_FILE\"'",
+                          CLI),
+                     0);
+    free(out);
+    assert_int_equal(s_sh(&out, "%s logs big-hp", CLI), 0);
+    assert_non_null(strstr(out, " stdout 5010")); /* {"big":"0...7"} */
+    free(out);
+    assert_int_equal(s_sh(&out, "%s status big-hp --verbose", CLI), 0);
+    qh_value *v = NULL;
+    assert_int_equal(qh_value_from_json(out, &v), QH_OK);
+    free(out);
+    size_t n = 0;
+    const char *big = qh_value_str(qh_value_get(qh_value_get(v, "hyperparameters"), "big"), &n);
+    assert_int_equal(n, 2500);
+    assert_string_equal(big + 2477, "...00000000000000000007");
+    qh_value_destroy(&v);
     /* Names are unique. */
     assert_int_equal(s_sh(NULL, "%s submit --wait --name same /bin/true", CLI), 0);
     assert_int_equal(s_sh(&out, "%s submit --name same /bin/true", CLI), 1);
@@ -483,6 +525,10 @@ static void test_c_jobs(void **state)
     assert_int_equal(s_sh(&out, "%s call-result", PROG), 0);
     assert_non_null(strstr(out, "\"args\":{\"x\":3}"));
     assert_non_null(strstr(out, "\"name\":\"echo-job-"));
+    free(out);
+    /* Large arguments (a 1 MB circuit, 10,000 strings) reach the job whole. */
+    assert_int_equal(s_sh(&out, "%s call-big", PROG), 0);
+    assert_non_null(strstr(out, "big arguments came back whole"));
     free(out);
     /* A dependency is copied into the job and loaded before its function runs. */
     assert_int_equal(s_sh(&out, "%s call-deps %s", PROG, QH_TEST_TASKLIB), 0);
