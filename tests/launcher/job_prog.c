@@ -86,6 +86,21 @@ static int s_fail(const char *what)
     return 1;
 }
 
+/* CPU work for `seconds` of this process's CPU time, whatever the machine's speed: the
+ * supervisor samples the phase every 100 ms, so a phase much shorter than that could fall
+ * between two samples and its CPU time be counted in the phase before. */
+static void s_burn_cpu(double seconds)
+{
+    volatile double x = 0;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    do {
+        for (long i = 0; i < 1000000; i++)
+            x += sqrt((double)i);
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    } while ((double)(t.tv_sec - t0.tv_sec) + 1e-9 * (double)(t.tv_nsec - t0.tv_nsec) < seconds);
+}
+
 static int s_metrics(void)
 {
     if (!qh_job_active())
@@ -103,10 +118,7 @@ static int s_metrics(void)
     fflush(stdout);
     if (qh_job_update_status("EXECUTING_QPU") != QH_OK)
         return s_fail("update_status");
-    /* a little CPU in this phase, for the resource accounting */
-    volatile double x = 0;
-    for (long i = 0; i < 20000000; i++)
-        x += sqrt((double)i);
+    s_burn_cpu(0.3); /* CPU in this phase, for the resource accounting */
     if (qh_job_update_status("NOT_A_SUB_STATUS") != QH_EINVAL)
         return s_fail("a bad sub-status was accepted");
     char path[4096];
@@ -278,17 +290,7 @@ static int s_phases(void)
 {
     if (qh_job_update_status("MAPPING") != QH_OK)
         return s_fail("update_status");
-    /* CPU work for 0.4 s of this process's CPU time, whatever the machine's speed: the
-     * supervisor samples the phase every 100 ms, so a shorter phase could fall between two
-     * samples and its CPU time be counted in the phase before. */
-    volatile double x = 0;
-    struct timespec t0, t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
-    do {
-        for (long i = 0; i < 1000000; i++)
-            x += sqrt((double)i);
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    } while ((double)(t.tv_sec - t0.tv_sec) + 1e-9 * (double)(t.tv_nsec - t0.tv_nsec) < 0.4);
+    s_burn_cpu(0.4);
     if (qh_job_update_status("EXECUTING_QPU") != QH_OK)
         return s_fail("update_status");
     qh_circuit *c = NULL;
