@@ -404,6 +404,9 @@ static void s_end(qh_broker *b, b_task *t, qh_status status, const void *data, s
                                 0);
         c->nout++;
     }
+    /* Pinned meanwhile: a dependent that ends here unpins t, which must not free t while
+     * this loop still reads it (t already ended and released). */
+    t->pins++;
     b_task **deps = t->dependents;
     uint32_t n = t->ndependents;
     t->dependents = NULL;
@@ -412,6 +415,7 @@ static void s_end(qh_broker *b, b_task *t, qh_status status, const void *data, s
         s_dep_ended(b, deps[i], t);
     free(deps);
     s_unpin(b, t);
+    t->pins--;
     s_maybe_free(b, t);
 }
 
@@ -810,7 +814,7 @@ static void s_submit(qh_broker *b, uint32_t c, qh__rd *rd, uint32_t count)
         b_task *failed = NULL;
         for (uint32_t i = 0; i < s.ndeps; i++) {
             uint64_t did = qh__wire_dep(&s, i);
-            b_task *d = s_find(b, did);
+            b_task *d = did == t->id ? NULL : s_find(b, did); /* itself: it would never run */
             if (!d || d->client != c) {
                 failed = NULL;
                 char msg[128];
