@@ -67,18 +67,19 @@ typedef struct b_task {
     struct b_task **dependents; /* tasks waiting for this one */
     uint64_t *deps;             /* ids of its dependencies (their values go in RUN) */
     uint32_t ndeps;
-    uint16_t name;          /* index in the broker's name table */
-    uint8_t state;          /* S_* */
-    uint8_t max_retries;    /* re-runs allowed after worker loss */
-    uint8_t attempts;       /* runs started */
-    uint8_t prefetched : 1; /* sent beyond the worker's room (not in its `used`) */
-    uint8_t released : 1;   /* the client no longer needs the result */
-    uint8_t canceled : 1;   /* the client canceled it */
-    uint8_t inqueue : 1;    /* linked in the queue (maybe lazily, after a cancel) */
-    uint32_t status;        /* final status */
-    uint32_t holder;        /* peer index of the worker keeping the value, or S_NONE */
-    uint8_t *result;        /* value (MessagePack) or failure message; NULL when held */
-    uint32_t result_len;    /* its bytes (held: the value's size at the holder) */
+    uint16_t name;                /* index in the broker's name table */
+    uint8_t state;                /* S_* */
+    uint8_t max_retries;          /* re-runs allowed after worker loss */
+    uint8_t attempts;             /* runs started */
+    uint8_t prefetched : 1;       /* sent beyond the worker's room (not in its `used`) */
+    uint8_t released : 1;         /* the client no longer needs the result */
+    uint8_t canceled : 1;         /* the client canceled it */
+    uint8_t inqueue : 1;          /* linked in the queue (maybe lazily, after a cancel) */
+    uint32_t status;              /* final status */
+    uint32_t holder;              /* peer index of the worker keeping the value, or S_NONE */
+    uint8_t *result;              /* value (MessagePack) or failure message; NULL when held */
+    uint32_t result_len;          /* its bytes (held: the value's size at the holder) */
+    uint8_t token[QH__TOKEN_LEN]; /* held: what fetching it takes (given to owner, dependents) */
     uint32_t args_len;
     uint8_t args[]; /* MessagePack arguments */
 } b_task;
@@ -396,7 +397,7 @@ static void s_end(qh_broker *b, b_task *t, qh_status status, const void *data, s
     if (c->alive && !t->canceled) {
         s_out_begin(c, QH__MSG_RESULT);
         if (status == QH_OK && t->holder != S_NONE)
-            qh__wire_put_result_held(&c->out, t->id, b->peers[t->holder].endpoint, len);
+            qh__wire_put_result_held(&c->out, t->id, b->peers[t->holder].endpoint, len, t->token);
         else if (status == QH_OK)
             qh__wire_put_result(&c->out, t->id, QH_OK, "", data, len);
         else
@@ -470,10 +471,11 @@ static void s_assign(qh_broker *b, b_task *t, uint32_t w)
     for (uint32_t i = 0; i < t->ndeps; i++) {
         b_task *d = s_find(b, t->deps[i]); /* pinned: still here */
         if (d && d->holder != S_NONE) {
-            qh__wire_put_dep(&p->out, d->id, NULL, 0, b->peers[d->holder].endpoint, d->result_len);
+            qh__wire_put_dep(&p->out, d->id, NULL, 0, b->peers[d->holder].endpoint, d->result_len,
+                             d->token);
         } else {
             qh__wire_put_dep(&p->out, t->deps[i], d ? d->result : NULL, d ? d->result_len : 0, NULL,
-                             d ? d->result_len : 0);
+                             d ? d->result_len : 0, NULL);
             s_count(&b->stats.relayed_bytes, d ? d->result_len : 0);
         }
     }
@@ -866,6 +868,7 @@ static void s_results(qh_broker *b, uint32_t w, qh__rd *rd, uint32_t count)
         s_unassign(b, t);
         if (r.status == QH_OK && r.holder_len && b->peers[w].endpoint[0]) {
             t->holder = w;
+            memcpy(t->token, r.token, sizeof t->token);
             s_count(&b->stats.held, 1);
             s_count(&b->stats.held_bytes, r.size);
             s_end(b, t, QH_OK, NULL, r.size > UINT32_MAX ? UINT32_MAX : (size_t)r.size);

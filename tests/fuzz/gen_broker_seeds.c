@@ -112,6 +112,7 @@ int main(int argc, char **argv)
     s_dir = argv[1];
     qh__buf m = {0};
     const uint8_t value[] = {0x2a}; /* 42 */
+    const uint8_t token[QH__TOKEN_LEN] = "0123456789abcdef";
     uint64_t a = s_id(1, 1), b = s_id(1, 2), c = s_id(1, 3);
 
     /* A whole conversation, plain and with roles checked. */
@@ -134,7 +135,7 @@ int main(int argc, char **argv)
         qh__wire_end(&m, 1);
         s_frame(W0, uw, &m);
         qh__wire_begin(&m, QH__MSG_RESULT);
-        qh__wire_put_result_held(&m, b, "tcp://127.0.0.1:5555", 1 << 20);
+        qh__wire_put_result_held(&m, b, "tcp://127.0.0.1:5555", 1 << 20, token);
         qh__wire_end(&m, 1);
         s_frame(W0, uw, &m);
         qh__wire_begin(&m, QH__MSG_RESULT);
@@ -172,7 +173,7 @@ int main(int argc, char **argv)
     qh__wire_end(&m, 3);
     s_frame(C0, 0, &m);
     qh__wire_begin(&m, QH__MSG_RESULT);
-    qh__wire_put_result_held(&m, a, "tcp://127.0.0.1:5555", 4096);
+    qh__wire_put_result_held(&m, a, "tcp://127.0.0.1:5555", 4096, token);
     qh__wire_end(&m, 1);
     s_frame(W0, 0, &m);
     s_ids(&m, QH__MSG_CANCEL, &c, 1);
@@ -314,6 +315,51 @@ int main(int argc, char **argv)
     s_frame(W0, 0, &m);
     s_tick();
     s_write("unfit");
+
+    /* A queued producer canceled after its release, with a dependent waiting; a task that
+     * names itself as its dependency (refused at submit), released and canceled. */
+    s_start(0);
+    s_hello(&m, QH__ROLE_CLIENT, 0, NULL);
+    s_frame(C0, 0, &m);
+    qh__wire_begin(&m, QH__MSG_SUBMIT);
+    s_submit(&m, a, 1, NULL, 0);
+    s_submit(&m, b, 1, &a, 1);
+    s_submit(&m, c, 1, &c, 1);
+    qh__wire_end(&m, 3);
+    s_frame(C0, 0, &m);
+    s_ids(&m, QH__MSG_RELEASE, (uint64_t[]){a, c}, 2);
+    s_frame(C0, 0, &m);
+    s_ids(&m, QH__MSG_CANCEL, (uint64_t[]){a, c}, 2);
+    s_frame(C0, 0, &m);
+    s_write("self-dependency-cancel");
+
+    /* Found by fuzzing: a released task that ends with a failure fails its dependent, which
+     * unpinned (and freed) the task while its end was still being handled — here the
+     * producer fails on its worker, or its worker leaves with no retries left. */
+    for (int lost = 0; lost < 2; lost++) {
+        s_start(0);
+        s_hello(&m, QH__ROLE_CLIENT, 0, NULL);
+        s_frame(C0, 0, &m);
+        s_hello(&m, QH__ROLE_WORKER, 1, NULL);
+        s_frame(W0, 0, &m);
+        qh__wire_begin(&m, QH__MSG_SUBMIT);
+        qh_target once = {.cpu = 1, .max_retries = 0};
+        qh__wire_put_submit(&m, a, "square", &once, NULL, 0, s_args, sizeof s_args);
+        s_submit(&m, b, 1, &a, 1);
+        qh__wire_end(&m, 2);
+        s_frame(C0, 0, &m);
+        s_ids(&m, QH__MSG_RELEASE, &a, 1);
+        s_frame(C0, 0, &m);
+        if (lost) {
+            s_empty(&m, QH__MSG_BYE);
+        } else {
+            qh__wire_begin(&m, QH__MSG_RESULT);
+            qh__wire_put_result(&m, a, QH_ETASK, "it broke", NULL, 0);
+            qh__wire_end(&m, 1);
+        }
+        s_frame(W0, 0, &m);
+        s_write(lost ? "crash-end-frees-itself-lost" : "crash-end-frees-itself-failed");
+    }
 
     qh__buf_free(&m);
     return 0;
