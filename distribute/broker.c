@@ -29,7 +29,11 @@
  * trips; all records for one peer produced by one pass go out as one message.
  *
  * Memory: a queued task is one allocation (record + its encoded arguments) plus a hash
- * chain slot: about 200 bytes for a task with small arguments. */
+ * chain slot: about 200 bytes for a task with small arguments.
+ *
+ * Every message in goes through s_message and every message out through s_send, so a
+ * detached broker (broker_impl.h: no socket, no thread) handles messages fed to it by hand
+ * exactly as the thread does; the broker fuzz target drives it that way. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +42,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "distribute/broker_impl.h"
 #include "distribute/keys.h"
 #include "distribute/runtime.h"
 #include "distribute/squeue.h"
@@ -62,18 +67,19 @@ typedef struct b_task {
     struct b_task **dependents; /* tasks waiting for this one */
     uint64_t *deps;             /* ids of its dependencies (their values go in RUN) */
     uint32_t ndeps;
-    uint16_t name;          /* index in the broker's name table */
-    uint8_t state;          /* S_* */
-    uint8_t max_retries;    /* re-runs allowed after worker loss */
-    uint8_t attempts;       /* runs started */
-    uint8_t prefetched : 1; /* sent beyond the worker's room (not in its `used`) */
-    uint8_t released : 1;   /* the client no longer needs the result */
-    uint8_t canceled : 1;   /* the client canceled it */
-    uint8_t inqueue : 1;    /* linked in the queue (maybe lazily, after a cancel) */
-    uint32_t status;        /* final status */
-    uint32_t holder;        /* peer index of the worker keeping the value, or S_NONE */
-    uint8_t *result;        /* value (MessagePack) or failure message; NULL when held */
-    uint32_t result_len;    /* its bytes (held: the value's size at the holder) */
+    uint16_t name;                /* index in the broker's name table */
+    uint8_t state;                /* S_* */
+    uint8_t max_retries;          /* re-runs allowed after worker loss */
+    uint8_t attempts;             /* runs started */
+    uint8_t prefetched : 1;       /* sent beyond the worker's room (not in its `used`) */
+    uint8_t released : 1;         /* the client no longer needs the result */
+    uint8_t canceled : 1;         /* the client canceled it */
+    uint8_t inqueue : 1;          /* linked in the queue (maybe lazily, after a cancel) */
+    uint32_t status;              /* final status */
+    uint32_t holder;              /* peer index of the worker keeping the value, or S_NONE */
+    uint8_t *result;              /* value (MessagePack) or failure message; NULL when held */
+    uint32_t result_len;          /* its bytes (held: the value's size at the holder) */
+    uint8_t token[QH__TOKEN_LEN]; /* held: what fetching it takes (given to owner, dependents) */
     uint32_t args_len;
     uint8_t args[]; /* MessagePack arguments */
 } b_task;
@@ -122,11 +128,26 @@ struct qh_broker {
     uint32_t nnames, capnames;
     qh__shape shape; /* live workers */
     uint64_t next_peer_no;
-    b_stats stats;       /* see qh_broker_get_stats */
-    atomic_int grace_ms; /* how long a queued task may wait with no worker able to run it */
-    bool secure;         /* CURVE: every message carries the role its key was allowed in */
-    char domain[64];     /* its authentication domain (qh__zap_allow) */
+    b_stats stats;        /* see qh_broker_get_stats */
+    atomic_int grace_ms;  /* how long a queued task may wait with no worker able to run it */
+    bool secure;          /* CURVE: every message carries the role its key was allowed in */
+    char domain[64];      /* its authentication domain (qh__zap_allow) */
+    bool detached;        /* made by qh__broker_create_detached: no socket, no thread */
+    qh__broker_sink sink; /* detached: where its messages go instead of a socket */
+    void *sink_ctx;
 };
+
+/* Sends m (left empty) to peer p: on the socket, or to the sink of a detached broker. */
+static void s_send(qh_broker *b, const b_peer *p, qh__buf *m)
+{
+    if (b->sock) {
+        (void)qh__sock_send_buf(b->sock, p->ident, p->ident_len, m);
+        return;
+    }
+    if (b->sink)
+        b->sink(b->sink_ctx, p->ident, p->ident_len, m->p, m->n);
+    qh__buf_free(m);
+}
 
 /* Whether the sender of m may act in `role`: on a CURVE socket only with a key allowed in
  * that role (so a client's key cannot register as a worker, nor a worker's submit). */
@@ -265,14 +286,14 @@ static void s_flush(qh_broker *b, b_peer *p)
 {
     if (p->ndrops) {
         if (qh__wire_end(&p->drops, p->ndrops) == QH_OK)
-            (void)qh__sock_send_buf(b->sock, p->ident, p->ident_len, &p->drops);
+            s_send(b, p, &p->drops);
         qh__buf_free(&p->drops);
         p->ndrops = 0;
     }
     if (!p->nout)
         return;
     if (qh__wire_end(&p->out, p->nout) == QH_OK)
-        (void)qh__sock_send_buf(b->sock, p->ident, p->ident_len, &p->out);
+        s_send(b, p, &p->out);
     qh__buf_free(&p->out);
     p->nout = 0;
 }
@@ -289,7 +310,7 @@ static void s_send_empty(qh_broker *b, b_peer *p, qh__msg_type type)
     qh__buf m = {0};
     qh__wire_begin(&m, type);
     if (qh__wire_end(&m, 0) == QH_OK)
-        (void)qh__sock_send_buf(b->sock, p->ident, p->ident_len, &m);
+        s_send(b, p, &m);
     qh__buf_free(&m);
 }
 
@@ -309,7 +330,7 @@ static void s_reshape(qh_broker *b)
         qh__wire_begin(&m, QH__MSG_POOL);
         qh__wire_put_shape(&m, &b->shape);
         if (qh__wire_end(&m, 1) == QH_OK)
-            (void)qh__sock_send_buf(b->sock, p->ident, p->ident_len, &m);
+            s_send(b, p, &m);
         qh__buf_free(&m);
     }
 }
@@ -376,7 +397,7 @@ static void s_end(qh_broker *b, b_task *t, qh_status status, const void *data, s
     if (c->alive && !t->canceled) {
         s_out_begin(c, QH__MSG_RESULT);
         if (status == QH_OK && t->holder != S_NONE)
-            qh__wire_put_result_held(&c->out, t->id, b->peers[t->holder].endpoint, len);
+            qh__wire_put_result_held(&c->out, t->id, b->peers[t->holder].endpoint, len, t->token);
         else if (status == QH_OK)
             qh__wire_put_result(&c->out, t->id, QH_OK, "", data, len);
         else
@@ -384,6 +405,9 @@ static void s_end(qh_broker *b, b_task *t, qh_status status, const void *data, s
                                 0);
         c->nout++;
     }
+    /* Pinned meanwhile: a dependent that ends here unpins t, which must not free t while
+     * this loop still reads it (t already ended and released). */
+    t->pins++;
     b_task **deps = t->dependents;
     uint32_t n = t->ndependents;
     t->dependents = NULL;
@@ -392,6 +416,7 @@ static void s_end(qh_broker *b, b_task *t, qh_status status, const void *data, s
         s_dep_ended(b, deps[i], t);
     free(deps);
     s_unpin(b, t);
+    t->pins--;
     s_maybe_free(b, t);
 }
 
@@ -446,10 +471,11 @@ static void s_assign(qh_broker *b, b_task *t, uint32_t w)
     for (uint32_t i = 0; i < t->ndeps; i++) {
         b_task *d = s_find(b, t->deps[i]); /* pinned: still here */
         if (d && d->holder != S_NONE) {
-            qh__wire_put_dep(&p->out, d->id, NULL, 0, b->peers[d->holder].endpoint, d->result_len);
+            qh__wire_put_dep(&p->out, d->id, NULL, 0, b->peers[d->holder].endpoint, d->result_len,
+                             d->token);
         } else {
             qh__wire_put_dep(&p->out, t->deps[i], d ? d->result : NULL, d ? d->result_len : 0, NULL,
-                             d ? d->result_len : 0);
+                             d ? d->result_len : 0, NULL);
             s_count(&b->stats.relayed_bytes, d ? d->result_len : 0);
         }
     }
@@ -727,7 +753,7 @@ static void s_hello(qh_broker *b, const qh__msgin *m, qh__rd *rd)
     qh__wire_begin(&out, QH__MSG_WELCOME);
     qh__wire_put_welcome(&out, &w);
     if (qh__wire_end(&out, 1) == QH_OK)
-        (void)qh__sock_send_buf(b->sock, p->ident, p->ident_len, &out);
+        s_send(b, p, &out);
     qh__buf_free(&out);
 }
 
@@ -790,7 +816,7 @@ static void s_submit(qh_broker *b, uint32_t c, qh__rd *rd, uint32_t count)
         b_task *failed = NULL;
         for (uint32_t i = 0; i < s.ndeps; i++) {
             uint64_t did = qh__wire_dep(&s, i);
-            b_task *d = s_find(b, did);
+            b_task *d = did == t->id ? NULL : s_find(b, did); /* itself: it would never run */
             if (!d || d->client != c) {
                 failed = NULL;
                 char msg[128];
@@ -842,6 +868,7 @@ static void s_results(qh_broker *b, uint32_t w, qh__rd *rd, uint32_t count)
         s_unassign(b, t);
         if (r.status == QH_OK && r.holder_len && b->peers[w].endpoint[0]) {
             t->holder = w;
+            memcpy(t->token, r.token, sizeof t->token);
             s_count(&b->stats.held, 1);
             s_count(&b->stats.held_bytes, r.size);
             s_end(b, t, QH_OK, NULL, r.size > UINT32_MAX ? UINT32_MAX : (size_t)r.size);
@@ -870,7 +897,7 @@ static void s_cancel(qh_broker *b, uint32_t c, qh__rd *rd, uint32_t count)
             qh__wire_begin(&m, QH__MSG_CANCEL);
             qh__wire_put_id(&m, id);
             if (qh__wire_end(&m, 1) == QH_OK)
-                (void)qh__sock_send_buf(b->sock, p->ident, p->ident_len, &m);
+                s_send(b, p, &m);
             qh__buf_free(&m);
         } else {
             s_end(b, t, QH_ECANCELED, "canceled", 8);
@@ -1010,7 +1037,7 @@ static void s_heartbeat(qh_broker *b)
             qh__wire_begin(&m, QH__MSG_HEARTBEAT);
             qh__wire_put_id(&m, p->stamp);
             if (qh__wire_end(&m, 1) == QH_OK)
-                (void)qh__sock_send_buf(b->sock, p->ident, p->ident_len, &m);
+                s_send(b, p, &m);
             qh__buf_free(&m);
         } else {
             s_send_empty(b, p, QH__MSG_HEARTBEAT);
@@ -1155,18 +1182,61 @@ const char *qh_broker_endpoint(const qh_broker *b)
     return b ? b->endpoint : NULL;
 }
 
+qh_status qh__broker_create_detached(bool secure, qh__broker_sink sink, void *ctx, qh_broker **out)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return QH_ERROR(QH_ENOMEM, "out of memory for a broker");
+    qh_broker *b = *out;
+    b->hb_ms = qh__heartbeat_ms();
+    atomic_init(&b->grace_ms, 10000);
+    b->wakefd = -1;
+    b->detached = true;
+    b->secure = secure;
+    b->sink = sink;
+    b->sink_ctx = ctx;
+    snprintf(b->endpoint, sizeof b->endpoint, "detached");
+    return QH_OK;
+}
+
+void qh__broker_feed(qh_broker *b, const void *peer, size_t peer_len, const char *user,
+                     const void *data, size_t len)
+{
+    qh__msgin m;
+    memset(&m, 0, sizeof m);
+    m.peer_len = peer_len < sizeof m.peer ? peer_len : sizeof m.peer;
+    if (m.peer_len)
+        memcpy(m.peer, peer, m.peer_len);
+    snprintf(m.user, sizeof m.user, "%s", user ? user : "");
+    m.data = data;
+    m.len = len;
+    s_message(b, &m);
+    s_schedule(b);
+    s_flush_all(b);
+}
+
+void qh__broker_tick(qh_broker *b)
+{
+    s_heartbeat(b);
+    s_unfit(b);
+    s_schedule(b);
+    s_flush_all(b);
+}
+
 void qh_broker_destroy(qh_broker **pb, bool stop_workers)
 {
     if (!pb || !*pb)
         return;
     qh_broker *b = *pb;
     *pb = NULL;
-    atomic_store(&b->stop_workers, stop_workers);
-    atomic_store(&b->stop, true);
-    qh__wake(b->wakefd);
-    pthread_join(b->thread, NULL);
-    qh__sock_destroy(&b->sock, 1000);
-    close(b->wakefd);
+    if (!b->detached) {
+        atomic_store(&b->stop_workers, stop_workers);
+        atomic_store(&b->stop, true);
+        qh__wake(b->wakefd);
+        pthread_join(b->thread, NULL);
+        qh__sock_destroy(&b->sock, 1000);
+        close(b->wakefd);
+    }
     if (b->secure)
         qh__zap_forget(b->domain);
     for (size_t i = 0; i < b->nbuckets; i++) {

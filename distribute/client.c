@@ -155,6 +155,8 @@ static void s_handle(qh__client *c, const void *data, size_t len)
         if (t && !t->runtime_done) {
             t->holder = holder;
             holder = NULL;
+            if (r.token)
+                memcpy(t->token, r.token, sizeof t->token);
             qh__pool_end(pool, t, st, msg, &v);
         } else if (t && t->state == QH_TASK_DONE && t->holder && !t->result && st != QH_OK) {
             qh__pool_lost(pool, t, st, msg); /* its holder died before we fetched it */
@@ -429,10 +431,12 @@ qh_status qh__remote_value(qh_pool *pool, qh_ref *ref, qh_value **out)
     if (!ref->result && ref->holder) {
         char holder[QH__ENDPOINT_MAX];
         snprintf(holder, sizeof holder, "%s", ref->holder);
+        uint8_t token[QH__TOKEN_LEN];
+        memcpy(token, ref->token, sizeof token);
         int timeout = (int)(s_client(pool)->hb_ms * QH__LIVENESS);
         pthread_mutex_unlock(&pool->mu);
         qh_value *v = NULL;
-        qh_status st = qh__peer_fetch(holder, ref->id, timeout, &v);
+        qh_status st = qh__peer_fetch(holder, ref->id, token, timeout, &v);
         pthread_mutex_lock(&pool->mu);
         if (st != QH_OK && ref->state == QH_TASK_DONE && !ref->result)
             qh__pool_lost(pool, ref, st, qh_last_error());

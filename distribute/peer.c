@@ -2,14 +2,22 @@
  * hash under one mutex; each value is reference-counted so that a reader (a local task
  * decoding it, the serving thread copying it into a reply) never holds the mutex while it
  * works on the bytes, and a DROP arriving meanwhile frees them only after the reader is
- * done. The serving thread owns the ROUTER and answers FETCH requests in arrival order. */
+ * done. The serving thread owns the ROUTER and answers FETCH requests in arrival order.
+ *
+ * Each value has a capability: QH__TOKEN_LEN random bytes (getrandom) chosen when it is kept,
+ * which the worker reports to the broker with the value's location and the broker passes on
+ * only to the value's owner and to the workers of the tasks that depend on it. A FETCH must
+ * present it; a wrong one gets the same answer as a value not held, so a fetcher that knows
+ * a store's endpoint learns nothing by guessing task ids. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,11 +31,12 @@
 #define S_BUCKETS 256
 
 typedef struct s_entry {
-    struct s_entry *hnext; /* hash chain */
-    uint64_t id;           /* the task whose value this is */
-    atomic_uint refs;      /* the table's + readers' */
-    size_t len;            /* bytes of the encoding */
-    uint8_t *bytes;        /* MessagePack value (malloc'd) */
+    struct s_entry *hnext;        /* hash chain */
+    uint64_t id;                  /* the task whose value this is */
+    atomic_uint refs;             /* the table's + readers' */
+    size_t len;                   /* bytes of the encoding */
+    uint8_t token[QH__TOKEN_LEN]; /* what a fetcher must present */
+    uint8_t *bytes;               /* MessagePack value (malloc'd) */
 } s_entry;
 
 struct qh__held {
@@ -137,13 +146,39 @@ static s_entry *s_acquire(qh__held *s, uint64_t id)
     return e;
 }
 
-qh_status qh__held_put(qh__held *s, uint64_t id, qh__buf *b)
+/* Fills token with random bytes from the kernel. */
+static qh_status s_random(uint8_t *token, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = getrandom(token + got, n - got, 0);
+        if (r < 0 && errno != EINTR)
+            return QH_ERROR(QH_EIO, "cannot draw random bytes for a value's token: %s",
+                            strerror(errno));
+        got += r > 0 ? (size_t)r : 0;
+    }
+    return QH_OK;
+}
+
+/* Whether two tokens are equal, in a time that does not depend on where they differ. */
+static bool s_token_eq(const uint8_t *a, const uint8_t *b)
+{
+    uint8_t diff = 0;
+    for (size_t i = 0; i < QH__TOKEN_LEN; i++)
+        diff |= (uint8_t)(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+qh_status qh__held_put(qh__held *s, uint64_t id, qh__buf *b, uint8_t token[QH__TOKEN_LEN])
 {
     s_entry *e = calloc(1, sizeof *e);
-    if (!e) {
+    if (!e || s_random(e->token, sizeof e->token) != QH_OK) {
+        qh_status st = e ? qh_last_status() : QH_ERROR(QH_ENOMEM, "out of memory keeping a value");
+        free(e);
         qh__buf_free(b);
-        return QH_ERROR(QH_ENOMEM, "out of memory keeping a value");
+        return st;
     }
+    memcpy(token, e->token, QH__TOKEN_LEN);
     e->id = id;
     atomic_init(&e->refs, 1);
     e->len = b->n;
@@ -226,15 +261,18 @@ static void s_answer(qh__held *s, const qh__msgin *m)
     uint32_t n = 0;
     for (uint32_t k = 0; k < count; k++) {
         uint64_t id;
-        if (qh__wire_get_id(&rd, &id) != QH_OK)
+        const uint8_t *token;
+        if (qh__wire_get_fetch(&rd, &id, &token) != QH_OK)
             break;
         s_entry *e = s_acquire(s, id);
-        if (e) {
+        if (e && s_token_eq(e->token, token))
             qh__wire_put_result(&out, id, QH_OK, "", e->bytes, e->len);
+        else /* absent or not the caller's: the same answer, so guessing ids tells nothing */
+            qh__wire_put_result(&out, id, QH_ENOTFOUND,
+                                "value not held there (dropped), or not the fetcher's to read",
+                                NULL, 0);
+        if (e)
             s_unref(e);
-        } else {
-            qh__wire_put_result(&out, id, QH_ENOTFOUND, "value not held there (dropped)", NULL, 0);
-        }
         n++;
     }
     if (qh__wire_end(&out, n) == QH_OK)
@@ -326,7 +364,8 @@ void qh__held_destroy(qh__held **ps)
 
 /* ---- fetching ---- */
 
-qh_status qh__peer_fetch(const char *endpoint, uint64_t id, int timeout_ms, qh_value **out)
+qh_status qh__peer_fetch(const char *endpoint, uint64_t id, const uint8_t token[QH__TOKEN_LEN],
+                         int timeout_ms, qh_value **out)
 {
     qh_status st = QH_OK;
     qh__sock *sock = NULL;
@@ -349,7 +388,7 @@ qh_status qh__peer_fetch(const char *endpoint, uint64_t id, int timeout_ms, qh_v
         QH_TRY(qh__sock_connect(endpoint, &sock));
     }
     qh__wire_begin(&req, QH__MSG_FETCH);
-    qh__wire_put_id(&req, id);
+    qh__wire_put_fetch(&req, id, token);
     QH_TRY(qh__wire_end(&req, 1));
     QH_TRY(qh__sock_send_buf(sock, NULL, 0, &req));
     int64_t deadline = qh__now_ms() + timeout_ms;

@@ -6,6 +6,12 @@
  * — a task on another worker, or a client's get — sends FETCH there and gets the bytes
  * straight back; a task on the same worker decodes it from the store without any
  * message. The broker sends DROP when no ref and no waiting task needs a value any more.
+ *
+ * A value belongs to the client that submitted its task: the store keeps a random token with
+ * each value, reported to the broker with its location, and the broker gives it only to the
+ * owning client and to the workers running tasks that depend on the value. FETCH must present
+ * the token; without it the answer is the one for a value not held (docs/tasks.md, "What a
+ * peer can and cannot see").
  */
 #ifndef QH_DISTRIBUTE_PEER_H
 #define QH_DISTRIBUTE_PEER_H
@@ -15,6 +21,7 @@
 
 #include "distribute/buf.h"
 #include "distribute/transport.h"
+#include "distribute/wire.h"
 #include "qhybrid/status.h"
 #include "qhybrid/value.h"
 
@@ -37,8 +44,10 @@ qh_status qh__held_create(const char *endpoint, const qh__curve *keys, qh__held 
 /* The endpoint others should fetch from (port resolved; "#<public key>" on CURVE).
  * Borrowed. */
 const char *qh__held_endpoint(const qh__held *s);
-/* Keeps b's bytes (a MessagePack value) as task id's value; takes them (b left empty). */
-qh_status qh__held_put(qh__held *s, uint64_t id, qh__buf *b);
+/* Keeps b's bytes (a MessagePack value) as task id's value; takes them (b left empty), also
+ * on failure. Writes the value's new random token, which fetchers must present. QH_ENOMEM,
+ * QH_EIO when no random bytes can be had. */
+qh_status qh__held_put(qh__held *s, uint64_t id, qh__buf *b, uint8_t token[QH__TOKEN_LEN]);
 /* Decodes a copy of the value of task id held here (caller owns). QH_ENOTFOUND. */
 qh_status qh__held_get(qh__held *s, uint64_t id, qh_value **out);
 /* Forgets the value of task id (no effect if absent); in-flight readers keep their copy. */
@@ -50,10 +59,12 @@ void qh__held_count(qh__held *s, size_t *values, uint64_t *bytes);
 /* Stops the thread, frees every value. Accepts NULL; sets *s = NULL. */
 void qh__held_destroy(qh__held **s);
 
-/* Fetches the value of task id from the store at `endpoint` (decoded, caller owns), over
- * CURVE (with a key pair made for the fetch) when the endpoint carries a key. Fails
- * with QH_EWORKERLOST when the holder does not answer within timeout_ms, with what the
- * holder said when it does not have the value. */
-qh_status qh__peer_fetch(const char *endpoint, uint64_t id, int timeout_ms, qh_value **out);
+/* Fetches the value of task id from the store at `endpoint` (decoded, caller owns),
+ * presenting `token` (the one the broker announced with the location), over CURVE (with a
+ * key pair made for the fetch) when the endpoint carries a key. Fails with QH_EWORKERLOST
+ * when the holder does not answer within timeout_ms, with what the holder said
+ * (QH_ENOTFOUND) when it does not have the value or the token is not the value's. */
+qh_status qh__peer_fetch(const char *endpoint, uint64_t id, const uint8_t token[QH__TOKEN_LEN],
+                         int timeout_ms, qh_value **out);
 
 #endif

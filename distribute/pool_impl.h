@@ -33,6 +33,7 @@ struct qh_ref {
     qh_value *args;                      /* arguments until the runtime takes them */
     qh_value *result;                    /* value once DONE (remote: NULL until fetched) */
     char *holder;                        /* remote: the peer endpoint keeping the value */
+    uint8_t token[QH__TOKEN_LEN];        /* remote, held: what fetching the value takes */
     uint32_t holders;                    /* the user's handle + the runtime until the task ends */
     uint32_t ndeps_pending;              /* dependencies not yet ended (qh__pool_depend) */
     uint32_t ndependents, capdependents; /* tasks waiting for this one */

@@ -96,12 +96,13 @@ void qh__wire_put_run(qh__buf *b, uint64_t id, const char *name, const qh_target
 }
 
 void qh__wire_put_dep(qh__buf *b, uint64_t id, const void *value, size_t len, const char *holder,
-                      uint64_t size)
+                      uint64_t size, const uint8_t *token)
 {
     qh__buf_u64(b, id);
     qh__buf_blob(b, value, len);
     qh__buf_str(b, holder);
     qh__buf_u64(b, size);
+    qh__buf_blob(b, token, token ? QH__TOKEN_LEN : 0);
 }
 
 void qh__wire_put_result(qh__buf *b, uint64_t id, qh_status status, const char *message,
@@ -113,9 +114,11 @@ void qh__wire_put_result(qh__buf *b, uint64_t id, qh_status status, const char *
     qh__buf_blob(b, value, value_len);
     qh__buf_str(b, "");
     qh__buf_u64(b, value_len);
+    qh__buf_blob(b, NULL, 0);
 }
 
-void qh__wire_put_result_held(qh__buf *b, uint64_t id, const char *holder, uint64_t size)
+void qh__wire_put_result_held(qh__buf *b, uint64_t id, const char *holder, uint64_t size,
+                              const uint8_t *token)
 {
     qh__buf_u64(b, id);
     qh__buf_u32(b, QH_OK);
@@ -123,6 +126,13 @@ void qh__wire_put_result_held(qh__buf *b, uint64_t id, const char *holder, uint6
     qh__buf_blob(b, NULL, 0);
     qh__buf_str(b, holder);
     qh__buf_u64(b, size);
+    qh__buf_blob(b, token, QH__TOKEN_LEN);
+}
+
+void qh__wire_put_fetch(qh__buf *b, uint64_t id, const uint8_t token[QH__TOKEN_LEN])
+{
+    qh__buf_u64(b, id);
+    qh__buf_blob(b, token, QH__TOKEN_LEN);
 }
 
 void qh__wire_put_id(qh__buf *b, uint64_t id)
@@ -153,6 +163,16 @@ qh_status qh__wire_open(const void *data, size_t len, qh__msg_type *type, uint32
 static qh_status s_bad(const char *what)
 {
     return QH_ERROR(QH_EPARSE, "malformed %s record", what);
+}
+
+/* Reads a token: NULL when empty, an error unless QH__TOKEN_LEN bytes. */
+static const uint8_t *s_get_token(qh__rd *rd)
+{
+    uint32_t len = 0;
+    const uint8_t *p = qh__rd_blob(rd, &len);
+    if (len != 0 && len != QH__TOKEN_LEN)
+        rd->err = true;
+    return len == QH__TOKEN_LEN && !rd->err ? p : NULL;
 }
 
 /* Reads a string into a fixed buffer; too long or with a NUL inside is an error. */
@@ -280,6 +300,7 @@ qh_status qh__wire_get_run(qh__rd *rd, qh__run *r)
         (void)qh__rd_blob(rd, &len);
         (void)qh__rd_blob(rd, &len);
         (void)qh__rd_u64(rd);
+        (void)qh__rd_blob(rd, &len);
     }
     return rd->err ? s_bad("run") : QH_OK;
 }
@@ -290,7 +311,8 @@ qh_status qh__wire_next_dep(qh__run *r, qh__dep *d)
     d->value = qh__rd_blob(&r->deps, &d->len);
     d->holder = (const char *)qh__rd_blob(&r->deps, &d->holder_len);
     d->size = qh__rd_u64(&r->deps);
-    if (d->holder_len >= QH__ENDPOINT_MAX)
+    d->token = s_get_token(&r->deps);
+    if (d->holder_len >= QH__ENDPOINT_MAX || (d->holder_len > 0) != (d->token != NULL))
         r->deps.err = true;
     return r->deps.err ? s_bad("dependency") : QH_OK;
 }
@@ -303,7 +325,9 @@ qh_status qh__wire_get_result(qh__rd *rd, qh__result *r)
     r->value = qh__rd_blob(rd, &r->value_len);
     r->holder = (const char *)qh__rd_blob(rd, &r->holder_len);
     r->size = qh__rd_u64(rd);
-    if (rd->err || r->id == 0 || r->holder_len >= QH__ENDPOINT_MAX)
+    r->token = s_get_token(rd);
+    if (rd->err || r->id == 0 || r->holder_len >= QH__ENDPOINT_MAX ||
+        (r->holder_len > 0) != (r->token != NULL))
         return s_bad("result");
     return QH_OK;
 }
@@ -312,6 +336,13 @@ qh_status qh__wire_get_id(qh__rd *rd, uint64_t *id)
 {
     *id = qh__rd_u64(rd);
     return rd->err ? s_bad("id") : QH_OK;
+}
+
+qh_status qh__wire_get_fetch(qh__rd *rd, uint64_t *id, const uint8_t **token)
+{
+    *id = qh__rd_u64(rd);
+    *token = s_get_token(rd);
+    return rd->err || !*token ? s_bad("fetch") : QH_OK;
 }
 
 bool qh__res_covers(const qh__res *cap, const qh__res *need)
@@ -389,6 +420,7 @@ qh_status qh__wire_put_result_value(qh__buf *b, uint64_t id, qh_status status, c
         qh__buf_blob(b, NULL, 0);
         qh__buf_str(b, "");
         qh__buf_u64(b, 0);
+        qh__buf_blob(b, NULL, 0);
         return b->err ? QH_ERROR(QH_ENOMEM, "out of memory building a message") : QH_OK;
     }
     size_t at = b->n;
@@ -400,5 +432,6 @@ qh_status qh__wire_put_result_value(qh__buf *b, uint64_t id, qh_status status, c
     }
     qh__buf_str(b, "");
     qh__buf_u64(b, b->n - at - 8);
+    qh__buf_blob(b, NULL, 0);
     return b->err ? QH_ERROR(QH_ENOMEM, "out of memory building a message") : QH_OK;
 }

@@ -23,9 +23,12 @@
 #include "qhybrid/task.h"
 #include "qhybrid/value.h"
 
-#define QH__WIRE_VERSION 2
+#define QH__WIRE_VERSION 3
 #define QH__NAME_MAX     128 /* task names, worker names: bytes including the NUL */
 #define QH__ENDPOINT_MAX 256 /* peer endpoints: bytes including the NUL */
+/* The capability of a held value: random bytes its holder chose when it kept the value and
+ * that a fetcher must present (see peer.h). */
+#define QH__TOKEN_LEN 16
 
 /* Heartbeat interval (ms): $QH_HEARTBEAT_MS or 500. The broker tells every peer its own in
  * WELCOME; peers are declared gone after QH__LIVENESS intervals of silence. */
@@ -46,7 +49,7 @@ typedef enum qh__msg_type {
     QH__MSG_BYE,       /* client/worker → broker: leaving (no records) */
     QH__MSG_BLOCK,     /* worker → broker: tasks waiting inside get (id records) */
     QH__MSG_UNBLOCK,   /* worker → broker: those tasks run again (id records) */
-    QH__MSG_FETCH,     /* anyone → a worker's peer endpoint: send me these values (ids) */
+    QH__MSG_FETCH,     /* anyone → a worker's peer endpoint: these values (id + token) */
     QH__MSG_VALUE,     /* worker → fetcher: the values asked for (result records) */
     QH__MSG_DROP,      /* broker → worker: held values nobody needs any more (ids) */
 } qh__msg_type;
@@ -125,7 +128,8 @@ typedef struct qh__dep {
     uint32_t len;
     const char *holder; /* peer endpoint holding the value (not NUL-terminated), or empty */
     uint32_t holder_len;
-    uint64_t size; /* the value's encoded size */
+    uint64_t size;        /* the value's encoded size */
+    const uint8_t *token; /* held: QH__TOKEN_LEN bytes to fetch it with; NULL when inline */
 } qh__dep;
 
 /* A finished task. */
@@ -136,9 +140,10 @@ typedef struct qh__result {
     uint32_t message_len;
     const uint8_t *value; /* MessagePack value (empty on failure or when held) */
     uint32_t value_len;
-    const char *holder;  /* held: the peer endpoint that has the value (not NUL-terminated) */
-    uint32_t holder_len; /* 0: the value is inline (or the task failed) */
-    uint64_t size;       /* the value's encoded size, inline or held */
+    const char *holder;   /* held: the peer endpoint that has the value (not NUL-terminated) */
+    uint32_t holder_len;  /* 0: the value is inline (or the task failed) */
+    uint64_t size;        /* the value's encoded size, inline or held */
+    const uint8_t *token; /* held: QH__TOKEN_LEN bytes to fetch it with; NULL otherwise */
 } qh__result;
 
 /* ---- writing: begin, add records, end ---- */
@@ -157,14 +162,19 @@ void qh__wire_put_submit(qh__buf *b, uint64_t id, const char *name, const qh_tar
 /* A run record: begin it, add its ndeps (id, value) pairs, nothing else in between. */
 void qh__wire_put_run(qh__buf *b, uint64_t id, const char *name, const qh_target *t,
                       const void *args, size_t args_len, uint32_t ndeps);
-/* A dependency: its value inline (holder NULL or "") or the holder's endpoint and size. */
+/* A dependency: its value inline (holder NULL or "", token NULL) or the holder's endpoint,
+ * the value's size and its token (QH__TOKEN_LEN bytes). */
 void qh__wire_put_dep(qh__buf *b, uint64_t id, const void *value, size_t len, const char *holder,
-                      uint64_t size);
+                      uint64_t size, const uint8_t *token);
 void qh__wire_put_result(qh__buf *b, uint64_t id, qh_status status, const char *message,
                          const void *value, size_t value_len);
-/* A successful result whose value (size bytes) stays at `holder`. */
-void qh__wire_put_result_held(qh__buf *b, uint64_t id, const char *holder, uint64_t size);
+/* A successful result whose value (size bytes) stays at `holder`, fetched with `token`
+ * (QH__TOKEN_LEN bytes). */
+void qh__wire_put_result_held(qh__buf *b, uint64_t id, const char *holder, uint64_t size,
+                              const uint8_t *token);
 void qh__wire_put_id(qh__buf *b, uint64_t id);
+/* A FETCH record: the task whose value is wanted and the token it was announced with. */
+void qh__wire_put_fetch(qh__buf *b, uint64_t id, const uint8_t token[QH__TOKEN_LEN]);
 
 /* ---- reading ---- */
 
@@ -179,6 +189,8 @@ qh_status qh__wire_get_submit(qh__rd *rd, qh__submit *s);
 qh_status qh__wire_get_run(qh__rd *rd, qh__run *r);
 qh_status qh__wire_get_result(qh__rd *rd, qh__result *r);
 qh_status qh__wire_get_id(qh__rd *rd, uint64_t *id);
+/* *token points at QH__TOKEN_LEN bytes of the message. */
+qh_status qh__wire_get_fetch(qh__rd *rd, uint64_t *id, const uint8_t **token);
 /* The i-th dependency id of a submit record. */
 uint64_t qh__wire_dep(const qh__submit *s, uint32_t i);
 /* The next dependency of a run record (call r->ndeps times). */

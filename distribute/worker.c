@@ -131,14 +131,14 @@ static void s_post(w_worker *w, uint64_t id, qh_status st, const char *msg)
 }
 
 /* Appends a record for task id: an error (st, msg), or success with the encoded value
- * inline or (held) kept here. */
+ * inline or (held) kept here, fetched with token. */
 static void s_put(w_worker *w, qh__buf *out, uint64_t id, qh_status st, const char *msg,
-                  const qh__buf *v, uint64_t held)
+                  const qh__buf *v, uint64_t held, const uint8_t *token)
 {
     if (st != QH_OK)
         (void)qh__wire_put_result_value(out, id, st, msg, NULL);
     else if (held)
-        qh__wire_put_result_held(out, id, qh__held_endpoint(w->store), held);
+        qh__wire_put_result_held(out, id, qh__held_endpoint(w->store), held, token);
     else
         qh__wire_put_result(out, id, QH_OK, "", v->p, v->n);
 }
@@ -147,12 +147,12 @@ static void s_put(w_worker *w, qh__buf *out, uint64_t id, qh_status st, const ch
  * else queued or running here) and no batch is waiting, else added to the batch. Returns
  * whether the caller must wake the I/O thread after unlocking. */
 static bool s_post_result(w_worker *w, bool alone, uint64_t id, qh_status st, const char *msg,
-                          const qh__buf *v, uint64_t held)
+                          const qh__buf *v, uint64_t held, const uint8_t *token)
 {
     if (alone && w->sock && w->nresults == 0) {
         qh__buf out = {0};
         qh__wire_begin(&out, QH__MSG_RESULT);
-        s_put(w, &out, id, st, msg, v, held);
+        s_put(w, &out, id, st, msg, v, held, token);
         bool sent =
             qh__wire_end(&out, 1) == QH_OK && qh__sock_send_buf(w->sock, NULL, 0, &out) == QH_OK;
         qh__buf_free(&out);
@@ -161,7 +161,7 @@ static bool s_post_result(w_worker *w, bool alone, uint64_t id, qh_status st, co
     }
     if (w->nresults == 0)
         qh__wire_begin(&w->results, QH__MSG_RESULT);
-    s_put(w, &w->results, id, st, msg, v, held);
+    s_put(w, &w->results, id, st, msg, v, held, token);
     return s_poke(w, true);
 }
 
@@ -190,7 +190,7 @@ static qh_status s_dep_value(w_worker *w, const qh__dep *d, qh_value **v)
     snprintf(holder, sizeof holder, "%.*s", (int)d->holder_len, d->holder);
     if (w->store && strcmp(holder, qh__held_endpoint(w->store)) == 0)
         return qh__held_get(w->store, d->id, v);
-    return qh__peer_fetch(holder, d->id, (int)(atomic_load(&w->hb_ms) * QH__LIVENESS), v);
+    return qh__peer_fetch(holder, d->id, d->token, (int)(atomic_load(&w->hb_ms) * QH__LIVENESS), v);
 }
 
 /* Decodes the arguments and puts the dependencies' values in place of their refs. */
@@ -283,16 +283,17 @@ static void s_job_run(qh__job *job)
     /* Encoded here, off the lock; kept here when large. */
     qh__buf vb = {0};
     uint64_t held = 0;
+    uint8_t token[QH__TOKEN_LEN];
     if (st == QH_OK && (st = qh__value_pack(result, &vb)) != QH_OK)
         message = strdup(qh_last_error());
     if (st == QH_OK && w->store && vb.n >= w->hold_min) {
         held = vb.n;
-        if ((st = qh__held_put(w->store, j->id, &vb)) != QH_OK)
+        if ((st = qh__held_put(w->store, j->id, &vb, token)) != QH_OK)
             message = strdup(qh_last_error());
     }
     bool alone = qh__exec_load(w->exec) <= 1; /* this job only */
     pthread_mutex_lock(&w->mu);
-    bool wake = s_post_result(w, alone, j->id, st, message ? message : "", &vb, held);
+    bool wake = s_post_result(w, alone, j->id, st, message ? message : "", &vb, held, token);
     s_unlink(w, j);
     pthread_mutex_unlock(&w->mu);
     if (wake) /* after the unlock: the I/O thread takes the mutex first thing */

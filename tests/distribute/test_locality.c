@@ -2,8 +2,9 @@
  * are kept by their worker, a dependent task gets them on the same worker or straight from
  * the holding one (the broker's counters show the bytes never passed through it), a
  * dependent is placed on the worker holding its inputs when it has room, held values are
- * dropped once nothing needs them, and a holder killed with SIGKILL makes whoever still
- * needs its values fail with QH_EWORKERLOST instead of waiting. */
+ * dropped once nothing needs them, a holder killed with SIGKILL makes whoever still
+ * needs its values fail with QH_EWORKERLOST instead of waiting, and a held value is given
+ * only to a fetcher presenting its token (its owner, the workers of its dependents). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,8 @@
 #include <cmocka.h>
 
 #include "dist_tasks.h"
+#include "distribute/peer.h"
+#include "distribute/pool_impl.h"
 
 #define S_N 50000 /* doubles in a large value: 400 kB, far above the 64 KiB hold threshold */
 
@@ -246,14 +249,60 @@ static void test_holder_killed(void **state)
     dt_close(&e);
 }
 
+/* A second client that learned the holder's endpoint from a large result of its own, and
+ * knows the first client's task id, cannot fetch the first client's value: not with its own
+ * value's token, not with none; the owner can, with the token the broker gave it. */
+static void test_held_value_owned(void **state)
+{
+    (void)state;
+    dt_pool e;
+    s_open(&e, 1, (double[]){2}, (uint64_t[]){1ull << 30});
+    qh_pool *other = NULL;
+    qh_pool_opts o = {.kind = QH_POOL_REMOTE, .broker = qh_broker_endpoint(e.broker)};
+    assert_int_equal(qh_pool_create(&o, &other), QH_OK);
+    qh_ref *mine = NULL, *theirs = NULL;
+    qh_value *args = qh_value_list_of(1, qh_value_double(7));
+    assert_int_equal(qh_submit(e.pool, "t_big", &args, &mine), QH_OK);
+    args = qh_value_list_of(1, qh_value_double(0));
+    assert_int_equal(qh_submit(other, "t_big", &args, &theirs), QH_OK);
+    qh_value *v = NULL;
+    assert_int_equal(qh_get(theirs, &v), QH_OK); /* the other client's own value: fine */
+    qh_value_destroy(&v);
+    assert_int_equal(qh_wait(&mine, 1, 1, -1, NULL, NULL), QH_OK);
+
+    /* What the other client knows: the holder's endpoint (the same worker) and its token. */
+    char endpoint[QH__ENDPOINT_MAX];
+    uint8_t token[QH__TOKEN_LEN], none[QH__TOKEN_LEN] = {0};
+    pthread_mutex_lock(&other->mu);
+    assert_non_null(theirs->holder);
+    snprintf(endpoint, sizeof endpoint, "%s", theirs->holder);
+    memcpy(token, theirs->token, sizeof token);
+    pthread_mutex_unlock(&other->mu);
+    pthread_mutex_lock(&e.pool->mu);
+    assert_string_equal(endpoint, mine->holder);
+    pthread_mutex_unlock(&e.pool->mu);
+
+    assert_int_equal(qh__peer_fetch(endpoint, qh_ref_id(mine), token, 5000, &v), QH_ENOTFOUND);
+    assert_null(v);
+    assert_int_equal(qh__peer_fetch(endpoint, qh_ref_id(mine), none, 5000, &v), QH_ENOTFOUND);
+    assert_null(v);
+    assert_int_equal(qh_get(mine, &v), QH_OK); /* the owner fetches it */
+    assert_int_equal(qh_value_doubles_data(qh_value_at(v, 1), NULL)[3], 10.0);
+    qh_value_destroy(&v);
+    qh_ref_destroy(&theirs);
+    qh_pool_destroy(&other);
+    qh_ref_destroy(&mine);
+    dt_close(&e);
+}
+
 int main(int argc, char **argv)
 {
     int w = dt_worker_main(argc, argv);
     if (w >= 0)
         return w;
     dt_env();
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_diamond),
-                                       cmocka_unit_test(test_placed_near_inputs),
-                                       cmocka_unit_test(test_holder_killed)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_diamond), cmocka_unit_test(test_placed_near_inputs),
+        cmocka_unit_test(test_holder_killed), cmocka_unit_test(test_held_value_owned)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

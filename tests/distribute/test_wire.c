@@ -71,8 +71,9 @@ static void test_run_with_deps(void **state)
     qh__wire_begin(&b, QH__MSG_RUN);
     qh_target t = {.cpu = 2, .mem = 10, .max_retries = 1};
     qh__wire_put_run(&b, 42, "add", &t, "\x92\x01\xd4\x03\x00", 5, 2);
-    qh__wire_put_dep(&b, 3, "\x05", 1, NULL, 1);
-    qh__wire_put_dep(&b, 4, NULL, 0, "tcp://10.0.0.2:4000", 1 << 20);
+    const uint8_t tok[QH__TOKEN_LEN] = "0123456789abcdef";
+    qh__wire_put_dep(&b, 3, "\x05", 1, NULL, 1, NULL);
+    qh__wire_put_dep(&b, 4, NULL, 0, "tcp://10.0.0.2:4000", 1 << 20, tok);
     qh__wire_put_run(&b, 43, "noop", &t, "\x90", 1, 0);
     assert_int_equal(qh__wire_end(&b, 2), QH_OK);
 
@@ -91,11 +92,13 @@ static void test_run_with_deps(void **state)
     assert_int_equal(d.len, 1);
     assert_int_equal(d.value[0], 5);
     assert_int_equal(d.holder_len, 0);
+    assert_null(d.token);
     assert_int_equal(qh__wire_next_dep(&r, &d), QH_OK);
     assert_int_equal(d.id, 4);
     assert_int_equal(d.len, 0);
     assert_memory_equal(d.holder, "tcp://10.0.0.2:4000", d.holder_len);
     assert_int_equal(d.size, 1 << 20);
+    assert_memory_equal(d.token, tok, QH__TOKEN_LEN);
     assert_int_equal(qh__wire_get_run(&rd, &r), QH_OK);
     assert_int_equal(r.id, 43);
     assert_string_equal(r.name, "noop");
@@ -136,7 +139,8 @@ static void test_small_messages(void **state)
     qh__wire_begin(&b, QH__MSG_RESULT);
     assert_int_equal(qh__wire_put_result_value(&b, 9, QH_OK, "", val), QH_OK);
     assert_int_equal(qh__wire_put_result_value(&b, 10, QH_ETASK, "it broke", NULL), QH_OK);
-    qh__wire_put_result_held(&b, 11, "ipc:///tmp/w.sock", 123456);
+    const uint8_t tok[QH__TOKEN_LEN] = "fedcba9876543210";
+    qh__wire_put_result_held(&b, 11, "ipc:///tmp/w.sock", 123456, tok);
     assert_int_equal(qh__wire_end(&b, 3), QH_OK);
     assert_int_equal(qh__wire_open(b.p, b.n, &type, &count, &rd), QH_OK);
     qh__result r;
@@ -156,6 +160,23 @@ static void test_small_messages(void **state)
     assert_int_equal(r.value_len, 0);
     assert_memory_equal(r.holder, "ipc:///tmp/w.sock", r.holder_len);
     assert_int_equal(r.size, 123456);
+    assert_memory_equal(r.token, tok, QH__TOKEN_LEN);
+
+    /* FETCH: an id and a token of exactly QH__TOKEN_LEN bytes. */
+    qh__wire_begin(&b, QH__MSG_FETCH);
+    qh__wire_put_fetch(&b, 11, tok);
+    assert_int_equal(qh__wire_end(&b, 1), QH_OK);
+    assert_int_equal(qh__wire_open(b.p, b.n, &type, &count, &rd), QH_OK);
+    uint64_t fid = 0;
+    const uint8_t *ftok = NULL;
+    assert_int_equal(qh__wire_get_fetch(&rd, &fid, &ftok), QH_OK);
+    assert_int_equal(fid, 11);
+    assert_memory_equal(ftok, tok, QH__TOKEN_LEN);
+    qh__wire_begin(&b, QH__MSG_FETCH);
+    qh__wire_put_id(&b, 11); /* no token */
+    assert_int_equal(qh__wire_end(&b, 1), QH_OK);
+    assert_int_equal(qh__wire_open(b.p, b.n, &type, &count, &rd), QH_OK);
+    assert_int_equal(qh__wire_get_fetch(&rd, &fid, &ftok), QH_EPARSE);
     qh_value_destroy(&back);
     qh_value_destroy(&val);
     qh__buf_free(&b);
