@@ -137,7 +137,9 @@ qh_status qh_state_expectation(const qh_state *s, const char *pauli, double *out
      * 2^n, so the value agrees with the sharded engine's to ~1e-15 even at 30 qubits. */
     const uint64_t blk = s->len < QH__SUM_BLOCK ? s->len : QH__SUM_BLOCK;
     /* The sign of index j is that of its bits inside the block (a table) times that of its
-     * block: no popcount per amplitude, which without a popcnt instruction cost ~4x a pass. */
+     * block: no popcount per amplitude (a dozen instructions without a popcnt instruction).
+     * The sums are the same, bit for bit. Measured at n = 28: about 10% less CPU time in this
+     * loop, which runs near memory bandwidth either way. */
     double sgn[QH__SUM_BLOCK];
     for (uint64_t l = 0; l < blk; l++)
         sgn[l] = (__builtin_popcountll(l & zm) & 1) ? -1.0 : 1.0;
