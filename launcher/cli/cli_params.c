@@ -68,6 +68,12 @@ int qh__cli_sim_option(const char *cmd, int ch, const char *arg, qh__cli_sim_arg
     case QH__OPT_NOSTART:
         o->plan.no_product_start = 1;
         return 1;
+    case QH__OPT_NOQFTDETECT:
+        o->plan.no_qft_detect = 1;
+        return 1;
+    case QH__OPT_NOPROGRAMS:
+        o->plan.no_programs = 1;
+        return 1;
     case QH__OPT_PROGRESS:
         a->progress = 1;
         return 1;

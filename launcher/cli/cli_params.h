@@ -38,6 +38,8 @@ enum {
     QH__OPT_NOFUSION,
     QH__OPT_NOBLOCKING,
     QH__OPT_NOSTART,
+    QH__OPT_NOQFTDETECT,
+    QH__OPT_NOPROGRAMS,
     QH__OPT_PROGRESS,
     QH__OPT_PARAM,
     QH__OPT_OWN
@@ -53,6 +55,8 @@ enum {
         {"no-fusion", no_argument, NULL, QH__OPT_NOFUSION},                                        \
         {"no-blocking", no_argument, NULL, QH__OPT_NOBLOCKING},                                    \
         {"no-product-start", no_argument, NULL, QH__OPT_NOSTART},                                  \
+        {"no-qft-detect", no_argument, NULL, QH__OPT_NOQFTDETECT},                                 \
+        {"no-programs", no_argument, NULL, QH__OPT_NOPROGRAMS},                                    \
         {"progress", no_argument, NULL, QH__OPT_PROGRESS},                                         \
     {                                                                                              \
         "param", required_argument, NULL, QH__OPT_PARAM                                            \

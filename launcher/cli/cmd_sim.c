@@ -50,6 +50,8 @@ static void s_usage(FILE *f)
           "  --no-fusion          compile every gate separately\n"
           "  --no-blocking        do not block the state for the cache\n"
           "  --no-product-start   apply the opening gates to the amplitudes even on |0...0>\n"
+          "  --no-qft-detect      run textbook QFT gate sequences gate by gate, not as an FFT\n"
+          "  --no-programs        fuse gates into dense matrices instead of gate programs\n"
           "  --progress           show progress on stderr even when it is not a terminal\n"
           "  --help, --version\n",
           f);
@@ -164,6 +166,10 @@ static void s_print(const qh_sim_result *r, int plan_stats)
         qh__json_uint(&j, s->max_fused_qubits);
         qh__json_key(&j, "block_qubits");
         qh__json_uint(&j, s->block_qubits);
+        qh__json_key(&j, "fft_steps");
+        qh__json_uint(&j, s->num_qft);
+        qh__json_key(&j, "qft_detected");
+        qh__json_uint(&j, s->num_qft_detected);
         qh__json_key(&j, "gate_programs");
         qh__json_uint(&j, s->num_programs);
         qh__json_key(&j, "product_start_steps");

@@ -103,10 +103,11 @@ void qh__start_place(qh_plan *p);
  * *started; leaves the amplitudes alone with *started = 0 when that state is not a sum of few
  * enough product states (which only an input other than |0...0> can bring about). */
 qh_status qh__start_run(const qh_plan *p, qh_state *s, uint64_t basis, int *started);
-/* The same for a sharded state: writes the 2^nl amplitudes a whose qubits nl..n-1 read hi
- * (which hold their part of |basis>). The same plan and basis give every piece the same
- * *started. */
-qh_status qh__start_run_piece(const qh_plan *p, double complex *a, unsigned nl, uint64_t hi,
+/* The same for a sharded state: writes the 2^nl amplitudes of local (its whole vector) whose
+ * qubits nl..n-1 read hi (which hold their part of |basis>). The same plan and basis give
+ * every piece the same *started. Either way an unwritten state (qh__state_create_unwritten)
+ * is written only once: by the start when it writes every amplitude, else zeroed first. */
+qh_status qh__start_run_piece(const qh_plan *p, qh_state *local, unsigned nl, uint64_t hi,
                               uint64_t basis, int *started);
 
 /* Forgets the start: frees p->start and clears the steps' in_start marks. */

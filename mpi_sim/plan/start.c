@@ -491,9 +491,10 @@ static void s_table(const double complex (*u)[2], const unsigned *qs, unsigned r
 /* The piece of the state a write covers: the 2^nl amplitudes whose qubits nl..n-1 read
  * hi (the whole state: nl = n, hi = 0). */
 typedef struct {
-    double complex *a;
+    double complex *a; /* its amplitudes (set by s_write from st) */
     unsigned nl;
     uint64_t hi;
+    qh_state *st; /* the state that holds them */
 } s_piece;
 
 /* Bit q of the amplitude indices of the piece's row r of 2^rb amplitudes (q >= rb). */
@@ -618,12 +619,14 @@ static qh_status s_track(const qh_plan *p, uint64_t basis, s_sum *sum, int *ok)
 
 /* Writes the sum into the piece, whose one non-zero amplitude (that of the basis state the
  * start began from) is at index `one` (-1: none in this piece). */
-static qh_status s_write(const s_sum *sum, const s_piece *pc, int64_t one)
+static qh_status s_write(const s_sum *sum, s_piece *pc, int64_t one)
 {
     size_t dense[S_MAX_TERMS], nd = 0;
     for (size_t t = 0; t < sum->count; t++)
         if (s_dense(sum, t))
             dense[nd++] = t;
+    /* a dense write sets every amplitude: fresh memory is not zeroed for it first */
+    pc->a = nd ? qh__state_amplitudes_overwrite(pc->st) : qh_state_amplitudes(pc->st);
     qh_status status = QH_OK;
     if (nd)
         status = s_write_dense(sum, pc, dense, nd);
@@ -637,8 +640,7 @@ static qh_status s_write(const s_sum *sum, const s_piece *pc, int64_t one)
 
 /* Tracks the start from |basis> and writes piece *pc (which holds its part of |basis>);
  * *result is the basis state the start ends in when it is one, else -1. */
-static qh_status s_run(const qh_plan *p, const s_piece *pc, uint64_t basis, int *started,
-                       int64_t *result)
+static qh_status s_run(const qh_plan *p, s_piece *pc, uint64_t basis, int *started, int64_t *result)
 {
     *result = -1;
     s_sum sum;
@@ -663,17 +665,17 @@ static qh_status s_run(const qh_plan *p, const s_piece *pc, uint64_t basis, int 
 qh_status qh__start_run(const qh_plan *p, qh_state *s, uint64_t basis, int *started)
 {
     int64_t result;
-    const s_piece pc = {qh_state_amplitudes(s), p->num_qubits, 0};
+    s_piece pc = {NULL, p->num_qubits, 0, s};
     QH_CALL(s_run(p, &pc, basis, started, &result));
     if (result >= 0)
         qh__state_set_known_basis(s, (uint64_t)result);
     return QH_OK;
 }
 
-qh_status qh__start_run_piece(const qh_plan *p, double complex *a, unsigned nl, uint64_t hi,
+qh_status qh__start_run_piece(const qh_plan *p, qh_state *local, unsigned nl, uint64_t hi,
                               uint64_t basis, int *started)
 {
     int64_t result;
-    const s_piece pc = {a, nl, hi};
+    s_piece pc = {NULL, nl, hi, local};
     return s_run(p, &pc, basis, started, &result);
 }

@@ -289,8 +289,10 @@ static qh_status s_create_engine(const qh_circuit *c, const qh_sim_options *o, q
                  o->probabilities ? " with probabilities" : "");
         st = qh_memory_check(16 * ((uint64_t)1 << n) + s_extra_bytes(o, n, 1), o->max_memory, what);
     }
+    /* unwritten: the first touch of the 2^n amplitudes is the product start's write, or the
+     * zeroing that comes with the first access, not both */
     if (st == QH_OK)
-        st = qh_state_create(n, o->max_memory, &e->s);
+        st = qh__state_create_unwritten(n, o->max_memory, 0, &e->s);
     return qh__comm_agree(comm, st);
 }
 

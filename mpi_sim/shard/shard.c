@@ -55,6 +55,13 @@ int qh__shard_fits(unsigned n, int size)
     return nl >= QH__SHARD_MIN_LOCAL && nl >= bb;
 }
 
+/* Every qubit where it started: logical qubit q at physical position q. */
+static void s_identity_layout(qh__shard *sh)
+{
+    for (unsigned q = 0; q < sh->n; q++)
+        sh->phys[q] = sh->logi[q] = q;
+}
+
 qh_status qh__shard_create(unsigned n, qh__comm *comm, uint64_t max_memory, uint64_t extra,
                            qh__shard **out)
 {
@@ -92,10 +99,14 @@ qh_status qh__shard_create(unsigned n, qh__comm *comm, uint64_t max_memory, uint
             if (!sh->sendbuf || !sh->recvbuf)
                 st = QH_ERROR(QH_ENOMEM, "out of memory for exchange buffers");
         }
+        /* unwritten: the first touch is the product start's write or the zeroing that
+         * comes with the first access, not both */
         if (st == QH_OK)
-            st = qh_state_create(nl, max_memory, &sh->local);
-        if (st == QH_OK)
-            qh__shard_reset_zero(sh);
+            st = qh__state_create_unwritten(nl, max_memory, sh->rank != 0, &sh->local);
+        if (st == QH_OK) {
+            s_identity_layout(sh);
+            sh->at_zero = 1;
+        }
     }
     st = qh__comm_agree(comm, st);
     if (st != QH_OK) {
@@ -120,8 +131,7 @@ void qh__shard_destroy(qh__shard **psh)
 
 void qh__shard_reset_zero(qh__shard *sh)
 {
-    for (unsigned q = 0; q < sh->n; q++)
-        sh->phys[q] = sh->logi[q] = q;
+    s_identity_layout(sh);
     double complex *a = qh_state_amplitudes(sh->local);
     uint64_t len = (uint64_t)1 << sh->nl;
 #pragma omp parallel for schedule(static) if (len >= QH__PAR_MIN_LEN)
@@ -412,10 +422,10 @@ qh_status qh__shard_execute(qh__shard *sh, const qh_plan *p, size_t from, size_t
                             unsigned char *clbits)
 {
     const qh__kernel_table *kt = qh__kernels();
-    double complex *a = qh_state_amplitudes(sh->local);
     int started = 0;
     if (from == 0 && p->num_start && to >= p->start_end && sh->at_zero)
-        QH_CALL(qh__start_run_piece(p, a, sh->nl, (uint64_t)sh->rank, 0, &started));
+        QH_CALL(qh__start_run_piece(p, sh->local, sh->nl, (uint64_t)sh->rank, 0, &started));
+    double complex *a = qh_state_amplitudes(sh->local);
     if (from < to && from < p->num_steps)
         sh->at_zero = 0;
     for (size_t i = from; i < to && i < p->num_steps; i++) {

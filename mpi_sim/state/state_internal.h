@@ -13,6 +13,8 @@ struct qh_state {
     double complex *amp; /* 2^n amplitudes, 64-byte aligned */
     int basis_known;     /* the amplitudes are exactly those of |basis> */
     uint64_t basis;
+    int unwritten; /* the memory is not written yet: the state is |basis> if basis_known,
+                      else all zero (qh__state_create_unwritten) */
 };
 
 /* Whether s is known to hold exactly the basis state |*index>: true after qh_state_create
@@ -22,6 +24,23 @@ int qh__state_known_basis(const qh_state *s, uint64_t *index);
 
 /* Records that s now holds exactly |index> (its amplitudes were just written so). */
 void qh__state_set_known_basis(qh_state *s, uint64_t index);
+
+/* Allocates a state of n qubits without touching its memory: it stands for |0...0> (or, with
+ * zero = 1, for the all-zero vector of a shard that does not hold amplitude 0) until the
+ * first access writes it (qh__state_write, in parallel with the kernels' static schedule, so
+ * that each page is first touched by the thread that works on it) - or until
+ * qh__state_amplitudes_overwrite hands the memory to code that writes every amplitude, so
+ * that fresh pages are touched once, not zeroed and then written again. Errors as
+ * qh_state_create. Local; the state must not be shared between threads before it is written. */
+qh_status qh__state_create_unwritten(unsigned n, uint64_t max_memory, int zero, qh_state **out);
+
+/* Writes the amplitudes the state stands for if they are not written yet. Every access to
+ * s->amp goes through this (qh_state_amplitudes and the functions of measure.c call it). */
+void qh__state_write(qh_state *s);
+
+/* The amplitudes, for a caller that writes every one of them before reading any: an
+ * unwritten state is not zeroed first. Forgets the known basis state. */
+double complex *qh__state_amplitudes_overwrite(qh_state *s);
 
 /* Below this many amplitudes, loops over the state run on one thread. */
 #define QH__PAR_MIN_LEN (1u << 14)

@@ -130,6 +130,82 @@ static void test_plan_stats(void **state)
     }
 }
 
+/* Writes a 19-qubit circuit (more than one cache block, so gate programs run): a general
+ * state from ry and cx on every qubit, then the textbook QFT (h, cu1, swaps) on qubits 0..5.
+ * Returns its path. */
+static const char *s_qft_after_general(void)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/qftgen.qasm", s_dir);
+    FILE *f = fopen(path, "w");
+    fputs("OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[19];\n", f);
+    for (unsigned q = 0; q < 19; q++)
+        fprintf(f, "ry(%.3f) q[%u];\n", 0.3 + 0.17 * q, q);
+    for (unsigned q = 0; q + 1 < 19; q++)
+        fprintf(f, "cx q[%u],q[%u];\n", q, q + 1);
+    for (int j = 5; j >= 0; j--) {
+        fprintf(f, "h q[%d];\n", j);
+        for (int m = j - 1; m >= 0; m--)
+            fprintf(f, "cu1(pi/%d) q[%d],q[%d];\n", 1 << (j - m), m, j);
+    }
+    for (int i = 0; i < 3; i++)
+        fprintf(f, "swap q[%d],q[%d];\n", i, 5 - i);
+    fclose(f);
+    return path;
+}
+
+/* --no-qft-detect and --no-programs reach the plan: without them the QFT is one FFT step
+ * and the passes run gate programs; with them there is no FFT step (or no program), and
+ * the expectations are the same. */
+static void test_plan_switches(void **state)
+{
+    (void)state;
+    const char *path = s_qft_after_general();
+    const char *names[] = {"X0", "Y3 Z5", "X0 X1 X2 X3 X4 X5", "Z2 Y7"};
+    const char *sw[] = {"", "--no-qft-detect", "--no-programs"};
+    double ref[4] = {0};
+    for (int v = 0; v < 3; v++) {
+        char args[2048];
+        snprintf(args, sizeof args,
+                 "sim --plan-stats --expect X0 --expect 'Y3 Z5' --expect 'X0 X1 X2 X3 X4 X5' "
+                 "--expect 'Z2 Y7' %s %s",
+                 sw[v], path);
+        s_run_result r = s_cli(args);
+        if (r.status != 0)
+            fail_msg("'%s' exited %d: %s", args, r.status, r.err);
+        cJSON *j = cJSON_Parse(r.out);
+        assert_non_null(j);
+        cJSON *plan = cJSON_GetObjectItem(j, "plan");
+        assert_non_null(plan);
+        int ffts = cJSON_GetObjectItem(plan, "fft_steps")->valueint;
+        int detected = cJSON_GetObjectItem(plan, "qft_detected")->valueint;
+        int programs = cJSON_GetObjectItem(plan, "gate_programs")->valueint;
+        if (v == 1) {
+            assert_int_equal(ffts, 0);
+            assert_int_equal(detected, 0);
+        } else {
+            assert_int_equal(ffts, 1);
+            assert_int_equal(detected, 1);
+        }
+        if (v == 2)
+            assert_int_equal(programs, 0);
+        else
+            assert_true(programs > 0);
+        cJSON *e = cJSON_GetObjectItem(j, "expectations");
+        for (int i = 0; i < 4; i++) {
+            double x = cJSON_GetObjectItem(e, names[i])->valuedouble;
+            if (v == 0)
+                ref[i] = x;
+            else if (fabs(x - ref[i]) > 1e-10)
+                fail_msg("%s: <%s> = %.15g, without the switch %.15g", sw[v], names[i], x, ref[i]);
+        }
+        cJSON_Delete(j);
+        s_free(&r);
+    }
+    /* an expectation that is not trivially 0 or 1, so that "the same" means something */
+    assert_true(fabs(ref[0]) > 1e-3 && fabs(ref[0]) < 1 - 1e-3);
+}
+
 static void test_shots(void **state)
 {
     (void)state;
@@ -574,6 +650,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_probabilities_and_statevector),
         cmocka_unit_test(test_plan_stats),
+        cmocka_unit_test(test_plan_switches),
         cmocka_unit_test(test_shots),
         cmocka_unit_test(test_hdf5_output),
         cmocka_unit_test(test_bad_input),

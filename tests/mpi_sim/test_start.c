@@ -261,6 +261,54 @@ static void test_qft_of_basis_state(void **state)
     qh_circuit_destroy(&c);
 }
 
+/* QFT detection against the product start, by cost: the textbook QFT of a basis state |x>
+ * (X gates, then the QFT's gates) is left to the start, one write, rather than run as an FFT;
+ * after a general state (rotations and CNOTs on every qubit) it is still one FFT. Both give
+ * the reference's amplitudes, from the basis state and from a general input state. */
+static void test_qft_detect_by_cost(void **state)
+{
+    (void)state;
+    const unsigned n = 10;
+    const size_t len = (size_t)1 << n, qft_gates = n + n * (n - 1) / 2 + n / 2;
+    ref_rng r = {5};
+    double complex *psi = malloc(len * sizeof *psi);
+    assert_non_null(psi);
+    ref_random_state(psi, n, &r);
+    for (int general = 0; general < 2; general++) {
+        qh_circuit *c = NULL;
+        assert_int_equal(qh_circuit_create(n, 0, &c), QH_OK);
+        const unsigned q3[] = {3}, q7[] = {7};
+        assert_int_equal(qh_circuit_gate(c, QH_GATE_X, q3, 1, NULL, 0), QH_OK);
+        assert_int_equal(qh_circuit_gate(c, QH_GATE_X, q7, 1, NULL, 0), QH_OK);
+        for (unsigned q = 0; general && q < n; q++) {
+            const double th = 0.3 + 0.2 * q;
+            assert_int_equal(qh_circuit_gate(c, QH_GATE_RY, &q, 1, &th, 1), QH_OK);
+        }
+        for (unsigned q = 0; general && q + 1 < n; q++) {
+            const unsigned cx[] = {q, q + 1};
+            assert_int_equal(qh_circuit_gate(c, QH_GATE_CX, cx, 2, NULL, 0), QH_OK);
+        }
+        assert_int_equal(ref_qft_gates(c, n, 1), 0);
+        for (unsigned v = 0; v < S_NVARIANTS; v++) {
+            qh_plan *p = NULL;
+            assert_int_equal(qh_plan_create(c, &s_variants[v], &p), QH_OK);
+            const qh_plan_stats st = qh_plan_get_stats(p);
+            qh_plan_destroy(&p);
+            if (general) {
+                if (st.num_qft != 1 || st.num_qft_detected != 1)
+                    fail_msg("variant %u: a QFT after a general state is not an FFT", v);
+            } else if (st.num_qft != 0 || st.num_start != 2 + qft_gates) {
+                fail_msg("variant %u: the QFT of |x> is %zu FFTs, %zu start steps", v, st.num_qft,
+                         st.num_start);
+            }
+            s_check(c, &s_variants[v], 0, NULL, general ? "general, QFT" : "QFT of |x>");
+            s_check(c, &s_variants[v], 0, psi, general ? "general, QFT" : "QFT of |x>");
+        }
+        qh_circuit_destroy(&c);
+    }
+    free(psi);
+}
+
 /* States that are sums of a few products, the whole circuit in the start: each must come
  * out as the reference has it, from |0...0> and from another basis state, and be tracked
  * as the number of products it is made of. */
@@ -499,10 +547,11 @@ static void test_with_measurements(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_random_openings),     cmocka_unit_test(test_reversible),
-        cmocka_unit_test(test_qft_of_basis_state),  cmocka_unit_test(test_parameters),
-        cmocka_unit_test(test_written_after_basis), cmocka_unit_test(test_with_measurements),
-        cmocka_unit_test(test_sums_of_products),    cmocka_unit_test(test_too_many_products),
+        cmocka_unit_test(test_random_openings),    cmocka_unit_test(test_reversible),
+        cmocka_unit_test(test_qft_of_basis_state), cmocka_unit_test(test_parameters),
+        cmocka_unit_test(test_qft_detect_by_cost), cmocka_unit_test(test_written_after_basis),
+        cmocka_unit_test(test_with_measurements),  cmocka_unit_test(test_sums_of_products),
+        cmocka_unit_test(test_too_many_products),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
