@@ -658,14 +658,6 @@ size_t qh_plan_deferred_measurements(const qh_plan *p, const unsigned **qubits,
     return p->num_deferred;
 }
 
-static int s_condition_holds(const qh__step *st, const unsigned char *clbits)
-{
-    uint64_t v = 0;
-    for (unsigned b = 0; b < st->cond_width; b++)
-        v |= (uint64_t)(clbits[st->cond_first + b] & 1) << b;
-    return v == st->cond_value;
-}
-
 qh_status qh__plan_execute_range(const qh_plan *p, qh_state *s, size_t from, size_t to, qh_rng *rng,
                                  unsigned char *clbits)
 {
@@ -694,7 +686,7 @@ qh_status qh__plan_execute_range(const qh_plan *p, qh_state *s, size_t from, siz
         if (st->has_condition) {
             if (!clbits)
                 return QH_ERROR(QH_EINVAL, "a conditional step needs classical bits");
-            if (!s_condition_holds(st, clbits))
+            if (!qh__step_condition_holds(st, clbits))
                 continue;
         }
         touched = 1;

@@ -64,6 +64,16 @@ static inline const unsigned *qh__step_qubits(const qh__step *st)
     return st->wide ? st->wide : st->targets;
 }
 
+/* 1 when the classical bits clbits[cond_first .. cond_first + cond_width), read as an
+ * unsigned integer (the first bit least significant), equal st's condition value. */
+static inline int qh__step_condition_holds(const qh__step *st, const unsigned char *clbits)
+{
+    uint64_t v = 0;
+    for (unsigned b = 0; b < st->cond_width; b++)
+        v |= (uint64_t)(clbits[st->cond_first + b] & 1) << b;
+    return v == st->cond_value;
+}
+
 /* Runs the kernel of unitary step st (dense, diagonal, MCX or SWAP) on the 2^n amplitudes
  * a, its targets and controls given as positions in a (st->targets and st->ctrl on the whole
  * state, st->bt and st->bctrl on a block). Other kinds do nothing. */

@@ -377,14 +377,6 @@ static qh_status s_qft(qh__shard *sh, const qh_plan *p, size_t i, const qh__step
     return QH_OK;
 }
 
-static int s_condition_holds(const qh__step *st, const unsigned char *clbits)
-{
-    uint64_t v = 0;
-    for (unsigned b = 0; b < st->cond_width; b++)
-        v |= (uint64_t)(clbits[st->cond_first + b] & 1) << b;
-    return v == st->cond_value;
-}
-
 /* P(qubit q = 1) over all ranks. */
 static double s_prob_one(qh__shard *sh, unsigned q)
 {
@@ -432,7 +424,7 @@ qh_status qh__shard_execute(qh__shard *sh, const qh_plan *p, size_t from, size_t
         const qh__step *st = &p->steps[i];
         if (started && st->in_start)
             continue;
-        if (st->has_condition && (!clbits || !s_condition_holds(st, clbits)))
+        if (st->has_condition && (!clbits || !qh__step_condition_holds(st, clbits)))
             continue;
         if (st->kind == QH__STEP_MEASURE || st->kind == QH__STEP_RESET) {
             if (!rng)
