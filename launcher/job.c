@@ -240,8 +240,9 @@ qh_status qh_job_cancel(qh_job *job)
 {
     qh__store *s = NULL;
     QH_CALL(s_store(job, &s));
-    /* The supervisor sees CANCELED within a poll and stops the program's tree. */
-    QH_CALL(qh__store_transition(s, job->id, QH_JOB_CANCELED, NULL, NULL));
+    /* A started job is CANCELLING: its supervisor sees it within a poll, stops the
+     * program's tree and records CANCELED once the last process is gone. */
+    QH_CALL(qh__store_cancel(s, job->id, NULL));
     /* A job Slurm runs also leaves Slurm: out of its queue, or its allocation ended. */
     qh__job_rec *rec = NULL;
     QH_CALL(qh__store_get_id(s, job->id, &rec));

@@ -23,7 +23,8 @@ void qh__strv_free(char **v);
 
 /* Ends the job after its program: packs results/ into model.tar.gz, then records DONE
  * (when the program succeeded or saved a result) or ERROR with `why` (the exit reason and
- * the last log lines). A job canceled meanwhile stays CANCELED. */
+ * the last log lines). A job canceled meanwhile ends CANCELED: the caller has made sure
+ * that none of its processes is left. */
 qh_status qh__job_conclude(qh__store *s, int64_t id, bool succeeded, const char *why);
 
 /* Runs job id to its end in this process: waits for its device, prepares it, runs the

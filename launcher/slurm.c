@@ -507,7 +507,9 @@ void qh__slurm_reconcile(qh__store *s, qh__job_rec *const *recs, size_t n)
         if (meaning == 0 || (meaning < 0 && !(q_ok && a_rc == 0)))
             continue; /* live, or Slurm could not be asked */
         qh_job_state to = QH_JOB_ERROR;
-        if (meaning == 1) {
+        if (r->state == QH_JOB_CANCELLING) { /* Slurm's job is over: so is the cancel */
+            to = QH_JOB_CANCELED;
+        } else if (meaning == 1) {
             to = QH_JOB_CANCELED;
             snprintf(msg, sizeof msg, "Slurm job %s was canceled (%s)", r->slurm_id, state);
         } else if (meaning == 2) {

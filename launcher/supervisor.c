@@ -187,6 +187,23 @@ static void s_kill_tree(pid_t pgid, int sig)
         kill(list[i], sig);
 }
 
+/* Stops and reaps every process of the job: the program's group and everything
+ * re-parented to the supervisor, until it has no child left. Only then is the job's
+ * device free for the next job. A process that cannot die (stuck in the kernel) keeps the
+ * supervisor here, and the device held, for as long as it lives. */
+static void s_reap_tree(pid_t pgid)
+{
+    for (;;) {
+        s_kill_tree(pgid, SIGKILL);
+        pid_t w;
+        while ((w = waitpid(-1, NULL, WNOHANG)) > 0) {
+        }
+        if (w < 0 && errno == ECHILD)
+            return;
+        usleep(20 * 1000);
+    }
+}
+
 /* CPU seconds (user + system) of the supervisor's live descendants plus those reaped. */
 static double s_tree_cpu(void)
 {
@@ -541,7 +558,7 @@ static qh_status s_run_program(s_sup *sup, const qh__job_rec *rec)
         qh_job_state now;
         char sub[64];
         if (qh__store_state(sup->store, rec->id, &now, sub, sizeof sub) == QH_OK) {
-            if (now == QH_JOB_CANCELED && !canceled) {
+            if ((now == QH_JOB_CANCELLING || now == QH_JOB_CANCELED) && !canceled) {
                 canceled = true;
                 term_at = qh__now();
                 s_log_line(sup, "qhybrid", "job canceled: stopping the program");
@@ -558,10 +575,11 @@ static qh_status s_run_program(s_sup *sup, const qh__job_rec *rec)
             s_kill_tree(pid, SIGKILL);
     }
     s_phase_switch(sup, NULL);
-    /* Whatever is left of the tree goes now. */
-    s_kill_tree(pid, SIGKILL);
-    while (waitpid(-1, NULL, WNOHANG) > 0) {
-    }
+    /* Whatever is left of the tree goes now, and the job ends (a canceled one CANCELED, the
+     * device free) only once nothing of it runs. */
+    s_reap_tree(pid);
+    if (canceled)
+        s_log_line(sup, "qhybrid", "job canceled: every process of the job has ended");
     s_save_usage(sup, qh__now() - started);
     bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     why = ok ? NULL : s_exit_reason(status, sup);
@@ -651,7 +669,12 @@ qh_status qh__supervise(const char *home, int64_t id, int ready_fd)
         if (qh__store_transition(store, id, QH_JOB_ERROR, NULL, msg) != QH_OK)
             qh_clear_error();
     }
-fail:
+fail:;
+    /* Canceled before or while the program started: nothing of it runs any more. */
+    qh_job_state now;
+    if (store && qh__store_state(store, id, &now, NULL, 0) == QH_OK && now == QH_JOB_CANCELLING &&
+        qh__store_transition(store, id, QH_JOB_CANCELED, NULL, NULL) != QH_OK)
+        qh_clear_error();
     if (ready_fd >= 0)
         close(ready_fd);
     if (sup.log)

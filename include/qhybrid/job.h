@@ -55,14 +55,18 @@
 extern "C" {
 #endif
 
-/* X(NAME, "printed form"): the job states, in lifecycle order. */
+/* X(NAME, "printed form"): the job states, in lifecycle order but for CANCELLING, which
+ * comes last so that the others keep their numbers. CANCELLING (Amazon Braket's name) is a
+ * canceled job whose processes are still being stopped: it holds its device until the
+ * whole process tree is gone, then becomes CANCELED. */
 #define QH_JOB_STATE_MAP(X)                                                                        \
     X(QUEUED, "QUEUED")                                                                            \
     X(INITIALIZING, "INITIALIZING")                                                                \
     X(RUNNING, "RUNNING")                                                                          \
     X(DONE, "DONE")                                                                                \
     X(ERROR, "ERROR")                                                                              \
-    X(CANCELED, "CANCELED")
+    X(CANCELED, "CANCELED")                                                                        \
+    X(CANCELLING, "CANCELLING")
 
 typedef enum qh_job_state {
 #define QH__JOB_STATE_ENUM(name, text) QH_JOB_##name,
@@ -96,12 +100,13 @@ QH_EXPORT const char *qh_job_state_name(qh_job_state s);
 /* Parses a state's printed name (exact, upper case); QH_EINVAL when it is none. */
 QH_EXPORT qh_status qh_job_state_parse(const char *text, qh_job_state *out);
 
-/* Whether a job may go from `from` to `to`: QUEUED → INITIALIZING → RUNNING → DONE, and
- * ERROR or CANCELED from any non-terminal state; RUNNING → RUNNING changes the sub-status.
+/* Whether a job may go from `from` to `to`: QUEUED → INITIALIZING → RUNNING → DONE, ERROR
+ * or CANCELED from QUEUED, INITIALIZING and RUNNING, CANCELLING from INITIALIZING and
+ * RUNNING, and CANCELLING → CANCELED only; RUNNING → RUNNING changes the sub-status.
  * Nothing leaves DONE, ERROR or CANCELED. */
 QH_EXPORT bool qh_job_transition_allowed(qh_job_state from, qh_job_state to);
 
-/* Whether s is DONE, ERROR or CANCELED. */
+/* Whether s is DONE, ERROR or CANCELED (CANCELLING is not: the job's processes still run). */
 QH_EXPORT bool qh_job_state_terminal(qh_job_state s);
 
 /* QH_OK when `sub` is one of QH_JOB_SUB_STATUS_MAP's names or a Qiskit Serverless spelling
@@ -117,8 +122,8 @@ QH_EXPORT const char *qh_job_sub_status_canonical(const char *sub);
 QH_EXPORT const char *qh_job_sub_status_qiskit_name(const char *sub);
 
 /* Amazon Braket's name of a state: QUEUED → QUEUED; INITIALIZING and RUNNING → RUNNING;
- * DONE → COMPLETED; ERROR → FAILED; CANCELED → CANCELLED ("UNKNOWN" outside the list).
- * Braket's CANCELLING is never returned: a cancel here ends the job at once. */
+ * DONE → COMPLETED; ERROR → FAILED; CANCELLING → CANCELLING; CANCELED → CANCELLED
+ * ("UNKNOWN" outside the list). */
 QH_EXPORT const char *qh_job_status_braket_name(qh_job_state s);
 
 /* QH_OK when `name` is a valid job name: 1 to 50 letters, digits and '-', not starting or
@@ -220,7 +225,8 @@ QH_EXPORT qh_status qh_job_state_of(qh_job *job, qh_job_state *state, char *sub_
 /* The printed status, e.g. "RUNNING: OPTIMIZING_FOR_HARDWARE" (a caller-owned string). */
 QH_EXPORT char *qh_job_status(qh_job *job);
 
-/* Waits up to timeout_ms (< 0: forever) for the job to end. ETIMEDOUT when it has not. */
+/* Waits up to timeout_ms (< 0: forever) for the job to end (DONE, ERROR or CANCELED; a
+ * CANCELLING job has not ended). ETIMEDOUT when it has not. */
 QH_EXPORT qh_status qh_job_wait(qh_job *job, int timeout_ms);
 
 /* Waits for the job to end (up to timeout_ms, < 0 forever) and gives its result (*out is
@@ -234,9 +240,11 @@ QH_EXPORT qh_status qh_job_logs(qh_job *job, char **out);
 /* The job's metrics: a list of maps {name, value, iteration, timestamp}; caller-owned. */
 QH_EXPORT qh_status qh_job_metrics(qh_job *job, qh_value **out);
 
-/* Cancels the job in any non-terminal state: a queued job leaves its queue, a running one
- * is stopped with its whole process tree. ESTATE when it has already ended. qh_job_stop is
- * the same call under Qiskit Serverless's name. */
+/* Cancels the job in any non-terminal state: a queued job leaves its queue and is CANCELED
+ * at once; a started one becomes CANCELLING while its supervisor stops the whole process
+ * tree (SIGTERM, SIGKILL 3 s later), keeping the device until every process is gone, and
+ * then CANCELED. Canceling a CANCELLING job does nothing. ESTATE when it has already ended.
+ * qh_job_stop is the same call under Qiskit Serverless's name. */
 QH_EXPORT qh_status qh_job_cancel(qh_job *job);
 QH_EXPORT qh_status qh_job_stop(qh_job *job);
 
