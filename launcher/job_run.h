@@ -35,9 +35,19 @@ qh_status qh__supervise(const char *home, int64_t id, int ready_fd);
 
 /* Starts a detached process (new session, standard streams on /dev/null, other
  * descriptors closed) supervising job id, and returns once it has recorded itself. The
- * process is this program again (/proc/self/exe) with QH_SUPERVISE set, whose
- * qh_job_dispatch calls qh__supervise_main. */
+ * process is the qhybrid command (qh__supervisor_exe) with QH_SUPERVISE set, whose main
+ * calls qh__supervise_main through qh_job_dispatch; never the caller's own program. */
 qh_status qh__supervisor_spawn(const char *home, int64_t id);
+
+/* The path of the qhybrid command, which supervises jobs, into out: $QH_SUPERVISOR_EXE
+ * when set (ENOTFOUND when it is no executable); this program when it is the command
+ * (qh__supervisor_exe_is_self); else the first executable of <libdir>/../bin/qhybrid next
+ * to the shared library, the build tree's qhybrid and <prefix>/bin/qhybrid. ENOTFOUND
+ * naming them when none is there. */
+qh_status qh__supervisor_exe(char *out, size_t size);
+
+/* Called by the qhybrid command's main: this program is the one that supervises. */
+void qh__supervisor_exe_is_self(void);
 
 /* The supervisor process's work, from QH_SUPERVISE, QH_SUPERVISE_FD and QH_HOME; returns
  * its exit status. */

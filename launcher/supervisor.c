@@ -8,9 +8,11 @@
  * The store is polled a few times a second for cancellation and sub-status changes (the
  * CPU time of the process tree is attributed to the phase that was current). */
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -687,9 +689,71 @@ fail:;
     return st;
 }
 
+/* ---- the supervisor's executable ------------------------------------------------------ */
+
+static bool s_self_is_qhybrid; /* this process is the qhybrid command itself */
+static const char s_anchor;    /* an object of this library, for dladdr */
+
+void qh__supervisor_exe_is_self(void)
+{
+    s_self_is_qhybrid = true;
+}
+
+/* Copies path into out when it names an executable file. */
+static bool s_try_exe(const char *path, char *out, size_t size)
+{
+    struct stat sb;
+    if (!path || !*path || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || access(path, X_OK) != 0)
+        return false;
+    snprintf(out, size, "%s", path);
+    return strlen(path) < size;
+}
+
+qh_status qh__supervisor_exe(char *out, size_t size)
+{
+    const char *env = getenv("QH_SUPERVISOR_EXE");
+    if (env && *env) {
+        if (s_try_exe(env, out, size))
+            return QH_OK;
+        return QH_ERROR(QH_ENOTFOUND, "QH_SUPERVISOR_EXE names %s, which is not an executable",
+                        env);
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[n > 0 ? n : 0] = '\0';
+    if (s_self_is_qhybrid && n > 0 && s_try_exe(self, out, size))
+        return QH_OK;
+    /* Next to the shared library this code is in: <prefix>/<libdir>/../bin/qhybrid. In a
+     * program linked with the static library, dladdr names the program: skipped. */
+    char near[PATH_MAX + 64] = "";
+    Dl_info info;
+    char lib[PATH_MAX];
+    if (dladdr(&s_anchor, &info) && info.dli_fname && realpath(info.dli_fname, lib) &&
+        strcmp(lib, self) != 0) {
+        char *slash = strrchr(lib, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(near, sizeof near, "%s/%s/qhybrid", lib, QH_LIB_TO_BIN);
+            if (s_try_exe(near, out, size))
+                return QH_OK;
+        }
+    }
+    /* The build tree the library was built in, then the installation prefix. */
+    if (s_try_exe(QH_BUILD_QHYBRID, out, size) || s_try_exe(QH_INSTALL_QHYBRID, out, size))
+        return QH_OK;
+    return QH_ERROR(QH_ENOTFOUND,
+                    "cannot find the qhybrid command, which supervises jobs (looked for %s%s%s "
+                    "and %s); install qhybrid or name it in QH_SUPERVISOR_EXE",
+                    *near ? near : "", *near ? ", " : "", QH_BUILD_QHYBRID, QH_INSTALL_QHYBRID);
+}
+
 qh_status qh__supervisor_spawn(const char *home, int64_t id)
 {
     int ready[2];
+    /* The qhybrid command supervises, never the caller's program: that one may be anything,
+     * and running its main again would repeat whatever it does. */
+    char exe[PATH_MAX];
+    QH_CALL(qh__supervisor_exe(exe, sizeof exe));
     if (pipe2(ready, O_CLOEXEC) != 0)
         return QH_ERROR(QH_EIO, "cannot start the job's supervisor: %s", strerror(errno));
     fflush(NULL);
@@ -719,8 +783,8 @@ qh_status qh__supervisor_spawn(const char *home, int64_t id)
         long maxfd = sysconf(_SC_OPEN_MAX);
         for (long fd = 4; fd < (maxfd > 0 ? maxfd : 1024) && fd < 65536; fd++)
             close((int)fd);
-        /* A fresh image of this program: nothing of the caller's state (threads, locks,
-         * SQLite's per-process file table) comes along. Its qh_job_dispatch supervises. */
+        /* A fresh image of the qhybrid command: nothing of the caller's state (threads,
+         * locks, SQLite's per-process file table) comes along. Its main supervises. */
         char idt[32], fdt[16];
         snprintf(idt, sizeof idt, "%" PRId64, id);
         snprintf(fdt, sizeof fdt, "%d", ready_fd);
@@ -728,7 +792,7 @@ qh_status qh__supervisor_spawn(const char *home, int64_t id)
         setenv("QH_SUPERVISE_FD", fdt, 1);
         setenv("QH_HOME", home, 1);
         char *const argv[] = {(char *)"qhybrid-supervisor", NULL};
-        execv("/proc/self/exe", argv);
+        execv(exe, argv);
         _exit(127);
     }
     close(ready[1]);
