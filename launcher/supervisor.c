@@ -30,6 +30,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/proc.h"
+#include "core/sysinfo.h"
 #include "launcher/fsutil.h"
 #include "launcher/job_run.h"
 #include "launcher/metric_line.h"
@@ -598,6 +599,25 @@ fail:
     return st;
 }
 
+/* A budget of more CPUs than there are is allowed (the job's threads share them), but said
+ * in the log, once, with both numbers. */
+static void s_note_cpus(s_sup *sup, const qh__job_rec *rec)
+{
+    const char *alloc = rec->slurm ? getenv("SLURM_CPUS_ON_NODE") : NULL;
+    long have = alloc ? strtol(alloc, NULL, 10) : 0;
+    bool slurm = have > 0;
+    if (!slurm)
+        have = (long)qh__cpu_count();
+    if (rec->cpus <= (double)have)
+        return;
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "the job asks for %g CPUs but %s has %ld; it runs anyway, its threads sharing "
+             "them",
+             rec->cpus, slurm ? "its Slurm allocation on this node" : "this machine", have);
+    s_log_line(sup, "qhybrid", msg);
+}
+
 int qh__supervise_main(void)
 {
     const char *idt = getenv("QH_SUPERVISE"), *fdt = getenv("QH_SUPERVISE_FD");
@@ -655,6 +675,7 @@ qh_status qh__supervise(const char *home, int64_t id, int ready_fd)
     if (!logpath)
         QH_FAIL(QH_ENOMEM, "no memory");
     sup.log = fopen(logpath, "a");
+    s_note_cpus(&sup, rec);
     if (qh__job_prepare(store, rec) != QH_OK) {
         char msg[1200];
         snprintf(msg, sizeof msg, "could not prepare the job: %s", qh_last_error());
