@@ -642,6 +642,7 @@ qh_status qh__supervise(const char *home, int64_t id, int ready_fd)
     qh__job_rec *rec = NULL;
     s_sup sup = {.id = id, .current_phase = -1};
     char *logpath = NULL;
+    qh_job_state now;
     QH_CALL(qh__store_open(home, &store));
     sup.store = store;
     qh_status st = QH_OK;
@@ -692,9 +693,8 @@ qh_status qh__supervise(const char *home, int64_t id, int ready_fd)
         if (qh__store_transition(store, id, QH_JOB_ERROR, NULL, msg) != QH_OK)
             qh_clear_error();
     }
-fail:;
+fail:
     /* Canceled before or while the program started: nothing of it runs any more. */
-    qh_job_state now;
     if (store && qh__store_state(store, id, &now, NULL, 0) == QH_OK && now == QH_JOB_CANCELLING &&
         qh__store_transition(store, id, QH_JOB_CANCELED, NULL, NULL) != QH_OK)
         qh_clear_error();

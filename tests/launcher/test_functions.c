@@ -1,8 +1,9 @@
 /* Functions end to end through the command line: upload versions, runs keeping their
  * version, arguments of every kind (and @file), each end state and its message, the run's
- * budget as the tasks see it, resource usage per sub-status (wall, CPU, simulator time,
- * and the program's own merged in), delete, and the transpile_remote example with the
- * data store round trip. Each test has its own QH_HOME. */
+ * budget as the tasks see it (and the log's note of a budget above the machine's CPUs),
+ * resource usage per sub-status (wall, CPU, simulator time, and the program's own merged
+ * in), delete, and the transpile_remote example with the data store round trip. Each
+ * test has its own QH_HOME. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,7 +1,8 @@
 /* Hybrid jobs end to end through the command line: submit, status, logs, metrics, result,
  * cancel and list, with real supervisor processes. Covers each end state and its message,
  * validation at submit, queue order and one job per device, cancel while queued and while
- * running (the whole process tree stops), restart recovery after the supervisor is killed,
+ * running (the whole process tree stops; a job whose tree ignores SIGTERM is CANCELLING and
+ * keeps its device until the tree is gone), restart recovery after the supervisor is killed,
  * checkpoint atomicity when the program is killed mid-save, multi-instance jobs, a result
  * that cannot be serialised, and the examples. Each test has its own QH_HOME. */
 #include <errno.h>
