@@ -581,12 +581,17 @@ qh_status qh_job_call(const qh_job_def *def, qh_value **args, qh_job **out)
         QH_FAIL(QH_EINVAL, "no job definition given");
     /* The job runs this program again, and its process must find the function: before main
      * when QH_HYBRID_JOB defined it, else in main through qh_job_dispatch. */
-    if (!def->local && !s_argv && !s_found_at_load(def->function))
+    QH_TRY(qh__job_reentry_check());
+    bool at_load = s_found_at_load(def->function);
+    if (!def->local && !s_argv && !at_load)
         QH_FAIL(QH_ESTATE,
                 "hybrid job '%s' was not defined with QH_HYBRID_JOB, so its process can only "
                 "find it in main: register it there, then call `if (qh_job_dispatch(argc, "
                 "argv, &rc)) return rc;` before qh_job_call",
                 def->function);
+    /* Found in main only: the job's process must not stop before main (see below). */
+    if (!def->local && !at_load && !(rec.env = strdup("{\"QH_JOB_ENTRY_IN_MAIN\": \"1\"}")))
+        QH_FAIL(QH_ENOMEM, "no memory");
     if (def->job_name)
         snprintf(name, sizeof name, "%.63s", def->job_name);
     else
@@ -696,30 +701,54 @@ fail:
 
 /* ---- the job's own process ------------------------------------------------------------ */
 
+qh_status qh__job_reentry_check(void)
+{
+    const char *entry = getenv("QH_JOB_ENTRY");
+    if (entry && *entry && getenv("QH_JOB_ID"))
+        return QH_ERROR(QH_ESTATE,
+                        "this process was started to run hybrid job '%s', which its program "
+                        "does not define before main; not starting more work from it",
+                        entry);
+    return QH_OK;
+}
+
+/* Loads the job's dependencies (QH_JOB_DEPENDENCIES; loading one twice is harmless): they
+ * may register tasks the job submits, or the job itself. Prints why on failure. */
+static bool s_load_deps(void)
+{
+    const char *deps = getenv("QH_JOB_DEPENDENCIES");
+    if (!deps || !*deps)
+        return true;
+    char *copy = strdup(deps), *save = NULL;
+    bool ok = copy != NULL;
+    for (char *p = copy ? strtok_r(copy, ":", &save) : NULL; ok && p;
+         p = strtok_r(NULL, ":", &save))
+        if (qh_task_load(p) != QH_OK) {
+            fprintf(stderr, "qhybrid: %s\n", qh_last_error());
+            ok = false;
+        }
+    free(copy);
+    return ok;
+}
+
 static int s_run_entry(const char *entry)
 {
-    const qh_job_def *def = qh_job_find(entry);
     qh__store *s = NULL;
     qh__job_rec *rec = NULL;
     qh_value *args = NULL, *result = NULL;
     const char *id_text = getenv("QH_JOB_ID");
     int rc = 1;
+    if (!s_load_deps())
+        return 1;
+    const qh_job_def *def = qh_job_find(entry);
     if (!def) {
         fprintf(stderr, "qhybrid: this program defines no hybrid job named '%s'\n", entry);
         return 1;
     }
-    /* Dependencies first: they may register tasks the job submits. */
-    const char *deps = getenv("QH_JOB_DEPENDENCIES");
-    if (deps && *deps) {
-        char *copy = strdup(deps), *save = NULL;
-        for (char *p = copy ? strtok_r(copy, ":", &save) : NULL; p; p = strtok_r(NULL, ":", &save))
-            if (qh_task_load(p) != QH_OK) {
-                fprintf(stderr, "qhybrid: %s\n", qh_last_error());
-                free(copy);
-                return 1;
-            }
-        free(copy);
-    }
+    /* The processes the function starts are not this job's entry (nor is the function
+     * itself, should it start jobs or runs). */
+    unsetenv("QH_JOB_ENTRY");
+    unsetenv("QH_JOB_ENTRY_IN_MAIN");
     if (qh__store_open(getenv("QH_HOME"), &s) != QH_OK ||
         qh__store_get_id(s, id_text ? strtoll(id_text, NULL, 10) : -1, &rec) != QH_OK) {
         fprintf(stderr, "qhybrid: cannot read this job's record: %s\n", qh_last_error());
@@ -766,8 +795,13 @@ void qh__job_enter_at_load(void)
         return;
     done = true;
     const char *entry = getenv("QH_JOB_ENTRY");
-    if (!entry || !*entry || !getenv("QH_JOB_ID") || !qh_job_find(entry))
-        return; /* not a job's process, or a job qh_job_dispatch runs from main */
+    if (!entry || !*entry || !getenv("QH_JOB_ID"))
+        return; /* not a job's process */
+    /* A job that qh_job_dispatch runs from main (registered at run time) goes on to main;
+     * any other runs here or, when this program lacks it, fails here: main never runs
+     * again in a job's process. */
+    if (getenv("QH_JOB_ENTRY_IN_MAIN") && !qh_job_find(entry))
+        return;
     exit(s_run_entry(entry));
 }
 

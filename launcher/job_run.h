@@ -46,6 +46,11 @@ qh_status qh__supervisor_spawn(const char *home, int64_t id);
  * naming them when none is there. */
 qh_status qh__supervisor_exe(char *out, size_t size);
 
+/* ESTATE when this process was started to run a hybrid job and has not run it (its
+ * program does not define it before main, and main is running instead: it must not start
+ * jobs or runs again); QH_OK otherwise. Running the job's function clears QH_JOB_ENTRY. */
+qh_status qh__job_reentry_check(void);
+
 /* Called by the qhybrid command's main: this program is the one that supervises. */
 void qh__supervisor_exe_is_self(void);
 

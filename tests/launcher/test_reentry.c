@@ -2,7 +2,8 @@
  * and one of its own hybrid jobs to the end. Jobs are supervised by the qhybrid command,
  * and the job's own process runs the function before main, so the client's main starts
  * exactly once. Also: a hybrid job registered at run time, in a program that never calls
- * qh_job_dispatch, is refused at once with what to add. */
+ * qh_job_dispatch, is refused at once with what to add (and runs when main calls it); and
+ * a job's process whose program lacks the job stops before main. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -63,6 +64,33 @@ static void test_plain_client_main_runs_once(void **state)
     qh_job_info_list_destroy(infos, n);
 }
 
+/* A job registered at run time runs through qh_job_dispatch in main. */
+static void test_runtime_definition_with_dispatch(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    const char *count = qh_test_path("main-starts");
+    int rc = qh_test_sh(&out, "%s %s late", CLIENT, count);
+    if (rc != 0 || !strstr(out, "{\"z\":42}"))
+        fail_msg("plain_client late exited %d: %s", rc, out);
+    free(out);
+    assert_int_equal(s_count_lines(count), 1);
+}
+
+/* A job's process whose program lacks the job stops before main, saying so, rather than
+ * running main again. */
+static void test_job_process_never_runs_main(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    const char *count = qh_test_path("main-starts");
+    int rc = qh_test_sh(&out, "QH_JOB_ENTRY=no_such_job QH_JOB_ID=1 %s %s plain", CLIENT, count);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(out, "defines no hybrid job named 'no_such_job'"));
+    free(out);
+    assert_int_equal(s_count_lines(count), 0);
+}
+
 static qh_status s_body(const qh_value *args, qh_value **result)
 {
     (void)args;
@@ -93,6 +121,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_plain_client_main_runs_once, qh_test_home_setup,
                                         qh_test_home_teardown),
         cmocka_unit_test_setup_teardown(test_runtime_definition_needs_dispatch, qh_test_home_setup,
+                                        qh_test_home_teardown),
+        cmocka_unit_test_setup_teardown(test_runtime_definition_with_dispatch, qh_test_home_setup,
+                                        qh_test_home_teardown),
+        cmocka_unit_test_setup_teardown(test_job_process_never_runs_main, qh_test_home_setup,
                                         qh_test_home_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
