@@ -31,10 +31,11 @@
  * constructors see from the environment that the process is the job, run the function with
  * the arguments, save its result and exit, after every QH_HYBRID_JOB and QH_TASK of the
  * program has registered (other constructors of the program may not have run yet). main
- * therefore needs no call of its own and runs once. The caller gets a handle at once. The
- * arguments, of any size, reach the function whole; they are also the job's
- * hyperparameters (strings), which the store shows shortened past 2,500 characters; the
- * value the function returns is the job's result.
+ * therefore needs no call of its own and runs once; a job's process whose program turns
+ * out not to define the job stops there with a message, never running main. The caller
+ * gets a handle at once. The arguments, of any size, reach the function whole; they are
+ * also the job's hyperparameters (strings), which the store shows shortened past 2,500
+ * characters; the value the function returns is the job's result.
  *
  * Inside a running job (the function above, or any program started by `qhybrid submit`
  * that links libqhybrid) the qh_job_* "in-job" calls below find the job through the
