@@ -6,7 +6,7 @@
  *   hybrid_job [--local] [--num-tasks N] [--name JOB]
  *
  * Without --local the job is queued on device "sv" and runs in its own process (this
- * program again, entered through qh_job_dispatch); with --local it runs here at once.
+ * program again, where the function runs before main); with --local it runs here at once.
  * Prints {"job", "status", "result"} as JSON and exits 0 when the job is DONE. The job is
  * recorded in the job store ($QH_HOME), where `qhybrid status|logs|metrics|result` see it.
  */
@@ -82,9 +82,6 @@ QH_HYBRID_JOB(run_hybrid_job, .device = "sv")
 
 int main(int argc, char **argv)
 {
-    int rc;
-    if (qh_job_dispatch(argc, argv, &rc))
-        return rc;
     qh_job_def def = run_hybrid_job_job;
     int64_t num_tasks = 5;
     for (int i = 1; i < argc; i++) {

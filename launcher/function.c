@@ -215,6 +215,7 @@ qh_status qh_function_run(const qh_function *f, qh_value **args, const qh_run_op
     *out = NULL;
     if (!f)
         QH_FAIL(QH_EINVAL, "no function given");
+    QH_TRY(qh__job_reentry_check());
     if (o->cpus < 0)
         QH_FAIL(QH_EINVAL, "a budget of %g cores makes no sense", o->cpus);
     if (o->job_name)

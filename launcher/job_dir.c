@@ -293,9 +293,12 @@ qh_status qh__job_conclude(qh__store *s, int64_t id, bool succeeded, const char 
     if (qh__is_dir(results) && qh__archive_pack_dir(results, model) != QH_OK &&
         asprintf(&pack_error, "could not pack the results: %s", qh_last_error()) < 0)
         pack_error = NULL;
-    if (rec->state == QH_JOB_CANCELED || qh_job_state_terminal(rec->state))
+    if (qh_job_state_terminal(rec->state))
         goto fail; /* nothing more to record */
-    if (rec->state != QH_JOB_RUNNING) {
+    if (rec->state == QH_JOB_CANCELLING) {
+        /* Its processes are gone (the caller has reaped them): the cancel is complete. */
+        st = qh__store_transition(s, id, QH_JOB_CANCELED, NULL, NULL);
+    } else if (rec->state != QH_JOB_RUNNING) {
         st = qh__store_transition(s, id, QH_JOB_ERROR, NULL,
                                   why ? why : "the job ended before it started running");
     } else if ((succeeded || rec->result_saved) && !pack_error) {

@@ -23,7 +23,8 @@ void qh__strv_free(char **v);
 
 /* Ends the job after its program: packs results/ into model.tar.gz, then records DONE
  * (when the program succeeded or saved a result) or ERROR with `why` (the exit reason and
- * the last log lines). A job canceled meanwhile stays CANCELED. */
+ * the last log lines). A job canceled meanwhile ends CANCELED: the caller has made sure
+ * that none of its processes is left. */
 qh_status qh__job_conclude(qh__store *s, int64_t id, bool succeeded, const char *why);
 
 /* Runs job id to its end in this process: waits for its device, prepares it, runs the
@@ -34,9 +35,24 @@ qh_status qh__supervise(const char *home, int64_t id, int ready_fd);
 
 /* Starts a detached process (new session, standard streams on /dev/null, other
  * descriptors closed) supervising job id, and returns once it has recorded itself. The
- * process is this program again (/proc/self/exe) with QH_SUPERVISE set, whose
- * qh_job_dispatch calls qh__supervise_main. */
+ * process is the qhybrid command (qh__supervisor_exe) with QH_SUPERVISE set, whose main
+ * calls qh__supervise_main through qh_job_dispatch; never the caller's own program. */
 qh_status qh__supervisor_spawn(const char *home, int64_t id);
+
+/* The path of the qhybrid command, which supervises jobs, into out: $QH_SUPERVISOR_EXE
+ * when set (ENOTFOUND when it is no executable); this program when it is the command
+ * (qh__supervisor_exe_is_self); else the first executable of <libdir>/../bin/qhybrid next
+ * to the shared library, the build tree's qhybrid and <prefix>/bin/qhybrid. ENOTFOUND
+ * naming them when none is there. */
+qh_status qh__supervisor_exe(char *out, size_t size);
+
+/* ESTATE when this process was started to run a hybrid job and has not run it (its
+ * program does not define it before main, and main is running instead: it must not start
+ * jobs or runs again); QH_OK otherwise. Running the job's function clears QH_JOB_ENTRY. */
+qh_status qh__job_reentry_check(void);
+
+/* Called by the qhybrid command's main: this program is the one that supervises. */
+void qh__supervisor_exe_is_self(void);
 
 /* The supervisor process's work, from QH_SUPERVISE, QH_SUPERVISE_FD and QH_HOME; returns
  * its exit status. */

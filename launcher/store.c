@@ -371,8 +371,8 @@ qh_status qh__store_list(qh__store *s, int state_filter, qh__job_rec ***out, siz
     size_t cap = 0, len = 0;
     QH_TRY(
         s_prepare(s,
-                  state_filter == QH__LIST_LIVE ? "SELECT " S_COLUMNS " FROM jobs WHERE state IN"
-                                                  " ('QUEUED','INITIALIZING','RUNNING') ORDER BY id"
+                  state_filter == QH__LIST_LIVE ? "SELECT " S_COLUMNS " FROM jobs WHERE state NOT"
+                                                  " IN ('DONE','ERROR','CANCELED') ORDER BY id"
                   : state_filter < 0            ? "SELECT " S_COLUMNS " FROM jobs ORDER BY id"
                                      : "SELECT " S_COLUMNS " FROM jobs WHERE state = ? ORDER BY id",
                   &q));
@@ -531,6 +531,26 @@ fail:
     return st;
 }
 
+qh_status qh__store_cancel(qh__store *s, int64_t id, qh_job_state *now)
+{
+    qh_job_state from = QH_JOB_QUEUED;
+    char *name = NULL;
+    QH_CALL(s_exec(s, "BEGIN IMMEDIATE"));
+    qh_status st = s_read_state(s, id, &from, &name);
+    qh_job_state to =
+        from == QH_JOB_QUEUED || qh_job_state_terminal(from) ? QH_JOB_CANCELED : QH_JOB_CANCELLING;
+    if (st == QH_OK && from != QH_JOB_CANCELLING)
+        st = s_transition_locked(s, id, to, NULL, NULL);
+    if (st == QH_OK)
+        st = s_exec(s, "COMMIT");
+    if (st != QH_OK)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    else if (now)
+        *now = to;
+    free(name);
+    return st;
+}
+
 qh_status qh__store_transition(qh__store *s, int64_t id, qh_job_state to, const char *sub,
                                const char *error)
 {
@@ -549,10 +569,11 @@ qh_status qh__store_claim(qh__store *s, int64_t id, bool *claimed)
     sqlite3_stmt *q = NULL;
     *claimed = false;
     QH_TRY(s_exec(s, "BEGIN IMMEDIATE"));
-    /* The oldest QUEUED job of this job's device, unless a job holds the device. */
+    /* The oldest QUEUED job of this job's device, unless a job holds the device (a
+     * CANCELLING one does until its last process is gone). */
     QH_TRY(s_prepare(s,
                      "SELECT CASE WHEN EXISTS(SELECT 1 FROM jobs h WHERE h.device = j.device"
-                     " AND h.state IN ('INITIALIZING','RUNNING')) THEN 0"
+                     " AND h.state IN ('INITIALIZING','RUNNING','CANCELLING')) THEN 0"
                      " WHEN (SELECT MIN(o.id) FROM jobs o WHERE o.device = j.device"
                      " AND o.state = 'QUEUED') = j.id THEN 1 ELSE 0 END, j.state"
                      " FROM jobs j WHERE j.id = ?",
@@ -772,9 +793,14 @@ qh_status qh__store_recover(qh__store *s)
         char msg[256];
         snprintf(msg, sizeof msg, "%s while the job was %s", why, qh_job_state_name(r->state));
         /* Another process may have ended the job meanwhile: then the transition is refused,
-         * which is fine. The program's process group, if any, is stopped too. */
-        if (qh__store_transition(s, r->id, QH_JOB_ERROR, NULL, msg) == QH_OK && r->pgid > 0 &&
-            s_proc_is_job(r->pgid, r->id))
+         * which is fine. The program's process group, if any, is stopped too (first: a job
+         * that was being canceled ends CANCELED, which should mean nothing of it runs). */
+        bool stop = r->pgid > 0 && s_proc_is_job(r->pgid, r->id);
+        if (stop && r->state == QH_JOB_CANCELLING)
+            kill(-(pid_t)r->pgid, SIGKILL);
+        if (r->state == QH_JOB_CANCELLING)
+            qh__store_transition(s, r->id, QH_JOB_CANCELED, NULL, NULL);
+        else if (qh__store_transition(s, r->id, QH_JOB_ERROR, NULL, msg) == QH_OK && stop)
             kill(-(pid_t)r->pgid, SIGKILL);
         qh_clear_error();
     }

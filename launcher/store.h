@@ -95,8 +95,14 @@ qh_status qh__store_wait(qh__store *s, int64_t id, int timeout_ms);
 qh_status qh__store_transition(qh__store *s, int64_t id, qh_job_state to, const char *sub,
                                const char *error);
 
-/* The job takes its device when no other job holds it (INITIALIZING or RUNNING) and it is
- * the oldest QUEUED job of that device: then it becomes INITIALIZING and *claimed is true. */
+/* Cancels the job in one transaction: QUEUED becomes CANCELED (it has no process), INITIALIZING
+ * and RUNNING become CANCELLING (its supervisor stops the process tree, then records
+ * CANCELED), CANCELLING stays. *now (may be NULL) receives the state it is in then. ESTATE
+ * when the job has ended. */
+qh_status qh__store_cancel(qh__store *s, int64_t id, qh_job_state *now);
+
+/* The job takes its device when no other job holds it (INITIALIZING, RUNNING or CANCELLING) and it
+ * is the oldest QUEUED job of that device: then it becomes INITIALIZING and *claimed is true. */
 qh_status qh__store_claim(qh__store *s, int64_t id, bool *claimed);
 
 /* Records the supervising process (pid, start time, boot id) / the program's group. */

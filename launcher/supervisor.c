@@ -8,9 +8,11 @@
  * The store is polled a few times a second for cancellation and sub-status changes (the
  * CPU time of the process tree is attributed to the phase that was current). */
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +30,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/proc.h"
+#include "core/sysinfo.h"
 #include "launcher/fsutil.h"
 #include "launcher/job_run.h"
 #include "launcher/metric_line.h"
@@ -185,6 +188,23 @@ static void s_kill_tree(pid_t pgid, int sig)
     size_t n = s_descendants(getpid(), list, 4096);
     for (size_t i = 1; i < n; i++)
         kill(list[i], sig);
+}
+
+/* Stops and reaps every process of the job: the program's group and everything
+ * re-parented to the supervisor, until it has no child left. Only then is the job's
+ * device free for the next job. A process that cannot die (stuck in the kernel) keeps the
+ * supervisor here, and the device held, for as long as it lives. */
+static void s_reap_tree(pid_t pgid)
+{
+    for (;;) {
+        s_kill_tree(pgid, SIGKILL);
+        pid_t w;
+        while ((w = waitpid(-1, NULL, WNOHANG)) > 0) {
+        }
+        if (w < 0 && errno == ECHILD)
+            return;
+        usleep(20 * 1000);
+    }
 }
 
 /* CPU seconds (user + system) of the supervisor's live descendants plus those reaped. */
@@ -541,7 +561,7 @@ static qh_status s_run_program(s_sup *sup, const qh__job_rec *rec)
         qh_job_state now;
         char sub[64];
         if (qh__store_state(sup->store, rec->id, &now, sub, sizeof sub) == QH_OK) {
-            if (now == QH_JOB_CANCELED && !canceled) {
+            if ((now == QH_JOB_CANCELLING || now == QH_JOB_CANCELED) && !canceled) {
                 canceled = true;
                 term_at = qh__now();
                 s_log_line(sup, "qhybrid", "job canceled: stopping the program");
@@ -558,10 +578,11 @@ static qh_status s_run_program(s_sup *sup, const qh__job_rec *rec)
             s_kill_tree(pid, SIGKILL);
     }
     s_phase_switch(sup, NULL);
-    /* Whatever is left of the tree goes now. */
-    s_kill_tree(pid, SIGKILL);
-    while (waitpid(-1, NULL, WNOHANG) > 0) {
-    }
+    /* Whatever is left of the tree goes now, and the job ends (a canceled one CANCELED, the
+     * device free) only once nothing of it runs. */
+    s_reap_tree(pid);
+    if (canceled)
+        s_log_line(sup, "qhybrid", "job canceled: every process of the job has ended");
     s_save_usage(sup, qh__now() - started);
     bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     why = ok ? NULL : s_exit_reason(status, sup);
@@ -576,6 +597,25 @@ fail:
     qh__strv_free(argv);
     free(why);
     return st;
+}
+
+/* A budget of more CPUs than there are is allowed (the job's threads share them), but said
+ * in the log, once, with both numbers. */
+static void s_note_cpus(s_sup *sup, const qh__job_rec *rec)
+{
+    const char *alloc = rec->slurm ? getenv("SLURM_CPUS_ON_NODE") : NULL;
+    long have = alloc ? strtol(alloc, NULL, 10) : 0;
+    bool slurm = have > 0;
+    if (!slurm)
+        have = (long)qh__cpu_count();
+    if (rec->cpus <= (double)have)
+        return;
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "the job asks for %g CPUs but %s has %ld; it runs anyway, its threads sharing "
+             "them",
+             rec->cpus, slurm ? "its Slurm allocation on this node" : "this machine", have);
+    s_log_line(sup, "qhybrid", msg);
 }
 
 int qh__supervise_main(void)
@@ -602,6 +642,7 @@ qh_status qh__supervise(const char *home, int64_t id, int ready_fd)
     qh__job_rec *rec = NULL;
     s_sup sup = {.id = id, .current_phase = -1};
     char *logpath = NULL;
+    qh_job_state now;
     QH_CALL(qh__store_open(home, &store));
     sup.store = store;
     qh_status st = QH_OK;
@@ -635,6 +676,7 @@ qh_status qh__supervise(const char *home, int64_t id, int ready_fd)
     if (!logpath)
         QH_FAIL(QH_ENOMEM, "no memory");
     sup.log = fopen(logpath, "a");
+    s_note_cpus(&sup, rec);
     if (qh__job_prepare(store, rec) != QH_OK) {
         char msg[1200];
         snprintf(msg, sizeof msg, "could not prepare the job: %s", qh_last_error());
@@ -652,6 +694,10 @@ qh_status qh__supervise(const char *home, int64_t id, int ready_fd)
             qh_clear_error();
     }
 fail:
+    /* Canceled before or while the program started: nothing of it runs any more. */
+    if (store && qh__store_state(store, id, &now, NULL, 0) == QH_OK && now == QH_JOB_CANCELLING &&
+        qh__store_transition(store, id, QH_JOB_CANCELED, NULL, NULL) != QH_OK)
+        qh_clear_error();
     if (ready_fd >= 0)
         close(ready_fd);
     if (sup.log)
@@ -664,9 +710,71 @@ fail:
     return st;
 }
 
+/* ---- the supervisor's executable ------------------------------------------------------ */
+
+static bool s_self_is_qhybrid; /* this process is the qhybrid command itself */
+static const char s_anchor;    /* an object of this library, for dladdr */
+
+void qh__supervisor_exe_is_self(void)
+{
+    s_self_is_qhybrid = true;
+}
+
+/* Copies path into out when it names an executable file. */
+static bool s_try_exe(const char *path, char *out, size_t size)
+{
+    struct stat sb;
+    if (!path || !*path || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || access(path, X_OK) != 0)
+        return false;
+    snprintf(out, size, "%s", path);
+    return strlen(path) < size;
+}
+
+qh_status qh__supervisor_exe(char *out, size_t size)
+{
+    const char *env = getenv("QH_SUPERVISOR_EXE");
+    if (env && *env) {
+        if (s_try_exe(env, out, size))
+            return QH_OK;
+        return QH_ERROR(QH_ENOTFOUND, "QH_SUPERVISOR_EXE names %s, which is not an executable",
+                        env);
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[n > 0 ? n : 0] = '\0';
+    if (s_self_is_qhybrid && n > 0 && s_try_exe(self, out, size))
+        return QH_OK;
+    /* Next to the shared library this code is in: <prefix>/<libdir>/../bin/qhybrid. In a
+     * program linked with the static library, dladdr names the program: skipped. */
+    char near[PATH_MAX + 64] = "";
+    Dl_info info;
+    char lib[PATH_MAX];
+    if (dladdr(&s_anchor, &info) && info.dli_fname && realpath(info.dli_fname, lib) &&
+        strcmp(lib, self) != 0) {
+        char *slash = strrchr(lib, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(near, sizeof near, "%s/%s/qhybrid", lib, QH_LIB_TO_BIN);
+            if (s_try_exe(near, out, size))
+                return QH_OK;
+        }
+    }
+    /* The build tree the library was built in, then the installation prefix. */
+    if (s_try_exe(QH_BUILD_QHYBRID, out, size) || s_try_exe(QH_INSTALL_QHYBRID, out, size))
+        return QH_OK;
+    return QH_ERROR(QH_ENOTFOUND,
+                    "cannot find the qhybrid command, which supervises jobs (looked for %s%s%s "
+                    "and %s); install qhybrid or name it in QH_SUPERVISOR_EXE",
+                    *near ? near : "", *near ? ", " : "", QH_BUILD_QHYBRID, QH_INSTALL_QHYBRID);
+}
+
 qh_status qh__supervisor_spawn(const char *home, int64_t id)
 {
     int ready[2];
+    /* The qhybrid command supervises, never the caller's program: that one may be anything,
+     * and running its main again would repeat whatever it does. */
+    char exe[PATH_MAX];
+    QH_CALL(qh__supervisor_exe(exe, sizeof exe));
     if (pipe2(ready, O_CLOEXEC) != 0)
         return QH_ERROR(QH_EIO, "cannot start the job's supervisor: %s", strerror(errno));
     fflush(NULL);
@@ -696,8 +804,8 @@ qh_status qh__supervisor_spawn(const char *home, int64_t id)
         long maxfd = sysconf(_SC_OPEN_MAX);
         for (long fd = 4; fd < (maxfd > 0 ? maxfd : 1024) && fd < 65536; fd++)
             close((int)fd);
-        /* A fresh image of this program: nothing of the caller's state (threads, locks,
-         * SQLite's per-process file table) comes along. Its qh_job_dispatch supervises. */
+        /* A fresh image of the qhybrid command: nothing of the caller's state (threads,
+         * locks, SQLite's per-process file table) comes along. Its main supervises. */
         char idt[32], fdt[16];
         snprintf(idt, sizeof idt, "%" PRId64, id);
         snprintf(fdt, sizeof fdt, "%d", ready_fd);
@@ -705,7 +813,7 @@ qh_status qh__supervisor_spawn(const char *home, int64_t id)
         setenv("QH_SUPERVISE_FD", fdt, 1);
         setenv("QH_HOME", home, 1);
         char *const argv[] = {(char *)"qhybrid-supervisor", NULL};
-        execv("/proc/self/exe", argv);
+        execv(exe, argv);
         _exit(127);
     }
     close(ready[1]);

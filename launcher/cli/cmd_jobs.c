@@ -268,9 +268,10 @@ static void s_usage_status(FILE *f)
     fputs("usage: qhybrid status JOB [--json | --verbose | --names qhybrid|braket|qiskit]\n"
           "\n"
           "Prints the job's status: QUEUED, INITIALIZING, RUNNING, RUNNING: <sub-status>,\n"
-          "DONE, ERROR or CANCELED. --json prints the job as JSON; --verbose adds its\n"
-          "hyperparameters, transitions and resource usage per phase. --names braket\n"
-          "prints Amazon Braket's name instead (QUEUED, RUNNING, COMPLETED, FAILED,\n"
+          "CANCELLING (canceled, its processes still being stopped), DONE, ERROR or\n"
+          "CANCELED. --json prints the job as JSON; --verbose adds its hyperparameters,\n"
+          "transitions and resource usage per phase. --names braket prints Amazon\n"
+          "Braket's name instead (QUEUED, RUNNING, COMPLETED, FAILED, CANCELLING,\n"
           "CANCELLED), --names qiskit Qiskit Serverless's (its sub-statuses spelled\n"
           "OPTIMIZING_HARDWARE and WAITING_QPU).\n",
           f);
@@ -544,9 +545,10 @@ static void s_usage_cancel(FILE *f)
 {
     fputs("usage: qhybrid cancel JOB\n"
           "\n"
-          "Cancels the job: a queued job leaves its queue, a running one is stopped with\n"
-          "its whole process tree (SIGTERM, then SIGKILL after 3 s). Fails for a job that\n"
-          "has already ended.\n",
+          "Cancels the job: a queued job leaves its queue (CANCELED), a running one is\n"
+          "CANCELLING while its whole process tree is stopped (SIGTERM, then SIGKILL\n"
+          "after 3 s), keeping its device until the last process is gone, then CANCELED.\n"
+          "Prints the state the job is in then. Fails for a job that has already ended.\n",
           f);
 }
 
@@ -564,7 +566,9 @@ int qh__cmd_cancel(int argc, char **argv)
         fprintf(stderr, "qhybrid cancel: %s\n", qh_last_error());
         rc = 1;
     } else {
-        printf("CANCELED\n");
+        char *status = qh_job_status(ctx.job);
+        printf("%s\n", status ? status : "CANCELLING");
+        free(status);
     }
     s_close(&ctx);
     return rc;
