@@ -1,10 +1,10 @@
 /* Jobs at the limits of their machine, end to end with real supervisors: a full disk (a
  * small tmpfs mounted as QH_HOME) ends a job ERROR naming it, keeps what was stored before
  * and never leaves a waiter hanging, also when the supervisor is killed; the job's own
- * result and checkpoint writes report it; a damaged job store is reported at open instead
- * of read in part; a job's log keeps to its limit (dropping its oldest output, with a line
- * saying so) and its last lines are read from its end; and a job's model.tar.gz is copied
- * out through the C API. Each test has its own QH_HOME. */
+ * result and checkpoint writes and data store uploads report it; a damaged job store is reported at
+ * open instead of read in part; a job's log keeps to its limit (dropping its oldest output, with a
+ * line saying so) and its last lines are read from its end; and a job's model.tar.gz is copied out
+ * through the C API. Each test has its own QH_HOME. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -27,6 +27,7 @@
 #include "launcher/archive.h"
 #include "launcher/fsutil.h"
 #include "launcher/store.h"
+#include "qhybrid/files.h"
 #include "qhybrid/job.h"
 #include "tests/launcher/launcher_test.h"
 
@@ -216,8 +217,18 @@ static void test_full_disk_in_job(void **state)
     qh_value *v = qh_value_map_of(1, "i", qh_value_int(1));
     assert_int_equal(qh_job_save_checkpoint(v, "json"), QH_OK);
     qh_value_destroy(&v);
+    /* A file to upload to the data store, made while there is room (outside QH_HOME). */
+    char upload[] = "/tmp/qh_test_upload_XXXXXX";
+    int fd = mkstemp(upload);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, 2 << 20), 0);
+    close(fd);
+    assert_int_equal(qh_files_upload(upload, NULL, "small.bin"), QH_OK);
 
     s_fill();
+    assert_int_not_equal(qh_files_upload(upload, NULL, "big.bin"), QH_OK);
+    assert_non_null(strstr(qh_last_error(), ENOSPC_TEXT));
+    unlink(upload);
     /* Larger than any room the store's files already have. */
     char *big = malloc(2 << 20);
     assert_non_null(big);
