@@ -236,7 +236,8 @@ QH_EXPORT qh_status qh_job_wait(qh_job *job, int timeout_ms);
  * its error message; CANCELED returns ECANCELED. */
 QH_EXPORT qh_status qh_job_result(qh_job *job, int timeout_ms, qh_value **out);
 
-/* The job's log so far (stdout and stderr lines with their times); caller-owned. */
+/* The job's log so far (stdout and stderr lines with their times): every byte its log
+ * limit kept (see qh_job_logs_read); caller-owned. */
 QH_EXPORT qh_status qh_job_logs(qh_job *job, char **out);
 
 /* The job's metrics: a list of maps {name, value, iteration, timestamp}; caller-owned. */
