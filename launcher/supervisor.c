@@ -65,7 +65,7 @@ typedef struct {
     uint64_t log_limit;           /* bytes log and log.1 may hold together (0: no limit) */
     uint64_t log_size;            /* bytes in log */
     uint64_t log_base;            /* bytes of output before log's first (in log.1, or dropped) */
-    char *disk_error;             /* set when a write found no room: why the job is stopped */
+    char *log_error;              /* set when a log write failed (no room): why the job stops */
     char *reserve;                /* the file holding the room kept back (see S_RESERVE) */
     const char *config_note;      /* said in the log once it is open: a bad setting */
     char *tail[S_TAIL_LINES];     /* last lines, for error messages */
@@ -93,10 +93,10 @@ static void s_log_failed(s_sup *sup, int e)
     if (sup->log)
         fclose(sup->log);
     sup->log = NULL;
-    if (!sup->disk_error &&
-        asprintf(&sup->disk_error, "%s: cannot write the job's log %s; the job was stopped",
+    if (!sup->log_error &&
+        asprintf(&sup->log_error, "%s: cannot write the job's log %s; the job was stopped",
                  qh__errno_text(e), sup->log_path) < 0)
-        sup->disk_error = NULL;
+        sup->log_error = NULL;
 }
 
 /* Appends one line to the log; false (errno set) when it could not be written. */
@@ -186,6 +186,40 @@ static bool s_read_stream(s_sup *sup, s_stream *s)
         s->buf[s->len++] = c;
     }
     return true;
+}
+
+/* The job's log limit: its own, else "log_limit" in $QH_HOME/config, else the default. */
+static uint64_t s_log_limit(s_sup *sup, const qh__job_rec *rec)
+{
+    if (rec->log_limit > 0)
+        return rec->log_limit;
+    uint64_t limit = QH_JOB_LOG_LIMIT_DEFAULT;
+    char *v = qh__config_value(qh__store_home(sup->store), "log_limit");
+    if (v && (qh__parse_bytes(v, &limit) != 0 || limit < QH_JOB_LOG_LIMIT_MIN)) {
+        limit = QH_JOB_LOG_LIMIT_DEFAULT;
+        sup->config_note = "log_limit in $QH_HOME/config is not a size of at least 64K; the "
+                           "job's log keeps the default 64 MiB";
+    }
+    free(v);
+    return limit;
+}
+
+/* Ends the job ERROR with the thread's last error (after `what`, when given), written to the
+ * log too. A full disk is named, and the room kept back is given up first so that the
+ * status can still be written. */
+static void s_end_error(s_sup *sup, const char *what)
+{
+    char msg[1400], err[1100];
+    snprintf(err, sizeof err, "%s", qh_last_error());
+    bool full = strstr(err, "no space left on device") != NULL;
+    if (!full && sup->log_path && qh__disk_full(sup->log_path))
+        snprintf(err + strlen(err), sizeof err - strlen(err),
+                 "%sno space left on device (the file system is full)", *err ? "; " : "");
+    snprintf(msg, sizeof msg, "%s%s%s", what ? what : "", what && *err ? ": " : "", err);
+    qh__reserve_release(sup->reserve);
+    s_log_line(sup, "qhybrid", msg);
+    if (qh__store_transition(sup->store, sup->id, QH_JOB_ERROR, NULL, msg) != QH_OK)
+        qh_clear_error();
 }
 
 /* ---- the process tree ----------------------------------------------------------------- */
@@ -616,7 +650,7 @@ static qh_status s_run_program(s_sup *sup, const qh__job_rec *rec)
         }
         if (canceled && !exited && qh__now() - term_at > S_TERM_GRACE_S)
             s_kill_tree(pid, SIGKILL);
-        if (sup->disk_error && !exited && !canceled) {
+        if (sup->log_error && !exited && !canceled) {
             /* Its output has nowhere to go: stop it now rather than let it run blind. */
             canceled = true;
             term_at = qh__now();
@@ -629,16 +663,16 @@ static qh_status s_run_program(s_sup *sup, const qh__job_rec *rec)
     while (waitpid(-1, NULL, WNOHANG) > 0) {
     }
     s_save_usage(sup, qh__now() - started);
-    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && !sup->disk_error;
+    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && !sup->log_error;
     why = ok ? NULL : s_exit_reason(status, sup);
-    if (sup->disk_error) {
+    if (sup->log_error) {
         char *full = NULL;
-        if (asprintf(&full, "%s\n%s", sup->disk_error, why ? why : "") >= 0) {
+        if (asprintf(&full, "%s\n%s", sup->log_error, why ? why : "") >= 0) {
             free(why);
             why = full;
         }
     }
-    st = qh__job_conclude(sup->store, rec->id, ok, sup->disk_error != NULL, why, sup->reserve);
+    st = qh__job_conclude(sup->store, rec->id, ok, sup->log_error != NULL, why, sup->reserve);
 fail:
     for (int i = 0; i < 2; i++) {
         if (out_p[i] >= 0)
@@ -649,40 +683,6 @@ fail:
     qh__strv_free(argv);
     free(why);
     return st;
-}
-
-/* The job's log limit: its own, else "log_limit" in $QH_HOME/config, else the default. */
-static uint64_t s_log_limit(s_sup *sup, const qh__job_rec *rec)
-{
-    if (rec->log_limit > 0)
-        return rec->log_limit;
-    uint64_t limit = QH_JOB_LOG_LIMIT_DEFAULT;
-    char *v = qh__config_value(qh__store_home(sup->store), "log_limit");
-    if (v && (qh__parse_bytes(v, &limit) != 0 || limit < QH_JOB_LOG_LIMIT_MIN)) {
-        limit = QH_JOB_LOG_LIMIT_DEFAULT;
-        sup->config_note = "log_limit in $QH_HOME/config is not a size of at least 64K; the "
-                           "job's log keeps the default 64 MiB";
-    }
-    free(v);
-    return limit;
-}
-
-/* Ends the job ERROR with the thread's last error (after `what`, when given), written to the
- * log too. A full disk is named, and the room kept back is given up first so that the
- * status can still be written. */
-static void s_end_error(s_sup *sup, const char *what)
-{
-    char msg[1400], err[1100];
-    snprintf(err, sizeof err, "%s", qh_last_error());
-    bool full = strstr(err, "no space left on device") != NULL;
-    if (!full && sup->log_path && qh__disk_full(sup->log_path))
-        snprintf(err + strlen(err), sizeof err - strlen(err),
-                 "%sno space left on device (the file system is full)", *err ? "; " : "");
-    snprintf(msg, sizeof msg, "%s%s%s", what ? what : "", what && *err ? ": " : "", err);
-    qh__reserve_release(sup->reserve);
-    s_log_line(sup, "qhybrid", msg);
-    if (qh__store_transition(sup->store, sup->id, QH_JOB_ERROR, NULL, msg) != QH_OK)
-        qh_clear_error();
 }
 
 int qh__supervise_main(void)
@@ -773,7 +773,7 @@ fail:
         fclose(sup.log);
     qh__reserve_release(sup.reserve);
     free(sup.reserve);
-    free(sup.disk_error);
+    free(sup.log_error);
     for (unsigned i = 0; i < S_TAIL_LINES; i++)
         free(sup.tail[i]);
     free(logpath);
