@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +33,7 @@
 #include "tests/launcher/launcher_test.h"
 
 #define CLI         QH_CLI_PATH
+#define PROG        QH_JOB_PROG_PATH
 #define ENOSPC_TEXT "no space left on device"
 
 static bool s_mounted; /* the current QH_HOME is a tmpfs of ours */
@@ -63,18 +65,26 @@ static void s_need_tmpfs(void)
     }
 }
 
-/* Fills the file system of QH_HOME to the last byte with the file "pad". */
-static void s_fill(void)
+/* Fills the file system of QH_HOME with the file "pad", up to `leave` bytes from full. */
+static void s_fill_leaving(uint64_t leave)
 {
     int fd = open(qh_test_path("pad"), O_WRONLY | O_CREAT | O_APPEND, 0600);
     assert_true(fd >= 0);
     static char block[65536];
     size_t sz = sizeof block;
-    while (sz > 0) {
+    struct statvfs sv;
+    while (sz > 0 && statvfs(qh_test_home, &sv) == 0 &&
+           (uint64_t)sv.f_bavail * sv.f_frsize > leave) {
         if (write(fd, block, sz) < 0)
             sz /= 2; /* the last blocks, smaller */
     }
     close(fd);
+}
+
+/* ... to the last byte. */
+static void s_fill(void)
+{
+    s_fill_leaving(0);
 }
 
 static void s_unfill(void)
@@ -258,6 +268,32 @@ static void test_full_disk_in_job(void **state)
     qh__store_close(&s);
 }
 
+/* A C job whose checkpoint finds no room ends ERROR naming it; its last checkpoint stays. */
+static void test_full_disk_checkpoint_job(void **state)
+{
+    (void)state;
+    s_need_tmpfs();
+    /* Room for the first 4 MiB checkpoint, not for the temporary of the second. */
+    s_fill_leaving(7u << 20);
+    char *out = NULL;
+    int rc = qh_test_sh(&out, "timeout 120 %s submit --name ck --wait %s ckpt-loop", CLI, PROG);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(out, ENOSPC_TEXT));
+    free(out);
+    qh__job_rec *r = s_rec("ck");
+    assert_int_equal(r->state, QH_JOB_ERROR);
+    assert_non_null(strstr(r->error, ENOSPC_TEXT));
+    qh__job_rec_free(&r);
+    s_unfill();
+    char *text = s_read(qh_test_path("jobs/ck/checkpoints/ck.json"));
+    qh_value *v = NULL;
+    assert_int_equal(qh_value_from_json(text, &v), QH_OK);
+    assert_int_equal(qh_value_int_or(qh_value_get(v, "i"), -1), 0);
+    assert_int_equal(strlen(qh_value_str(qh_value_get(v, "pad"), NULL)), 4u << 20);
+    qh_value_destroy(&v);
+    free(text);
+}
+
 /* ---- a damaged store -------------------------------------------------------------------- */
 
 static void test_damaged_store(void **state)
@@ -419,6 +455,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_full_disk, s_setup_tmpfs, s_teardown_tmpfs),
         cmocka_unit_test_setup_teardown(test_full_disk_in_job, s_setup_tmpfs, s_teardown_tmpfs),
+        cmocka_unit_test_setup_teardown(test_full_disk_checkpoint_job, s_setup_tmpfs,
+                                        s_teardown_tmpfs),
         cmocka_unit_test_setup_teardown(test_damaged_store, qh_test_home_setup,
                                         qh_test_home_teardown),
         cmocka_unit_test_setup_teardown(test_log_limit, qh_test_home_setup, qh_test_home_teardown),
