@@ -76,8 +76,8 @@ static const char *s_errmsg(qh__store *s)
                                                          sqlite3_system_errno(s->db) == EDQUOT)))
         return "no space left on device (the store's file system is full: free some space)";
     if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) {
-        snprintf(buf, sizeof buf, "the file is damaged (%s); " QH__STORE_DAMAGED_ADVICE,
-                 s_errmsg(s));
+        snprintf(buf, sizeof buf, "the file is damaged (%s). " QH__STORE_DAMAGED_ADVICE,
+                 sqlite3_errmsg(s->db));
         return buf;
     }
     return sqlite3_errmsg(s->db);

@@ -330,6 +330,18 @@ static void test_damaged_store(void **state)
     size_t n = 0;
     assert_int_equal(qh_job_list(QH_JOB_LIST_ALL, &infos, &n), QH_EIO);
     assert_non_null(strstr(qh_last_error(), "is damaged"));
+
+    /* A file whose header is gone is not a database any more: said so too. */
+    fd = open(db, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, junk, 100, 0), 100);
+    close(fd);
+    rc = qh_test_sh(&out, "%s list", CLI);
+    assert_int_not_equal(rc, 0);
+    assert_non_null(strstr(out, "damaged"));
+    assert_non_null(strstr(out, db));
+    assert_non_null(strstr(out, "Move jobs.db"));
+    free(out);
 }
 
 /* ---- bounded logs ----------------------------------------------------------------------- */
