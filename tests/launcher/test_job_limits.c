@@ -421,6 +421,56 @@ static void test_log_limit(void **state)
     assert_true(kept >= (128u << 10));
 }
 
+/* A follower reading while the log turns over keeps its place: it may miss what was dropped
+ * before it read it, but never reads a line twice or out of order. */
+static void test_log_follow_rotation(void **state)
+{
+    (void)state;
+    assert_int_equal(qh_test_sh(NULL,
+                                "%s submit --name turning --log-limit 64K /bin/sh -- -c 'i=0; "
+                                "while [ $i -lt 30000 ]; do echo $i; i=$((i+1)); done'",
+                                CLI),
+                     0);
+    qh_job *job = NULL;
+    assert_int_equal(qh_job_open("turning", &job), QH_OK);
+    uint64_t pos = 0;
+    char buf[4096], line[256];
+    size_t len = 0, seen = 0;
+    long last = -1;
+    bool ended = false;
+    for (;;) {
+        size_t got = 0;
+        assert_int_equal(qh_job_logs_read_next(job, &pos, buf, sizeof buf, &got), QH_OK);
+        for (size_t i = 0; i < got; i++) {
+            if (buf[i] != '\n') {
+                if (len < sizeof line - 1)
+                    line[len++] = buf[i];
+                continue;
+            }
+            line[len] = '\0';
+            len = 0;
+            const char *num = strstr(line, " stdout ");
+            if (!num)
+                continue; /* the marker, or the start of a line already dropped */
+            long v = strtol(num + 8, NULL, 10);
+            assert_true(v > last);
+            last = v;
+            seen++;
+        }
+        if (got > 0)
+            continue;
+        if (ended)
+            break;
+        qh_job_state st;
+        assert_int_equal(qh_job_state_of(job, &st, NULL), QH_OK);
+        ended = qh_job_state_terminal(st); /* then one more read for the last lines */
+        usleep(2000);
+    }
+    qh_job_destroy(&job);
+    assert_int_equal(last, 29999);
+    assert_true(seen > 1000);
+}
+
 /* ---- the output archive ----------------------------------------------------------------- */
 
 static void test_output_archive(void **state)
@@ -472,6 +522,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_damaged_store, qh_test_home_setup,
                                         qh_test_home_teardown),
         cmocka_unit_test_setup_teardown(test_log_limit, qh_test_home_setup, qh_test_home_teardown),
+        cmocka_unit_test_setup_teardown(test_log_follow_rotation, qh_test_home_setup,
+                                        qh_test_home_teardown),
         cmocka_unit_test_setup_teardown(test_output_archive, qh_test_home_setup,
                                         qh_test_home_teardown),
     };
