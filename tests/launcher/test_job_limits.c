@@ -440,7 +440,10 @@ static void test_log_follow_rotation(void **state)
     bool ended = false;
     for (;;) {
         size_t got = 0;
+        uint64_t before = pos;
         assert_int_equal(qh_job_logs_read_next(job, &pos, buf, sizeof buf, &got), QH_OK);
+        if (pos - got != before)
+            len = 0; /* skipped to the oldest line kept: what was read of a line is gone */
         for (size_t i = 0; i < got; i++) {
             if (buf[i] != '\n') {
                 if (len < sizeof line - 1)
@@ -451,7 +454,7 @@ static void test_log_follow_rotation(void **state)
             len = 0;
             const char *num = strstr(line, " stdout ");
             if (!num)
-                continue; /* the marker, or the start of a line already dropped */
+                continue; /* the marker */
             long v = strtol(num + 8, NULL, 10);
             assert_true(v > last);
             last = v;
