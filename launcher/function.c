@@ -235,6 +235,7 @@ qh_status qh_function_run(const qh_function *f, qh_value **args, const qh_run_op
     rec.instances = 1;
     rec.cpus = o->cpus > 0 ? o->cpus : f->rec->cpus;
     rec.mem = o->mem ? o->mem : f->rec->mem;
+    rec.log_limit = o->log_limit;
     rec.fn_title = strdup(f->rec->title);
     rec.fn_version = f->rec->version;
     rec.fn_archive = strdup(f->rec->archive);

@@ -227,21 +227,8 @@ qh_status qh_job_result(qh_job *job, int timeout_ms, qh_value **out)
 
 qh_status qh_job_logs(qh_job *job, char **out)
 {
-    *out = NULL;
-    qh__job_rec *rec = NULL;
-    QH_CALL(s_rec(job, &rec));
-    char *path = qh__path_join(rec->dir, "log");
-    qh__job_rec_free(&rec);
-    if (!path)
-        return QH_ERROR(QH_ENOMEM, "no memory");
-    qh_status st = qh__read_file(path, out, NULL);
-    free(path);
-    if (st == QH_ENOTFOUND) { /* nothing written yet */
-        qh_clear_error();
-        *out = strdup("");
-        st = *out ? QH_OK : QH_ERROR(QH_ENOMEM, "no memory");
-    }
-    return st;
+    /* Every line kept (log.1, then log). */
+    return qh_job_logs_tail(job, SIZE_MAX, out, NULL);
 }
 
 qh_status qh_job_metrics(qh_job *job, qh_value **out)
@@ -441,6 +428,10 @@ qh_status qh__job_create(qh__store *s, qh__job_rec *rec)
     }
     if (rec->instances < 1 || rec->instances > 4096)
         return QH_ERROR(QH_EINVAL, "instances must be between 1 and 4096; got %d", rec->instances);
+    if (rec->log_limit > 0 && rec->log_limit < QH_JOB_LOG_LIMIT_MIN)
+        return QH_ERROR(QH_EINVAL, "log limit of %llu bytes is too small; at least %llu (64K)",
+                        (unsigned long long)rec->log_limit,
+                        (unsigned long long)QH_JOB_LOG_LIMIT_MIN);
     if (rec->copy_from) {
         qh__job_rec *from = NULL;
         qh_status st = qh__store_get(s, rec->copy_from, &from);
@@ -518,7 +509,7 @@ static qh_status s_run_local(qh__store *s, const qh_job_def *def, qh__job_rec *r
     }
     free(saved);
     qh__strv_free(env);
-    st = qh__job_conclude(s, rec->id, why == NULL, why);
+    st = qh__job_conclude(s, rec->id, why == NULL, false, why, NULL);
     free(why);
     return st;
 }
@@ -600,6 +591,7 @@ qh_status qh_job_call(const qh_job_def *def, qh_value **args, qh_job **out)
     rec.device = strdup(def->device ? def->device : "sv");
     rec.function = strdup(def->function);
     rec.instances = def->instances > 0 ? (int)def->instances : 1;
+    rec.log_limit = def->log_limit;
     if (!rec.name || !rec.device || !rec.function)
         QH_FAIL(QH_ENOMEM, "no memory");
     if (def->job_name && strlen(def->job_name) > 63)
@@ -672,6 +664,7 @@ qh_status qh_job_submit(const qh_job_submit_opts *o, qh_job **out)
     rec.device = strdup(o->device ? o->device : "sv");
     rec.cwd = strdup(wd);
     rec.instances = o->instances > 0 ? (int)o->instances : 1;
+    rec.log_limit = o->log_limit;
     rec.copy_from = o->copy_checkpoints_from_job ? strdup(o->copy_checkpoints_from_job) : NULL;
     if (!rec.name || !rec.device || !rec.cwd || (o->copy_checkpoints_from_job && !rec.copy_from))
         QH_FAIL(QH_ENOMEM, "no memory");

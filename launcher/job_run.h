@@ -22,10 +22,20 @@ char **qh__job_env(const qh__store *s, const qh__job_rec *rec);
 void qh__strv_free(char **v);
 
 /* Ends the job after its program: packs results/ into model.tar.gz, then records DONE
- * (when the program succeeded or saved a result) or ERROR with `why` (the exit reason and
- * the last log lines). A job canceled meanwhile ends CANCELED: the caller has made sure
- * that none of its processes is left. */
-qh_status qh__job_conclude(qh__store *s, int64_t id, bool succeeded, const char *why);
+ * (when the program succeeded or saved a result, unless `stopped`: the launcher stopped it,
+ * `why` says why) or ERROR with `why` (the exit reason and the last log lines). A job that
+ * failed on a full file system says "no space left on
+ * device"; `reserve` (may be NULL), a file of room kept back, is removed before the status
+ * is written. A job being canceled ends CANCELED: the caller has made sure that none of
+ * its processes is left. */
+qh_status qh__job_conclude(qh__store *s, int64_t id, bool succeeded, bool stopped, const char *why,
+                           const char *reserve);
+
+/* The line that begins a log once the log limit made it drop output, and the number it
+ * carries: how many bytes of output came before log.1 (where log.1 begins in the whole). */
+#define QH__LOG_MARKER_FORMAT                                                                      \
+    "--- log limit of %llu bytes reached: %llu bytes of earlier output dropped ---"
+#define QH__LOG_MARKER_KEY " bytes reached: "
 
 /* Runs job id to its end in this process: waits for its device, prepares it, runs the
  * program with its output captured into the log (metric lines recorded), stops it when it

@@ -144,29 +144,9 @@ static int s_run(char *const argv[], const char *input, char **out, char *err, s
 static char *s_config(const char *key)
 {
     char *home = qh__store_default_home();
-    char *path = home ? qh__path_join(home, "config") : NULL;
+    char *v = qh__config_value(home, key);
     free(home);
-    FILE *f = path ? fopen(path, "r") : NULL;
-    free(path);
-    if (!f)
-        return NULL;
-    char line[512], *found = NULL;
-    while (!found && fgets(line, sizeof line, f)) {
-        char *p = line + strspn(line, " \t");
-        size_t kl = strlen(key);
-        if (*p == '#' || strncmp(p, key, kl) != 0)
-            continue;
-        p += kl;
-        p += strspn(p, " \t");
-        if (*p != '=')
-            continue;
-        p++;
-        p += strspn(p, " \t");
-        size_t n = strcspn(p, " \t\r\n#");
-        found = strndup(p, n);
-    }
-    fclose(f);
-    return found;
+    return v;
 }
 
 static qh_status s_check_word(const char *what, const char *v, const char *allowed)

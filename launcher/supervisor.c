@@ -36,11 +36,12 @@
 #include "launcher/metric_line.h"
 #include "launcher/slurm.h"
 
-#define S_POLL_MS      100  /* store and pipes are checked this often */
-#define S_TERM_GRACE_S 3.0  /* SIGTERM, then SIGKILL after this long */
-#define S_TAIL_LINES   12   /* log lines quoted in an error message */
-#define S_LINE_MAX     8192 /* longer lines are split */
-#define S_MAX_PHASES   16   /* sub-statuses tracked for resource usage */
+#define S_POLL_MS      100        /* store and pipes are checked this often */
+#define S_TERM_GRACE_S 3.0        /* SIGTERM, then SIGKILL after this long */
+#define S_TAIL_LINES   12         /* log lines quoted in an error message */
+#define S_LINE_MAX     8192       /* longer lines are split */
+#define S_MAX_PHASES   16         /* sub-statuses tracked for resource usage */
+#define S_RESERVE      (1u << 20) /* room kept back for the last status write of a job */
 
 /* One output stream of the program. */
 typedef struct {
@@ -62,6 +63,13 @@ typedef struct {
     qh__store *store;
     int64_t id;
     FILE *log;                    /* the job's log */
+    char *log_path;               /* <job dir>/log */
+    uint64_t log_limit;           /* bytes log and log.1 may hold together (0: no limit) */
+    uint64_t log_size;            /* bytes in log */
+    uint64_t log_base;            /* bytes of output before log's first (in log.1, or dropped) */
+    char *log_error;              /* set when a log write failed (no room): why the job stops */
+    char *reserve;                /* the file holding the room kept back (see S_RESERVE) */
+    const char *config_note;      /* said in the log once it is open: a bad setting */
     char *tail[S_TAIL_LINES];     /* last lines, for error messages */
     unsigned tail_next;           /* ring position */
     s_phase phases[S_MAX_PHASES]; /* usage per phase */
@@ -80,14 +88,65 @@ static void s_iso_time(char *buf, size_t size)
     snprintf(buf + n, size - n, ".%06ldZ", ts.tv_nsec / 1000);
 }
 
+/* A write found no room (or another error it cannot go on from): the log is closed, the
+ * reason kept, and the run loop stops the program. */
+static void s_log_failed(s_sup *sup, int e)
+{
+    if (sup->log)
+        fclose(sup->log);
+    sup->log = NULL;
+    if (!sup->log_error &&
+        asprintf(&sup->log_error, "%s: cannot write the job's log %s; the job was stopped",
+                 qh__errno_text(e), sup->log_path) < 0)
+        sup->log_error = NULL;
+}
+
+/* Appends one line to the log; false (errno set) when it could not be written. */
+static bool s_log_put(s_sup *sup, const char *when, const char *stream, const char *text)
+{
+    int n = fprintf(sup->log, "%s %s %s\n", when, stream, text);
+    if (n < 0 || fflush(sup->log) != 0)
+        return false;
+    sup->log_size += (uint64_t)n;
+    return true;
+}
+
+/* Keeps the log within its limit: once log holds half of it, log becomes log.1 (the old
+ * log.1, the oldest output, is dropped) and a new log begins with a line saying how many
+ * bytes of output came before log.1. That count is where log.1 begins in the job's whole
+ * output, which is how readers number the bytes they read (job_info.c). */
+static void s_log_rotate(s_sup *sup, const char *when)
+{
+    char *old = NULL;
+    if (asprintf(&old, "%s.1", sup->log_path) < 0)
+        return;
+    fclose(sup->log);
+    sup->log = NULL;
+    uint64_t dropped = sup->log_base;
+    sup->log_base += sup->log_size;
+    if (rename(sup->log_path, old) != 0 || !(sup->log = fopen(sup->log_path, "w"))) {
+        s_log_failed(sup, errno);
+        free(old);
+        return;
+    }
+    free(old);
+    sup->log_size = 0;
+    char marker[200];
+    snprintf(marker, sizeof marker, QH__LOG_MARKER_FORMAT, (unsigned long long)sup->log_limit,
+             (unsigned long long)dropped);
+    if (!s_log_put(sup, when, "qhybrid", marker))
+        s_log_failed(sup, errno);
+}
+
 static void s_log_line(s_sup *sup, const char *stream, const char *text)
 {
     char when[48];
     s_iso_time(when, sizeof when);
-    if (sup->log) {
-        fprintf(sup->log, "%s %s %s\n", when, stream, text);
-        fflush(sup->log);
-    }
+    if (sup->log && sup->log_limit > 0 && sup->log_size > 0 &&
+        sup->log_size + strlen(when) + strlen(stream) + strlen(text) + 3 > sup->log_limit / 2)
+        s_log_rotate(sup, when);
+    if (sup->log && !s_log_put(sup, when, stream, text))
+        s_log_failed(sup, errno);
     free(sup->tail[sup->tail_next]);
     sup->tail[sup->tail_next] = strdup(text);
     sup->tail_next = (sup->tail_next + 1) % S_TAIL_LINES;
@@ -129,6 +188,40 @@ static bool s_read_stream(s_sup *sup, s_stream *s)
         s->buf[s->len++] = c;
     }
     return true;
+}
+
+/* The job's log limit: its own, else "log_limit" in $QH_HOME/config, else the default. */
+static uint64_t s_log_limit(s_sup *sup, const qh__job_rec *rec)
+{
+    if (rec->log_limit > 0)
+        return rec->log_limit;
+    uint64_t limit = QH_JOB_LOG_LIMIT_DEFAULT;
+    char *v = qh__config_value(qh__store_home(sup->store), "log_limit");
+    if (v && (qh__parse_bytes(v, &limit) != 0 || limit < QH_JOB_LOG_LIMIT_MIN)) {
+        limit = QH_JOB_LOG_LIMIT_DEFAULT;
+        sup->config_note = "log_limit in $QH_HOME/config is not a size of at least 64K; the "
+                           "job's log keeps the default 64 MiB";
+    }
+    free(v);
+    return limit;
+}
+
+/* Ends the job ERROR with the thread's last error (after `what`, when given), written to the
+ * log too. A full disk is named, and the room kept back is given up first so that the
+ * status can still be written. */
+static void s_end_error(s_sup *sup, const char *what)
+{
+    char msg[1400], err[1100];
+    snprintf(err, sizeof err, "%s", qh_last_error());
+    bool full = strstr(err, "no space left on device") != NULL;
+    if (!full && sup->log_path && qh__disk_full(sup->log_path))
+        snprintf(err + strlen(err), sizeof err - strlen(err),
+                 "%sno space left on device (the file system is full)", *err ? "; " : "");
+    snprintf(msg, sizeof msg, "%s%s%s", what ? what : "", what && *err ? ": " : "", err);
+    qh__reserve_release(sup->reserve);
+    s_log_line(sup, "qhybrid", msg);
+    if (qh__store_transition(sup->store, sup->id, QH_JOB_ERROR, NULL, msg) != QH_OK)
+        qh_clear_error();
 }
 
 /* ---- the process tree ----------------------------------------------------------------- */
@@ -511,7 +604,7 @@ static qh_status s_run_program(s_sup *sup, const qh__job_rec *rec)
 
     s_stream streams[2] = {{.fd = out_p[0], .name = "stdout"}, {.fd = err_p[0], .name = "stderr"}};
     int status = 0;
-    bool exited = false, canceled = false;
+    bool exited = false, canceled = false, stopping = false;
     double term_at = 0, started = qh__now(), exited_at = 0;
     char last_sub[64] = "";
     for (;;) {
@@ -576,6 +669,12 @@ static qh_status s_run_program(s_sup *sup, const qh__job_rec *rec)
         }
         if (canceled && !exited && qh__now() - term_at > S_TERM_GRACE_S)
             s_kill_tree(pid, SIGKILL);
+        if (sup->log_error && !exited && !canceled && !stopping) {
+            /* Its output has nowhere to go: stop it now rather than let it run blind. */
+            stopping = true;
+            term_at = qh__now();
+            s_kill_tree(pid, SIGKILL);
+        }
     }
     s_phase_switch(sup, NULL);
     /* Whatever is left of the tree goes now, and the job ends (a canceled one CANCELED, the
@@ -584,9 +683,16 @@ static qh_status s_run_program(s_sup *sup, const qh__job_rec *rec)
     if (canceled)
         s_log_line(sup, "qhybrid", "job canceled: every process of the job has ended");
     s_save_usage(sup, qh__now() - started);
-    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && !sup->log_error;
     why = ok ? NULL : s_exit_reason(status, sup);
-    st = qh__job_conclude(sup->store, rec->id, ok, why);
+    if (sup->log_error) {
+        char *full = NULL;
+        if (asprintf(&full, "%s\n%s", sup->log_error, why ? why : "") >= 0) {
+            free(why);
+            why = full;
+        }
+    }
+    st = qh__job_conclude(sup->store, rec->id, ok, sup->log_error != NULL, why, sup->reserve);
 fail:
     for (int i = 0; i < 2; i++) {
         if (out_p[i] >= 0)
@@ -671,28 +777,36 @@ qh_status qh__supervise(const char *home, int64_t id, int ready_fd)
     }
     if (rec->state != QH_JOB_INITIALIZING)
         goto fail; /* canceled while queued (or ended by someone else) */
-    QH_TRY(qh__mkdirs(rec->dir, 0755));
     logpath = qh__path_join(rec->dir, "log");
-    if (!logpath)
+    sup.reserve = qh__path_join(rec->dir, QH__JOB_RESERVE_FILE);
+    if (!logpath || !sup.reserve)
         QH_FAIL(QH_ENOMEM, "no memory");
+    sup.log_path = logpath;
+    sup.log_limit = s_log_limit(&sup, rec);
+    /* Room for the job's last status write, given up when the disk is full (below, and
+     * in qh__job_conclude), so that a full disk ends the job ERROR with its reason rather
+     * than leaving it RUNNING for ever. */
+    if (qh__mkdirs(rec->dir, 0755) != QH_OK ||
+        qh__reserve_create(sup.reserve, S_RESERVE) != QH_OK) {
+        s_end_error(&sup, "could not prepare the job");
+        goto fail;
+    }
     sup.log = fopen(logpath, "a");
+    if (sup.log) {
+        fseeko(sup.log, 0, SEEK_END);
+        off_t at = ftello(sup.log);
+        sup.log_size = at > 0 ? (uint64_t)at : 0;
+    }
+    if (sup.config_note)
+        s_log_line(&sup, "qhybrid", sup.config_note);
     s_note_cpus(&sup, rec);
     if (qh__job_prepare(store, rec) != QH_OK) {
-        char msg[1200];
-        snprintf(msg, sizeof msg, "could not prepare the job: %s", qh_last_error());
-        s_log_line(&sup, "qhybrid", msg);
-        if (qh__store_transition(store, id, QH_JOB_ERROR, NULL, msg) != QH_OK)
-            qh_clear_error();
+        s_end_error(&sup, "could not prepare the job");
         goto fail;
     }
     st = s_run_program(&sup, rec);
-    if (st != QH_OK) {
-        char msg[1200];
-        snprintf(msg, sizeof msg, "%s", qh_last_error());
-        s_log_line(&sup, "qhybrid", msg);
-        if (qh__store_transition(store, id, QH_JOB_ERROR, NULL, msg) != QH_OK)
-            qh_clear_error();
-    }
+    if (st != QH_OK)
+        s_end_error(&sup, NULL);
 fail:
     /* Canceled before or while the program started: nothing of it runs any more. */
     if (store && qh__store_state(store, id, &now, NULL, 0) == QH_OK && now == QH_JOB_CANCELLING &&
@@ -702,6 +816,9 @@ fail:
         close(ready_fd);
     if (sup.log)
         fclose(sup.log);
+    qh__reserve_release(sup.reserve);
+    free(sup.reserve);
+    free(sup.log_error);
     for (unsigned i = 0; i < S_TAIL_LINES; i++)
         free(sup.tail[i]);
     free(logpath);

@@ -137,6 +137,12 @@ QH_EXPORT qh_status qh_job_name_check(const char *name);
  * "..." and its last 20 (the job itself still gets the whole value). */
 #define QH_JOB_HYPERPARAMETER_MAX 2500
 
+/* A job's log keeps at most this many bytes on disk unless the job (log_limit) or
+ * "log_limit" in $QH_HOME/config says otherwise; older output is dropped (see
+ * qh_job_logs_read). A limit must be at least QH_JOB_LOG_LIMIT_MIN. */
+#define QH_JOB_LOG_LIMIT_DEFAULT (64ull << 20)
+#define QH_JOB_LOG_LIMIT_MIN     (64ull << 10)
+
 /* ---- defining and starting jobs ------------------------------------------------------ */
 
 /* The body of a hybrid job: `args` is a map (the arguments it was called with; borrowed),
@@ -175,6 +181,8 @@ typedef struct qh_job_def {
     const char *scheduler;     /* "local" (run on this machine) or "slurm" (one Slurm job); NULL:
                                   $QH_SCHEDULER, else "scheduler" in $QH_HOME/config, else local */
     const qh_job_slurm *slurm; /* Slurm's options (NULL: Slurm's defaults) */
+    uint64_t log_limit;        /* bytes its log keeps on disk (0: QH_JOB_LOG_LIMIT_DEFAULT or
+                                  the configured one); at least QH_JOB_LOG_LIMIT_MIN */
 } qh_job_def;
 
 /* Registers a job definition under def->function (QH_HYBRID_JOB does this at load time).
@@ -252,7 +260,8 @@ QH_EXPORT qh_status qh_job_wait(qh_job *job, int timeout_ms);
  * its error message; CANCELED returns ECANCELED. */
 QH_EXPORT qh_status qh_job_result(qh_job *job, int timeout_ms, qh_value **out);
 
-/* The job's log so far (stdout and stderr lines with their times); caller-owned. */
+/* The job's log so far (stdout and stderr lines with their times): every byte its log
+ * limit kept (see qh_job_logs_read); caller-owned. */
 QH_EXPORT qh_status qh_job_logs(qh_job *job, char **out);
 
 /* The job's metrics: a list of maps {name, value, iteration, timestamp}; caller-owned. */
@@ -267,11 +276,32 @@ QH_EXPORT qh_status qh_job_cancel(qh_job *job);
 QH_EXPORT qh_status qh_job_stop(qh_job *job);
 
 /* The job's log from byte `offset` on: up to `size` bytes copied into buf, *got (may be 0)
- * of them. *got is 0 at the end of what is written so far, and for a job that has written
- * nothing yet; the log only grows while the job runs, so a follower reads on from where
- * it stopped. QH_EIO when the log cannot be read. */
+ * of them. Offsets count the job's whole output, also what its log limit dropped: the log
+ * keeps its newest bytes (up to the limit, in the files log.1 and log of its directory;
+ * log begins with a line saying how many bytes were dropped), and reading from an offset
+ * that was dropped reads from the oldest byte kept. *got is 0 at the end of what is
+ * written so far, and for a job that has written nothing yet. QH_EIO when the log cannot
+ * be read. */
 QH_EXPORT qh_status qh_job_logs_read(qh_job *job, uint64_t offset, char *buf, size_t size,
                                      size_t *got);
+
+/* The same for a reader that keeps its place (a follower): *offset is first moved to the
+ * oldest byte kept when it points at dropped output, then advanced by *got. */
+QH_EXPORT qh_status qh_job_logs_read_next(qh_job *job, uint64_t *offset, char *buf, size_t size,
+                                          size_t *got);
+
+/* The last `lines` lines of the job's log (fewer when it has fewer), read from its end
+ * without reading the rest: *out is a caller-owned string, "" for an empty log; *end (may
+ * be NULL) gets the offset just past it, where a follower reads on. QH_EIO when the log
+ * cannot be read. */
+QH_EXPORT qh_status qh_job_logs_tail(qh_job *job, size_t lines, char **out, uint64_t *end);
+
+/* Copies the job's output archive, model.tar.gz (Amazon Braket's name: a gzip-compressed tar
+ * of every file its program wrote under its results directory, packed when the job ended),
+ * to dest_path, replacing it atomically; a job that ended in ERROR has one too when
+ * packing was possible. ESTATE while the job has not ended, ENOTFOUND when it has no
+ * archive (its results could not be packed), QH_EIO when dest_path cannot be written. */
+QH_EXPORT qh_status qh_job_output_archive(qh_job *job, const char *dest_path);
 
 /* The job's state transitions, oldest first: a list of maps {state, sub_status, time}
  * (time in seconds since 1970); caller-owned. */
@@ -368,6 +398,7 @@ typedef struct qh_job_submit_opts {
     const char *working_dir;               /* where it runs; NULL: the current directory */
     const char *scheduler;     /* as qh_job_def's: "local", "slurm" or NULL (the default) */
     const qh_job_slurm *slurm; /* Slurm's options (NULL: Slurm's defaults) */
+    uint64_t log_limit;        /* as qh_job_def's: bytes its log keeps (0: the default) */
 } qh_job_submit_opts;
 
 /* Records the program as a QUEUED job and starts the detached process that supervises it

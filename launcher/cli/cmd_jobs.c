@@ -344,41 +344,75 @@ int qh__cmd_status(int argc, char **argv)
 
 static void s_usage_logs(FILE *f)
 {
-    fputs("usage: qhybrid logs JOB [-f]\n"
+    fputs("usage: qhybrid logs JOB [-f] [--tail N]\n"
           "\n"
           "Prints the job's log: its stdout and stderr lines, each with its UTC time and\n"
-          "stream. -f (--follow) keeps printing new lines until the job ends.\n",
+          "stream. --tail N prints only its last N lines (read from the end of the log);\n"
+          "-f (--follow) keeps printing new lines until the job ends. Output older than the\n"
+          "job's log limit is gone: the log then begins with a line saying how much.\n",
           f);
 }
 
-static int s_flag_follow(int c, void *ud)
+/* Options of `logs`. */
+typedef struct {
+    bool follow; /* -f */
+    long tail;   /* --tail N; -1 = the whole log */
+} s_logs_opts;
+
+static int s_flag_logs(int c, void *ud)
 {
-    if (c != 'f')
-        return 1;
-    *(bool *)ud = true;
-    return 0;
+    s_logs_opts *o = ud;
+    if (c == 'f') {
+        o->follow = true;
+        return 0;
+    }
+    if (c == 't') {
+        char *end = NULL;
+        o->tail = strtol(optarg, &end, 10);
+        if (!*optarg || *end || o->tail < 0) {
+            fprintf(stderr, "qhybrid logs: --tail wants a number of lines, got '%s'\n", optarg);
+            return 1;
+        }
+        return 0;
+    }
+    return 1;
 }
 
 int qh__cmd_logs(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"follow", no_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    bool follow = false;
+    static const struct option opts[] = {{"follow", no_argument, NULL, 'f'},
+                                         {"tail", required_argument, NULL, 't'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    s_logs_opts o = {.tail = -1};
     s_ctx ctx = {0};
-    int rc = s_parse(argc, argv, opts, "hf", s_usage_logs, s_flag_follow, &follow, &ctx);
+    int rc = s_parse(argc, argv, opts, "hf", s_usage_logs, s_flag_logs, &o, &ctx);
     if (rc != 0) {
         s_close(&ctx);
         return rc < 0 ? 0 : rc;
     }
+    bool follow = o.follow;
     uint64_t pos = 0;
     qh_job_state state = ctx.info->state;
+    if (o.tail >= 0) {
+        char *text = NULL;
+        if (qh_job_logs_tail(ctx.job, (size_t)o.tail, &text, &pos) != QH_OK) {
+            fprintf(stderr, "qhybrid logs: %s\n", qh_last_error());
+            s_close(&ctx);
+            return 1;
+        }
+        fputs(text, stdout);
+        free(text);
+        if (!follow) {
+            s_close(&ctx);
+            return 0;
+        }
+    }
     for (;;) {
         char buf[65536];
         size_t got = 0;
-        while (qh_job_logs_read(ctx.job, pos, buf, sizeof buf, &got) == QH_OK && got > 0) {
+        while (qh_job_logs_read_next(ctx.job, &pos, buf, sizeof buf, &got) == QH_OK && got > 0)
             fwrite(buf, 1, got, stdout);
-            pos += got;
-        }
         fflush(stdout);
         if (!follow || qh_job_state_terminal(state))
             break;
