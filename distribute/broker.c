@@ -34,7 +34,7 @@
  * Peers that do not read: the socket queues at most $QH_ZMQ_SNDHWM messages per peer
  * (transport.h) and refuses more rather than dropping them or making the broker wait. A
  * message refused goes to the peer's backlog, which is sent, in order and ahead of anything
- * newer, as soon as the peer has read enough (tried on every pass of the loop); heartbeats to a
+ * newer, as soon as the peer has read enough (tried every few milliseconds); heartbeats to a
  * peer with a backlog are left out (it has messages to hear). A peer whose backlog makes no
  * progress for as long as a silent peer is given (QH__LIVENESS heartbeats) is dropped with the
  * reason on stderr: a worker as lost (its tasks run elsewhere, or end with QH_EWORKERLOST), a
@@ -59,8 +59,9 @@
 #include "distribute/squeue.h"
 #include "distribute/transport.h"
 
-#define S_PREFETCH 256 /* tasks sent beyond a worker's free room */
-#define S_NONE     UINT32_MAX
+#define S_PREFETCH         256 /* tasks sent beyond a worker's free room */
+#define S_BACKLOG_RETRY_MS 5   /* how often a peer's backlog is tried while it has one */
+#define S_NONE             UINT32_MAX
 
 enum { S_WAITING, S_QUEUED, S_RUNNING, S_ENDED };
 
@@ -1133,8 +1134,12 @@ static void *s_run(void *arg)
 {
     qh_broker *b = arg;
     int64_t next_hb = qh__now_ms() + b->hb_ms;
+    bool backlog = false; /* a peer has messages waiting for room in its queue */
     while (!atomic_load(&b->stop)) {
         int64_t wait = next_hb - qh__now_ms();
+        /* ZeroMQ does not say when a peer's queue has room again: look often meanwhile. */
+        if (backlog && wait > S_BACKLOG_RETRY_MS)
+            wait = S_BACKLOG_RETRY_MS;
         bool ready = false, woken = false;
         qh__sock_poll(b->sock, b->wakefd, wait > 0 ? (int)wait : 0, &ready, &woken);
         if (woken)
@@ -1155,9 +1160,12 @@ static void *s_run(void *arg)
         }
         s_schedule(b);
         s_flush_all(b);
+        backlog = false;
         for (uint32_t i = 0; i < b->npeers; i++)
-            if (b->peers[i].alive && b->peers[i].nbacklog)
+            if (b->peers[i].alive && b->peers[i].nbacklog) {
                 s_send_backlog(b, &b->peers[i]);
+                backlog = backlog || b->peers[i].nbacklog;
+            }
     }
     if (atomic_load(&b->stop_workers))
         for (uint32_t i = 0; i < b->npeers; i++)
