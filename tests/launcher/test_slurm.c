@@ -3,8 +3,7 @@
  * recorded; a canceled one is CANCELED and its processes are gone; one over its time limit
  * is ERROR naming TIMEOUT; a 2-instance job runs both ranks under srun; jobs of one device
  * wait for each other through a Slurm dependency; bad scheduler options are refused with a
- * message; a job asking for more than the node has stays QUEUED with Slurm's reason shown
- * and logged; a function's run and a QH_HYBRID_JOB called from C (QH_SCHEDULER) go through
+ * message; a function's run and a QH_HYBRID_JOB called from C (QH_SCHEDULER) go through
  * Slurm too; a task pool started as one Slurm job runs tasks for a client that was told
  * nothing but QH_HOME, and stops. Without a running Slurm every test fails, saying so. */
 #include <setjmp.h>
