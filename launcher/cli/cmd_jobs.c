@@ -333,6 +333,8 @@ int qh__cmd_status(int argc, char **argv)
             printf("%s\n", ctx.info->status);
         if (ctx.info->state == QH_JOB_ERROR && ctx.info->error)
             fprintf(stderr, "%s\n", ctx.info->error);
+        else if (ctx.info->state == QH_JOB_QUEUED && ctx.info->error)
+            fprintf(stderr, "warning: %s\n", ctx.info->error); /* e.g. stuck in Slurm's queue */
     } else {
         s_print_rec(ctx.info, ctx.job, mode == 2);
     }

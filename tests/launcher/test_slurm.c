@@ -332,6 +332,51 @@ static void test_bad_options(void **state)
     qh__job_rec_free(&r);
 }
 
+/* A job asking for more cpus than the node has: Slurm takes it but can never start it
+ * (PENDING, reason PartitionConfig). It stays QUEUED, `qhybrid status` shows why on stderr and
+ * its log gets a warning, once. */
+static void test_too_big(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    assert_int_equal(qh_test_sh(&out,
+                                "%s submit --scheduler slurm --name s-big --cpus-per-task 4096 "
+                                "-- /bin/true",
+                                CLI),
+                     0);
+    free(out);
+    bool seen = false;
+    for (int i = 0; i < 100 && !seen; i++) {
+        qh_test_sh(&out, "%s status s-big 2>&1", CLI);
+        seen = strstr(out, "PENDING (PartitionConfig)") != NULL;
+        if (!seen) {
+            free(out);
+            usleep(200000);
+        }
+    }
+    if (!seen) {
+        qh_test_sh(&out, "squeue --states=all --format='%%i|%%T|%%r' 2>&1");
+        fail_msg("no reason shown for the job that cannot start; squeue:\n%s", out);
+    }
+    assert_non_null(strstr(out, "QUEUED\n")); /* the status line (stdout), and the warning */
+    assert_non_null(strstr(out, "warning: Slurm job"));
+    assert_non_null(strstr(out, "more than its partition has"));
+    free(out);
+    qh_test_sh(&out, "%s logs s-big", CLI);
+    assert_non_null(strstr(out, "warning: Slurm job"));
+    free(out);
+    /* Said once, however often asked. */
+    qh_test_sh(&out, "%s status s-big >/dev/null 2>&1; %s logs s-big | grep -c 'warning: Slurm'",
+               CLI, CLI);
+    assert_true(strncmp(out, "1\n", 2) == 0);
+    free(out);
+    assert_int_equal(qh_test_sh(&out, "%s cancel s-big", CLI), 0);
+    free(out);
+    char *st = s_status("s-big");
+    assert_string_equal(st, "CANCELED");
+    free(st);
+}
+
 /* A function's run and a QH_HYBRID_JOB called from C go through Slurm the same way. */
 static void test_run_and_call(void **state)
 {
@@ -421,6 +466,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_two_instances, s_setup, qh_test_home_teardown),
         cmocka_unit_test_setup_teardown(test_device_queue, s_setup, qh_test_home_teardown),
         cmocka_unit_test_setup_teardown(test_bad_options, s_setup, qh_test_home_teardown),
+        cmocka_unit_test_setup_teardown(test_too_big, s_setup, qh_test_home_teardown),
         cmocka_unit_test_setup_teardown(test_run_and_call, s_setup, qh_test_home_teardown),
         cmocka_unit_test_setup_teardown(test_pool, s_setup, qh_test_home_teardown),
     };
