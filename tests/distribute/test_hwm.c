@@ -198,7 +198,11 @@ static void test_slow_client_reads_later(void **state)
 {
     (void)state;
     s_env e;
+    /* A long liveness period (6 heartbeats): the point here is that nothing is lost while
+     * the client does not read, however long the tasks take on a loaded machine. */
+    setenv("QH_HEARTBEAT_MS", "10000", 1);
     s_open(&e);
+    unsetenv("QH_HEARTBEAT_MS");
     uint64_t ended0 = s_stats(e.broker).tasks_ended;
     s_submit_echoes(e.slow, e.base, S_TASKS);
     /* Not reading (but alive) until every task has ended: the results wait at the broker. */
