@@ -257,6 +257,16 @@ static void test_inputs_by_name(void **state)
     assert_int_equal(qh_device_run(dev, c, &o, &t), QH_EINVAL);
     assert_non_null(strstr(qh_last_error(), "out of range"));
     qh_value_destroy(&in);
+    /* a circuit measured mid-circuit has no estimates from shots: refused with a reason */
+    qh_circuit *mid = s_parse("qubit[1] q;\nbit[1] c;\nh q[0];\nc[0] = measure q[0];\n"
+                              "reset q[0];\nh q[0];\n");
+    o = (qh_run_options){.shots = 10, .seed = 1, .observables = obs, .num_observables = 1};
+    assert_int_equal(qh_device_run(dev, mid, &o, &t), QH_EUNSUPPORTED);
+    assert_non_null(strstr(qh_last_error(), "mid-circuit"));
+    o.shots = 0; /* the exact value is fine */
+    assert_int_equal(qh_device_run(dev, mid, &o, &t), QH_OK);
+    qh_device_task_destroy(&t);
+    qh_circuit_destroy(&mid);
     qh_device_close(&dev);
     qh_device_close(&dev);
 
