@@ -28,12 +28,11 @@ struct qh_device_task {
 const char *qh_device_task_state_name(qh_device_task_state s)
 {
     switch (s) {
-    case QH_DEVICE_TASK_QUEUED:
-        return "QUEUED";
-    case QH_DEVICE_TASK_COMPLETED:
-        return "COMPLETED";
-    case QH_DEVICE_TASK_FAILED:
-        return "FAILED";
+#define S_NAME(name, text)                                                                         \
+    case QH_DEVICE_TASK_##name:                                                                    \
+        return text;
+        QH_DEVICE_TASK_STATE_MAP(S_NAME)
+#undef S_NAME
     }
     return "?";
 }

@@ -70,14 +70,21 @@ typedef struct qh_device_result {
     double seconds;                 /* wall time of the simulation */
 } qh_device_result;
 
-/* The states of a task (Amazon Braket's names). */
+/* X(NAME, "printed form"): the states of a task (Amazon Braket's names). QUEUED: waiting
+ * for a device held by a job; COMPLETED: ran, its result is ready; FAILED: ran and failed
+ * (qh_device_task_wait gives the reason). */
+#define QH_DEVICE_TASK_STATE_MAP(X)                                                                \
+    X(QUEUED, "QUEUED")                                                                            \
+    X(COMPLETED, "COMPLETED")                                                                      \
+    X(FAILED, "FAILED")
+
 typedef enum qh_device_task_state {
-    QH_DEVICE_TASK_QUEUED,    /* waiting for a device held by a job */
-    QH_DEVICE_TASK_COMPLETED, /* ran; its result is ready */
-    QH_DEVICE_TASK_FAILED     /* ran and failed; qh_device_task_wait gives the reason */
+#define QH__DEVICE_TASK_STATE_ENUM(name, text) QH_DEVICE_TASK_##name,
+    QH_DEVICE_TASK_STATE_MAP(QH__DEVICE_TASK_STATE_ENUM)
+#undef QH__DEVICE_TASK_STATE_ENUM
 } qh_device_task_state;
 
-/* "QUEUED", "COMPLETED" or "FAILED". */
+/* "QUEUED", "COMPLETED" or "FAILED"; "?" for a value outside the enum. */
 QH_EXPORT const char *qh_device_task_state_name(qh_device_task_state s);
 
 /* Opens a device. name NULL means the device of the job this process runs in (Braket's

@@ -350,6 +350,7 @@ static void test_priority(void **state)
     assert_int_equal(qh_device_open("sv", &dev), QH_OK);
     assert_int_equal(qh_device_run(dev, c, &o, &outside), QH_OK);
     assert_int_equal(qh_device_task_state_of(outside), QH_DEVICE_TASK_QUEUED);
+    assert_string_equal(qh_device_task_state_name(qh_device_task_state_of(outside)), "QUEUED");
     assert_int_equal(qh_device_task_wait(outside, 30), QH_ETIMEDOUT);
     assert_non_null(strstr(qh_last_error(), "QUEUED"));
     assert_int_equal(qh_device_task_state_of(outside), QH_DEVICE_TASK_QUEUED);
