@@ -101,7 +101,8 @@ QH_EXPORT qh_status qh_sim_run(const qh_circuit *c, const qh_sim_options *opts,
 
 /* Writes the result to an HDF5 file: datasets `probabilities` (float64), `statevector`
  * (compound of doubles `r`, `i`), `counts/bitstrings` + `counts/values`,
- * `expectations/names` + `expectations/values`, as present, and attributes num_qubits,
+ * `expectations/names` + `expectations/values` (+ `expectations/estimates` and
+ * `expectations/standard_errors` when estimated from shots), as present, and attributes num_qubits,
  * shots, seed and circuit. The file is written under a temporary name and renamed, so a
  * reader never sees half a file. QH_EHDF5 / QH_EIO on failure. */
 QH_EXPORT qh_status qh_sim_result_write_h5(const qh_sim_result *r, const char *path,

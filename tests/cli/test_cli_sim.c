@@ -315,6 +315,8 @@ static void test_hdf5_output(void **state)
     assert_non_null(strstr(dump, "H5T_IEEE_F64LE \"i\""));
     assert_non_null(strstr(dump, "GROUP \"counts\""));
     assert_non_null(strstr(dump, "GROUP \"expectations\""));
+    assert_non_null(strstr(dump, "DATASET \"estimates\""));
+    assert_non_null(strstr(dump, "DATASET \"standard_errors\""));
     assert_non_null(strstr(dump, "ATTRIBUTE \"num_qubits\""));
     free(dump);
     snprintf(cmd, sizeof cmd, "h5dump -d /probabilities -y -w 0 %s > %s/dump 2>&1", h5, s_dir);
