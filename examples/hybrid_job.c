@@ -8,9 +8,9 @@
  *   hybrid_job [--local] [--num-tasks N] [--seed S] [--name JOB]
  *
  * Without --local the job is queued on device "sv" and runs in its own process (this
- * program again, entered through qh_job_dispatch), where its tasks go ahead of any others
- * on that device; with --local it runs here at once. --seed S makes task i sample with
- * seed S + i (reproducible); without it every task gets a fresh seed. Prints {"job",
+ * program again, where the function runs before main), where its tasks go ahead of any
+ * others on that device; with --local it runs here at once. --seed S makes task i sample
+ * with seed S + i (reproducible); without it every task gets a fresh seed. Prints {"job",
  * "status", "result"} as JSON and exits 0 when the job is DONE. The job is recorded in the
  * job store ($QH_HOME), where `qhybrid status|logs|metrics|result` see it.
  */
@@ -97,9 +97,6 @@ QH_HYBRID_JOB(run_hybrid_job, .device = DEVICE) /* @hybrid_job(device=device_arn
 
 int main(int argc, char **argv)
 {
-    int rc;
-    if (qh_job_dispatch(argc, argv, &rc))
-        return rc;
     qh_job_def def = run_hybrid_job_job;
     int64_t num_tasks = 5, seed = 0;
     for (int i = 1; i < argc; i++) {

@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "launcher/fsutil.h"
+#include "launcher/job_run.h"
 #include "launcher/slurm.h"
 
 #define S_CMD_TIMEOUT_S 60        /* a Slurm command that takes longer is stopped */
@@ -143,29 +144,9 @@ static int s_run(char *const argv[], const char *input, char **out, char *err, s
 static char *s_config(const char *key)
 {
     char *home = qh__store_default_home();
-    char *path = home ? qh__path_join(home, "config") : NULL;
+    char *v = qh__config_value(home, key);
     free(home);
-    FILE *f = path ? fopen(path, "r") : NULL;
-    free(path);
-    if (!f)
-        return NULL;
-    char line[512], *found = NULL;
-    while (!found && fgets(line, sizeof line, f)) {
-        char *p = line + strspn(line, " \t");
-        size_t kl = strlen(key);
-        if (*p == '#' || strncmp(p, key, kl) != 0)
-            continue;
-        p += kl;
-        p += strspn(p, " \t");
-        if (*p != '=')
-            continue;
-        p++;
-        p += strspn(p, " \t");
-        size_t n = strcspn(p, " \t\r\n#");
-        found = strndup(p, n);
-    }
-    fclose(f);
-    return found;
+    return v;
 }
 
 static qh_status s_check_word(const char *what, const char *v, const char *allowed)
@@ -309,12 +290,10 @@ qh_status qh__slurm_submit(qh__store *s, const qh__job_rec *rec)
     if (!rec->slurm || qh_value_from_json(rec->slurm, &opts) != QH_OK)
         QH_FAIL(QH_EINVAL, "job '%s' has no Slurm options", rec->name);
     char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        QH_FAIL(QH_EIO, "cannot find this program's executable");
-    exe[n] = '\0';
+    QH_TRY(qh__supervisor_exe(exe, sizeof exe));
     QH_TRY(qh__mkdirs(rec->dir, 0755));
-    /* The batch script is the job's supervisor: this program again, told which job. */
+    /* The batch script is the job's supervisor: the qhybrid command (never the caller's own
+     * program), told which job. */
     FILE *f = open_memstream(&script, &slen);
     if (!f)
         QH_FAIL(QH_ENOMEM, "no memory");
@@ -507,7 +486,9 @@ void qh__slurm_reconcile(qh__store *s, qh__job_rec *const *recs, size_t n)
         if (meaning == 0 || (meaning < 0 && !(q_ok && a_rc == 0)))
             continue; /* live, or Slurm could not be asked */
         qh_job_state to = QH_JOB_ERROR;
-        if (meaning == 1) {
+        if (r->state == QH_JOB_CANCELLING) { /* Slurm's job is over: so is the cancel */
+            to = QH_JOB_CANCELED;
+        } else if (meaning == 1) {
             to = QH_JOB_CANCELED;
             snprintf(msg, sizeof msg, "Slurm job %s was canceled (%s)", r->slurm_id, state);
         } else if (meaning == 2) {
