@@ -180,6 +180,12 @@ qh_status qh_sim_result_write_h5(const qh_sim_result *r, const char *path, const
         int e = grp < 0 ||
                 s_write_strings(grp, "names", r->expectation_names, r->num_expectations) ||
                 s_write_1d(grp, "values", H5T_NATIVE_DOUBLE, r->num_expectations, r->expectations);
+        /* the estimates from shots, when there are any, beside the exact values */
+        if (!e && r->expectation_estimates)
+            e = s_write_1d(grp, "estimates", H5T_NATIVE_DOUBLE, r->num_expectations,
+                           r->expectation_estimates) ||
+                s_write_1d(grp, "standard_errors", H5T_NATIVE_DOUBLE, r->num_expectations,
+                           r->expectation_errors);
         if (grp >= 0)
             H5Gclose(grp);
         grp = -1;
