@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "mpi_sim/plan/diagrun.h"
 #include "mpi_sim/plan/fusion.h"
 #include "mpi_sim/plan/plan_internal.h"
 #include "mpi_sim/plan/qft_detect.h"
@@ -508,6 +509,9 @@ static qh_status s_create(const qh_circuit *c, const qh_plan_options *opts, cons
         for (size_t i = cover_first; *covered && i < cover_end; i++)
             *covered = p->steps[i].in_start;
     }
+    /* (after the QFT's cover is read: merging renumbers the steps) */
+    if (!opts->no_fusion)
+        QH_TRY(qh__diag_merge(p->steps, &p->num_steps));
     const qh__kernel_table *kt = qh__kernels();
     unsigned kmax = opts->max_fused_qubits ? opts->max_fused_qubits
                                            : (kt->lane_bits > 0 ? S_FUSE_SIMD : S_FUSE_SCALAR);
