@@ -15,8 +15,9 @@ typedef struct {
     double diagrun;       /* a diagonal run's sweep of the blocks (whatever it holds) */
     double step_diag;     /* a diagonal step's kernel on a block */
     double step_perm;     /* a multi-controlled X or SWAP on a block */
-    double step_dense[4]; /* a dense matrix on 1, 2, 3, 4 qubits (more: 4 qubits' x 4 each) */
-    double unblocked;     /* a step on the whole state outside passes, over its block cost */
+    double step_dense[4]; /* a dense matrix on 1, 2, 3, 4 qubits (more: x 4 per qubit) */
+    double fft_per_qubit; /* the QFT of a register as one FFT, per qubit of it */
+    unsigned prog_high;   /* high qubits of a gate program (at most the kernels' limit) */
 } qh__cost_model;
 
 /* The model for instruction set isa; the generic one for a name it does not know. Never

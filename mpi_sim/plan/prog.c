@@ -675,8 +675,15 @@ fail:
     return st;
 }
 
-qh_status qh__plan_programs(qh_plan *p, const qh__kernel_table *kt)
+qh_status qh__plan_programs(qh_plan *p, const qh__kernel_table *kt0)
 {
+    /* the kernels run programs of up to QH_PROG_MAX_HIGH high qubits; how many pay off
+     * (registers against sweeps) is the cost model's to say */
+    qh__kernel_table ktl = *kt0;
+    const qh__kernel_table *kt = &ktl;
+    const unsigned high = qh__cost_model_for(kt0->isa)->prog_high;
+    if (high >= 1 && high <= QH_PROG_MAX_HIGH && kt0->lane_bits + high <= 6)
+        ktl.prog_max_high = high;
     qh__plan_programs_free(p);
     if (!kt->prog || kt->lane_bits + kt->prog_max_high > 6)
         return QH_OK;
