@@ -98,6 +98,13 @@ static qh_status s_plan_run(qh_plan *p, size_t lo, size_t hi, unsigned b, unsign
             }
         }
         left -= nt;
+        /* a pass of diagonals alone needs no qubit in its blocks: the lowest ones let it
+         * work in place, without copies */
+        int all_diag = 1;
+        for (size_t i = 0; i < nt && all_diag; i++)
+            all_diag = p->steps[taken[i]].kind == QH__STEP_DIAG;
+        if (all_diag)
+            s = low;
         /* the rest of the block: the lowest qubits, so that chunks are as long as possible
          * (and a block of qubits 0..b-1 is worked on in place) */
         for (unsigned q = 0; q < n && (unsigned)__builtin_popcountll(s) < b; q++)
@@ -156,6 +163,20 @@ qh_status qh__plan_blocking(qh_plan *p, unsigned b)
     if (!out || !done || !taken)
         QH_FAIL(QH_ENOMEM, "out of memory compiling the circuit");
     p->block_bits = b;
+    /* The steps of the product start go first, in passes of their own that a run which
+     * began with the start skips whole: the other steps then share no pass with them. They
+     * may: a step joins the start only if no earlier step left out of it shares a qubit
+     * with it (start.c), and the start ends before the first measurement, reset or
+     * condition. */
+    size_t nstart = 0;
+    for (size_t i = 0; i < ns; i++)
+        nstart += p->steps[i].in_start != 0;
+    if (nstart > 0 && nstart < ns) {
+        size_t a = 0, r = nstart;
+        for (size_t i = 0; i < ns; i++)
+            out[p->steps[i].in_start ? a++ : r++] = p->steps[i];
+        memcpy(p->steps, out, ns * sizeof *out);
+    }
     for (size_t i = 0; i < ns;) {
         const qh__step *s0 = &p->steps[i];
         if (!s_blockable(s0) || s0->k > b - m) {
@@ -164,7 +185,8 @@ qh_status qh__plan_blocking(qh_plan *p, unsigned b)
             continue;
         }
         size_t j = i + 1;
-        while (j < ns && s_blockable(&p->steps[j]) && p->steps[j].k <= b - m)
+        while (j < ns && s_blockable(&p->steps[j]) && p->steps[j].k <= b - m &&
+               (p->steps[j].in_start != 0) == (s0->in_start != 0))
             j++;
         QH_TRY(s_plan_run(p, i, j, b, m, out, &nout, done, &pcap, taken));
         i = j;

@@ -212,6 +212,23 @@ qh_status qh__diag_merge(qh__step *steps, size_t *nsteps)
         st->gates = gates;
         st->in_start = in_start;
     }
+    /* a diagonal of ones (rz(0), h rz(0) h) does nothing: it goes, unless something
+     * refers to it (a parameter, a condition) */
+    for (size_t i = 0; i < n; i++) {
+        qh__step *st = &steps[i];
+        if (gone[i] || st->kind != QH__STEP_DIAG || !s_mergeable(st))
+            continue;
+        int one = 1;
+        for (unsigned e = 0; e < (1u << st->k) && one; e++)
+            one = cabs(st->matrix[e] - 1) <= S_EPS;
+        if (one) {
+            gone[i] = 1;
+            free(st->matrix);
+            free(st->recipe);
+            st->matrix = NULL;
+            st->recipe = NULL;
+        }
+    }
     size_t w = 0;
     for (size_t i = 0; i < n; i++)
         if (!gone[i])

@@ -46,7 +46,8 @@ void qh__diagrun_free(qh__diagrun **dr);
 /* Replaces, in steps[0..*nsteps), every window of unitary steps on at most three qubits
  * whose product is diagonal by one diagonal step (steps of other qubits between them stay
  * where they are; they commute with the window). Only steps without parameters, conditions
- * or fences are merged, and steps of the product start only with each other. Returns
+ * or fences are merged, and steps of the product start only with each other. Diagonal
+ * steps that are the identity (rz(0), or h rz(0) h once merged) are dropped. Returns
  * QH_ENOMEM (leaving the array valid) when out of memory. */
 qh_status qh__diag_merge(qh__step *steps, size_t *nsteps);
 

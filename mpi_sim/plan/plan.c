@@ -530,6 +530,11 @@ static qh_status s_create(const qh_circuit *c, const qh_plan_options *opts, cons
     }
     if (cover && cover_end == SIZE_MAX)
         cover_end = p->num_steps;
+    /* Diagonal windows are merged before the start looks at the steps (which then sees a ZZ
+     * rotation as the diagonal it is), except where the QFT's cover is to be read from the
+     * steps' numbers, which merging changes. */
+    if (!opts->no_fusion && !cover)
+        QH_TRY(qh__diag_merge(p->steps, &p->num_steps));
     if (!opts->no_product_start)
         QH_TRY(qh__start_find(p));
     if (cover) {
@@ -537,8 +542,7 @@ static qh_status s_create(const qh_circuit *c, const qh_plan_options *opts, cons
         for (size_t i = cover_first; *covered && i < cover_end; i++)
             *covered = p->steps[i].in_start;
     }
-    /* (after the QFT's cover is read: merging renumbers the steps) */
-    if (!opts->no_fusion)
+    if (!opts->no_fusion && cover)
         QH_TRY(qh__diag_merge(p->steps, &p->num_steps));
     const qh__kernel_table *kt = qh__kernels();
     unsigned kmax = opts->max_fused_qubits ? opts->max_fused_qubits
@@ -643,19 +647,21 @@ qh_status qh_plan_create(const qh_circuit *c, const qh_plan_options *opts, qh_pl
         nuse = nqm - 1;
     }
     qh_plan_destroy(&gates);
-    /* The cost model (cost.c) weighs an FFT against the gates (which diagonal runs and gate
-     * programs make cheap: a QFT's controlled phases are diagonal) ... */
-    if (st == QH_OK && nuse > 0) {
-        st = s_create(c, opts, NULL, 0, NULL, NULL, &gates);
+    /* The start's steps run in passes of their own (blocking.c), which suits runs that
+     * begin with it; the plan without a start may still cost less. */
+    if (st == QH_OK && p->num_start) {
+        qh_plan_options nostart = *opts;
+        nostart.no_product_start = 1;
+        st = s_create(c, &nostart, nuse ? use : NULL, nuse, NULL, NULL, &gates);
         if (st == QH_OK && s_basis_cost(gates) < s_basis_cost(p)) {
             qh_plan_destroy(&p);
             p = gates;
             gates = NULL;
-            nuse = 0;
         }
         qh_plan_destroy(&gates);
     }
-    /* ... and gate programs against fused dense matrices (qsim's way), plan by plan. */
+    /* The cost model (cost.c) weighs gate programs against fused dense matrices (qsim's
+     * way), plan by plan. */
     if (st == QH_OK && p->programs) {
         qh_plan_options fused = *opts;
         fused.no_programs = 1;
