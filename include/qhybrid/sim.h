@@ -78,6 +78,7 @@ typedef struct qh_sim_result {
     int sharded;                 /* 1 if the state was split over the ranks */
     uint64_t exchanges;          /* qubit swaps between ranks (this rank) */
     uint64_t bytes_exchanged;    /* bytes this rank sent for them */
+    double exchange_seconds;     /* wall time this rank spent in them (packing included) */
 } qh_sim_result;
 
 /* Simulates c. On success the caller owns *out (free with qh_sim_result_destroy).

@@ -64,8 +64,9 @@ void qh__shard_gather_amplitudes(qh__shard *sh, double complex *amps);
  * identity layout. */
 qh_status qh__shard_sample(qh__shard *sh, uint64_t shots, uint64_t seed, uint64_t *out_root);
 
-/* Exchanges done and bytes sent by this rank so far. Local. */
-void qh__shard_traffic(const qh__shard *sh, uint64_t *exchanges, uint64_t *bytes);
+/* Exchanges done, bytes sent and wall seconds spent exchanging (packing included) by this
+ * rank so far (seconds may be NULL). Local. */
+void qh__shard_traffic(const qh__shard *sh, uint64_t *exchanges, uint64_t *bytes, double *seconds);
 
 unsigned qh__shard_rank_qubits(const qh__shard *sh);
 
