@@ -213,26 +213,67 @@ static inline uint64_t s_insert(uint64_t c, unsigned l, unsigned v)
     return ((c >> l) << (l + 1)) | ((uint64_t)v << l) | (c & (((uint64_t)1 << l) - 1));
 }
 
+/* Copies the amplitudes of compact indices [off, off + cnt) of the half of the shard whose
+ * bit l is v into buf (pack) or back from it. */
+static void s_pack(double complex *a, double complex *buf, uint64_t off, int64_t cnt, unsigned l,
+                   unsigned v, int back)
+{
+    if (back) {
+#pragma omp parallel for schedule(static) if (cnt >= QH__PAR_MIN_LEN)
+        for (int64_t c = 0; c < cnt; c++)
+            a[s_insert(off + (uint64_t)c, l, v)] = buf[c];
+    } else {
+#pragma omp parallel for schedule(static) if (cnt >= QH__PAR_MIN_LEN)
+        for (int64_t c = 0; c < cnt; c++)
+            buf[c] = a[s_insert(off + (uint64_t)c, l, v)];
+    }
+}
+
 /* Swaps rank position nl + j with local position l: the half of the shard whose bit l
- * differs from this rank's bit j goes to the partner, and the partner's comes back. */
+ * differs from this rank's bit j goes to the partner, and the partner's comes back. The
+ * half moves in pieces, two in flight: while one travels the next is packed and the one
+ * before unpacked; a piece that lies in one contiguous run of the shard (l high) is sent
+ * straight from the state. The wait for the partner to arrive is not counted as exchange
+ * time (it is the other rank's compute). */
 static void s_swap_global(qh__shard *sh, unsigned j, unsigned l)
 {
     const unsigned b = (unsigned)(sh->rank >> j) & 1, v = 1 - b;
     const int partner = sh->rank ^ (1 << j);
     const uint64_t half = (uint64_t)1 << (sh->nl - 1);
+    const uint64_t piece = sh->bufamps / 2 < half ? sh->bufamps / 2 : half;
+    const int direct = piece <= ((uint64_t)1 << l);
     double complex *a = qh_state_amplitudes(sh->local);
+    double complex *sb[2] = {sh->sendbuf, sh->sendbuf + piece};
+    double complex *rb[2] = {sh->recvbuf, sh->recvbuf + piece};
+    qh__xfer *fly[2] = {NULL, NULL};
+    char ping = 0, pong = 0;
+    qh__comm_exchange(sh->comm, partner, &ping, &pong, 1);
     const double t0 = omp_get_wtime();
-    for (uint64_t off = 0; off < half; off += sh->bufamps) {
-        const int64_t cnt = (int64_t)(half - off < sh->bufamps ? half - off : sh->bufamps);
-        double complex *snd = sh->sendbuf, *rcv = sh->recvbuf;
-#pragma omp parallel for schedule(static) if (cnt >= QH__PAR_MIN_LEN)
-        for (int64_t c = 0; c < cnt; c++)
-            snd[c] = a[s_insert(off + (uint64_t)c, l, v)];
-        qh__comm_exchange(sh->comm, partner, snd, rcv, (size_t)cnt * sizeof *snd);
-#pragma omp parallel for schedule(static) if (cnt >= QH__PAR_MIN_LEN)
-        for (int64_t c = 0; c < cnt; c++)
-            a[s_insert(off + (uint64_t)c, l, v)] = rcv[c];
-        sh->bytes += (uint64_t)cnt * sizeof *snd;
+    const uint64_t npieces = (half + piece - 1) / piece;
+    for (uint64_t k = 0; k <= npieces; k++) {
+        if (k < npieces) {
+            const uint64_t off = k * piece;
+            const int64_t cnt = (int64_t)(half - off < piece ? half - off : piece);
+            double complex *src = direct ? a + s_insert(off, l, v) : sb[k & 1];
+            if (!direct)
+                s_pack(a, src, off, cnt, l, v, 0);
+            if (qh__comm_exchange_begin(sh->comm, partner, src, rb[k & 1],
+                                        (size_t)cnt * sizeof *src, (int)(k & 1),
+                                        &fly[k & 1]) != QH_OK) {
+                qh_clear_error(); /* no room for the request list: this piece at once */
+                qh__comm_exchange(sh->comm, partner, src, rb[k & 1], (size_t)cnt * sizeof *src);
+            }
+            sh->bytes += (uint64_t)cnt * sizeof *src;
+        }
+        if (k > 0) {
+            const uint64_t done = k - 1, off = done * piece;
+            const int64_t cnt = (int64_t)(half - off < piece ? half - off : piece);
+            qh__comm_exchange_end(&fly[done & 1]);
+            if (direct)
+                memcpy(a + s_insert(off, l, v), rb[done & 1], (size_t)cnt * sizeof *a);
+            else
+                s_pack(a, rb[done & 1], off, cnt, l, v, 1);
+        }
     }
     sh->exchanges++;
     sh->xchg_seconds += omp_get_wtime() - t0;
