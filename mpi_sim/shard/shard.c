@@ -590,13 +590,28 @@ static size_t s_next_need(const s_planner *pl, unsigned q)
     return SIZE_MAX;
 }
 
+/* Marks in keep[] which of the steps tq[0..n) (qubit masks, in order; taken, not yet run)
+ * must run before an exchange that sends logical qubit x away: those on x and the earlier
+ * ones they depend on. The others can wait for the next run of local work. */
+static void s_before_exchange(const uint64_t *tq, size_t n, unsigned x, unsigned char *keep)
+{
+    uint64_t mask = (uint64_t)1 << x;
+    for (size_t t = n; t-- > 0;) {
+        keep[t] = (tq[t] & mask) != 0;
+        if (keep[t])
+            mask |= tq[t];
+    }
+}
+
 /* The exchange to do next, when the first pending step needs a rank qubit: of every pair
  * (rank qubit in, local qubit out), the one after which most pending steps can run before
  * another exchange (the lookahead); ties go to the local qubit needed latest (Belady's
  * choice), then to the highest position (the longest contiguous runs to pack). When nothing
  * can run after any single exchange (the first step needs two rank qubits), the ranking
  * brings in one that step needs. A local qubit the first pending step needs never leaves,
- * so every step gets its turn. */
+ * so every step gets its turn. (Preferring, among equals, the pair that leaves fewest taken
+ * steps to run before the exchange was tried: it sends away qubits whose gates are still to
+ * come, and the layered circuit took 20 exchanges at P = 4 instead of 2.) */
 static void s_choose_exchange(const s_planner *pl, unsigned *jout, unsigned *lout)
 {
     const uint64_t local = s_local_mask(pl), first = pl->need[0];
@@ -720,19 +735,20 @@ static qh_status s_push_op(s_chunk *c, size_t *cap, s_op op)
     return QH_OK;
 }
 
-/* Compiles the steps the planner marked taken into a plan on the local qubits (nothing
- * when none of them does anything on this rank) and appends it to c. */
-static qh_status s_emit_local(qh__shard *sh, const qh_plan *p, const s_planner *pl, size_t ntake,
-                              s_chunk *c, size_t *cap)
+/* Compiles the steps idx[t] with keep[t] set (t < n) into a plan on the local qubits for the
+ * layout phys (nothing when none of them does anything on this rank) and appends it to c. */
+static qh_status s_emit_local(qh__shard *sh, const qh_plan *p, const unsigned *phys,
+                              const size_t *idx, const unsigned char *keep, size_t n, s_chunk *c,
+                              size_t *cap)
 {
-    qh__step *steps = malloc((ntake ? ntake : 1) * sizeof *steps);
+    qh__step *steps = malloc((n ? n : 1) * sizeof *steps);
     size_t ns = 0;
     if (!steps)
         return QH_ERROR(QH_ENOMEM, "out of memory compiling a shard's plan");
-    for (size_t i = 0; i < pl->npend; i++) {
-        if (!pl->take[i])
+    for (size_t t = 0; t < n; t++) {
+        if (!keep[t])
             continue;
-        int r = s_localize(sh, pl->phys, &p->steps[pl->pend[i]], &steps[ns]);
+        int r = s_localize(sh, phys, &p->steps[idx[t]], &steps[ns]);
         if (r < 0) {
             qh__steps_free(steps, ns);
             return QH_ERROR(QH_ENOMEM, "out of memory compiling a shard's plan");
@@ -766,7 +782,14 @@ static qh_status s_chunk_build(qh__shard *sh, const qh_plan *p, s_chunk *c)
     pl.need = malloc((cnt ? cnt : 1) * sizeof *pl.need);
     pl.qm = malloc((cnt ? cnt : 1) * sizeof *pl.qm);
     pl.take = malloc(cnt ? cnt : 1);
-    if (!pl.pend || !pl.need || !pl.qm || !pl.take)
+    size_t *tk = malloc((cnt ? cnt : 1) * sizeof *tk), *mp = malloc((cnt ? cnt : 1) * sizeof *mp);
+    uint64_t *tkneed = malloc((cnt ? cnt : 1) * sizeof *tkneed);
+    uint64_t *tkqm = malloc((cnt ? cnt : 1) * sizeof *tkqm);
+    uint64_t *mneed = malloc((cnt ? cnt : 1) * sizeof *mneed);
+    uint64_t *mqm = malloc((cnt ? cnt : 1) * sizeof *mqm);
+    unsigned char *keep = malloc(cnt ? cnt : 1);
+    if (!pl.pend || !pl.need || !pl.qm || !pl.take || !tk || !mp || !tkneed || !tkqm || !mneed ||
+        !mqm || !keep)
         QH_FAIL(QH_ENOMEM, "out of memory compiling a shard's plan");
     for (size_t i = c->from; i < c->to; i++) {
         const qh__step *s = &p->steps[i];
@@ -777,23 +800,53 @@ static qh_status s_chunk_build(qh__shard *sh, const qh_plan *p, s_chunk *c)
         pl.qm[pl.npend++] = s_qubit_mask(s);
     }
     while (pl.npend > 0) {
-        size_t ntake = s_greedy(&pl, s_local_mask(&pl), pl.npend, 1);
-        if (ntake > 0) {
-            QH_TRY(s_emit_local(sh, p, &pl, ntake, c, &cap));
-            size_t k = 0;
-            for (size_t i = 0; i < pl.npend; i++) {
-                if (pl.take[i])
-                    continue;
+        /* what can run now, taken out of the pending steps */
+        s_greedy(&pl, s_local_mask(&pl), pl.npend, 1);
+        size_t ntk = 0, k = 0;
+        for (size_t i = 0; i < pl.npend; i++) {
+            if (pl.take[i]) {
+                tk[ntk] = pl.pend[i];
+                tkneed[ntk] = pl.need[i];
+                tkqm[ntk++] = pl.qm[i];
+            } else {
                 pl.pend[k] = pl.pend[i];
                 pl.need[k] = pl.need[i];
                 pl.qm[k++] = pl.qm[i];
             }
-            pl.npend = k;
         }
-        if (pl.npend == 0)
+        pl.npend = k;
+        if (pl.npend == 0) {
+            memset(keep, 1, ntk);
+            QH_TRY(s_emit_local(sh, p, pl.phys, tk, keep, ntk, c, &cap));
             break;
+        }
         unsigned j = 0, l = 0;
         s_choose_exchange(&pl, &j, &l);
+        /* Only the steps that must precede the exchange run before it; the others wait for
+         * the next run of local work, so that a string of exchanges does not cut the work
+         * into short runs. */
+        s_before_exchange(tkqm, ntk, pl.logi[l], keep);
+        QH_TRY(s_emit_local(sh, p, pl.phys, tk, keep, ntk, c, &cap));
+        size_t a = 0, b = 0, m = 0; /* the others back among the pending steps, in order */
+        while (a < pl.npend || b < ntk) {
+            if (b < ntk && keep[b]) {
+                b++;
+                continue;
+            }
+            if (b < ntk && (a == pl.npend || tk[b] < pl.pend[a])) {
+                mp[m] = tk[b];
+                mneed[m] = tkneed[b];
+                mqm[m++] = tkqm[b++];
+            } else {
+                mp[m] = pl.pend[a];
+                mneed[m] = pl.need[a];
+                mqm[m++] = pl.qm[a++];
+            }
+        }
+        memcpy(pl.pend, mp, m * sizeof *mp);
+        memcpy(pl.need, mneed, m * sizeof *mneed);
+        memcpy(pl.qm, mqm, m * sizeof *mqm);
+        pl.npend = m;
         QH_TRY(s_push_op(c, &cap, (s_op){NULL, j, l}));
         unsigned pg = pl.nl + j, qg = pl.logi[pg], ql = pl.logi[l];
         pl.logi[pg] = ql;
@@ -806,6 +859,13 @@ fail:
     free(pl.need);
     free(pl.qm);
     free(pl.take);
+    free(tk);
+    free(mp);
+    free(tkneed);
+    free(tkqm);
+    free(mneed);
+    free(mqm);
+    free(keep);
     return st;
 }
 
