@@ -590,14 +590,18 @@ static size_t s_next_need(const s_planner *pl, unsigned q)
     return SIZE_MAX;
 }
 
-/* Marks in keep[] which of the steps tq[0..n) (qubit masks, in order; taken, not yet run)
- * must run before an exchange that sends logical qubit x away: those on x and the earlier
- * ones they depend on. The others can wait for the next run of local work. */
-static void s_before_exchange(const uint64_t *tq, size_t n, unsigned x, unsigned char *keep)
+/* Marks in keep[] which of the steps taken and not yet run (tneed[t] and tq[t]: their
+ * s_need_mask and s_qubit_mask, in order; t < n) must run before an exchange that sends
+ * logical qubit x away: those that need x local, and the earlier ones that share a qubit
+ * with a step kept. The others (those that read x only as a control or a diagonal factor,
+ * which they can do from the rank's bits, included) can wait for the next run of local
+ * work. */
+static void s_before_exchange(const uint64_t *tneed, const uint64_t *tq, size_t n, unsigned x,
+                              unsigned char *keep)
 {
-    uint64_t mask = (uint64_t)1 << x;
+    uint64_t mask = 0; /* the qubits of later kept steps */
     for (size_t t = n; t-- > 0;) {
-        keep[t] = (tq[t] & mask) != 0;
+        keep[t] = (tneed[t] >> x & 1) || (tq[t] & mask);
         if (keep[t])
             mask |= tq[t];
     }
@@ -825,7 +829,7 @@ static qh_status s_chunk_build(qh__shard *sh, const qh_plan *p, s_chunk *c)
         /* Only the steps that must precede the exchange run before it; the others wait for
          * the next run of local work, so that a string of exchanges does not cut the work
          * into short runs. */
-        s_before_exchange(tkqm, ntk, pl.logi[l], keep);
+        s_before_exchange(tkneed, tkqm, ntk, pl.logi[l], keep);
         QH_TRY(s_emit_local(sh, p, pl.phys, tk, keep, ntk, c, &cap));
         size_t a = 0, b = 0, m = 0; /* the others back among the pending steps, in order */
         while (a < pl.npend || b < ntk) {
