@@ -2,8 +2,10 @@
  *   --strong N   the layered random circuit and the gate-by-gate QFT on N qubits
  *   --weak B     the same on B + log2(P) qubits (constant work per rank)
  *   --batch K    K random 12-qubit circuits as one batch, at --group-size G
- * One JSON line per measurement on rank 0: wall time, time per gate, and the exchanges and
- * bytes each rank moved per gate (from qh_sim_result). Human messages on stderr. */
+ *   --qasm FILE  an OpenQASM file (repeatable), with <Z0> as its result
+ * One JSON line per measurement on rank 0: wall time, time per gate, the exchanges and
+ * bytes each rank moved per gate (from qh_sim_result), and the wall time of the exchanges
+ * (the slowest rank's) apart from the rest, the compute. Human messages on stderr. */
 #include <math.h>
 #include <mpi.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include "bench/bench_common.h"
+#include "qhybrid/qasm.h"
 #include "qhybrid/sim_mpi.h"
 
 static int s_rank, s_size;
@@ -57,6 +60,9 @@ static qh_circuit *s_qft(unsigned n)
 static void s_measure(const char *kind, const char *scaling, qh_circuit *c, unsigned repeat)
 {
     qh_sim_options o = {0};
+    const char *z0 = "Z0";
+    o.expectations = &z0; /* a result that needs no gathering */
+    o.num_expectations = 1;
     o.plan.no_qft_detect = 1; /* the QFT is measured as gates here (bench_qft has the FFT) */
     double best = INFINITY;
     qh_sim_result *keep = NULL;
@@ -80,6 +86,8 @@ static void s_measure(const char *kind, const char *scaling, qh_circuit *c, unsi
         }
     }
     double gates = (double)qh_circuit_num_ops(c);
+    double xs = keep ? keep->exchange_seconds : 0;
+    MPI_Allreduce(MPI_IN_PLACE, &xs, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
     if (s_rank == 0) {
         char metric[96];
         snprintf(metric, sizeof metric, "%s_%s_n%u_P%d", kind, scaling, qh_circuit_num_qubits(c),
@@ -92,6 +100,9 @@ static void s_measure(const char *kind, const char *scaling, qh_circuit *c, unsi
         bench_json_num("time_per_gate", best / gates);
         bench_json_num("exchanges_per_gate", (double)keep->exchanges / gates);
         bench_json_num("bytes_per_gate", (double)keep->bytes_exchanged / gates);
+        bench_json_int("exchanges", keep->exchanges);
+        bench_json_num("exchange_seconds", xs);
+        bench_json_num("compute_seconds", best - xs);
         bench_json_int("sharded", (uint64_t)keep->sharded);
         bench_json_end();
     }
@@ -142,9 +153,14 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &s_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &s_size);
     unsigned long strong = 0, weak = 0, batch = 0, group = 1, repeat = 2;
-    int bad = 0;
+    int bad = 0, nqasm = 0;
+    const char *qasm[16];
     for (int i = 1; i < argc && !bad; i++) {
         unsigned long *dst = NULL;
+        if (strcmp(argv[i], "--qasm") == 0 && i + 1 < argc && nqasm < 16) {
+            qasm[nqasm++] = argv[++i];
+            continue;
+        }
         if (strcmp(argv[i], "--strong") == 0)
             dst = &strong;
         else if (strcmp(argv[i], "--weak") == 0)
@@ -157,10 +173,10 @@ int main(int argc, char **argv)
             dst = &repeat;
         bad = !dst || i + 1 >= argc || bench_parse_ulong(argv[++i], 1, 1u << 20, dst) != 0;
     }
-    if (bad || (!strong && !weak && !batch)) {
+    if (bad || (!strong && !weak && !batch && !nqasm)) {
         if (s_rank == 0)
             fprintf(stderr, "usage: mpirun -np P bench_mpi [--strong N] [--weak B] "
-                            "[--batch K --group-size G] [--repeat R]\n");
+                            "[--batch K --group-size G] [--qasm FILE]... [--repeat R]\n");
         MPI_Finalize();
         return 2;
     }
@@ -181,6 +197,19 @@ int main(int argc, char **argv)
         qh_circuit_destroy(&c);
         c = s_qft((unsigned)weak + lg);
         s_measure("qft", "weak", c, (unsigned)repeat);
+        qh_circuit_destroy(&c);
+    }
+    for (int i = 0; i < nqasm; i++) {
+        qh_circuit *c = NULL;
+        if (qh_qasm_parse_file(qasm[i], &c) != QH_OK) {
+            if (s_rank == 0)
+                fprintf(stderr, "bench_mpi: %s\n", qh_last_error());
+            continue;
+        }
+        const char *base = strrchr(qasm[i], '/') ? strrchr(qasm[i], '/') + 1 : qasm[i];
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(base, "."), base);
+        s_measure(name, "file", c, (unsigned)repeat);
         qh_circuit_destroy(&c);
     }
     if (batch)

@@ -81,6 +81,7 @@ typedef struct qh_sim_result {
     int sharded;                 /* 1 if the state was split over the ranks */
     uint64_t exchanges;          /* qubit swaps between ranks (this rank) */
     uint64_t bytes_exchanged;    /* bytes this rank sent for them */
+    double exchange_seconds;     /* wall time this rank spent in them (packing included) */
 
     /* With estimate_expectations and shots > 0 (NULL otherwise, and for circuits simulated
      * as trajectories): each expectation as a device measuring `shots` times would report

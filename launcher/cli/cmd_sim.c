@@ -207,6 +207,8 @@ static void s_print(const qh_sim_result *r, int plan_stats)
         qh__json_uint(&j, r->exchanges);
         qh__json_key(&j, "bytes_exchanged");
         qh__json_uint(&j, r->bytes_exchanged);
+        qh__json_key(&j, "exchange_seconds");
+        qh__json_double(&j, r->exchange_seconds);
         qh__json_key(&j, "isa");
         qh__json_string(&j, r->isa);
         qh__json_key(&j, "seconds");

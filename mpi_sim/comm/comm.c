@@ -205,6 +205,44 @@ void qh__comm_exchange(const qh__comm *c, int partner, const void *send, void *r
     }
 }
 
+struct qh__xfer {
+    size_t nreq;       /* requests in flight */
+    MPI_Request req[]; /* a receive and a send per chunk */
+};
+
+qh_status qh__comm_exchange_begin(const qh__comm *c, int partner, const void *send, void *recv,
+                                  size_t bytes, int tag, qh__xfer **out)
+{
+    *out = NULL;
+    if (!c)
+        return QH_OK;
+    const size_t nchunks = (bytes + QH__COMM_CHUNK - 1) / QH__COMM_CHUNK;
+    qh__xfer *x = malloc(sizeof *x + 2 * nchunks * sizeof *x->req);
+    if (!x)
+        return QH_ERROR(QH_ENOMEM, "out of memory for an exchange");
+    x->nreq = 0;
+    const char *s = send;
+    char *r = recv;
+    for (size_t j = 0; j < nchunks; j++) {
+        size_t off = j * QH__COMM_CHUNK;
+        size_t cnt = bytes - off < QH__COMM_CHUNK ? bytes - off : QH__COMM_CHUNK;
+        int t = (int)((((size_t)tag & 0x7) << 12) | (j & 0xfff)); /* below 32768 */
+        MPI_Irecv(r + off, (int)cnt, MPI_BYTE, partner, t, c->comm, &x->req[x->nreq++]);
+        MPI_Isend(s + off, (int)cnt, MPI_BYTE, partner, t, c->comm, &x->req[x->nreq++]);
+    }
+    *out = x;
+    return QH_OK;
+}
+
+void qh__comm_exchange_end(qh__xfer **px)
+{
+    if (!px || !*px)
+        return;
+    MPI_Waitall((int)(*px)->nreq, (*px)->req, MPI_STATUSES_IGNORE);
+    free(*px);
+    *px = NULL;
+}
+
 void qh__comm_send(const qh__comm *c, int to, const void *buf, size_t bytes)
 {
     const char *p = buf;

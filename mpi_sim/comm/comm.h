@@ -65,6 +65,20 @@ void qh__comm_bcast(const qh__comm *c, void *buf, size_t bytes, int root);
  * distinct buffers). Chunked. Point-to-point between the pair. */
 void qh__comm_exchange(const qh__comm *c, int partner, const void *send, void *recv, size_t bytes);
 
+/* An exchange in flight (qh__comm_exchange_begin). */
+typedef struct qh__xfer qh__xfer;
+
+/* Starts exchanging `bytes` bytes with `partner` as qh__comm_exchange does and returns at
+ * once, so that the caller can prepare the next piece meanwhile; neither buffer may be
+ * touched until qh__comm_exchange_end. Exchanges in flight at the same time between the
+ * same pair need distinct tags (0-7). *out is NULL for a NULL c. QH_ENOMEM for the
+ * request list. Point-to-point between the pair. */
+qh_status qh__comm_exchange_begin(const qh__comm *c, int partner, const void *send, void *recv,
+                                  size_t bytes, int tag, qh__xfer **out);
+
+/* Waits until exchange *x is done and frees it (NULL is a no-op). */
+void qh__comm_exchange_end(qh__xfer **x);
+
 /* Sends / receives `bytes` bytes to / from one rank, chunked (for gathering results). */
 void qh__comm_send(const qh__comm *c, int to, const void *buf, size_t bytes);
 void qh__comm_recv(const qh__comm *c, int from, void *buf, size_t bytes);

@@ -27,7 +27,14 @@
 /* Below 2^S_PAR_MIN_BITS amplitudes a kernel runs on one thread: waking the team costs more
  * than the work. */
 #define S_PAR_MIN_BITS 14
-#define S_MAX_SPECIAL  64
+
+/* Whether a kernel on 2^nbits amplitudes opens a thread team: not inside any parallel region
+ * (a cache-blocked pass owns the threads even when it has one only: omp_in_parallel() is
+ * false in a one-thread team, as under mpirun with one thread per rank, and opening a team
+ * per block and program would cost more than the work), and only with threads to share. */
+#define S_PAR(nbits)                                                                               \
+    ((nbits) >= S_PAR_MIN_BITS && omp_get_level() == 0 && omp_get_max_threads() > 1)
+#define S_MAX_SPECIAL 64
 
 /* How far ahead (in amplitudes) the dense kernel prefetches each stream. */
 #define S_PREFETCH_AHEAD 32
@@ -94,7 +101,7 @@ static inline uint64_t s_deposit(const s_walk *w, uint64_t o)
 #define S_FOR_GROUPS(w, nbits, base, ...)                                                          \
     do {                                                                                           \
         const s_walk *s_w_ = (w);                                                                  \
-        if ((nbits) >= S_PAR_MIN_BITS && !omp_in_parallel()) {                                     \
+        if (S_PAR(nbits)) {                                                                        \
             _Pragma("omp parallel")                                                                \
             {                                                                                      \
                 uint64_t s_nt_ = (uint64_t)omp_get_num_threads();                                  \
@@ -207,7 +214,7 @@ static void s_dense1_burst(double complex *restrict a, unsigned n, unsigned t, c
     const uint64_t half = (uint64_t)1 << t, run = half >> QV_LB;
     const uint64_t burst = run < S_BURST ? run : S_BURST;
     const int64_t nchunks = (int64_t)((uint64_t)1 << (n - QV_LB)) / (int64_t)(2 * burst);
-    const int par = n >= S_PAR_MIN_BITS && !omp_in_parallel();
+    const int par = S_PAR(n);
 #pragma omp parallel for schedule(static) if (par)
     for (int64_t ch = 0; ch < nchunks; ch++) {
         /* chunk ch: burst vectors of the low half of its block and the matching high ones */
@@ -481,7 +488,7 @@ static void QV_SFX(s_diag)(double complex *a, unsigned n, unsigned k, const unsi
          * entry picked from its index bits, keeps the stream sequential (walking the
          * groups cost 3 passes for a diagonal on qubit 5). */
         const int64_t nvec = (int64_t)1 << (n - QV_LB);
-        const int par = n >= S_PAR_MIN_BITS && !omp_in_parallel();
+        const int par = S_PAR(n);
 #pragma omp parallel for schedule(static) if (par)
         for (int64_t v = 0; v < nvec; v++) {
             uint64_t idx = (uint64_t)v << QV_LB;

@@ -116,6 +116,13 @@ qh_status qh__start_run_piece(const qh_plan *p, qh_state *local, unsigned nl, ui
 /* Forgets the start: frees p->start and clears the steps' in_start marks. */
 void qh__start_free(qh_plan *p);
 
+/* Compiles steps[0..nsteps) - unitary steps on positions 0..nl-1 of a shard, owned by the
+ * call from then on, even on failure - into a plan on nl qubits, fused, cache-blocked and
+ * with gate programs as `like` (the whole circuit's plan) was (local.c). The result has no
+ * product start and no measurements; run it with qh__plan_execute_range. */
+qh_status qh__plan_local(const qh_plan *like, qh__step *steps, size_t nsteps, unsigned nl,
+                         qh_plan **out);
+
 /* Runs steps [from, to) of p on the amplitudes of s. */
 qh_status qh__plan_execute_range(const qh_plan *p, qh_state *s, size_t from, size_t to, qh_rng *rng,
                                  unsigned char *clbits);

@@ -114,7 +114,8 @@ static qh_status s_eng_exec(s_engine *e, const qh_plan *p, size_t from, size_t t
 static qh_status s_execute(s_engine *e, const qh_plan *p, size_t from, size_t to, qh_rng *rng,
                            unsigned char *clbits, const qh_sim_options *o)
 {
-    const size_t chunk = 16;
+    /* a sharded state plans its exchanges over the whole range at once */
+    const size_t chunk = e->sh ? to - from : 16;
     for (size_t i = from, end; i < to; i = end) {
         end = i + chunk < to ? i + chunk : to;
         if (i == 0 && p->start_end > end && p->start_end <= to)
@@ -183,14 +184,21 @@ static qh_status s_run_unitary(s_engine *e, const qh_plan *p, size_t from, size_
 {
     if (!o->checkpoint_path || !o->checkpoint_every)
         return s_execute(e, p, from, to, NULL, clbits, o);
-    for (size_t i = from; i < to; i++) {
-        QH_CALL(s_eng_exec(e, p, i, i + 1, NULL, clbits));
+    for (size_t i = from; i < to;) {
+        /* the steps up to the next checkpoint: one at a time on one process, as one range
+         * on a sharded state (whose exchanges are planned over the range) */
+        size_t end = i;
         uint64_t before = instructions;
-        instructions += p->steps[i].gates;
-        if (before / o->checkpoint_every != instructions / o->checkpoint_every || i + 1 == to)
-            QH_CALL(s_checkpoint(e, p, o->checkpoint_path, i + 1, instructions));
+        do
+            instructions += p->steps[end++].gates;
+        while (e->sh && end < to &&
+               before / o->checkpoint_every == instructions / o->checkpoint_every);
+        QH_CALL(s_eng_exec(e, p, i, end, NULL, clbits));
+        if (before / o->checkpoint_every != instructions / o->checkpoint_every || end == to)
+            QH_CALL(s_checkpoint(e, p, o->checkpoint_path, end, instructions));
         if (o->progress)
-            s_progress(o, (double)(i + 1 - from) / (double)(to - from));
+            s_progress(o, (double)(end - from) / (double)(to - from));
+        i = end;
     }
     return QH_OK;
 }
@@ -522,7 +530,7 @@ qh_status qh__sim_run_plan(const qh_circuit *c, const qh_plan *plan, const qh_si
         res->measured_all = measure_all;
     }
     if (e.sh)
-        qh__shard_traffic(e.sh, &res->exchanges, &res->bytes_exchanged);
+        qh__shard_traffic(e.sh, &res->exchanges, &res->bytes_exchanged, &res->exchange_seconds);
     res->seconds = omp_get_wtime() - t0;
     s_progress(o, 1.0);
     *out = res;

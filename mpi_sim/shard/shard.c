@@ -20,6 +20,32 @@
 /* How far ahead the choice of which local qubit to give up looks. */
 #define S_LOOKAHEAD 512
 
+/* Most steps ahead that the choice of an exchange looks at when it scores a candidate. */
+#define S_SCORE_WINDOW 2048
+
+/* Most compiled chunks kept per shard (trajectories reuse the same few). */
+#define S_CACHE_MAX 32
+
+/* One operation of a compiled chunk: a plan on the local qubits, or an exchange. */
+typedef struct {
+    qh_plan *local; /* steps on local positions (owned), or NULL for an exchange */
+    unsigned j, l;  /* exchange: rank position nl + j with local position l */
+} s_op;
+
+/* The unitary steps [from, to) of a plan (no measurement, reset, condition or QFT among
+ * them) compiled for one entry layout and this rank: runs of local work separated by the
+ * exchanges that bring rank qubits into the shard. */
+typedef struct {
+    uint64_t hash;                /* the plan's fingerprint... */
+    unsigned block_bits;          /* ...its blocking... */
+    int programs;                 /* ...and gate programs */
+    size_t from, to;              /* its steps */
+    int started;                  /* the product start ran: in_start steps are skipped */
+    unsigned logi[QH_MAX_QUBITS]; /* the layout it begins with */
+    s_op *ops;                    /* in order (owned) */
+    size_t nops;                  /* entries of ops */
+} s_chunk;
+
 struct qh__shard {
     qh__comm *comm;               /* not owned */
     unsigned n;                   /* global qubits */
@@ -31,11 +57,16 @@ struct qh__shard {
     unsigned logi[QH_MAX_QUBITS]; /* physical position -> logical qubit */
     double complex *sendbuf;      /* exchange pieces */
     double complex *recvbuf;
-    size_t bufamps;     /* amplitudes per piece */
-    uint64_t exchanges; /* qubit swaps done */
-    uint64_t bytes;     /* bytes sent by this rank */
-    int at_zero;        /* holds |0...0> in the identity layout (a run may begin with the
-                           plan's product start) */
+    size_t bufamps;      /* amplitudes per piece */
+    uint64_t exchanges;  /* qubit swaps done */
+    uint64_t bytes;      /* bytes sent by this rank */
+    int at_zero;         /* holds |0...0> in the identity layout (a run may begin with the
+                            plan's product start) */
+    double xchg_seconds; /* wall time spent in exchanges between ranks */
+    s_chunk *cache;      /* compiled chunks (s_chunk_get), owned */
+    size_t ncache;       /* entries of cache */
+    unsigned like_bits;  /* block_bits and programs of the last plan run, for restoring */
+    int like_programs;   /* the layout with the same passes */
 };
 
 static unsigned s_log2(int p)
@@ -53,6 +84,24 @@ int qh__shard_fits(unsigned n, int size)
         return 0;
     unsigned nl = n - g, bb = qh__sample_block_bits(n);
     return nl >= QH__SHARD_MIN_LOCAL && nl >= bb;
+}
+
+static void s_chunk_free(s_chunk *c)
+{
+    for (size_t i = 0; i < c->nops; i++)
+        qh_plan_destroy(&c->ops[i].local);
+    free(c->ops);
+    c->ops = NULL;
+    c->nops = 0;
+}
+
+static void s_cache_clear(qh__shard *sh)
+{
+    for (size_t i = 0; i < sh->ncache; i++)
+        s_chunk_free(&sh->cache[i]);
+    free(sh->cache);
+    sh->cache = NULL;
+    sh->ncache = 0;
 }
 
 /* Every qubit where it started: logical qubit q at physical position q. */
@@ -122,6 +171,7 @@ void qh__shard_destroy(qh__shard **psh)
     if (!psh || !*psh)
         return;
     qh__shard *sh = *psh;
+    s_cache_clear(sh);
     qh_state_destroy(&sh->local);
     free(sh->sendbuf);
     free(sh->recvbuf);
@@ -163,27 +213,70 @@ static inline uint64_t s_insert(uint64_t c, unsigned l, unsigned v)
     return ((c >> l) << (l + 1)) | ((uint64_t)v << l) | (c & (((uint64_t)1 << l) - 1));
 }
 
+/* Copies the amplitudes of compact indices [off, off + cnt) of the half of the shard whose
+ * bit l is v into buf (pack) or back from it. */
+static void s_pack(double complex *a, double complex *buf, uint64_t off, int64_t cnt, unsigned l,
+                   unsigned v, int back)
+{
+    if (back) {
+#pragma omp parallel for schedule(static) if (cnt >= QH__PAR_MIN_LEN)
+        for (int64_t c = 0; c < cnt; c++)
+            a[s_insert(off + (uint64_t)c, l, v)] = buf[c];
+    } else {
+#pragma omp parallel for schedule(static) if (cnt >= QH__PAR_MIN_LEN)
+        for (int64_t c = 0; c < cnt; c++)
+            buf[c] = a[s_insert(off + (uint64_t)c, l, v)];
+    }
+}
+
 /* Swaps rank position nl + j with local position l: the half of the shard whose bit l
- * differs from this rank's bit j goes to the partner, and the partner's comes back. */
+ * differs from this rank's bit j goes to the partner, and the partner's comes back. The
+ * half moves in pieces, two in flight: while one travels the next is packed and the one
+ * before unpacked; a piece that lies in one contiguous run of the shard (l high) is sent
+ * straight from the state. The wait for the partner to arrive is not counted as exchange
+ * time (it is the other rank's compute). */
 static void s_swap_global(qh__shard *sh, unsigned j, unsigned l)
 {
     const unsigned b = (unsigned)(sh->rank >> j) & 1, v = 1 - b;
     const int partner = sh->rank ^ (1 << j);
     const uint64_t half = (uint64_t)1 << (sh->nl - 1);
+    const uint64_t piece = sh->bufamps / 2 < half ? sh->bufamps / 2 : half;
+    const int direct = piece <= ((uint64_t)1 << l);
     double complex *a = qh_state_amplitudes(sh->local);
-    for (uint64_t off = 0; off < half; off += sh->bufamps) {
-        const int64_t cnt = (int64_t)(half - off < sh->bufamps ? half - off : sh->bufamps);
-        double complex *snd = sh->sendbuf, *rcv = sh->recvbuf;
-#pragma omp parallel for schedule(static) if (cnt >= QH__PAR_MIN_LEN)
-        for (int64_t c = 0; c < cnt; c++)
-            snd[c] = a[s_insert(off + (uint64_t)c, l, v)];
-        qh__comm_exchange(sh->comm, partner, snd, rcv, (size_t)cnt * sizeof *snd);
-#pragma omp parallel for schedule(static) if (cnt >= QH__PAR_MIN_LEN)
-        for (int64_t c = 0; c < cnt; c++)
-            a[s_insert(off + (uint64_t)c, l, v)] = rcv[c];
-        sh->bytes += (uint64_t)cnt * sizeof *snd;
+    double complex *sb[2] = {sh->sendbuf, sh->sendbuf + piece};
+    double complex *rb[2] = {sh->recvbuf, sh->recvbuf + piece};
+    qh__xfer *fly[2] = {NULL, NULL};
+    char ping = 0, pong = 0;
+    qh__comm_exchange(sh->comm, partner, &ping, &pong, 1);
+    const double t0 = omp_get_wtime();
+    const uint64_t npieces = (half + piece - 1) / piece;
+    for (uint64_t k = 0; k <= npieces; k++) {
+        if (k < npieces) {
+            const uint64_t off = k * piece;
+            const int64_t cnt = (int64_t)(half - off < piece ? half - off : piece);
+            double complex *src = direct ? a + s_insert(off, l, v) : sb[k & 1];
+            if (!direct)
+                s_pack(a, src, off, cnt, l, v, 0);
+            if (qh__comm_exchange_begin(sh->comm, partner, src, rb[k & 1],
+                                        (size_t)cnt * sizeof *src, (int)(k & 1),
+                                        &fly[k & 1]) != QH_OK) {
+                qh_clear_error(); /* no room for the request list: this piece at once */
+                qh__comm_exchange(sh->comm, partner, src, rb[k & 1], (size_t)cnt * sizeof *src);
+            }
+            sh->bytes += (uint64_t)cnt * sizeof *src;
+        }
+        if (k > 0) {
+            const uint64_t done = k - 1, off = done * piece;
+            const int64_t cnt = (int64_t)(half - off < piece ? half - off : piece);
+            qh__comm_exchange_end(&fly[done & 1]);
+            if (direct)
+                memcpy(a + s_insert(off, l, v), rb[done & 1], (size_t)cnt * sizeof *a);
+            else
+                s_pack(a, rb[done & 1], off, cnt, l, v, 1);
+        }
     }
     sh->exchanges++;
+    sh->xchg_seconds += omp_get_wtime() - t0;
     unsigned pg = sh->nl + j, qg = sh->logi[pg], ql = sh->logi[l];
     sh->logi[pg] = ql;
     sh->logi[l] = qg;
@@ -410,76 +503,541 @@ static int s_measure(qh__shard *sh, unsigned q, double r)
     return one;
 }
 
-qh_status qh__shard_execute(qh__shard *sh, const qh_plan *p, size_t from, size_t to, qh_rng *rng,
+/* ---- the sharded plan: chunks of local work between exchanges ------------------------ */
+
+/* Steps left to the step-by-step path: they need outcomes, classical bits or a whole
+ * register (measurements, resets, conditional steps, QFTs run as FFTs). */
+static int s_barrier(const qh__step *st)
+{
+    return st->has_condition || st->kind == QH__STEP_MEASURE || st->kind == QH__STEP_RESET ||
+           st->kind == QH__STEP_QFT;
+}
+
+/* The logical qubits step st needs on local positions: the targets of anything but a
+ * diagonal (controls and diagonal factors on rank qubits are read from the rank's bits). */
+static uint64_t s_need_mask(const qh__step *st)
+{
+    if (st->kind == QH__STEP_DIAG)
+        return 0;
+    uint64_t m = 0;
+    const unsigned *t = qh__step_qubits(st);
+    for (unsigned j = 0; j < st->k; j++)
+        m |= (uint64_t)1 << t[j];
+    return m;
+}
+
+/* Every logical qubit step st acts on. */
+static uint64_t s_qubit_mask(const qh__step *st)
+{
+    uint64_t m = st->ctrl;
+    const unsigned *t = qh__step_qubits(st);
+    for (unsigned j = 0; j < st->k; j++)
+        m |= (uint64_t)1 << t[j];
+    return m;
+}
+
+/* The planner's view of a chunk being compiled: the steps still to place and the layout
+ * they will find. */
+typedef struct {
+    size_t *pend;                 /* indices of the steps not placed yet, in plan order */
+    uint64_t *need, *qm;          /* their s_need_mask and s_qubit_mask */
+    unsigned char *take;          /* scratch: taken by the last s_greedy */
+    size_t npend;                 /* entries of the four */
+    unsigned n, nl;               /* qubits, local qubits */
+    unsigned phys[QH_MAX_QUBITS]; /* logical qubit -> position, as the chunk goes */
+    unsigned logi[QH_MAX_QUBITS]; /* position -> logical qubit */
+} s_planner;
+
+static uint64_t s_local_mask(const s_planner *pl)
+{
+    uint64_t m = 0;
+    for (unsigned l = 0; l < pl->nl; l++)
+        m |= (uint64_t)1 << pl->logi[l];
+    return m;
+}
+
+/* How many of the first `window` pending steps can run while the qubits of `local` are
+ * local: a step runs when it needs only local qubits and no earlier step that cannot run
+ * shares a qubit with it (so steps move only past steps they commute with, as in the
+ * cache-blocked passes). With mark, take[] tells which. */
+static size_t s_greedy(const s_planner *pl, uint64_t local, size_t window, int mark)
+{
+    const uint64_t all = pl->n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << pl->n) - 1;
+    const size_t end = pl->npend < window ? pl->npend : window;
+    uint64_t blocked = 0;
+    size_t cnt = 0;
+    if (mark)
+        memset(pl->take, 0, pl->npend);
+    for (size_t i = 0; i < end && (blocked & all) != all; i++) {
+        if ((pl->qm[i] & blocked) || (pl->need[i] & ~local)) {
+            blocked |= pl->qm[i];
+            continue;
+        }
+        cnt++;
+        if (mark)
+            pl->take[i] = 1;
+    }
+    return cnt;
+}
+
+/* Index among the pending steps of the first that needs logical qubit q local. */
+static size_t s_next_need(const s_planner *pl, unsigned q)
+{
+    const size_t end = pl->npend < S_SCORE_WINDOW ? pl->npend : S_SCORE_WINDOW;
+    for (size_t i = 0; i < end; i++)
+        if (pl->need[i] >> q & 1)
+            return i;
+    return SIZE_MAX;
+}
+
+/* Marks in keep[] which of the steps taken and not yet run (tneed[t] and tq[t]: their
+ * s_need_mask and s_qubit_mask, in order; t < n) must run before an exchange that sends
+ * logical qubit x away: those that need x local, and the earlier ones that share a qubit
+ * with a step kept. The others (those that read x only as a control or a diagonal factor,
+ * which they can do from the rank's bits, included) can wait for the next run of local
+ * work. */
+static void s_before_exchange(const uint64_t *tneed, const uint64_t *tq, size_t n, unsigned x,
+                              unsigned char *keep)
+{
+    uint64_t mask = 0; /* the qubits of later kept steps */
+    for (size_t t = n; t-- > 0;) {
+        keep[t] = (tneed[t] >> x & 1) || (tq[t] & mask);
+        if (keep[t])
+            mask |= tq[t];
+    }
+}
+
+/* The exchange to do next, when the first pending step needs a rank qubit: of every pair
+ * (rank qubit in, local qubit out), the one after which most pending steps can run before
+ * another exchange (the lookahead); ties go to the local qubit needed latest (Belady's
+ * choice), then to the highest position (the longest contiguous runs to pack). When nothing
+ * can run after any single exchange (the first step needs two rank qubits), the ranking
+ * brings in one that step needs. A local qubit the first pending step needs never leaves,
+ * so every step gets its turn. (Preferring, among equals, the pair that leaves fewest taken
+ * steps to run before the exchange was tried: it sends away qubits whose gates are still to
+ * come, and the layered circuit took 20 exchanges at P = 4 instead of 2.) */
+static void s_choose_exchange(const s_planner *pl, unsigned *jout, unsigned *lout)
+{
+    const uint64_t local = s_local_mask(pl), first = pl->need[0];
+    size_t best_score = 0, best_next = 0;
+    int best_in_first = 0, found = 0;
+    for (unsigned j = 0; pl->nl + j < pl->n; j++) {
+        const unsigned qg = pl->logi[pl->nl + j];
+        const int in_first = (first >> qg & 1) != 0;
+        for (unsigned l = pl->nl; l-- > 0;) {
+            const unsigned x = pl->logi[l];
+            if (first >> x & 1)
+                continue;
+            const uint64_t nloc = (local & ~((uint64_t)1 << x)) | ((uint64_t)1 << qg);
+            const size_t score = s_greedy(pl, nloc, S_SCORE_WINDOW, 0);
+            if (found && score < best_score)
+                continue;
+            if (found && score == best_score && in_first < best_in_first)
+                continue;
+            const size_t next = s_next_need(pl, x);
+            if (found && score == best_score && in_first == best_in_first && next <= best_next)
+                continue;
+            found = 1;
+            best_score = score;
+            best_in_first = in_first;
+            best_next = next;
+            *jout = j;
+            *lout = l;
+        }
+    }
+}
+
+/* Step st as this rank runs it on its local positions (phys: the layout) into *out, with a
+ * matrix of its own: 1 when there is something to run, 0 when it does nothing here (a
+ * control on a rank qubit reads 0 on this rank, or a diagonal reduces to 1), -1 when out of
+ * memory. Rank controls drop out; a diagonal's factors on rank qubits are fixed by the
+ * rank's bits, leaving a smaller diagonal or (all of them on rank qubits) a phase, applied
+ * as a diagonal on position 0. */
+static int s_localize(const qh__shard *sh, const unsigned *phys, const qh__step *st, qh__step *out)
+{
+    *out = *st;
+    out->matrix = NULL;
+    out->recipe = NULL;
+    out->recipe_len = 0;
+    out->wide = NULL;
+    out->parametric = 0;
+    out->fence = 0; /* fences keep parametric recipes apart; these matrices are bound */
+    out->inner = 0;
+    out->pass = 0;
+    out->bctrl = out->octrl = 0;
+    out->in_start = 0;
+    out->ctrl = 0;
+    if (st->kind == QH__STEP_DIAG) {
+        unsigned lbit[QH_KERNEL_MAX_TARGETS], nlt = 0, fixed = 0;
+        for (unsigned j = 0; j < st->k; j++) {
+            unsigned p = phys[st->targets[j]];
+            if (p >= sh->nl) {
+                fixed |= (unsigned)((sh->rank >> (p - sh->nl)) & 1) << j;
+            } else {
+                out->targets[nlt] = p;
+                lbit[nlt++] = j;
+            }
+        }
+        if (nlt == 0) {
+            double complex z = st->matrix[fixed];
+            if (z == 1)
+                return 0;
+            out->k = 1;
+            out->targets[0] = 0;
+            out->matrix = malloc(2 * sizeof *out->matrix);
+            if (!out->matrix)
+                return -1;
+            out->matrix[0] = out->matrix[1] = z;
+            return 1;
+        }
+        out->k = nlt;
+        out->matrix = malloc(((size_t)1 << nlt) * sizeof *out->matrix);
+        if (!out->matrix)
+            return -1;
+        for (unsigned m = 0; m < (1u << nlt); m++) {
+            unsigned idx = fixed;
+            for (unsigned j = 0; j < nlt; j++)
+                idx |= (m >> j & 1) << lbit[j];
+            out->matrix[m] = st->matrix[idx];
+        }
+        return 1;
+    }
+    for (unsigned q = 0; q < 64; q++) {
+        if (!(st->ctrl >> q & 1))
+            continue;
+        unsigned p = phys[q];
+        if (p >= sh->nl) {
+            if (!((sh->rank >> (p - sh->nl)) & 1))
+                return 0; /* a rank control: all or none */
+        } else {
+            out->ctrl |= (uint64_t)1 << p;
+        }
+    }
+    for (unsigned j = 0; j < st->k; j++)
+        out->targets[j] = phys[st->targets[j]];
+    if (st->matrix) {
+        size_t len = (size_t)1 << (2 * st->k);
+        out->matrix = malloc(len * sizeof *out->matrix);
+        if (!out->matrix)
+            return -1;
+        memcpy(out->matrix, st->matrix, len * sizeof *out->matrix);
+    }
+    return 1;
+}
+
+static qh_status s_push_op(s_chunk *c, size_t *cap, s_op op)
+{
+    if (c->nops == *cap) {
+        size_t ncap = *cap ? 2 * *cap : 16;
+        s_op *no = realloc(c->ops, ncap * sizeof *no);
+        if (!no)
+            return QH_ERROR(QH_ENOMEM, "out of memory compiling a shard's plan");
+        c->ops = no;
+        *cap = ncap;
+    }
+    c->ops[c->nops++] = op;
+    return QH_OK;
+}
+
+/* Compiles the steps idx[t] with keep[t] set (t < n) into a plan on the local qubits for the
+ * layout phys (nothing when none of them does anything on this rank) and appends it to c. */
+static qh_status s_emit_local(qh__shard *sh, const qh_plan *p, const unsigned *phys,
+                              const size_t *idx, const unsigned char *keep, size_t n, s_chunk *c,
+                              size_t *cap)
+{
+    qh__step *steps = malloc((n ? n : 1) * sizeof *steps);
+    size_t ns = 0;
+    if (!steps)
+        return QH_ERROR(QH_ENOMEM, "out of memory compiling a shard's plan");
+    for (size_t t = 0; t < n; t++) {
+        if (!keep[t])
+            continue;
+        int r = s_localize(sh, phys, &p->steps[idx[t]], &steps[ns]);
+        if (r < 0) {
+            qh__steps_free(steps, ns);
+            return QH_ERROR(QH_ENOMEM, "out of memory compiling a shard's plan");
+        }
+        ns += (size_t)r;
+    }
+    if (ns == 0) {
+        free(steps);
+        return QH_OK;
+    }
+    qh_plan *lp = NULL;
+    QH_CALL(qh__plan_local(p, steps, ns, sh->nl, &lp));
+    qh_status st = s_push_op(c, cap, (s_op){lp, 0, 0});
+    if (st != QH_OK)
+        qh_plan_destroy(&lp);
+    return st;
+}
+
+/* Compiles c (whose key fields are set) from the shard's current layout: the planner takes
+ * every step that can run with the local qubits it has, chooses an exchange by lookahead,
+ * and so on until every step is placed. Rank-independent choices (which steps, which
+ * exchanges) are the same on every rank; only the local plans differ. */
+static qh_status s_chunk_build(qh__shard *sh, const qh_plan *p, s_chunk *c)
+{
+    qh_status st = QH_OK;
+    size_t cap = 0, cnt = c->to - c->from;
+    s_planner pl = {.n = sh->n, .nl = sh->nl};
+    memcpy(pl.phys, sh->phys, sizeof pl.phys);
+    memcpy(pl.logi, sh->logi, sizeof pl.logi);
+    pl.pend = malloc((cnt ? cnt : 1) * sizeof *pl.pend);
+    pl.need = malloc((cnt ? cnt : 1) * sizeof *pl.need);
+    pl.qm = malloc((cnt ? cnt : 1) * sizeof *pl.qm);
+    pl.take = malloc(cnt ? cnt : 1);
+    size_t *tk = malloc((cnt ? cnt : 1) * sizeof *tk), *mp = malloc((cnt ? cnt : 1) * sizeof *mp);
+    uint64_t *tkneed = malloc((cnt ? cnt : 1) * sizeof *tkneed);
+    uint64_t *tkqm = malloc((cnt ? cnt : 1) * sizeof *tkqm);
+    uint64_t *mneed = malloc((cnt ? cnt : 1) * sizeof *mneed);
+    uint64_t *mqm = malloc((cnt ? cnt : 1) * sizeof *mqm);
+    unsigned char *keep = malloc(cnt ? cnt : 1);
+    if (!pl.pend || !pl.need || !pl.qm || !pl.take || !tk || !mp || !tkneed || !tkqm || !mneed ||
+        !mqm || !keep)
+        QH_FAIL(QH_ENOMEM, "out of memory compiling a shard's plan");
+    for (size_t i = c->from; i < c->to; i++) {
+        const qh__step *s = &p->steps[i];
+        if (c->started && s->in_start)
+            continue;
+        pl.pend[pl.npend] = i;
+        pl.need[pl.npend] = s_need_mask(s);
+        pl.qm[pl.npend++] = s_qubit_mask(s);
+    }
+    while (pl.npend > 0) {
+        /* what can run now, taken out of the pending steps */
+        s_greedy(&pl, s_local_mask(&pl), pl.npend, 1);
+        size_t ntk = 0, k = 0;
+        for (size_t i = 0; i < pl.npend; i++) {
+            if (pl.take[i]) {
+                tk[ntk] = pl.pend[i];
+                tkneed[ntk] = pl.need[i];
+                tkqm[ntk++] = pl.qm[i];
+            } else {
+                pl.pend[k] = pl.pend[i];
+                pl.need[k] = pl.need[i];
+                pl.qm[k++] = pl.qm[i];
+            }
+        }
+        pl.npend = k;
+        if (pl.npend == 0) {
+            memset(keep, 1, ntk);
+            QH_TRY(s_emit_local(sh, p, pl.phys, tk, keep, ntk, c, &cap));
+            break;
+        }
+        unsigned j = 0, l = 0;
+        s_choose_exchange(&pl, &j, &l);
+        /* Only the steps that must precede the exchange run before it; the others wait for
+         * the next run of local work, so that a string of exchanges does not cut the work
+         * into short runs. */
+        s_before_exchange(tkneed, tkqm, ntk, pl.logi[l], keep);
+        QH_TRY(s_emit_local(sh, p, pl.phys, tk, keep, ntk, c, &cap));
+        size_t a = 0, b = 0, m = 0; /* the others back among the pending steps, in order */
+        while (a < pl.npend || b < ntk) {
+            if (b < ntk && keep[b]) {
+                b++;
+                continue;
+            }
+            if (b < ntk && (a == pl.npend || tk[b] < pl.pend[a])) {
+                mp[m] = tk[b];
+                mneed[m] = tkneed[b];
+                mqm[m++] = tkqm[b++];
+            } else {
+                mp[m] = pl.pend[a];
+                mneed[m] = pl.need[a];
+                mqm[m++] = pl.qm[a++];
+            }
+        }
+        memcpy(pl.pend, mp, m * sizeof *mp);
+        memcpy(pl.need, mneed, m * sizeof *mneed);
+        memcpy(pl.qm, mqm, m * sizeof *mqm);
+        pl.npend = m;
+        QH_TRY(s_push_op(c, &cap, (s_op){NULL, j, l}));
+        unsigned pg = pl.nl + j, qg = pl.logi[pg], ql = pl.logi[l];
+        pl.logi[pg] = ql;
+        pl.logi[l] = qg;
+        pl.phys[ql] = pg;
+        pl.phys[qg] = l;
+    }
+fail:
+    free(pl.pend);
+    free(pl.need);
+    free(pl.qm);
+    free(pl.take);
+    free(tk);
+    free(mp);
+    free(tkneed);
+    free(tkqm);
+    free(mneed);
+    free(mqm);
+    free(keep);
+    return st;
+}
+
+/* The compiled chunk for steps [from, to) of p from the current layout: from the cache, or
+ * compiled and cached. */
+static qh_status s_chunk_get(qh__shard *sh, const qh_plan *p, uint64_t hash, size_t from, size_t to,
+                             int started, const s_chunk **out)
+{
+    for (size_t i = 0; i < sh->ncache; i++) {
+        const s_chunk *c = &sh->cache[i];
+        if (c->hash == hash && c->from == from && c->to == to && c->started == started &&
+            c->block_bits == p->block_bits && c->programs == p->programs &&
+            memcmp(c->logi, sh->logi, sh->n * sizeof *c->logi) == 0) {
+            *out = c;
+            return QH_OK;
+        }
+    }
+    if (sh->ncache == S_CACHE_MAX)
+        s_cache_clear(sh);
+    if (!sh->cache) {
+        sh->cache = calloc(S_CACHE_MAX, sizeof *sh->cache);
+        if (!sh->cache)
+            return QH_ERROR(QH_ENOMEM, "out of memory compiling a shard's plan");
+    }
+    s_chunk *c = &sh->cache[sh->ncache];
+    memset(c, 0, sizeof *c);
+    c->hash = hash;
+    c->block_bits = p->block_bits;
+    c->programs = p->programs;
+    c->from = from;
+    c->to = to;
+    c->started = started;
+    memcpy(c->logi, sh->logi, sizeof c->logi);
+    qh_status st = s_chunk_build(sh, p, c);
+    if (st != QH_OK) {
+        s_chunk_free(c);
+        return st;
+    }
+    sh->ncache++;
+    *out = c;
+    return QH_OK;
+}
+
+static qh_status s_chunk_run(qh__shard *sh, const s_chunk *c)
+{
+    for (size_t i = 0; i < c->nops; i++) {
+        const s_op *op = &c->ops[i];
+        if (op->local)
+            QH_CALL(
+                qh__plan_execute_range(op->local, sh->local, 0, op->local->num_steps, NULL, NULL));
+        else
+            s_swap_global(sh, op->j, op->l);
+    }
+    return QH_OK;
+}
+
+/* On |0...0>, which every layout reads the same, the run may begin with any layout: the
+ * rank positions get the qubits that steps [from, to) need local latest. */
+static void s_choose_first_layout(qh__shard *sh, const qh_plan *p, size_t from, size_t to)
+{
+    size_t first[QH_MAX_QUBITS];
+    unsigned chosen[QH_MAX_QUBITS] = {0};
+    for (unsigned q = 0; q < sh->n; q++)
+        first[q] = SIZE_MAX;
+    for (size_t i = to; i-- > from;) {
+        const qh__step *st = &p->steps[i];
+        uint64_t m = s_barrier(st) ? s_qubit_mask(st) : s_need_mask(st);
+        for (unsigned q = 0; q < sh->n; q++)
+            if (m >> q & 1)
+                first[q] = i;
+    }
+    for (unsigned j = 0; j < sh->g; j++) {
+        int best = -1;
+        for (unsigned q = sh->n; q-- > 0;)
+            if (!chosen[q] && (best < 0 || first[q] > first[best]))
+                best = (int)q;
+        chosen[best] = 1;
+    }
+    unsigned lp = 0, gp = sh->nl;
+    for (unsigned q = 0; q < sh->n; q++)
+        sh->logi[chosen[q] ? gp++ : lp++] = q;
+    s_sync_phys(sh);
+}
+
+/* One step the chunks leave alone (s_barrier), or any step on its own. */
+static qh_status s_step_one(qh__shard *sh, const qh_plan *p, size_t i, qh_rng *rng,
                             unsigned char *clbits)
 {
     const qh__kernel_table *kt = qh__kernels();
+    double complex *a = qh_state_amplitudes(sh->local);
+    const qh__step *st = &p->steps[i];
+    if (st->has_condition && (!clbits || !qh__step_condition_holds(st, clbits)))
+        return QH_OK;
+    if (st->kind == QH__STEP_MEASURE || st->kind == QH__STEP_RESET) {
+        if (!rng)
+            return QH_ERROR(QH_EINVAL, "a measurement step needs a random generator");
+        unsigned q = st->targets[0];
+        double r = qh_rng_uniform(rng);
+        if (st->kind == QH__STEP_RESET && sh->phys[q] >= sh->nl)
+            s_make_local(sh, p, i, q);
+        int one = s_measure(sh, q, r);
+        if (st->kind == QH__STEP_MEASURE && clbits)
+            clbits[st->clbit] = (unsigned char)one;
+        if (st->kind == QH__STEP_RESET && one)
+            kt->mcx(a, sh->nl, sh->phys[q], 0);
+        return QH_OK;
+    }
+    if (st->kind == QH__STEP_DIAG) {
+        s_diag(sh, st);
+        return QH_OK;
+    }
+    if (st->kind == QH__STEP_QFT)
+        return s_qft(sh, p, i, st);
+    for (unsigned j = 0; j < st->k; j++)
+        if (sh->phys[st->targets[j]] >= sh->nl)
+            s_make_local(sh, p, i, st->targets[j]);
+    unsigned t[QH_KERNEL_MAX_TARGETS];
+    for (unsigned j = 0; j < st->k; j++)
+        t[j] = sh->phys[st->targets[j]];
+    uint64_t ctrl = 0;
+    for (unsigned q = 0; q < 64; q++) {
+        if (!(st->ctrl >> q & 1))
+            continue;
+        unsigned pq = sh->phys[q];
+        if (pq >= sh->nl) {
+            if (!((sh->rank >> (pq - sh->nl)) & 1))
+                return QH_OK; /* a rank control: all or none */
+        } else {
+            ctrl |= (uint64_t)1 << pq;
+        }
+    }
+    qh__step_kernel(kt, st, a, sh->nl, t, ctrl);
+    return QH_OK;
+}
+
+qh_status qh__shard_execute(qh__shard *sh, const qh_plan *p, size_t from, size_t to, qh_rng *rng,
+                            unsigned char *clbits)
+{
     int started = 0;
+    if (to > p->num_steps)
+        to = p->num_steps;
     if (from == 0 && p->num_start && to >= p->start_end && sh->at_zero)
         QH_CALL(qh__start_run_piece(p, sh->local, sh->nl, (uint64_t)sh->rank, 0, &started));
-    double complex *a = qh_state_amplitudes(sh->local);
-    if (from < to && from < p->num_steps)
+    else if (from == 0 && sh->at_zero && sh->g > 0 && from < to)
+        s_choose_first_layout(sh, p, from, to);
+    if (from < to)
         sh->at_zero = 0;
-    for (size_t i = from; i < to && i < p->num_steps; i++) {
+    sh->like_bits = p->block_bits;
+    sh->like_programs = p->programs;
+    const uint64_t hash = qh__plan_hash(p);
+    for (size_t i = from; i < to;) {
         const qh__step *st = &p->steps[i];
-        if (started && st->in_start)
-            continue;
-        if (st->has_condition && (!clbits || !qh__step_condition_holds(st, clbits)))
-            continue;
-        if (st->kind == QH__STEP_MEASURE || st->kind == QH__STEP_RESET) {
-            if (!rng)
-                return QH_ERROR(QH_EINVAL, "a measurement step needs a random generator");
-            unsigned q = st->targets[0];
-            double r = qh_rng_uniform(rng);
-            if (st->kind == QH__STEP_RESET && sh->phys[q] >= sh->nl)
-                s_make_local(sh, p, i, q);
-            int one = s_measure(sh, q, r);
-            if (st->kind == QH__STEP_MEASURE && clbits)
-                clbits[st->clbit] = (unsigned char)one;
-            if (st->kind == QH__STEP_RESET && one)
-                kt->mcx(a, sh->nl, sh->phys[q], 0);
+        if (started && st->in_start) {
+            i++;
             continue;
         }
-        if (st->kind == QH__STEP_DIAG) {
-            s_diag(sh, st);
+        if (s_barrier(st)) {
+            QH_CALL(s_step_one(sh, p, i, rng, clbits));
+            i++;
             continue;
         }
-        if (st->kind == QH__STEP_QFT) {
-            QH_CALL(s_qft(sh, p, i, st));
-            continue;
-        }
-        for (unsigned j = 0; j < st->k; j++)
-            if (sh->phys[st->targets[j]] >= sh->nl)
-                s_make_local(sh, p, i, st->targets[j]);
-        unsigned t[QH_KERNEL_MAX_TARGETS];
-        for (unsigned j = 0; j < st->k; j++)
-            t[j] = sh->phys[st->targets[j]];
-        uint64_t ctrl = 0;
-        int active = 1;
-        for (unsigned q = 0; q < 64 && active; q++) {
-            if (!(st->ctrl >> q & 1))
-                continue;
-            unsigned pq = sh->phys[q];
-            if (pq >= sh->nl)
-                active = (sh->rank >> (pq - sh->nl)) & 1; /* a rank control: all or none */
-            else
-                ctrl |= (uint64_t)1 << pq;
-        }
-        if (!active)
-            continue;
-        switch (st->kind) {
-        case QH__STEP_DENSE:
-            kt->dense(a, sh->nl, st->k, t, ctrl, st->matrix);
-            break;
-        case QH__STEP_MCX:
-            kt->mcx(a, sh->nl, t[0], ctrl);
-            break;
-        case QH__STEP_SWAP:
-            kt->swap(a, sh->nl, t[0], t[1], ctrl);
-            break;
-        default:
-            break;
-        }
+        size_t j = i + 1;
+        while (j < to && !s_barrier(&p->steps[j]))
+            j++;
+        const s_chunk *c = NULL;
+        QH_CALL(qh__comm_agree(sh->comm, s_chunk_get(sh, p, hash, i, j, started, &c)));
+        QH_CALL(s_chunk_run(sh, c));
+        i = j;
     }
     return QH_OK;
 }
@@ -499,6 +1057,40 @@ void qh__shard_restore_layout(qh__shard *sh)
         }
         s_swap_global(sh, j, at);
     }
+    /* the local positions: their swaps as one plan, so that they run in cache-blocked
+     * passes like any other gates instead of one pass over the shard each */
+    unsigned cur[QH_MAX_QUBITS], pos[QH_MAX_QUBITS];
+    qh__step *steps = malloc(sh->nl * sizeof *steps);
+    size_t ns = 0;
+    memcpy(cur, sh->logi, sizeof cur);
+    for (unsigned l = 0; l < sh->nl; l++)
+        pos[cur[l]] = l;
+    for (unsigned l = 0; steps && l < sh->nl; l++) {
+        if (cur[l] == l)
+            continue;
+        unsigned at = pos[l], ql = cur[l];
+        steps[ns++] = (qh__step){.kind = QH__STEP_SWAP, .k = 2, .targets = {l, at}, .gates = 1};
+        cur[at] = ql;
+        pos[ql] = at;
+        cur[l] = l;
+        pos[l] = l;
+    }
+    qh_plan like = {.block_bits = sh->like_bits, .programs = sh->like_programs}, *lp = NULL;
+    qh_status st = steps ? QH_OK : QH_ENOMEM;
+    if (steps && ns == 0)
+        free(steps);
+    else if (steps)
+        st = qh__plan_local(&like, steps, ns, sh->nl, &lp);
+    if (lp)
+        st = qh__plan_execute_range(lp, sh->local, 0, lp->num_steps, NULL, NULL);
+    qh_plan_destroy(&lp);
+    if (st == QH_OK) {
+        for (unsigned l = 0; l < sh->nl; l++)
+            sh->logi[l] = l;
+        s_sync_phys(sh);
+    } else {
+        qh_clear_error(); /* short of memory for a plan: one swap at a time below */
+    }
     for (unsigned l = 0; l < sh->nl; l++)
         if (sh->logi[l] != l)
             s_swap_local(sh, l, sh->phys[l]);
@@ -509,7 +1101,14 @@ qh_status qh__shard_expectation(qh__shard *sh, const char *pauli, double *out)
     uint64_t xm = 0, zm = 0;
     unsigned ny = 0;
     QH_CALL(qh__parse_pauli(pauli, sh->n, &xm, &zm, &ny));
-    qh__shard_restore_layout(sh);
+    /* in the current layout: logical qubit q's Pauli acts on bit phys[q] of an index */
+    uint64_t xp = 0, zp = 0;
+    for (unsigned q = 0; q < sh->n; q++) {
+        xp |= (xm >> q & 1) << sh->phys[q];
+        zp |= (zm >> q & 1) << sh->phys[q];
+    }
+    xm = xp;
+    zm = zp;
     const uint64_t lmask = ((uint64_t)1 << sh->nl) - 1, len = (uint64_t)1 << sh->nl;
     const uint64_t xl = xm & lmask, xg = xm >> sh->nl, zl = zm & lmask, zg = zm >> sh->nl;
     const double gsign = (__builtin_popcountll((uint64_t)sh->rank & zg) & 1) ? -1.0 : 1.0;
@@ -632,10 +1231,12 @@ qh_status qh__shard_sample(qh__shard *sh, uint64_t shots, uint64_t seed, uint64_
     return st;
 }
 
-void qh__shard_traffic(const qh__shard *sh, uint64_t *exchanges, uint64_t *bytes)
+void qh__shard_traffic(const qh__shard *sh, uint64_t *exchanges, uint64_t *bytes, double *seconds)
 {
     *exchanges = sh->exchanges;
     *bytes = sh->bytes;
+    if (seconds)
+        *seconds = sh->xchg_seconds;
 }
 
 unsigned qh__shard_rank_qubits(const qh__shard *sh)

@@ -3,11 +3,14 @@
  *
  * Layout: the 2^n amplitudes are split into P = 2^g shards of 2^(n-g); the top g
  * *physical* qubit positions select the rank. Logical qubits are mapped to physical
- * positions by a permutation that changes as the circuit runs: a gate whose target sits on
- * a rank position first swaps that qubit with a local one (the local qubit needed latest,
- * looking ahead over the plan), which is the only communication. Controls and diagonal
- * factors on rank positions need none: each rank knows its own bits. Before results are
- * read, the identity layout is restored. All functions are collective unless marked. */
+ * positions by a permutation that changes as the circuit runs. The unitary steps between
+ * measurements, resets, conditions and FFTs are planned as chunks: runs of work on local
+ * qubits only, each compiled on the shard's qubits with the single-process passes (fusion,
+ * cache blocks, gate programs), separated by exchanges that swap a rank qubit with a local
+ * one, chosen by lookahead (the only communication). Controls and diagonal factors on rank
+ * positions need none: each rank knows its own bits. Expectation values are taken in
+ * whatever layout the run left; sampling, gathering and checkpoints restore the identity
+ * layout first. All functions are collective unless marked. */
 #ifndef QH_MPI_SIM_SHARD_SHARD_H
 #define QH_MPI_SIM_SHARD_SHARD_H
 
@@ -44,7 +47,9 @@ qh_status qh__shard_clone(const qh__shard *src, uint64_t max_memory, qh__shard *
 void qh__shard_reset_zero(qh__shard *sh);
 
 /* Runs steps [from, to) of p; a run from step 0 on |0...0> begins with p's product start
- * (each rank writes its shard of the state it leaves). */
+ * (each rank writes its shard of the state it leaves), or without one, with the layout
+ * that keeps on the rank positions the qubits needed latest. The chunks compiled for a
+ * range and an entry layout are kept with the shard and reused. */
 qh_status qh__shard_execute(qh__shard *sh, const qh_plan *p, size_t from, size_t to, qh_rng *rng,
                             unsigned char *clbits);
 
@@ -64,8 +69,9 @@ void qh__shard_gather_amplitudes(qh__shard *sh, double complex *amps);
  * identity layout. */
 qh_status qh__shard_sample(qh__shard *sh, uint64_t shots, uint64_t seed, uint64_t *out_root);
 
-/* Exchanges done and bytes sent by this rank so far. Local. */
-void qh__shard_traffic(const qh__shard *sh, uint64_t *exchanges, uint64_t *bytes);
+/* Exchanges done, bytes sent and wall seconds spent exchanging (packing included) by this
+ * rank so far (seconds may be NULL). Local. */
+void qh__shard_traffic(const qh__shard *sh, uint64_t *exchanges, uint64_t *bytes, double *seconds);
 
 unsigned qh__shard_rank_qubits(const qh__shard *sh);
 
