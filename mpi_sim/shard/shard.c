@@ -513,8 +513,25 @@ static int s_barrier(const qh__step *st)
            st->kind == QH__STEP_QFT;
 }
 
+/* 1 when dense step st never mixes the two values of its target j (its matrix is block
+ * diagonal in that qubit, as a fused gate that uses the qubit only as a control or through
+ * a diagonal is): a rank holding one value of that qubit applies the block its bit selects. */
+static int s_dense_passive(const qh__step *st, unsigned j)
+{
+    if (st->kind != QH__STEP_DENSE || !st->matrix || st->wide)
+        return 0;
+    const size_t dim = (size_t)1 << st->k;
+    for (size_t r = 0; r < dim; r++)
+        for (size_t c = r ^ ((size_t)1 << j); c < dim; c++)
+            if (((r ^ c) >> j & 1) &&
+                (st->matrix[r * dim + c] != 0 || st->matrix[c * dim + r] != 0))
+                return 0;
+    return 1;
+}
+
 /* The logical qubits step st needs on local positions: the targets of anything but a
- * diagonal (controls and diagonal factors on rank qubits are read from the rank's bits). */
+ * diagonal (controls, diagonal factors and targets a dense matrix never mixes are read
+ * from the rank's bits). */
 static uint64_t s_need_mask(const qh__step *st)
 {
     if (st->kind == QH__STEP_DIAG)
@@ -522,7 +539,8 @@ static uint64_t s_need_mask(const qh__step *st)
     uint64_t m = 0;
     const unsigned *t = qh__step_qubits(st);
     for (unsigned j = 0; j < st->k; j++)
-        m |= (uint64_t)1 << t[j];
+        if (!s_dense_passive(st, j))
+            m |= (uint64_t)1 << t[j];
     return m;
 }
 
@@ -653,6 +671,76 @@ static void s_choose_exchange(const s_planner *pl, unsigned *jout, unsigned *lou
  * memory. Rank controls drop out; a diagonal's factors on rank qubits are fixed by the
  * rank's bits, leaving a smaller diagonal or (all of them on rank qubits) a phase, applied
  * as a diagonal on position 0. */
+/* s_localize for a dense step some of whose targets lie on rank qubits (targets it never
+ * mixes, s_dense_passive; the planner placed it so): the block of its matrix that this
+ * rank's bits of those qubits select, on the local targets; a diagonal (a phase) when none
+ * is left. out's controls are already set. */
+static int s_localize_dense(const qh__shard *sh, const unsigned *phys, const qh__step *st,
+                            qh__step *out)
+{
+    unsigned lbit[QH_KERNEL_MAX_TARGETS], nlt = 0;
+    size_t fixed = 0;
+    for (unsigned j = 0; j < st->k; j++) {
+        unsigned p = phys[st->targets[j]];
+        if (p >= sh->nl) {
+            fixed |= (size_t)((sh->rank >> (p - sh->nl)) & 1) << j;
+        } else {
+            out->targets[nlt] = p;
+            lbit[nlt++] = j;
+        }
+    }
+    const size_t dim = (size_t)1 << st->k, ldim = (size_t)1 << nlt;
+    out->k = nlt;
+    if (nlt == 0) {
+        double complex z = st->matrix[fixed * dim + fixed];
+        if (z == 1 && !out->ctrl)
+            return 0;
+        out->kind = QH__STEP_DIAG;
+        out->k = 1;
+        out->targets[0] = 0;
+        if (out->ctrl) { /* a controlled phase: on its lowest control */
+            unsigned c = (unsigned)__builtin_ctzll(out->ctrl);
+            out->targets[0] = c;
+            out->ctrl &= out->ctrl - 1;
+            out->kind = out->ctrl ? QH__STEP_DENSE : QH__STEP_DIAG;
+            if (out->kind == QH__STEP_DENSE) {
+                out->matrix = calloc(4, sizeof *out->matrix);
+                if (!out->matrix)
+                    return -1;
+                out->matrix[0] = 1;
+                out->matrix[3] = z;
+                return 1;
+            }
+            out->matrix = malloc(2 * sizeof *out->matrix);
+            if (!out->matrix)
+                return -1;
+            out->matrix[0] = 1;
+            out->matrix[1] = z;
+            return 1;
+        }
+        out->matrix = malloc(2 * sizeof *out->matrix);
+        if (!out->matrix)
+            return -1;
+        out->matrix[0] = out->matrix[1] = z;
+        return 1;
+    }
+    out->matrix = malloc(ldim * ldim * sizeof *out->matrix);
+    if (!out->matrix)
+        return -1;
+    for (size_t r = 0; r < ldim; r++) {
+        size_t R = fixed;
+        for (unsigned j = 0; j < nlt; j++)
+            R |= (r >> j & 1) << lbit[j];
+        for (size_t c = 0; c < ldim; c++) {
+            size_t C = fixed;
+            for (unsigned j = 0; j < nlt; j++)
+                C |= (c >> j & 1) << lbit[j];
+            out->matrix[r * ldim + c] = st->matrix[R * dim + C];
+        }
+    }
+    return 1;
+}
+
 static int s_localize(const qh__shard *sh, const unsigned *phys, const qh__step *st, qh__step *out)
 {
     *out = *st;
@@ -713,6 +801,11 @@ static int s_localize(const qh__shard *sh, const unsigned *phys, const qh__step 
             out->ctrl |= (uint64_t)1 << p;
         }
     }
+    unsigned nrt = 0;
+    for (unsigned j = 0; j < st->k; j++)
+        nrt += phys[st->targets[j]] >= sh->nl;
+    if (st->kind == QH__STEP_DENSE && nrt > 0)
+        return s_localize_dense(sh, phys, st, out);
     for (unsigned j = 0; j < st->k; j++)
         out->targets[j] = phys[st->targets[j]];
     if (st->matrix) {
