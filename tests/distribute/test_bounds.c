@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "dist_tasks.h"
+#include "raw_peer.h"
 #include "distribute/keys.h"
 #include "distribute/transport.h"
 #include "distribute/wire.h"
@@ -23,25 +24,6 @@ const char *__asan_default_options(void)
     return "quarantine_size_mb=0";
 }
 #endif
-
-static const char *s_key(const char *file)
-{
-    static char path[2][256];
-    static int next;
-    char *p = path[next++ % 2];
-    snprintf(p, 256, "%s/%s", getenv("QH_KEYS"), file);
-    return p;
-}
-
-static qh__sock *s_connect(const char *ep, const char *keyfile)
-{
-    qh__curve c = {0};
-    if (qh__key_read(s_key(keyfile), c.sec) != QH_OK || qh__curve_public(c.sec, c.pub) ||
-        qh__key_read(s_key("broker.pub"), c.server) != QH_OK)
-        return NULL;
-    qh__sock *s = NULL;
-    return qh__sock_connect_curve(ep, &c, &s) == QH_OK ? s : NULL;
-}
 
 static void s_send_hello(qh__sock *s, uint8_t role, qh__res cap)
 {
@@ -77,7 +59,7 @@ static int s_expect(qh__sock *s, qh__msg_type want, int timeout_ms, qh__msgin *m
 /* Hellos and connect-and-drop clients, as the loader process. */
 static int s_load(const char *ep, long hellos, long clients)
 {
-    qh__sock *s = s_connect(ep, "client.key");
+    qh__sock *s = rp_connect(ep, "client.key");
     if (!s)
         return 1;
     qh__res none = {0};
@@ -111,7 +93,7 @@ static int s_load(const char *ep, long hellos, long clients)
     }
     qh__sock_destroy(&s, 0);
     for (long i = 0; i < clients; i++) {
-        qh__sock *c = s_connect(ep, "client.key");
+        qh__sock *c = rp_connect(ep, "client.key");
         if (!c)
             return 1;
         s_send_hello(c, QH__ROLE_CLIENT, none);
@@ -187,7 +169,7 @@ static void test_hello_bounds(void **state)
     qh__res huge[] = {
         {.cpu = 999999999}, {.cpu = 1, .gpu = 1u << 31}, {.cpu = 1, .mem = UINT64_MAX}};
     for (size_t i = 0; i < 3; i++) {
-        qh__sock *s = s_connect(ep, "worker.key");
+        qh__sock *s = rp_connect(ep, "worker.key");
         assert_non_null(s);
         s_send_hello(s, QH__ROLE_WORKER, huge[i]);
         assert_int_equal(s_expect(s, QH__MSG_WELCOME, 500, &m, &rd), 0);
@@ -197,7 +179,7 @@ static void test_hello_bounds(void **state)
     qh__sock *big[4];
     qh__res max = {.cpu = QH__CPU_MAX, .gpu = QH__GPU_MAX, .mem = QH__MEM_MAX};
     for (int i = 0; i < 4; i++) {
-        big[i] = s_connect(ep, "worker.key");
+        big[i] = rp_connect(ep, "worker.key");
         s_send_hello(big[i], QH__ROLE_WORKER, max);
         assert_int_equal(s_expect(big[i], QH__MSG_WELCOME, 5000, &m, &rd), 1);
         qh__msgin_close(&m);
@@ -231,7 +213,7 @@ static void test_id_ranges(void **state)
     qh_broker *b = NULL;
     assert_int_equal(qh_broker_create("tcp://127.0.0.1:0", &b), QH_OK);
     const char *ep = qh_broker_endpoint(b);
-    qh__sock *s = s_connect(ep, "client.key");
+    qh__sock *s = rp_connect(ep, "client.key");
     s_send_hello(s, QH__ROLE_CLIENT, (qh__res){0});
     qh__msgin m;
     qh__rd rd;
@@ -300,7 +282,7 @@ static void test_message_limit(void **state)
     qh_broker *b = NULL;
     assert_int_equal(qh_broker_create("tcp://127.0.0.1:0", &b), QH_OK);
     unsetenv("QH_MAX_MESSAGE_BYTES");
-    qh__sock *s = s_connect(qh_broker_endpoint(b), "client.key");
+    qh__sock *s = rp_connect(qh_broker_endpoint(b), "client.key");
     s_send_hello(s, QH__ROLE_CLIENT, (qh__res){0});
     qh__msgin m;
     qh__rd rd;

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "dist_tasks.h"
+#include "raw_peer.h"
 #include "distribute/keys.h"
 #include "distribute/transport.h"
 #include "distribute/wire.h"
@@ -28,25 +29,6 @@ const char *__asan_default_options(void)
 
 #define S_VALUE_BYTES (48 * 1024) /* a result below the hold threshold: it goes through */
 #define S_TASKS       1500
-
-static const char *s_key(const char *file)
-{
-    static char path[2][256];
-    static int next;
-    char *p = path[next++ % 2];
-    snprintf(p, 256, "%s/%s", getenv("QH_KEYS"), file);
-    return p;
-}
-
-static qh__sock *s_connect(const char *ep, const char *keyfile)
-{
-    qh__curve c = {0};
-    if (qh__key_read(s_key(keyfile), c.sec) != QH_OK || qh__curve_public(c.sec, c.pub) ||
-        qh__key_read(s_key("broker.pub"), c.server) != QH_OK)
-        return NULL;
-    qh__sock *s = NULL;
-    return qh__sock_connect_curve(ep, &c, &s) == QH_OK ? s : NULL;
-}
 
 static void s_send_empty(qh__sock *s, qh__msg_type type)
 {
@@ -180,7 +162,7 @@ static void s_open(s_env *e)
     assert_int_equal(qh_pool_create(&o, &e->other), QH_OK);
     assert_int_equal(dt_wait_workers(e->other, 1), 0);
     setenv("QH_ZMQ_RCVHWM", "4", 1);
-    e->slow = s_connect(ep, "client.key");
+    e->slow = rp_connect(ep, "client.key");
     unsetenv("QH_ZMQ_RCVHWM");
     assert_non_null(e->slow);
     e->base = s_hello(e->slow);
@@ -280,7 +262,7 @@ static long s_rss_kib(void)
 static int s_flood(const char *ep, long n)
 {
     setenv("QH_ZMQ_SNDHWM", "1000", 1); /* its own queue waits for room rather than grow */
-    qh__sock *s = s_connect(ep, "client.key");
+    qh__sock *s = rp_connect(ep, "client.key");
     if (!s)
         return 1;
     uint64_t base = s_hello(s);
@@ -330,7 +312,7 @@ static void test_flood_bounded(void **state)
     char ep[256];
     snprintf(ep, sizeof ep, "%s", qh_broker_endpoint(b));
     /* 100,000 tasks waiting (before any worker): a table to look the flood's ids up in. */
-    qh__sock *holder = s_connect(ep, "client.key");
+    qh__sock *holder = rp_connect(ep, "client.key");
     assert_non_null(holder);
     uint64_t base = s_hello(holder);
     s_queue_tasks(holder, base, 100000);
