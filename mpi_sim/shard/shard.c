@@ -1,6 +1,8 @@
 /* A state vector sharded over MPI ranks (see shard.h for the layout). This file holds the
  * orchestration and the pure packing loops; every MPI call is behind comm.h, every gate
- * loop is a kernel on the local shard. */
+ * loop is a kernel on the local shard. The shard holds double or float complex amplitudes
+ * (its local state's precision): packing loops come in both types, reductions read the
+ * amplitudes widened to double (s_get). */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -29,14 +31,29 @@ struct qh__shard {
     qh_state *local;              /* the shard: 2^nl amplitudes */
     unsigned phys[QH_MAX_QUBITS]; /* logical qubit -> physical position */
     unsigned logi[QH_MAX_QUBITS]; /* physical position -> logical qubit */
-    double complex *sendbuf;      /* exchange pieces */
-    double complex *recvbuf;
+    void *sendbuf;                /* exchange pieces (amplitudes of the shard's precision) */
+    void *recvbuf;
     size_t bufamps;     /* amplitudes per piece */
+    int single;         /* amplitudes are float complex */
+    size_t es;          /* bytes per amplitude: 16, or 8 in single */
     uint64_t exchanges; /* qubit swaps done */
     uint64_t bytes;     /* bytes sent by this rank */
     int at_zero;        /* holds |0...0> in the identity layout (a run may begin with the
                            plan's product start) */
 };
+
+/* Amplitude i of buffer a of the shard's precision, as double complex. */
+static inline double complex s_get(const qh__shard *sh, const void *a, uint64_t i)
+{
+    return sh->single ? (double complex)((const float complex *)a)[i]
+                      : ((const double complex *)a)[i];
+}
+
+/* The kernel table of the shard's precision. */
+static const qh__kernel_table *s_kt(const qh__shard *sh)
+{
+    return sh->single ? qh__kernels_single() : qh__kernels();
+}
 
 static unsigned s_log2(int p)
 {
@@ -65,6 +82,13 @@ static void s_identity_layout(qh__shard *sh)
 qh_status qh__shard_create(unsigned n, qh__comm *comm, uint64_t max_memory, uint64_t extra,
                            qh__shard **out)
 {
+    return qh__shard_create_precision(n, comm, max_memory, extra, QH_PRECISION_DOUBLE, out);
+}
+
+qh_status qh__shard_create_precision(unsigned n, qh__comm *comm, uint64_t max_memory,
+                                     uint64_t extra, qh_precision precision, qh__shard **out)
+{
+    const uint64_t es = qh_precision_amplitude_bytes(precision);
     *out = NULL;
     int size = qh__comm_size(comm);
     unsigned g = s_log2(size);
@@ -78,7 +102,7 @@ qh_status qh__shard_create(unsigned n, qh__comm *comm, uint64_t max_memory, uint
         unsigned nl = n - g;
         size_t bufamps =
             ((size_t)1 << (nl - 1)) < S_XCHG_AMPS ? (size_t)1 << (nl - 1) : S_XCHG_AMPS;
-        uint64_t need = ((uint64_t)16 << nl) + 2 * 16 * (uint64_t)bufamps + extra;
+        uint64_t need = (es << nl) + 2 * es * (uint64_t)bufamps + extra;
         char what[96];
         snprintf(what, sizeof what, "a shard of %u qubits (of %u over %d ranks)", nl, n, size);
         st = qh_memory_check(need, max_memory, what);
@@ -94,15 +118,18 @@ qh_status qh__shard_create(unsigned n, qh__comm *comm, uint64_t max_memory, uint
             sh->nl = nl;
             sh->rank = qh__comm_rank(comm);
             sh->bufamps = bufamps;
-            sh->sendbuf = malloc(bufamps * sizeof *sh->sendbuf);
-            sh->recvbuf = malloc(bufamps * sizeof *sh->recvbuf);
+            sh->single = precision == QH_PRECISION_SINGLE;
+            sh->es = es;
+            sh->sendbuf = malloc(bufamps * es);
+            sh->recvbuf = malloc(bufamps * es);
             if (!sh->sendbuf || !sh->recvbuf)
                 st = QH_ERROR(QH_ENOMEM, "out of memory for exchange buffers");
         }
         /* unwritten: the first touch is the product start's write or the zeroing that
          * comes with the first access, not both */
         if (st == QH_OK)
-            st = qh__state_create_unwritten(nl, max_memory, sh->rank != 0, &sh->local);
+            st = qh__state_create_unwritten_precision(nl, max_memory, sh->rank != 0, precision,
+                                                      &sh->local);
         if (st == QH_OK) {
             s_identity_layout(sh);
             sh->at_zero = 1;
@@ -132,13 +159,12 @@ void qh__shard_destroy(qh__shard **psh)
 void qh__shard_reset_zero(qh__shard *sh)
 {
     s_identity_layout(sh);
-    double complex *a = qh_state_amplitudes(sh->local);
-    uint64_t len = (uint64_t)1 << sh->nl;
-#pragma omp parallel for schedule(static) if (len >= QH__PAR_MIN_LEN)
-    for (uint64_t i = 0; i < len; i++)
-        a[i] = 0;
-    if (sh->rank == 0)
-        a[0] = 1;
+    void *a = qh__state_data(sh->local);
+    memset(a, 0, sh->es << sh->nl);
+    if (sh->rank == 0 && sh->single)
+        *(float complex *)a = 1;
+    else if (sh->rank == 0)
+        *(double complex *)a = 1;
     sh->at_zero = 1;
 }
 
@@ -152,7 +178,8 @@ void qh__shard_copy(qh__shard *dst, const qh__shard *src)
 
 qh_status qh__shard_clone(const qh__shard *src, uint64_t max_memory, qh__shard **out)
 {
-    QH_CALL(qh__shard_create(src->n, src->comm, max_memory, 0, out));
+    QH_CALL(qh__shard_create_precision(src->n, src->comm, max_memory, 0,
+                                       qh_state_precision(src->local), out));
     qh__shard_copy(*out, src);
     return QH_OK;
 }
@@ -170,18 +197,35 @@ static void s_swap_global(qh__shard *sh, unsigned j, unsigned l)
     const unsigned b = (unsigned)(sh->rank >> j) & 1, v = 1 - b;
     const int partner = sh->rank ^ (1 << j);
     const uint64_t half = (uint64_t)1 << (sh->nl - 1);
-    double complex *a = qh_state_amplitudes(sh->local);
+    void *a = qh__state_data(sh->local);
     for (uint64_t off = 0; off < half; off += sh->bufamps) {
         const int64_t cnt = (int64_t)(half - off < sh->bufamps ? half - off : sh->bufamps);
-        double complex *snd = sh->sendbuf, *rcv = sh->recvbuf;
+        if (sh->single) { /* an amplitude moves as one 8-byte word */
+            uint64_t *aw = a, *snd = sh->sendbuf;
 #pragma omp parallel for schedule(static) if (cnt >= QH__PAR_MIN_LEN)
-        for (int64_t c = 0; c < cnt; c++)
-            snd[c] = a[s_insert(off + (uint64_t)c, l, v)];
-        qh__comm_exchange(sh->comm, partner, snd, rcv, (size_t)cnt * sizeof *snd);
+            for (int64_t c = 0; c < cnt; c++)
+                snd[c] = aw[s_insert(off + (uint64_t)c, l, v)];
+        } else {
+            double complex *ad = a, *snd = sh->sendbuf;
 #pragma omp parallel for schedule(static) if (cnt >= QH__PAR_MIN_LEN)
-        for (int64_t c = 0; c < cnt; c++)
-            a[s_insert(off + (uint64_t)c, l, v)] = rcv[c];
-        sh->bytes += (uint64_t)cnt * sizeof *snd;
+            for (int64_t c = 0; c < cnt; c++)
+                snd[c] = ad[s_insert(off + (uint64_t)c, l, v)];
+        }
+        qh__comm_exchange(sh->comm, partner, sh->sendbuf, sh->recvbuf, (size_t)cnt * sh->es);
+        if (sh->single) {
+            uint64_t *aw = a;
+            const uint64_t *rcv = sh->recvbuf;
+#pragma omp parallel for schedule(static) if (cnt >= QH__PAR_MIN_LEN)
+            for (int64_t c = 0; c < cnt; c++)
+                aw[s_insert(off + (uint64_t)c, l, v)] = rcv[c];
+        } else {
+            double complex *ad = a;
+            const double complex *rcv = sh->recvbuf;
+#pragma omp parallel for schedule(static) if (cnt >= QH__PAR_MIN_LEN)
+            for (int64_t c = 0; c < cnt; c++)
+                ad[s_insert(off + (uint64_t)c, l, v)] = rcv[c];
+        }
+        sh->bytes += (uint64_t)cnt * sh->es;
     }
     sh->exchanges++;
     unsigned pg = sh->nl + j, qg = sh->logi[pg], ql = sh->logi[l];
@@ -194,7 +238,7 @@ static void s_swap_global(qh__shard *sh, unsigned j, unsigned l)
 /* Swaps two local positions (a relabelling inside the shard). */
 static void s_swap_local(qh__shard *sh, unsigned p0, unsigned p1)
 {
-    qh__kernels()->swap(qh_state_amplitudes(sh->local), sh->nl, p0, p1, 0);
+    s_kt(sh)->swap(qh__state_data(sh->local), sh->nl, p0, p1, 0);
     unsigned q0 = sh->logi[p0], q1 = sh->logi[p1];
     sh->logi[p0] = q1;
     sh->logi[p1] = q0;
@@ -247,8 +291,15 @@ static void s_make_local(qh__shard *sh, const qh_plan *p, size_t i, unsigned q)
 
 static void s_scale(qh__shard *sh, double complex z)
 {
-    double complex *a = qh_state_amplitudes(sh->local);
     uint64_t len = (uint64_t)1 << sh->nl;
+    if (sh->single) {
+        float complex *a = qh__state_data(sh->local), zf = (float complex)z;
+#pragma omp parallel for schedule(static) if (len >= QH__PAR_MIN_LEN)
+        for (uint64_t i = 0; i < len; i++)
+            a[i] *= zf;
+        return;
+    }
+    double complex *a = qh__state_data(sh->local);
 #pragma omp parallel for schedule(static) if (len >= QH__PAR_MIN_LEN)
     for (uint64_t i = 0; i < len; i++)
         a[i] *= z;
@@ -280,7 +331,7 @@ static void s_diag(qh__shard *sh, const qh__step *st)
             idx |= (m >> j & 1) << lbit[j];
         d[m] = st->matrix[idx];
     }
-    qh__kernels()->diag(qh_state_amplitudes(sh->local), sh->nl, nlt, lt, d);
+    s_kt(sh)->diag(qh__state_data(sh->local), sh->nl, nlt, lt, d);
 }
 
 /* phys[] from logi[], after a relabelling. */
@@ -304,7 +355,7 @@ static qh_status s_qft_gates(qh__shard *sh, const qh__step *st)
     const unsigned k = st->k, *r = qh__step_qubits(st);
     qh_circuit *c = NULL;
     qh_plan *sub = NULL;
-    qh_plan_options o = {.no_fft = 1};
+    qh_plan_options o = {.no_fft = 1, .precision = qh_state_precision(sh->local)};
     qh_status s = qh_circuit_create(sh->n, 0, &c);
     if (s == QH_OK && (st->qft_flags & QH__QFT_REV_IN))
         s = s_reverse(c, r, k);
@@ -334,7 +385,9 @@ static qh_status s_qft(qh__shard *sh, const qh_plan *p, size_t i, const qh__step
     const unsigned k = st->k;
     const int inverse = (st->qft_flags & QH__QFT_INVERSE) != 0;
     unsigned qin[QH_MAX_QUBITS], qout[QH_MAX_QUBITS], pos[QH_MAX_QUBITS];
-    double complex *a = qh_state_amplitudes(sh->local);
+    if (sh->single) /* the FFT is double precision only (single plans have no QFT steps) */
+        return s_qft_gates(sh, st);
+    double complex *a = qh__state_data(sh->local);
     qh_status s;
     qh__qft_lists(k, qh__step_qubits(st), st->qft_flags, qin, qout);
     if (k <= sh->nl) {
@@ -397,8 +450,14 @@ static int s_measure(qh__shard *sh, unsigned q, double r)
     double prob = one ? p1 : 1 - p1;
     double scale = prob > 0 ? 1 / sqrt(prob) : 0;
     unsigned p = sh->phys[q];
-    if (p < sh->nl) {
-        double complex *a = qh_state_amplitudes(sh->local);
+    if (p < sh->nl && sh->single) {
+        float complex *a = qh__state_data(sh->local);
+        uint64_t len = (uint64_t)1 << sh->nl, bit = (uint64_t)1 << p;
+#pragma omp parallel for schedule(static) if (len >= QH__PAR_MIN_LEN)
+        for (uint64_t i = 0; i < len; i++)
+            a[i] = ((i & bit) != 0) == one ? (float complex)(a[i] * scale) : 0;
+    } else if (p < sh->nl) {
+        double complex *a = qh__state_data(sh->local);
         uint64_t len = (uint64_t)1 << sh->nl, bit = (uint64_t)1 << p;
 #pragma omp parallel for schedule(static) if (len >= QH__PAR_MIN_LEN)
         for (uint64_t i = 0; i < len; i++)
@@ -413,11 +472,15 @@ static int s_measure(qh__shard *sh, unsigned q, double r)
 qh_status qh__shard_execute(qh__shard *sh, const qh_plan *p, size_t from, size_t to, qh_rng *rng,
                             unsigned char *clbits)
 {
-    const qh__kernel_table *kt = qh__kernels();
+    const qh__kernel_table *kt = s_kt(sh);
     int started = 0;
+    if (qh_plan_precision(p) != qh_state_precision(sh->local))
+        return QH_ERROR(QH_EINVAL, "the plan is compiled for %s precision but the state is %s",
+                        qh_precision_name(qh_plan_precision(p)),
+                        qh_precision_name(qh_state_precision(sh->local)));
     if (from == 0 && p->num_start && to >= p->start_end && sh->at_zero)
         QH_CALL(qh__start_run_piece(p, sh->local, sh->nl, (uint64_t)sh->rank, 0, &started));
-    double complex *a = qh_state_amplitudes(sh->local);
+    void *a = qh__state_data(sh->local);
     if (from < to && from < p->num_steps)
         sh->at_zero = 0;
     for (size_t i = from; i < to && i < p->num_steps; i++) {
@@ -513,7 +576,7 @@ qh_status qh__shard_expectation(qh__shard *sh, const char *pauli, double *out)
     const uint64_t lmask = ((uint64_t)1 << sh->nl) - 1, len = (uint64_t)1 << sh->nl;
     const uint64_t xl = xm & lmask, xg = xm >> sh->nl, zl = zm & lmask, zg = zm >> sh->nl;
     const double gsign = (__builtin_popcountll((uint64_t)sh->rank & zg) & 1) ? -1.0 : 1.0;
-    const double complex *a = qh_state_amplitudes_const(sh->local);
+    const void *a = qh__state_data_const(sh->local);
     double re = 0, im = 0;
     if (xg == 0) {
         const uint64_t blk = len < QH__SUM_BLOCK ? len : QH__SUM_BLOCK;
@@ -521,7 +584,7 @@ qh_status qh__shard_expectation(qh__shard *sh, const char *pauli, double *out)
         for (uint64_t b = 0; b < len; b += blk) {
             double bre = 0, bim = 0; /* blocks, as qh_state_expectation */
             for (uint64_t i = b; i < b + blk; i++) {
-                double complex t = conj(a[i ^ xl]) * a[i];
+                double complex t = conj(s_get(sh, a, i ^ xl)) * s_get(sh, a, i);
                 double sign = (__builtin_popcountll(i & zl) & 1) ? -gsign : gsign;
                 bre += sign * creal(t);
                 bim += sign * cimag(t);
@@ -534,9 +597,9 @@ qh_status qh__shard_expectation(qh__shard *sh, const char *pauli, double *out)
         const int partner = sh->rank ^ (int)xg;
         for (uint64_t off = 0; off < len; off += sh->bufamps) {
             uint64_t cnt = len - off < sh->bufamps ? len - off : sh->bufamps;
-            memcpy(sh->sendbuf, a + off, cnt * sizeof *a);
-            qh__comm_exchange(sh->comm, partner, sh->sendbuf, sh->recvbuf, cnt * sizeof *a);
-            const double complex *b = sh->recvbuf;
+            memcpy(sh->sendbuf, (const char *)a + off * sh->es, cnt * sh->es);
+            qh__comm_exchange(sh->comm, partner, sh->sendbuf, sh->recvbuf, cnt * sh->es);
+            const void *b = sh->recvbuf;
             /* b[m] is the partner's amplitude m + off; it pairs with our i = (m+off)^xl */
             const uint64_t blk = cnt < QH__SUM_BLOCK ? cnt : QH__SUM_BLOCK;
 #pragma omp parallel for schedule(static) reduction(+ : re, im) if (cnt >= QH__PAR_MIN_LEN)
@@ -544,7 +607,7 @@ qh_status qh__shard_expectation(qh__shard *sh, const char *pauli, double *out)
                 double bre = 0, bim = 0;
                 for (uint64_t m = mb; m < mb + blk; m++) {
                     uint64_t i = (off + m) ^ xl;
-                    double complex t = conj(b[m]) * a[i];
+                    double complex t = conj(s_get(sh, b, m)) * s_get(sh, a, i);
                     double sign = (__builtin_popcountll(i & zl) & 1) ? -gsign : gsign;
                     bre += sign * creal(t);
                     bim += sign * cimag(t);
@@ -564,7 +627,7 @@ qh_status qh__shard_expectation(qh__shard *sh, const char *pauli, double *out)
 void qh__shard_gather_probabilities(qh__shard *sh, double *probs)
 {
     const uint64_t len = (uint64_t)1 << sh->nl;
-    const double complex *a = qh_state_amplitudes_const(sh->local);
+    const void *a = qh__state_data_const(sh->local);
     if (sh->rank == 0) {
         qh_state_probabilities(sh->local, probs);
         for (int r = 1; r < qh__comm_size(sh->comm); r++)
@@ -574,9 +637,10 @@ void qh__shard_gather_probabilities(qh__shard *sh, double *probs)
     double *piece = (double *)sh->sendbuf; /* 2 * bufamps doubles */
     for (uint64_t off = 0; off < len; off += 2 * sh->bufamps) {
         uint64_t cnt = len - off < 2 * sh->bufamps ? len - off : 2 * sh->bufamps;
-        for (uint64_t i = 0; i < cnt; i++)
-            piece[i] =
-                creal(a[off + i]) * creal(a[off + i]) + cimag(a[off + i]) * cimag(a[off + i]);
+        for (uint64_t i = 0; i < cnt; i++) {
+            const double complex z = s_get(sh, a, off + i);
+            piece[i] = creal(z) * creal(z) + cimag(z) * cimag(z);
+        }
         qh__comm_send(sh->comm, 0, piece, cnt * sizeof *piece);
     }
 }
@@ -584,14 +648,24 @@ void qh__shard_gather_probabilities(qh__shard *sh, double *probs)
 void qh__shard_gather_amplitudes(qh__shard *sh, double complex *amps)
 {
     const uint64_t len = (uint64_t)1 << sh->nl;
-    const double complex *a = qh_state_amplitudes_const(sh->local);
+    const void *a = qh__state_data_const(sh->local);
     if (sh->rank == 0) {
-        memcpy(amps, a, len * sizeof *a);
-        for (int r = 1; r < qh__comm_size(sh->comm); r++)
-            qh__comm_recv(sh->comm, r, amps + (uint64_t)r * len, len * sizeof *amps);
+        qh_state_get_amplitudes(sh->local, amps);
+        for (int r = 1; r < qh__comm_size(sh->comm); r++) {
+            /* a single-precision shard arrives as floats in the upper half of its slot and
+             * is widened in place, front to back (each double lands at or past its float) */
+            char *slot = (char *)(amps + (uint64_t)r * len), *f = slot + 8 * len;
+            qh__comm_recv(sh->comm, r, sh->single ? f : slot, len * sh->es);
+            for (uint64_t i = 0; sh->single && i < len; i++) { /* (bytes: the two overlap) */
+                float complex z;
+                memcpy(&z, f + 8 * i, sizeof z);
+                const double complex w = z;
+                memcpy(slot + 16 * i, &w, sizeof w);
+            }
+        }
         return;
     }
-    qh__comm_send(sh->comm, 0, a, len * sizeof *a);
+    qh__comm_send(sh->comm, 0, a, len * sh->es);
 }
 
 qh_status qh__shard_sample(qh__shard *sh, uint64_t shots, uint64_t seed, uint64_t *out_root)
@@ -609,14 +683,13 @@ qh_status qh__shard_sample(qh__shard *sh, uint64_t shots, uint64_t seed, uint64_
         st = QH_ERROR(QH_ENOMEM, "out of memory sampling %llu shots", (unsigned long long)shots);
     st = qh__comm_agree(sh->comm, st);
     if (st == QH_OK) {
-        qh__sample_block_sums(qh_state_amplitudes_const(sh->local), (uint64_t)1 << sh->nl, bb,
-                              bsum_mine);
+        qh__sample_block_sums(sh->local, bb, bsum_mine);
         qh__comm_allgather(sh->comm, bsum_mine, mine, bsum);
         st = qh__comm_agree(sh->comm, qh__sample_targets(shots, seed, bsum, nblocks, &u, &total));
     }
     if (st == QH_OK) {
-        qh__sample_walk(qh_state_amplitudes_const(sh->local), (uint64_t)sh->rank * mine, mine, bb,
-                        bsum, nblocks, u, shots, idx);
+        qh__sample_walk(sh->local, (uint64_t)sh->rank * mine, mine, bb, bsum, nblocks, u, shots,
+                        idx);
         /* every shot is drawn by exactly one rank: a maximum over index+1 collects them */
         for (uint64_t k = 0; k < shots; k++)
             idx[k] = idx[k] == UINT64_MAX ? 0 : idx[k] + 1;
