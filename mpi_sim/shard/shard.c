@@ -100,9 +100,12 @@ qh_status qh__shard_create_precision(unsigned n, qh__comm *comm, uint64_t max_me
         st = QH_ERROR(QH_EINVAL, "%u qubits are too few to share among %d ranks", n, size);
     if (st == QH_OK) {
         unsigned nl = n - g;
-        size_t bufamps =
-            ((size_t)1 << (nl - 1)) < S_XCHG_AMPS ? (size_t)1 << (nl - 1) : S_XCHG_AMPS;
-        uint64_t need = (es << nl) + 2 * es * (uint64_t)bufamps + extra;
+        /* The buffers have the same size in bytes in both precisions (so pieces of gathered
+         * probabilities are the same messages): in single they hold twice the amplitudes. */
+        const size_t bufbytes =
+            16 * (((size_t)1 << (nl - 1)) < S_XCHG_AMPS ? (size_t)1 << (nl - 1) : S_XCHG_AMPS);
+        const size_t bufamps = bufbytes / es;
+        uint64_t need = (es << nl) + 2 * (uint64_t)bufbytes + extra;
         char what[96];
         snprintf(what, sizeof what, "a shard of %u qubits (of %u over %d ranks)", nl, n, size);
         st = qh_memory_check(need, max_memory, what);
@@ -120,8 +123,8 @@ qh_status qh__shard_create_precision(unsigned n, qh__comm *comm, uint64_t max_me
             sh->bufamps = bufamps;
             sh->single = precision == QH_PRECISION_SINGLE;
             sh->es = es;
-            sh->sendbuf = malloc(bufamps * es);
-            sh->recvbuf = malloc(bufamps * es);
+            sh->sendbuf = malloc(bufbytes);
+            sh->recvbuf = malloc(bufbytes);
             if (!sh->sendbuf || !sh->recvbuf)
                 st = QH_ERROR(QH_ENOMEM, "out of memory for exchange buffers");
         }
@@ -634,9 +637,11 @@ void qh__shard_gather_probabilities(qh__shard *sh, double *probs)
             qh__comm_recv(sh->comm, r, probs + (uint64_t)r * len, len * sizeof *probs);
         return;
     }
-    double *piece = (double *)sh->sendbuf; /* 2 * bufamps doubles */
-    for (uint64_t off = 0; off < len; off += 2 * sh->bufamps) {
-        uint64_t cnt = len - off < 2 * sh->bufamps ? len - off : 2 * sh->bufamps;
+    /* the buffer's bytes as doubles: the pieces rank 0's receive expects, in either precision */
+    double *piece = (double *)sh->sendbuf;
+    const uint64_t per = sh->bufamps * sh->es / sizeof *piece;
+    for (uint64_t off = 0; off < len; off += per) {
+        uint64_t cnt = len - off < per ? len - off : per;
         for (uint64_t i = 0; i < cnt; i++) {
             const double complex z = s_get(sh, a, off + i);
             piece[i] = creal(z) * creal(z) + cimag(z) * cimag(z);

@@ -164,8 +164,8 @@ static qh_circuit *s_layered(unsigned n, unsigned layers, ref_rng *r)
             else if (pick == 5)
                 assert_int_equal(qh_circuit_gate(c, QH_GATE_CZ, qs, 2, NULL, 0), QH_OK);
             else if (pick == 6)
-                assert_int_equal(qh_circuit_gate(c, QH_GATE_SWAP, (unsigned[]){q, qs[2]}, 2, NULL, 0),
-                                 QH_OK);
+                assert_int_equal(
+                    qh_circuit_gate(c, QH_GATE_SWAP, (unsigned[]){q, qs[2]}, 2, NULL, 0), QH_OK);
             else if (pick == 7)
                 assert_int_equal(qh_circuit_gate(c, QH_GATE_CCX, qs, 3, NULL, 0), QH_OK);
             else
@@ -304,9 +304,9 @@ static void test_product_start(void **state)
     qh_circuit *tail = ref_random_circuit(n, 40, 0, &r);
     for (size_t i = 0; i < qh_circuit_num_ops(tail); i++) {
         const qh_op *op = qh_circuit_op(tail, i);
-        assert_int_equal(qh_circuit_gate(c, op->gate, op->qubits, op->num_qubits, op->params,
-                                         op->num_params),
-                         QH_OK);
+        assert_int_equal(
+            qh_circuit_gate(c, op->gate, op->qubits, op->num_qubits, op->params, op->num_params),
+            QH_OK);
     }
     const size_t len = (size_t)1 << n;
     double complex *want = calloc(len, sizeof *want);
@@ -325,8 +325,7 @@ static void test_product_start(void **state)
     assert_int_equal(qh_circuit_create(n, 0, &g), QH_OK);
     assert_int_equal(qh_circuit_gate(g, QH_GATE_H, (unsigned[]){0}, 1, NULL, 0), QH_OK);
     for (unsigned q = 1; q < n; q++)
-        assert_int_equal(qh_circuit_gate(g, QH_GATE_CX, (unsigned[]){q - 1, q}, 2, NULL, 0),
-                         QH_OK);
+        assert_int_equal(qh_circuit_gate(g, QH_GATE_CX, (unsigned[]){q - 1, q}, 2, NULL, 0), QH_OK);
     res = s_run(g, &o);
     assert_true(fabs(creal(res->statevector[0]) - M_SQRT1_2) < 1e-7);
     assert_true(fabs(creal(res->statevector[len - 1]) - M_SQRT1_2) < 1e-7);
