@@ -73,8 +73,8 @@ static qh_status s_alloc(unsigned n, uint64_t max_memory, qh_precision precision
                         n, n + ebits);
     uint64_t len = (uint64_t)1 << n, bytes = len << ebits;
     char what[80];
-    snprintf(what, sizeof what, "a state vector of %u qubits (%s precision)", n,
-             qh_precision_name(precision));
+    snprintf(what, sizeof what, "a state vector of %u qubits%s", n,
+             precision == QH_PRECISION_SINGLE ? " in single precision" : "");
     QH_CALL(qh_memory_check(bytes, max_memory, what));
     qh_state *s = calloc(1, sizeof *s);
     if (!s)
