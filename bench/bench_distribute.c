@@ -8,6 +8,12 @@
  *   broker_memory  resident memory the broker gains holding 1,000,000 queued no-op tasks
  *
  *   bench_distribute [--tasks N] [--queued N] [--only local|ipc|tcp|curve|memory|zmq]
+ *   bench_distribute --pairs N [--tasks N]
+ *
+ * --pairs N runs plain tcp and CURVE N times each, interleaved (plain first in even pairs,
+ * CURVE first in odd ones, so a drift of the machine's load falls on both alike), after the
+ * raw round trips; every line then carries "pair": its index, for comparing the two on a
+ * quiet machine.
  *
  * Workers and the memory-measured broker are this program again (fork + exec), so the
  * no-op task is registered in them too. */
@@ -38,10 +44,17 @@ static double s_now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+static int s_pair = -1; /* the pair being run (--pairs), -1 otherwise */
+
 static void s_emit(const char *bench, const char *metric, double value, const char *unit)
 {
-    printf("{\"bench\": \"%s\", \"metric\": \"%s\", \"value\": %.6g, \"unit\": \"%s\"}\n", bench,
-           metric, value, unit);
+    if (s_pair >= 0)
+        printf("{\"bench\": \"%s\", \"metric\": \"%s\", \"value\": %.6g, \"unit\": \"%s\", "
+               "\"pair\": %d}\n",
+               bench, metric, value, unit, s_pair);
+    else
+        printf("{\"bench\": \"%s\", \"metric\": \"%s\", \"value\": %.6g, \"unit\": \"%s\"}\n",
+               bench, metric, value, unit);
     fflush(stdout);
 }
 
@@ -270,6 +283,43 @@ static void s_on_term(int sig)
     s_stop = 1;
 }
 
+/* Plain tcp, as asked for by name. */
+static void s_plain(int n)
+{
+    setenv("QH_KEYS", "/nonexistent", 1);
+    setenv("QH_INSECURE", "1", 1);
+    s_remote("tcp", "tcp://127.0.0.1:0", n, s_rtt_tcp);
+    unsetenv("QH_INSECURE");
+}
+
+/* Keys for a CURVE run in a new directory (dir: a mkdtemp template), and their removal. */
+static void s_keys_make(char *dir)
+{
+    if (!mkdtemp(dir) || qh_keygen(dir, NULL, "broker") != QH_OK ||
+        qh_keygen(dir, NULL, "client") != QH_OK || qh_keygen(dir, NULL, "worker") != QH_OK)
+        s_die("keys");
+}
+
+static void s_keys_remove(const char *dir)
+{
+    const char *files[] = {"broker.key", "broker.pub", "client.key",         "client.pub",
+                           "worker.key", "worker.pub", "clients/client.pub", "workers/worker.pub",
+                           "clients",    "workers"};
+    char path[128];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        remove(path);
+    }
+    remove(dir);
+}
+
+/* The same as s_plain over CURVE, with the keys in dir. */
+static void s_curve(const char *dir, int n)
+{
+    setenv("QH_KEYS", dir, 1);
+    s_remote("tcp_curve", "tcp://127.0.0.1:0", n, s_rtt_tcp);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "--worker") == 0) {
@@ -286,8 +336,9 @@ int main(int argc, char **argv)
         qh_broker_destroy(&b, false);
         return 0;
     }
-    int n = 200000, queued = 1000000;
+    int n = 200000, queued = 1000000, pairs = 0;
     const char *only = NULL;
+    char dir[64] = "/tmp/qh-bench-keys-XXXXXX";
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--tasks") == 0)
             n = atoi(argv[i + 1]);
@@ -295,7 +346,11 @@ int main(int argc, char **argv)
             queued = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--only") == 0)
             only = argv[i + 1];
+        else if (strcmp(argv[i], "--pairs") == 0)
+            pairs = atoi(argv[i + 1]);
     }
+    if (pairs > 0)
+        only = "zmq"; /* the raw round trips, then the pairs */
 #define S_RUN(x) (!only || strcmp(only, x) == 0)
     if (S_RUN("zmq")) {
         char ipc[128];
@@ -317,28 +372,24 @@ int main(int argc, char **argv)
         snprintf(ipc, sizeof ipc, "ipc:///tmp/qh-bench-b-%d.sock", (int)getpid());
         s_remote("ipc", ipc, n, s_rtt_ipc);
     }
-    if (S_RUN("tcp")) { /* plain tcp, as asked for by name */
-        setenv("QH_KEYS", "/nonexistent", 1);
-        setenv("QH_INSECURE", "1", 1);
-        s_remote("tcp", "tcp://127.0.0.1:0", n, s_rtt_tcp);
-        unsetenv("QH_INSECURE");
-    }
-    if (S_RUN("curve")) { /* the same over CURVE, with keys made for the run */
-        char dir[64] = "/tmp/qh-bench-keys-XXXXXX";
-        if (!mkdtemp(dir) || qh_keygen(dir, NULL, "broker") != QH_OK ||
-            qh_keygen(dir, NULL, "client") != QH_OK || qh_keygen(dir, NULL, "worker") != QH_OK)
-            s_die("keys");
-        setenv("QH_KEYS", dir, 1);
-        s_remote("tcp_curve", "tcp://127.0.0.1:0", n, s_rtt_tcp);
-        const char *files[] = {
-            "broker.key", "broker.pub",         "client.key",         "client.pub", "worker.key",
-            "worker.pub", "clients/client.pub", "workers/worker.pub", "clients",    "workers"};
-        char path[128];
-        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-            snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-            remove(path);
+    if (pairs > 0) {
+        s_keys_make(dir);
+        for (s_pair = 0; s_pair < pairs; s_pair++) {
+            if (s_pair % 2 == 0)
+                s_plain(n), s_curve(dir, n);
+            else
+                s_curve(dir, n), s_plain(n);
         }
-        remove(dir);
+        s_pair = -1;
+        s_keys_remove(dir);
+        return 0;
+    }
+    if (S_RUN("tcp"))
+        s_plain(n);
+    if (S_RUN("curve")) {
+        s_keys_make(dir);
+        s_curve(dir, n);
+        s_keys_remove(dir);
     }
     if (S_RUN("memory"))
         s_memory(queued);

@@ -1,5 +1,6 @@
 /* Process identity from /proc (see proc.h). */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,16 +35,25 @@ int64_t qh__proc_start_time(int64_t pid)
     return strtoll(p + 1, NULL, 10);
 }
 
+static char s_boot_id[64];
+static pthread_once_t s_boot_once = PTHREAD_ONCE_INIT;
+
+/* Fills s_boot_id, once: until it is complete no thread may read it (a thread that saw the
+ * first bytes would return the id with its newline, or "unk"). */
+static void s_read_boot_id(void)
+{
+    char id[sizeof s_boot_id] = "";
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (!f || !fgets(id, sizeof id, f))
+        snprintf(id, sizeof id, "unknown");
+    if (f)
+        fclose(f);
+    id[strcspn(id, "\n")] = '\0';
+    memcpy(s_boot_id, id, sizeof id);
+}
+
 const char *qh__boot_id(void)
 {
-    static char id[64];
-    if (!id[0]) {
-        FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
-        if (!f || !fgets(id, sizeof id, f))
-            snprintf(id, sizeof id, "unknown");
-        if (f)
-            fclose(f);
-        id[strcspn(id, "\n")] = '\0';
-    }
-    return id;
+    pthread_once(&s_boot_once, s_read_boot_id);
+    return s_boot_id;
 }

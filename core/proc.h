@@ -14,7 +14,8 @@
 QH_INTERNAL int64_t qh__proc_start_time(int64_t pid);
 
 /* This boot's id (/proc/sys/kernel/random/boot_id), or "unknown" when it cannot be read.
- * Borrowed: read once, the same string for the life of the process. */
+ * Borrowed: read once (by the first caller; the others wait for it), the same string for the
+ * life of the process. Thread-safe. */
 QH_INTERNAL const char *qh__boot_id(void);
 
 #endif

@@ -31,6 +31,17 @@
  * Memory: a queued task is one allocation (record + its encoded arguments) plus a hash
  * chain slot: about 200 bytes for a task with small arguments.
  *
+ * Peers that do not read: the socket queues at most $QH_ZMQ_SNDHWM messages per peer
+ * (transport.h) and refuses more rather than dropping them or making the broker wait. A
+ * message refused goes to the peer's backlog, which is sent, in order and ahead of anything
+ * newer, as soon as the peer has read enough (tried every few milliseconds); heartbeats to a
+ * peer with a backlog are left out (it has messages to hear). A peer whose backlog makes no
+ * progress for as long as a silent peer is given (QH__LIVENESS heartbeats) is dropped with the
+ * reason on stderr: a worker as lost (its tasks run elsewhere, or end with QH_EWORKERLOST), a
+ * client as gone (its tasks are canceled; the client itself, hearing nothing more, ends its
+ * waiting tasks with QH_ENETWORK). So nothing is lost silently, and what a slow peer costs is
+ * its backlog for that long.
+ *
  * Every message in goes through s_message and every message out through s_send, so a
  * detached broker (broker_impl.h: no socket, no thread) handles messages fed to it by hand
  * exactly as the thread does; the broker fuzz target drives it that way. */
@@ -48,8 +59,9 @@
 #include "distribute/squeue.h"
 #include "distribute/transport.h"
 
-#define S_PREFETCH 256 /* tasks sent beyond a worker's free room */
-#define S_NONE     UINT32_MAX
+#define S_PREFETCH         256 /* tasks sent beyond a worker's free room */
+#define S_BACKLOG_RETRY_MS 5   /* how often a peer's backlog is tried while it has one */
+#define S_NONE             UINT32_MAX
 
 enum { S_WAITING, S_QUEUED, S_RUNNING, S_ENDED };
 
@@ -103,12 +115,16 @@ typedef struct b_peer {
     uint32_t ntasks;                 /* client: tasks it owns that still exist; the slot is
                                         reused once it is gone and this is 0 */
     uint64_t stamp;                  /* worker: its latest heartbeat's clock, echoed back */
+    qh__buf *backlog;                /* messages its full queue refused, oldest first */
+    uint32_t nbacklog, capbacklog;
+    size_t backlog_bytes; /* their sizes */
+    int64_t stalled;      /* with a backlog: since when no message of it left (ms) */
 } b_peer;
 
 /* Counters behind qh_broker_get_stats (written by the broker thread, read by anyone). */
 typedef struct b_stats {
     atomic_uint_fast64_t submitted, ended, relayed, relayed_bytes, held, held_bytes, dropped, lost,
-        near_inputs, unfit;
+        near_inputs, unfit, deferred, dropped_slow;
 } b_stats;
 
 struct qh_broker {
@@ -137,11 +153,62 @@ struct qh_broker {
     void *sink_ctx;
 };
 
-/* Sends m (left empty) to peer p: on the socket, or to the sink of a detached broker. */
-static void s_send(qh_broker *b, const b_peer *p, qh__buf *m)
+static void s_count(atomic_uint_fast64_t *c, uint64_t n);
+
+/* Sends what p's backlog holds, oldest first, until its queue is full again. */
+static void s_send_backlog(qh_broker *b, b_peer *p)
+{
+    uint32_t k = 0;
+    while (k < p->nbacklog) {
+        size_t n = p->backlog[k].n;
+        if (qh__sock_route_buf(b->sock, p->ident, p->ident_len, &p->backlog[k]) == QH__FULL)
+            break;
+        p->backlog_bytes -= n;
+        p->stalled = qh__now_ms();
+        k++;
+    }
+    if (k) {
+        memmove(p->backlog, p->backlog + k, (p->nbacklog - k) * sizeof *p->backlog);
+        p->nbacklog -= k;
+    }
+}
+
+/* Forgets p's backlog (p is gone). */
+static void s_free_backlog(b_peer *p)
+{
+    for (uint32_t k = 0; k < p->nbacklog; k++)
+        qh__buf_free(&p->backlog[k]);
+    free(p->backlog);
+    p->backlog = NULL;
+    p->nbacklog = p->capbacklog = 0;
+    p->backlog_bytes = 0;
+}
+
+/* Sends m (left empty) to peer p: on the socket, or to the sink of a detached broker. A
+ * message p's queue has no room for waits in its backlog (see the top of this file). */
+static void s_send(qh_broker *b, b_peer *p, qh__buf *m)
 {
     if (b->sock) {
-        (void)qh__sock_send_buf(b->sock, p->ident, p->ident_len, m);
+        if (p->nbacklog)
+            s_send_backlog(b, p);
+        if (!p->nbacklog && qh__sock_route_buf(b->sock, p->ident, p->ident_len, m) != QH__FULL)
+            return;
+        if (p->nbacklog == p->capbacklog) {
+            uint32_t cap = p->capbacklog ? 2 * p->capbacklog : 8;
+            qh__buf *nb = realloc(p->backlog, cap * sizeof *nb);
+            if (!nb) { /* the peer will be dropped as stalled: its backlog makes no progress */
+                qh__buf_free(m);
+                return;
+            }
+            p->backlog = nb;
+            p->capbacklog = cap;
+        }
+        if (!p->nbacklog)
+            p->stalled = qh__now_ms();
+        p->backlog[p->nbacklog++] = *m;
+        p->backlog_bytes += m->n;
+        memset(m, 0, sizeof *m);
+        s_count(&b->stats.deferred, 1);
         return;
     }
     if (b->sink)
@@ -600,6 +667,7 @@ static void s_worker_lost(qh_broker *b, uint32_t w, const char *why)
 {
     b_peer *p = &b->peers[w];
     p->alive = false;
+    s_free_backlog(p);
     qh__buf_free(&p->out);
     p->nout = 0;
     qh__buf_free(&p->drops);
@@ -653,6 +721,7 @@ static void s_worker_lost(qh_broker *b, uint32_t w, const char *why)
 static void s_client_lost(qh_broker *b, uint32_t c)
 {
     b->peers[c].alive = false;
+    s_free_backlog(&b->peers[c]);
     qh__buf_free(&b->peers[c].out);
     b->peers[c].nout = 0;
     size_t n = 0;
@@ -1032,6 +1101,22 @@ static void s_heartbeat(qh_broker *b)
                 s_client_lost(b, i);
             continue;
         }
+        if (p->nbacklog && now - p->stalled > (int64_t)b->hb_ms * QH__LIVENESS) {
+            char why[160];
+            snprintf(why, sizeof why,
+                     "stopped reading its messages (%u waiting, %zu bytes, none taken for %lld ms)",
+                     p->nbacklog, p->backlog_bytes, (long long)(now - p->stalled));
+            fprintf(stderr, "qhybrid broker: dropped %s %s: %s\n",
+                    p->role == QH__ROLE_WORKER ? "worker" : "client", p->name, why);
+            s_count(&b->stats.dropped_slow, 1);
+            if (p->role == QH__ROLE_WORKER)
+                s_worker_lost(b, i, why);
+            else
+                s_client_lost(b, i);
+            continue;
+        }
+        if (p->nbacklog) /* it has messages to hear already */
+            continue;
         if (p->role == QH__ROLE_WORKER && p->stamp) { /* renews the worker's lease */
             qh__buf m = {0};
             qh__wire_begin(&m, QH__MSG_HEARTBEAT);
@@ -1049,8 +1134,12 @@ static void *s_run(void *arg)
 {
     qh_broker *b = arg;
     int64_t next_hb = qh__now_ms() + b->hb_ms;
+    bool backlog = false; /* a peer has messages waiting for room in its queue */
     while (!atomic_load(&b->stop)) {
         int64_t wait = next_hb - qh__now_ms();
+        /* ZeroMQ does not say when a peer's queue has room again: look often meanwhile. */
+        if (backlog && wait > S_BACKLOG_RETRY_MS)
+            wait = S_BACKLOG_RETRY_MS;
         bool ready = false, woken = false;
         qh__sock_poll(b->sock, b->wakefd, wait > 0 ? (int)wait : 0, &ready, &woken);
         if (woken)
@@ -1071,6 +1160,12 @@ static void *s_run(void *arg)
         }
         s_schedule(b);
         s_flush_all(b);
+        backlog = false;
+        for (uint32_t i = 0; i < b->npeers; i++)
+            if (b->peers[i].alive && b->peers[i].nbacklog) {
+                s_send_backlog(b, &b->peers[i]);
+                backlog = backlog || b->peers[i].nbacklog;
+            }
     }
     if (atomic_load(&b->stop_workers))
         for (uint32_t i = 0; i < b->npeers; i++)
@@ -1250,6 +1345,7 @@ void qh_broker_destroy(qh_broker **pb, bool stop_workers)
     for (uint32_t i = 0; i < b->npeers; i++) {
         qh__buf_free(&b->peers[i].out);
         qh__buf_free(&b->peers[i].drops);
+        s_free_backlog(&b->peers[i]);
     }
     free(b->peers);
     for (uint32_t i = 0; i < b->nnames; i++)
@@ -1276,6 +1372,8 @@ qh_status qh_broker_get_stats(const qh_broker *b, qh_broker_stats *out)
         .values_lost = S_LOAD(lost),
         .placed_near_inputs = S_LOAD(near_inputs),
         .rejected_unfit = S_LOAD(unfit),
+        .messages_deferred = S_LOAD(deferred),
+        .peers_dropped_slow = S_LOAD(dropped_slow),
     };
 #undef S_LOAD
     return QH_OK;

@@ -271,13 +271,22 @@ static qh_status s_new(int type, qh__sock **out)
     }
     /* Bounds (see transport.h): a full receive queue stops reading that connection (the peer
      * waits), a message over the limit drops the connection. */
+    s->router = type == ZMQ_ROUTER;
     int rcvhwm = (int)s_env_limit("QH_ZMQ_RCVHWM", 10000, INT32_MAX);
-    int sndhwm = (int)s_env_limit("QH_ZMQ_SNDHWM", 0, INT32_MAX);
+    int sndhwm = (int)s_env_limit("QH_ZMQ_SNDHWM", s->router ? 10000 : 0, INT32_MAX);
     int64_t maxmsg = (int64_t)s_env_limit("QH_MAX_MESSAGE_BYTES", INT64_C(1) << 30, INT64_MAX);
+    int one = 1;
     zmq_setsockopt(s->z, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm);
     zmq_setsockopt(s->z, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
     zmq_setsockopt(s->z, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
-    s->router = type == ZMQ_ROUTER;
+    /* A ROUTER that cannot queue a message for a peer then says so (EAGAIN, or EHOSTUNREACH
+     * for a peer it does not know) instead of dropping it: see qh__sock_route_buf. */
+    if (s->router && zmq_setsockopt(s->z, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0) {
+        int e = errno;
+        qh__sock_destroy(&s, 0);
+        return QH_ERROR(QH_ENETWORK, "cannot make a ZeroMQ ROUTER report full queues: %s",
+                        zmq_strerror(e));
+    }
     *out = s;
     return QH_OK;
 }
@@ -427,24 +436,67 @@ static void s_free(void *data, void *hint)
     free(data);
 }
 
-static qh_status s_send_peer(qh__sock *s, const void *peer, size_t peer_len)
+/* On a ROUTER, the identity frame, without waiting: QH__SENT when the message may follow,
+ * QH__FULL when the peer's queue is full, QH__GONE when no such peer is connected. */
+static int s_send_peer(qh__sock *s, const void *peer, size_t peer_len)
 {
     if (!s->router)
-        return QH_OK;
-    if (zmq_send(s->z, peer, peer_len, ZMQ_SNDMORE) < 0)
-        return QH_ERROR(QH_ENETWORK, "send failed: %s", zmq_strerror(errno));
-    return QH_OK;
+        return QH__SENT;
+    if (zmq_send(s->z, peer, peer_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+        return QH__SENT;
+    int e = errno;
+    if (e == EAGAIN)
+        return QH__FULL;
+    if (e == EHOSTUNREACH)
+        return QH__GONE;
+    QH_ERROR(QH_ENETWORK, "send failed: %s", zmq_strerror(e));
+    return -1;
+}
+
+int qh__sock_route_buf(qh__sock *s, const void *peer, size_t peer_len, qh__buf *b)
+{
+    s_lock(s);
+    int r = s_send_peer(s, peer, peer_len);
+    if (r == QH__SENT) {
+        /* The identity went out, so the peer's queue has room for the whole message. */
+        zmq_msg_t m;
+        if (zmq_msg_init_data(&m, b->p, b->n, s_free, NULL) != 0) {
+            r = -1;
+            QH_ERROR(QH_ENOMEM, "out of memory for a message");
+            zmq_send(s->z, "", 0, ZMQ_DONTWAIT); /* ends the message begun by the identity */
+        } else {
+            memset(b, 0, sizeof *b); /* ZeroMQ owns the bytes now */
+            if (zmq_msg_send(&m, s->z, ZMQ_DONTWAIT) < 0) {
+                QH_ERROR(QH_ENETWORK, "send failed: %s", zmq_strerror(errno));
+                zmq_msg_close(&m);
+                r = -1;
+            }
+        }
+    }
+    s_pass_input(s); /* even a failed send may have taken ZeroMQ's notice of input */
+    s_unlock(s);
+    if (r == QH__GONE || r < 0)
+        qh__buf_free(b);
+    return r;
 }
 
 qh_status qh__sock_send_buf(qh__sock *s, const void *peer, size_t peer_len, qh__buf *b)
 {
+    if (s->router) {
+        int r = qh__sock_route_buf(s, peer, peer_len, b);
+        if (r == QH__FULL) {
+            qh__buf_free(b);
+            return QH_ERROR(QH_ENETWORK, "send failed: the peer's queue is full");
+        }
+        return r < 0 ? qh_last_status() : QH_OK;
+    }
     zmq_msg_t m;
     if (zmq_msg_init_data(&m, b->p, b->n, s_free, NULL) != 0)
         return QH_ERROR(QH_ENOMEM, "out of memory for a message");
     memset(b, 0, sizeof *b); /* ZeroMQ owns the bytes now */
     s_lock(s);
-    qh_status st = s_send_peer(s, peer, peer_len);
-    if (st == QH_OK && zmq_msg_send(&m, s->z, 0) < 0)
+    qh_status st = QH_OK;
+    if (zmq_msg_send(&m, s->z, 0) < 0)
         st = QH_ERROR(QH_ENETWORK, "send failed: %s", zmq_strerror(errno));
     if (st != QH_OK)
         zmq_msg_close(&m);
@@ -457,8 +509,13 @@ qh_status qh__sock_send(qh__sock *s, const void *peer, size_t peer_len, const vo
                         size_t len)
 {
     s_lock(s);
-    qh_status st = s_send_peer(s, peer, peer_len);
-    if (st == QH_OK && zmq_send(s->z, data, len, 0) < 0)
+    qh_status st = QH_OK;
+    int r = s_send_peer(s, peer, peer_len);
+    if (r == QH__FULL)
+        st = QH_ERROR(QH_ENETWORK, "send failed: the peer's queue is full");
+    else if (r < 0)
+        st = qh_last_status();
+    else if (r == QH__SENT && zmq_send(s->z, data, len, s->router ? ZMQ_DONTWAIT : 0) < 0)
         st = QH_ERROR(QH_ENETWORK, "send failed: %s", zmq_strerror(errno));
     s_pass_input(s);
     s_unlock(s);

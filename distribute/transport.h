@@ -8,9 +8,11 @@
  *
  * Every socket is bounded: at most $QH_ZMQ_RCVHWM (10000) messages wait per connection before
  * ZeroMQ stops reading it, and a message over $QH_MAX_MESSAGE_BYTES (1 GiB) drops the
- * connection. The send side is unbounded unless $QH_ZMQ_SNDHWM is set: a full ROUTER drops
- * messages silently, which would lose results, and the broker only sends what its peers asked
- * for. */
+ * connection. A ROUTER queues at most $QH_ZMQ_SNDHWM (10000) messages per peer and never
+ * waits nor drops silently: a send to a peer whose queue is full is refused, and its sender
+ * decides (the broker keeps the message and drops a peer that stays full, broker.c). A DEALER's
+ * send queue is unbounded unless $QH_ZMQ_SNDHWM is set (then a send waits for room): it holds
+ * only what its own process sent to the broker, which keeps reading. */
 #ifndef QH_DISTRIBUTE_TRANSPORT_H
 #define QH_DISTRIBUTE_TRANSPORT_H
 
@@ -79,8 +81,17 @@ void qh__zap_forget(const char *domain);
 const char *qh__sock_endpoint(qh__sock *s);
 /* Sends b's bytes as one frame (to `peer` on a ROUTER; peer NULL on a DEALER) without
  * copying: the buffer is handed to ZeroMQ and b is left empty. A message to a peer that is
- * gone is dropped silently. QH_ENETWORK. */
+ * gone is dropped silently. QH_ENETWORK, also when a ROUTER peer's queue is full (the
+ * message is then dropped: qh__sock_route_buf keeps it). */
 qh_status qh__sock_send_buf(qh__sock *s, const void *peer, size_t peer_len, qh__buf *b);
+
+/* What qh__sock_route_buf did. */
+enum { QH__SENT = 0, QH__FULL = 1, QH__GONE = 2 };
+/* On a ROUTER, sends b's bytes to `peer` without waiting: QH__SENT (b handed to ZeroMQ and
+ * left empty), QH__FULL (the peer's queue holds $QH_ZMQ_SNDHWM messages: nothing was sent and
+ * b is untouched, to be tried again), QH__GONE (no such peer connected: b freed), -1 on an
+ * error (recorded; b freed). */
+int qh__sock_route_buf(qh__sock *s, const void *peer, size_t peer_len, qh__buf *b);
 /* Copies and sends len bytes. */
 qh_status qh__sock_send(qh__sock *s, const void *peer, size_t peer_len, const void *data,
                         size_t len);

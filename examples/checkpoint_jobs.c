@@ -43,9 +43,6 @@ static int s_report(qh_job *job, qh_value **result)
 
 int main(int argc, char **argv)
 {
-    int rc;
-    if (qh_job_dispatch(argc, argv, &rc))
-        return rc;
     const char *prefix = argc == 3 && strcmp(argv[1], "--prefix") == 0 ? argv[2] : NULL;
     char first_name[64] = "", second_name[64] = "";
     qh_job_def first = save_job_job, second = load_job_job;
@@ -57,7 +54,7 @@ int main(int argc, char **argv)
     }
     qh_job *a = NULL, *b = NULL;
     qh_value *ra = NULL, *rb = NULL, *args = NULL;
-    rc = 1;
+    int rc = 1;
     if (qh_job_call(&first, NULL, &a) != QH_OK || s_report(a, &ra) != 0)
         goto done;
     second.copy_checkpoints_from_job = qh_job_get_name(a);

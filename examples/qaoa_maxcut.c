@@ -229,9 +229,6 @@ QH_HYBRID_JOB(qaoa_maxcut, .device = "sv")
 
 int main(int argc, char **argv)
 {
-    int rc;
-    if (qh_job_dispatch(argc, argv, &rc))
-        return rc;
     qh_job_def def = qaoa_maxcut_job;
     qh_value *args = qh_value_map();
     for (int i = 1; i < argc; i++) {

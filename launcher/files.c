@@ -461,12 +461,12 @@ qh_status qh_files_upload(const char *path, const char *function, const char *na
         free(tmp);
         tmp = NULL;
         QH_FAIL(QH_EIO, "cannot store '%s' in %s: cannot create a temporary in %s: %s", name,
-                sc.desc, sc.dir, strerror(e));
+                sc.desc, sc.dir, qh__errno_text(e));
     }
     /* held until the rename: it tells s_sweep that this temporary is alive (shared, so that
      * the HDF5 library, which locks the files it opens, can still read it) */
     if (fchmod(out, 0644) != 0 || flock(out, LOCK_SH) != 0)
-        QH_FAIL(QH_EIO, "cannot store '%s' in %s: %s", name, sc.desc, strerror(errno));
+        QH_FAIL(QH_EIO, "cannot store '%s' in %s: %s", name, sc.desc, qh__errno_text(errno));
     uint64_t copied = 0;
     st = qh__copy_fd(in, out, path, tmp, &copied);
     if (st != QH_OK) {
@@ -474,7 +474,7 @@ qh_status qh_files_upload(const char *path, const char *function, const char *na
         goto fail;
     }
     if (fsync(out) != 0)
-        QH_FAIL(QH_EIO, "cannot store '%s' in %s: fsync: %s", name, sc.desc, strerror(errno));
+        QH_FAIL(QH_EIO, "cannot store '%s' in %s: fsync: %s", name, sc.desc, qh__errno_text(errno));
     QH_TRY(s_kind_check(tmp, path, name, &sc));
     QH_TRY(s_lock(&sc, &lock));
     s_sweep(&sc);
@@ -484,12 +484,12 @@ qh_status qh_files_upload(const char *path, const char *function, const char *na
         QH_FAIL(QH_EIO, "cannot store '%s' in %s: %s is in the way and is not a file", name,
                 sc.desc, dst);
     if (rename(tmp, dst) != 0)
-        QH_FAIL(QH_EIO, "cannot store '%s' in %s: %s", name, sc.desc, strerror(errno));
+        QH_FAIL(QH_EIO, "cannot store '%s' in %s: %s", name, sc.desc, qh__errno_text(errno));
     free(tmp);
     tmp = NULL;
     if (qh__fsync_parent(dst) != 0)
         QH_FAIL(QH_EIO, "stored '%s' in %s, but cannot make it durable (fsync of %s: %s)", name,
-                sc.desc, sc.dir, strerror(errno));
+                sc.desc, sc.dir, qh__errno_text(errno));
     st = QH_OK;
 fail:
     /* the temporary goes before its lock is dropped, so that no sweep sees it unlocked */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "core/atomic_file.h"
@@ -15,6 +16,70 @@
 #include "launcher/fsutil.h"
 
 #define S_COPY_BLOCK (1 << 20) /* bytes per read when copying a file */
+#define S_FULL_BELOW (1 << 20) /* a file system with less room than this counts as full */
+
+const char *qh__errno_text(int e)
+{
+    if (e == ENOSPC)
+        return "no space left on device";
+    if (e == EDQUOT)
+        return "no space left on device (disk quota exceeded)";
+    return strerror(e);
+}
+
+bool qh__disk_full(const char *path)
+{
+    struct statvfs sv;
+    if (!path || statvfs(path, &sv) != 0)
+        return false;
+    return (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize < S_FULL_BELOW;
+}
+
+qh_status qh__reserve_create(const char *path, uint64_t bytes)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return QH_ERROR(QH_EIO, "cannot create %s: %s", path, qh__errno_text(errno));
+    int e = posix_fallocate(fd, 0, (off_t)bytes);
+    close(fd);
+    if (e != 0) {
+        unlink(path);
+        return QH_ERROR(QH_EIO, "cannot reserve %llu bytes in %s: %s", (unsigned long long)bytes,
+                        path, qh__errno_text(e));
+    }
+    return QH_OK;
+}
+
+void qh__reserve_release(const char *path)
+{
+    if (path)
+        unlink(path);
+}
+
+char *qh__config_value(const char *home, const char *key)
+{
+    char *path = home ? qh__path_join(home, "config") : NULL;
+    FILE *f = path ? fopen(path, "r") : NULL;
+    free(path);
+    if (!f)
+        return NULL;
+    char line[512], *found = NULL;
+    size_t kl = strlen(key);
+    while (!found && fgets(line, sizeof line, f)) {
+        char *p = line + strspn(line, " \t");
+        if (*p == '#' || strncmp(p, key, kl) != 0)
+            continue;
+        p += kl;
+        p += strspn(p, " \t");
+        if (*p != '=')
+            continue;
+        p++;
+        p += strspn(p, " \t");
+        found = strndup(p, strcspn(p, " \t\r\n#"));
+    }
+    fclose(f);
+    return found;
+}
 
 char *qh__path_join(const char *dir, const char *name)
 {
@@ -47,7 +112,8 @@ qh_status qh__mkdirs(const char *path, unsigned mode)
             char c = *p;
             *p = '\0';
             if (mkdir(buf, mode) != 0 && errno != EEXIST)
-                return QH_ERROR(QH_EIO, "cannot create directory %s: %s", buf, strerror(errno));
+                return QH_ERROR(QH_EIO, "cannot create directory %s: %s", buf,
+                                qh__errno_text(errno));
             if (c == '\0')
                 break;
             *p = c;
@@ -71,7 +137,7 @@ qh_status qh__write_atomic(const char *path, const void *data, size_t len)
         if (w <= 0) {
             int e = errno;
             qh__atomic_abort(&f);
-            return QH_ERROR(QH_EIO, "cannot write %s: %s", path, strerror(e));
+            return QH_ERROR(QH_EIO, "cannot write %s: %s", path, qh__errno_text(e));
         }
         p += w;
         left -= (size_t)w;
@@ -91,7 +157,7 @@ qh_status qh__copy_fd(int in, int out, const char *src, const char *dst, uint64_
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            st = QH_ERROR(QH_EIO, "cannot read '%s': %s", src, strerror(errno));
+            st = QH_ERROR(QH_EIO, "cannot read '%s': %s", src, qh__errno_text(errno));
             break;
         }
         if (r == 0)
@@ -101,7 +167,8 @@ qh_status qh__copy_fd(int in, int out, const char *src, const char *dst, uint64_
             if (w < 0 && errno == EINTR)
                 continue;
             if (w <= 0) {
-                st = QH_ERROR(QH_EIO, "cannot write %s: %s", dst, strerror(w < 0 ? errno : EIO));
+                st = QH_ERROR(QH_EIO, "cannot write %s: %s", dst,
+                              qh__errno_text(w < 0 ? errno : EIO));
                 goto done;
             }
             off += w;
@@ -119,17 +186,17 @@ static qh_status s_copy_file(const char *src, const char *dst, mode_t mode)
 {
     int in = open(src, O_RDONLY | O_CLOEXEC);
     if (in < 0)
-        return QH_ERROR(QH_EIO, "cannot read %s: %s", src, strerror(errno));
+        return QH_ERROR(QH_EIO, "cannot read %s: %s", src, qh__errno_text(errno));
     int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode & 0777);
     if (out < 0) {
         int e = errno;
         close(in);
-        return QH_ERROR(QH_EIO, "cannot write %s: %s", dst, strerror(e));
+        return QH_ERROR(QH_EIO, "cannot write %s: %s", dst, qh__errno_text(e));
     }
     qh_status st = qh__copy_fd(in, out, src, dst, NULL);
     close(in);
     if (close(out) != 0 && st == QH_OK)
-        st = QH_ERROR(QH_EIO, "cannot write %s: %s", dst, strerror(errno));
+        st = QH_ERROR(QH_EIO, "cannot write %s: %s", dst, qh__errno_text(errno));
     return st;
 }
 
@@ -137,14 +204,14 @@ qh_status qh__copy_tree(const char *src, const char *dst, uint64_t link_min)
 {
     struct stat sb;
     if (stat(src, &sb) != 0)
-        return QH_ERROR(QH_ENOTFOUND, "cannot read %s: %s", src, strerror(errno));
+        return QH_ERROR(QH_ENOTFOUND, "cannot read %s: %s", src, qh__errno_text(errno));
     if (S_ISREG(sb.st_mode)) {
         if (link_min && (uint64_t)sb.st_size >= link_min) {
             char abs[PATH_MAX];
             if (!realpath(src, abs))
-                return QH_ERROR(QH_EIO, "cannot resolve %s: %s", src, strerror(errno));
+                return QH_ERROR(QH_EIO, "cannot resolve %s: %s", src, qh__errno_text(errno));
             if (symlink(abs, dst) != 0)
-                return QH_ERROR(QH_EIO, "cannot link %s: %s", dst, strerror(errno));
+                return QH_ERROR(QH_EIO, "cannot link %s: %s", dst, qh__errno_text(errno));
             return QH_OK;
         }
         return s_copy_file(src, dst, sb.st_mode);
@@ -154,7 +221,7 @@ qh_status qh__copy_tree(const char *src, const char *dst, uint64_t link_min)
     QH_CALL(qh__mkdirs(dst, 0755));
     DIR *d = opendir(src);
     if (!d)
-        return QH_ERROR(QH_EIO, "cannot read directory %s: %s", src, strerror(errno));
+        return QH_ERROR(QH_EIO, "cannot read directory %s: %s", src, qh__errno_text(errno));
     qh_status st = QH_OK;
     struct dirent *e;
     while (st == QH_OK && (e = readdir(d))) {
@@ -173,12 +240,13 @@ qh_status qh__remove_tree(const char *path)
 {
     struct stat sb;
     if (lstat(path, &sb) != 0)
-        return errno == ENOENT ? QH_OK
-                               : QH_ERROR(QH_EIO, "cannot remove %s: %s", path, strerror(errno));
+        return errno == ENOENT
+                   ? QH_OK
+                   : QH_ERROR(QH_EIO, "cannot remove %s: %s", path, qh__errno_text(errno));
     if (S_ISDIR(sb.st_mode)) {
         DIR *d = opendir(path);
         if (!d)
-            return QH_ERROR(QH_EIO, "cannot read directory %s: %s", path, strerror(errno));
+            return QH_ERROR(QH_EIO, "cannot read directory %s: %s", path, qh__errno_text(errno));
         struct dirent *e;
         qh_status st = QH_OK;
         while (st == QH_OK && (e = readdir(d))) {
@@ -191,10 +259,10 @@ qh_status qh__remove_tree(const char *path)
         closedir(d);
         QH_CALL(st);
         if (rmdir(path) != 0)
-            return QH_ERROR(QH_EIO, "cannot remove %s: %s", path, strerror(errno));
+            return QH_ERROR(QH_EIO, "cannot remove %s: %s", path, qh__errno_text(errno));
         return QH_OK;
     }
     if (unlink(path) != 0)
-        return QH_ERROR(QH_EIO, "cannot remove %s: %s", path, strerror(errno));
+        return QH_ERROR(QH_EIO, "cannot remove %s: %s", path, qh__errno_text(errno));
     return QH_OK;
 }

@@ -31,6 +31,23 @@ qh_status qh__remove_tree(const char *path);
 bool qh__exists(const char *path);
 bool qh__is_dir(const char *path);
 
+/* errno's text, with the causes a user can act on spelled plainly: ENOSPC is "no space
+ * left on device" (lower case, as every message of ours), EDQUOT says so too. */
+const char *qh__errno_text(int e);
+
+/* Whether the file system holding path has (nearly) no room left: under 1 MiB available. */
+bool qh__disk_full(const char *path);
+
+/* Creates path holding `bytes` allocated bytes: room kept back on a file system, to be
+ * given up (qh__reserve_release) when it is full and a last write must still succeed. EIO
+ * (naming the cause) when the room is not there. */
+qh_status qh__reserve_create(const char *path, uint64_t bytes);
+void qh__reserve_release(const char *path);
+
+/* The value of `key` in home/config ("key = value" lines, '#' comments); caller-owned, NULL
+ * when absent. */
+char *qh__config_value(const char *home, const char *key);
+
 /* path joined with a name (caller-owned). */
 char *qh__path_join(const char *dir, const char *name);
 

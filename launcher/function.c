@@ -215,6 +215,7 @@ qh_status qh_function_run(const qh_function *f, qh_value **args, const qh_run_op
     *out = NULL;
     if (!f)
         QH_FAIL(QH_EINVAL, "no function given");
+    QH_TRY(qh__job_reentry_check());
     if (o->cpus < 0)
         QH_FAIL(QH_EINVAL, "a budget of %g cores makes no sense", o->cpus);
     if (o->job_name)
@@ -234,6 +235,7 @@ qh_status qh_function_run(const qh_function *f, qh_value **args, const qh_run_op
     rec.instances = 1;
     rec.cpus = o->cpus > 0 ? o->cpus : f->rec->cpus;
     rec.mem = o->mem ? o->mem : f->rec->mem;
+    rec.log_limit = o->log_limit;
     rec.fn_title = strdup(f->rec->title);
     rec.fn_version = f->rec->version;
     rec.fn_archive = strdup(f->rec->archive);

@@ -249,11 +249,15 @@ qh_status qh_job_save_checkpoint(const qh_value *value, const char *format)
         goto fail;
     QH_TRY(qh__job_value_check(value, "the checkpoint"));
     if (h5) {
-        QH_TRY(qh__job_value_write_h5(value, path));
+        st = qh__job_value_write_h5(value, path);
     } else {
         QH_TRY(qh_value_to_json(value, true, &json));
-        QH_TRY(qh__write_atomic(path, json, strlen(json)));
+        st = qh__write_atomic(path, json, strlen(json));
     }
+    /* HDF5 (and a failed flush) may not say why a write failed: a full disk is named. */
+    if (st != QH_OK && !strstr(qh_last_error(), "no space left on device") &&
+        qh__disk_full(qh_job_checkpoint_dir()))
+        qh__error_prefix("no space left on device: checkpoint %s", path);
 fail:
     free(json);
     free(path);

@@ -1,6 +1,7 @@
 /* Hybrid jobs from C (see qhybrid/job.h): the registry of QH_HYBRID_JOB definitions,
- * qh_job_call (validate, record QUEUED, start a supervisor or run locally), qh_job_dispatch
- * (the job's own process running the function), and the handle's reads and cancel. */
+ * qh_job_call (validate, record QUEUED, start a supervisor or run locally), the job's own
+ * process running the function (before main, from QH_HYBRID_JOB's constructors, or from
+ * qh_job_dispatch), and the handle's reads and cancel. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -34,6 +35,7 @@ struct qh_job {
 };
 
 static const qh_job_def *s_defs[S_MAX_DEFS];
+static bool s_at_load[S_MAX_DEFS]; /* registered by QH_HYBRID_JOB, before main */
 static size_t s_num_defs;
 static pthread_mutex_t s_defs_lock = PTHREAD_MUTEX_INITIALIZER;
 static char **s_argv; /* the program's argv, from qh_job_dispatch */
@@ -63,8 +65,26 @@ done:
 
 void qh__job_register_at_load(const qh_job_def *def)
 {
-    if (qh_job_register(def) != QH_OK)
+    if (qh_job_register(def) != QH_OK) {
         fprintf(stderr, "qhybrid: %s\n", qh_last_error());
+        return;
+    }
+    pthread_mutex_lock(&s_defs_lock);
+    for (size_t i = 0; i < s_num_defs; i++)
+        if (s_defs[i] == def)
+            s_at_load[i] = true;
+    pthread_mutex_unlock(&s_defs_lock);
+}
+
+/* Whether the job process will find `function` before main: QH_HYBRID_JOB registered it. */
+static bool s_found_at_load(const char *function)
+{
+    bool found = false;
+    pthread_mutex_lock(&s_defs_lock);
+    for (size_t i = 0; i < s_num_defs && !found; i++)
+        found = s_at_load[i] && strcmp(s_defs[i]->function, function) == 0;
+    pthread_mutex_unlock(&s_defs_lock);
+    return found;
 }
 
 const qh_job_def *qh_job_find(const char *function)
@@ -207,21 +227,8 @@ qh_status qh_job_result(qh_job *job, int timeout_ms, qh_value **out)
 
 qh_status qh_job_logs(qh_job *job, char **out)
 {
-    *out = NULL;
-    qh__job_rec *rec = NULL;
-    QH_CALL(s_rec(job, &rec));
-    char *path = qh__path_join(rec->dir, "log");
-    qh__job_rec_free(&rec);
-    if (!path)
-        return QH_ERROR(QH_ENOMEM, "no memory");
-    qh_status st = qh__read_file(path, out, NULL);
-    free(path);
-    if (st == QH_ENOTFOUND) { /* nothing written yet */
-        qh_clear_error();
-        *out = strdup("");
-        st = *out ? QH_OK : QH_ERROR(QH_ENOMEM, "no memory");
-    }
-    return st;
+    /* Every line kept (log.1, then log). */
+    return qh_job_logs_tail(job, SIZE_MAX, out, NULL);
 }
 
 qh_status qh_job_metrics(qh_job *job, qh_value **out)
@@ -240,8 +247,9 @@ qh_status qh_job_cancel(qh_job *job)
 {
     qh__store *s = NULL;
     QH_CALL(s_store(job, &s));
-    /* The supervisor sees CANCELED within a poll and stops the program's tree. */
-    QH_CALL(qh__store_transition(s, job->id, QH_JOB_CANCELED, NULL, NULL));
+    /* A started job is CANCELLING: its supervisor sees it within a poll, stops the
+     * program's tree and records CANCELED once the last process is gone. */
+    QH_CALL(qh__store_cancel(s, job->id, NULL));
     /* A job Slurm runs also leaves Slurm: out of its queue, or its allocation ended. */
     qh__job_rec *rec = NULL;
     QH_CALL(qh__store_get_id(s, job->id, &rec));
@@ -420,6 +428,10 @@ qh_status qh__job_create(qh__store *s, qh__job_rec *rec)
     }
     if (rec->instances < 1 || rec->instances > 4096)
         return QH_ERROR(QH_EINVAL, "instances must be between 1 and 4096; got %d", rec->instances);
+    if (rec->log_limit > 0 && rec->log_limit < QH_JOB_LOG_LIMIT_MIN)
+        return QH_ERROR(QH_EINVAL, "log limit of %llu bytes is too small; at least %llu (64K)",
+                        (unsigned long long)rec->log_limit,
+                        (unsigned long long)QH_JOB_LOG_LIMIT_MIN);
     if (rec->copy_from) {
         qh__job_rec *from = NULL;
         qh_status st = qh__store_get(s, rec->copy_from, &from);
@@ -497,8 +509,52 @@ static qh_status s_run_local(qh__store *s, const qh_job_def *def, qh__job_rec *r
     }
     free(saved);
     qh__strv_free(env);
-    st = qh__job_conclude(s, rec->id, why == NULL, why);
+    st = qh__job_conclude(s, rec->id, why == NULL, false, why, NULL);
     free(why);
+    return st;
+}
+
+/* The job's program as a JSON list: this executable again, with its own arguments (from
+ * qh_job_dispatch, else from /proc/self/cmdline). */
+static qh_status s_program_json(char **json)
+{
+    qh_value *prog = qh_value_list(), *v = NULL;
+    char exe[PATH_MAX];
+    char *cmdline = NULL;
+    size_t len = 0;
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    qh_status st = QH_OK;
+    if (!prog)
+        QH_FAIL(QH_ENOMEM, "no memory");
+    if (n <= 0)
+        QH_FAIL(QH_EIO, "cannot find this program's executable: %s", strerror(errno));
+    exe[n] = '\0';
+    v = qh_value_string(exe);
+    if (!v || qh_value_push(prog, &v) != QH_OK)
+        QH_FAIL(QH_ENOMEM, "no memory");
+    if (s_argv) {
+        for (int i = 1; i < s_argc; i++) {
+            v = qh_value_string(s_argv[i]);
+            if (!v || qh_value_push(prog, &v) != QH_OK)
+                QH_FAIL(QH_ENOMEM, "no memory");
+        }
+    } else if (qh__read_file("/proc/self/cmdline", &cmdline, &len) == QH_OK) {
+        /* NUL-separated words; the first is argv[0]. */
+        size_t at = strnlen(cmdline, len) + 1;
+        while (at < len) {
+            v = qh_value_string(cmdline + at);
+            if (!v || qh_value_push(prog, &v) != QH_OK)
+                QH_FAIL(QH_ENOMEM, "no memory");
+            at += strnlen(cmdline + at, len - at) + 1;
+        }
+    } else {
+        QH_FAIL(QH_EIO, "cannot read this program's arguments: %s", qh_last_error());
+    }
+    QH_TRY(qh_value_to_json(prog, false, json));
+fail:
+    qh_value_destroy(&v);
+    qh_value_destroy(&prog);
+    free(cmdline);
     return st;
 }
 
@@ -514,9 +570,19 @@ qh_status qh_job_call(const qh_job_def *def, qh_value **args, qh_job **out)
     *out = NULL;
     if (!def || !def->fn || !def->function)
         QH_FAIL(QH_EINVAL, "no job definition given");
-    if (!def->local && !s_argv)
-        QH_FAIL(QH_ESTATE, "call qh_job_dispatch(argc, argv, &exit_code) first thing in main: "
-                           "a job runs this program again");
+    /* The job runs this program again, and its process must find the function: before main
+     * when QH_HYBRID_JOB defined it, else in main through qh_job_dispatch. */
+    QH_TRY(qh__job_reentry_check());
+    bool at_load = s_found_at_load(def->function);
+    if (!def->local && !s_argv && !at_load)
+        QH_FAIL(QH_ESTATE,
+                "hybrid job '%s' was not defined with QH_HYBRID_JOB, so its process can only "
+                "find it in main: register it there, then call `if (qh_job_dispatch(argc, "
+                "argv, &rc)) return rc;` before qh_job_call",
+                def->function);
+    /* Found in main only: the job's process must not stop before main (see below). */
+    if (!def->local && !at_load && !(rec.env = strdup("{\"QH_JOB_ENTRY_IN_MAIN\": \"1\"}")))
+        QH_FAIL(QH_ENOMEM, "no memory");
     if (def->job_name)
         snprintf(name, sizeof name, "%.63s", def->job_name);
     else
@@ -525,6 +591,7 @@ qh_status qh_job_call(const qh_job_def *def, qh_value **args, qh_job **out)
     rec.device = strdup(def->device ? def->device : "sv");
     rec.function = strdup(def->function);
     rec.instances = def->instances > 0 ? (int)def->instances : 1;
+    rec.log_limit = def->log_limit;
     if (!rec.name || !rec.device || !rec.function)
         QH_FAIL(QH_ENOMEM, "no memory");
     if (def->job_name && strlen(def->job_name) > 63)
@@ -541,26 +608,7 @@ qh_status qh_job_call(const qh_job_def *def, qh_value **args, qh_job **out)
         QH_TRY(qh__slurm_options(def->scheduler, def->slurm, &rec.instances, &rec.slurm));
     if (def->copy_checkpoints_from_job && !(rec.copy_from = strdup(def->copy_checkpoints_from_job)))
         QH_FAIL(QH_ENOMEM, "no memory");
-    {
-        /* The program: this executable again, with its own arguments. */
-        qh_value *prog = qh_value_list();
-        char exe[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        if (!prog || n <= 0) {
-            qh_value_destroy(&prog);
-            QH_FAIL(QH_EIO, "cannot find this program's executable");
-        }
-        exe[n] = '\0';
-        qh_value *v = qh_value_string(exe);
-        qh_value_push(prog, &v);
-        for (int i = 1; i < s_argc; i++) {
-            v = qh_value_string(s_argv[i]);
-            qh_value_push(prog, &v);
-        }
-        st = qh_value_to_json(prog, false, &rec.program);
-        qh_value_destroy(&prog);
-        QH_TRY(st);
-    }
+    QH_TRY(s_program_json(&rec.program));
     QH_TRY(qh__store_open(NULL, &s));
     QH_TRY(qh__job_create(s, &rec));
     QH_TRY(qh__job_handle(qh__store_home(s), rec.id, rec.name, out));
@@ -616,6 +664,7 @@ qh_status qh_job_submit(const qh_job_submit_opts *o, qh_job **out)
     rec.device = strdup(o->device ? o->device : "sv");
     rec.cwd = strdup(wd);
     rec.instances = o->instances > 0 ? (int)o->instances : 1;
+    rec.log_limit = o->log_limit;
     rec.copy_from = o->copy_checkpoints_from_job ? strdup(o->copy_checkpoints_from_job) : NULL;
     if (!rec.name || !rec.device || !rec.cwd || (o->copy_checkpoints_from_job && !rec.copy_from))
         QH_FAIL(QH_ENOMEM, "no memory");
@@ -645,30 +694,54 @@ fail:
 
 /* ---- the job's own process ------------------------------------------------------------ */
 
+qh_status qh__job_reentry_check(void)
+{
+    const char *entry = getenv("QH_JOB_ENTRY");
+    if (entry && *entry && getenv("QH_JOB_ID"))
+        return QH_ERROR(QH_ESTATE,
+                        "this process was started to run hybrid job '%s', which its program "
+                        "does not define before main; not starting more work from it",
+                        entry);
+    return QH_OK;
+}
+
+/* Loads the job's dependencies (QH_JOB_DEPENDENCIES; loading one twice is harmless): they
+ * may register tasks the job submits, or the job itself. Prints why on failure. */
+static bool s_load_deps(void)
+{
+    const char *deps = getenv("QH_JOB_DEPENDENCIES");
+    if (!deps || !*deps)
+        return true;
+    char *copy = strdup(deps), *save = NULL;
+    bool ok = copy != NULL;
+    for (char *p = copy ? strtok_r(copy, ":", &save) : NULL; ok && p;
+         p = strtok_r(NULL, ":", &save))
+        if (qh_task_load(p) != QH_OK) {
+            fprintf(stderr, "qhybrid: %s\n", qh_last_error());
+            ok = false;
+        }
+    free(copy);
+    return ok;
+}
+
 static int s_run_entry(const char *entry)
 {
-    const qh_job_def *def = qh_job_find(entry);
     qh__store *s = NULL;
     qh__job_rec *rec = NULL;
     qh_value *args = NULL, *result = NULL;
     const char *id_text = getenv("QH_JOB_ID");
     int rc = 1;
+    if (!s_load_deps())
+        return 1;
+    const qh_job_def *def = qh_job_find(entry);
     if (!def) {
         fprintf(stderr, "qhybrid: this program defines no hybrid job named '%s'\n", entry);
         return 1;
     }
-    /* Dependencies first: they may register tasks the job submits. */
-    const char *deps = getenv("QH_JOB_DEPENDENCIES");
-    if (deps && *deps) {
-        char *copy = strdup(deps), *save = NULL;
-        for (char *p = copy ? strtok_r(copy, ":", &save) : NULL; p; p = strtok_r(NULL, ":", &save))
-            if (qh_task_load(p) != QH_OK) {
-                fprintf(stderr, "qhybrid: %s\n", qh_last_error());
-                free(copy);
-                return 1;
-            }
-        free(copy);
-    }
+    /* The processes the function starts are not this job's entry (nor is the function
+     * itself, should it start jobs or runs). */
+    unsetenv("QH_JOB_ENTRY");
+    unsetenv("QH_JOB_ENTRY_IN_MAIN");
     if (qh__store_open(getenv("QH_HOME"), &s) != QH_OK ||
         qh__store_get_id(s, id_text ? strtoll(id_text, NULL, 10) : -1, &rec) != QH_OK) {
         fprintf(stderr, "qhybrid: cannot read this job's record: %s\n", qh_last_error());
@@ -703,6 +776,26 @@ done:
     qh__job_rec_free(&rec);
     qh__store_close(&s);
     return rc;
+}
+
+void qh__job_enter_at_load(void)
+{
+    /* Each QH_HYBRID_JOB of the program calls this; the first does the work. These run
+     * after every registration (which have a constructor priority), so the job's function
+     * and the program's QH_TASKs are all known. */
+    static bool done;
+    if (done)
+        return;
+    done = true;
+    const char *entry = getenv("QH_JOB_ENTRY");
+    if (!entry || !*entry || !getenv("QH_JOB_ID"))
+        return; /* not a job's process */
+    /* A job that qh_job_dispatch runs from main (registered at run time) goes on to main;
+     * any other runs here or, when this program lacks it, fails here: main never runs
+     * again in a job's process. */
+    if (getenv("QH_JOB_ENTRY_IN_MAIN") && !qh_job_find(entry))
+        return;
+    exit(s_run_entry(entry));
 }
 
 bool qh_job_dispatch(int argc, char **argv, int *exit_code)

@@ -280,40 +280,66 @@ char **qh__job_env(const qh__store *s, const qh__job_rec *rec)
     return v;
 }
 
-qh_status qh__job_conclude(qh__store *s, int64_t id, bool succeeded, const char *why)
+qh_status qh__job_conclude(qh__store *s, int64_t id, bool succeeded, bool stopped, const char *why,
+                           const char *reserve)
 {
     qh__job_rec *rec = NULL;
     QH_CALL(qh__store_get_id(s, id, &rec));
     qh_status st = QH_OK;
     char *results = qh__path_join(rec->dir, "results");
     char *model = qh__path_join(rec->dir, "model.tar.gz");
-    char *pack_error = NULL;
+    char *pack_error = NULL, *msg = NULL;
     if (!results || !model)
         QH_FAIL(QH_ENOMEM, "no memory");
+    bool no_room = qh__disk_full(rec->dir); /* before the packing, which may fill it */
     if (qh__is_dir(results) && qh__archive_pack_dir(results, model) != QH_OK &&
         asprintf(&pack_error, "could not pack the results: %s", qh_last_error()) < 0)
         pack_error = NULL;
-    if (rec->state == QH_JOB_CANCELED || qh_job_state_terminal(rec->state))
+    no_room = no_room || (pack_error && qh__disk_full(rec->dir));
+    qh__reserve_release(reserve); /* room for the status below */
+    if (qh_job_state_terminal(rec->state))
         goto fail; /* nothing more to record */
-    if (rec->state != QH_JOB_RUNNING) {
-        st = qh__store_transition(s, id, QH_JOB_ERROR, NULL,
-                                  why ? why : "the job ended before it started running");
-    } else if ((succeeded || rec->result_saved) && !pack_error) {
+    if (rec->state == QH_JOB_CANCELLING) {
+        /* Its processes are gone (the caller has reaped them): the cancel is complete. */
+        st = qh__store_transition(s, id, QH_JOB_CANCELED, NULL, NULL);
+    } else if ((succeeded || rec->result_saved) && !stopped && !pack_error &&
+               rec->state == QH_JOB_RUNNING) {
         st = qh__store_transition(s, id, QH_JOB_DONE, NULL, NULL);
     } else {
-        const char *msg = pack_error ? pack_error : why ? why : "the job failed";
-        /* An error the job reported itself comes first; the exit reason follows. */
-        char *full = NULL;
-        if (rec->error && *rec->error && !pack_error &&
-            asprintf(&full, "%s\n%s", rec->error, msg) < 0)
-            full = NULL;
-        st = qh__store_transition(s, id, QH_JOB_ERROR, NULL, full ? full : msg);
-        free(full);
+        /* Every reason there is: an error the job reported itself first, then a full disk
+         * (the likeliest cause of what follows), the exit reason, the packing's failure. */
+        size_t len = 0;
+        FILE *m = open_memstream(&msg, &len);
+        if (!m)
+            QH_FAIL(QH_ENOMEM, "no memory");
+        const char *sep = "";
+        if (rec->error && *rec->error) {
+            fprintf(m, "%s", rec->error);
+            sep = "\n";
+        }
+        if (no_room && !(why && strstr(why, "no space left on device")) &&
+            !(rec->error && strstr(rec->error, "no space left on device"))) {
+            fprintf(m, "%sno space left on device (the file system of %s is full)", sep, rec->dir);
+            sep = "\n";
+        }
+        if (why || rec->state != QH_JOB_RUNNING) {
+            fprintf(m, "%s%s", sep, why ? why : "the job ended before it started running");
+            sep = "\n";
+        }
+        if (pack_error) {
+            fprintf(m, "%s%s", sep, pack_error);
+            sep = "\n";
+        }
+        if (!*sep)
+            fprintf(m, "the job failed");
+        fclose(m);
+        st = qh__store_transition(s, id, QH_JOB_ERROR, NULL, msg);
     }
     if (st == QH_ESTATE) /* canceled meanwhile */
         st = QH_OK;
 fail:
     free(pack_error);
+    free(msg);
     free(results);
     free(model);
     qh__job_rec_free(&rec);

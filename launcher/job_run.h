@@ -22,9 +22,20 @@ char **qh__job_env(const qh__store *s, const qh__job_rec *rec);
 void qh__strv_free(char **v);
 
 /* Ends the job after its program: packs results/ into model.tar.gz, then records DONE
- * (when the program succeeded or saved a result) or ERROR with `why` (the exit reason and
- * the last log lines). A job canceled meanwhile stays CANCELED. */
-qh_status qh__job_conclude(qh__store *s, int64_t id, bool succeeded, const char *why);
+ * (when the program succeeded or saved a result, unless `stopped`: the launcher stopped it,
+ * `why` says why) or ERROR with `why` (the exit reason and the last log lines). A job that
+ * failed on a full file system says "no space left on
+ * device"; `reserve` (may be NULL), a file of room kept back, is removed before the status
+ * is written. A job being canceled ends CANCELED: the caller has made sure that none of
+ * its processes is left. */
+qh_status qh__job_conclude(qh__store *s, int64_t id, bool succeeded, bool stopped, const char *why,
+                           const char *reserve);
+
+/* The line that begins a log once the log limit made it drop output, and the number it
+ * carries: how many bytes of output came before log.1 (where log.1 begins in the whole). */
+#define QH__LOG_MARKER_FORMAT                                                                      \
+    "--- log limit of %llu bytes reached: %llu bytes of earlier output dropped ---"
+#define QH__LOG_MARKER_KEY " bytes reached: "
 
 /* Runs job id to its end in this process: waits for its device, prepares it, runs the
  * program with its output captured into the log (metric lines recorded), stops it when it
@@ -34,9 +45,24 @@ qh_status qh__supervise(const char *home, int64_t id, int ready_fd);
 
 /* Starts a detached process (new session, standard streams on /dev/null, other
  * descriptors closed) supervising job id, and returns once it has recorded itself. The
- * process is this program again (/proc/self/exe) with QH_SUPERVISE set, whose
- * qh_job_dispatch calls qh__supervise_main. */
+ * process is the qhybrid command (qh__supervisor_exe) with QH_SUPERVISE set, whose main
+ * calls qh__supervise_main through qh_job_dispatch; never the caller's own program. */
 qh_status qh__supervisor_spawn(const char *home, int64_t id);
+
+/* The path of the qhybrid command, which supervises jobs, into out: $QH_SUPERVISOR_EXE
+ * when set (ENOTFOUND when it is no executable); this program when it is the command
+ * (qh__supervisor_exe_is_self); else the first executable of <libdir>/../bin/qhybrid next
+ * to the shared library, the build tree's qhybrid and <prefix>/bin/qhybrid. ENOTFOUND
+ * naming them when none is there. */
+qh_status qh__supervisor_exe(char *out, size_t size);
+
+/* ESTATE when this process was started to run a hybrid job and has not run it (its
+ * program does not define it before main, and main is running instead: it must not start
+ * jobs or runs again); QH_OK otherwise. Running the job's function clears QH_JOB_ENTRY. */
+qh_status qh__job_reentry_check(void);
+
+/* Called by the qhybrid command's main: this program is the one that supervises. */
+void qh__supervisor_exe_is_self(void);
 
 /* The supervisor process's work, from QH_SUPERVISE, QH_SUPERVISE_FD and QH_HOME; returns
  * its exit status. */

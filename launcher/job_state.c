@@ -62,6 +62,8 @@ const char *qh_job_status_braket_name(qh_job_state s)
         return "COMPLETED";
     case QH_JOB_ERROR:
         return "FAILED";
+    case QH_JOB_CANCELLING:
+        return "CANCELLING";
     case QH_JOB_CANCELED:
         return "CANCELLED";
     default:
@@ -82,8 +84,8 @@ qh_status qh_job_state_parse(const char *text, qh_job_state *out)
             return QH_OK;
         }
     return QH_ERROR(QH_EINVAL,
-                    "'%s' is not a job state (QUEUED, INITIALIZING, RUNNING, DONE, ERROR or "
-                    "CANCELED)",
+                    "'%s' is not a job state (QUEUED, INITIALIZING, RUNNING, CANCELLING, DONE, "
+                    "ERROR or CANCELED)",
                     text ? text : "");
 }
 
@@ -98,8 +100,13 @@ bool qh_job_transition_allowed(qh_job_state from, qh_job_state to)
         return false;
     if (qh_job_state_terminal(from))
         return false;
+    /* A cancel once asked for is what the job ends as, whatever else happens meanwhile. */
+    if (from == QH_JOB_CANCELLING)
+        return to == QH_JOB_CANCELED;
     if (to == QH_JOB_ERROR || to == QH_JOB_CANCELED)
         return true;
+    if (to == QH_JOB_CANCELLING) /* a queued job has no process to wait for */
+        return from == QH_JOB_INITIALIZING || from == QH_JOB_RUNNING;
     switch (from) {
     case QH_JOB_QUEUED:
         return to == QH_JOB_INITIALIZING;

@@ -13,11 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
 #include "core/error.h"
 #include "launcher/fsutil.h"
+#include "launcher/job_run.h"
 #include "launcher/slurm.h"
 
 #define S_CMD_TIMEOUT_S 60        /* a Slurm command that takes longer is stopped */
@@ -143,29 +145,9 @@ static int s_run(char *const argv[], const char *input, char **out, char *err, s
 static char *s_config(const char *key)
 {
     char *home = qh__store_default_home();
-    char *path = home ? qh__path_join(home, "config") : NULL;
+    char *v = qh__config_value(home, key);
     free(home);
-    FILE *f = path ? fopen(path, "r") : NULL;
-    free(path);
-    if (!f)
-        return NULL;
-    char line[512], *found = NULL;
-    while (!found && fgets(line, sizeof line, f)) {
-        char *p = line + strspn(line, " \t");
-        size_t kl = strlen(key);
-        if (*p == '#' || strncmp(p, key, kl) != 0)
-            continue;
-        p += kl;
-        p += strspn(p, " \t");
-        if (*p != '=')
-            continue;
-        p++;
-        p += strspn(p, " \t");
-        size_t n = strcspn(p, " \t\r\n#");
-        found = strndup(p, n);
-    }
-    fclose(f);
-    return found;
+    return v;
 }
 
 static qh_status s_check_word(const char *what, const char *v, const char *allowed)
@@ -309,12 +291,10 @@ qh_status qh__slurm_submit(qh__store *s, const qh__job_rec *rec)
     if (!rec->slurm || qh_value_from_json(rec->slurm, &opts) != QH_OK)
         QH_FAIL(QH_EINVAL, "job '%s' has no Slurm options", rec->name);
     char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        QH_FAIL(QH_EIO, "cannot find this program's executable");
-    exe[n] = '\0';
+    QH_TRY(qh__supervisor_exe(exe, sizeof exe));
     QH_TRY(qh__mkdirs(rec->dir, 0755));
-    /* The batch script is the job's supervisor: this program again, told which job. */
+    /* The batch script is the job's supervisor: the qhybrid command (never the caller's own
+     * program), told which job. */
     FILE *f = open_memstream(&script, &slen);
     if (!f)
         QH_FAIL(QH_ENOMEM, "no memory");
@@ -352,6 +332,15 @@ qh_status qh__slurm_submit(qh__store *s, const qh__job_rec *rec)
          asprintf(&argv[k++], "--kill-on-invalid-dep=no") < 0))
         QH_FAIL(QH_ENOMEM, "no memory");
     int rc = s_run(argv, script, &out, err, sizeof err);
+    if (rc != 0 && (strstr(err, "node configuration is not available") ||
+                    strstr(err, "partition configuration not available") ||
+                    strstr(err, "CPU count per node can not be satisfied") ||
+                    strstr(err, "Memory specification can not be satisfied") ||
+                    strstr(err, "Node count specification invalid")))
+        QH_FAIL(QH_EIO,
+                "sbatch did not take the job: %s: it asks for more than the nodes of its "
+                "partition have (see their cpus and memory with `sinfo -N -o '%%P %%N %%c %%m'`)",
+                err);
     if (rc != 0)
         QH_FAIL(QH_EIO, "sbatch did not take the job: %s", *err ? err : "no message");
     size_t idlen = out ? strspn(out, "0123456789_") : 0;
@@ -441,6 +430,90 @@ static bool s_find(const char *out, const char *id, char *state, size_t size)
     return false;
 }
 
+/* The reason field (third) of job `id`'s line in "id|STATE|REASON" output, or "". */
+static void s_reason(const char *out, const char *id, char *reason, size_t size)
+{
+    size_t idl = strlen(id);
+    *reason = '\0';
+    for (const char *p = out; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        if (strncmp(p, id, idl) != 0 || p[idl] != '|')
+            continue;
+        const char *r = strchr(p + idl + 1, '|');
+        if (r && (!strchr(p, '\n') || r < strchr(p, '\n')))
+            snprintf(reason, size, "%.*s", (int)strcspn(r + 1, "\n"), r + 1);
+        return;
+    }
+}
+
+/* What a pending job's reason means when it cannot clear by itself (the request exceeds what
+ * the partition, the nodes, the account or the QOS allow, or the job is held), else NULL:
+ * Resources, Priority, Dependency and the like only need time. */
+static const char *s_stuck(const char *reason)
+{
+    static const struct {
+        const char *reason;
+        const char *why;
+    } stuck[] = {
+        {"PartitionNodeLimit", "it asks for more nodes than its partition allows"},
+        {"PartitionTimeLimit", "its time limit is over its partition's"},
+        {"PartitionConfig", "it asks for more than its partition has (cpus, memory or nodes)"},
+        {"PartitionDown", "its partition is down"},
+        {"PartitionInactive", "its partition is inactive"},
+        {"BadConstraints", "no node meets its constraints"},
+        {"ReqNodeNotAvail", "nodes it needs are down, drained or reserved"},
+        {"InvalidAccount", "its account is not valid"},
+        {"InvalidQOS", "its QOS is not valid"},
+        {"DependencyNeverSatisfied", "a job it depends on can no longer satisfy it"},
+        {"JobHeldAdmin", "an administrator holds it"},
+        {"JobHeldUser", "it is held (scontrol release lets it go)"},
+    };
+    for (size_t i = 0; i < sizeof stuck / sizeof stuck[0]; i++)
+        if (strncmp(reason, stuck[i].reason, strlen(stuck[i].reason)) == 0)
+            return stuck[i].why;
+    /* Per-job limits of a QOS or an association: the job is too big for them. */
+    if ((strncmp(reason, "QOSMax", 6) == 0 || strncmp(reason, "AssocMax", 8) == 0) &&
+        strstr(reason, "PerJob"))
+        return "it asks for more than its QOS or account allows one job";
+    return NULL;
+}
+
+/* A job waiting in Slurm's queue for a reason that will not clear by itself: recorded as the
+ * job's error (shown by `qhybrid status`, used if it ends in ERROR) and, once, as a warning
+ * in its log. A job whose wait has become ordinary again loses that error. */
+static void s_pending(qh__store *s, const qh__job_rec *r, const char *state, const char *reason)
+{
+    static const char mark[] = "Slurm job ";
+    const char *why = strcmp(state, "PENDING") == 0 ? s_stuck(reason) : NULL;
+    bool ours = r->error && strncmp(r->error, mark, sizeof mark - 1) == 0 &&
+                strstr(r->error, " is PENDING (");
+    if (!why) {
+        if (ours && qh__store_set_error(s, r->id, NULL) != QH_OK)
+            qh_clear_error();
+        return;
+    }
+    char msg[512];
+    snprintf(msg, sizeof msg,
+             "%s%s is PENDING (%s) and will not start as asked: %s; scancel it (qhybrid cancel) "
+             "and submit it with a request that fits",
+             mark, r->slurm_id, reason, why);
+    if (r->error && strcmp(r->error, msg) == 0)
+        return; /* said already */
+    if (qh__store_set_error(s, r->id, msg) != QH_OK)
+        qh_clear_error();
+    char *path = qh__path_join(r->dir, "log");
+    FILE *f = path ? fopen(path, "a") : NULL;
+    if (f) {
+        time_t now = time(NULL);
+        struct tm tm;
+        char when[32];
+        gmtime_r(&now, &tm);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S.000000Z", &tm);
+        fprintf(f, "%s stderr qhybrid: warning: %s\n", when, msg);
+        fclose(f);
+    }
+    free(path);
+}
+
 void qh__slurm_reconcile(qh__store *s, qh__job_rec *const *recs, size_t n)
 {
     static _Atomic long long last_ms;
@@ -504,10 +577,17 @@ void qh__slurm_reconcile(qh__store *s, qh__job_rec *const *recs, size_t n)
         const char *why = NULL;
         char msg[400];
         int meaning = known ? s_meaning(state, &why) : -1;
+        if (meaning == 0 && q_ok && q_out) {
+            char reason[160];
+            s_reason(q_out, r->slurm_id, reason, sizeof reason);
+            s_pending(s, r, state, reason);
+        }
         if (meaning == 0 || (meaning < 0 && !(q_ok && a_rc == 0)))
             continue; /* live, or Slurm could not be asked */
         qh_job_state to = QH_JOB_ERROR;
-        if (meaning == 1) {
+        if (r->state == QH_JOB_CANCELLING) { /* Slurm's job is over: so is the cancel */
+            to = QH_JOB_CANCELED;
+        } else if (meaning == 1) {
             to = QH_JOB_CANCELED;
             snprintf(msg, sizeof msg, "Slurm job %s was canceled (%s)", r->slurm_id, state);
         } else if (meaning == 2) {

@@ -20,8 +20,9 @@
 #include "launcher/slurm.h"
 #include "launcher/store.h"
 
-#define S_BUSY_MS      30000 /* how long a writer waits for another's transaction */
-#define S_WAIT_POLL_MS 50    /* qh__store_wait reads the state this often */
+#define S_BUSY_MS      30000     /* how long a writer waits for another's transaction */
+#define S_WAIT_POLL_MS 50        /* qh__store_wait reads the state this often */
+#define S_WAL_KEEP     "1048576" /* bytes of write-ahead log kept between transactions */
 
 struct qh__store {
     sqlite3 *db; /* the connection */
@@ -38,7 +39,7 @@ static const char s_schema[] =
     " ended REAL, sup_pid INTEGER, sup_start INTEGER, boot_id TEXT, pgid INTEGER,"
     " dir TEXT NOT NULL, usage TEXT, env TEXT, cpus REAL NOT NULL DEFAULT 0,"
     " mem INTEGER NOT NULL DEFAULT 0, fn_title TEXT, fn_version INTEGER NOT NULL DEFAULT 0,"
-    " fn_archive TEXT, slurm TEXT, slurm_id TEXT);"
+    " fn_archive TEXT, slurm TEXT, slurm_id TEXT, log_limit INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS jobs_device ON jobs(device, state);"
     "CREATE TABLE IF NOT EXISTS transitions(job_id INTEGER NOT NULL, state TEXT NOT NULL,"
     " sub_status TEXT NOT NULL, time REAL NOT NULL);"
@@ -62,22 +63,74 @@ static const char *const s_job_columns_added[] = {"env TEXT",
                                                   "fn_archive TEXT",
                                                   "slurm TEXT",
                                                   "slurm_id TEXT",
+                                                  "log_limit INTEGER NOT NULL DEFAULT 0",
                                                   NULL};
+
+/* What went wrong with the last call on the connection, in words that name the cause a
+ * user can act on: a full disk and a damaged file get sentences of their own. */
+static const char *s_errmsg(qh__store *s)
+{
+    static _Thread_local char buf[1024];
+    int code = sqlite3_errcode(s->db);
+    if (code == SQLITE_FULL || (code == SQLITE_IOERR && (sqlite3_system_errno(s->db) == ENOSPC ||
+                                                         sqlite3_system_errno(s->db) == EDQUOT)))
+        return "no space left on device (the store's file system is full: free some space)";
+    if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) {
+        snprintf(buf, sizeof buf, "the file is damaged (%s). " QH__STORE_DAMAGED_ADVICE,
+                 sqlite3_errmsg(s->db));
+        return buf;
+    }
+    return sqlite3_errmsg(s->db);
+}
 
 static qh_status s_db_fail(qh__store *s, const char *what)
 {
-    return QH_ERROR(QH_EIO, "job store %s/jobs.db: %s: %s", s->home, what, sqlite3_errmsg(s->db));
+    return QH_ERROR(QH_EIO, "job store %s/jobs.db: %s: %s", s->home, what, s_errmsg(s));
 }
 
 static qh_status s_exec(qh__store *s, const char *sql)
 {
     char *msg = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        qh_status st = QH_ERROR(QH_EIO, "job store %s/jobs.db: %s", s->home, msg ? msg : "?");
+        qh_status st = QH_ERROR(QH_EIO, "job store %s/jobs.db: %s", s->home, s_errmsg(s));
         sqlite3_free(msg);
         return st;
     }
     return QH_OK;
+}
+
+/* SQLite's own check of the file's structure (`PRAGMA quick_check`: every page, b-tree and
+ * record format, without comparing indexes to their tables), run at each open so that a
+ * damaged store is reported instead of read in part. EIO with a message naming the file
+ * and what to do. */
+static qh_status s_check_integrity(qh__store *s)
+{
+    sqlite3_stmt *q = NULL;
+    char first[512] = "";
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(3)", -1, &q, NULL);
+    bool ok = rc == SQLITE_OK;
+    while (ok && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(q, 0);
+        if (t && strcmp(t, "ok") != 0 && ok) {
+            ok = false;
+            static const char head[] = "*** in database main ***\n";
+            snprintf(first, sizeof first, "%s",
+                     strncmp(t, head, sizeof head - 1) == 0 ? t + sizeof head - 1 : t);
+        }
+    }
+    if (ok && rc != SQLITE_DONE)
+        ok = false;
+    if (!ok && !*first)
+        snprintf(first, sizeof first, "%s", sqlite3_errmsg(s->db));
+    sqlite3_finalize(q);
+    if (ok)
+        return QH_OK;
+    if (sqlite3_errcode(s->db) == SQLITE_FULL || sqlite3_errcode(s->db) == SQLITE_BUSY)
+        return s_db_fail(s, "check the file"); /* not damage */
+    return QH_ERROR(QH_EIO,
+                    "the job store %s/jobs.db is damaged (SQLite's check says: %s); its jobs "
+                    "cannot be read reliably. " QH__STORE_DAMAGED_ADVICE,
+                    s->home, first);
 }
 
 static qh_status s_prepare(qh__store *s, const char *sql, sqlite3_stmt **st)
@@ -120,8 +173,15 @@ qh_status qh__store_open(const char *home, qh__store **out)
         QH_FAIL(QH_EIO, "cannot open the job store %s/jobs.db: %s", s->home,
                 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
     sqlite3_busy_timeout(s->db, S_BUSY_MS);
+    /* The write-ahead log stays when the last connection closes (trimmed to
+     * S_WAL_KEEP), and its index file with it: on a full disk, a reader needs no new room
+     * to open the store, and a short transaction (the status that ends a job) is written
+     * into room the log already has. */
+    int persist = 1;
+    sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
     QH_TRY(s_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                     "PRAGMA foreign_keys=ON;"));
+                     "PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=" S_WAL_KEEP ";"));
+    QH_TRY(s_check_integrity(s));
     QH_TRY(s_exec(s, s_schema));
     for (int i = 0; s_job_columns_added[i]; i++) {
         char sql[128];
@@ -159,7 +219,7 @@ const char *qh__store_home(const qh__store *s)
     "id, name, device, function, program, cwd, hyper, args, input, copy_from, deps, "              \
     "instances, state, sub_status, error, result, created, started, ended, "                       \
     "sup_pid, sup_start, boot_id, pgid, dir, usage, env, cpus, mem, fn_title, fn_version, "        \
-    "fn_archive, slurm, slurm_id"
+    "fn_archive, slurm, slurm_id, log_limit"
 
 static char *s_text(sqlite3_stmt *st, int col)
 {
@@ -209,6 +269,7 @@ static qh_status s_row(sqlite3_stmt *st, qh__job_rec **out)
     r->fn_archive = s_text(st, c++);
     r->slurm = s_text(st, c++);
     r->slurm_id = s_text(st, c++);
+    r->log_limit = (uint64_t)sqlite3_column_int64(st, c++);
     if (!r->sub_status)
         r->sub_status = strdup("");
     *out = r;
@@ -262,8 +323,8 @@ qh_status qh__store_insert(qh__store *s, qh__job_rec *rec)
     QH_TRY(s_prepare(s,
                      "INSERT INTO jobs(name, device, function, program, cwd, hyper, args, input,"
                      " copy_from, deps, instances, state, created, dir, sup_pid, sup_start,"
-                     " boot_id, env, cpus, mem, fn_title, fn_version, fn_archive, slurm)"
-                     " VALUES(?,?,?,?,?,?,?,?,?,?,?,'QUEUED',?,?,?,?,?,?,?,?,?,?,?,?)",
+                     " boot_id, env, cpus, mem, fn_title, fn_version, fn_archive, slurm, log_limit)"
+                     " VALUES(?,?,?,?,?,?,?,?,?,?,?,'QUEUED',?,?,?,?,?,?,?,?,?,?,?,?,?)",
                      &ins));
     s_bind_text(ins, 1, rec->name);
     s_bind_text(ins, 2, rec->device);
@@ -289,11 +350,12 @@ qh_status qh__store_insert(qh__store *s, qh__job_rec *rec)
     sqlite3_bind_int(ins, 21, rec->fn_version);
     s_bind_text(ins, 22, rec->fn_archive);
     s_bind_text(ins, 23, rec->slurm);
+    sqlite3_bind_int64(ins, 24, (sqlite3_int64)rec->log_limit);
     int rc = sqlite3_step(ins);
     if (rc == SQLITE_CONSTRAINT)
         QH_FAIL(QH_EEXIST, "a job named '%s' already exists; job names are unique", rec->name);
     if (rc != SQLITE_DONE)
-        QH_FAIL(QH_EIO, "job store: cannot insert job '%s': %s", rec->name, sqlite3_errmsg(s->db));
+        QH_FAIL(QH_EIO, "job store: cannot insert job '%s': %s", rec->name, s_errmsg(s));
     rec->id = sqlite3_last_insert_rowid(s->db);
     sqlite3_finalize(ins);
     ins = NULL;
@@ -311,6 +373,7 @@ qh_status qh__store_insert(qh__store *s, qh__job_rec *rec)
 fail:
     sqlite3_finalize(ins);
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    rec->id = 0; /* not recorded after all */
     free(dir);
     return st;
 }
@@ -371,8 +434,8 @@ qh_status qh__store_list(qh__store *s, int state_filter, qh__job_rec ***out, siz
     size_t cap = 0, len = 0;
     QH_TRY(
         s_prepare(s,
-                  state_filter == QH__LIST_LIVE ? "SELECT " S_COLUMNS " FROM jobs WHERE state IN"
-                                                  " ('QUEUED','INITIALIZING','RUNNING') ORDER BY id"
+                  state_filter == QH__LIST_LIVE ? "SELECT " S_COLUMNS " FROM jobs WHERE state NOT"
+                                                  " IN ('DONE','ERROR','CANCELED') ORDER BY id"
                   : state_filter < 0            ? "SELECT " S_COLUMNS " FROM jobs ORDER BY id"
                                      : "SELECT " S_COLUMNS " FROM jobs WHERE state = ? ORDER BY id",
                   &q));
@@ -391,7 +454,7 @@ qh_status qh__store_list(qh__store *s, int state_filter, qh__job_rec ***out, siz
         len++;
     }
     if (rc != SQLITE_DONE)
-        QH_FAIL(QH_EIO, "job store: cannot list jobs: %s", sqlite3_errmsg(s->db));
+        QH_FAIL(QH_EIO, "job store: cannot list jobs: %s", s_errmsg(s));
     sqlite3_finalize(q);
     *out = recs;
     *n = len;
@@ -455,6 +518,33 @@ static void s_slurm_poll(qh__store *s, int64_t id)
     qh__job_rec_free(&rec);
 }
 
+static qh_status s_recover_one(qh__store *s, const qh__job_rec *r, bool *gone);
+
+/* While waiting: a supervisor that stopped without recording how its job ended (killed, or
+ * unable to write to a full disk) must not keep the waiter waiting. The job is ended ERROR
+ * here; when even that cannot be recorded, the wait fails with the reason. */
+static qh_status s_check_supervisor(qh__store *s, int64_t id)
+{
+    qh__job_rec *rec = NULL;
+    QH_CALL(qh__store_get_id(s, id, &rec));
+    bool gone = false;
+    qh_status st = s_recover_one(s, rec, &gone);
+    if (st == QH_ESTATE) { /* it ended meanwhile */
+        qh_clear_error();
+        st = QH_OK;
+    }
+    if (st != QH_OK && gone) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", qh_last_error());
+        st = QH_ERROR(st,
+                      "job '%s': its supervisor stopped without recording how the job "
+                      "ended, and that cannot be recorded now either: %s",
+                      rec->name, why);
+    }
+    qh__job_rec_free(&rec);
+    return st;
+}
+
 qh_status qh__store_wait(qh__store *s, int64_t id, int timeout_ms)
 {
     unsigned polls = 0;
@@ -465,8 +555,10 @@ qh_status qh__store_wait(qh__store *s, int64_t id, int timeout_ms)
         QH_CALL(qh__store_state(s, id, &state, NULL, 0));
         if (qh_job_state_terminal(state))
             return QH_OK;
-        if (++polls % 20 == 0)
+        if (++polls % 20 == 0) {
             s_slurm_poll(s, id);
+            QH_CALL(s_check_supervisor(s, id));
+        }
         clock_gettime(CLOCK_MONOTONIC, &t);
         double ms = (double)(t.tv_sec - t0.tv_sec) * 1e3 + (double)(t.tv_nsec - t0.tv_nsec) * 1e-6;
         if (timeout_ms >= 0 && ms >= timeout_ms)
@@ -516,17 +608,37 @@ static qh_status s_transition_locked(qh__store *s, int64_t id, qh_job_state to, 
     sqlite3_bind_double(up, 4, now);
     sqlite3_bind_int64(up, 5, id);
     if (sqlite3_step(up) != SQLITE_DONE)
-        QH_FAIL(QH_EIO, "job store: cannot update job '%s': %s", name, sqlite3_errmsg(s->db));
+        QH_FAIL(QH_EIO, "job store: cannot update job '%s': %s", name, s_errmsg(s));
     QH_TRY(s_prepare(s, "INSERT INTO transitions VALUES(?, ?, ?, ?)", &tr));
     sqlite3_bind_int64(tr, 1, id);
     sqlite3_bind_text(tr, 2, ts, -1, SQLITE_STATIC);
     sqlite3_bind_text(tr, 3, to == QH_JOB_RUNNING ? sub : "", -1, SQLITE_TRANSIENT);
     sqlite3_bind_double(tr, 4, now);
     if (sqlite3_step(tr) != SQLITE_DONE)
-        QH_FAIL(QH_EIO, "job store: cannot record a transition: %s", sqlite3_errmsg(s->db));
+        QH_FAIL(QH_EIO, "job store: cannot record a transition: %s", s_errmsg(s));
 fail:
     sqlite3_finalize(up);
     sqlite3_finalize(tr);
+    free(name);
+    return st;
+}
+
+qh_status qh__store_cancel(qh__store *s, int64_t id, qh_job_state *now)
+{
+    qh_job_state from = QH_JOB_QUEUED;
+    char *name = NULL;
+    QH_CALL(s_exec(s, "BEGIN IMMEDIATE"));
+    qh_status st = s_read_state(s, id, &from, &name);
+    qh_job_state to =
+        from == QH_JOB_QUEUED || qh_job_state_terminal(from) ? QH_JOB_CANCELED : QH_JOB_CANCELLING;
+    if (st == QH_OK && from != QH_JOB_CANCELLING)
+        st = s_transition_locked(s, id, to, NULL, NULL);
+    if (st == QH_OK)
+        st = s_exec(s, "COMMIT");
+    if (st != QH_OK)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    else if (now)
+        *now = to;
     free(name);
     return st;
 }
@@ -549,10 +661,11 @@ qh_status qh__store_claim(qh__store *s, int64_t id, bool *claimed)
     sqlite3_stmt *q = NULL;
     *claimed = false;
     QH_TRY(s_exec(s, "BEGIN IMMEDIATE"));
-    /* The oldest QUEUED job of this job's device, unless a job holds the device. */
+    /* The oldest QUEUED job of this job's device, unless a job holds the device (a
+     * CANCELLING one does until its last process is gone). */
     QH_TRY(s_prepare(s,
                      "SELECT CASE WHEN EXISTS(SELECT 1 FROM jobs h WHERE h.device = j.device"
-                     " AND h.state IN ('INITIALIZING','RUNNING')) THEN 0"
+                     " AND h.state IN ('INITIALIZING','RUNNING','CANCELLING')) THEN 0"
                      " WHEN (SELECT MIN(o.id) FROM jobs o WHERE o.device = j.device"
                      " AND o.state = 'QUEUED') = j.id THEN 1 ELSE 0 END, j.state"
                      " FROM jobs j WHERE j.id = ?",
@@ -698,7 +811,7 @@ static qh_status s_query_maps(qh__store *s, const char *sql, int64_t id, const c
         }
     }
     if (rc != SQLITE_DONE)
-        QH_FAIL(QH_EIO, "job store: %s", sqlite3_errmsg(s->db));
+        QH_FAIL(QH_EIO, "job store: %s", s_errmsg(s));
     sqlite3_finalize(q);
     *out = list;
     return QH_OK;
@@ -749,6 +862,52 @@ static bool s_proc_is_job(int64_t pid, int64_t id)
     return found;
 }
 
+/* Ends a live job whose supervisor is gone ERROR, with the reason (a full disk named when
+ * it is full, the likeliest reason for a supervisor to stop without recording an end), and
+ * stops its program. *ended (may be NULL) says whether the supervisor was found gone. A
+ * failure to record it is returned: another process may have ended the job meanwhile
+ * (ESTATE), or the store cannot be written. */
+static qh_status s_recover_one(qh__store *s, const qh__job_rec *r, bool *gone)
+{
+    if (gone)
+        *gone = false;
+    if (qh_job_state_terminal(r->state) || r->slurm)
+        return QH_OK;
+    const char *why = NULL;
+    if (!r->boot_id || strcmp(r->boot_id, qh__boot_id()) != 0)
+        why = "the machine restarted";
+    else if (r->sup_pid <= 0 || qh__proc_start_time(r->sup_pid) != r->sup_start)
+        why = "the launcher process supervising it stopped";
+    if (!why)
+        return QH_OK;
+    if (gone)
+        *gone = true;
+    char msg[512];
+    int len =
+        snprintf(msg, sizeof msg, "%s while the job was %s", why, qh_job_state_name(r->state));
+    if (qh__disk_full(r->dir ? r->dir : s->home) && len > 0 && (size_t)len < sizeof msg)
+        snprintf(msg + len, sizeof msg - (size_t)len,
+                 "; no space left on device (the file system of %s is full)", s->home);
+    /* The room its supervisor kept back for this write (supervisor.c) is of no use to it
+     * any more. */
+    char *reserve = r->dir ? qh__path_join(r->dir, QH__JOB_RESERVE_FILE) : NULL;
+    qh__reserve_release(reserve);
+    free(reserve);
+    /* Another process may have ended the job meanwhile: then the transition is refused,
+     * which is fine. The program's process group, if any, is stopped too (first: a job
+     * that was being canceled ends CANCELED, which should mean nothing of it runs). */
+    bool stop = r->pgid > 0 && s_proc_is_job(r->pgid, r->id);
+    if (r->state == QH_JOB_CANCELLING) {
+        if (stop)
+            kill(-(pid_t)r->pgid, SIGKILL);
+        return qh__store_transition(s, r->id, QH_JOB_CANCELED, NULL, NULL);
+    }
+    qh_status st = qh__store_transition(s, r->id, QH_JOB_ERROR, NULL, msg);
+    if (st == QH_OK && stop)
+        kill(-(pid_t)r->pgid, SIGKILL);
+    return st;
+}
+
 qh_status qh__store_recover(qh__store *s)
 {
     qh__job_rec **recs = NULL;
@@ -759,24 +918,8 @@ qh_status qh__store_recover(qh__store *s)
      * queue): Slurm, not this machine's process table, says whether it still lives. */
     qh__slurm_reconcile(s, recs, n);
     for (size_t i = 0; i < n; i++) {
-        qh__job_rec *r = recs[i];
-        if (qh_job_state_terminal(r->state) || r->slurm)
-            continue;
-        const char *why = NULL;
-        if (!r->boot_id || strcmp(r->boot_id, qh__boot_id()) != 0)
-            why = "the machine restarted";
-        else if (r->sup_pid <= 0 || qh__proc_start_time(r->sup_pid) != r->sup_start)
-            why = "the launcher process supervising it stopped";
-        if (!why)
-            continue;
-        char msg[256];
-        snprintf(msg, sizeof msg, "%s while the job was %s", why, qh_job_state_name(r->state));
-        /* Another process may have ended the job meanwhile: then the transition is refused,
-         * which is fine. The program's process group, if any, is stopped too. */
-        if (qh__store_transition(s, r->id, QH_JOB_ERROR, NULL, msg) == QH_OK && r->pgid > 0 &&
-            s_proc_is_job(r->pgid, r->id))
-            kill(-(pid_t)r->pgid, SIGKILL);
-        qh_clear_error();
+        if (s_recover_one(s, recs[i], NULL) != QH_OK)
+            qh_clear_error();
     }
     qh__job_recs_free(recs, n);
     return QH_OK;
@@ -849,7 +992,7 @@ qh_status qh__store_function_add(qh__store *s, qh__function_rec *f)
     QH_TRY(s_prepare(s, "SELECT COALESCE(MAX(version), 0) + 1 FROM functions WHERE title = ?", &q));
     sqlite3_bind_text(q, 1, f->title, -1, SQLITE_TRANSIENT);
     if (sqlite3_step(q) != SQLITE_ROW)
-        QH_FAIL(QH_EIO, "job store: %s", sqlite3_errmsg(s->db));
+        QH_FAIL(QH_EIO, "job store: %s", s_errmsg(s));
     f->version = sqlite3_column_int(q, 0);
     sqlite3_finalize(q);
     QH_TRY(s_prepare(s, "INSERT INTO functions(" S_FN_COLUMNS ") VALUES(?,?,?,?,?,?,?,?,?)", &q));
@@ -864,8 +1007,7 @@ qh_status qh__store_function_add(qh__store *s, qh__function_rec *f)
     sqlite3_bind_int64(q, 8, (sqlite3_int64)f->mem);
     sqlite3_bind_double(q, 9, f->created);
     if (sqlite3_step(q) != SQLITE_DONE)
-        QH_FAIL(QH_EIO, "job store: cannot record function '%s': %s", f->title,
-                sqlite3_errmsg(s->db));
+        QH_FAIL(QH_EIO, "job store: cannot record function '%s': %s", f->title, s_errmsg(s));
     sqlite3_finalize(q);
     q = NULL;
     QH_TRY(s_exec(s, "COMMIT"));
@@ -932,7 +1074,7 @@ qh_status qh__store_function_list(qh__store *s, const char *title, qh__function_
         len++;
     }
     if (rc != SQLITE_DONE)
-        QH_FAIL(QH_EIO, "job store: %s", sqlite3_errmsg(s->db));
+        QH_FAIL(QH_EIO, "job store: %s", s_errmsg(s));
     sqlite3_finalize(q);
     *out = list;
     *n = len;

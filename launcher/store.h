@@ -15,6 +15,17 @@
 
 typedef struct qh__store qh__store;
 
+/* The file in a job's directory holding the room its supervisor keeps back for the last status
+ * write on a full disk (supervisor.c); whoever records the end of a job whose supervisor is
+ * gone removes it. */
+#define QH__JOB_RESERVE_FILE ".reserve"
+
+/* What a message about a damaged jobs.db tells the user to do. */
+#define QH__STORE_DAMAGED_ADVICE                                                                   \
+    "Move jobs.db (and jobs.db-wal, jobs.db-shm when present) out of the way to keep it; "         \
+    "`sqlite3 jobs.db .recover` can salvage what is still readable, and the next qhybrid "         \
+    "command starts a new, empty store"
+
 /* One job's record. Strings are owned by the record (NULL when not set). */
 typedef struct qh__job_rec {
     int64_t id;         /* the store's number for it */
@@ -51,6 +62,7 @@ typedef struct qh__job_rec {
     char *fn_archive;   /* ...whose working directory is packed here */
     char *slurm;        /* JSON map: its Slurm options when Slurm runs it (NULL: run here) */
     char *slurm_id;     /* ...and its Slurm job id once submitted */
+    uint64_t log_limit; /* bytes its log may keep on disk (0: the default) */
 } qh__job_rec;
 
 /* Opens (creating if needed) the store under home (NULL: $QH_HOME, else ~/.qhybrid), and
@@ -86,7 +98,9 @@ void qh__job_recs_free(qh__job_rec **recs, size_t n);
 qh_status qh__store_state(qh__store *s, int64_t id, qh_job_state *state, char *sub, size_t size);
 
 /* Waits up to timeout_ms (< 0: forever) for the job to reach DONE, ERROR or CANCELED.
- * ETIMEDOUT when it has not. */
+ * ETIMEDOUT when it has not. A job whose supervisor stopped without recording its end is
+ * ended ERROR here (about a second after); when that cannot be recorded (a full disk), the
+ * wait fails with the reason. */
 qh_status qh__store_wait(qh__store *s, int64_t id, int timeout_ms);
 
 /* Moves the job to `to` (with RUNNING's sub-status `sub`, NULL = ""), recording the time;
@@ -95,8 +109,14 @@ qh_status qh__store_wait(qh__store *s, int64_t id, int timeout_ms);
 qh_status qh__store_transition(qh__store *s, int64_t id, qh_job_state to, const char *sub,
                                const char *error);
 
-/* The job takes its device when no other job holds it (INITIALIZING or RUNNING) and it is
- * the oldest QUEUED job of that device: then it becomes INITIALIZING and *claimed is true. */
+/* Cancels the job in one transaction: QUEUED becomes CANCELED (it has no process), INITIALIZING
+ * and RUNNING become CANCELLING (its supervisor stops the process tree, then records
+ * CANCELED), CANCELLING stays. *now (may be NULL) receives the state it is in then. ESTATE
+ * when the job has ended. */
+qh_status qh__store_cancel(qh__store *s, int64_t id, qh_job_state *now);
+
+/* The job takes its device when no other job holds it (INITIALIZING, RUNNING or CANCELLING) and it
+ * is the oldest QUEUED job of that device: then it becomes INITIALIZING and *claimed is true. */
 qh_status qh__store_claim(qh__store *s, int64_t id, bool *claimed);
 
 /* Records the supervising process (pid, start time, boot id) / the program's group. */

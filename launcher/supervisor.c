@@ -8,9 +8,11 @@
  * The store is polled a few times a second for cancellation and sub-status changes (the
  * CPU time of the process tree is attributed to the phase that was current). */
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,16 +30,18 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/proc.h"
+#include "core/sysinfo.h"
 #include "launcher/fsutil.h"
 #include "launcher/job_run.h"
 #include "launcher/metric_line.h"
 #include "launcher/slurm.h"
 
-#define S_POLL_MS      100  /* store and pipes are checked this often */
-#define S_TERM_GRACE_S 3.0  /* SIGTERM, then SIGKILL after this long */
-#define S_TAIL_LINES   12   /* log lines quoted in an error message */
-#define S_LINE_MAX     8192 /* longer lines are split */
-#define S_MAX_PHASES   16   /* sub-statuses tracked for resource usage */
+#define S_POLL_MS      100        /* store and pipes are checked this often */
+#define S_TERM_GRACE_S 3.0        /* SIGTERM, then SIGKILL after this long */
+#define S_TAIL_LINES   12         /* log lines quoted in an error message */
+#define S_LINE_MAX     8192       /* longer lines are split */
+#define S_MAX_PHASES   16         /* sub-statuses tracked for resource usage */
+#define S_RESERVE      (1u << 20) /* room kept back for the last status write of a job */
 
 /* One output stream of the program. */
 typedef struct {
@@ -59,6 +63,13 @@ typedef struct {
     qh__store *store;
     int64_t id;
     FILE *log;                    /* the job's log */
+    char *log_path;               /* <job dir>/log */
+    uint64_t log_limit;           /* bytes log and log.1 may hold together (0: no limit) */
+    uint64_t log_size;            /* bytes in log */
+    uint64_t log_base;            /* bytes of output before log's first (in log.1, or dropped) */
+    char *log_error;              /* set when a log write failed (no room): why the job stops */
+    char *reserve;                /* the file holding the room kept back (see S_RESERVE) */
+    const char *config_note;      /* said in the log once it is open: a bad setting */
     char *tail[S_TAIL_LINES];     /* last lines, for error messages */
     unsigned tail_next;           /* ring position */
     s_phase phases[S_MAX_PHASES]; /* usage per phase */
@@ -77,14 +88,65 @@ static void s_iso_time(char *buf, size_t size)
     snprintf(buf + n, size - n, ".%06ldZ", ts.tv_nsec / 1000);
 }
 
+/* A write found no room (or another error it cannot go on from): the log is closed, the
+ * reason kept, and the run loop stops the program. */
+static void s_log_failed(s_sup *sup, int e)
+{
+    if (sup->log)
+        fclose(sup->log);
+    sup->log = NULL;
+    if (!sup->log_error &&
+        asprintf(&sup->log_error, "%s: cannot write the job's log %s; the job was stopped",
+                 qh__errno_text(e), sup->log_path) < 0)
+        sup->log_error = NULL;
+}
+
+/* Appends one line to the log; false (errno set) when it could not be written. */
+static bool s_log_put(s_sup *sup, const char *when, const char *stream, const char *text)
+{
+    int n = fprintf(sup->log, "%s %s %s\n", when, stream, text);
+    if (n < 0 || fflush(sup->log) != 0)
+        return false;
+    sup->log_size += (uint64_t)n;
+    return true;
+}
+
+/* Keeps the log within its limit: once log holds half of it, log becomes log.1 (the old
+ * log.1, the oldest output, is dropped) and a new log begins with a line saying how many
+ * bytes of output came before log.1. That count is where log.1 begins in the job's whole
+ * output, which is how readers number the bytes they read (job_info.c). */
+static void s_log_rotate(s_sup *sup, const char *when)
+{
+    char *old = NULL;
+    if (asprintf(&old, "%s.1", sup->log_path) < 0)
+        return;
+    fclose(sup->log);
+    sup->log = NULL;
+    uint64_t dropped = sup->log_base;
+    sup->log_base += sup->log_size;
+    if (rename(sup->log_path, old) != 0 || !(sup->log = fopen(sup->log_path, "w"))) {
+        s_log_failed(sup, errno);
+        free(old);
+        return;
+    }
+    free(old);
+    sup->log_size = 0;
+    char marker[200];
+    snprintf(marker, sizeof marker, QH__LOG_MARKER_FORMAT, (unsigned long long)sup->log_limit,
+             (unsigned long long)dropped);
+    if (!s_log_put(sup, when, "qhybrid", marker))
+        s_log_failed(sup, errno);
+}
+
 static void s_log_line(s_sup *sup, const char *stream, const char *text)
 {
     char when[48];
     s_iso_time(when, sizeof when);
-    if (sup->log) {
-        fprintf(sup->log, "%s %s %s\n", when, stream, text);
-        fflush(sup->log);
-    }
+    if (sup->log && sup->log_limit > 0 && sup->log_size > 0 &&
+        sup->log_size + strlen(when) + strlen(stream) + strlen(text) + 3 > sup->log_limit / 2)
+        s_log_rotate(sup, when);
+    if (sup->log && !s_log_put(sup, when, stream, text))
+        s_log_failed(sup, errno);
     free(sup->tail[sup->tail_next]);
     sup->tail[sup->tail_next] = strdup(text);
     sup->tail_next = (sup->tail_next + 1) % S_TAIL_LINES;
@@ -126,6 +188,40 @@ static bool s_read_stream(s_sup *sup, s_stream *s)
         s->buf[s->len++] = c;
     }
     return true;
+}
+
+/* The job's log limit: its own, else "log_limit" in $QH_HOME/config, else the default. */
+static uint64_t s_log_limit(s_sup *sup, const qh__job_rec *rec)
+{
+    if (rec->log_limit > 0)
+        return rec->log_limit;
+    uint64_t limit = QH_JOB_LOG_LIMIT_DEFAULT;
+    char *v = qh__config_value(qh__store_home(sup->store), "log_limit");
+    if (v && (qh__parse_bytes(v, &limit) != 0 || limit < QH_JOB_LOG_LIMIT_MIN)) {
+        limit = QH_JOB_LOG_LIMIT_DEFAULT;
+        sup->config_note = "log_limit in $QH_HOME/config is not a size of at least 64K; the "
+                           "job's log keeps the default 64 MiB";
+    }
+    free(v);
+    return limit;
+}
+
+/* Ends the job ERROR with the thread's last error (after `what`, when given), written to the
+ * log too. A full disk is named, and the room kept back is given up first so that the
+ * status can still be written. */
+static void s_end_error(s_sup *sup, const char *what)
+{
+    char msg[1400], err[1100];
+    snprintf(err, sizeof err, "%s", qh_last_error());
+    bool full = strstr(err, "no space left on device") != NULL;
+    if (!full && sup->log_path && qh__disk_full(sup->log_path))
+        snprintf(err + strlen(err), sizeof err - strlen(err),
+                 "%sno space left on device (the file system is full)", *err ? "; " : "");
+    snprintf(msg, sizeof msg, "%s%s%s", what ? what : "", what && *err ? ": " : "", err);
+    qh__reserve_release(sup->reserve);
+    s_log_line(sup, "qhybrid", msg);
+    if (qh__store_transition(sup->store, sup->id, QH_JOB_ERROR, NULL, msg) != QH_OK)
+        qh_clear_error();
 }
 
 /* ---- the process tree ----------------------------------------------------------------- */
@@ -185,6 +281,23 @@ static void s_kill_tree(pid_t pgid, int sig)
     size_t n = s_descendants(getpid(), list, 4096);
     for (size_t i = 1; i < n; i++)
         kill(list[i], sig);
+}
+
+/* Stops and reaps every process of the job: the program's group and everything
+ * re-parented to the supervisor, until it has no child left. Only then is the job's
+ * device free for the next job. A process that cannot die (stuck in the kernel) keeps the
+ * supervisor here, and the device held, for as long as it lives. */
+static void s_reap_tree(pid_t pgid)
+{
+    for (;;) {
+        s_kill_tree(pgid, SIGKILL);
+        pid_t w;
+        while ((w = waitpid(-1, NULL, WNOHANG)) > 0) {
+        }
+        if (w < 0 && errno == ECHILD)
+            return;
+        usleep(20 * 1000);
+    }
 }
 
 /* CPU seconds (user + system) of the supervisor's live descendants plus those reaped. */
@@ -491,7 +604,7 @@ static qh_status s_run_program(s_sup *sup, const qh__job_rec *rec)
 
     s_stream streams[2] = {{.fd = out_p[0], .name = "stdout"}, {.fd = err_p[0], .name = "stderr"}};
     int status = 0;
-    bool exited = false, canceled = false;
+    bool exited = false, canceled = false, stopping = false;
     double term_at = 0, started = qh__now(), exited_at = 0;
     char last_sub[64] = "";
     for (;;) {
@@ -541,7 +654,7 @@ static qh_status s_run_program(s_sup *sup, const qh__job_rec *rec)
         qh_job_state now;
         char sub[64];
         if (qh__store_state(sup->store, rec->id, &now, sub, sizeof sub) == QH_OK) {
-            if (now == QH_JOB_CANCELED && !canceled) {
+            if ((now == QH_JOB_CANCELLING || now == QH_JOB_CANCELED) && !canceled) {
                 canceled = true;
                 term_at = qh__now();
                 s_log_line(sup, "qhybrid", "job canceled: stopping the program");
@@ -556,16 +669,30 @@ static qh_status s_run_program(s_sup *sup, const qh__job_rec *rec)
         }
         if (canceled && !exited && qh__now() - term_at > S_TERM_GRACE_S)
             s_kill_tree(pid, SIGKILL);
+        if (sup->log_error && !exited && !canceled && !stopping) {
+            /* Its output has nowhere to go: stop it now rather than let it run blind. */
+            stopping = true;
+            term_at = qh__now();
+            s_kill_tree(pid, SIGKILL);
+        }
     }
     s_phase_switch(sup, NULL);
-    /* Whatever is left of the tree goes now. */
-    s_kill_tree(pid, SIGKILL);
-    while (waitpid(-1, NULL, WNOHANG) > 0) {
-    }
+    /* Whatever is left of the tree goes now, and the job ends (a canceled one CANCELED, the
+     * device free) only once nothing of it runs. */
+    s_reap_tree(pid);
+    if (canceled)
+        s_log_line(sup, "qhybrid", "job canceled: every process of the job has ended");
     s_save_usage(sup, qh__now() - started);
-    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && !sup->log_error;
     why = ok ? NULL : s_exit_reason(status, sup);
-    st = qh__job_conclude(sup->store, rec->id, ok, why);
+    if (sup->log_error) {
+        char *full = NULL;
+        if (asprintf(&full, "%s\n%s", sup->log_error, why ? why : "") >= 0) {
+            free(why);
+            why = full;
+        }
+    }
+    st = qh__job_conclude(sup->store, rec->id, ok, sup->log_error != NULL, why, sup->reserve);
 fail:
     for (int i = 0; i < 2; i++) {
         if (out_p[i] >= 0)
@@ -576,6 +703,25 @@ fail:
     qh__strv_free(argv);
     free(why);
     return st;
+}
+
+/* A budget of more CPUs than there are is allowed (the job's threads share them), but said
+ * in the log, once, with both numbers. */
+static void s_note_cpus(s_sup *sup, const qh__job_rec *rec)
+{
+    const char *alloc = rec->slurm ? getenv("SLURM_CPUS_ON_NODE") : NULL;
+    long have = alloc ? strtol(alloc, NULL, 10) : 0;
+    bool slurm = have > 0;
+    if (!slurm)
+        have = (long)qh__cpu_count();
+    if (rec->cpus <= (double)have)
+        return;
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "the job asks for %g CPUs but %s has %ld; it runs anyway, its threads sharing "
+             "them",
+             rec->cpus, slurm ? "its Slurm allocation on this node" : "this machine", have);
+    s_log_line(sup, "qhybrid", msg);
 }
 
 int qh__supervise_main(void)
@@ -602,6 +748,7 @@ qh_status qh__supervise(const char *home, int64_t id, int ready_fd)
     qh__job_rec *rec = NULL;
     s_sup sup = {.id = id, .current_phase = -1};
     char *logpath = NULL;
+    qh_job_state now;
     QH_CALL(qh__store_open(home, &store));
     sup.store = store;
     qh_status st = QH_OK;
@@ -630,32 +777,48 @@ qh_status qh__supervise(const char *home, int64_t id, int ready_fd)
     }
     if (rec->state != QH_JOB_INITIALIZING)
         goto fail; /* canceled while queued (or ended by someone else) */
-    QH_TRY(qh__mkdirs(rec->dir, 0755));
     logpath = qh__path_join(rec->dir, "log");
-    if (!logpath)
+    sup.reserve = qh__path_join(rec->dir, QH__JOB_RESERVE_FILE);
+    if (!logpath || !sup.reserve)
         QH_FAIL(QH_ENOMEM, "no memory");
+    sup.log_path = logpath;
+    sup.log_limit = s_log_limit(&sup, rec);
+    /* Room for the job's last status write, given up when the disk is full (below, and
+     * in qh__job_conclude), so that a full disk ends the job ERROR with its reason rather
+     * than leaving it RUNNING for ever. */
+    if (qh__mkdirs(rec->dir, 0755) != QH_OK ||
+        qh__reserve_create(sup.reserve, S_RESERVE) != QH_OK) {
+        s_end_error(&sup, "could not prepare the job");
+        goto fail;
+    }
     sup.log = fopen(logpath, "a");
+    if (sup.log) {
+        fseeko(sup.log, 0, SEEK_END);
+        off_t at = ftello(sup.log);
+        sup.log_size = at > 0 ? (uint64_t)at : 0;
+    }
+    if (sup.config_note)
+        s_log_line(&sup, "qhybrid", sup.config_note);
+    s_note_cpus(&sup, rec);
     if (qh__job_prepare(store, rec) != QH_OK) {
-        char msg[1200];
-        snprintf(msg, sizeof msg, "could not prepare the job: %s", qh_last_error());
-        s_log_line(&sup, "qhybrid", msg);
-        if (qh__store_transition(store, id, QH_JOB_ERROR, NULL, msg) != QH_OK)
-            qh_clear_error();
+        s_end_error(&sup, "could not prepare the job");
         goto fail;
     }
     st = s_run_program(&sup, rec);
-    if (st != QH_OK) {
-        char msg[1200];
-        snprintf(msg, sizeof msg, "%s", qh_last_error());
-        s_log_line(&sup, "qhybrid", msg);
-        if (qh__store_transition(store, id, QH_JOB_ERROR, NULL, msg) != QH_OK)
-            qh_clear_error();
-    }
+    if (st != QH_OK)
+        s_end_error(&sup, NULL);
 fail:
+    /* Canceled before or while the program started: nothing of it runs any more. */
+    if (store && qh__store_state(store, id, &now, NULL, 0) == QH_OK && now == QH_JOB_CANCELLING &&
+        qh__store_transition(store, id, QH_JOB_CANCELED, NULL, NULL) != QH_OK)
+        qh_clear_error();
     if (ready_fd >= 0)
         close(ready_fd);
     if (sup.log)
         fclose(sup.log);
+    qh__reserve_release(sup.reserve);
+    free(sup.reserve);
+    free(sup.log_error);
     for (unsigned i = 0; i < S_TAIL_LINES; i++)
         free(sup.tail[i]);
     free(logpath);
@@ -664,9 +827,71 @@ fail:
     return st;
 }
 
+/* ---- the supervisor's executable ------------------------------------------------------ */
+
+static bool s_self_is_qhybrid; /* this process is the qhybrid command itself */
+static const char s_anchor;    /* an object of this library, for dladdr */
+
+void qh__supervisor_exe_is_self(void)
+{
+    s_self_is_qhybrid = true;
+}
+
+/* Copies path into out when it names an executable file. */
+static bool s_try_exe(const char *path, char *out, size_t size)
+{
+    struct stat sb;
+    if (!path || !*path || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || access(path, X_OK) != 0)
+        return false;
+    snprintf(out, size, "%s", path);
+    return strlen(path) < size;
+}
+
+qh_status qh__supervisor_exe(char *out, size_t size)
+{
+    const char *env = getenv("QH_SUPERVISOR_EXE");
+    if (env && *env) {
+        if (s_try_exe(env, out, size))
+            return QH_OK;
+        return QH_ERROR(QH_ENOTFOUND, "QH_SUPERVISOR_EXE names %s, which is not an executable",
+                        env);
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[n > 0 ? n : 0] = '\0';
+    if (s_self_is_qhybrid && n > 0 && s_try_exe(self, out, size))
+        return QH_OK;
+    /* Next to the shared library this code is in: <prefix>/<libdir>/../bin/qhybrid. In a
+     * program linked with the static library, dladdr names the program: skipped. */
+    char near[PATH_MAX + 64] = "";
+    Dl_info info;
+    char lib[PATH_MAX];
+    if (dladdr(&s_anchor, &info) && info.dli_fname && realpath(info.dli_fname, lib) &&
+        strcmp(lib, self) != 0) {
+        char *slash = strrchr(lib, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(near, sizeof near, "%s/%s/qhybrid", lib, QH_LIB_TO_BIN);
+            if (s_try_exe(near, out, size))
+                return QH_OK;
+        }
+    }
+    /* The build tree the library was built in, then the installation prefix. */
+    if (s_try_exe(QH_BUILD_QHYBRID, out, size) || s_try_exe(QH_INSTALL_QHYBRID, out, size))
+        return QH_OK;
+    return QH_ERROR(QH_ENOTFOUND,
+                    "cannot find the qhybrid command, which supervises jobs (looked for %s%s%s "
+                    "and %s); install qhybrid or name it in QH_SUPERVISOR_EXE",
+                    *near ? near : "", *near ? ", " : "", QH_BUILD_QHYBRID, QH_INSTALL_QHYBRID);
+}
+
 qh_status qh__supervisor_spawn(const char *home, int64_t id)
 {
     int ready[2];
+    /* The qhybrid command supervises, never the caller's program: that one may be anything,
+     * and running its main again would repeat whatever it does. */
+    char exe[PATH_MAX];
+    QH_CALL(qh__supervisor_exe(exe, sizeof exe));
     if (pipe2(ready, O_CLOEXEC) != 0)
         return QH_ERROR(QH_EIO, "cannot start the job's supervisor: %s", strerror(errno));
     fflush(NULL);
@@ -696,8 +921,8 @@ qh_status qh__supervisor_spawn(const char *home, int64_t id)
         long maxfd = sysconf(_SC_OPEN_MAX);
         for (long fd = 4; fd < (maxfd > 0 ? maxfd : 1024) && fd < 65536; fd++)
             close((int)fd);
-        /* A fresh image of this program: nothing of the caller's state (threads, locks,
-         * SQLite's per-process file table) comes along. Its qh_job_dispatch supervises. */
+        /* A fresh image of the qhybrid command: nothing of the caller's state (threads,
+         * locks, SQLite's per-process file table) comes along. Its main supervises. */
         char idt[32], fdt[16];
         snprintf(idt, sizeof idt, "%" PRId64, id);
         snprintf(fdt, sizeof fdt, "%d", ready_fd);
@@ -705,7 +930,7 @@ qh_status qh__supervisor_spawn(const char *home, int64_t id)
         setenv("QH_SUPERVISE_FD", fdt, 1);
         setenv("QH_HOME", home, 1);
         char *const argv[] = {(char *)"qhybrid-supervisor", NULL};
-        execv("/proc/self/exe", argv);
+        execv(exe, argv);
         _exit(127);
     }
     close(ready[1]);

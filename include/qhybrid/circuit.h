@@ -228,6 +228,14 @@ QH_EXPORT const char *qh_circuit_parameter_name(const qh_circuit *c, unsigned i)
 /* Index of the parameter named `name`, or -1. */
 QH_EXPORT int qh_circuit_find_parameter(const qh_circuit *c, const char *name);
 
+/* Binding by name: out[i] (qh_circuit_num_parameters(c) entries, caller-allocated)
+ * receives the value given for parameter i, where names[k] = values[k] for k < n (in any
+ * order). Every parameter needs exactly one value: QH_EINVAL with a message naming the
+ * parameter when one has none or is given twice, or naming the unknown name (and listing
+ * the circuit's parameters) when the circuit has no parameter by that name. */
+QH_EXPORT qh_status qh_circuit_parameter_values(const qh_circuit *c, const char *const *names,
+                                                const double *values, size_t n, double *out);
+
 /* Like qh_circuit_gate, with each parameter given as an expression (program exprs[i] of
  * lens[i] instructions, copied). Programs are checked: well formed, parameter indices in
  * range. A program without QH_EXPR_PARAM is folded to a constant. */

@@ -54,6 +54,7 @@ typedef struct qh_run_opts {
     bool wait_until_complete;  /* return once the run has ended */
     const char *scheduler;     /* "local", "slurm" or NULL (the default; see qh_job_def) */
     const qh_job_slurm *slurm; /* Slurm's options (NULL: Slurm's defaults) */
+    uint64_t log_limit;        /* bytes the run's log keeps (0: the default; see qh_job_def) */
 } qh_run_opts;
 
 /* Starts a run of f with the arguments *args (a map; NULL = none; ownership taken). The

@@ -13,11 +13,8 @@
  *         return QH_OK;
  *     }
  *
- *     int main(int argc, char **argv)
+ *     int main(void)
  *     {
- *         int rc;
- *         if (qh_job_dispatch(argc, argv, &rc)) // in the job's own process: it has run
- *             return rc;
  *         qh_value *args = qh_value_map_of(1, "num_tasks", qh_value_int(5));
  *         qh_job *job = NULL;
  *         if (qh_job_call(&run_hybrid_job_job, &args, &job) != QH_OK) ...
@@ -27,12 +24,18 @@
  *
  * QH_HYBRID_JOB(f, options...) declares `f` with the signature of qh_job_fn and defines a
  * `const qh_job_def f_job` holding the options (the fields of qh_job_def), registered under
- * "f" when the program loads. Calling the job starts a new process of the same program
- * (under `mpirun -np instances` when instances > 1) in which qh_job_dispatch finds and runs
- * the function with the arguments; the caller gets a handle at once. The arguments, of any
- * size, reach the function whole; they are also the job's hyperparameters (strings), which
- * the store shows shortened past 2,500 characters; the value the function returns is the
- * job's result.
+ * "f" when the program loads. Calling the job records it and starts its supervisor, a
+ * process of the installed `qhybrid` command (never this program), which waits for the
+ * device and then starts a new process of this program (under `mpirun -np instances` when
+ * instances > 1). In that process the function runs before main: QH_HYBRID_JOB's
+ * constructors see from the environment that the process is the job, run the function with
+ * the arguments, save its result and exit, after every QH_HYBRID_JOB and QH_TASK of the
+ * program has registered (other constructors of the program may not have run yet). main
+ * therefore needs no call of its own and runs once; a job's process whose program turns
+ * out not to define the job stops there with a message, never running main. The caller
+ * gets a handle at once. The arguments, of any size, reach the function whole; they are
+ * also the job's hyperparameters (strings), which the store shows shortened past 2,500
+ * characters; the value the function returns is the job's result.
  *
  * Inside a running job (the function above, or any program started by `qhybrid submit`
  * that links libqhybrid) the qh_job_* "in-job" calls below find the job through the
@@ -55,14 +58,18 @@
 extern "C" {
 #endif
 
-/* X(NAME, "printed form"): the job states, in lifecycle order. */
+/* X(NAME, "printed form"): the job states, in lifecycle order but for CANCELLING, which
+ * comes last so that the others keep their numbers. CANCELLING (Amazon Braket's name) is a
+ * canceled job whose processes are still being stopped: it holds its device until the
+ * whole process tree is gone, then becomes CANCELED. */
 #define QH_JOB_STATE_MAP(X)                                                                        \
     X(QUEUED, "QUEUED")                                                                            \
     X(INITIALIZING, "INITIALIZING")                                                                \
     X(RUNNING, "RUNNING")                                                                          \
     X(DONE, "DONE")                                                                                \
     X(ERROR, "ERROR")                                                                              \
-    X(CANCELED, "CANCELED")
+    X(CANCELED, "CANCELED")                                                                        \
+    X(CANCELLING, "CANCELLING")
 
 typedef enum qh_job_state {
 #define QH__JOB_STATE_ENUM(name, text) QH_JOB_##name,
@@ -96,12 +103,13 @@ QH_EXPORT const char *qh_job_state_name(qh_job_state s);
 /* Parses a state's printed name (exact, upper case); QH_EINVAL when it is none. */
 QH_EXPORT qh_status qh_job_state_parse(const char *text, qh_job_state *out);
 
-/* Whether a job may go from `from` to `to`: QUEUED → INITIALIZING → RUNNING → DONE, and
- * ERROR or CANCELED from any non-terminal state; RUNNING → RUNNING changes the sub-status.
+/* Whether a job may go from `from` to `to`: QUEUED → INITIALIZING → RUNNING → DONE, ERROR
+ * or CANCELED from QUEUED, INITIALIZING and RUNNING, CANCELLING from INITIALIZING and
+ * RUNNING, and CANCELLING → CANCELED only; RUNNING → RUNNING changes the sub-status.
  * Nothing leaves DONE, ERROR or CANCELED. */
 QH_EXPORT bool qh_job_transition_allowed(qh_job_state from, qh_job_state to);
 
-/* Whether s is DONE, ERROR or CANCELED. */
+/* Whether s is DONE, ERROR or CANCELED (CANCELLING is not: the job's processes still run). */
 QH_EXPORT bool qh_job_state_terminal(qh_job_state s);
 
 /* QH_OK when `sub` is one of QH_JOB_SUB_STATUS_MAP's names or a Qiskit Serverless spelling
@@ -117,8 +125,8 @@ QH_EXPORT const char *qh_job_sub_status_canonical(const char *sub);
 QH_EXPORT const char *qh_job_sub_status_qiskit_name(const char *sub);
 
 /* Amazon Braket's name of a state: QUEUED → QUEUED; INITIALIZING and RUNNING → RUNNING;
- * DONE → COMPLETED; ERROR → FAILED; CANCELED → CANCELLED ("UNKNOWN" outside the list).
- * Braket's CANCELLING is never returned: a cancel here ends the job at once. */
+ * DONE → COMPLETED; ERROR → FAILED; CANCELLING → CANCELLING; CANCELED → CANCELLED
+ * ("UNKNOWN" outside the list). */
 QH_EXPORT const char *qh_job_status_braket_name(qh_job_state s);
 
 /* QH_OK when `name` is a valid job name: 1 to 50 letters, digits and '-', not starting or
@@ -128,6 +136,12 @@ QH_EXPORT qh_status qh_job_name_check(const char *name);
 /* Characters of a hyperparameter the store shows: a longer one is shown as its first 2,477,
  * "..." and its last 20 (the job itself still gets the whole value). */
 #define QH_JOB_HYPERPARAMETER_MAX 2500
+
+/* A job's log keeps at most this many bytes on disk unless the job (log_limit) or
+ * "log_limit" in $QH_HOME/config says otherwise; older output is dropped (see
+ * qh_job_logs_read). A limit must be at least QH_JOB_LOG_LIMIT_MIN. */
+#define QH_JOB_LOG_LIMIT_DEFAULT (64ull << 20)
+#define QH_JOB_LOG_LIMIT_MIN     (64ull << 10)
 
 /* ---- defining and starting jobs ------------------------------------------------------ */
 
@@ -167,6 +181,8 @@ typedef struct qh_job_def {
     const char *scheduler;     /* "local" (run on this machine) or "slurm" (one Slurm job); NULL:
                                   $QH_SCHEDULER, else "scheduler" in $QH_HOME/config, else local */
     const qh_job_slurm *slurm; /* Slurm's options (NULL: Slurm's defaults) */
+    uint64_t log_limit;        /* bytes its log keeps on disk (0: QH_JOB_LOG_LIMIT_DEFAULT or
+                                  the configured one); at least QH_JOB_LOG_LIMIT_MIN */
 } qh_job_def;
 
 /* Registers a job definition under def->function (QH_HYBRID_JOB does this at load time).
@@ -176,22 +192,33 @@ QH_EXPORT qh_status qh_job_register(const qh_job_def *def);
 /* The definition registered under `function`, or NULL. */
 QH_EXPORT const qh_job_def *qh_job_find(const char *function);
 
+/* Registrations run first (a constructor priority; QH_TASK's has the same), then, among the
+ * program's constructors without one, the first qh__job_enter_at_load runs the job when
+ * this process is one. */
 #define QH_HYBRID_JOB(f, ...)                                                                      \
     static qh_status f(const qh_value *args, qh_value **result);                                   \
     const qh_job_def f##_job = {.function = #f, .fn = f, __VA_ARGS__};                             \
-    __attribute__((constructor)) static void qh__job_register_##f(void)                            \
+    __attribute__((constructor(200))) static void qh__job_register_##f(void)                       \
     {                                                                                              \
         qh__job_register_at_load(&f##_job);                                                        \
+    }                                                                                              \
+    __attribute__((constructor)) static void qh__job_enter_##f(void)                               \
+    {                                                                                              \
+        qh__job_enter_at_load();                                                                   \
     }                                                                                              \
     static qh_status f(const qh_value *args, qh_value **result)
 
 /* A job (handle on a record of the job store; the job itself runs elsewhere). */
 typedef struct qh_job qh_job;
 
-/* Must be called first thing in main by a program that defines hybrid jobs. In the process
- * a job started, it runs the job's function (with the job's arguments, saving its result
- * or its error), sets *exit_code and returns true: main should return *exit_code. In every
- * other process it remembers argv (a job re-runs this program) and returns false. */
+/* Optional for jobs defined with QH_HYBRID_JOB (their process runs the function before
+ * main; in a program that calls this first in main, it then simply returns false there).
+ * Needed only for a definition registered at run time with qh_job_register: register it,
+ * then call this before qh_job_call. In the process such a job started, it runs the job's
+ * function (with the job's arguments, saving its result or its error), sets *exit_code and
+ * returns true: main should return *exit_code. In every other process it remembers argv
+ * (the job's process gets the same arguments) and returns false. The qhybrid command's
+ * main also supervises jobs through it (QH_SUPERVISE). */
 QH_EXPORT bool qh_job_dispatch(int argc, char **argv, int *exit_code);
 
 /* Starts a job of `def` with the arguments *args (a map; NULL = no arguments; ownership
@@ -200,7 +227,11 @@ QH_EXPORT bool qh_job_dispatch(int argc, char **argv, int *exit_code);
  * reference, a NaN or an infinity, or a name or option is invalid;
  * EEXIST when def->job_name is taken. The job is recorded QUEUED and runs when its device
  * is free; with def->local it runs in this process before the call returns, and with
- * def->wait_until_complete the call returns once it has ended. *out is the handle. */
+ * def->wait_until_complete the call returns once it has ended. *out is the handle.
+ * ENOTFOUND when the qhybrid command, which supervises the job, cannot be found (it is
+ * looked for next to libqhybrid, in the build tree and under the installation prefix;
+ * QH_SUPERVISOR_EXE names it explicitly). ESTATE, saying what to add, for a definition
+ * registered at run time in a program that has not called qh_job_dispatch. */
 QH_EXPORT qh_status qh_job_call(const qh_job_def *def, qh_value **args, qh_job **out);
 
 /* Opens the job named `name_or_id` (its name, or its numeric id) in the store. */
@@ -220,7 +251,8 @@ QH_EXPORT qh_status qh_job_state_of(qh_job *job, qh_job_state *state, char *sub_
 /* The printed status, e.g. "RUNNING: OPTIMIZING_FOR_HARDWARE" (a caller-owned string). */
 QH_EXPORT char *qh_job_status(qh_job *job);
 
-/* Waits up to timeout_ms (< 0: forever) for the job to end. ETIMEDOUT when it has not. */
+/* Waits up to timeout_ms (< 0: forever) for the job to end (DONE, ERROR or CANCELED; a
+ * CANCELLING job has not ended). ETIMEDOUT when it has not. */
 QH_EXPORT qh_status qh_job_wait(qh_job *job, int timeout_ms);
 
 /* Waits for the job to end (up to timeout_ms, < 0 forever) and gives its result (*out is
@@ -228,24 +260,48 @@ QH_EXPORT qh_status qh_job_wait(qh_job *job, int timeout_ms);
  * its error message; CANCELED returns ECANCELED. */
 QH_EXPORT qh_status qh_job_result(qh_job *job, int timeout_ms, qh_value **out);
 
-/* The job's log so far (stdout and stderr lines with their times); caller-owned. */
+/* The job's log so far (stdout and stderr lines with their times): every byte its log
+ * limit kept (see qh_job_logs_read); caller-owned. */
 QH_EXPORT qh_status qh_job_logs(qh_job *job, char **out);
 
 /* The job's metrics: a list of maps {name, value, iteration, timestamp}; caller-owned. */
 QH_EXPORT qh_status qh_job_metrics(qh_job *job, qh_value **out);
 
-/* Cancels the job in any non-terminal state: a queued job leaves its queue, a running one
- * is stopped with its whole process tree. ESTATE when it has already ended. qh_job_stop is
- * the same call under Qiskit Serverless's name. */
+/* Cancels the job in any non-terminal state: a queued job leaves its queue and is CANCELED
+ * at once; a started one becomes CANCELLING while its supervisor stops the whole process
+ * tree (SIGTERM, SIGKILL 3 s later), keeping the device until every process is gone, and
+ * then CANCELED. Canceling a CANCELLING job does nothing. ESTATE when it has already ended.
+ * qh_job_stop is the same call under Qiskit Serverless's name. */
 QH_EXPORT qh_status qh_job_cancel(qh_job *job);
 QH_EXPORT qh_status qh_job_stop(qh_job *job);
 
 /* The job's log from byte `offset` on: up to `size` bytes copied into buf, *got (may be 0)
- * of them. *got is 0 at the end of what is written so far, and for a job that has written
- * nothing yet; the log only grows while the job runs, so a follower reads on from where
- * it stopped. QH_EIO when the log cannot be read. */
+ * of them. Offsets count the job's whole output, also what its log limit dropped: the log
+ * keeps its newest bytes (up to the limit, in the files log.1 and log of its directory;
+ * log begins with a line saying how many bytes were dropped), and reading from an offset
+ * that was dropped reads from the oldest byte kept. *got is 0 at the end of what is
+ * written so far, and for a job that has written nothing yet. QH_EIO when the log cannot
+ * be read. */
 QH_EXPORT qh_status qh_job_logs_read(qh_job *job, uint64_t offset, char *buf, size_t size,
                                      size_t *got);
+
+/* The same for a reader that keeps its place (a follower): *offset is first moved to the
+ * oldest byte kept when it points at dropped output, then advanced by *got. */
+QH_EXPORT qh_status qh_job_logs_read_next(qh_job *job, uint64_t *offset, char *buf, size_t size,
+                                          size_t *got);
+
+/* The last `lines` lines of the job's log (fewer when it has fewer), read from its end
+ * without reading the rest: *out is a caller-owned string, "" for an empty log; *end (may
+ * be NULL) gets the offset just past it, where a follower reads on. QH_EIO when the log
+ * cannot be read. */
+QH_EXPORT qh_status qh_job_logs_tail(qh_job *job, size_t lines, char **out, uint64_t *end);
+
+/* Copies the job's output archive, model.tar.gz (Amazon Braket's name: a gzip-compressed tar
+ * of every file its program wrote under its results directory, packed when the job ended),
+ * to dest_path, replacing it atomically; a job that ended in ERROR has one too when
+ * packing was possible. ESTATE while the job has not ended, ENOTFOUND when it has no
+ * archive (its results could not be packed), QH_EIO when dest_path cannot be written. */
+QH_EXPORT qh_status qh_job_output_archive(qh_job *job, const char *dest_path);
 
 /* The job's state transitions, oldest first: a list of maps {state, sub_status, time}
  * (time in seconds since 1970); caller-owned. */
@@ -342,6 +398,7 @@ typedef struct qh_job_submit_opts {
     const char *working_dir;               /* where it runs; NULL: the current directory */
     const char *scheduler;     /* as qh_job_def's: "local", "slurm" or NULL (the default) */
     const qh_job_slurm *slurm; /* Slurm's options (NULL: Slurm's defaults) */
+    uint64_t log_limit;        /* as qh_job_def's: bytes its log keeps (0: the default) */
 } qh_job_submit_opts;
 
 /* Records the program as a QUEUED job and starts the detached process that supervises it
@@ -400,6 +457,10 @@ QH_EXPORT qh_status qh_job_save_checkpoint(const qh_value *value, const char *fo
 /* Loads the checkpoint saved by job `job_name` (NULL: this job) from this job's checkpoint
  * dir (.json first, then .h5); ENOTFOUND when there is none. *out is caller-owned. */
 QH_EXPORT qh_status qh_job_load_checkpoint(const char *job_name, qh_value **out);
+
+/* Internal: the job's own process, from QH_HYBRID_JOB's second constructor: when the
+ * environment names a registered job, runs it and exits with its status. */
+QH_EXPORT void qh__job_enter_at_load(void);
 
 /* Internal: registration from QH_HYBRID_JOB's constructor (prints to stderr on conflict). */
 QH_EXPORT void qh__job_register_at_load(const qh_job_def *def);

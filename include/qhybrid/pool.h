@@ -245,6 +245,8 @@ typedef struct qh_broker_stats {
     uint64_t values_lost;         /* held values lost with their worker */
     uint64_t placed_near_inputs;  /* tasks placed on the worker holding most of their inputs */
     uint64_t rejected_unfit;      /* tasks refused: no worker could ever run them */
+    uint64_t messages_deferred;   /* messages a peer's full queue refused, kept and sent later */
+    uint64_t peers_dropped_slow;  /* peers dropped for not reading their messages */
 } qh_broker_stats;
 
 /* Reads the broker's counters (thread-safe; each is exact, the set is not one snapshot).

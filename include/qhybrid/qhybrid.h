@@ -37,8 +37,9 @@
 #include "qhybrid/task.h"
 #include "qhybrid/value.h"
 
-/* hybrid jobs, functions and the data store (libqhybrid) */
+/* hybrid jobs, devices, functions and the data store (libqhybrid) */
 #include "qhybrid/archive.h"
+#include "qhybrid/device.h"
 #include "qhybrid/files.h"
 #include "qhybrid/function.h"
 #include "qhybrid/job.h"

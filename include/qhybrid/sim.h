@@ -30,6 +30,9 @@ typedef struct qh_sim_options {
     int statevector;                 /* 1 = return the final amplitudes */
     const char *const *expectations; /* Pauli strings (see qh_state_expectation) */
     size_t num_expectations;         /* entries of expectations */
+    int estimate_expectations;       /* 1 = with shots > 0, also estimate each expectation
+                                        from `shots` samples of its own, measured in the
+                                        string's basis (see expectation_estimates) */
     uint64_t max_memory;             /* bytes the run may allocate; 0 = what is available */
     unsigned threads;                /* OpenMP threads; 0 = the runtime's default */
     qh_plan_options plan;            /* compilation switches */
@@ -78,6 +81,16 @@ typedef struct qh_sim_result {
     int sharded;                 /* 1 if the state was split over the ranks */
     uint64_t exchanges;          /* qubit swaps between ranks (this rank) */
     uint64_t bytes_exchanged;    /* bytes this rank sent for them */
+
+    /* With estimate_expectations and shots > 0 (NULL otherwise, and for circuits simulated
+     * as trajectories): each expectation as a device measuring `shots` times would report
+     * it. A copy of the final state is rotated so that the string's X and Y factors read as
+     * Z (h; sdg then h), `shots` samples are drawn, and the mean of the +1/-1 products over
+     * the string's qubits is the estimate; its standard error is
+     * sqrt((1 - mean^2) / (shots - 1)). Seeded from `seed` after the counts; on rank 0 only
+     * under MPI, like the counts. */
+    double *expectation_estimates; /* one per asked string */
+    double *expectation_errors;    /* the standard error of each estimate */
 } qh_sim_result;
 
 /* Simulates c. On success the caller owns *out (free with qh_sim_result_destroy).
@@ -88,7 +101,8 @@ QH_EXPORT qh_status qh_sim_run(const qh_circuit *c, const qh_sim_options *opts,
 
 /* Writes the result to an HDF5 file: datasets `probabilities` (float64), `statevector`
  * (compound of doubles `r`, `i`), `counts/bitstrings` + `counts/values`,
- * `expectations/names` + `expectations/values`, as present, and attributes num_qubits,
+ * `expectations/names` + `expectations/values` (+ `expectations/estimates` and
+ * `expectations/standard_errors` when estimated from shots), as present, and attributes num_qubits,
  * shots, seed and circuit. The file is written under a temporary name and renamed, so a
  * reader never sees half a file. QH_EHDF5 / QH_EIO on failure. */
 QH_EXPORT qh_status qh_sim_result_write_h5(const qh_sim_result *r, const char *path,

@@ -88,7 +88,9 @@ QH_EXPORT qh_target qh_task_target(const qh_task_ctx *ctx);
 QH_EXPORT bool qh_task_canceled(const qh_task_ctx *ctx);
 
 /* Declares `fn` as a task, with target fields as designated initialisers (.cpu = 0.5, ...).
- * The pragmas let the user's fields override the defaults without -Woverride-init. */
+ * The pragmas let the user's fields override the defaults without -Woverride-init. The
+ * registration has a constructor priority, so that a hybrid job run before main (see
+ * qhybrid/job.h) finds every task of its program. */
 /* clang-format off */
 #define QH_TASK(fn, ...)                                                                           \
     _Pragma("GCC diagnostic push")                                                                 \
@@ -96,7 +98,7 @@ QH_EXPORT bool qh_task_canceled(const qh_task_ctx *ctx);
     static const qh_task_def qh__task_def_##fn = {                                                 \
         #fn, fn, {.cpu = 1.0, .max_retries = 3, __VA_ARGS__}};                                     \
     _Pragma("GCC diagnostic pop")                                                                  \
-    __attribute__((constructor)) static void qh__task_reg_##fn(void)                               \
+    __attribute__((constructor(200))) static void qh__task_reg_##fn(void)                          \
     {                                                                                              \
         qh__task_register_at_load(&qh__task_def_##fn);                                             \
     }

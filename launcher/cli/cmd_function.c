@@ -174,14 +174,16 @@ static void s_usage_run(FILE *f)
 {
     fputs("usage: qhybrid run TITLE [--arg KEY=VALUE ...] [--arg-file ARGS.json]\n"
           "                   [--version N] [--name JOB] [--device DEV] [--cpus N]\n"
-          "                   [--mem BYTES] [--wait]\n"
+          "                   [--mem BYTES] [--log-limit SIZE] [--wait]\n"
           "\n"
           "Starts a run of the function TITLE (its latest version unless --version): a job\n"
           "whose program gets the arguments from qh_job_arguments(). A VALUE is read as\n"
           "JSON when it is JSON (numbers, lists, maps, \"strings\"), else as text;\n"
           "VALUE @FILE is the content of FILE (e.g. an OpenQASM circuit). --arg-file gives\n"
           "a JSON map of arguments (--arg entries override it). --cpus / --mem set the\n"
-          "run's budget. Prints {\"id\", \"name\", \"status\"}; with --wait, returns when the\n"
+          "run's budget; --log-limit the bytes of output its log keeps (default 64M or\n"
+          "log_limit in $QH_HOME/config). Prints {\"id\", \"name\", \"status\"}; with --wait, "
+          "returns when the\n"
           "run has ended (exit 0 only if DONE).\n"
           "\n" QH__CLI_SLURM_USAGE,
           f);
@@ -227,6 +229,7 @@ int qh__cmd_run(int argc, char **argv)
                                          {"device", required_argument, NULL, 'd'},
                                          {"cpus", required_argument, NULL, 'c'},
                                          {"mem", required_argument, NULL, 'm'},
+                                         {"log-limit", required_argument, NULL, 'L'},
                                          {"wait", no_argument, NULL, 'w'},
                                          {"help", no_argument, NULL, 'h'},
                                          QH__CLI_SLURM_OPTIONS,
@@ -265,6 +268,13 @@ int qh__cmd_run(int argc, char **argv)
         case 'm':
             if (qh__parse_bytes(optarg, &ro.mem) != 0) {
                 fprintf(stderr, "qhybrid run: --mem wants a size like 8G, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'L':
+            if (qh__parse_bytes(optarg, &ro.log_limit) != 0 || ro.log_limit == 0) {
+                fprintf(stderr, "qhybrid run: --log-limit wants a size like 64M, got '%s'\n",
+                        optarg);
                 return 2;
             }
             break;

@@ -268,9 +268,10 @@ static void s_usage_status(FILE *f)
     fputs("usage: qhybrid status JOB [--json | --verbose | --names qhybrid|braket|qiskit]\n"
           "\n"
           "Prints the job's status: QUEUED, INITIALIZING, RUNNING, RUNNING: <sub-status>,\n"
-          "DONE, ERROR or CANCELED. --json prints the job as JSON; --verbose adds its\n"
-          "hyperparameters, transitions and resource usage per phase. --names braket\n"
-          "prints Amazon Braket's name instead (QUEUED, RUNNING, COMPLETED, FAILED,\n"
+          "CANCELLING (canceled, its processes still being stopped), DONE, ERROR or\n"
+          "CANCELED. --json prints the job as JSON; --verbose adds its hyperparameters,\n"
+          "transitions and resource usage per phase. --names braket prints Amazon\n"
+          "Braket's name instead (QUEUED, RUNNING, COMPLETED, FAILED, CANCELLING,\n"
           "CANCELLED), --names qiskit Qiskit Serverless's (its sub-statuses spelled\n"
           "OPTIMIZING_HARDWARE and WAITING_QPU).\n",
           f);
@@ -332,6 +333,8 @@ int qh__cmd_status(int argc, char **argv)
             printf("%s\n", ctx.info->status);
         if (ctx.info->state == QH_JOB_ERROR && ctx.info->error)
             fprintf(stderr, "%s\n", ctx.info->error);
+        else if (ctx.info->state == QH_JOB_QUEUED && ctx.info->error)
+            fprintf(stderr, "warning: %s\n", ctx.info->error); /* e.g. stuck in Slurm's queue */
     } else {
         s_print_rec(ctx.info, ctx.job, mode == 2);
     }
@@ -343,41 +346,75 @@ int qh__cmd_status(int argc, char **argv)
 
 static void s_usage_logs(FILE *f)
 {
-    fputs("usage: qhybrid logs JOB [-f]\n"
+    fputs("usage: qhybrid logs JOB [-f] [--tail N]\n"
           "\n"
           "Prints the job's log: its stdout and stderr lines, each with its UTC time and\n"
-          "stream. -f (--follow) keeps printing new lines until the job ends.\n",
+          "stream. --tail N prints only its last N lines (read from the end of the log);\n"
+          "-f (--follow) keeps printing new lines until the job ends. Output older than the\n"
+          "job's log limit is gone: the log then begins with a line saying how much.\n",
           f);
 }
 
-static int s_flag_follow(int c, void *ud)
+/* Options of `logs`. */
+typedef struct {
+    bool follow; /* -f */
+    long tail;   /* --tail N; -1 = the whole log */
+} s_logs_opts;
+
+static int s_flag_logs(int c, void *ud)
 {
-    if (c != 'f')
-        return 1;
-    *(bool *)ud = true;
-    return 0;
+    s_logs_opts *o = ud;
+    if (c == 'f') {
+        o->follow = true;
+        return 0;
+    }
+    if (c == 't') {
+        char *end = NULL;
+        o->tail = strtol(optarg, &end, 10);
+        if (!*optarg || *end || o->tail < 0) {
+            fprintf(stderr, "qhybrid logs: --tail wants a number of lines, got '%s'\n", optarg);
+            return 1;
+        }
+        return 0;
+    }
+    return 1;
 }
 
 int qh__cmd_logs(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"follow", no_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    bool follow = false;
+    static const struct option opts[] = {{"follow", no_argument, NULL, 'f'},
+                                         {"tail", required_argument, NULL, 't'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    s_logs_opts o = {.tail = -1};
     s_ctx ctx = {0};
-    int rc = s_parse(argc, argv, opts, "hf", s_usage_logs, s_flag_follow, &follow, &ctx);
+    int rc = s_parse(argc, argv, opts, "hf", s_usage_logs, s_flag_logs, &o, &ctx);
     if (rc != 0) {
         s_close(&ctx);
         return rc < 0 ? 0 : rc;
     }
+    bool follow = o.follow;
     uint64_t pos = 0;
     qh_job_state state = ctx.info->state;
+    if (o.tail >= 0) {
+        char *text = NULL;
+        if (qh_job_logs_tail(ctx.job, (size_t)o.tail, &text, &pos) != QH_OK) {
+            fprintf(stderr, "qhybrid logs: %s\n", qh_last_error());
+            s_close(&ctx);
+            return 1;
+        }
+        fputs(text, stdout);
+        free(text);
+        if (!follow) {
+            s_close(&ctx);
+            return 0;
+        }
+    }
     for (;;) {
         char buf[65536];
         size_t got = 0;
-        while (qh_job_logs_read(ctx.job, pos, buf, sizeof buf, &got) == QH_OK && got > 0) {
+        while (qh_job_logs_read_next(ctx.job, &pos, buf, sizeof buf, &got) == QH_OK && got > 0)
             fwrite(buf, 1, got, stdout);
-            pos += got;
-        }
         fflush(stdout);
         if (!follow || qh_job_state_terminal(state))
             break;
@@ -544,9 +581,10 @@ static void s_usage_cancel(FILE *f)
 {
     fputs("usage: qhybrid cancel JOB\n"
           "\n"
-          "Cancels the job: a queued job leaves its queue, a running one is stopped with\n"
-          "its whole process tree (SIGTERM, then SIGKILL after 3 s). Fails for a job that\n"
-          "has already ended.\n",
+          "Cancels the job: a queued job leaves its queue (CANCELED), a running one is\n"
+          "CANCELLING while its whole process tree is stopped (SIGTERM, then SIGKILL\n"
+          "after 3 s), keeping its device until the last process is gone, then CANCELED.\n"
+          "Prints the state the job is in then. Fails for a job that has already ended.\n",
           f);
 }
 
@@ -564,7 +602,9 @@ int qh__cmd_cancel(int argc, char **argv)
         fprintf(stderr, "qhybrid cancel: %s\n", qh_last_error());
         rc = 1;
     } else {
-        printf("CANCELED\n");
+        char *status = qh_job_status(ctx.job);
+        printf("%s\n", status ? status : "CANCELLING");
+        free(status);
     }
     s_close(&ctx);
     return rc;

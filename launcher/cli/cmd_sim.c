@@ -33,7 +33,10 @@ static void s_usage(FILE *f)
           "  --seed S             seed of the sampling (default 0)\n"
           "  --param NAME=VALUE   a value for a parameter of the circuit (repeatable)\n"
           "  --expect PAULI       expectation of a Pauli string, e.g. \"Z0 X3\" or a Qiskit\n"
-          "                       label \"XIZ\"; may be repeated\n"
+          "                       label \"XIZ\"; may be repeated. The exact value; with\n"
+          "                       --shots also the estimate from N shots measured in the\n"
+          "                       string's basis, with its standard error\n"
+          "  --exact              with --shots: the exact expectation values only\n"
           "  -o, --output F.h5    also write the results to an HDF5 file\n"
           "\n"
           "resources:\n"
@@ -66,6 +69,7 @@ enum {
     OPT_CHECKPOINT,
     OPT_CHECKPOINT_EVERY,
     OPT_RESUME,
+    OPT_EXACT,
     OPT_HELP,
     OPT_VERSION
 };
@@ -134,6 +138,23 @@ static void s_print(const qh_sim_result *r, int plan_stats)
         for (size_t i = 0; i < r->num_expectations; i++) {
             qh__json_key(&j, r->expectation_names[i]);
             qh__json_double(&j, r->expectations[i]);
+        }
+        qh__json_object_end(&j);
+    }
+    if (r->expectation_estimates) {
+        /* what a device measuring `shots` times would report (see qh_sim_result) */
+        qh__json_key(&j, "expectation_estimates");
+        qh__json_object_begin(&j);
+        for (size_t i = 0; i < r->num_expectations; i++) {
+            qh__json_key(&j, r->expectation_names[i]);
+            qh__json_object_begin(&j);
+            qh__json_key(&j, "value");
+            qh__json_double(&j, r->expectation_estimates[i]);
+            qh__json_key(&j, "stderr");
+            qh__json_double(&j, r->expectation_errors[i]);
+            qh__json_key(&j, "shots");
+            qh__json_uint(&j, r->shots);
+            qh__json_object_end(&j);
         }
         qh__json_object_end(&j);
     }
@@ -210,6 +231,7 @@ int qh__cmd_sim(int argc, char **argv)
         {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
         {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
         {"resume", required_argument, NULL, OPT_RESUME},
+        {"exact", no_argument, NULL, OPT_EXACT},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -220,7 +242,7 @@ int qh__cmd_sim(int argc, char **argv)
     const char **params = calloc((size_t)argc + 1, sizeof *params);
     size_t nparams = 0;
     double *values = NULL;
-    int shots_given = 0, plan_stats = 0, progress = isatty(STDERR_FILENO), rc = 1;
+    int shots_given = 0, plan_stats = 0, exact = 0, progress = isatty(STDERR_FILENO), rc = 1;
     qh_circuit *c = NULL;
     qh_sim_result *r = NULL;
     s_progress_state ps = {0};
@@ -258,6 +280,9 @@ int qh__cmd_sim(int argc, char **argv)
         case OPT_RESUME:
             o.resume_path = optarg;
             break;
+        case OPT_EXACT:
+            exact = 1;
+            break;
         case OPT_HELP:
             s_usage(stdout);
             rc = 0;
@@ -285,6 +310,7 @@ int qh__cmd_sim(int argc, char **argv)
         goto usage;
     }
     o.expectations = expect;
+    o.estimate_expectations = !exact;
     nparams = sa.nparams;
     shots_given = sa.shots_given;
     progress = sa.progress;
@@ -344,6 +370,9 @@ int qh__cmd_sim(int argc, char **argv)
     if (root && r->trajectory && (o.probabilities || o.statevector || o.num_expectations))
         fprintf(stderr, "qhybrid sim: note: the circuit measures in the middle; the state "
                         "results are those of one sampled trajectory\n");
+    if (root && o.shots && o.num_expectations && !exact && !r->expectation_estimates)
+        fprintf(stderr, "qhybrid sim: note: no estimates from shots for a circuit that "
+                        "measures in the middle; the expectations are exact\n");
     qh_status wst = QH_OK;
     if (root && h5)
         wst = qh_sim_result_write_h5(r, h5, path, o.seed);

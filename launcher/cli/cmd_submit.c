@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/sysinfo.h"
 #include "launcher/cli/commands.h"
 #include "launcher/cli/json_out.h"
 #include "launcher/cli/slurm_opts.h"
@@ -35,6 +36,8 @@ static void s_usage(FILE *f)
           "  --instances N          run under `mpirun -np N` (`srun` in a Slurm job)\n"
           "  --copy-checkpoints-from JOB   start from that job's checkpoints\n"
           "  --dependency LIB.so    a shared object the job loads (repeatable)\n"
+          "  --log-limit SIZE       bytes of output its log keeps, e.g. 1M (default 64M or\n"
+          "                         log_limit in $QH_HOME/config; older output is dropped)\n"
           "  --wait                 return when the job has ended (exit 0 only if "
           "DONE)\n" QH__CLI_SLURM_USAGE "  --help\n"
           "\n"
@@ -90,6 +93,7 @@ int qh__cmd_submit(int argc, char **argv)
                                          {"copy-checkpoints-from", required_argument, NULL, 'c'},
                                          {"dependency", required_argument, NULL, 'D'},
                                          {"wait", no_argument, NULL, 'w'},
+                                         {"log-limit", required_argument, NULL, 'L'},
                                          {"help", no_argument, NULL, 'h'},
                                          QH__CLI_SLURM_OPTIONS,
                                          {NULL, 0, NULL, 0}};
@@ -100,6 +104,7 @@ int qh__cmd_submit(int argc, char **argv)
     size_t nh = 0, nd = 0, nc = 0;
     char *chan_names[S_MAX_LIST] = {0};
     long instances = 1;
+    uint64_t log_limit = 0;
     bool wait = false;
     int c, rc = 1;
     qh_job *job = NULL;
@@ -153,6 +158,13 @@ int qh__cmd_submit(int argc, char **argv)
             break;
         case 'w':
             wait = true;
+            break;
+        case 'L':
+            if (qh__parse_bytes(optarg, &log_limit) != 0 || log_limit == 0) {
+                fprintf(stderr, "qhybrid submit: --log-limit wants a size like 64M, got '%s'\n",
+                        optarg);
+                return 2;
+            }
             break;
         case 'h':
             s_usage(stdout);
@@ -210,7 +222,8 @@ int qh__cmd_submit(int argc, char **argv)
                             .copy_checkpoints_from_job = copy_from,
                             .dependencies = deps,
                             .scheduler = scheduler,
-                            .slurm = &slurm};
+                            .slurm = &slurm,
+                            .log_limit = log_limit};
     if (qh_job_submit(&o, &job) != QH_OK) {
         fprintf(stderr, "qhybrid submit: %s\n", qh_last_error());
         goto done;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "launcher/cli/commands.h"
+#include "launcher/job_run.h"
 #include "qhybrid/job.h"
 
 typedef struct {
@@ -90,7 +91,9 @@ static void s_usage(FILE *out)
 int main(int argc, char **argv)
 {
     int rc;
-    /* A job's supervisor is this command run again (see qhybrid/job.h). */
+    /* Jobs are supervised by this command, run again with QH_SUPERVISE set (whoever starts
+     * them: this command, or any program through the C API). */
+    qh__supervisor_exe_is_self();
     if (qh_job_dispatch(argc, argv, &rc))
         return rc;
     if (argc < 2) {

@@ -1,5 +1,6 @@
 /* qh_circuit: a growable list of instructions plus the register table, with validation of
  * every appended instruction so that later stages can trust what they read. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -349,6 +350,51 @@ int qh_circuit_find_parameter(const qh_circuit *c, const char *name)
         if (strcmp(c->params[i], name) == 0)
             return (int)i;
     return -1;
+}
+
+/* The circuit's parameter names, comma-separated, for messages ("none" without any). */
+static void s_param_list(const qh_circuit *c, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < c->num_params && used + 1 < size; i++) {
+        int w = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", c->params[i]);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    if (c->num_params == 0)
+        snprintf(buf, size, "none");
+}
+
+qh_status qh_circuit_parameter_values(const qh_circuit *c, const char *const *names,
+                                      const double *values, size_t n, double *out)
+{
+    char list[256], what[160];
+    const char *name = qh_circuit_name(c);
+    snprintf(what, sizeof what, *name ? "the circuit '%s'" : "the circuit", name);
+    unsigned char *set = calloc(c->num_params ? c->num_params : 1, 1);
+    if (!set)
+        return QH_ERROR(QH_ENOMEM, "out of memory binding parameters");
+    qh_status st = QH_OK;
+    for (size_t k = 0; st == QH_OK && k < n; k++) {
+        int i = qh_circuit_find_parameter(c, names[k]);
+        if (i < 0) {
+            s_param_list(c, list, sizeof list);
+            st = QH_ERROR(QH_EINVAL, "%s has no parameter '%s' (its parameters: %s)", what,
+                          names[k], list);
+        } else if (set[i]) {
+            st = QH_ERROR(QH_EINVAL, "parameter '%s' is given twice", names[k]);
+        } else {
+            set[i] = 1;
+            out[i] = values[k];
+        }
+    }
+    for (unsigned i = 0; st == QH_OK && i < c->num_params; i++)
+        if (!set[i])
+            st = QH_ERROR(QH_EINVAL, "parameter '%s' of %s has no value", c->params[i], what);
+    free(set);
+    return st;
 }
 
 qh_status qh_circuit_gate_expr(qh_circuit *c, qh_gate g, const unsigned *qubits,

@@ -180,6 +180,12 @@ qh_status qh_sim_result_write_h5(const qh_sim_result *r, const char *path, const
         int e = grp < 0 ||
                 s_write_strings(grp, "names", r->expectation_names, r->num_expectations) ||
                 s_write_1d(grp, "values", H5T_NATIVE_DOUBLE, r->num_expectations, r->expectations);
+        /* the estimates from shots, when there are any, beside the exact values */
+        if (!e && r->expectation_estimates)
+            e = s_write_1d(grp, "estimates", H5T_NATIVE_DOUBLE, r->num_expectations,
+                           r->expectation_estimates) ||
+                s_write_1d(grp, "standard_errors", H5T_NATIVE_DOUBLE, r->num_expectations,
+                           r->expectation_errors);
         if (grp >= 0)
             H5Gclose(grp);
         grp = -1;
@@ -299,6 +305,21 @@ static herr_t s_put(hid_t ds, hid_t type, const qh__comm *world, int mine, const
     return e < 0 || w < 0 ? -1 : 0;
 }
 
+/* An object a rank created (a dataset, or a group when group is set), if every rank created its
+ * copy; else -1 everywhere, the copies that exist closed. The ranks then go on with the same
+ * calls (a write to -1 is skipped by all), so none waits in a collective call the others
+ * left. Collective. */
+static hid_t s_agreed(const qh__comm *world, hid_t id, int group)
+{
+    if (qh__comm_all_ok(world, id >= 0))
+        return id;
+    if (id >= 0 && group)
+        H5Gclose(id);
+    else if (id >= 0)
+        H5Dclose(id);
+    return -1;
+}
+
 /* Writes `n` strings of `width` into ds: the owner's (mine) data, collectively. */
 static herr_t s_write_strs(hid_t ds, hid_t type, const qh__comm *world, int mine, char *const *strs,
                            size_t n, size_t width)
@@ -375,14 +396,21 @@ qh_status qh__h5_write_batch(const char *path, const qh__comm *world, const qh_b
     }
     hid_t ctype = s_complex_type(), etype = s_strtype(S_ERR_WIDTH);
     int bad = 0;
-    for (size_t i = 0; i < n && !bad; i++) {
+    /* Every call below is collective: the ranks agree on each object before writing to it and
+     * on the outcome of each circuit before the next, so a failure on one rank stops all of
+     * them at the same point. */
+    for (size_t i = 0; i < n; i++) {
+        if (!qh__comm_all_ok(world, !bad)) {
+            bad = 1;
+            break;
+        }
         const uint64_t *m = meta + i * S_M_FIELDS;
         const qh_batch_item *it = &items[i];
         const qh_sim_result *r = results[i];
         const int mine = r != NULL || errors[i] != NULL;
         char gname[32];
         snprintf(gname, sizeof gname, "circuit_%06zu", i);
-        hid_t g = H5Gcreate2(f, gname, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        hid_t g = s_agreed(world, H5Gcreate2(f, gname, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), 1);
         if (g < 0) {
             bad = 1;
             break;
@@ -391,27 +419,28 @@ qh_status qh__h5_write_batch(const char *path, const qh__comm *world, const qh_b
          * (collective raw data, which the checksummed chunks need), the owner with data */
         const char *name = it->name ? it->name : "";
         hid_t nt = s_strtype(strlen(name) + 1);
-        hid_t ds = s_dataset_ck(g, "name", nt, 1);
+        hid_t ds = s_agreed(world, s_dataset_ck(g, "name", nt, 1), 0);
         if (ds < 0 || s_put(ds, nt, world, mine, name, 1) < 0)
             bad = 1;
         H5Dclose(ds);
         H5Tclose(nt);
-        ds = s_dataset_ck(g, "parameters", H5T_NATIVE_DOUBLE, it->num_param_values);
+        ds = s_agreed(world, s_dataset_ck(g, "parameters", H5T_NATIVE_DOUBLE, it->num_param_values),
+                      0);
         if (ds < 0 ||
             s_put(ds, H5T_NATIVE_DOUBLE, world, mine, it->param_values, it->num_param_values) < 0)
             bad = 1;
         H5Dclose(ds);
-        ds = s_dataset_ck(g, "seconds", H5T_NATIVE_DOUBLE, 1);
+        ds = s_agreed(world, s_dataset_ck(g, "seconds", H5T_NATIVE_DOUBLE, 1), 0);
         if (ds < 0 || s_put(ds, H5T_NATIVE_DOUBLE, world, mine, &seconds[i], 1) < 0)
             bad = 1;
         H5Dclose(ds);
         int sv = (int)m[S_M_STATUS];
-        ds = s_dataset_ck(g, "status", H5T_NATIVE_INT, 1);
+        ds = s_agreed(world, s_dataset_ck(g, "status", H5T_NATIVE_INT, 1), 0);
         if (ds < 0 || s_put(ds, H5T_NATIVE_INT, world, mine, &sv, 1) < 0)
             bad = 1;
         H5Dclose(ds);
         if (sv != QH_OK) {
-            ds = s_dataset_ck(g, "error", etype, 1);
+            ds = s_agreed(world, s_dataset_ck(g, "error", etype, 1), 0);
             if (ds < 0 || s_write_strs(ds, etype, world, mine, &errors[i], 1, S_ERR_WIDTH) < 0)
                 bad = 1;
             H5Dclose(ds);
@@ -420,17 +449,18 @@ qh_status qh__h5_write_batch(const char *path, const qh__comm *world, const qh_b
         }
         if (m[S_M_PROBS]) {
             hsize_t len = (hsize_t)1 << m[S_M_QUBITS];
-            ds = s_dataset_ck(g, "probabilities", H5T_NATIVE_DOUBLE, len);
+            ds = s_agreed(world, s_dataset_ck(g, "probabilities", H5T_NATIVE_DOUBLE, len), 0);
             if (ds < 0 ||
                 s_put(ds, H5T_NATIVE_DOUBLE, world, mine, mine ? r->probabilities : NULL, len) < 0)
                 bad = 1;
             H5Dclose(ds);
         }
         if (m[S_M_SHOTS]) {
-            hid_t cg = H5Gcreate2(g, "counts", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+            hid_t cg =
+                s_agreed(world, H5Gcreate2(g, "counts", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), 1);
             size_t nc = m[S_M_NCOUNTS], kw = m[S_M_KEYWIDTH];
             hid_t kt = s_strtype(kw);
-            ds = s_dataset_ck(cg, "bitstrings", kt, nc);
+            ds = s_agreed(world, s_dataset_ck(cg, "bitstrings", kt, nc), 0);
             char **keys = mine ? malloc((nc ? nc : 1) * sizeof *keys) : NULL;
             uint64_t *vals = mine ? malloc((nc ? nc : 1) * sizeof *vals) : NULL;
             if (mine && (!keys || !vals))
@@ -442,7 +472,7 @@ qh_status qh__h5_write_batch(const char *path, const qh__comm *world, const qh_b
             if (ds < 0 || s_write_strs(ds, kt, world, mine && keys && vals, keys, nc, kw) < 0)
                 bad = 1;
             H5Dclose(ds);
-            ds = s_dataset_ck(cg, "values", H5T_NATIVE_UINT64, nc);
+            ds = s_agreed(world, s_dataset_ck(cg, "values", H5T_NATIVE_UINT64, nc), 0);
             if (ds < 0 || s_put(ds, H5T_NATIVE_UINT64, world, mine && keys && vals, vals, nc) < 0)
                 bad = 1;
             H5Dclose(ds);
@@ -452,8 +482,9 @@ qh_status qh__h5_write_batch(const char *path, const qh__comm *world, const qh_b
             H5Gclose(cg);
         }
         if (m[S_M_NEXPECT]) {
-            hid_t eg = H5Gcreate2(g, "expectations", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-            ds = s_dataset_ck(eg, "values", H5T_NATIVE_DOUBLE, m[S_M_NEXPECT]);
+            hid_t eg = s_agreed(
+                world, H5Gcreate2(g, "expectations", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), 1);
+            ds = s_agreed(world, s_dataset_ck(eg, "values", H5T_NATIVE_DOUBLE, m[S_M_NEXPECT]), 0);
             if (ds < 0 || s_put(ds, H5T_NATIVE_DOUBLE, world, mine, mine ? r->expectations : NULL,
                                 m[S_M_NEXPECT]) < 0)
                 bad = 1;

@@ -12,6 +12,7 @@
 #include "mpi_sim/h5/h5io.h"
 #include "mpi_sim/kernels/kernels.h"
 #include "mpi_sim/plan/plan_internal.h"
+#include "mpi_sim/run/estimate.h"
 #include "mpi_sim/run/run_internal.h"
 #include "mpi_sim/shard/shard.h"
 #include "mpi_sim/state/sim_clock.h"
@@ -232,6 +233,23 @@ static qh_status s_state_results(s_engine *e, const qh_sim_options *o, qh_sim_re
             QH_CALL(qh_state_probabilities(e->s, res->probabilities));
         }
     }
+    return QH_OK;
+}
+
+/* Expectations estimated from shots (see estimate.h), each with a seed of its own. */
+static qh_status s_estimates(s_engine *e, const qh_sim_options *o, qh_sim_result *res, qh_rng *rng)
+{
+    size_t n = o->num_expectations;
+    res->expectation_estimates = calloc(n, sizeof *res->expectation_estimates);
+    res->expectation_errors = calloc(n, sizeof *res->expectation_errors);
+    qh_status st = QH_OK;
+    if (!res->expectation_estimates || !res->expectation_errors)
+        st = QH_ERROR(QH_ENOMEM, "out of memory");
+    QH_CALL(qh__comm_agree(e->comm, st));
+    for (size_t i = 0; i < n; i++)
+        QH_CALL(qh__estimate_pauli(e->s, e->sh, e->comm, res->num_qubits, o->expectations[i],
+                                   o->shots, qh_rng_next(rng), o->max_memory,
+                                   &res->expectation_estimates[i], &res->expectation_errors[i]));
     return QH_OK;
 }
 
@@ -476,6 +494,8 @@ qh_status qh__sim_run_plan(const qh_circuit *c, const qh_plan *plan, const qh_si
                 }
             }
         }
+        if (o->shots > 0 && o->estimate_expectations && o->num_expectations)
+            QH_TRY(s_estimates(&e, o, res, &rng));
     } else {
         /* Trajectories: the unitary prefix once, then each shot from a copy of it. */
         QH_TRY(s_run_unitary(&e, plan, start, plan->first_nonunitary, done_instr, o, clbits));
@@ -552,6 +572,8 @@ void qh_sim_result_destroy(qh_sim_result **pr)
     free(r->probabilities);
     free(r->statevector);
     free(r->expectations);
+    free(r->expectation_estimates);
+    free(r->expectation_errors);
     for (size_t i = 0; i < r->num_expectations && r->expectation_names; i++)
         free(r->expectation_names[i]);
     free(r->expectation_names);

@@ -159,6 +159,11 @@ void qh__shard_destroy(qh__shard **psh)
     *psh = NULL;
 }
 
+qh_precision qh__shard_precision(const qh__shard *sh)
+{
+    return qh_state_precision(sh->local);
+}
+
 void qh__shard_reset_zero(qh__shard *sh)
 {
     s_identity_layout(sh);

@@ -39,6 +39,8 @@ qh_status qh__shard_create(unsigned n, qh__comm *comm, uint64_t max_memory, uint
 qh_status qh__shard_create_precision(unsigned n, qh__comm *comm, uint64_t max_memory,
                                      uint64_t extra, qh_precision precision, qh__shard **out);
 void qh__shard_destroy(qh__shard **sh);
+/* The precision of the shard's amplitudes. Local. */
+qh_precision qh__shard_precision(const qh__shard *sh);
 
 /* Copies amplitudes and layout of src into dst (same shape). Local. */
 void qh__shard_copy(qh__shard *dst, const qh__shard *src);

@@ -234,6 +234,65 @@ static void test_shots(void **state)
     s_free(&a);
 }
 
+/* --shots with --expect: the exact value as before, and beside it the estimate from the
+ * shots (measured in the string's basis) with its standard error; --exact leaves the
+ * estimate out; a seed repeats it. */
+static void test_expectation_estimates(void **state)
+{
+    (void)state;
+    char args[1024];
+    const char *path = s_write("ry.qasm", "OPENQASM 3.0;\ninclude \"stdgates.inc\";\n"
+                                          "input float theta;\nqubit[2] q;\n"
+                                          "ry(theta) q[0];\nry(1.3) q[1];\n");
+    snprintf(args, sizeof args,
+             "sim --shots 4000 --seed 9 --param theta=0.7 --expect X0 --expect 'Z0*X1' %s", path);
+    s_run_result a = s_cli(args), b = s_cli(args);
+    assert_int_equal(a.status, 0);
+    assert_string_equal(a.out, b.out);
+    cJSON *j = cJSON_Parse(a.out);
+    assert_non_null(j);
+    cJSON *exact = cJSON_GetObjectItem(j, "expectations");
+    cJSON *est = cJSON_GetObjectItem(j, "expectation_estimates");
+    assert_non_null(est);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "counts"), "00") != NULL, 1);
+    const char *names[] = {"X0", "Z0*X1"};
+    const double want[] = {sin(0.7), cos(0.7) * sin(1.3)};
+    for (int i = 0; i < 2; i++) {
+        double ex = cJSON_GetObjectItem(exact, names[i])->valuedouble;
+        assert_true(fabs(ex - want[i]) < 1e-9);
+        cJSON *e = cJSON_GetObjectItem(est, names[i]);
+        assert_non_null(e);
+        double v = cJSON_GetObjectItem(e, "value")->valuedouble;
+        double se = cJSON_GetObjectItem(e, "stderr")->valuedouble;
+        assert_int_equal(cJSON_GetObjectItem(e, "shots")->valueint, 4000);
+        if (fabs(v - ex) > 5 * se)
+            fail_msg("%s: estimate %g +- %g, exact %g", names[i], v, se, ex);
+        assert_true(v != ex);
+        double sd = sqrt((1 - ex * ex) / 4000);
+        assert_true(se > 0.8 * sd && se < 1.2 * sd);
+    }
+    cJSON_Delete(j);
+    s_free(&a);
+    s_free(&b);
+    /* --exact: the exact values only, as before estimates existed */
+    snprintf(args, sizeof args, "sim --shots 100 --exact --param theta=0.7 --expect X0 %s", path);
+    a = s_cli(args);
+    assert_int_equal(a.status, 0);
+    j = cJSON_Parse(a.out);
+    assert_null(cJSON_GetObjectItem(j, "expectation_estimates"));
+    assert_true(
+        fabs(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "expectations"), "X0")->valuedouble -
+             sin(0.7)) < 1e-9);
+    cJSON_Delete(j);
+    s_free(&a);
+    /* without shots there is nothing to estimate from */
+    snprintf(args, sizeof args, "sim --param theta=0.7 --expect X0 %s", path);
+    a = s_cli(args);
+    assert_int_equal(a.status, 0);
+    assert_null(strstr(a.out, "expectation_estimates"));
+    s_free(&a);
+}
+
 static void test_hdf5_output(void **state)
 {
     (void)state;
@@ -256,6 +315,8 @@ static void test_hdf5_output(void **state)
     assert_non_null(strstr(dump, "H5T_IEEE_F64LE \"i\""));
     assert_non_null(strstr(dump, "GROUP \"counts\""));
     assert_non_null(strstr(dump, "GROUP \"expectations\""));
+    assert_non_null(strstr(dump, "DATASET \"estimates\""));
+    assert_non_null(strstr(dump, "DATASET \"standard_errors\""));
     assert_non_null(strstr(dump, "ATTRIBUTE \"num_qubits\""));
     free(dump);
     snprintf(cmd, sizeof cmd, "h5dump -d /probabilities -y -w 0 %s > %s/dump 2>&1", h5, s_dir);
@@ -368,13 +429,15 @@ static double s_max_diff(const char *a_json, const char *b_json)
     cJSON *sa = cJSON_GetObjectItem(a, "statevector"), *sb = cJSON_GetObjectItem(b, "statevector");
     assert_int_equal(cJSON_GetArraySize(sa), cJSON_GetArraySize(sb));
     double d = 0;
-    for (int i = 0; i < cJSON_GetArraySize(sa); i++)
-        for (int k = 0; k < 2; k++) {
-            double x = cJSON_GetArrayItem(cJSON_GetArrayItem(sa, i), k)->valuedouble;
-            double y = cJSON_GetArrayItem(cJSON_GetArrayItem(sb, i), k)->valuedouble;
-            if (fabs(x - y) > d)
-                d = fabs(x - y);
-        }
+    /* Walked in step: cJSON arrays are lists, so indexing each element would take a time
+     * quadratic in the 2^16 amplitudes (a minute and more under the sanitizers). */
+    for (cJSON *x = sa->child, *y = sb->child; x && y; x = x->next, y = y->next) {
+        assert_int_equal(cJSON_GetArraySize(x), 2);
+        assert_int_equal(cJSON_GetArraySize(y), 2);
+        double re = fabs(x->child->valuedouble - y->child->valuedouble);
+        double im = fabs(x->child->next->valuedouble - y->child->next->valuedouble);
+        d = fmax(d, fmax(re, im));
+    }
     cJSON_Delete(a);
     cJSON_Delete(b);
     return d;
@@ -714,6 +777,7 @@ int main(void)
         cmocka_unit_test(test_plan_stats),
         cmocka_unit_test(test_plan_switches),
         cmocka_unit_test(test_shots),
+        cmocka_unit_test(test_expectation_estimates),
         cmocka_unit_test(test_hdf5_output),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_checkpoint),

@@ -5,6 +5,7 @@
  *   exit N          prints two lines and exits with status N
  *   ckpt-loop       saves 4 MiB JSON checkpoints {i, pad} forever (killed by the test)
  *   sleep-tree      writes its pid and a child's pid to pids.txt in its cwd, then sleeps
+ *   stubborn        the same, both ignoring SIGTERM (only SIGKILL stops them)
  *   ranks           every rank logs a metric and saves a result (multi-instance test)
  *   call-nan        starts hybrid job nan_job (returns a NaN) and waits for it
  *   call-fail       starts hybrid job fail_job (returns an error) and waits for it
@@ -168,8 +169,10 @@ static int s_ckpt_loop(void)
     }
 }
 
-static int s_sleep_tree(void)
+static int s_sleep_tree(bool stubborn)
 {
+    if (stubborn)
+        signal(SIGTERM, SIG_IGN); /* the child inherits it */
     pid_t child = fork();
     if (child == 0) {
         sleep(300);
@@ -419,7 +422,9 @@ int main(int argc, char **argv)
     if (strcmp(mode, "ckpt-loop") == 0)
         return s_ckpt_loop();
     if (strcmp(mode, "sleep-tree") == 0)
-        return s_sleep_tree();
+        return s_sleep_tree(false);
+    if (strcmp(mode, "stubborn") == 0)
+        return s_sleep_tree(true);
     if (strcmp(mode, "ranks") == 0)
         return s_ranks();
     if (strcmp(mode, "call-nan") == 0)

@@ -1,8 +1,9 @@
 /* Functions end to end through the command line: upload versions, runs keeping their
  * version, arguments of every kind (and @file), each end state and its message, the run's
- * budget as the tasks see it, resource usage per sub-status (wall, CPU, simulator time,
- * and the program's own merged in), delete, and the transpile_remote example with the
- * data store round trip. Each test has its own QH_HOME. */
+ * budget as the tasks see it (and the log's note of a budget above the machine's CPUs),
+ * resource usage per sub-status (wall, CPU, simulator time, and the program's own merged
+ * in), delete, and the transpile_remote example with the data store round trip. Each
+ * test has its own QH_HOME. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include <cmocka.h>
 
 #include "core/file.h"
+#include "core/sysinfo.h"
 #include "launcher/fsutil.h"
 #include "tests/launcher/launcher_test.h"
 
@@ -470,6 +472,33 @@ static void test_budget(void **state)
     qh_value_destroy(&r);
 }
 
+/* A budget above the machine's CPUs runs, and its log says so once, with both numbers. */
+static void test_cpus_over_machine(void **state)
+{
+    (void)state;
+    s_upload_prog("big");
+    unsigned have = qh__cpu_count();
+    char extra[128], want[128];
+    snprintf(extra, sizeof extra, "--cpus %u --arg mode=quiet --arg code=0", have + 14);
+    qh_value *v = s_run_wait("big", "big-1", extra, 0);
+    assert_string_equal(qh_value_str(qh_value_get(v, "status"), NULL), "DONE");
+    qh_value_destroy(&v);
+    char *out = NULL;
+    assert_int_equal(s_sh(&out, "%s logs big-1", CLI), 0);
+    snprintf(want, sizeof want, "the job asks for %u CPUs but this machine has %u", have + 14,
+             have);
+    const char *at = strstr(out, want);
+    if (!at || strstr(at + strlen(want), "CPUs but"))
+        fail_msg("no single line '%s' in the log:\n%s", want, out);
+    free(out);
+    /* Within the machine: nothing said. */
+    v = s_run_wait("big", "big-2", "--cpus 1 --arg mode=quiet --arg code=0", 0);
+    qh_value_destroy(&v);
+    assert_int_equal(s_sh(&out, "%s logs big-2", CLI), 0);
+    assert_null(strstr(out, "CPUs but"));
+    free(out);
+}
+
 static void test_usage_per_phase(void **state)
 {
     (void)state;
@@ -665,6 +694,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_upload_outside_link, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_end_states, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_budget, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_cpus_over_machine, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_usage_per_phase, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_transpile_remote, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_data_dir_read_only, s_setup, s_teardown),

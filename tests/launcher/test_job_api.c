@@ -220,12 +220,9 @@ static void test_metrics_plot(void **state)
     qh_value_destroy(&list);
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-    /* Jobs are supervised by a process running this program again (qhybrid/job.h). */
-    int rc = 0;
-    if (qh_job_dispatch(argc, argv, &rc))
-        return rc;
+    /* No qh_job_dispatch: the jobs submitted here are supervised by the qhybrid command. */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_submit_and_info, qh_test_home_setup,
                                         qh_test_home_teardown),

@@ -20,18 +20,21 @@
 static void test_every_transition(void **state)
 {
     (void)state;
-    /* allowed[from][to], in the order QUEUED, INITIALIZING, RUNNING, DONE, ERROR, CANCELED */
-    static const int allowed[6][6] = {
-        /*        Q  I  R  D  E  C */
-        /* Q */ {0, 1, 0, 0, 1, 1},
-        /* I */ {0, 0, 1, 0, 1, 1},
-        /* R */ {0, 0, 1, 1, 1, 1},
-        /* D */ {0, 0, 0, 0, 0, 0},
-        /* E */ {0, 0, 0, 0, 0, 0},
-        /* C */ {0, 0, 0, 0, 0, 0},
+    /* allowed[from][to], in the order QUEUED, INITIALIZING, RUNNING, DONE, ERROR, CANCELED,
+     * CANCELLING: a started job may be CANCELLING, which only ever becomes CANCELED. */
+    static const int allowed[7][7] = {
+        /*        Q  I  R  D  E  C  Cl */
+        /* Q  */ {0, 1, 0, 0, 1, 1, 0},
+        /* I  */ {0, 0, 1, 0, 1, 1, 1},
+        /* R  */ {0, 0, 1, 1, 1, 1, 1},
+        /* D  */ {0, 0, 0, 0, 0, 0, 0},
+        /* E  */ {0, 0, 0, 0, 0, 0, 0},
+        /* C  */ {0, 0, 0, 0, 0, 0, 0},
+        /* Cl */ {0, 0, 0, 0, 0, 1, 0},
     };
-    for (int f = 0; f < 6; f++)
-        for (int t = 0; t < 6; t++) {
+    assert_int_equal(QH_JOB_NUM_STATES, 7);
+    for (int f = 0; f < 7; f++)
+        for (int t = 0; t < 7; t++) {
             bool got = qh_job_transition_allowed((qh_job_state)f, (qh_job_state)t);
             if (got != (allowed[f][t] != 0))
                 fail_msg("%s -> %s: expected %s", qh_job_state_name((qh_job_state)f),
@@ -42,14 +45,15 @@ static void test_every_transition(void **state)
     assert_true(qh_job_state_terminal(QH_JOB_ERROR));
     assert_true(qh_job_state_terminal(QH_JOB_CANCELED));
     assert_false(qh_job_state_terminal(QH_JOB_RUNNING));
+    assert_false(qh_job_state_terminal(QH_JOB_CANCELLING));
 }
 
 static void test_state_names(void **state)
 {
     (void)state;
-    static const char *const names[] = {"QUEUED", "INITIALIZING", "RUNNING",
-                                        "DONE",   "ERROR",        "CANCELED"};
-    for (int i = 0; i < 6; i++) {
+    static const char *const names[] = {"QUEUED", "INITIALIZING", "RUNNING",   "DONE",
+                                        "ERROR",  "CANCELED",     "CANCELLING"};
+    for (int i = 0; i < 7; i++) {
         assert_string_equal(qh_job_state_name((qh_job_state)i), names[i]);
         qh_job_state s;
         assert_int_equal(qh_job_state_parse(names[i], &s), QH_OK);
@@ -100,8 +104,9 @@ static void test_sub_statuses(void **state)
 static void test_braket_names(void **state)
 {
     (void)state;
-    static const char *const want[] = {"QUEUED",    "RUNNING", "RUNNING",
-                                       "COMPLETED", "FAILED",  "CANCELLED"};
+    static const char *const want[] = {"QUEUED", "RUNNING",   "RUNNING",   "COMPLETED",
+                                       "FAILED", "CANCELLED", "CANCELLING"};
+    assert_int_equal(sizeof want / sizeof want[0], QH_JOB_NUM_STATES);
     for (int s = 0; s < QH_JOB_NUM_STATES; s++)
         assert_string_equal(qh_job_status_braket_name((qh_job_state)s), want[s]);
     assert_string_equal(qh_job_status_braket_name(QH_JOB_NUM_STATES), "UNKNOWN");

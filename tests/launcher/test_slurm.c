@@ -1,11 +1,11 @@
 /* Jobs run by a real Slurm (the one-node cluster scripts/slurm-up.sh starts for the test
  * fixture; SLURM_CONF names it): a job reaches DONE with its result and its Slurm job id
- * recorded; a canceled one is CANCELED and its processes are gone; one over its time limit
- * is ERROR naming TIMEOUT; a 2-instance job runs both ranks under srun; jobs of one device
- * wait for each other through a Slurm dependency; bad scheduler options are refused with a
- * message; a function's run and a QH_HYBRID_JOB called from C (QH_SCHEDULER) go through
- * Slurm too; a task pool started as one Slurm job runs tasks for a client that was told
- * nothing but QH_HOME, and stops. Without a running Slurm every test fails, saying so. */
+ * recorded; a canceled one is CANCELLING, then CANCELED with its processes gone; one over
+ * its time limit is ERROR naming TIMEOUT; a 2-instance job runs both ranks under srun; jobs
+ * of one device wait for each other through a Slurm dependency; bad scheduler options are
+ * refused with a message; a function's run and a QH_HYBRID_JOB called from C (QH_SCHEDULER)
+ * go through Slurm too; a task pool started as one Slurm job runs tasks for a client that
+ * was told nothing but QH_HOME, and stops. Without a running Slurm every test fails, saying so. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -117,12 +117,12 @@ static void test_done(void **state)
     assert_non_null(r->slurm_id);
     assert_non_null(r->result);
     assert_non_null(strstr(r->slurm, "\"time\":\"5\""));
-    /* The supervisor records DONE before its batch script exits: Slurm may still be
-     * COMPLETING for a moment. */
+    /* The supervisor records DONE before its batch script exits: Slurm may still say
+     * RUNNING (the supervisor finishing) or COMPLETING for a moment. */
     char *st = NULL;
     for (int i = 0; i < 100; i++) {
         st = s_slurm_state(r->slurm_id);
-        if (strcmp(st, "COMPLETING") != 0)
+        if (strcmp(st, "COMPLETING") != 0 && strcmp(st, "RUNNING") != 0)
             break;
         free(st);
         st = NULL;
@@ -162,9 +162,13 @@ static void test_cancel(void **state)
     s_read_pids(&parent, &child);
     assert_int_equal(qh_test_sh(&out, "%s cancel s-cancel", CLI), 0);
     free(out);
+    /* CANCELLING until its processes are gone (Slurm says its job has ended), then
+     * CANCELED. */
     char *st = s_status("s-cancel");
-    assert_string_equal(st, "CANCELED");
+    if (strcmp(st, "CANCELLING") != 0 && strcmp(st, "CANCELED") != 0)
+        fail_msg("s-cancel is %s just after its cancel", st);
     free(st);
+    s_wait_status("s-cancel", "CANCELED", 60);
     s_assert_dead_soon(parent);
     s_assert_dead_soon(child);
     qh__job_rec *r = s_rec("s-cancel");
@@ -328,6 +332,51 @@ static void test_bad_options(void **state)
     qh__job_rec_free(&r);
 }
 
+/* A job asking for more cpus than the node has: Slurm takes it but can never start it
+ * (PENDING, reason PartitionConfig). It stays QUEUED, `qhybrid status` shows why on stderr and
+ * its log gets a warning, once. */
+static void test_too_big(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    assert_int_equal(qh_test_sh(&out,
+                                "%s submit --scheduler slurm --name s-big --cpus-per-task 4096 "
+                                "-- /bin/true",
+                                CLI),
+                     0);
+    free(out);
+    bool seen = false;
+    for (int i = 0; i < 100 && !seen; i++) {
+        qh_test_sh(&out, "%s status s-big 2>&1", CLI);
+        seen = strstr(out, "PENDING (PartitionConfig)") != NULL;
+        if (!seen) {
+            free(out);
+            usleep(200000);
+        }
+    }
+    if (!seen) {
+        qh_test_sh(&out, "squeue --states=all --format='%%i|%%T|%%r' 2>&1");
+        fail_msg("no reason shown for the job that cannot start; squeue:\n%s", out);
+    }
+    assert_non_null(strstr(out, "QUEUED\n")); /* the status line (stdout), and the warning */
+    assert_non_null(strstr(out, "warning: Slurm job"));
+    assert_non_null(strstr(out, "more than its partition has"));
+    free(out);
+    qh_test_sh(&out, "%s logs s-big", CLI);
+    assert_non_null(strstr(out, "warning: Slurm job"));
+    free(out);
+    /* Said once, however often asked. */
+    qh_test_sh(&out, "%s status s-big >/dev/null 2>&1; %s logs s-big | grep -c 'warning: Slurm'",
+               CLI, CLI);
+    assert_true(strncmp(out, "1\n", 2) == 0);
+    free(out);
+    assert_int_equal(qh_test_sh(&out, "%s cancel s-big", CLI), 0);
+    free(out);
+    char *st = s_status("s-big");
+    assert_string_equal(st, "CANCELED");
+    free(st);
+}
+
 /* A function's run and a QH_HYBRID_JOB called from C go through Slurm the same way. */
 static void test_run_and_call(void **state)
 {
@@ -417,6 +466,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_two_instances, s_setup, qh_test_home_teardown),
         cmocka_unit_test_setup_teardown(test_device_queue, s_setup, qh_test_home_teardown),
         cmocka_unit_test_setup_teardown(test_bad_options, s_setup, qh_test_home_teardown),
+        cmocka_unit_test_setup_teardown(test_too_big, s_setup, qh_test_home_teardown),
         cmocka_unit_test_setup_teardown(test_run_and_call, s_setup, qh_test_home_teardown),
         cmocka_unit_test_setup_teardown(test_pool, s_setup, qh_test_home_teardown),
     };

@@ -204,6 +204,27 @@ static void test_device_queue(void **state)
     assert_true(got);
     assert_int_equal(qh__store_claim(s, c, &got), QH_OK); /* only once */
     assert_false(got);
+    /* A canceled running job is CANCELLING and keeps the device until it is CANCELED. */
+    int64_t r = s_insert(s, "qr", "dev3"), n = s_insert(s, "qn", "dev3");
+    int64_t w = s_insert(s, "qw", "dev3");
+    assert_int_equal(qh__store_claim(s, r, &got), QH_OK);
+    assert_true(got);
+    assert_int_equal(qh__store_transition(s, r, QH_JOB_RUNNING, NULL, NULL), QH_OK);
+    qh_job_state now = QH_JOB_QUEUED;
+    assert_int_equal(qh__store_cancel(s, r, &now), QH_OK);
+    assert_int_equal(now, QH_JOB_CANCELLING);
+    assert_int_equal(qh__store_cancel(s, r, &now), QH_OK); /* again: nothing changes */
+    assert_int_equal(now, QH_JOB_CANCELLING);
+    assert_int_equal(qh__store_transition(s, r, QH_JOB_ERROR, NULL, "x"), QH_ESTATE);
+    assert_int_equal(qh__store_claim(s, n, &got), QH_OK);
+    assert_false(got);
+    /* A queued one is CANCELED at once. */
+    assert_int_equal(qh__store_cancel(s, w, &now), QH_OK);
+    assert_int_equal(now, QH_JOB_CANCELED);
+    assert_int_equal(qh__store_transition(s, r, QH_JOB_CANCELED, NULL, NULL), QH_OK);
+    assert_int_equal(qh__store_claim(s, n, &got), QH_OK);
+    assert_true(got);
+    assert_int_equal(qh__store_cancel(s, r, &now), QH_ESTATE); /* ended */
     qh__store_close(&s);
 }
 

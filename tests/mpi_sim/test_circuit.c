@@ -178,6 +178,38 @@ static void test_parameters(void **state)
     qh_circuit_destroy(&c);
 }
 
+/* Values given by name land at their parameters' indices; a missing, doubled or unknown
+ * name is refused with a message naming it. */
+static void test_parameters_by_name(void **state)
+{
+    (void)state;
+    qh_circuit *c = NULL;
+    assert_int_equal(qh_circuit_create(1, 0, &c), QH_OK);
+    assert_int_equal(qh_circuit_set_name(c, "ansatz"), QH_OK);
+    assert_int_equal(qh_circuit_add_parameter(c, "theta", NULL), QH_OK);
+    assert_int_equal(qh_circuit_add_parameter(c, "phi", NULL), QH_OK);
+    const char *names[] = {"phi", "theta", "gamma"};
+    const double vals[] = {0.25, 0.5, 1.0};
+    double out[2] = {-1, -1};
+    assert_int_equal(qh_circuit_parameter_values(c, names, vals, 2, out), QH_OK);
+    assert_true(out[0] == 0.5 && out[1] == 0.25);
+    assert_int_equal(qh_circuit_parameter_values(c, names, vals, 1, out), QH_EINVAL);
+    assert_non_null(
+        strstr(qh_last_error(), "parameter 'theta' of the circuit 'ansatz' has no value"));
+    assert_int_equal(qh_circuit_parameter_values(c, names, vals, 3, out), QH_EINVAL);
+    assert_non_null(strstr(qh_last_error(), "no parameter 'gamma' (its parameters: theta, phi)"));
+    const char *twice[] = {"theta", "theta"};
+    assert_int_equal(qh_circuit_parameter_values(c, twice, vals, 2, out), QH_EINVAL);
+    assert_non_null(strstr(qh_last_error(), "'theta' is given twice"));
+    qh_circuit *none = NULL;
+    assert_int_equal(qh_circuit_create(1, 0, &none), QH_OK);
+    assert_int_equal(qh_circuit_parameter_values(none, NULL, NULL, 0, out), QH_OK);
+    assert_int_equal(qh_circuit_parameter_values(none, names, vals, 1, out), QH_EINVAL);
+    assert_non_null(strstr(qh_last_error(), "(its parameters: none)"));
+    qh_circuit_destroy(&none);
+    qh_circuit_destroy(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +217,7 @@ int main(void)
         cmocka_unit_test(test_gates),
         cmocka_unit_test(test_conditions_and_clone),
         cmocka_unit_test(test_parameters),
+        cmocka_unit_test(test_parameters_by_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

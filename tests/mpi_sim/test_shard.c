@@ -48,6 +48,15 @@ static void s_diff(const qh_sim_result *dist, const qh_sim_result *one, const qh
                      dist->expectations[i], one->expectations[i], s_size);
             return;
         }
+    /* estimates from shots: the same samples of the same rotated state at every rank count */
+    for (size_t i = 0; o->estimate_expectations && i < o->num_expectations; i++)
+        if (!dist->expectation_estimates || !one->expectation_estimates ||
+            dist->expectation_estimates[i] != one->expectation_estimates[i] ||
+            dist->expectation_errors[i] != one->expectation_errors[i]) {
+            snprintf(msg, cap, "%s: the estimate of <%s> differs at %d ranks", what,
+                     o->expectations[i], s_size);
+            return;
+        }
     if (dist->num_counts != one->num_counts) {
         snprintf(msg, cap, "%s: %zu distinct outcomes against %zu at %d ranks", what,
                  dist->num_counts, one->num_counts, s_size);
@@ -102,6 +111,7 @@ static void test_random_circuits(void **state)
                                 .expectations = ex,
                                 .num_expectations = n == 10 ? 4 : 3};
             o.plan = variants[v];
+            o.estimate_expectations = v == 0;
             char what[64];
             snprintf(what, sizeof what, "random n=%u variant %u", n, v);
             s_compare(c, &o, what);

@@ -371,7 +371,8 @@ static void test_measurements(void **state)
                          .shots = 20000,
                          .seed = 5,
                          .expectations = ex,
-                         .num_expectations = 5},
+                         .num_expectations = 5,
+                         .estimate_expectations = 1},
                    os = od;
     os.plan.precision = QH_PRECISION_SINGLE;
     qh_sim_result *rd = s_run(c, &od), *rs = s_run(c, &os);
@@ -387,6 +388,13 @@ static void test_measurements(void **state)
     }
     for (size_t i = 0; i < ((size_t)1 << n); i++)
         assert_true(fabs(rs->probabilities[i] - creal(psi[i] * conj(psi[i]))) < S_TOL);
+    /* estimates from shots in the strings' bases (a rotated copy of the float state): the
+     * same seeds draw nearly the same samples as in double */
+    assert_non_null(rs->expectation_estimates);
+    for (size_t i = 0; i < 5; i++)
+        if (fabs(rs->expectation_estimates[i] - rd->expectation_estimates[i]) > 0.01)
+            fail_msg("estimate of <%s>: %g in single, %g in double", ex[i],
+                     rs->expectation_estimates[i], rd->expectation_estimates[i]);
     free(psi);
     /* counts: the same seed draws the same uniforms; an index can move only where a target
      * falls within rounding of a boundary, so nearly every shot agrees */

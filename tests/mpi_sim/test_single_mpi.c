@@ -63,6 +63,13 @@ static void s_diff(const qh_sim_result *dist, const qh_sim_result *one, const qh
                      dist->expectations[i], one->expectations[i], s_size);
             return;
         }
+    for (size_t i = 0; o->estimate_expectations && i < o->num_expectations; i++)
+        if (fabs(dist->expectation_estimates[i] - one->expectation_estimates[i]) > 0.02) {
+            snprintf(msg, cap, "%s: estimate of <%s> = %g vs %g at %d ranks", what,
+                     o->expectations[i], dist->expectation_estimates[i],
+                     one->expectation_estimates[i], s_size);
+            return;
+        }
     /* the same seed draws the same uniforms: a shot moves only where its target falls within
      * rounding of a boundary between two indices */
     if (o->shots && s_common_shots(dist, one) < o->shots - o->shots / 200)
@@ -121,7 +128,8 @@ static void test_random_circuits(void **state)
                                 .shots = 2000,
                                 .seed = 17,
                                 .expectations = ex,
-                                .num_expectations = 4};
+                                .num_expectations = 4,
+                                .estimate_expectations = 1};
             o.plan = variants[v];
             char what[64];
             snprintf(what, sizeof what, "random n=%u variant %u", n, v);
