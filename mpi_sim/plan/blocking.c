@@ -81,10 +81,14 @@ static qh_status s_plan_run(qh_plan *p, size_t lo, size_t hi, unsigned b, unsign
                 continue;
             }
             /* controls come into the block while there is room for them (the step then
-             * joins a gate program); past that a step may leave them outside */
+             * joins a gate program); past that a step may leave them outside. So may a
+             * diagonal its targets: a block has them fixed, and applies the part of the
+             * diagonal they select. */
             uint64_t ns = s | q;
             if ((unsigned)__builtin_popcountll(ns) > b)
                 ns = s | t;
+            if ((unsigned)__builtin_popcountll(ns) > b && st->kind == QH__STEP_DIAG)
+                ns = s;
             if ((unsigned)__builtin_popcountll(ns) <= b) {
                 s = ns;
                 taken[nt++] = k;
@@ -94,6 +98,13 @@ static qh_status s_plan_run(qh_plan *p, size_t lo, size_t hi, unsigned b, unsign
             }
         }
         left -= nt;
+        /* a pass of diagonals alone needs no qubit in its blocks: the lowest ones let it
+         * work in place, without copies */
+        int all_diag = 1;
+        for (size_t i = 0; i < nt && all_diag; i++)
+            all_diag = p->steps[taken[i]].kind == QH__STEP_DIAG;
+        if (all_diag)
+            s = low;
         /* the rest of the block: the lowest qubits, so that chunks are as long as possible
          * (and a block of qubits 0..b-1 is worked on in place) */
         for (unsigned q = 0; q < n && (unsigned)__builtin_popcountll(s) < b; q++)
@@ -115,8 +126,12 @@ static qh_status s_plan_run(qh_plan *p, size_t lo, size_t hi, unsigned b, unsign
             qh__step st = p->steps[taken[i]];
             st.inner = 1;
             st.pass = (unsigned)p->num_passes;
-            for (unsigned t = 0; t < st.k; t++)
-                st.bt[t] = s_rank(s, st.targets[t]);
+            st.otarg = 0;
+            for (unsigned t = 0; t < st.k; t++) {
+                const int in = s >> st.targets[t] & 1;
+                st.bt[t] = in ? s_rank(s, st.targets[t]) : QH__BT_OUTSIDE;
+                st.otarg |= in ? 0 : (uint64_t)1 << st.targets[t];
+            }
             st.bctrl = 0;
             for (unsigned q = 0; q < n; q++)
                 if ((st.ctrl & s) >> q & 1)
@@ -148,6 +163,20 @@ qh_status qh__plan_blocking(qh_plan *p, unsigned b)
     if (!out || !done || !taken)
         QH_FAIL(QH_ENOMEM, "out of memory compiling the circuit");
     p->block_bits = b;
+    /* The steps of the product start go first, in passes of their own that a run which
+     * began with the start skips whole: the other steps then share no pass with them. They
+     * may: a step joins the start only if no earlier step left out of it shares a qubit
+     * with it (start.c), and the start ends before the first measurement, reset or
+     * condition. */
+    size_t nstart = 0;
+    for (size_t i = 0; i < ns; i++)
+        nstart += p->steps[i].in_start != 0;
+    if (nstart > 0 && nstart < ns) {
+        size_t a = 0, r = nstart;
+        for (size_t i = 0; i < ns; i++)
+            out[p->steps[i].in_start ? a++ : r++] = p->steps[i];
+        memcpy(p->steps, out, ns * sizeof *out);
+    }
     for (size_t i = 0; i < ns;) {
         const qh__step *s0 = &p->steps[i];
         if (!s_blockable(s0) || s0->k > b - m) {
@@ -156,7 +185,8 @@ qh_status qh__plan_blocking(qh_plan *p, unsigned b)
             continue;
         }
         size_t j = i + 1;
-        while (j < ns && s_blockable(&p->steps[j]) && p->steps[j].k <= b - m)
+        while (j < ns && s_blockable(&p->steps[j]) && p->steps[j].k <= b - m &&
+               (p->steps[j].in_start != 0) == (s0->in_start != 0))
             j++;
         QH_TRY(s_plan_run(p, i, j, b, m, out, &nout, done, &pcap, taken));
         i = j;
@@ -181,8 +211,36 @@ fail:
 static void s_apply_block(const qh__kernel_table *kt, const qh__step *st, void *buf, unsigned b,
                           uint64_t base)
 {
-    if ((base & st->octrl) == st->octrl)
+    if ((base & st->octrl) != st->octrl)
+        return;
+    if (!st->otarg) {
         qh__step_kernel(kt, st, buf, b, st->bt, st->bctrl);
+        return;
+    }
+    /* a diagonal with targets outside the block: the entries their bits in base select */
+    double complex d[1u << QH_KERNEL_MAX_TARGETS];
+    unsigned in[QH_KERNEL_MAX_TARGETS], kin = 0, fixed = 0;
+    for (unsigned j = 0; j < st->k; j++) {
+        if (st->bt[j] != QH__BT_OUTSIDE)
+            in[kin++] = j;
+        else
+            fixed |= (unsigned)(base >> st->targets[j] & 1) << j;
+    }
+    for (unsigned e = 0; e < (1u << kin); e++) {
+        unsigned i = fixed;
+        for (unsigned j = 0; j < kin; j++)
+            i |= (e >> j & 1) << in[j];
+        d[e] = st->matrix[i];
+    }
+    unsigned pos[QH_KERNEL_MAX_TARGETS];
+    for (unsigned j = 0; j < kin; j++)
+        pos[j] = st->bt[in[j]];
+    if (kin == 0) { /* one factor for the whole block */
+        pos[0] = 0;
+        d[1] = d[0];
+        kin = 1;
+    }
+    kt->diag(buf, b, kin, pos, d);
 }
 
 /* Everything pass ps does to one block (at buf; `base` has its fixed bits). */
@@ -202,6 +260,8 @@ static void s_run_block(const qh__kernel_table *kt, const qh_plan *p, const qh__
         const qh__unit *u = &units[i];
         if (u->is_prog)
             kt->prog(buf, b, &u->prog);
+        else if (u->diag)
+            qh__diagrun_apply(u->diag, p->steps, qh__diagrows_for(kt->isa), buf, base);
         else
             s_apply_block(kt, &p->steps[u->step], buf, b, base);
     }

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "mpi_sim/plan/cost.h"
+#include "mpi_sim/plan/diagrun.h"
 #include "mpi_sim/plan/fusion.h"
 #include "mpi_sim/plan/plan_internal.h"
 #include "mpi_sim/plan/qft_detect.h"
@@ -36,12 +38,6 @@
 
 /* Smallest textbook QFT worth replacing by an FFT: below it, fused gates cost as little. */
 #define S_QFT_DETECT_MIN 4
-
-/* What an FFT of a k-qubit register costs, in passes over the state: measured at n = 26 on
- * 2 cores, 1.56 s for qh_circuit_qft and 2.1-2.2 s for a recognised QASMBench QFT, against
- * 18.6-36 ms a pass, i.e. 43-120 passes; taken low (2 per qubit) so that the FFT is given
- * up only for something clearly cheaper. */
-#define S_FFT_PASSES_PER_QUBIT 2.0
 
 /* Whether the plan will be cache-blocked. */
 static int s_blocks(const qh_plan *p, const qh_plan_options *o)
@@ -362,19 +358,45 @@ static qh_status s_fuse_with_start(qh_plan *p, unsigned kmax)
     return QH_OK;
 }
 
+/* What step st costs by model m, in passes over the state: inside a block (in cache), or on
+ * the whole state (a trip through memory at least). */
+static double s_step_cost(const qh__cost_model *m, const qh__step *st, int inner)
+{
+    double c;
+    switch (st->kind) {
+    case QH__STEP_DENSE:
+        c = qh__cost_dense(m, st->k);
+        break;
+    case QH__STEP_DIAG:
+        c = m->step_diag;
+        break;
+    case QH__STEP_MCX:
+    case QH__STEP_SWAP:
+        c = m->step_perm;
+        break;
+    case QH__STEP_QFT:
+        return m->fft_per_qubit * st->k;
+    default:
+        c = 1;
+        break;
+    }
+    return inner || c > 1 ? c : 1;
+}
+
 /* What running p on a basis state costs, in passes over the state, with the product
- * start (started) or without: a cache-blocked pass is one trip through memory plus about
- * 1.5 for each gate program it sweeps (measured: the layered circuit, 5 passes and 64
- * programs, takes 89 passes' time), any other step one; the start what writing its
- * state costs (mpi_sim/plan/start.c). */
+ * start (started) or without, by the cost model of the kernels in use (cost.c): a
+ * cache-blocked pass is one trip through memory plus what its gate programs, diagonal runs
+ * and kernels cost on blocks in cache, any other step its own trip; the start what writing
+ * its state costs (mpi_sim/plan/start.c). */
 static double s_cost(const qh_plan *p, int started)
 {
+    const qh__cost_model *m = qh__cost_model_for(qh__kernels()->isa);
     double cost = started ? p->start_cost : 0;
     for (size_t i = 0; i < p->num_steps; i++) {
         const qh__step *st = &p->steps[i];
         if (!st->inner) {
             if (!(started && st->in_start))
-                cost += st->kind == QH__STEP_QFT ? S_FFT_PASSES_PER_QUBIT * st->k : 1;
+                cost += s_step_cost(m, st, 0);
             continue;
         }
         const qh__pass *ps = &p->passes[st->pass];
@@ -384,11 +406,18 @@ static double s_cost(const qh_plan *p, int started)
         const int rest = started && ps->has_start;
         const qh__unit *units = rest ? ps->rest : ps->units;
         const size_t nu = rest ? ps->num_rest : ps->num_units;
-        cost += 1;
-        for (size_t u = 0; u < nu; u++)
-            cost += units[u].is_prog ? 1.5 : 1;
+        cost += m->pass;
+        for (size_t u = 0; u < nu; u++) {
+            if (units[u].is_prog)
+                cost += m->prog + m->prog_op * units[u].prog.nops;
+            else if (units[u].diag)
+                cost += m->diagrun;
+            else
+                cost += s_step_cost(m, &p->steps[units[u].step], 1);
+        }
         for (size_t k = ps->first; !ps->units && k < ps->end; k++)
-            cost += !(started && p->steps[k].in_start);
+            if (!(started && p->steps[k].in_start))
+                cost += s_step_cost(m, &p->steps[k], 1);
     }
     return cost;
 }
@@ -409,6 +438,7 @@ static qh_status s_create(const qh_circuit *c, const qh_plan_options *opts, cons
         return QH_ERROR(QH_ENOMEM, "out of memory compiling the circuit");
     p->num_qubits = qh_circuit_num_qubits(c);
     p->num_clbits = qh_circuit_num_clbits(c);
+    p->precision = opts->precision; /* (gate programs and diagonal runs depend on it) */
     size_t nops = qh_circuit_num_ops(c);
     p->stats.num_instructions = nops;
     QH_TRY(s_find_deferred(c, opts->keep_measurements, &deferred));
@@ -501,6 +531,11 @@ static qh_status s_create(const qh_circuit *c, const qh_plan_options *opts, cons
     }
     if (cover && cover_end == SIZE_MAX)
         cover_end = p->num_steps;
+    /* Diagonal windows are merged before the start looks at the steps (which then sees a ZZ
+     * rotation as the diagonal it is), except where the QFT's cover is to be read from the
+     * steps' numbers, which merging changes. */
+    if (!opts->no_fusion && !cover)
+        QH_TRY(qh__diag_merge(p->steps, &p->num_steps));
     if (!opts->no_product_start)
         QH_TRY(qh__start_find(p));
     if (cover) {
@@ -508,6 +543,8 @@ static qh_status s_create(const qh_circuit *c, const qh_plan_options *opts, cons
         for (size_t i = cover_first; *covered && i < cover_end; i++)
             *covered = p->steps[i].in_start;
     }
+    if (!opts->no_fusion && cover)
+        QH_TRY(qh__diag_merge(p->steps, &p->num_steps));
     const qh__kernel_table *kt = qh__kernels();
     unsigned kmax = opts->max_fused_qubits ? opts->max_fused_qubits
                                            : (kt->lane_bits > 0 ? S_FUSE_SIMD : S_FUSE_SCALAR);
@@ -608,14 +645,44 @@ qh_status qh_plan_create(const qh_circuit *c, const qh_plan_options *opts, qh_pl
      * less that way. A state that is not a basis state then runs the gates (correct, but
      * slower than the FFT): the plan is chosen for the runs that start from |0...0>. */
     int covered = 0;
+    const qh__qft_match *use = qm; /* the QFTs the chosen plan runs as FFTs */
+    size_t nuse = nqm;
     if (st == QH_OK && nqm > 0 && !opts->no_product_start)
         st = s_create(c, opts, qm + 1, nqm - 1, &qm[0], &covered, &gates);
     if (st == QH_OK && covered && s_basis_cost(gates) < s_basis_cost(p)) {
         qh_plan_destroy(&p);
         p = gates;
         gates = NULL;
+        use = qm + 1;
+        nuse = nqm - 1;
     }
     qh_plan_destroy(&gates);
+    /* The start's steps run in passes of their own (blocking.c), which suits runs that
+     * begin with it; the plan without a start may still cost less. */
+    if (st == QH_OK && p->num_start) {
+        qh_plan_options nostart = *opts;
+        nostart.no_product_start = 1;
+        st = s_create(c, &nostart, nuse ? use : NULL, nuse, NULL, NULL, &gates);
+        if (st == QH_OK && s_basis_cost(gates) < s_basis_cost(p)) {
+            qh_plan_destroy(&p);
+            p = gates;
+            gates = NULL;
+        }
+        qh_plan_destroy(&gates);
+    }
+    /* The cost model (cost.c) weighs gate programs against fused dense matrices (qsim's
+     * way), plan by plan. */
+    if (st == QH_OK && p->programs) {
+        qh_plan_options fused = *opts;
+        fused.no_programs = 1;
+        st = s_create(c, &fused, nuse ? use : NULL, nuse, NULL, NULL, &gates);
+        if (st == QH_OK && s_basis_cost(gates) < s_basis_cost(p)) {
+            qh_plan_destroy(&p);
+            p = gates;
+            gates = NULL;
+        }
+        qh_plan_destroy(&gates);
+    }
     qh__qft_matches_free(qm, nqm);
     if (st != QH_OK) {
         qh_plan_destroy(&p);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "mpi_sim/kernels/kernels.h"
+#include "mpi_sim/plan/diagrun.h"
 #include "mpi_sim/plan/step.h"
 #include "qhybrid/plan.h"
 
@@ -21,9 +22,11 @@
  * amplitudes. When qubits[] is 0..nq-1 the blocks are contiguous and worked on in place. */
 /* What a pass does to each block, in order: a gate program or one step's kernel. */
 typedef struct {
-    int is_prog;   /* 1 = prog, 0 = step */
-    qh__prog prog; /* a gate program standing for several steps (owned) */
-    size_t step;   /* the step to run (index into the plan's steps) */
+    int is_prog;       /* 1 = prog, 0 = step or diag */
+    qh__prog prog;     /* a gate program standing for several steps (owned) */
+    size_t step;       /* the step to run (index into the plan's steps) */
+    qh__diagrun *diag; /* not NULL (and is_prog 0): a diagonal run standing for several
+                          diagonal steps (owned) */
 } qh__unit;
 
 typedef struct {

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "mpi_sim/plan/cost.h"
 #include "mpi_sim/plan/plan_internal.h"
 
 /* Largest program group: 2^(lane bits + high qubits) amplitudes. */
@@ -121,7 +122,7 @@ static uint64_t s_positions(const qh__step *st);
 static int s_convertible(const qh__step *st, const qh__kernel_table *kt)
 {
     const uint64_t high = s_positions(st) & ~(((uint64_t)1 << kt->lane_bits) - 1);
-    if (st->octrl || (unsigned)__builtin_popcountll(high) > kt->prog_max_high)
+    if (st->octrl || st->otarg || (unsigned)__builtin_popcountll(high) > kt->prog_max_high)
         return 0;
     s_form f;
     switch (st->kind) {
@@ -142,7 +143,8 @@ static uint64_t s_positions(const qh__step *st)
 {
     uint64_t q = st->bctrl;
     for (unsigned j = 0; j < st->k; j++)
-        q |= (uint64_t)1 << st->bt[j];
+        if (st->bt[j] != QH__BT_OUTSIDE)
+            q |= (uint64_t)1 << st->bt[j];
     return q;
 }
 
@@ -381,11 +383,13 @@ static qh_status s_push_unit(qh__pass *ps, size_t *cap, const qh__unit *u)
 
 static void s_free_unit_array(qh__unit **units, size_t *n)
 {
-    for (size_t i = 0; i < *n; i++)
+    for (size_t i = 0; i < *n; i++) {
         if ((*units)[i].is_prog) {
             free((*units)[i].prog.ops);
             free((*units)[i].prog.coef);
         }
+        qh__diagrun_free(&(*units)[i].diag);
+    }
     free(*units);
     *units = NULL;
     *n = 0;
@@ -464,7 +468,8 @@ static size_t s_take(const s_scan *sc, uint64_t *hi, size_t limit, size_t *taken
             continue;
         looked++;
         const qh__step *s = &sc->p->steps[sc->first + k];
-        uint64_t q = s_positions(s) | s->octrl; /* octrl: only to keep the order */
+        uint64_t q = s_positions(s) | s->octrl | s->otarg; /* octrl, otarg: only to keep the
+                                                                order */
         uint64_t nh = h | (s_positions(s) & ~sc->lanemask);
         if (!(q & blocked) && s_convertible(s, sc->kt) &&
             (unsigned)__builtin_popcountll(nh) <= sc->kt->prog_max_high) {
@@ -522,7 +527,67 @@ static uint64_t s_best_seed(const s_scan *sc)
     return hi;
 }
 
-/* Builds the units of pass ps. */
+/* The diagonal steps a diagonal run starting at the first pending step can take: every
+ * pending diagonal step that no pending step left out before it shares a qubit with (they
+ * commute with each other). Writes their indices to taken, returns how many. */
+static size_t s_take_diag(const s_scan *sc, size_t *taken)
+{
+    uint64_t blocked = 0;
+    size_t nt = 0;
+    for (size_t k = sc->lo; k < sc->ns; k++) {
+        if (sc->done[k])
+            continue;
+        const qh__step *s = &sc->p->steps[sc->first + k];
+        const uint64_t q = s_positions(s) | s->octrl | s->otarg;
+        if (s->kind == QH__STEP_DIAG && !s->bctrl && !s->octrl && !(q & blocked)) {
+            taken[nt++] = k;
+            continue;
+        }
+        blocked |= q;
+    }
+    return nt;
+}
+
+/* Whether the first pending step (diagonal) starts a diagonal run, and if so the run, pushed
+ * as a unit of ps (*made = 1; taken[] holds its steps, relative to the pass). A run is made
+ * when the step cannot join a program, or when by the cost model m it does more steps per
+ * unit of cost than the program that would start there. */
+static qh_status s_diag_unit(qh__pass *ps, size_t *cap, const s_scan *sc, size_t *taken,
+                             const qh__cost_model *m, int *made)
+{
+    *made = 0;
+    /* the diagonal-run kernel (diagrows.h) is double only: in single the diagonals go to
+     * programs or to the diagonal kernel, which both have float forms */
+    if (sc->p->precision == QH_PRECISION_SINGLE)
+        return QH_OK;
+    const size_t nd = s_take_diag(sc, taken);
+    if (nd < 2)
+        return QH_OK;
+    if (s_convertible(&sc->p->steps[sc->first + sc->lo], sc->kt)) {
+        uint64_t hi = s_best_seed(sc);
+        const size_t np = s_take(sc, &hi, sc->ns, NULL);
+        /* the program's operations: about one per step */
+        if ((double)nd * (m->prog + m->prog_op * (double)np) <= (double)np * m->diagrun)
+            return QH_OK;
+    }
+    for (size_t i = 0; i < nd; i++)
+        taken[i] += sc->first; /* plan indices for the build */
+    qh__diagrun *dr = NULL;
+    qh_status st = qh__diagrun_build(sc->p->steps, taken, nd, ps->nq, &dr);
+    for (size_t i = 0; i < nd; i++)
+        taken[i] -= sc->first;
+    if (st != QH_OK || !dr)
+        return st;
+    qh__unit u = {.is_prog = 0, .diag = dr};
+    st = s_push_unit(ps, cap, &u);
+    if (st != QH_OK) {
+        qh__diagrun_free(&dr);
+        return st;
+    }
+    *made = 1;
+    return QH_OK;
+}
+
 /* Builds the units of pass ps into ps->units, leaving out the steps of the product start
  * when skip_start. */
 static qh_status s_pass_programs(const qh_plan *p, qh__pass *ps, const qh__kernel_table *kt,
@@ -542,14 +607,27 @@ static qh_status s_pass_programs(const qh_plan *p, qh__pass *ps, const qh__kerne
             left--;
         }
     s_scan sc = {.p = p, .kt = kt, .first = first, .ns = ns, .done = done, .lanemask = lanemask};
+    const qh__cost_model *cm = qh__cost_model_for(kt->isa);
     for (size_t k = 0; k < ns; k++)
-        sc.used |= s_positions(&p->steps[first + k]) | p->steps[first + k].octrl;
+        sc.used |= s_positions(&p->steps[first + k]) | p->steps[first + k].octrl |
+                   p->steps[first + k].otarg;
     while (left > 0) {
         while (done[sc.lo])
             sc.lo++;
         /* The first pending step waits for nothing: a program starts from it, or it runs
          * with its own kernel. */
-        if (!s_convertible(&p->steps[first + sc.lo], kt)) {
+        const qh__step *st0 = &p->steps[first + sc.lo];
+        if (st0->kind == QH__STEP_DIAG) {
+            int made = 0;
+            QH_TRY(s_diag_unit(ps, &cap, &sc, taken, cm, &made));
+            if (made) {
+                for (size_t i = 0; i < ps->units[ps->num_units - 1].diag->steps; i++)
+                    done[taken[i]] = 1;
+                left -= ps->units[ps->num_units - 1].diag->steps;
+                continue;
+            }
+        }
+        if (!s_convertible(st0, kt)) {
             done[sc.lo] = 1;
             qh__unit u = {.is_prog = 0, .step = first + sc.lo};
             QH_TRY(s_push_unit(ps, &cap, &u));
@@ -601,8 +679,15 @@ fail:
     return st;
 }
 
-qh_status qh__plan_programs(qh_plan *p, const qh__kernel_table *kt)
+qh_status qh__plan_programs(qh_plan *p, const qh__kernel_table *kt0)
 {
+    /* the kernels run programs of up to QH_PROG_MAX_HIGH high qubits; how many pay off
+     * (registers against sweeps) is the cost model's to say */
+    qh__kernel_table ktl = *kt0;
+    const qh__kernel_table *kt = &ktl;
+    const unsigned high = qh__cost_model_for(kt0->isa)->prog_high;
+    if (high >= 1 && high <= QH_PROG_MAX_HIGH && kt0->lane_bits + high <= 6)
+        ktl.prog_max_high = high;
     qh__plan_programs_free(p);
     if (!kt->prog || kt->lane_bits + kt->prog_max_high > 6)
         return QH_OK;

@@ -335,7 +335,8 @@ void qh__start_free(qh_plan *p)
 
 /* Whether the start, holding sum *s so far, takes step st; if so applies it. A step that
  * would leave more than S_MAX_DENSE products written whole is refused (only splits and
- * one-qubit matrices can add one); *spare is room to undo with. */
+ * one-qubit matrices can add one), and so is a diagonal that would add one; *spare is room
+ * to undo with. */
 static int s_take(s_sum *s, s_sum *spare, const qh__step *st)
 {
     if (!s_kind_ok(st))
@@ -360,7 +361,10 @@ static int s_take(s_sum *s, s_sum *spare, const qh__step *st)
     }
     s_apply(s, st);
     const unsigned after = s_num_dense(s);
-    if ((split || dense) && after > S_MAX_DENSE && after > before) {
+    /* a diagonal that adds a product written whole costs more in the write than in a
+     * diagonal run after it (plan/diagrun.c), which takes any number of them in one sweep */
+    const int diag_dense = split && st->kind == QH__STEP_DIAG && after > before;
+    if (((split || dense) && after > S_MAX_DENSE && after > before) || diag_dense) {
         s->count = count;
         if (split) {
             memcpy(s->g, spare->g, count * sizeof *s->g);

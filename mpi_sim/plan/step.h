@@ -48,6 +48,9 @@ typedef struct {
     uint64_t bctrl;                             /* inner: controls inside the block (positions) */
     uint64_t octrl;                             /* inner: controls outside it (qubits): the step
                                                    runs on the blocks where they are all one */
+    uint64_t otarg;                             /* inner diagonal: its targets outside the block
+                                                   (qubits; their bt[] is QH__BT_OUTSIDE): each
+                                                   block applies the part they select */
     unsigned *wide;                             /* QFT with k > QH_KERNEL_MAX_TARGETS: all k
                                                    qubits (owned), else NULL */
     unsigned qft_flags;                         /* QFT: QH__QFT_* of mpi_sim/state/fft.h */
@@ -57,6 +60,9 @@ typedef struct {
                                                    indices j by how soon a later step uses
                                                    them, soonest first (which to split) */
 } qh__step;
+
+/* bt[] of a diagonal step's target that lies outside the block (step.otarg). */
+#define QH__BT_OUTSIDE 64u
 
 /* The k qubits of a step: targets[], or wide[] for a QFT on more qubits than that. */
 static inline const unsigned *qh__step_qubits(const qh__step *st)

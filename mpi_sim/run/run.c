@@ -161,8 +161,11 @@ static qh_status s_checkpoint(s_engine *e, const qh_plan *p, const char *path, s
 static qh_status s_resume(s_engine *e, const qh_plan *p, const char *path, size_t *step,
                           uint64_t *instructions)
 {
-    unsigned lq;
-    double complex *a = s_eng_local(e, p->num_qubits, &lq);
+    unsigned lq = p->num_qubits;
+    /* the checkpoint's slab overwrites every amplitude, so a fresh state is not zeroed
+     * first (a run that fails to read it fails as a whole) */
+    double complex *a =
+        e->sh ? s_eng_local(e, p->num_qubits, &lq) : qh__state_amplitudes_overwrite(e->s);
     qh__checkpoint_info want = {qh__plan_hash(p), 0, 0, p->num_qubits}, got;
     QH_CALL(qh__h5_checkpoint_read(path, e->sh ? e->comm : NULL, a, lq, &want, &got));
     if (got.step > p->num_steps)

@@ -1,0 +1,66 @@
+/* The planner's cost model per instruction set (cost.h). The constants are measured, not
+ * tuned: bench/bench_cost times each kind of work on a 24-qubit state with 2 threads, as a
+ * ratio to a read+write pass over the same state timed in the same run, and prints the
+ * lines this table is copied from (docs/performance.md gives the machine and the run). */
+#include <string.h>
+
+#include "mpi_sim/plan/cost.h"
+
+/* bench/bench_cost --isa ISA --reps 5, n = 24, 2 threads, median of two runs per ISA, on
+ * 2026-12-07: a 2-core AMD EPYC VM with AVX-512 F, BW, CD, DQ, IFMA, VBMI and VL (the avx2 and
+ * generic rows are the same machine's kernels forced with --isa), load average 9-13 from
+ * other builds, so within about 30 %. prog_high is not timed here: 4 on AVX2 (16 vectors in
+ * 16 registers, some spilled) made the layered n = 26 circuit 70 programs instead of 125 and
+ * 10 % faster than 3. */
+static const qh__cost_model s_models[] = {
+    {.isa = "avx512",
+     .pass = 1.792,
+     .prog = 0.742,
+     .prog_op = 0.043,
+     .diagrun = 0.616,
+     .step_diag = 0.272,
+     .step_perm = 0.606,
+     .step_dense = {0.527, 0.746, 1.174, 2.48},
+     .fft_per_qubit = 1.624,
+     .prog_high = 4},
+    {.isa = "avx2",
+     .pass = 2.491,
+     .prog = 1.541,
+     .prog_op = 0.101,
+     .diagrun = 0.616,
+     .step_diag = 0.65,
+     .step_perm = 0.561,
+     .step_dense = {1.589, 1.043, 2.016, 5.566},
+     .fft_per_qubit = 1.693,
+     .prog_high = 4},
+    {.isa = "generic",
+     .pass = 2.084,
+     .prog = 4.48,
+     .prog_op = 0.826,
+     .diagrun = 2.015,
+     .step_diag = 1.699,
+     .step_perm = 0.543,
+     .step_dense = {3.177, 4.301, 13.274, 26.91},
+     .fft_per_qubit = 1.17,
+     .prog_high = 3},
+};
+
+const qh__cost_model *qh__cost_model_for(const char *isa)
+{
+    for (size_t i = 0; i < sizeof s_models / sizeof s_models[0]; i++)
+        if (strcmp(s_models[i].isa, isa) == 0)
+            return &s_models[i];
+    return &s_models[sizeof s_models / sizeof s_models[0] - 1];
+}
+
+double qh__cost_dense(const qh__cost_model *m, unsigned k)
+{
+    if (k == 0)
+        return m->step_diag;
+    if (k <= 4)
+        return m->step_dense[k - 1];
+    double c = m->step_dense[3];
+    for (unsigned j = 4; j < k; j++)
+        c *= 4;
+    return c;
+}
