@@ -1237,7 +1237,10 @@ void qh__shard_restore_layout(qh__shard *sh)
         cur[l] = l;
         pos[l] = l;
     }
-    qh_plan like = {.block_bits = sh->like_bits, .programs = sh->like_programs}, *lp = NULL;
+    qh_plan like = {.block_bits = sh->like_bits,
+                    .programs = sh->like_programs,
+                    .precision = qh__shard_precision(sh)},
+            *lp = NULL;
     qh_status st = steps ? QH_OK : QH_ENOMEM;
     if (steps && ns == 0)
         free(steps);
