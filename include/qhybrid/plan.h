@@ -34,6 +34,9 @@ typedef struct qh_plan_options {
                                   cache-blocked passes (for testing and comparison) */
     int no_product_start;      /* 1 = apply the opening gates to the amplitudes even when the
                                   state is a basis state (for testing and comparison) */
+    qh_precision precision;    /* of the states the plan runs on (qh_state_create_precision);
+                                  matrices stay double and are rounded by the kernels. In
+                                  single, QFTs run as their gates (no FFT: as no_fft) */
 } qh_plan_options;
 
 /* What a plan does, for --plan-stats and tests. */
@@ -62,6 +65,7 @@ typedef struct qh_plan_stats {
     size_t num_start_terms;    /* ...the number of those products (on |0...0>) */
     int start_sparse;          /* ...and each has at most 1/64 of the amplitudes non-zero
                                   (only those are written) */
+    qh_precision precision;    /* of the amplitudes the plan runs on */
 } qh_plan_stats;
 
 /* Compiles circuit c (opts may be NULL). The plan does not keep a reference to c.
@@ -75,7 +79,11 @@ QH_EXPORT unsigned qh_plan_num_qubits(const qh_plan *p);
 QH_EXPORT unsigned qh_plan_num_clbits(const qh_plan *p);
 QH_EXPORT qh_plan_stats qh_plan_get_stats(const qh_plan *p);
 
+/* The precision the plan was compiled for (qh_plan_options.precision). */
+QH_EXPORT qh_precision qh_plan_precision(const qh_plan *p);
+
 /* Applies every step of the plan to s, skipping deferred (terminal) measurements.
+ * s must have the precision the plan was compiled for (QH_EINVAL otherwise).
  * Measurements and resets that cannot be deferred draw random numbers from rng (may be
  * NULL only when the plan has none) and write outcomes into clbits (qh_plan_num_clbits
  * bytes, each 0 or 1; may be NULL when the plan has no classical bits), which conditions

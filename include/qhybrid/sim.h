@@ -35,7 +35,9 @@ typedef struct qh_sim_options {
                                         string's basis (see expectation_estimates) */
     uint64_t max_memory;             /* bytes the run may allocate; 0 = what is available */
     unsigned threads;                /* OpenMP threads; 0 = the runtime's default */
-    qh_plan_options plan;            /* compilation switches */
+    qh_plan_options plan;            /* compilation switches, and the precision of the state
+                                        (plan.precision: single halves the memory per
+                                        amplitude; checkpoints need double) */
     const double *param_values;      /* values of the circuit's parameters, in declaration
                                         order (see qh_circuit_add_parameter) */
     unsigned num_param_values;       /* entries of param_values */

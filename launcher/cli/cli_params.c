@@ -77,6 +77,13 @@ int qh__cli_sim_option(const char *cmd, int ch, const char *arg, qh__cli_sim_arg
     case QH__OPT_PROGRESS:
         a->progress = 1;
         return 1;
+    case QH__OPT_PRECISION:
+        if (qh_precision_parse(arg, &o->plan.precision) != QH_OK) {
+            fprintf(stderr, "qhybrid %s: --precision takes 'single' or 'double', not '%s'\n", cmd,
+                    arg);
+            return -1;
+        }
+        return 1;
     case QH__OPT_PARAM:
         a->params[a->nparams++] = arg;
         return 1;

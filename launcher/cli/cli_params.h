@@ -42,6 +42,7 @@ enum {
     QH__OPT_NOPROGRAMS,
     QH__OPT_PROGRESS,
     QH__OPT_PARAM,
+    QH__OPT_PRECISION,
     QH__OPT_OWN
 };
 
@@ -58,6 +59,7 @@ enum {
         {"no-qft-detect", no_argument, NULL, QH__OPT_NOQFTDETECT},                                 \
         {"no-programs", no_argument, NULL, QH__OPT_NOPROGRAMS},                                    \
         {"progress", no_argument, NULL, QH__OPT_PROGRESS},                                         \
+        {"precision", required_argument, NULL, QH__OPT_PRECISION},                                 \
     {                                                                                              \
         "param", required_argument, NULL, QH__OPT_PARAM                                            \
     }

@@ -34,6 +34,8 @@ static void s_usage(FILE *f)
           "  --shots N [--seed S], --probabilities, --expect PAULI (repeatable)\n"
           "  --threads N, --max-memory BYTES, --no-fusion, --no-blocking,\n"
           "  --no-product-start, --no-qft-detect, --no-programs\n"
+          "  --precision P        'double' (default) or 'single': float amplitudes, half the\n"
+          "                       memory per amplitude\n"
           "  --progress           progress on stderr even when it is not a terminal\n"
           "  --transpile SPEC     transpile each circuit for target SPEC (-O 1, seed 0) first\n"
           "                       and simulate its active physical qubits\n",

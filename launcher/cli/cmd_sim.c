@@ -42,6 +42,9 @@ static void s_usage(FILE *f)
           "resources:\n"
           "  --threads N          OpenMP threads (default: all cores)\n"
           "  --max-memory BYTES   refuse to use more than this (e.g. 8G)\n"
+          "  --precision P        'double' (default) or 'single': float amplitudes (8 bytes\n"
+          "                       each, so one more qubit in the same memory; results agree\n"
+          "                       to about 1e-6; QFTs run as gates, no checkpoints)\n"
           "\n"
           "checkpoints:\n"
           "  --checkpoint F.h5    save the state to F.h5 (atomically) as the run goes\n"
@@ -211,6 +214,8 @@ static void s_print(const qh_sim_result *r, int plan_stats)
         qh__json_double(&j, r->exchange_seconds);
         qh__json_key(&j, "isa");
         qh__json_string(&j, r->isa);
+        qh__json_key(&j, "precision");
+        qh__json_string(&j, qh_precision_name(s->precision));
         qh__json_key(&j, "seconds");
         qh__json_double(&j, r->seconds);
         qh__json_object_end(&j);

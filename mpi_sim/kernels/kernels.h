@@ -7,6 +7,11 @@
  * variable). All kernels are multi-threaded with OpenMP (omp_get_max_threads()) when the
  * buffer is large enough, and work in place.
  *
+ * Two precisions: the tables of qh__kernels() work on double complex amplitudes, those of
+ * qh__kernels_single() on float complex ones (same instruction sets, same lane_bits, so a plan
+ * made for one serves the other). Amplitude buffers are passed as void * for that reason;
+ * matrices and factors are double complex in both.
+ *
  * Conventions: bit j of a matrix row/column index corresponds to targets[j]; `ctrl` is a
  * mask of qubits that must all be 1 for the gate to act. Targets and controls are distinct
  * and < n. */
@@ -64,23 +69,22 @@ typedef struct qh__kernel_table {
     unsigned lane_bits; /* log2 of the amplitudes one vector register holds */
 
     /* a <- (controlled) M a, M dense 2^k x 2^k row-major, 1 <= k <= QH_KERNEL_MAX_TARGETS */
-    void (*dense)(double complex *a, unsigned n, unsigned k, const unsigned *targets, uint64_t ctrl,
+    void (*dense)(void *a, unsigned n, unsigned k, const unsigned *targets, uint64_t ctrl,
                   const double complex *m);
     /* a_i <- d[bits of i at targets] a_i, 1 <= k <= QH_KERNEL_MAX_TARGETS. Controls are
      * expressed as extra targets whose diagonal entries are 1 where the control is 0. */
-    void (*diag)(double complex *a, unsigned n, unsigned k, const unsigned *targets,
-                 const double complex *d);
+    void (*diag)(void *a, unsigned n, unsigned k, const unsigned *targets, const double complex *d);
     /* multi-controlled X on `target` */
-    void (*mcx)(double complex *a, unsigned n, unsigned target, uint64_t ctrl);
+    void (*mcx)(void *a, unsigned n, unsigned target, uint64_t ctrl);
     /* multi-controlled SWAP of qubits t0 and t1 */
-    void (*swap)(double complex *a, unsigned n, unsigned t0, unsigned t1, uint64_t ctrl);
+    void (*swap)(void *a, unsigned n, unsigned t0, unsigned t1, uint64_t ctrl);
     /* runs gate program p on the 2^n amplitudes a (one thread when called in a parallel
      * region); p->nh <= prog_max_high */
-    void (*prog)(double complex *a, unsigned n, const qh__prog *p);
+    void (*prog)(void *a, unsigned n, const qh__prog *p);
     unsigned prog_max_high; /* most high qubits of a program for this instruction set */
     /* x[l] = sum over i < nt of f[i] * rows[i][l] for every l < len (nt >= 1) */
-    void (*sum_rows)(double complex *x, size_t len, unsigned nt, const double complex *f,
-                     const double complex *const *rows);
+    void (*sum_rows)(void *x, size_t len, unsigned nt, const double complex *f,
+                     const void *const *rows);
 } qh__kernel_table;
 
 /* The table in use: the best available for this CPU unless QH_ISA names another one.
@@ -91,9 +95,17 @@ const qh__kernel_table *qh__kernels(void);
  * or this CPU does not have it. */
 const qh__kernel_table *qh__kernels_for(const char *isa);
 
-/* Per-ISA tables, defined by kernels_simd.c compiled once per instruction set. */
+/* The same for single precision: the tables whose amplitudes are float complex, of the
+ * instruction set qh__kernels() uses (or the one named). */
+const qh__kernel_table *qh__kernels_single(void);
+const qh__kernel_table *qh__kernels_single_for(const char *isa);
+
+/* Per-ISA tables, defined by kernels_simd.c compiled once per instruction set and precision. */
 extern const qh__kernel_table qh__kernels_generic;
 extern const qh__kernel_table qh__kernels_avx2;
 extern const qh__kernel_table qh__kernels_avx512;
+extern const qh__kernel_table qh__kernels_generic_single;
+extern const qh__kernel_table qh__kernels_avx2_single;
+extern const qh__kernel_table qh__kernels_avx512_single;
 
 #endif

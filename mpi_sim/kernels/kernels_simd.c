@@ -1,5 +1,7 @@
 /* The gate kernels, written once over the qv vector abstraction (simd.h) and compiled once
- * per instruction set (see mpi_sim/CMakeLists.txt).
+ * per instruction set and precision (see mpi_sim/kernels/CMakeLists.txt): amplitudes are
+ * qamp (double complex, or float complex with QH_SINGLE); matrices always arrive as double
+ * complex and are rounded to the amplitudes' precision when the lane matrices are built.
  *
  * Shape of every kernel: the qubits a gate touches are split into *low* ones (inside one
  * vector register: position < QV_LB) and *high* ones. High targets and high controls are
@@ -124,8 +126,8 @@ typedef struct {
     unsigned pat[4];                           /* lane XOR patterns: subsets of the low-target lanes
                                                   (4 = the most lanes of any instruction set) */
     uint64_t off[1u << QH_KERNEL_MAX_TARGETS]; /* offset of each high-target combination */
-    const qv *mre, *mim;     /* lane matrices [2^nh][2^nh * np] (when lanes differ) */
-    const double *ure, *uim; /* the matrix itself [2^nh][2^nh] (when all lanes agree) */
+    const qv *mre, *mim;    /* lane matrices [2^nh][2^nh * np] (when lanes differ) */
+    const qreal *ure, *uim; /* the matrix itself [2^nh][2^nh] (when all lanes agree) */
 } s_dense_ctx;
 
 /* One group: gather the 2^nh vectors (and their lane permutations), multiply, scatter.
@@ -134,9 +136,9 @@ typedef struct {
  * and no second copy of the inputs in registers. With `uni`, every lane has the same
  * coefficient, which is broadcast from the matrix (a quarter of the memory of lane
  * matrices: large fused matrices stay in L1). */
-static inline __attribute__((always_inline)) void s_dense_group(double complex *restrict a,
-                                                                uint64_t base, const s_dense_ctx *c,
-                                                                unsigned nh, unsigned np, int uni)
+static inline __attribute__((always_inline)) void s_dense_group(qamp *restrict a, uint64_t base,
+                                                                const s_dense_ctx *c, unsigned nh,
+                                                                unsigned np, int uni)
 {
     const unsigned nhv = 1u << nh, cols = nhv * np;
     qv x[1u << QH_KERNEL_MAX_TARGETS];
@@ -151,7 +153,7 @@ static inline __attribute__((always_inline)) void s_dense_group(double complex *
     for (unsigned ho = 0; ho < nhv; ho++) {
         qv re = qv_zero(), im = qv_zero();
         if (uni) {
-            const double *mr = c->ure + (size_t)ho * cols, *mi = c->uim + (size_t)ho * cols;
+            const qreal *mr = c->ure + (size_t)ho * cols, *mi = c->uim + (size_t)ho * cols;
             for (unsigned col = 0; col < cols; col++) {
                 re = qv_fma(qv_set1(mr[col]), x[col], re);
                 im = qv_fma(qv_set1(mi[col]), x[col], im);
@@ -169,8 +171,7 @@ static inline __attribute__((always_inline)) void s_dense_group(double complex *
 
 /* One walk per (nh, np, uni) shape, so that the common shapes get fully unrolled bodies. */
 #define S_DENSE_WALK(NAME, NH, NP, UNI)                                                            \
-    static void NAME(double complex *restrict a, unsigned n, const s_walk *w,                      \
-                     const s_dense_ctx *c)                                                         \
+    static void NAME(qamp *restrict a, unsigned n, const s_walk *w, const s_dense_ctx *c)          \
     {                                                                                              \
         S_FOR_GROUPS(w, n, base, { s_dense_group(a, base, c, (NH), (NP), (UNI)); });               \
     }
@@ -189,8 +190,7 @@ S_DENSE_WALK(s_dense_h1p4, 1, 4, 0)
 S_DENSE_WALK(s_dense_h2p4, 2, 4, 0)
 S_DENSE_WALK(s_dense_h3p2, 3, 2, 0)
 
-static void s_dense_any(double complex *restrict a, unsigned n, const s_walk *w,
-                        const s_dense_ctx *c)
+static void s_dense_any(qamp *restrict a, unsigned n, const s_walk *w, const s_dense_ctx *c)
 {
     const unsigned nh = c->nh, np = c->np;
     if (c->ure)
@@ -204,8 +204,8 @@ static void s_dense_any(double complex *restrict a, unsigned n, const s_walk *w,
  * instead of one vector from each half in turn - two interleaved streams a few hundred
  * bytes apart that the hardware prefetcher follows badly (measured 1.6-2.2 passes on
  * qubits 5-8). */
-static void s_dense1_burst(double complex *restrict a, unsigned n, unsigned t, const double *ur,
-                           const double *ui)
+static void s_dense1_burst(qamp *restrict a, unsigned n, unsigned t, const qreal *ur,
+                           const qreal *ui)
 {
     const qv m00r = qv_set1(ur[0]), m01r = qv_set1(ur[1]), m10r = qv_set1(ur[2]),
              m11r = qv_set1(ur[3]);
@@ -220,7 +220,7 @@ static void s_dense1_burst(double complex *restrict a, unsigned n, unsigned t, c
         /* chunk ch: burst vectors of the low half of its block and the matching high ones */
         uint64_t v = (uint64_t)ch * burst; /* index among low-half vectors */
         uint64_t blk = v / run, in = v % run;
-        double complex *lo = a + (blk << (t + 1)) + (in << QV_LB), *hi = lo + half;
+        qamp *lo = a + (blk << (t + 1)) + (in << QV_LB), *hi = lo + half;
         qv x0[S_BURST], x1[S_BURST];
         for (uint64_t j = 0; j < burst; j++)
             x0[j] = qv_load(lo + (j << QV_LB));
@@ -245,14 +245,15 @@ static void s_set_lane(double *re, double *im, unsigned lane, double complex z)
     im[2 * lane] = im[2 * lane + 1] = cimag(z);
 }
 
-static void QV_SFX(s_dense)(double complex *a, unsigned n, unsigned k, const unsigned *t,
-                            uint64_t ctrl, const double complex *m)
+static void QV_SFX(s_dense)(void *amp, unsigned n, unsigned k, const unsigned *t, uint64_t ctrl,
+                            const double complex *m)
 {
+    qamp *a = amp;
     assert(k >= 1 && k <= QH_KERNEL_MAX_TARGETS);
     if (k < 1 || k > QH_KERNEL_MAX_TARGETS) /* a caller's bug: leave the state untouched */
         return;
     if (S_LOW(n)) {
-        qh__kernels_generic.dense(a, n, k, t, ctrl, m);
+        QV_PREC(qh__kernels_generic).dense(a, n, k, t, ctrl, m);
         return;
     }
     const unsigned lanemask = QV_LANES - 1, dim = 1u << k;
@@ -289,15 +290,15 @@ static void QV_SFX(s_dense)(double complex *a, unsigned n, unsigned k, const uns
 
     if (c.np == 1 && lowctrl == 0) {
         /* Every lane sees the same matrix: broadcast it. */
-        double stack_r[256], stack_i[256];
-        double *ur = stack_r, *ui = stack_i;
+        qreal stack_r[256], stack_i[256];
+        qreal *ur = stack_r, *ui = stack_i;
         if (nent > 256) {
             ur = malloc(nent * sizeof *ur);
             ui = malloc(nent * sizeof *ui);
             if (!ur || !ui) {
                 free(ur);
                 free(ui);
-                qh__kernels_generic.dense(a, n, k, t, ctrl, m);
+                QV_PREC(qh__kernels_generic).dense(a, n, k, t, ctrl, m);
                 return;
             }
         }
@@ -309,8 +310,8 @@ static void QV_SFX(s_dense)(double complex *a, unsigned n, unsigned k, const uns
                     col |= (hin >> i & 1) << hbit[i];
                 }
                 double complex z = m[(size_t)row * dim + col];
-                ur[ho * nhv + hin] = creal(z);
-                ui[ho * nhv + hin] = cimag(z);
+                ur[ho * nhv + hin] = (qreal)creal(z);
+                ui[ho * nhv + hin] = (qreal)cimag(z);
             }
         c.ure = ur;
         c.uim = ui;
@@ -354,7 +355,7 @@ static void QV_SFX(s_dense)(double complex *a, unsigned n, unsigned k, const uns
         if (!mre || !mim) { /* tiny allocation; fall back to the scalar path */
             free(mre);
             free(mim);
-            qh__kernels_generic.dense(a, n, k, t, ctrl, m);
+            QV_PREC(qh__kernels_generic).dense(a, n, k, t, ctrl, m);
             return;
         }
     }
@@ -431,14 +432,15 @@ static void QV_SFX(s_dense)(double complex *a, unsigned n, unsigned k, const uns
 
 /* ---- diagonal matrices ------------------------------------------------------------------ */
 
-static void QV_SFX(s_diag)(double complex *a, unsigned n, unsigned k, const unsigned *t,
+static void QV_SFX(s_diag)(void *amp, unsigned n, unsigned k, const unsigned *t,
                            const double complex *d)
 {
+    qamp *a = amp;
     assert(k >= 1 && k <= QH_KERNEL_MAX_TARGETS);
     if (k < 1 || k > QH_KERNEL_MAX_TARGETS)
         return;
     if (S_LOW(n)) {
-        qh__kernels_generic.diag(a, n, k, t, d);
+        QV_PREC(qh__kernels_generic).diag(a, n, k, t, d);
         return;
     }
     unsigned nh = 0, hpos[QH_KERNEL_MAX_TARGETS], hbit[QH_KERNEL_MAX_TARGETS];
@@ -495,7 +497,7 @@ static void QV_SFX(s_diag)(double complex *a, unsigned n, unsigned k, const unsi
             unsigned h = 0;
             for (unsigned i = 0; i < nh && i < QH_KERNEL_MAX_TARGETS; i++)
                 h |= (unsigned)((idx >> hpos[i]) & 1) << i;
-            double complex *p = a + idx;
+            qamp *p = a + idx;
             qv x = qv_load(p);
             qv_store(p, qv_combine(qv_mul(dre[h], x), qv_mul(dim[h], qv_swapri(x))));
         }
@@ -506,7 +508,7 @@ static void QV_SFX(s_diag)(double complex *a, unsigned n, unsigned k, const unsi
     S_FOR_GROUPS(&w, n, base, {
         for (unsigned i = 0; i < nactive; i++) {
             unsigned h = active[i];
-            double complex *p = a + base + off[h];
+            qamp *p = a + base + off[h];
             qv v = qv_load(p);
             qv_store(p, qv_combine(qv_mul(dre[h], v), qv_mul(dim[h], qv_swapri(v))));
         }
@@ -517,8 +519,9 @@ static void QV_SFX(s_diag)(double complex *a, unsigned n, unsigned k, const unsi
 
 /* With the target or a control inside a register, a permutation is a lane shuffle: the
  * dense kernel does it at the same memory cost, exactly (products with 0 and 1). */
-static void QV_SFX(s_mcx)(double complex *a, unsigned n, unsigned target, uint64_t ctrl)
+static void QV_SFX(s_mcx)(void *amp, unsigned n, unsigned target, uint64_t ctrl)
 {
+    qamp *a = amp;
     const uint64_t lanemask = QV_LANES - 1;
     if (S_LOW(n) || S_LOW(target) || (ctrl & lanemask)) {
         static const double complex x[4] = {0, 1, 1, 0};
@@ -537,8 +540,9 @@ static void QV_SFX(s_mcx)(double complex *a, unsigned n, unsigned target, uint64
     });
 }
 
-static void QV_SFX(s_swap)(double complex *a, unsigned n, unsigned t0, unsigned t1, uint64_t ctrl)
+static void QV_SFX(s_swap)(void *amp, unsigned n, unsigned t0, unsigned t1, uint64_t ctrl)
 {
+    qamp *a = amp;
     const uint64_t lanemask = QV_LANES - 1;
     if (S_LOW(n) || S_LOW(t0) || S_LOW(t1) || (ctrl & lanemask)) {
         static const double complex sw[16] = {1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1};
@@ -730,8 +734,8 @@ _Static_assert(QV_LB + QH_PROG_MAX_HIGH <= 6, "program qubits beyond the dispatc
     S_CX(T, 0) S_CX(T, 1) S_CX(T, 2) S_CX(T, 3) S_CX(T, 4) S_CX(T, 5)
 
 #define S_PROG_FN(NH)                                                                              \
-    static void s_prog_h##NH(double complex *restrict a, unsigned n, const qh__prog *pr,           \
-                             const s_walk *w, const uint64_t *off)                                 \
+    static void s_prog_h##NH(qamp *restrict a, unsigned n, const qh__prog *pr, const s_walk *w,    \
+                             const uint64_t *off)                                                  \
     {                                                                                              \
         const qh__prog_op *ops = pr->ops;                                                          \
         const unsigned nops = pr->nops;                                                            \
@@ -776,8 +780,9 @@ S_PROG_FN(3)
 S_PROG_FN(4)
 #undef NH_
 
-static void QV_SFX(s_prog)(double complex *a, unsigned n, const qh__prog *p)
+static void QV_SFX(s_prog)(void *amp, unsigned n, const qh__prog *p)
 {
+    qamp *a = amp;
     assert(p->nh <= QH_PROG_MAX_HIGH);
     if (p->nops == 0 || p->nh > QH_PROG_MAX_HIGH || n < QV_LB + p->nh)
         return;
@@ -812,9 +817,11 @@ static void QV_SFX(s_prog)(double complex *a, unsigned n, const qh__prog *p)
 
 /* ---- sums of scaled rows ------------------------------------------------------------- */
 
-static void QV_SFX(s_sum_rows)(double complex *x, size_t len, unsigned nt, const double complex *f,
-                               const double complex *const *rows)
+static void QV_SFX(s_sum_rows)(void *out, size_t len, unsigned nt, const double complex *f,
+                               const void *const *rows_in)
 {
+    qamp *x = out;
+    const qamp *const *rows = (const qamp *const *)rows_in;
     /* f * r = combine(re(f) r, im(f) swapri(r)); combine is linear, so it is applied once to
      * the two sums */
     enum { S_TERMS = 8 }; /* terms summed per sweep of the row (in registers) */
@@ -823,8 +830,8 @@ static void QV_SFX(s_sum_rows)(double complex *x, size_t len, unsigned nt, const
     for (unsigned i0 = 0; i0 < nt; i0 += S_TERMS) {
         const unsigned m = nt - i0 < S_TERMS ? nt - i0 : S_TERMS;
         for (unsigned i = 0; i < m; i++) {
-            fr[i] = qv_set1(creal(f[i0 + i]));
-            fi[i] = qv_set1(cimag(f[i0 + i]));
+            fr[i] = qv_set1((qreal)creal(f[i0 + i]));
+            fi[i] = qv_set1((qreal)cimag(f[i0 + i]));
         }
         for (size_t l = 0; l < vl; l += QV_LANES) {
             qv a = qv_zero(), b = qv_zero();
@@ -842,7 +849,7 @@ static void QV_SFX(s_sum_rows)(double complex *x, size_t len, unsigned nt, const
         double complex v = 0;
         for (unsigned i = 0; i < nt; i++)
             v += f[i] * rows[i][l];
-        x[l] = v;
+        x[l] = (qamp)v;
     }
 }
 

@@ -208,8 +208,8 @@ fail:
 }
 
 /* Applies step st (of a pass) to a block held at buf; `base` has the block's fixed bits. */
-static void s_apply_block(const qh__kernel_table *kt, const qh__step *st, double complex *buf,
-                          unsigned b, uint64_t base)
+static void s_apply_block(const qh__kernel_table *kt, const qh__step *st, void *buf, unsigned b,
+                          uint64_t base)
 {
     if ((base & st->octrl) != st->octrl)
         return;
@@ -244,8 +244,8 @@ static void s_apply_block(const qh__kernel_table *kt, const qh__step *st, double
 }
 
 /* Everything pass ps does to one block (at buf; `base` has its fixed bits). */
-static void s_run_block(const qh__kernel_table *kt, const qh_plan *p, const qh__pass *ps,
-                        double complex *buf, unsigned b, uint64_t base, int started)
+static void s_run_block(const qh__kernel_table *kt, const qh_plan *p, const qh__pass *ps, void *buf,
+                        unsigned b, uint64_t base, int started)
 {
     if (!ps->units) {
         for (size_t i = ps->first; i < ps->end; i++)
@@ -269,23 +269,26 @@ static void s_run_block(const qh__kernel_table *kt, const qh_plan *p, const qh__
 
 /* The steps of a pass one after the other on the whole state (when no buffer is to be had). */
 static void s_run_unblocked(const qh__kernel_table *kt, const qh_plan *p, const qh__pass *ps,
-                            double complex *a, unsigned n, int started)
+                            void *a, unsigned n, int started)
 {
     for (size_t i = ps->first; i < ps->end; i++)
         if (!(started && p->steps[i].in_start))
             qh__step_kernel(kt, &p->steps[i], a, n, p->steps[i].targets, p->steps[i].ctrl);
 }
 
-void qh__pass_run(const qh_plan *p, const qh__pass *ps, double complex *a, unsigned n, int started)
+void qh__pass_run(const qh_plan *p, const qh__pass *ps, void *a_, unsigned n, int started)
 {
-    const qh__kernel_table *kt = qh__kernels();
+    const qh__kernel_table *kt = qh__plan_kernels(p);
+    /* amplitudes are moved as bytes: 16 per amplitude in double, 8 in single */
+    const size_t es = qh_precision_amplitude_bytes(p->precision);
+    char *a = a_;
     const unsigned b = ps->nq;
     const int64_t nblocks = (int64_t)1 << (n - b);
     if (ps->in_place) {
 #pragma omp parallel for schedule(static)
         for (int64_t c = 0; c < nblocks; c++) {
             const uint64_t base = (uint64_t)c << b;
-            s_run_block(kt, p, ps, a + base, b, base, started);
+            s_run_block(kt, p, ps, a + base * es, b, base, started);
         }
         return;
     }
@@ -300,10 +303,10 @@ void qh__pass_run(const qh_plan *p, const qh__pass *ps, double complex *a, unsig
             outer[no++] = q;
     const int nt = omp_get_max_threads();
     uint64_t *off = malloc(nch * sizeof *off);
-    double complex **bufs = calloc((size_t)nt, sizeof *bufs);
+    char **bufs = calloc((size_t)nt, sizeof *bufs);
     int ok = off && bufs;
     for (int t = 0; ok && t < nt; t++) {
-        bufs[t] = aligned_alloc(64, ((size_t)16) << b);
+        bufs[t] = aligned_alloc(64, es << b);
         ok = bufs[t] != NULL;
     }
     if (!ok) {
@@ -318,17 +321,17 @@ void qh__pass_run(const qh_plan *p, const qh__pass *ps, double complex *a, unsig
     }
 #pragma omp parallel
     {
-        double complex *buf = bufs[omp_get_thread_num()];
+        char *buf = bufs[omp_get_thread_num()];
 #pragma omp for schedule(static)
         for (int64_t c = 0; c < nblocks; c++) {
             uint64_t base = 0;
             for (unsigned j = 0; j < no; j++)
                 base |= (((uint64_t)c >> j) & 1) << outer[j];
             for (uint64_t u = 0; u < nch; u++)
-                memcpy(buf + (u << m), a + base + off[u], chunk * sizeof *buf);
+                memcpy(buf + (u << m) * es, a + (base + off[u]) * es, chunk * es);
             s_run_block(kt, p, ps, buf, b, base, started);
             for (uint64_t u = 0; u < nch; u++)
-                memcpy(a + base + off[u], buf + (u << m), chunk * sizeof *buf);
+                memcpy(a + (base + off[u]) * es, buf + (u << m) * es, chunk * es);
         }
     }
 done:

@@ -31,6 +31,11 @@ qh_status qh__plan_local(const qh_plan *like, qh__step *steps, size_t nsteps, un
     p->num_steps = nsteps;
     p->bound = 1;
     p->first_nonunitary = nsteps;
+    /* the whole plan's precision: its kernel table, and no diagonal runs in single (their
+     * kernel is double only; qh__plan_programs reads it from the plan). The table below
+     * only shapes fusion and programs, which single shares with double, as plan.c does. */
+    p->precision = like->precision;
+    p->stats.precision = like->precision;
     const qh__kernel_table *kt = qh__kernels();
     const unsigned b = like->block_bits;
     const int blocked = b > 0 && nl > b;

@@ -438,6 +438,7 @@ static qh_status s_create(const qh_circuit *c, const qh_plan_options *opts, cons
         return QH_ERROR(QH_ENOMEM, "out of memory compiling the circuit");
     p->num_qubits = qh_circuit_num_qubits(c);
     p->num_clbits = qh_circuit_num_clbits(c);
+    p->precision = opts->precision; /* (gate programs and diagonal runs depend on it) */
     size_t nops = qh_circuit_num_ops(c);
     p->stats.num_instructions = nops;
     QH_TRY(s_find_deferred(c, opts->keep_measurements, &deferred));
@@ -626,6 +627,15 @@ qh_status qh_plan_create(const qh_circuit *c, const qh_plan_options *opts, qh_pl
     if (!opts)
         opts = &defaults;
     *out = NULL;
+    qh_plan_options single;
+    if (opts->precision == QH_PRECISION_SINGLE) {
+        /* The FFT is double precision only: in single a QFT runs as its gates. */
+        single = *opts;
+        single.no_fft = 1;
+        opts = &single;
+    } else if (opts->precision != QH_PRECISION_DOUBLE) {
+        return QH_ERROR(QH_EINVAL, "unknown precision %d", (int)opts->precision);
+    }
     if (!opts->no_fft && !opts->no_qft_detect)
         QH_CALL(qh__qft_detect(c, S_QFT_DETECT_MIN, &qm, &nqm));
     qh_status st = s_create(c, opts, qm, nqm, NULL, NULL, &p);
@@ -678,6 +688,8 @@ qh_status qh_plan_create(const qh_circuit *c, const qh_plan_options *opts, qh_pl
         qh_plan_destroy(&p);
         return st;
     }
+    p->precision = opts->precision;
+    p->stats.precision = opts->precision;
     *out = p;
     return QH_OK;
 }
@@ -697,6 +709,16 @@ void qh_plan_destroy(qh_plan **pp)
     free(p->deferred_clbits);
     free(p);
     *pp = NULL;
+}
+
+qh_precision qh_plan_precision(const qh_plan *p)
+{
+    return p->precision;
+}
+
+const qh__kernel_table *qh__plan_kernels(const qh_plan *p)
+{
+    return p->precision == QH_PRECISION_SINGLE ? qh__kernels_single() : qh__kernels();
 }
 
 unsigned qh_plan_num_qubits(const qh_plan *p)
@@ -727,14 +749,17 @@ size_t qh_plan_deferred_measurements(const qh_plan *p, const unsigned **qubits,
 qh_status qh__plan_execute_range(const qh_plan *p, qh_state *s, size_t from, size_t to, qh_rng *rng,
                                  unsigned char *clbits)
 {
-    const qh__kernel_table *kt = qh__kernels();
+    const qh__kernel_table *kt = qh__plan_kernels(p);
     uint64_t basis;
     int started = 0, known = 0, touched = 0;
+    if (qh_state_precision(s) != p->precision)
+        return QH_ERROR(QH_EINVAL, "the plan is compiled for %s precision but the state is %s",
+                        qh_precision_name(p->precision), qh_precision_name(qh_state_precision(s)));
     if (from == 0 && p->num_start && to >= p->start_end && qh__state_known_basis(s, &basis)) {
         QH_CALL(qh__start_run(p, s, basis, &started));
         known = qh__state_known_basis(s, &basis); /* kept unless a step below runs */
     }
-    double complex *a = qh_state_amplitudes(s);
+    void *a = qh__state_data(s);
     unsigned n = qh_state_num_qubits(s);
     for (size_t i = from; i < to && i < p->num_steps; i++) {
         const qh__step *st = &p->steps[i];
@@ -799,6 +824,8 @@ uint64_t qh__plan_hash(const qh_plan *p)
             h = (h ^ b_[j_]) * 0x100000001b3ull;                                                   \
     } while (0)
     S_MIX(&p->num_qubits, sizeof p->num_qubits);
+    if (p->precision != QH_PRECISION_DOUBLE) /* (double plans keep their earlier hashes) */
+        S_MIX(&p->precision, sizeof p->precision);
     for (size_t i = 0; i < p->num_steps; i++) {
         const qh__step *st = &p->steps[i];
         S_MIX(&st->kind, sizeof st->kind);

@@ -68,7 +68,11 @@ struct qh_plan {
     size_t start_end;          /* every in_start step lies before it (and no pass crosses it) */
     double start_cost;         /* what writing the start's state costs, in passes (on
                                   |0...0>) */
+    qh_precision precision;    /* of the states it runs on: picks the kernel table */
 };
+
+/* The kernel table for p's precision (qh__kernels() or qh__kernels_single()). */
+const qh__kernel_table *qh__plan_kernels(const qh_plan *p);
 
 /* Cache blocking: reorders the steps of p (keeping the order of the steps on each qubit)
  * into passes over blocks of 2^b amplitudes (p->passes, the steps' inner fields). Steps
@@ -86,7 +90,7 @@ void qh__pass_units_free(qh__pass *ps);
 
 /* Runs pass ps of p on the 2^n amplitudes a (threads take whole blocks); `started`: the
  * product start was applied, so the pass's in_start steps are skipped. */
-void qh__pass_run(const qh_plan *p, const qh__pass *ps, double complex *a, unsigned n, int started);
+void qh__pass_run(const qh_plan *p, const qh__pass *ps, void *a, unsigned n, int started);
 
 /* A fingerprint of what the plan does (steps, qubits, matrices): checkpoints carry it so
  * that a run resumes only with the same circuit compiled the same way. */

@@ -495,10 +495,11 @@ static void s_table(const double complex (*u)[2], const unsigned *qs, unsigned r
 /* The piece of the state a write covers: the 2^nl amplitudes whose qubits nl..n-1 read
  * hi (the whole state: nl = n, hi = 0). */
 typedef struct {
-    double complex *a; /* its amplitudes (set by s_write from st) */
+    void *a; /* its amplitudes (set by s_write from st), double or float complex */
     unsigned nl;
     uint64_t hi;
     qh_state *st; /* the state that holds them */
+    int single;   /* st is single precision: a holds float complex */
 } s_piece;
 
 /* Bit q of the amplitude indices of the piece's row r of 2^rb amplitudes (q >= rb). */
@@ -512,7 +513,7 @@ static unsigned s_row_bit(const s_piece *pc, uint64_t r, unsigned rb, unsigned q
  * comes from a table, one factor per product and row does the rest. */
 static qh_status s_write_dense(const s_sum *s, const s_piece *pc, const size_t *terms, size_t nt)
 {
-    const qh__kernel_table *kt = qh__kernels();
+    const qh__kernel_table *kt = pc->single ? qh__kernels_single() : qh__kernels();
     const unsigned n = s->n;
     unsigned rb = pc->nl < S_ROW_BITS ? pc->nl : S_ROW_BITS;
     while (rb > 6 && ((uint64_t)nt << rb) > ((uint64_t)1 << 14))
@@ -526,12 +527,24 @@ static qh_status s_write_dense(const s_sum *s, const s_piece *pc, const size_t *
         qs[q] = q;
     for (size_t i = 0; i < nt; i++)
         s_table((const double complex(*)[2])s_term(s, terms[i]), qs, rb, tab + i * row, NULL);
+    /* the rows the kernel sums are of the amplitudes' type: in single, a rounded copy */
+    float complex *tabf = NULL;
+    if (pc->single) {
+        tabf = malloc(nt * row * sizeof *tabf);
+        if (!tabf) {
+            free(tab);
+            return QH_ERROR(QH_ENOMEM, "out of memory running the circuit");
+        }
+        for (size_t i = 0; i < nt * row; i++)
+            tabf[i] = (float complex)tab[i];
+    }
+    const size_t esize = pc->single ? sizeof(float complex) : sizeof(double complex);
     const int64_t rows = (int64_t)1 << (pc->nl - rb);
 #pragma omp parallel for schedule(static) if (rows * (int64_t)row >= 1 << 14)
     for (int64_t r = 0; r < rows; r++) {
-        double complex *x = pc->a + ((uint64_t)r << rb);
+        char *x = (char *)pc->a + ((uint64_t)r << rb) * esize;
         double complex f[S_MAX_TERMS];
-        const double complex *src[S_MAX_TERMS];
+        const void *src[S_MAX_TERMS];
         unsigned m = 0;
         for (size_t i = 0; i < nt; i++) {
             const double complex(*u)[2] = (const double complex(*)[2])s_term(s, terms[i]);
@@ -540,15 +553,16 @@ static qh_status s_write_dense(const s_sum *s, const s_piece *pc, const size_t *
                 c *= u[j][s_row_bit(pc, (uint64_t)r, rb, j)];
             if (c != 0) {
                 f[m] = c;
-                src[m++] = tab + i * row;
+                src[m++] = tabf ? (const void *)(tabf + i * row) : (const void *)(tab + i * row);
             }
         }
         if (m)
             kt->sum_rows(x, row, m, f, src);
         else
-            memset(x, 0, row * sizeof *x);
+            memset(x, 0, row * esize);
     }
     free(tab);
+    free(tabf);
     return QH_OK;
 }
 
@@ -586,7 +600,8 @@ static qh_status s_write_sparse(const s_sum *s, size_t t, const s_piece *pc)
         return QH_ERROR(QH_ENOMEM, "out of memory running the circuit");
     }
     s_table(u, qs, rb, tab, toff);
-    double complex *a = pc->a;
+    double complex *a = pc->single ? NULL : pc->a;
+    float complex *af = pc->single ? pc->a : NULL;
     const int64_t rows = (int64_t)1 << (k - rb);
 #pragma omp parallel for schedule(static) if (rows * (int64_t)row >= 1 << 14)
     for (int64_t r = 0; r < rows; r++) {
@@ -597,8 +612,12 @@ static qh_status s_write_sparse(const s_sum *s, size_t t, const s_piece *pc)
             f *= u[qs[j]][bit];
             base |= (uint64_t)bit << qs[j];
         }
-        for (size_t l = 0; l < row; l++)
-            a[base | toff[l]] += f * tab[l];
+        if (af)
+            for (size_t l = 0; l < row; l++)
+                af[base | toff[l]] += (float complex)(f * tab[l]);
+        else
+            for (size_t l = 0; l < row; l++)
+                a[base | toff[l]] += f * tab[l];
     }
     free(tab);
     free(toff);
@@ -630,12 +649,15 @@ static qh_status s_write(const s_sum *sum, s_piece *pc, int64_t one)
         if (s_dense(sum, t))
             dense[nd++] = t;
     /* a dense write sets every amplitude: fresh memory is not zeroed for it first */
-    pc->a = nd ? qh__state_amplitudes_overwrite(pc->st) : qh_state_amplitudes(pc->st);
+    pc->a = nd ? qh__state_amplitudes_overwrite(pc->st) : qh__state_data(pc->st);
+    pc->single = qh_state_precision(pc->st) == QH_PRECISION_SINGLE;
     qh_status status = QH_OK;
     if (nd)
         status = s_write_dense(sum, pc, dense, nd);
+    else if (one >= 0 && pc->single)
+        ((float complex *)pc->a)[one] = 0;
     else if (one >= 0)
-        pc->a[one] = 0;
+        ((double complex *)pc->a)[one] = 0;
     for (size_t t = 0; t < sum->count && status == QH_OK; t++)
         if (!s_dense(sum, t))
             status = s_write_sparse(sum, t, pc);
@@ -669,7 +691,7 @@ static qh_status s_run(const qh_plan *p, s_piece *pc, uint64_t basis, int *start
 qh_status qh__start_run(const qh_plan *p, qh_state *s, uint64_t basis, int *started)
 {
     int64_t result;
-    s_piece pc = {NULL, p->num_qubits, 0, s};
+    s_piece pc = {NULL, p->num_qubits, 0, s, 0};
     QH_CALL(s_run(p, &pc, basis, started, &result));
     if (result >= 0)
         qh__state_set_known_basis(s, (uint64_t)result);
@@ -680,6 +702,6 @@ qh_status qh__start_run_piece(const qh_plan *p, qh_state *local, unsigned nl, ui
                               uint64_t basis, int *started)
 {
     int64_t result;
-    s_piece pc = {NULL, nl, hi, local};
+    s_piece pc = {NULL, nl, hi, local, 0};
     return s_run(p, &pc, basis, started, &result);
 }

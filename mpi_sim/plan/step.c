@@ -63,7 +63,7 @@ void qh__steps_free(qh__step *steps, size_t n)
     free(steps);
 }
 
-void qh__step_kernel(const qh__kernel_table *kt, const qh__step *st, double complex *a, unsigned n,
+void qh__step_kernel(const qh__kernel_table *kt, const qh__step *st, void *a, unsigned n,
                      const unsigned *targets, uint64_t ctrl)
 {
     switch (st->kind) {

@@ -81,9 +81,9 @@ static inline int qh__step_condition_holds(const qh__step *st, const unsigned ch
 }
 
 /* Runs the kernel of unitary step st (dense, diagonal, MCX or SWAP) on the 2^n amplitudes
- * a, its targets and controls given as positions in a (st->targets and st->ctrl on the whole
- * state, st->bt and st->bctrl on a block). Other kinds do nothing. */
-void qh__step_kernel(const qh__kernel_table *kt, const qh__step *st, double complex *a, unsigned n,
+ * a (of the precision of table kt), its targets and controls given as positions in a (st->targets
+ * and st->ctrl on the whole state, st->bt and st->bctrl on a block). Other kinds do nothing. */
+void qh__step_kernel(const qh__kernel_table *kt, const qh__step *st, void *a, unsigned n,
                      const unsigned *targets, uint64_t ctrl);
 
 /* *dst = a copy of *src with its own matrix, recipe and qubit list. */

@@ -13,7 +13,7 @@
 
 /* The circuit that turns the X and Y factors of a Pauli string into Z: h on an X qubit,
  * sdg then h on a Y qubit (H S^dagger maps the Y eigenbasis onto the Z one). */
-static qh_status s_rotation(unsigned n, uint64_t xm, uint64_t zm, qh_plan **out)
+static qh_status s_rotation(unsigned n, uint64_t xm, uint64_t zm, qh_precision prec, qh_plan **out)
 {
     qh_circuit *c = NULL;
     qh_status st = qh_circuit_create(n, 0, &c);
@@ -25,7 +25,7 @@ static qh_status s_rotation(unsigned n, uint64_t xm, uint64_t zm, qh_plan **out)
             st = qh_circuit_gate(c, QH_GATE_H, &q, 1, NULL, 0);
     }
     /* the copy is no basis state: its gates must run on its amplitudes */
-    qh_plan_options po = {.no_product_start = 1};
+    qh_plan_options po = {.no_product_start = 1, .precision = prec}; /* (the copy's) */
     if (st == QH_OK)
         st = qh_plan_create(c, &po, out);
     qh_circuit_destroy(&c);
@@ -48,7 +48,8 @@ static qh_status s_sample(qh_state *s, qh__shard *sh, qh__comm *comm, unsigned n
         }
         return qh_state_sample(s, shots, seed, idx);
     }
-    QH_TRY(qh__comm_agree(comm, s_rotation(n, xm, zm, &rot)));
+    const qh_precision prec = sh ? qh__shard_precision(sh) : qh_state_precision(s);
+    QH_TRY(qh__comm_agree(comm, s_rotation(n, xm, zm, prec, &rot)));
     if (sh) {
         QH_TRY(qh__shard_clone(sh, max_memory, &csh));
         QH_TRY(qh__comm_agree(comm, qh__shard_execute(csh, rot, 0, rot->num_steps, NULL, NULL)));

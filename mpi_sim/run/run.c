@@ -264,9 +264,19 @@ static qh_status s_estimates(s_engine *e, const qh_sim_options *o, qh_sim_result
     return QH_OK;
 }
 
-/* The final amplitudes: the local buffer is handed over; a sharded state is gathered. */
+/* The final amplitudes: the local buffer is handed over; a sharded state is gathered. A
+ * single-precision state is widened to double (the result's type). */
 static qh_status s_statevector(s_engine *e, qh_sim_result *res)
 {
+    if (!e->sh && qh_state_precision(e->s) == QH_PRECISION_SINGLE) {
+        if (s_root(e)) {
+            res->statevector = malloc(((size_t)1 << res->num_qubits) * sizeof *res->statevector);
+            if (!res->statevector)
+                return QH_ERROR(QH_ENOMEM, "out of memory for the state vector");
+            QH_CALL(qh_state_get_amplitudes(e->s, res->statevector));
+        }
+        return QH_OK;
+    }
     if (!e->sh) {
         if (s_root(e)) {
             res->statevector = qh_state_amplitudes(e->s);
@@ -293,8 +303,8 @@ static uint64_t s_extra_bytes(const qh_sim_options *o, unsigned n, int root)
     return extra;
 }
 
-static qh_status s_create_engine(const qh_circuit *c, const qh_sim_options *o, qh__comm *comm,
-                                 s_engine *e)
+static qh_status s_create_engine(const qh_circuit *c, const qh_sim_options *o, qh_precision prec,
+                                 qh__comm *comm, s_engine *e)
 {
     unsigned n = qh_circuit_num_qubits(c);
     int size = qh__comm_size(comm), root = qh__comm_rank(comm) == 0;
@@ -303,25 +313,30 @@ static qh_status s_create_engine(const qh_circuit *c, const qh_sim_options *o, q
         uint64_t extra = s_extra_bytes(o, n, root);
         if (root && o->statevector)
             extra += 16 * ((uint64_t)1 << n);
-        return qh__shard_create(n, comm, o->max_memory, extra, &e->sh);
+        return qh__shard_create_precision(n, comm, o->max_memory, extra, prec, &e->sh);
     }
     /* one process, or a problem too small to share: every rank simulates it whole */
     qh_status st = QH_OK;
-    if (n >= 59)
+    const unsigned ebits = prec == QH_PRECISION_SINGLE ? 3 : 4; /* log2 bytes per amplitude */
+    if (n >= 63 - ebits)
         st = QH_ERROR(QH_ENOMEM,
                       "a state of %u qubits needs 2^%u bytes, more than any "
                       "machine has",
-                      n, n + 4);
+                      n, n + ebits);
     if (st == QH_OK) {
         char what[160];
-        snprintf(what, sizeof what, "simulating %u qubits%s", n,
+        snprintf(what, sizeof what, "simulating %u qubits%s%s", n,
+                 prec == QH_PRECISION_SINGLE ? " in single precision" : "",
                  o->probabilities ? " with probabilities" : "");
-        st = qh_memory_check(16 * ((uint64_t)1 << n) + s_extra_bytes(o, n, 1), o->max_memory, what);
+        uint64_t extra = s_extra_bytes(o, n, 1);
+        if (prec == QH_PRECISION_SINGLE && o->statevector)
+            extra += 16 * ((uint64_t)1 << n); /* widened to double for the result */
+        st = qh_memory_check(((uint64_t)1 << n << ebits) + extra, o->max_memory, what);
     }
     /* unwritten: the first touch of the 2^n amplitudes is the product start's write, or the
      * zeroing that comes with the first access, not both */
     if (st == QH_OK)
-        st = qh__state_create_unwritten(n, o->max_memory, 0, &e->s);
+        st = qh__state_create_unwritten_precision(n, o->max_memory, 0, prec, &e->s);
     return qh__comm_agree(comm, st);
 }
 
@@ -416,7 +431,13 @@ qh_status qh__sim_run_plan(const qh_circuit *c, const qh_plan *plan, const qh_si
     res->plan_stats = qh_plan_get_stats(plan);
     res->trajectory = traj && (o->shots > 0 || plan->num_clbits > 0);
     res->ranks = (unsigned)qh__comm_size(comm);
-    QH_TRY(s_create_engine(c, o, comm, &e));
+    if (plan->precision == QH_PRECISION_SINGLE &&
+        ((o->checkpoint_path && o->checkpoint_every) || o->resume_path))
+        QH_FAIL(QH_EINVAL,
+                "checkpoints hold double-precision states: %s is not available in "
+                "single precision (use --precision double)",
+                o->resume_path ? "resuming from a checkpoint" : "writing checkpoints");
+    QH_TRY(s_create_engine(c, o, plan->precision, comm, &e));
     res->sharded = e.sh != NULL;
 
     /* Classical bit layout of the keys. A circuit without measurements gets all its qubits

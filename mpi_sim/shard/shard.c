@@ -1,6 +1,8 @@
 /* A state vector sharded over MPI ranks (see shard.h for the layout). This file holds the
  * orchestration and the pure packing loops; every MPI call is behind comm.h, every gate
- * loop is a kernel on the local shard. */
+ * loop is a kernel on the local shard. The shard holds double or float complex amplitudes
+ * (its local state's precision): packing loops come in both types, reductions read the
+ * amplitudes widened to double (s_get). */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -55,9 +57,11 @@ struct qh__shard {
     qh_state *local;              /* the shard: 2^nl amplitudes */
     unsigned phys[QH_MAX_QUBITS]; /* logical qubit -> physical position */
     unsigned logi[QH_MAX_QUBITS]; /* physical position -> logical qubit */
-    double complex *sendbuf;      /* exchange pieces */
-    double complex *recvbuf;
-    size_t bufamps;      /* amplitudes per piece */
+    void *sendbuf;                /* exchange pieces (amplitudes of the shard's precision) */
+    void *recvbuf;
+    size_t bufamps;      /* amplitudes per buffer (two pieces in flight) */
+    int single;          /* amplitudes are float complex */
+    size_t es;           /* bytes per amplitude: 16, or 8 in single */
     uint64_t exchanges;  /* qubit swaps done */
     uint64_t bytes;      /* bytes sent by this rank */
     int at_zero;         /* holds |0...0> in the identity layout (a run may begin with the
@@ -68,6 +72,19 @@ struct qh__shard {
     unsigned like_bits;  /* block_bits and programs of the last plan run, for restoring */
     int like_programs;   /* the layout with the same passes */
 };
+
+/* Amplitude i of buffer a of the shard's precision, as double complex. */
+static inline double complex s_get(const qh__shard *sh, const void *a, uint64_t i)
+{
+    return sh->single ? (double complex)((const float complex *)a)[i]
+                      : ((const double complex *)a)[i];
+}
+
+/* The kernel table of the shard's precision. */
+static const qh__kernel_table *s_kt(const qh__shard *sh)
+{
+    return sh->single ? qh__kernels_single() : qh__kernels();
+}
 
 static unsigned s_log2(int p)
 {
@@ -114,6 +131,13 @@ static void s_identity_layout(qh__shard *sh)
 qh_status qh__shard_create(unsigned n, qh__comm *comm, uint64_t max_memory, uint64_t extra,
                            qh__shard **out)
 {
+    return qh__shard_create_precision(n, comm, max_memory, extra, QH_PRECISION_DOUBLE, out);
+}
+
+qh_status qh__shard_create_precision(unsigned n, qh__comm *comm, uint64_t max_memory,
+                                     uint64_t extra, qh_precision precision, qh__shard **out)
+{
+    const uint64_t es = qh_precision_amplitude_bytes(precision);
     *out = NULL;
     int size = qh__comm_size(comm);
     unsigned g = s_log2(size);
@@ -125,9 +149,12 @@ qh_status qh__shard_create(unsigned n, qh__comm *comm, uint64_t max_memory, uint
         st = QH_ERROR(QH_EINVAL, "%u qubits are too few to share among %d ranks", n, size);
     if (st == QH_OK) {
         unsigned nl = n - g;
-        size_t bufamps =
-            ((size_t)1 << (nl - 1)) < S_XCHG_AMPS ? (size_t)1 << (nl - 1) : S_XCHG_AMPS;
-        uint64_t need = ((uint64_t)16 << nl) + 2 * 16 * (uint64_t)bufamps + extra;
+        /* The buffers have the same size in bytes in both precisions (so pieces of gathered
+         * probabilities are the same messages): in single they hold twice the amplitudes. */
+        const size_t bufbytes =
+            16 * (((size_t)1 << (nl - 1)) < S_XCHG_AMPS ? (size_t)1 << (nl - 1) : S_XCHG_AMPS);
+        const size_t bufamps = bufbytes / es;
+        uint64_t need = (es << nl) + 2 * (uint64_t)bufbytes + extra;
         char what[96];
         snprintf(what, sizeof what, "a shard of %u qubits (of %u over %d ranks)", nl, n, size);
         st = qh_memory_check(need, max_memory, what);
@@ -143,15 +170,18 @@ qh_status qh__shard_create(unsigned n, qh__comm *comm, uint64_t max_memory, uint
             sh->nl = nl;
             sh->rank = qh__comm_rank(comm);
             sh->bufamps = bufamps;
-            sh->sendbuf = malloc(bufamps * sizeof *sh->sendbuf);
-            sh->recvbuf = malloc(bufamps * sizeof *sh->recvbuf);
+            sh->single = precision == QH_PRECISION_SINGLE;
+            sh->es = es;
+            sh->sendbuf = malloc(bufbytes);
+            sh->recvbuf = malloc(bufbytes);
             if (!sh->sendbuf || !sh->recvbuf)
                 st = QH_ERROR(QH_ENOMEM, "out of memory for exchange buffers");
         }
         /* unwritten: the first touch is the product start's write or the zeroing that
          * comes with the first access, not both */
         if (st == QH_OK)
-            st = qh__state_create_unwritten(nl, max_memory, sh->rank != 0, &sh->local);
+            st = qh__state_create_unwritten_precision(nl, max_memory, sh->rank != 0, precision,
+                                                      &sh->local);
         if (st == QH_OK) {
             s_identity_layout(sh);
             sh->at_zero = 1;
@@ -179,16 +209,20 @@ void qh__shard_destroy(qh__shard **psh)
     *psh = NULL;
 }
 
+qh_precision qh__shard_precision(const qh__shard *sh)
+{
+    return qh_state_precision(sh->local);
+}
+
 void qh__shard_reset_zero(qh__shard *sh)
 {
     s_identity_layout(sh);
-    double complex *a = qh_state_amplitudes(sh->local);
-    uint64_t len = (uint64_t)1 << sh->nl;
-#pragma omp parallel for schedule(static) if (len >= QH__PAR_MIN_LEN)
-    for (uint64_t i = 0; i < len; i++)
-        a[i] = 0;
-    if (sh->rank == 0)
-        a[0] = 1;
+    void *a = qh__state_data(sh->local);
+    memset(a, 0, sh->es << sh->nl);
+    if (sh->rank == 0 && sh->single)
+        *(float complex *)a = 1;
+    else if (sh->rank == 0)
+        *(double complex *)a = 1;
     sh->at_zero = 1;
 }
 
@@ -202,7 +236,8 @@ void qh__shard_copy(qh__shard *dst, const qh__shard *src)
 
 qh_status qh__shard_clone(const qh__shard *src, uint64_t max_memory, qh__shard **out)
 {
-    QH_CALL(qh__shard_create(src->n, src->comm, max_memory, 0, out));
+    QH_CALL(qh__shard_create_precision(src->n, src->comm, max_memory, 0,
+                                       qh_state_precision(src->local), out));
     qh__shard_copy(*out, src);
     return QH_OK;
 }
@@ -214,18 +249,33 @@ static inline uint64_t s_insert(uint64_t c, unsigned l, unsigned v)
 }
 
 /* Copies the amplitudes of compact indices [off, off + cnt) of the half of the shard whose
- * bit l is v into buf (pack) or back from it. */
-static void s_pack(double complex *a, double complex *buf, uint64_t off, int64_t cnt, unsigned l,
+ * bit l is v into buf (pack) or back from it. An amplitude moves as one word of its size:
+ * 16 bytes in double, 8 in single. */
+static void s_pack(const qh__shard *sh, void *a, void *buf, uint64_t off, int64_t cnt, unsigned l,
                    unsigned v, int back)
 {
+    if (sh->single) {
+        uint64_t *aw = a, *bw = buf;
+        if (back) {
+#pragma omp parallel for schedule(static) if (cnt >= QH__PAR_MIN_LEN)
+            for (int64_t c = 0; c < cnt; c++)
+                aw[s_insert(off + (uint64_t)c, l, v)] = bw[c];
+        } else {
+#pragma omp parallel for schedule(static) if (cnt >= QH__PAR_MIN_LEN)
+            for (int64_t c = 0; c < cnt; c++)
+                bw[c] = aw[s_insert(off + (uint64_t)c, l, v)];
+        }
+        return;
+    }
+    double complex *ad = a, *bd = buf;
     if (back) {
 #pragma omp parallel for schedule(static) if (cnt >= QH__PAR_MIN_LEN)
         for (int64_t c = 0; c < cnt; c++)
-            a[s_insert(off + (uint64_t)c, l, v)] = buf[c];
+            ad[s_insert(off + (uint64_t)c, l, v)] = bd[c];
     } else {
 #pragma omp parallel for schedule(static) if (cnt >= QH__PAR_MIN_LEN)
         for (int64_t c = 0; c < cnt; c++)
-            buf[c] = a[s_insert(off + (uint64_t)c, l, v)];
+            bd[c] = ad[s_insert(off + (uint64_t)c, l, v)];
     }
 }
 
@@ -242,9 +292,10 @@ static void s_swap_global(qh__shard *sh, unsigned j, unsigned l)
     const uint64_t half = (uint64_t)1 << (sh->nl - 1);
     const uint64_t piece = sh->bufamps / 2 < half ? sh->bufamps / 2 : half;
     const int direct = piece <= ((uint64_t)1 << l);
-    double complex *a = qh_state_amplitudes(sh->local);
-    double complex *sb[2] = {sh->sendbuf, sh->sendbuf + piece};
-    double complex *rb[2] = {sh->recvbuf, sh->recvbuf + piece};
+    const size_t es = sh->es;
+    char *a = qh__state_data(sh->local);
+    char *sb[2] = {sh->sendbuf, (char *)sh->sendbuf + piece * es};
+    char *rb[2] = {sh->recvbuf, (char *)sh->recvbuf + piece * es};
     qh__xfer *fly[2] = {NULL, NULL};
     char ping = 0, pong = 0;
     qh__comm_exchange(sh->comm, partner, &ping, &pong, 1);
@@ -254,25 +305,24 @@ static void s_swap_global(qh__shard *sh, unsigned j, unsigned l)
         if (k < npieces) {
             const uint64_t off = k * piece;
             const int64_t cnt = (int64_t)(half - off < piece ? half - off : piece);
-            double complex *src = direct ? a + s_insert(off, l, v) : sb[k & 1];
+            char *src = direct ? a + s_insert(off, l, v) * es : sb[k & 1];
             if (!direct)
-                s_pack(a, src, off, cnt, l, v, 0);
-            if (qh__comm_exchange_begin(sh->comm, partner, src, rb[k & 1],
-                                        (size_t)cnt * sizeof *src, (int)(k & 1),
-                                        &fly[k & 1]) != QH_OK) {
+                s_pack(sh, a, src, off, cnt, l, v, 0);
+            if (qh__comm_exchange_begin(sh->comm, partner, src, rb[k & 1], (size_t)cnt * es,
+                                        (int)(k & 1), &fly[k & 1]) != QH_OK) {
                 qh_clear_error(); /* no room for the request list: this piece at once */
-                qh__comm_exchange(sh->comm, partner, src, rb[k & 1], (size_t)cnt * sizeof *src);
+                qh__comm_exchange(sh->comm, partner, src, rb[k & 1], (size_t)cnt * es);
             }
-            sh->bytes += (uint64_t)cnt * sizeof *src;
+            sh->bytes += (uint64_t)cnt * es;
         }
         if (k > 0) {
             const uint64_t done = k - 1, off = done * piece;
             const int64_t cnt = (int64_t)(half - off < piece ? half - off : piece);
             qh__comm_exchange_end(&fly[done & 1]);
             if (direct)
-                memcpy(a + s_insert(off, l, v), rb[done & 1], (size_t)cnt * sizeof *a);
+                memcpy(a + s_insert(off, l, v) * es, rb[done & 1], (size_t)cnt * es);
             else
-                s_pack(a, rb[done & 1], off, cnt, l, v, 1);
+                s_pack(sh, a, rb[done & 1], off, cnt, l, v, 1);
         }
     }
     sh->exchanges++;
@@ -287,7 +337,7 @@ static void s_swap_global(qh__shard *sh, unsigned j, unsigned l)
 /* Swaps two local positions (a relabelling inside the shard). */
 static void s_swap_local(qh__shard *sh, unsigned p0, unsigned p1)
 {
-    qh__kernels()->swap(qh_state_amplitudes(sh->local), sh->nl, p0, p1, 0);
+    s_kt(sh)->swap(qh__state_data(sh->local), sh->nl, p0, p1, 0);
     unsigned q0 = sh->logi[p0], q1 = sh->logi[p1];
     sh->logi[p0] = q1;
     sh->logi[p1] = q0;
@@ -340,8 +390,15 @@ static void s_make_local(qh__shard *sh, const qh_plan *p, size_t i, unsigned q)
 
 static void s_scale(qh__shard *sh, double complex z)
 {
-    double complex *a = qh_state_amplitudes(sh->local);
     uint64_t len = (uint64_t)1 << sh->nl;
+    if (sh->single) {
+        float complex *a = qh__state_data(sh->local), zf = (float complex)z;
+#pragma omp parallel for schedule(static) if (len >= QH__PAR_MIN_LEN)
+        for (uint64_t i = 0; i < len; i++)
+            a[i] *= zf;
+        return;
+    }
+    double complex *a = qh__state_data(sh->local);
 #pragma omp parallel for schedule(static) if (len >= QH__PAR_MIN_LEN)
     for (uint64_t i = 0; i < len; i++)
         a[i] *= z;
@@ -373,7 +430,7 @@ static void s_diag(qh__shard *sh, const qh__step *st)
             idx |= (m >> j & 1) << lbit[j];
         d[m] = st->matrix[idx];
     }
-    qh__kernels()->diag(qh_state_amplitudes(sh->local), sh->nl, nlt, lt, d);
+    s_kt(sh)->diag(qh__state_data(sh->local), sh->nl, nlt, lt, d);
 }
 
 /* phys[] from logi[], after a relabelling. */
@@ -397,7 +454,7 @@ static qh_status s_qft_gates(qh__shard *sh, const qh__step *st)
     const unsigned k = st->k, *r = qh__step_qubits(st);
     qh_circuit *c = NULL;
     qh_plan *sub = NULL;
-    qh_plan_options o = {.no_fft = 1};
+    qh_plan_options o = {.no_fft = 1, .precision = qh_state_precision(sh->local)};
     qh_status s = qh_circuit_create(sh->n, 0, &c);
     if (s == QH_OK && (st->qft_flags & QH__QFT_REV_IN))
         s = s_reverse(c, r, k);
@@ -427,7 +484,9 @@ static qh_status s_qft(qh__shard *sh, const qh_plan *p, size_t i, const qh__step
     const unsigned k = st->k;
     const int inverse = (st->qft_flags & QH__QFT_INVERSE) != 0;
     unsigned qin[QH_MAX_QUBITS], qout[QH_MAX_QUBITS], pos[QH_MAX_QUBITS];
-    double complex *a = qh_state_amplitudes(sh->local);
+    if (sh->single) /* the FFT is double precision only (single plans have no QFT steps) */
+        return s_qft_gates(sh, st);
+    double complex *a = qh__state_data(sh->local);
     qh_status s;
     qh__qft_lists(k, qh__step_qubits(st), st->qft_flags, qin, qout);
     if (k <= sh->nl) {
@@ -490,8 +549,14 @@ static int s_measure(qh__shard *sh, unsigned q, double r)
     double prob = one ? p1 : 1 - p1;
     double scale = prob > 0 ? 1 / sqrt(prob) : 0;
     unsigned p = sh->phys[q];
-    if (p < sh->nl) {
-        double complex *a = qh_state_amplitudes(sh->local);
+    if (p < sh->nl && sh->single) {
+        float complex *a = qh__state_data(sh->local);
+        uint64_t len = (uint64_t)1 << sh->nl, bit = (uint64_t)1 << p;
+#pragma omp parallel for schedule(static) if (len >= QH__PAR_MIN_LEN)
+        for (uint64_t i = 0; i < len; i++)
+            a[i] = ((i & bit) != 0) == one ? (float complex)(a[i] * scale) : 0;
+    } else if (p < sh->nl) {
+        double complex *a = qh__state_data(sh->local);
         uint64_t len = (uint64_t)1 << sh->nl, bit = (uint64_t)1 << p;
 #pragma omp parallel for schedule(static) if (len >= QH__PAR_MIN_LEN)
         for (uint64_t i = 0; i < len; i++)
@@ -1051,8 +1116,8 @@ static void s_choose_first_layout(qh__shard *sh, const qh_plan *p, size_t from, 
 static qh_status s_step_one(qh__shard *sh, const qh_plan *p, size_t i, qh_rng *rng,
                             unsigned char *clbits)
 {
-    const qh__kernel_table *kt = qh__kernels();
-    double complex *a = qh_state_amplitudes(sh->local);
+    const qh__kernel_table *kt = s_kt(sh);
+    void *a = qh__state_data(sh->local);
     const qh__step *st = &p->steps[i];
     if (st->has_condition && (!clbits || !qh__step_condition_holds(st, clbits)))
         return QH_OK;
@@ -1102,6 +1167,10 @@ qh_status qh__shard_execute(qh__shard *sh, const qh_plan *p, size_t from, size_t
                             unsigned char *clbits)
 {
     int started = 0;
+    if (qh_plan_precision(p) != qh_state_precision(sh->local))
+        return QH_ERROR(QH_EINVAL, "the plan is compiled for %s precision but the state is %s",
+                        qh_precision_name(qh_plan_precision(p)),
+                        qh_precision_name(qh_state_precision(sh->local)));
     if (to > p->num_steps)
         to = p->num_steps;
     if (from == 0 && p->num_start && to >= p->start_end && sh->at_zero)
@@ -1168,7 +1237,10 @@ void qh__shard_restore_layout(qh__shard *sh)
         cur[l] = l;
         pos[l] = l;
     }
-    qh_plan like = {.block_bits = sh->like_bits, .programs = sh->like_programs}, *lp = NULL;
+    qh_plan like = {.block_bits = sh->like_bits,
+                    .programs = sh->like_programs,
+                    .precision = qh__shard_precision(sh)},
+            *lp = NULL;
     qh_status st = steps ? QH_OK : QH_ENOMEM;
     if (steps && ns == 0)
         free(steps);
@@ -1205,7 +1277,7 @@ qh_status qh__shard_expectation(qh__shard *sh, const char *pauli, double *out)
     const uint64_t lmask = ((uint64_t)1 << sh->nl) - 1, len = (uint64_t)1 << sh->nl;
     const uint64_t xl = xm & lmask, xg = xm >> sh->nl, zl = zm & lmask, zg = zm >> sh->nl;
     const double gsign = (__builtin_popcountll((uint64_t)sh->rank & zg) & 1) ? -1.0 : 1.0;
-    const double complex *a = qh_state_amplitudes_const(sh->local);
+    const void *a = qh__state_data_const(sh->local);
     double re = 0, im = 0;
     if (xg == 0) {
         const uint64_t blk = len < QH__SUM_BLOCK ? len : QH__SUM_BLOCK;
@@ -1213,7 +1285,7 @@ qh_status qh__shard_expectation(qh__shard *sh, const char *pauli, double *out)
         for (uint64_t b = 0; b < len; b += blk) {
             double bre = 0, bim = 0; /* blocks, as qh_state_expectation */
             for (uint64_t i = b; i < b + blk; i++) {
-                double complex t = conj(a[i ^ xl]) * a[i];
+                double complex t = conj(s_get(sh, a, i ^ xl)) * s_get(sh, a, i);
                 double sign = (__builtin_popcountll(i & zl) & 1) ? -gsign : gsign;
                 bre += sign * creal(t);
                 bim += sign * cimag(t);
@@ -1226,9 +1298,9 @@ qh_status qh__shard_expectation(qh__shard *sh, const char *pauli, double *out)
         const int partner = sh->rank ^ (int)xg;
         for (uint64_t off = 0; off < len; off += sh->bufamps) {
             uint64_t cnt = len - off < sh->bufamps ? len - off : sh->bufamps;
-            memcpy(sh->sendbuf, a + off, cnt * sizeof *a);
-            qh__comm_exchange(sh->comm, partner, sh->sendbuf, sh->recvbuf, cnt * sizeof *a);
-            const double complex *b = sh->recvbuf;
+            memcpy(sh->sendbuf, (const char *)a + off * sh->es, cnt * sh->es);
+            qh__comm_exchange(sh->comm, partner, sh->sendbuf, sh->recvbuf, cnt * sh->es);
+            const void *b = sh->recvbuf;
             /* b[m] is the partner's amplitude m + off; it pairs with our i = (m+off)^xl */
             const uint64_t blk = cnt < QH__SUM_BLOCK ? cnt : QH__SUM_BLOCK;
 #pragma omp parallel for schedule(static) reduction(+ : re, im) if (cnt >= QH__PAR_MIN_LEN)
@@ -1236,7 +1308,7 @@ qh_status qh__shard_expectation(qh__shard *sh, const char *pauli, double *out)
                 double bre = 0, bim = 0;
                 for (uint64_t m = mb; m < mb + blk; m++) {
                     uint64_t i = (off + m) ^ xl;
-                    double complex t = conj(b[m]) * a[i];
+                    double complex t = conj(s_get(sh, b, m)) * s_get(sh, a, i);
                     double sign = (__builtin_popcountll(i & zl) & 1) ? -gsign : gsign;
                     bre += sign * creal(t);
                     bim += sign * cimag(t);
@@ -1256,19 +1328,22 @@ qh_status qh__shard_expectation(qh__shard *sh, const char *pauli, double *out)
 void qh__shard_gather_probabilities(qh__shard *sh, double *probs)
 {
     const uint64_t len = (uint64_t)1 << sh->nl;
-    const double complex *a = qh_state_amplitudes_const(sh->local);
+    const void *a = qh__state_data_const(sh->local);
     if (sh->rank == 0) {
         qh_state_probabilities(sh->local, probs);
         for (int r = 1; r < qh__comm_size(sh->comm); r++)
             qh__comm_recv(sh->comm, r, probs + (uint64_t)r * len, len * sizeof *probs);
         return;
     }
-    double *piece = (double *)sh->sendbuf; /* 2 * bufamps doubles */
-    for (uint64_t off = 0; off < len; off += 2 * sh->bufamps) {
-        uint64_t cnt = len - off < 2 * sh->bufamps ? len - off : 2 * sh->bufamps;
-        for (uint64_t i = 0; i < cnt; i++)
-            piece[i] =
-                creal(a[off + i]) * creal(a[off + i]) + cimag(a[off + i]) * cimag(a[off + i]);
+    /* the buffer's bytes as doubles: the pieces rank 0's receive expects, in either precision */
+    double *piece = (double *)sh->sendbuf;
+    const uint64_t per = sh->bufamps * sh->es / sizeof *piece;
+    for (uint64_t off = 0; off < len; off += per) {
+        uint64_t cnt = len - off < per ? len - off : per;
+        for (uint64_t i = 0; i < cnt; i++) {
+            const double complex z = s_get(sh, a, off + i);
+            piece[i] = creal(z) * creal(z) + cimag(z) * cimag(z);
+        }
         qh__comm_send(sh->comm, 0, piece, cnt * sizeof *piece);
     }
 }
@@ -1276,14 +1351,24 @@ void qh__shard_gather_probabilities(qh__shard *sh, double *probs)
 void qh__shard_gather_amplitudes(qh__shard *sh, double complex *amps)
 {
     const uint64_t len = (uint64_t)1 << sh->nl;
-    const double complex *a = qh_state_amplitudes_const(sh->local);
+    const void *a = qh__state_data_const(sh->local);
     if (sh->rank == 0) {
-        memcpy(amps, a, len * sizeof *a);
-        for (int r = 1; r < qh__comm_size(sh->comm); r++)
-            qh__comm_recv(sh->comm, r, amps + (uint64_t)r * len, len * sizeof *amps);
+        qh_state_get_amplitudes(sh->local, amps);
+        for (int r = 1; r < qh__comm_size(sh->comm); r++) {
+            /* a single-precision shard arrives as floats in the upper half of its slot and
+             * is widened in place, front to back (each double lands at or past its float) */
+            char *slot = (char *)(amps + (uint64_t)r * len), *f = slot + 8 * len;
+            qh__comm_recv(sh->comm, r, sh->single ? f : slot, len * sh->es);
+            for (uint64_t i = 0; sh->single && i < len; i++) { /* (bytes: the two overlap) */
+                float complex z;
+                memcpy(&z, f + 8 * i, sizeof z);
+                const double complex w = z;
+                memcpy(slot + 16 * i, &w, sizeof w);
+            }
+        }
         return;
     }
-    qh__comm_send(sh->comm, 0, a, len * sizeof *a);
+    qh__comm_send(sh->comm, 0, a, len * sh->es);
 }
 
 qh_status qh__shard_sample(qh__shard *sh, uint64_t shots, uint64_t seed, uint64_t *out_root)
@@ -1301,14 +1386,13 @@ qh_status qh__shard_sample(qh__shard *sh, uint64_t shots, uint64_t seed, uint64_
         st = QH_ERROR(QH_ENOMEM, "out of memory sampling %llu shots", (unsigned long long)shots);
     st = qh__comm_agree(sh->comm, st);
     if (st == QH_OK) {
-        qh__sample_block_sums(qh_state_amplitudes_const(sh->local), (uint64_t)1 << sh->nl, bb,
-                              bsum_mine);
+        qh__sample_block_sums(sh->local, bb, bsum_mine);
         qh__comm_allgather(sh->comm, bsum_mine, mine, bsum);
         st = qh__comm_agree(sh->comm, qh__sample_targets(shots, seed, bsum, nblocks, &u, &total));
     }
     if (st == QH_OK) {
-        qh__sample_walk(qh_state_amplitudes_const(sh->local), (uint64_t)sh->rank * mine, mine, bb,
-                        bsum, nblocks, u, shots, idx);
+        qh__sample_walk(sh->local, (uint64_t)sh->rank * mine, mine, bb, bsum, nblocks, u, shots,
+                        idx);
         /* every shot is drawn by exactly one rank: a maximum over index+1 collects them */
         for (uint64_t k = 0; k < shots; k++)
             idx[k] = idx[k] == UINT64_MAX ? 0 : idx[k] + 1;

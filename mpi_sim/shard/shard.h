@@ -37,7 +37,13 @@ int qh__shard_fits(unsigned n, int size);
  * per rank. Every rank gets the same status. */
 qh_status qh__shard_create(unsigned n, qh__comm *comm, uint64_t max_memory, uint64_t extra,
                            qh__shard **out);
+/* The same with amplitudes of the given precision (the memory check counts 8 bytes per
+ * amplitude in single, and the exchanges move floats). */
+qh_status qh__shard_create_precision(unsigned n, qh__comm *comm, uint64_t max_memory,
+                                     uint64_t extra, qh_precision precision, qh__shard **out);
 void qh__shard_destroy(qh__shard **sh);
+/* The precision of the shard's amplitudes. Local. */
+qh_precision qh__shard_precision(const qh__shard *sh);
 
 /* Copies amplitudes and layout of src into dst (same shape). Local. */
 void qh__shard_copy(qh__shard *dst, const qh__shard *src);
@@ -62,7 +68,7 @@ qh_status qh__shard_expectation(qh__shard *sh, const char *pauli, double *out);
 /* Gathers |a_i|^2 (probs) or the amplitudes (amps) of the whole state into rank 0's
  * buffer (2^n entries; ignored elsewhere). Needs the identity layout. */
 void qh__shard_gather_probabilities(qh__shard *sh, double *probs);
-void qh__shard_gather_amplitudes(qh__shard *sh, double complex *amps);
+void qh__shard_gather_amplitudes(qh__shard *sh, double complex *amps); /* (widened in single) */
 
 /* Draws shots from |a_i|^2 exactly as qh_state_sample does on one process (the result
  * does not depend on the number of ranks); rank 0 receives the sorted indices. Needs the

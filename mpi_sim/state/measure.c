@@ -1,7 +1,8 @@
 /* Reading a state: norms, probabilities, Pauli expectation values, sampling of shots, and
  * the projective measurement and reset of single qubits. Every reduction is a parallel
  * pass over the amplitudes; sampling is arranged so that its result depends only on the
- * seed, never on the number of threads. */
+ * seed, never on the number of threads. The loops themselves are in measure_loops.h, once
+ * for double and once for single-precision amplitudes; every sum is taken in double. */
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
@@ -11,40 +12,39 @@
 #include "mpi_sim/state/state_internal.h"
 #include "qhybrid/rng.h"
 
-static inline double s_abs2(double complex z)
-{
-    return creal(z) * creal(z) + cimag(z) * cimag(z);
-}
+#define S_AMP      double complex
+#define S_FN(name) name##_d
+#include "mpi_sim/state/measure_loops.h"
+#undef S_AMP
+#undef S_FN
+#define S_AMP      float complex
+#define S_FN(name) name##_f
+#include "mpi_sim/state/measure_loops.h"
+#undef S_AMP
+#undef S_FN
+
+/* Calls loop F of measure_loops.h for s's precision, s's amplitudes first. */
+#define S_DISPATCH(s, F, ...)                                                                      \
+    ((s)->precision == QH_PRECISION_SINGLE ? F##_f((s)->amp, __VA_ARGS__)                          \
+                                           : F##_d((s)->amp, __VA_ARGS__))
 
 double qh_state_norm2(const qh_state *s)
 {
     qh__state_write((qh_state *)s); /* see qh_state_amplitudes_const */
-    double sum = 0;
-#pragma omp parallel for schedule(static) reduction(+ : sum) if (s->len >= QH__PAR_MIN_LEN)
-    for (uint64_t i = 0; i < s->len; i++)
-        sum += s_abs2(s->amp[i]);
-    return sum;
+    return S_DISPATCH(s, s_norm2, s->len);
 }
 
 qh_status qh_state_probabilities(const qh_state *s, double *probs)
 {
     qh__state_write((qh_state *)s); /* see qh_state_amplitudes_const */
-#pragma omp parallel for schedule(static) if (s->len >= QH__PAR_MIN_LEN)
-    for (uint64_t i = 0; i < s->len; i++)
-        probs[i] = s_abs2(s->amp[i]);
+    S_DISPATCH(s, s_probs, s->len, probs);
     return QH_OK;
 }
 
 double qh_state_prob_one(const qh_state *s, unsigned q)
 {
     qh__state_write((qh_state *)s); /* see qh_state_amplitudes_const */
-    const uint64_t bit = (uint64_t)1 << q;
-    double sum = 0;
-#pragma omp parallel for schedule(static) reduction(+ : sum) if (s->len >= QH__PAR_MIN_LEN)
-    for (uint64_t i = 0; i < s->len; i++)
-        if (i & bit)
-            sum += s_abs2(s->amp[i]);
-    return sum;
+    return S_DISPATCH(s, s_prob_one, s->len, (uint64_t)1 << q);
 }
 
 /* Parses a Pauli string into x (X or Y), z (Z or Y) and y masks. */
@@ -132,31 +132,7 @@ qh_status qh_state_expectation(const qh_state *s, const char *pauli, double *out
     /* <psi|P|psi> = i^ny sum_j conj(a_{j^x}) a_j (-1)^{popcount(j & z)}, with P|j> =
      * i^ny (-1)^{popcount(j & z)} |j ^ x> (z holds the Z and Y positions). */
     double re = 0, im = 0;
-    const double complex *a = s->amp;
-    /* Summed in blocks, then the blocks: rounding grows with the block length, not with
-     * 2^n, so the value agrees with the sharded engine's to ~1e-15 even at 30 qubits. */
-    const uint64_t blk = s->len < QH__SUM_BLOCK ? s->len : QH__SUM_BLOCK;
-    /* The sign of index j is that of its bits inside the block (a table) times that of its
-     * block: no popcount per amplitude (a dozen instructions without a popcnt instruction).
-     * The sums are the same, bit for bit. Measured at n = 28: about 10% less CPU time in this
-     * loop, which runs near memory bandwidth either way. */
-    double sgn[QH__SUM_BLOCK];
-    for (uint64_t l = 0; l < blk; l++)
-        sgn[l] = (__builtin_popcountll(l & zm) & 1) ? -1.0 : 1.0;
-#pragma omp parallel for schedule(static) reduction(+ : re, im) if (s->len >= QH__PAR_MIN_LEN)
-    for (uint64_t b = 0; b < s->len; b += blk) {
-        const double bs = (__builtin_popcountll(b & zm) & 1) ? -1.0 : 1.0;
-        const double complex *x = a + (b ^ (xm & ~(blk - 1))), *y = a + b;
-        const uint64_t xl = xm & (blk - 1);
-        double bre = 0, bim = 0;
-        for (uint64_t l = 0; l < blk; l++) {
-            const double complex t = conj(x[l ^ xl]) * y[l];
-            bre += sgn[l] * creal(t);
-            bim += sgn[l] * cimag(t);
-        }
-        re += bs * bre;
-        im += bs * bim;
-    }
+    S_DISPATCH(s, s_pauli_sum, s->len, xm, zm, &re, &im);
     double complex sum = re + I * im;
     static const double complex ipow[4] = {1, I, -1, -I};
     *out = creal(ipow[ny & 3] * sum);
@@ -174,9 +150,7 @@ qh_status qh_state_measure(qh_state *s, unsigned q, double r, int *outcome)
     double scale = p > 0 ? 1 / sqrt(p) : 0;
     const uint64_t bit = (uint64_t)1 << q;
     s->basis_known = 0;
-#pragma omp parallel for schedule(static) if (s->len >= QH__PAR_MIN_LEN)
-    for (uint64_t i = 0; i < s->len; i++)
-        s->amp[i] = ((i & bit) != 0) == one ? s->amp[i] * scale : 0;
+    S_DISPATCH(s, s_collapse, s->len, bit, one, scale);
     *outcome = one;
     return QH_OK;
 }
@@ -187,14 +161,7 @@ qh_status qh_state_reset(qh_state *s, unsigned q, double r)
     int outcome;
     QH_CALL(qh_state_measure(s, q, r, &outcome));
     if (outcome) {
-        const uint64_t bit = (uint64_t)1 << q;
-#pragma omp parallel for schedule(static) if (s->len >= QH__PAR_MIN_LEN)
-        for (uint64_t i = 0; i < s->len; i++) {
-            if (!(i & bit)) {
-                s->amp[i] = s->amp[i | bit];
-                s->amp[i | bit] = 0;
-            }
-        }
+        S_DISPATCH(s, s_flip_down, s->len, (uint64_t)1 << q);
     }
     return QH_OK;
 }
@@ -212,18 +179,10 @@ unsigned qh__sample_block_bits(unsigned n)
     return n >= 18 ? 12 : (n > 6 ? n - 6 : 0);
 }
 
-void qh__sample_block_sums(const double complex *amp, uint64_t len, unsigned block_bits,
-                           double *bsum)
+void qh__sample_block_sums(const qh_state *s, unsigned block_bits, double *bsum)
 {
-    const uint64_t block = (uint64_t)1 << block_bits, nblocks = len >> block_bits;
-    /* each sum is taken in one fixed sequential order: no dependence on threads */
-#pragma omp parallel for schedule(static) if (len >= QH__PAR_MIN_LEN)
-    for (uint64_t b = 0; b < nblocks; b++) {
-        double sum = 0;
-        for (uint64_t i = b * block; i < (b + 1) * block; i++)
-            sum += s_abs2(amp[i]);
-        bsum[b] = sum;
-    }
+    qh__state_write((qh_state *)s); /* see qh_state_amplitudes_const */
+    S_DISPATCH(s, s_block_sums, s->len, block_bits, bsum);
 }
 
 qh_status qh__sample_targets(uint64_t shots, uint64_t seed, const double *bsum, uint64_t nblocks,
@@ -245,54 +204,12 @@ qh_status qh__sample_targets(uint64_t shots, uint64_t seed, const double *bsum, 
     return QH_OK;
 }
 
-void qh__sample_walk(const double complex *amp, uint64_t first_block, uint64_t my_blocks,
+void qh__sample_walk(const qh_state *s, uint64_t first_block, uint64_t my_blocks,
                      unsigned block_bits, const double *bsum, uint64_t nblocks, const double *u,
                      uint64_t shots, uint64_t *out)
 {
-    /* One monotone walk over the sorted targets: whole blocks are skipped through their
-     * sums (in the same order on every rank), and inside a block the position only moves
-     * forward. Blocks of other ranks give out[k] = UINT64_MAX. */
-    const uint64_t block = (uint64_t)1 << block_bits;
-    uint64_t b = 0, i = 0;
-    double before_block = 0, acc = 0;
-    int in_block = 0;
-    for (uint64_t k = 0; k < shots; k++) {
-        double target = u[k];
-        while (b + 1 < nblocks && before_block + bsum[b] <= target) {
-            before_block += bsum[b];
-            b++;
-            in_block = 0;
-        }
-        if (b < first_block || b >= first_block + my_blocks) {
-            out[k] = UINT64_MAX;
-            continue;
-        }
-        const uint64_t start = (b - first_block) * block, end = start + block;
-        if (!in_block) {
-            i = start;
-            acc = before_block;
-            in_block = 1;
-        }
-        while (i < end) {
-            double p = s_abs2(amp[i]);
-            if (p > 0 && acc + p > target)
-                break;
-            acc += p;
-            i++;
-        }
-        uint64_t hit = i;
-        if (i == end) {
-            /* Past the end only through rounding (the running sum and the block sum add
-             * in different orders): the shot belongs to the last index with weight. */
-            hit = start;
-            for (uint64_t j = end; j-- > start;)
-                if (s_abs2(amp[j]) > 0) {
-                    hit = j;
-                    break;
-                }
-        }
-        out[k] = first_block * block + hit;
-    }
+    qh__state_write((qh_state *)s); /* see qh_state_amplitudes_const */
+    S_DISPATCH(s, s_walk, first_block, my_blocks, block_bits, bsum, nblocks, u, shots, out);
 }
 
 qh_status qh_state_sample(const qh_state *s, uint64_t shots, uint64_t seed, uint64_t *out)
@@ -305,10 +222,10 @@ qh_status qh_state_sample(const qh_state *s, uint64_t shots, uint64_t seed, uint
     double *bsum = malloc(nblocks * sizeof *bsum), *u = NULL, total;
     if (!bsum)
         return QH_ERROR(QH_ENOMEM, "out of memory sampling");
-    qh__sample_block_sums(s->amp, s->len, bb, bsum);
+    qh__sample_block_sums(s, bb, bsum);
     qh_status st = qh__sample_targets(shots, seed, bsum, nblocks, &u, &total);
     if (st == QH_OK)
-        qh__sample_walk(s->amp, 0, nblocks, bb, bsum, nblocks, u, shots, out);
+        qh__sample_walk(s, 0, nblocks, bb, bsum, nblocks, u, shots, out);
     free(bsum);
     free(u);
     return st;

@@ -7,7 +7,10 @@
  * for transparent huge pages with madvise made it 2-6 times slower there, compaction
  * included, so it is not done). So the first touch runs on all threads with the kernels'
  * static schedule, and the run engine creates its state unwritten, so that a product start
- * that writes every amplitude is the only touch rather than the second. */
+ * that writes every amplitude is the only touch rather than the second.
+ *
+ * A state holds double or float complex amplitudes (qh_precision); every loop here comes in
+ * both types, chosen once per call. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,20 +35,46 @@ qh_status qh_memory_check(uint64_t bytes, uint64_t max_memory, const char *what)
     return QH_OK;
 }
 
-static qh_status s_alloc(unsigned n, uint64_t max_memory, qh_state **out)
+const char *qh_precision_name(qh_precision p)
+{
+    return p == QH_PRECISION_SINGLE ? "single" : "double";
+}
+
+qh_status qh_precision_parse(const char *name, qh_precision *out)
+{
+    if (name && strcmp(name, "double") == 0)
+        *out = QH_PRECISION_DOUBLE;
+    else if (name && strcmp(name, "single") == 0)
+        *out = QH_PRECISION_SINGLE;
+    else
+        return QH_ERROR(QH_EINVAL, "unknown precision '%s': expected 'single' or 'double'",
+                        name ? name : "");
+    return QH_OK;
+}
+
+size_t qh_precision_amplitude_bytes(qh_precision p)
+{
+    return p == QH_PRECISION_SINGLE ? sizeof(float complex) : sizeof(double complex);
+}
+
+static qh_status s_alloc(unsigned n, uint64_t max_memory, qh_precision precision, qh_state **out)
 {
     *out = NULL;
     if (n > QH_MAX_QUBITS)
         return QH_ERROR(QH_EINVAL, "%u qubits requested; at most %d are supported", n,
                         QH_MAX_QUBITS);
-    if (n >= 59)
+    if (precision != QH_PRECISION_DOUBLE && precision != QH_PRECISION_SINGLE)
+        return QH_ERROR(QH_EINVAL, "unknown precision %d", (int)precision);
+    const unsigned ebits = precision == QH_PRECISION_SINGLE ? 3 : 4; /* log2 bytes/amplitude */
+    if (n >= 63 - ebits)
         return QH_ERROR(QH_ENOMEM,
                         "a state of %u qubits needs 2^%u bytes, more than any "
                         "machine has",
-                        n, n + 4);
-    uint64_t len = (uint64_t)1 << n, bytes = len * sizeof(double complex);
-    char what[64];
-    snprintf(what, sizeof what, "a state vector of %u qubits", n);
+                        n, n + ebits);
+    uint64_t len = (uint64_t)1 << n, bytes = len << ebits;
+    char what[80];
+    snprintf(what, sizeof what, "a state vector of %u qubits%s", n,
+             precision == QH_PRECISION_SINGLE ? " in single precision" : "");
     QH_CALL(qh_memory_check(bytes, max_memory, what));
     qh_state *s = calloc(1, sizeof *s);
     if (!s)
@@ -60,6 +89,7 @@ static qh_status s_alloc(unsigned n, uint64_t max_memory, qh_state **out)
     }
     s->num_qubits = n;
     s->len = len;
+    s->precision = precision;
     *out = s;
     return QH_OK;
 }
@@ -69,18 +99,33 @@ static qh_status s_alloc(unsigned n, uint64_t max_memory, qh_state **out)
  * page lands near the thread that will work on it. */
 static void s_write_basis(qh_state *s, int64_t one)
 {
-    double complex *a = s->amp;
+    if (s->precision == QH_PRECISION_SINGLE) {
+        float complex *a = s->amp;
 #pragma omp parallel for schedule(static) if (s->len >= QH__PAR_MIN_LEN)
-    for (uint64_t i = 0; i < s->len; i++)
-        a[i] = 0;
-    if (one >= 0)
-        a[one] = 1;
+        for (uint64_t i = 0; i < s->len; i++)
+            a[i] = 0;
+        if (one >= 0)
+            a[one] = 1;
+    } else {
+        double complex *a = s->amp;
+#pragma omp parallel for schedule(static) if (s->len >= QH__PAR_MIN_LEN)
+        for (uint64_t i = 0; i < s->len; i++)
+            a[i] = 0;
+        if (one >= 0)
+            a[one] = 1;
+    }
     s->unwritten = 0;
 }
 
 qh_status qh_state_create(unsigned n, uint64_t max_memory, qh_state **out)
 {
-    QH_CALL(s_alloc(n, max_memory, out));
+    return qh_state_create_precision(n, max_memory, QH_PRECISION_DOUBLE, out);
+}
+
+qh_status qh_state_create_precision(unsigned n, uint64_t max_memory, qh_precision precision,
+                                    qh_state **out)
+{
+    QH_CALL(s_alloc(n, max_memory, precision, out));
     qh_state *s = *out;
     s_write_basis(s, 0);
     qh__state_set_known_basis(s, 0);
@@ -89,7 +134,13 @@ qh_status qh_state_create(unsigned n, uint64_t max_memory, qh_state **out)
 
 qh_status qh__state_create_unwritten(unsigned n, uint64_t max_memory, int zero, qh_state **out)
 {
-    QH_CALL(s_alloc(n, max_memory, out));
+    return qh__state_create_unwritten_precision(n, max_memory, zero, QH_PRECISION_DOUBLE, out);
+}
+
+qh_status qh__state_create_unwritten_precision(unsigned n, uint64_t max_memory, int zero,
+                                               qh_precision precision, qh_state **out)
+{
+    QH_CALL(s_alloc(n, max_memory, precision, out));
     qh_state *s = *out;
     s->unwritten = 1;
     if (!zero)
@@ -103,7 +154,7 @@ void qh__state_write(qh_state *s)
         s_write_basis(s, s->basis_known ? (int64_t)s->basis : -1);
 }
 
-double complex *qh__state_amplitudes_overwrite(qh_state *s)
+void *qh__state_amplitudes_overwrite(qh_state *s)
 {
     s->unwritten = 0;
     s->basis_known = 0;
@@ -136,10 +187,23 @@ qh_status qh_state_copy(qh_state *dst, const qh_state *src)
     if (dst->num_qubits != src->num_qubits)
         return QH_ERROR(QH_EINVAL, "cannot copy a %u-qubit state into a %u-qubit state",
                         src->num_qubits, dst->num_qubits);
+    if (dst->precision != src->precision)
+        return QH_ERROR(QH_EINVAL, "cannot copy a %s-precision state into a %s-precision state",
+                        qh_precision_name(src->precision), qh_precision_name(dst->precision));
     qh__state_write((qh_state *)src); /* see qh_state_amplitudes_const */
+    if (src->precision == QH_PRECISION_SINGLE) {
+        float complex *d = dst->amp;
+        const float complex *a = src->amp;
 #pragma omp parallel for schedule(static) if (src->len >= QH__PAR_MIN_LEN)
-    for (uint64_t i = 0; i < src->len; i++)
-        dst->amp[i] = src->amp[i];
+        for (uint64_t i = 0; i < src->len; i++)
+            d[i] = a[i];
+    } else {
+        double complex *d = dst->amp;
+        const double complex *a = src->amp;
+#pragma omp parallel for schedule(static) if (src->len >= QH__PAR_MIN_LEN)
+        for (uint64_t i = 0; i < src->len; i++)
+            d[i] = a[i];
+    }
     dst->unwritten = 0;
     dst->basis_known = src->basis_known;
     dst->basis = src->basis;
@@ -148,7 +212,7 @@ qh_status qh_state_copy(qh_state *dst, const qh_state *src)
 
 qh_status qh_state_clone(const qh_state *s, uint64_t max_memory, qh_state **out)
 {
-    QH_CALL(s_alloc(s->num_qubits, max_memory, out));
+    QH_CALL(s_alloc(s->num_qubits, max_memory, s->precision, out));
     return qh_state_copy(*out, s);
 }
 
@@ -157,19 +221,58 @@ unsigned qh_state_num_qubits(const qh_state *s)
     return s->num_qubits;
 }
 
-double complex *qh_state_amplitudes(qh_state *s)
+qh_precision qh_state_precision(const qh_state *s)
+{
+    return s->precision;
+}
+
+void *qh__state_data(qh_state *s)
 {
     qh__state_write(s);
     s->basis_known = 0; /* the caller may write */
     return s->amp;
 }
 
-const double complex *qh_state_amplitudes_const(const qh_state *s)
+const void *qh__state_data_const(const qh_state *s)
 {
     /* An unwritten state is written on first access: the amplitudes it stands for do not
      * change, and a qh_state is never defined const (it is always allocated here). */
     qh__state_write((qh_state *)s);
     return s->amp;
+}
+
+double complex *qh_state_amplitudes(qh_state *s)
+{
+    return s->precision == QH_PRECISION_DOUBLE ? qh__state_data(s) : NULL;
+}
+
+const double complex *qh_state_amplitudes_const(const qh_state *s)
+{
+    return s->precision == QH_PRECISION_DOUBLE ? qh__state_data_const(s) : NULL;
+}
+
+float complex *qh_state_amplitudes_single(qh_state *s)
+{
+    return s->precision == QH_PRECISION_SINGLE ? qh__state_data(s) : NULL;
+}
+
+const float complex *qh_state_amplitudes_single_const(const qh_state *s)
+{
+    return s->precision == QH_PRECISION_SINGLE ? qh__state_data_const(s) : NULL;
+}
+
+qh_status qh_state_get_amplitudes(const qh_state *s, double complex *out)
+{
+    const void *a = qh__state_data_const(s);
+    if (s->precision == QH_PRECISION_SINGLE) {
+        const float complex *f = a;
+#pragma omp parallel for schedule(static) if (s->len >= QH__PAR_MIN_LEN)
+        for (uint64_t i = 0; i < s->len; i++)
+            out[i] = f[i];
+    } else {
+        memcpy(out, a, s->len * sizeof *out);
+    }
+    return QH_OK;
 }
 
 qh_status qh_state_set_basis(qh_state *s, uint64_t index)
@@ -184,7 +287,13 @@ qh_status qh_state_set_basis(qh_state *s, uint64_t index)
 
 qh_status qh_state_set_amplitudes(qh_state *s, const double complex *amps)
 {
-    memcpy(s->amp, amps, s->len * sizeof *amps);
+    if (s->precision == QH_PRECISION_SINGLE) {
+        float complex *f = s->amp;
+        for (uint64_t i = 0; i < s->len; i++)
+            f[i] = (float complex)amps[i];
+    } else {
+        memcpy(s->amp, amps, s->len * sizeof *amps);
+    }
     s->unwritten = 0;
     s->basis_known = 0;
     return QH_OK;

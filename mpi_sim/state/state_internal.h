@@ -8,10 +8,11 @@
 #include "qhybrid/state.h"
 
 struct qh_state {
-    unsigned num_qubits; /* n */
-    uint64_t len;        /* 2^n */
-    double complex *amp; /* 2^n amplitudes, 64-byte aligned */
-    int basis_known;     /* the amplitudes are exactly those of |basis> */
+    unsigned num_qubits;    /* n */
+    uint64_t len;           /* 2^n */
+    qh_precision precision; /* of the amplitudes */
+    void *amp;              /* 2^n amplitudes (double or float complex), 64-byte aligned */
+    int basis_known;        /* the amplitudes are exactly those of |basis> */
     uint64_t basis;
     int unwritten; /* the memory is not written yet: the state is |basis> if basis_known,
                       else all zero (qh__state_create_unwritten) */
@@ -34,13 +35,23 @@ void qh__state_set_known_basis(qh_state *s, uint64_t index);
  * qh_state_create. Local; the state must not be shared between threads before it is written. */
 qh_status qh__state_create_unwritten(unsigned n, uint64_t max_memory, int zero, qh_state **out);
 
+/* The same with amplitudes of the given precision. */
+qh_status qh__state_create_unwritten_precision(unsigned n, uint64_t max_memory, int zero,
+                                               qh_precision precision, qh_state **out);
+
+/* The amplitude buffer in either precision (double or float complex, by s->precision),
+ * written and with the known basis state forgotten, as qh_state_amplitudes. */
+void *qh__state_data(qh_state *s);
+/* The same for reading only. */
+const void *qh__state_data_const(const qh_state *s);
+
 /* Writes the amplitudes the state stands for if they are not written yet. Every access to
  * s->amp goes through this (qh_state_amplitudes and the functions of measure.c call it). */
 void qh__state_write(qh_state *s);
 
 /* The amplitudes, for a caller that writes every one of them before reading any: an
  * unwritten state is not zeroed first. Forgets the known basis state. */
-double complex *qh__state_amplitudes_overwrite(qh_state *s);
+void *qh__state_amplitudes_overwrite(qh_state *s);
 
 /* Below this many amplitudes, loops over the state run on one thread. */
 #define QH__PAR_MIN_LEN (1u << 14)
@@ -52,11 +63,10 @@ double complex *qh__state_amplitudes_overwrite(qh_state *s);
  * exactly the same shots: amplitudes are summed in blocks of 2^qh__sample_block_bits(n),
  * the targets are sorted uniforms times the total, and one walk maps targets to indices. */
 unsigned qh__sample_block_bits(unsigned n);
-void qh__sample_block_sums(const double complex *amp, uint64_t len, unsigned block_bits,
-                           double *bsum);
+void qh__sample_block_sums(const qh_state *s, unsigned block_bits, double *bsum);
 qh_status qh__sample_targets(uint64_t shots, uint64_t seed, const double *bsum, uint64_t nblocks,
                              double **targets, double *total);
-void qh__sample_walk(const double complex *amp, uint64_t first_block, uint64_t my_blocks,
+void qh__sample_walk(const qh_state *s, uint64_t first_block, uint64_t my_blocks,
                      unsigned block_bits, const double *bsum, uint64_t nblocks, const double *u,
                      uint64_t shots, uint64_t *out);
 

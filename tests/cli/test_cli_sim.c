@@ -700,6 +700,68 @@ static int s_setup(void **state)
     return mkdtemp(s_dir) ? 0 : -1;
 }
 
+/* --precision single: the same answers to float accuracy, "precision" in the plan's
+ * statistics, a bad value refused with exit 2, the memory check at 8 bytes per amplitude (a
+ * limit that refuses 20 qubits in double runs them in single), checkpoints refused. */
+static void test_precision(void **state)
+{
+    (void)state;
+    char args[1024];
+    const char *bell = s_write("bell1.qasm", s_bell);
+    snprintf(args, sizeof args,
+             "sim --precision single --plan-stats --probabilities --statevector --expect XX %s",
+             bell);
+    s_run_result r = s_cli(args);
+    assert_int_equal(r.status, 0);
+    cJSON *j = cJSON_Parse(r.out);
+    assert_non_null(j);
+    cJSON *p = cJSON_GetObjectItem(j, "probabilities");
+    assert_true(fabs(cJSON_GetArrayItem(p, 0)->valuedouble - 0.5) < 1e-6);
+    assert_true(fabs(cJSON_GetArrayItem(p, 3)->valuedouble - 0.5) < 1e-6);
+    cJSON *e = cJSON_GetObjectItem(j, "expectations");
+    assert_true(fabs(cJSON_GetObjectItem(e, "XX")->valuedouble - 1) < 1e-6);
+    cJSON *plan = cJSON_GetObjectItem(j, "plan");
+    assert_string_equal(cJSON_GetObjectItem(plan, "precision")->valuestring, "single");
+    cJSON_Delete(j);
+    s_free(&r);
+
+    snprintf(args, sizeof args, "sim --precision half %s", bell);
+    r = s_cli(args);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "--precision takes 'single' or 'double', not 'half'"));
+    assert_string_equal(r.out, "");
+    s_free(&r);
+
+    /* 20 qubits: 16 MiB in double, 8 MiB in single */
+    const char *wide = s_write("wide20.qasm", "OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"
+                                              "qreg q[20];\nh q[19];\ncx q[19],q[0];\n");
+    snprintf(args, sizeof args, "sim --max-memory 12M --expect Z0 %s", wide);
+    r = s_cli(args);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "needs"));
+    s_free(&r);
+    snprintf(args, sizeof args, "sim --precision single --max-memory 12M --expect Z0 %s", wide);
+    r = s_cli(args);
+    assert_int_equal(r.status, 0);
+    j = cJSON_Parse(r.out);
+    assert_non_null(j);
+    e = cJSON_GetObjectItem(j, "expectations");
+    assert_true(fabs(cJSON_GetObjectItem(e, "Z0")->valuedouble) < 1e-6);
+    cJSON_Delete(j);
+    s_free(&r);
+    snprintf(args, sizeof args, "sim --precision single --max-memory 7M --expect Z0 %s", wide);
+    r = s_cli(args);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "single precision"));
+    s_free(&r);
+
+    snprintf(args, sizeof args, "sim --precision single --checkpoint %s/ck.h5 %s", s_dir, bell);
+    r = s_cli(args);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "checkpoints hold double-precision states"));
+    s_free(&r);
+}
+
 static int s_teardown(void **state)
 {
     (void)state;
@@ -722,6 +784,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_checkpoint),
         cmocka_unit_test(test_output_paths),
         cmocka_unit_test(test_qasmbench),
+        cmocka_unit_test(test_precision),
     };
     /* QH_TEST_FILTER=test_qasmbench runs one test (the large-circuit run in release mode) */
     const char *filter = getenv("QH_TEST_FILTER");

@@ -164,7 +164,7 @@ static void test_sum_rows(void **state)
                 const size_t len = lens[li];
                 for (unsigned l = 0; l < S_LEN; l++)
                     x[l] = NAN; /* every entry up to len must be written */
-                kt->sum_rows(x, len, nt, f, src);
+                kt->sum_rows(x, len, nt, f, (const void *const *)src);
                 for (size_t l = 0; l < S_LEN; l++) {
                     double complex want = 0;
                     for (unsigned i = 0; i < nt; i++)
