@@ -1275,47 +1275,28 @@ qh_status qh__shard_expectation(qh__shard *sh, const char *pauli, double *out)
     xm = xp;
     zm = zp;
     const uint64_t lmask = ((uint64_t)1 << sh->nl) - 1, len = (uint64_t)1 << sh->nl;
-    const uint64_t xl = xm & lmask, xg = xm >> sh->nl, zl = zm & lmask, zg = zm >> sh->nl;
-    const double gsign = (__builtin_popcountll((uint64_t)sh->rank & zg) & 1) ? -1.0 : 1.0;
+    const uint64_t xl = xm & lmask, xg = xm >> sh->nl;
+    const uint64_t base = (uint64_t)sh->rank << sh->nl; /* this shard's first global index */
+    const qh_precision prec = qh_state_precision(sh->local);
     const void *a = qh__state_data_const(sh->local);
     double re = 0, im = 0;
     if (xg == 0) {
-        const uint64_t blk = len < QH__SUM_BLOCK ? len : QH__SUM_BLOCK;
-#pragma omp parallel for schedule(static) reduction(+ : re, im) if (len >= QH__PAR_MIN_LEN)
-        for (uint64_t b = 0; b < len; b += blk) {
-            double bre = 0, bim = 0; /* blocks, as qh_state_expectation */
-            for (uint64_t i = b; i < b + blk; i++) {
-                double complex t = conj(s_get(sh, a, i ^ xl)) * s_get(sh, a, i);
-                double sign = (__builtin_popcountll(i & zl) & 1) ? -gsign : gsign;
-                bre += sign * creal(t);
-                bim += sign * cimag(t);
-            }
-            re += bre;
-            im += bim;
-        }
+        qh__pauli_partial(prec, a, a, base, len, xl, zm, &re, &im);
     } else {
-        /* the partner rank holds a_{j^x}: stream its shard past ours in pieces */
+        /* The partner rank holds a_{j^x}: its shard streams past ours in pieces. Piece
+         * [off, off + cnt) of the partner's pairs with our amplitudes (off ^ xh) + (k ^ xw):
+         * the high bits of xl pick our piece, the low ones pair within it. */
         const int partner = sh->rank ^ (int)xg;
         for (uint64_t off = 0; off < len; off += sh->bufamps) {
             uint64_t cnt = len - off < sh->bufamps ? len - off : sh->bufamps;
             memcpy(sh->sendbuf, (const char *)a + off * sh->es, cnt * sh->es);
             qh__comm_exchange(sh->comm, partner, sh->sendbuf, sh->recvbuf, cnt * sh->es);
-            const void *b = sh->recvbuf;
-            /* b[m] is the partner's amplitude m + off; it pairs with our i = (m+off)^xl */
-            const uint64_t blk = cnt < QH__SUM_BLOCK ? cnt : QH__SUM_BLOCK;
-#pragma omp parallel for schedule(static) reduction(+ : re, im) if (cnt >= QH__PAR_MIN_LEN)
-            for (uint64_t mb = 0; mb < cnt; mb += blk) {
-                double bre = 0, bim = 0;
-                for (uint64_t m = mb; m < mb + blk; m++) {
-                    uint64_t i = (off + m) ^ xl;
-                    double complex t = conj(s_get(sh, b, m)) * s_get(sh, a, i);
-                    double sign = (__builtin_popcountll(i & zl) & 1) ? -gsign : gsign;
-                    bre += sign * creal(t);
-                    bim += sign * cimag(t);
-                }
-                re += bre;
-                im += bim;
-            }
+            const uint64_t xw = xl & (cnt - 1), mine = off ^ (xl & ~(cnt - 1));
+            double pre, pim;
+            qh__pauli_partial(prec, sh->recvbuf, (const char *)a + mine * sh->es, base + mine,
+                              cnt, xw, zm, &pre, &pim);
+            re += pre;
+            im += pim;
         }
     }
     double sums[2] = {re, im};

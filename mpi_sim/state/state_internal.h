@@ -70,6 +70,14 @@ void qh__sample_walk(const qh_state *s, uint64_t first_block, uint64_t my_blocks
                      unsigned block_bits, const double *bsum, uint64_t nblocks, const double *u,
                      uint64_t shots, uint64_t *out);
 
+/* The core of a Pauli expectation, shared by qh_state_expectation and the sharded engine:
+ * the sum over k < cnt of sign(base + k) conj(x[k ^ xl]) y[k] into *re, *im, sign(j) being
+ * -1 to the number of bits j shares with zm; x and y hold amplitudes of `precision`, cnt is
+ * a power of two, xl < cnt, and base a multiple of min(cnt, QH__SUM_BLOCK). Summed in blocks
+ * in a fixed order, on all threads. */
+void qh__pauli_partial(qh_precision precision, const void *x, const void *y, uint64_t base,
+                       uint64_t cnt, uint64_t xl, uint64_t zm, double *re, double *im);
+
 /* The Pauli string parsed into masks: x (X or Y), z (Z or Y), and the count of Y. */
 qh_status qh__parse_pauli(const char *str, unsigned n, uint64_t *xm, uint64_t *zm, unsigned *ny);
 
