@@ -1293,8 +1293,8 @@ qh_status qh__shard_expectation(qh__shard *sh, const char *pauli, double *out)
             qh__comm_exchange(sh->comm, partner, sh->sendbuf, sh->recvbuf, cnt * sh->es);
             const uint64_t xw = xl & (cnt - 1), mine = off ^ (xl & ~(cnt - 1));
             double pre, pim;
-            qh__pauli_partial(prec, sh->recvbuf, (const char *)a + mine * sh->es, base + mine,
-                              cnt, xw, zm, &pre, &pim);
+            qh__pauli_partial(prec, sh->recvbuf, (const char *)a + mine * sh->es, base + mine, cnt,
+                              xw, zm, &pre, &pim);
             re += pre;
             im += pim;
         }
