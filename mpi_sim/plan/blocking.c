@@ -40,10 +40,70 @@ static uint64_t s_target_mask(const qh__step *st)
     return t;
 }
 
-/* Position of qubit q among the qubits of mask s. */
-static unsigned s_rank(uint64_t s, unsigned q)
+/* Bytes of the address range a level-1 data cache maps onto its sets once (64 sets of 64-byte
+ * lines, on every x86-64 core of the last decade and most ARM ones): addresses a multiple
+ * of this apart compete for the same few ways. */
+#define S_L1_SPAN 4096u
+
+unsigned qh__l1_span_bits(qh_precision precision)
 {
-    return (unsigned)__builtin_popcountll(s & (((uint64_t)1 << q) - 1));
+    return (unsigned)__builtin_ctz(S_L1_SPAN / (unsigned)qh_precision_amplitude_bytes(precision));
+}
+
+void qh__pass_permute(qh_plan *p, qh__pass *ps, const unsigned *newpos)
+{
+    unsigned q[64];
+    for (unsigned j = 0; j < ps->nq; j++)
+        q[newpos[j]] = ps->qubits[j];
+    memcpy(ps->qubits, q, ps->nq * sizeof *q);
+    for (size_t i = ps->first; i < ps->end; i++) {
+        qh__step *st = &p->steps[i];
+        for (unsigned t = 0; t < st->k; t++)
+            if (st->bt[t] != QH__BT_OUTSIDE)
+                st->bt[t] = newpos[st->bt[t]];
+        uint64_t c = 0;
+        for (unsigned j = 0; j < ps->nq; j++)
+            c |= (st->bctrl >> j & 1) << newpos[j];
+        st->bctrl = c;
+    }
+}
+
+/* The buffer positions of a pass's block qubits s (qubits[j] goes to position j). The chunk
+ * qubits 0..m-1 keep positions 0..m-1 (chunks are copied whole); the positions from m up
+ * to the first whose stride is S_L1_SPAN go to gathered qubits spread evenly over them in
+ * qubit order, the rest follow in order.
+ *
+ * Why: a gate program loads 2^h vectors that differ in its h high qubits at once. Where all
+ * h sit at positions of stride S_L1_SPAN or more, the 2^h lines fall in one cache set; 16 of
+ * them overflow its 8 or 12 ways, every load misses, and the program's sweep of the block
+ * measured 5 to 8 times slower than with one high qubit below (bench_cost). Programs take
+ * neighbouring qubits more often than not (they follow the circuit's gates), and with the
+ * positions below the span spread over the qubit order, any four of them in a row have
+ * one there (13 gathered qubits, 3 such positions, in double). Once a pass's programs are
+ * known, prog.c moves the qubits they hold there instead (qh__pass_permute). */
+static void s_layout(uint64_t s, unsigned m, qh_precision precision, unsigned *qubits)
+{
+    unsigned g[64], r = 0, j = 0;
+    for (unsigned q = 0; q < 64; q++)
+        if (s >> q & 1) {
+            if (j < m)
+                qubits[j++] = q;
+            else
+                g[r++] = q;
+        }
+    const unsigned span = qh__l1_span_bits(precision);
+    unsigned low = span > m ? span - m : 0;
+    if (low > r)
+        low = r;
+    unsigned char used[64] = {0};
+    for (unsigned i = 0; i < low; i++) {
+        const unsigned k = (2 * i + 1) * r / (2 * low);
+        qubits[j++] = g[k];
+        used[k] = 1;
+    }
+    for (unsigned k = 0; k < r; k++)
+        if (!used[k])
+            qubits[j++] = g[k];
 }
 
 static qh_status s_push_pass(qh__pass **v, size_t *n, size_t *cap, const qh__pass *ps)
@@ -115,13 +175,13 @@ static qh_status s_plan_run(qh_plan *p, size_t lo, size_t hi, unsigned b, unsign
             continue;
         }
         qh__pass ps = {.first = *nout, .nq = b, .in_place = in_place};
-        unsigned j = 0;
-        for (unsigned q = 0; q < n; q++)
-            if (s >> q & 1)
-                ps.qubits[j++] = q;
         ps.chunk_bits = (unsigned)__builtin_ctzll(~s);
         if (ps.chunk_bits > b)
             ps.chunk_bits = b;
+        s_layout(s, ps.chunk_bits, p->precision, ps.qubits);
+        unsigned pos[64]; /* buffer position of each block qubit */
+        for (unsigned j = 0; j < b; j++)
+            pos[ps.qubits[j]] = j;
         for (size_t i = 0; i < nt; i++) {
             qh__step st = p->steps[taken[i]];
             st.inner = 1;
@@ -129,13 +189,13 @@ static qh_status s_plan_run(qh_plan *p, size_t lo, size_t hi, unsigned b, unsign
             st.otarg = 0;
             for (unsigned t = 0; t < st.k; t++) {
                 const int in = s >> st.targets[t] & 1;
-                st.bt[t] = in ? s_rank(s, st.targets[t]) : QH__BT_OUTSIDE;
+                st.bt[t] = in ? pos[st.targets[t]] : QH__BT_OUTSIDE;
                 st.otarg |= in ? 0 : (uint64_t)1 << st.targets[t];
             }
             st.bctrl = 0;
             for (unsigned q = 0; q < n; q++)
                 if ((st.ctrl & s) >> q & 1)
-                    st.bctrl |= (uint64_t)1 << s_rank(s, q);
+                    st.bctrl |= (uint64_t)1 << pos[q];
             st.octrl = st.ctrl & ~s;
             out[(*nout)++] = st;
         }

@@ -17,9 +17,10 @@
 /* A cache-blocked pass: steps [first, end) of the plan run block by block. A block is the
  * 2^nq amplitudes whose indices differ only at qubits[] (the other bits fixed); each thread
  * copies a block into a buffer, applies every step of the pass to it while it is in cache
- * (qubit qubits[j] at position j), and copies it back. qubits[] always holds the low
+ * (qubit qubits[j] at position j), and copies it back. qubits[] always starts with the low
  * qubits 0..chunk_bits-1, so a block is made of contiguous chunks of 2^chunk_bits
- * amplitudes. When qubits[] is 0..nq-1 the blocks are contiguous and worked on in place. */
+ * amplitudes; the others are in the order blocking.c chooses for the cache (not always
+ * ascending). When qubits[] is 0..nq-1 the blocks are contiguous and worked on in place. */
 /* What a pass does to each block, in order: a gate program or one step's kernel. */
 typedef struct {
     int is_prog;       /* 1 = prog, 0 = step or diag */
@@ -35,7 +36,7 @@ typedef struct {
                             block, or NULL: the steps one by one (owned) */
     size_t num_units;    /* entries of units */
     unsigned nq;         /* qubits of a block (the plan's block_bits) */
-    unsigned qubits[64]; /* ascending */
+    unsigned qubits[64]; /* block qubit at each buffer position */
     unsigned chunk_bits; /* qubits[j] == j for j < chunk_bits */
     int in_place;        /* qubits[] is 0..nq-1 */
     int has_start;       /* some of its steps belong to the product start */
@@ -44,6 +45,15 @@ typedef struct {
                             that began with the start (owned) */
     size_t num_rest;     /* entries of rest */
 } qh__pass;
+
+/* Buffer positions of a block below this many have strides under a level-1 cache's span
+ * of sets (4 KiB): vectors that differ only at positions from it on share a cache set. */
+unsigned qh__l1_span_bits(qh_precision precision);
+
+/* Moves every qubit of pass ps from buffer position j to newpos[j] (a permutation of
+ * 0..nq-1 that keeps the chunk positions): its qubits[] and its steps' bt[] and bctrl.
+ * Units built before are stale. */
+void qh__pass_permute(qh_plan *p, qh__pass *ps, const unsigned *newpos);
 
 struct qh_plan {
     unsigned num_qubits;       /* qubits of the circuit */

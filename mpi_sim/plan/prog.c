@@ -679,6 +679,78 @@ fail:
     return st;
 }
 
+/* The masks of high positions of the programs among units[0..nu) that hold none of the
+ * positions in `low`, into out[] (at most cap); their number. */
+static size_t s_uncovered(const qh__unit *units, size_t nu, uint64_t low, uint64_t *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < nu && k < cap; i++) {
+        if (!units[i].is_prog)
+            continue;
+        uint64_t hm = 0;
+        for (unsigned j = 0; j < units[i].prog.nh; j++)
+            hm |= (uint64_t)1 << units[i].prog.high[j];
+        if (hm && !(hm & low))
+            out[k++] = hm;
+    }
+    return k;
+}
+
+/* Chooses which gathered qubits of pass ps sit at the buffer positions below the level-1
+ * span (see blocking.c's s_layout): greedily, each time the position held as a high qubit
+ * by the most programs that have none below the span yet. A program whose 2^h vectors all
+ * fall in one cache set (h = 4: 16 lines in 8 or 12 ways) sweeps its block several times
+ * slower. Permutes the pass and returns 1 when that changes anything. */
+static int s_relayout(qh_plan *p, qh__pass *ps, unsigned lb)
+{
+    const unsigned m = ps->chunk_bits, b = ps->nq, span = qh__l1_span_bits(p->precision);
+    if (ps->in_place || m >= span || m >= b)
+        return 0;
+    const unsigned nlow = (span < b ? span : b) - m;
+    const uint64_t chunk = (((uint64_t)1 << m) - 1) & ~(((uint64_t)1 << lb) - 1);
+    enum { S_MAXP = 1024 };
+    uint64_t prog[S_MAXP];
+    size_t np = s_uncovered(ps->units, ps->num_units, chunk, prog, S_MAXP);
+    np += s_uncovered(ps->rest, ps->num_rest, chunk, prog + np, S_MAXP - np);
+    uint64_t chosen = 0;
+    unsigned char covered[S_MAXP] = {0};
+    for (unsigned i = 0; i < nlow; i++) {
+        unsigned best = 64;
+        size_t best_gain = 0;
+        for (unsigned c = m; c < b; c++) {
+            if (chosen >> c & 1)
+                continue;
+            size_t gain = 0;
+            for (size_t k = 0; k < np; k++)
+                gain += !covered[k] && (prog[k] >> c & 1);
+            /* ties: a position already below the span stays there */
+            if (gain > best_gain || (gain == best_gain && gain > 0 && c < span && best >= span)) {
+                best = c;
+                best_gain = gain;
+            }
+        }
+        if (best == 64)
+            break;
+        chosen |= (uint64_t)1 << best;
+        for (size_t k = 0; k < np; k++)
+            covered[k] |= (unsigned char)(prog[k] >> best & 1);
+    }
+    /* the rest of the low positions keep what they hold, as far as room is left */
+    for (unsigned c = m; c < span && c < b && (unsigned)__builtin_popcountll(chosen) < nlow; c++)
+        chosen |= (uint64_t)1 << c;
+    unsigned newpos[64], next = m, later = m + nlow;
+    for (unsigned j = 0; j < m; j++)
+        newpos[j] = j;
+    int moved = 0;
+    for (unsigned j = m; j < b; j++) {
+        newpos[j] = chosen >> j & 1 ? next++ : later++;
+        moved |= newpos[j] != j;
+    }
+    if (moved)
+        qh__pass_permute(p, ps, newpos);
+    return moved;
+}
+
 qh_status qh__plan_programs(qh_plan *p, const qh__kernel_table *kt0)
 {
     /* the kernels run programs of up to QH_PROG_MAX_HIGH high qubits; how many pay off
@@ -702,15 +774,24 @@ qh_status qh__plan_programs(qh_plan *p, const qh__kernel_table *kt0)
         st = QH_ERROR(QH_ENOMEM, "out of memory compiling the circuit");
     for (size_t i = 0; i < p->num_passes && st == QH_OK; i++) {
         qh__pass *ps = &p->passes[i];
-        if (ps->has_start && !ps->only_start) { /* first the units of a run after the start */
-            st = s_pass_programs(p, ps, kt, done, taken, 1);
-            ps->rest = ps->units;
-            ps->num_rest = ps->num_units;
-            ps->units = NULL;
-            ps->num_units = 0;
+        for (int again = 1; again && st == QH_OK;) {
+            if (ps->has_start && !ps->only_start) { /* first the units of a run after the start */
+                st = s_pass_programs(p, ps, kt, done, taken, 1);
+                ps->rest = ps->units;
+                ps->num_rest = ps->num_units;
+                ps->units = NULL;
+                ps->num_units = 0;
+            }
+            if (st == QH_OK)
+                st = s_pass_programs(p, ps, kt, done, taken, 0);
+            again = st == QH_OK && again == 1 && s_relayout(p, ps, kt->lane_bits);
+            if (again) {
+                qh__pass_units_free(ps);
+                again = 2; /* once */
+            } else {
+                again = 0;
+            }
         }
-        if (st == QH_OK)
-            st = s_pass_programs(p, ps, kt, done, taken, 0);
     }
     if (st)
         qh__plan_programs_free(p);
