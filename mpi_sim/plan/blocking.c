@@ -175,9 +175,14 @@ static qh_status s_plan_run(qh_plan *p, size_t lo, size_t hi, unsigned b, unsign
             continue;
         }
         qh__pass ps = {.first = *nout, .nq = b, .in_place = in_place};
+        /* A pass that copies its blocks copies chunks of 2^m amplitudes even where more of
+         * the low qubits are in the block: longer chunks copy no faster, and the qubits past
+         * m are then free to take the positions s_layout gives them. */
         ps.chunk_bits = (unsigned)__builtin_ctzll(~s);
         if (ps.chunk_bits > b)
             ps.chunk_bits = b;
+        if (!in_place && ps.chunk_bits > m)
+            ps.chunk_bits = m;
         s_layout(s, ps.chunk_bits, p->precision, ps.qubits);
         unsigned pos[64]; /* buffer position of each block qubit */
         for (unsigned j = 0; j < b; j++)
