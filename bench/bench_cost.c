@@ -122,7 +122,7 @@ static void s_drun_job(const s_ctx *c, double complex *buf, const void *arg)
 static qh__prog s_prog(const qh__kernel_table *kt, unsigned nops)
 {
     qh__prog p = {.nh = 4, .high = {9, 10, 11, 12}, .nops = nops};
-    const unsigned lanes = 1u << kt->lane_bits, nq = kt->lane_bits + 4;
+    const unsigned lanes = 1u << kt->prog_lane_bits, nq = kt->prog_lane_bits + 4;
     p.ops = calloc(nops ? nops : 1, sizeof *p.ops);
     p.coef = calloc((size_t)(nops ? nops : 1) * 4 * lanes, sizeof *p.coef);
     for (unsigned o = 0; o < nops && p.ops && p.coef; o++) {

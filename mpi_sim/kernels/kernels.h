@@ -8,9 +8,11 @@
  * buffer is large enough, and work in place.
  *
  * Two precisions: the tables of qh__kernels() work on double complex amplitudes, those of
- * qh__kernels_single() on float complex ones (same instruction sets, same lane_bits, so a plan
- * made for one serves the other). Amplitude buffers are passed as void * for that reason;
- * matrices and factors are double complex in both.
+ * qh__kernels_single() on float complex ones (same instruction sets, same lane_bits). Gate
+ * programs alone run on full-width float vectors in single (prog_lane_bits: one more lane
+ * bit than double on AVX2 and AVX-512), so a plan's programs are built for its precision.
+ * Amplitude buffers are passed as void * for that reason; matrices and factors are double
+ * complex in both.
  *
  * Conventions: bit j of a matrix row/column index corresponds to targets[j]; `ctrl` is a
  * mask of qubits that must all be 1 for the gate to act. Targets and controls are distinct
@@ -29,8 +31,8 @@
 #define QH_PROG_MAX_HIGH 4
 
 /* One operation of a gate program (see qh__prog). Qubits are program qubits: lane qubits
- * 0..lane_bits-1 are the buffer's qubits of the same positions, high qubit j (encoded as
- * lane_bits + j) is the buffer position qh__prog.high[j]. Coefficients live in
+ * 0..prog_lane_bits-1 are the buffer's qubits of the same positions, high qubit j (encoded as
+ * prog_lane_bits + j) is the buffer position qh__prog.high[j]. Coefficients live in
  * qh__prog.coef from index `c` on. */
 typedef enum {
     QH__OP_REAL_T, /* [[1, -t], [t, 1]] on qubit a; coef t */
@@ -78,10 +80,13 @@ typedef struct qh__kernel_table {
     void (*mcx)(void *a, unsigned n, unsigned target, uint64_t ctrl);
     /* multi-controlled SWAP of qubits t0 and t1 */
     void (*swap)(void *a, unsigned n, unsigned t0, unsigned t1, uint64_t ctrl);
-    /* runs gate program p on the 2^n amplitudes a (one thread when called in a parallel
-     * region); p->nh <= prog_max_high */
+    /* runs gate program p, built for prog_lane_bits, on the 2^n amplitudes a (one thread
+     * when called in a parallel region); p->nh <= QH_PROG_MAX_HIGH and prog_lane_bits +
+     * p->nh <= 6 */
     void (*prog)(void *a, unsigned n, const qh__prog *p);
-    unsigned prog_max_high; /* most high qubits of a program for this instruction set */
+    unsigned prog_lane_bits; /* lane bits of prog's vectors: lane_bits, or one more for the
+                                full-width float vectors of single precision */
+    unsigned prog_max_high;  /* most high qubits of a program for this instruction set */
     /* x[l] = sum over i < nt of f[i] * rows[i][l] for every l < len (nt >= 1) */
     void (*sum_rows)(void *x, size_t len, unsigned nt, const double complex *f,
                      const void *const *rows);
@@ -107,5 +112,14 @@ extern const qh__kernel_table qh__kernels_avx512;
 extern const qh__kernel_table qh__kernels_generic_single;
 extern const qh__kernel_table qh__kernels_avx2_single;
 extern const qh__kernel_table qh__kernels_avx512_single;
+
+/* The tables' gate-program kernels, defined by prog_simd.c compiled once per instruction set
+ * and precision. */
+void qh__prog_run_generic(void *a, unsigned n, const qh__prog *p);
+void qh__prog_run_avx2(void *a, unsigned n, const qh__prog *p);
+void qh__prog_run_avx512(void *a, unsigned n, const qh__prog *p);
+void qh__prog_run_generic_single(void *a, unsigned n, const qh__prog *p);
+void qh__prog_run_avx2_single(void *a, unsigned n, const qh__prog *p);
+void qh__prog_run_avx512_single(void *a, unsigned n, const qh__prog *p);
 
 #endif

@@ -10,7 +10,12 @@
  * build of the same instruction set, in half-width registers (AVX-512: 4 complex floats in a
  * __m256, AVX2: 2 in a __m128), so that a plan's lane layout and gate programs serve both
  * precisions unchanged; the state's memory traffic, which bounds the kernels, halves.
- * Coefficients arrive as doubles (qv_from) and are rounded to float on loading. */
+ * Coefficients arrive as doubles (qv_from) and are rounded to float on loading.
+ *
+ * The gate-program kernel (prog_simd.c, compiled with QH_PROG_FULL) is the exception: its
+ * single-precision vectors are full-width registers of QV_PROG_LB lane bits (AVX2: 4 complex
+ * floats in a __m256, AVX-512: 8 in a __m512), and the plan builds single-precision programs
+ * for those lanes. Without QH_SINGLE, QV_PROG_LB is QV_LB. */
 #ifndef QH_MPI_SIM_KERNELS_SIMD_H
 #define QH_MPI_SIM_KERNELS_SIMD_H
 
@@ -26,11 +31,112 @@ typedef double qreal;
 #define QV_PREC(name) name
 #endif
 
+/* Lane bits of the gate-program kernel's vectors (those of QH_PROG_FULL). */
 #if defined(QH_ISA_avx512) && defined(QH_SINGLE)
+#define QV_PROG_LB 3
+#elif defined(QH_ISA_avx512) || (defined(QH_ISA_avx2) && defined(QH_SINGLE))
+#define QV_PROG_LB 2
+#elif defined(QH_ISA_avx2)
+#define QV_PROG_LB 1
+#else
+#define QV_PROG_LB 0
+#endif
+
+#if defined(QH_PROG_FULL) && defined(QH_ISA_avx512) && defined(QH_SINGLE)
+#include <immintrin.h>
+typedef __m512 qv;
+#define QV_LB        3
+#define QV_SFX(name) QV_PREC(name##_avx512)
+static inline qv qv_load(const qamp *p)
+{
+    return _mm512_loadu_ps((const float *)p);
+}
+static inline void qv_store(qamp *p, qv v)
+{
+    _mm512_storeu_ps((float *)p, v);
+}
+static inline qv qv_zero(void)
+{
+    return _mm512_setzero_ps();
+}
+static inline qv qv_fma(qv a, qv b, qv c)
+{
+    return _mm512_fmadd_ps(a, b, c);
+}
+static inline qv qv_mul(qv a, qv b)
+{
+    return _mm512_mul_ps(a, b);
+}
+static inline qv qv_swapri(qv v)
+{
+    return _mm512_permute_ps(v, 0xB1);
+}
+static inline qv qv_combine(qv a, qv b)
+{
+    return _mm512_fmaddsub_ps(_mm512_set1_ps(1.0f), a, b);
+}
+/* lane l of the result = lane l ^ p of v (a lane, one complex float, is 64 bits): within
+ * 128 bits for p = 1, whole 128-bit blocks for even p, one 64-bit permutation otherwise */
+static inline qv qv_xor_lanes(qv v, unsigned p)
+{
+    switch (p) {
+    case 1:
+        return _mm512_permute_ps(v, 0x4E);
+    case 2:
+        return _mm512_shuffle_f32x4(v, v, 0xB1);
+    case 4:
+        return _mm512_shuffle_f32x4(v, v, 0x4E);
+    case 6:
+        return _mm512_shuffle_f32x4(v, v, 0x1B);
+    case 3:
+    case 5:
+    case 7: {
+        const __m512i idx = _mm512_set_epi64(7 ^ p, 6 ^ p, 5 ^ p, 4 ^ p, 3 ^ p, 2 ^ p, 1 ^ p, p);
+        return _mm512_castpd_ps(_mm512_permutexvar_pd(idx, _mm512_castps_pd(v)));
+    }
+    default:
+        return v;
+    }
+}
+static inline qv qv_from(const double *x) /* x holds 2*QV_LANES doubles */
+{
+    const __m256 lo = _mm512_cvtpd_ps(_mm512_loadu_pd(x)),
+                 hi = _mm512_cvtpd_ps(_mm512_loadu_pd(x + 8));
+    return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
+}
+static inline qv qv_set1(qreal x)
+{
+    return _mm512_set1_ps(x);
+}
+static inline qv qv_fms(qv a, qv b, qv c) /* a b - c */
+{
+    return _mm512_fmsub_ps(a, b, c);
+}
+static inline qv qv_fnma(qv a, qv b, qv c) /* c - a b */
+{
+    return _mm512_fnmadd_ps(a, b, c);
+}
+/* lane l of the result = lane l of b if bit l of `lanes` is set, else of a */
+static inline qv qv_blend(qv a, qv b, unsigned lanes)
+{
+    __mmask16 k = 0;
+    for (unsigned l = 0; l < 8; l++)
+        if (lanes >> l & 1)
+            k |= (__mmask16)(3u << (2 * l));
+    return _mm512_mask_blend_ps(k, a, b);
+}
+
+#elif (defined(QH_ISA_avx512) || (defined(QH_PROG_FULL) && defined(QH_ISA_avx2))) &&               \
+    defined(QH_SINGLE)
+/* (AVX-512 single, and the gate programs of AVX2 single) */
 #include <immintrin.h>
 typedef __m256 qv;
-#define QV_LB        2
+#define QV_LB 2
+#if defined(QH_ISA_avx512)
 #define QV_SFX(name) QV_PREC(name##_avx512)
+#else
+#define QV_SFX(name) QV_PREC(name##_avx2)
+#endif
 static inline qv qv_load(const qamp *p)
 {
     return _mm256_loadu_ps((const float *)p);
@@ -75,7 +181,13 @@ static inline qv qv_xor_lanes(qv v, unsigned p)
 }
 static inline qv qv_from(const double *x) /* x holds 2*QV_LANES doubles */
 {
+#if defined(QH_ISA_avx512)
     return _mm512_cvtpd_ps(_mm512_loadu_pd(x));
+#else
+    const __m128 lo = _mm256_cvtpd_ps(_mm256_loadu_pd(x)),
+                 hi = _mm256_cvtpd_ps(_mm256_loadu_pd(x + 4));
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1);
+#endif
 }
 static inline qv qv_set1(qreal x)
 {
@@ -417,7 +529,7 @@ static inline qv qv_blend(qv a, qv b, unsigned lanes)
     return (lanes & 1) ? b : a;
 }
 #else
-#error "kernels_simd.c must be compiled with one QH_ISA_* macro defined"
+#error "kernels_simd.c and prog_simd.c must be compiled with one QH_ISA_* macro defined"
 #endif
 
 #define QV_LANES (1u << QV_LB)

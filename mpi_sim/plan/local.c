@@ -33,7 +33,8 @@ qh_status qh__plan_local(const qh_plan *like, qh__step *steps, size_t nsteps, un
     p->first_nonunitary = nsteps;
     /* the whole plan's precision: its kernel table, and no diagonal runs in single (their
      * kernel is double only; qh__plan_programs reads it from the plan). The table below
-     * only shapes fusion and programs, which single shares with double, as plan.c does. */
+     * only shapes fusion, which single shares with double, as plan.c does; programs are
+     * built for the precision's table (single ones on wider lanes). */
     p->precision = like->precision;
     p->stats.precision = like->precision;
     const qh__kernel_table *kt = qh__kernels();
@@ -49,7 +50,7 @@ qh_status qh__plan_local(const qh_plan *like, qh__step *steps, size_t nsteps, un
     if (blocked)
         QH_TRY(qh__plan_blocking(p, b));
     if (blocked && like->programs && p->num_passes) {
-        QH_TRY(qh__plan_programs(p, kt));
+        QH_TRY(qh__plan_programs(p, qh__plan_kernels(p)));
         p->programs = 1;
     }
     p->stats.num_steps = p->num_steps;

@@ -563,14 +563,15 @@ static qh_status s_create(const qh_circuit *c, const qh_plan_options *opts, cons
     }
     QH_TRY(s_block(p, opts));
     qh__start_place(p);
+    /* (programs are built for the precision's program kernel: wider lanes in single) */
     if (programs && p->num_passes) {
-        QH_TRY(qh__plan_programs(p, kt));
+        QH_TRY(qh__plan_programs(p, qh__plan_kernels(p)));
         p->programs = 1;
     }
     if (p->num_start && s_cost(p, 1) >= s_cost(p, 0)) {
         qh__start_free(p); /* it would write the state and save no more than that */
         if (p->programs)
-            QH_TRY(qh__plan_programs(p, kt));
+            QH_TRY(qh__plan_programs(p, qh__plan_kernels(p)));
     }
 
     qh_plan_stats *s = &p->stats;
@@ -933,7 +934,7 @@ static qh_status s_rebuild_programs(qh_plan *p)
         ps->units = ps->rest = NULL;
         ps->num_units = ps->num_rest = 0;
     }
-    qh_status st = qh__plan_programs(p, qh__kernels());
+    qh_status st = qh__plan_programs(p, qh__plan_kernels(p));
     for (size_t i = 0; i < p->num_passes; i++) {
         qh__pass *ps = &p->passes[i];
         if (st != QH_OK) { /* qh__plan_programs left none: the old ones go back */

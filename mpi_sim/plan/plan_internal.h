@@ -89,8 +89,9 @@ const qh__kernel_table *qh__plan_kernels(const qh_plan *p);
  * that cannot be blocked (measurements, resets, conditions, QFTs) stay fences. */
 qh_status qh__plan_blocking(qh_plan *p, unsigned b);
 
-/* (Re)builds the gate programs of every pass of p for kernel table kt (after compiling,
- * and after binding parameters since programs hold matrix values). */
+/* (Re)builds the gate programs of every pass of p for kernel table kt, p's own
+ * (qh__plan_kernels: the lanes of its programs depend on the precision), after compiling,
+ * and after binding parameters since programs hold matrix values. */
 qh_status qh__plan_programs(qh_plan *p, const qh__kernel_table *kt);
 
 /* Frees the units of every pass. */

@@ -31,14 +31,15 @@
 #include "mpi_sim/plan/cost.h"
 #include "mpi_sim/plan/plan_internal.h"
 
-/* Largest program group: 2^(lane bits + high qubits) amplitudes. */
-#define S_MAXG (1u << (2 + QH_PROG_MAX_HIGH))
+/* Largest program group: 2^(lane bits + high qubits) amplitudes, lane and high qubits being
+ * at most 6 together (qh__plan_programs makes no programs otherwise). */
+#define S_MAXG (1u << 6)
 
 /* Relative tolerance of the structure checks (a matrix that is rx-like up to rounding). */
 #define S_EPS 1e-13
 
 typedef struct {
-    unsigned lb, lanes;       /* lane bits of the instruction set, 2^lb */
+    unsigned lb, lanes;       /* lane bits of the program kernel, 2^lb */
     qh__prog pr;              /* being built */
     size_t cap_ops, n_coef;   /* allocated ops, used coef */
     size_t cap_coef;          /* allocated coef */
@@ -757,8 +758,11 @@ qh_status qh__plan_programs(qh_plan *p, const qh__kernel_table *kt0)
      * (registers against sweeps) is the cost model's to say */
     qh__kernel_table ktl = *kt0;
     const qh__kernel_table *kt = &ktl;
+    /* programs are built for the lanes of the program kernel (wider than the other kernels'
+     * in single precision): every lane_bits below, and the pass layout, are those */
+    ktl.lane_bits = kt0->prog_lane_bits;
     const unsigned high = qh__cost_model_for(kt0->isa)->prog_high;
-    if (high >= 1 && high <= QH_PROG_MAX_HIGH && kt0->lane_bits + high <= 6)
+    if (high >= 1 && high <= QH_PROG_MAX_HIGH && ktl.lane_bits + high <= 6)
         ktl.prog_max_high = high;
     qh__plan_programs_free(p);
     if (!kt->prog || kt->lane_bits + kt->prog_max_high > 6)

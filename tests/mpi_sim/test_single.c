@@ -54,7 +54,12 @@ static void test_kernels_single_vs_double(void **state)
         ran++;
         assert_string_equal(kf->isa, kd->isa);
         assert_int_equal(kf->lane_bits, kd->lane_bits);
-        assert_int_equal(kf->prog_max_high, kd->prog_max_high);
+        /* gate programs: full-width float vectors in single (one more lane bit) on AVX2 and
+         * AVX-512, with lane and high qubits at most 6 together */
+        assert_int_equal(kd->prog_lane_bits, kd->lane_bits);
+        assert_int_equal(kf->prog_lane_bits, kd->lane_bits + (kd->lane_bits > 0));
+        assert_true(kf->prog_lane_bits + kf->prog_max_high <= 6);
+        assert_true(kf->prog_max_high >= 3);
         static const unsigned sizes[] = {1, 3, 6, 9, 15};
         for (unsigned si = 0; si < sizeof sizes / sizeof *sizes; si++) {
             const unsigned n = sizes[si];
@@ -263,6 +268,124 @@ static void test_layered_circuits(void **state)
         free(want);
         qh_circuit_destroy(&c);
     }
+}
+
+/* Gate programs whose gates sit on the lane qubits of every instruction set (0..2 with
+ * AVX-512 single's 8 complex floats) and just above: rotations of every structure (real,
+ * X-like, with phases), diagonals, CX, Toffoli, SWAP and Fredkin gates with their controls
+ * and targets among lane and high qubits, in single against the reference, in small cache
+ * blocks so that programs hold them. */
+static void test_lane_programs(void **state)
+{
+    (void)state;
+    ref_rng r = {4242};
+    static const qh_gate g1[] = {QH_GATE_RX, QH_GATE_RY, QH_GATE_RZ, QH_GATE_H, QH_GATE_U3,
+                                 QH_GATE_P,  QH_GATE_SX, QH_GATE_T,  QH_GATE_X, QH_GATE_Y};
+    size_t programs = 0;
+    int simd = 0;
+    for (unsigned n = 7; n <= 11; n += 2) {
+        for (int trial = 0; trial < 3; trial++) {
+            qh_circuit *c = NULL;
+            assert_int_equal(qh_circuit_create(n, 0, &c), QH_OK);
+            for (unsigned g = 0; g < 300; g++) {
+                /* mostly qubits 0..4, some anywhere */
+                unsigned q[3], nq = 0;
+                const unsigned want = 1 + (unsigned)(ref_rng_next(&r) % 3);
+                while (nq < want) {
+                    unsigned span = ref_rng_next(&r) % 4 ? 5 : n;
+                    unsigned x = (unsigned)(ref_rng_next(&r) % span), j = 0;
+                    while (j < nq && q[j] != x)
+                        j++;
+                    if (j == nq)
+                        q[nq++] = x;
+                }
+                const unsigned pick = (unsigned)(ref_rng_next(&r) % 4);
+                double th[3] = {6.3 * ref_rng_uniform(&r), 6.3 * ref_rng_uniform(&r),
+                                6.3 * ref_rng_uniform(&r)};
+                qh_gate gate;
+                if (nq == 1) {
+                    gate = g1[ref_rng_next(&r) % (sizeof g1 / sizeof *g1)];
+                } else if (nq == 2) {
+                    static const qh_gate g2[] = {QH_GATE_CX, QH_GATE_CZ, QH_GATE_SWAP, QH_GATE_CP};
+                    gate = g2[pick];
+                } else {
+                    gate = pick < 2 ? QH_GATE_CCX : QH_GATE_CSWAP;
+                }
+                assert_int_equal(
+                    qh_circuit_gate(c, gate, q, nq, th, qh_gate_get_info(gate)->num_params), QH_OK);
+            }
+            const size_t len = (size_t)1 << n;
+            double complex *want = calloc(len, sizeof *want);
+            assert_non_null(want);
+            want[0] = 1;
+            assert_int_equal(ref_apply_circuit(want, n, c), 0);
+            for (unsigned b = 5; b <= 6; b++) {
+                qh_sim_options o = {.statevector = 1};
+                o.plan.block_qubits = b;
+                o.plan.no_product_start = trial == 0;
+                o.plan.precision = QH_PRECISION_SINGLE;
+                qh_sim_result *res = s_run(c, &o);
+                programs += res->plan_stats.num_programs;
+                simd = strcmp(res->isa, "generic") != 0;
+                double d = ref_max_diff(res->statevector, want, len);
+                if (d > S_TOL)
+                    fail_msg("%s n=%u trial %d block %u: single programs differ by %g", res->isa, n,
+                             trial, b, d);
+                qh_sim_result_destroy(&res);
+            }
+            free(want);
+            qh_circuit_destroy(&c);
+        }
+    }
+    if (simd) /* (the generic cost model finds no programs worth making in blocks this small) */
+        assert_true(programs > 0);
+}
+
+/* A circuit with parameters: binding rebuilds the gate programs from the new matrices, for
+ * the single-precision lanes; each binding against the reference of the bound circuit. */
+static void test_bound_programs(void **state)
+{
+    (void)state;
+    const unsigned n = 9;
+    qh_circuit *c = NULL;
+    assert_int_equal(qh_circuit_create(n, 0, &c), QH_OK);
+    unsigned pa = 0;
+    assert_int_equal(qh_circuit_add_parameter(c, "a", &pa), QH_OK);
+    static const qh_gate g1[] = {QH_GATE_RX, QH_GATE_RY, QH_GATE_RZ};
+    for (unsigned l = 0; l < 6; l++) {
+        for (unsigned q = 0; q < n; q++) {
+            qh_expr_instr e[] = {{QH_EXPR_PARAM, 0, pa},
+                                 {QH_EXPR_CONST, 0.3 + 0.1 * q + 0.7 * l, 0},
+                                 {QH_EXPR_MUL, 0, 0}};
+            const qh_expr_instr *ex[1] = {e};
+            const unsigned len = 3;
+            assert_int_equal(qh_circuit_gate_expr(c, g1[(q + l) % 3], &q, 1, ex, &len, 1), QH_OK);
+        }
+        for (unsigned q = l % 2; q + 1 < n; q += 2)
+            assert_int_equal(qh_circuit_gate(c, QH_GATE_CX, (unsigned[]){q + 1, q}, 2, NULL, 0),
+                             QH_OK);
+    }
+    const size_t len = (size_t)1 << n;
+    double complex *want = malloc(len * sizeof *want);
+    assert_non_null(want);
+    for (double a = 0.4; a < 2; a += 0.7) {
+        qh_circuit *bound = NULL;
+        assert_int_equal(qh_circuit_bind(c, &a, 1, &bound), QH_OK);
+        memset(want, 0, len * sizeof *want);
+        want[0] = 1;
+        assert_int_equal(ref_apply_circuit(want, n, bound), 0);
+        qh_sim_options o = {.statevector = 1, .param_values = &a, .num_param_values = 1};
+        o.plan.block_qubits = 6;
+        o.plan.precision = QH_PRECISION_SINGLE;
+        qh_sim_result *res = s_run(c, &o);
+        double d = ref_max_diff(res->statevector, want, len);
+        if (d > S_TOL)
+            fail_msg("%s a=%g: bound single programs differ by %g", res->isa, a, d);
+        qh_sim_result_destroy(&res);
+        qh_circuit_destroy(&bound);
+    }
+    free(want);
+    qh_circuit_destroy(&c);
 }
 
 /* Mostly diagonal circuits (the double plan makes diagonal runs of them, which single must
@@ -607,6 +730,8 @@ int main(void)
         cmocka_unit_test(test_kernels_single_vs_double),
         cmocka_unit_test(test_random_circuits),
         cmocka_unit_test(test_layered_circuits),
+        cmocka_unit_test(test_lane_programs),
+        cmocka_unit_test(test_bound_programs),
         cmocka_unit_test(test_diagonal_circuits),
         cmocka_unit_test(test_qft_runs_as_gates),
         cmocka_unit_test(test_product_start),
