@@ -30,6 +30,10 @@
 /* Most high qubits (register qubits) of a gate program. */
 #define QH_PROG_MAX_HIGH 4
 
+/* Most program qubits, lane and high together, of a gate program (the kernels' dispatch
+ * codes hold 7: AVX-512 single's 3 lane bits and 4 high qubits). */
+#define QH_PROG_MAX_QUBITS 7
+
 /* One operation of a gate program (see qh__prog). Qubits are program qubits: lane qubits
  * 0..prog_lane_bits-1 are the buffer's qubits of the same positions, high qubit j (encoded as
  * prog_lane_bits + j) is the buffer position qh__prog.high[j]. Coefficients live in
@@ -81,8 +85,7 @@ typedef struct qh__kernel_table {
     /* multi-controlled SWAP of qubits t0 and t1 */
     void (*swap)(void *a, unsigned n, unsigned t0, unsigned t1, uint64_t ctrl);
     /* runs gate program p, built for prog_lane_bits, on the 2^n amplitudes a (one thread
-     * when called in a parallel region); p->nh <= QH_PROG_MAX_HIGH and prog_lane_bits +
-     * p->nh <= 6 */
+     * when called in a parallel region); p->nh <= QH_PROG_MAX_HIGH */
     void (*prog)(void *a, unsigned n, const qh__prog *p);
     unsigned prog_lane_bits; /* lane bits of prog's vectors: lane_bits, or one more for the
                                 full-width float vectors of single precision */

@@ -536,9 +536,7 @@ const qh__kernel_table QV_SFX(qh__kernels) = {
     .swap = QV_SFX(s_swap),
     .prog = QV_SFX(qh__prog_run), /* prog_simd.c */
     .prog_lane_bits = QV_PROG_LB,
-    /* 2^4 vectors stay in the 32 registers of AVX-512, 2^3 in AVX2's 16 (the cost model's
-     * prog_high may ask for more); lane and high qubits are at most 6 together, so AVX-512
-     * single's programs, on 8 lanes, hold 3 */
-    .prog_max_high = QV_PROG_LB >= 2 ? 6 - QV_PROG_LB : 3,
+    /* 2^4 vectors stay in the 32 registers of AVX-512; 2^3 in AVX2's 16 */
+    .prog_max_high = QV_LB >= 2 ? 4 : 3,
     .sum_rows = QV_SFX(s_sum_rows),
 };

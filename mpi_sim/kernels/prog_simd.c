@@ -19,10 +19,6 @@
  * when registers hold a single amplitude). */
 #define S_LOW(q) ((int)(q) < (int)QV_LB)
 
-/* Most high qubits of a program here: lane and high qubits together are at most 6, the
- * dispatch codes' room (AVX-512 single, with 3 lane bits, holds 3). */
-#define S_PROG_MAX_HIGH (QV_LB + QH_PROG_MAX_HIGH <= 6 ? QH_PROG_MAX_HIGH : 6 - QV_LB)
-
 /* Each operation is written once as an always-inlined function of compile-time qubit
  * numbers: with the group's vectors in a local array indexed only by constants, the
  * compiler keeps them in registers for the whole program. Program qubit q < QV_LB is a
@@ -161,18 +157,28 @@ S_INL void s_op_cx(qv *x, unsigned NH, unsigned T, unsigned C)
 }
 
 /* Each operation is dispatched with one jump: its kind and program qubits packed into one
- * code, one case per (kind, qubits). Program qubits run from 0 to QV_LB + S_PROG_MAX_HIGH
- * - 1 (at most 6); a CX without control has control code 7. */
+ * code, one case per (kind, qubits). Program qubits run from 0 to QV_LB + QH_PROG_MAX_HIGH
+ * - 1 (at most 6, with AVX-512 single's 8 lanes); a CX without control has control code 7. */
 #define S_CODE(K, A, B) (((unsigned)(K) << 6) | ((unsigned)(A) << 3) | (unsigned)(B))
 /* an operation on a program qubit without a case would fall through the switch unapplied */
-_Static_assert(QV_LB + S_PROG_MAX_HIGH <= 6, "program qubits beyond the dispatch cases");
+_Static_assert(QV_LB + QH_PROG_MAX_HIGH <= QH_PROG_MAX_QUBITS,
+               "program qubits beyond the dispatch cases");
 #define S_CASE(code, ...)                                                                          \
     case code:                                                                                     \
         __VA_ARGS__;                                                                               \
         break;
+/* (program qubit 6 only where there is one: the other builds keep their switch) */
+#if QV_LB + QH_PROG_MAX_HIGH > 6
+#define S_Q6(F, ...) F(6, __VA_ARGS__)
+#define S_CX6(T)     S_CX(T, 6)
+#else
+#define S_Q6(F, ...)
+#define S_CX6(T)
+#endif
 #define S_FOR_Q(F, ...)                                                                            \
     F(0, __VA_ARGS__)                                                                              \
-    F(1, __VA_ARGS__) F(2, __VA_ARGS__) F(3, __VA_ARGS__) F(4, __VA_ARGS__) F(5, __VA_ARGS__)
+    F(1, __VA_ARGS__)                                                                              \
+    F(2, __VA_ARGS__) F(3, __VA_ARGS__) F(4, __VA_ARGS__) F(5, __VA_ARGS__) S_Q6(F, __VA_ARGS__)
 /* (coef + op->c only where op->c indexes coefficients: an MCX keeps its control mask there) */
 #define S_1Q(Q, K)    S_CASE(S_CODE(K, Q, 0), s_op_1q(x, (NH_), (Q), (K), coef + op->c))
 #define S_CX(T, C)    S_CASE(S_CODE(QH__OP_CX, T, C), s_op_cx(x, (NH_), (T), (C)))
@@ -180,7 +186,7 @@ _Static_assert(QV_LB + S_PROG_MAX_HIGH <= 6, "program qubits beyond the dispatch
 /* (a macro does not expand inside itself: the controls are spelled out) */
 #define S_CXT(T, ...)                                                                              \
     S_CASE(S_CODE(QH__OP_CX, T, 7), s_op_cx(x, (NH_), (T), 255))                                   \
-    S_CX(T, 0) S_CX(T, 1) S_CX(T, 2) S_CX(T, 3) S_CX(T, 4) S_CX(T, 5)
+    S_CX(T, 0) S_CX(T, 1) S_CX(T, 2) S_CX(T, 3) S_CX(T, 4) S_CX(T, 5) S_CX6(T)
 
 #define S_PROG_FN(NH)                                                                              \
     static void s_prog_h##NH(qamp *restrict a, unsigned n, const qh__prog *pr, const qv_walk *w,   \
@@ -225,17 +231,15 @@ S_PROG_FN(2)
 #define NH_ 3
 S_PROG_FN(3)
 #undef NH_
-#if S_PROG_MAX_HIGH >= 4
 #define NH_ 4
 S_PROG_FN(4)
 #undef NH_
-#endif
 
 void QV_SFX(qh__prog_run)(void *amp, unsigned n, const qh__prog *p)
 {
     qamp *a = amp;
-    assert(p->nh <= S_PROG_MAX_HIGH);
-    if (p->nops == 0 || p->nh > S_PROG_MAX_HIGH || n < QV_LB + p->nh)
+    assert(p->nh <= QH_PROG_MAX_HIGH);
+    if (p->nops == 0 || p->nh > QH_PROG_MAX_HIGH || n < QV_LB + p->nh)
         return;
     uint64_t special = 0, off[1u << QH_PROG_MAX_HIGH];
     for (unsigned j = 0; j < p->nh; j++)
@@ -260,10 +264,8 @@ void QV_SFX(qh__prog_run)(void *amp, unsigned n, const qh__prog *p)
     case 3:
         s_prog_h3(a, n, p, &w, off);
         break;
-#if S_PROG_MAX_HIGH >= 4
     default:
         s_prog_h4(a, n, p, &w, off);
         break;
-#endif
     }
 }

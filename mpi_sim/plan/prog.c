@@ -31,9 +31,8 @@
 #include "mpi_sim/plan/cost.h"
 #include "mpi_sim/plan/plan_internal.h"
 
-/* Largest program group: 2^(lane bits + high qubits) amplitudes, lane and high qubits being
- * at most 6 together (qh__plan_programs makes no programs otherwise). */
-#define S_MAXG (1u << 6)
+/* Largest program group: 2^(lane bits + high qubits) amplitudes. */
+#define S_MAXG (1u << QH_PROG_MAX_QUBITS)
 
 /* Relative tolerance of the structure checks (a matrix that is rx-like up to rounding). */
 #define S_EPS 1e-13
@@ -762,10 +761,10 @@ qh_status qh__plan_programs(qh_plan *p, const qh__kernel_table *kt0)
      * in single precision): every lane_bits below, and the pass layout, are those */
     ktl.lane_bits = kt0->prog_lane_bits;
     const unsigned high = qh__cost_model_for(kt0->isa)->prog_high;
-    if (high >= 1 && high <= QH_PROG_MAX_HIGH && ktl.lane_bits + high <= 6)
+    if (high >= 1 && high <= QH_PROG_MAX_HIGH && ktl.lane_bits + high <= QH_PROG_MAX_QUBITS)
         ktl.prog_max_high = high;
     qh__plan_programs_free(p);
-    if (!kt->prog || kt->lane_bits + kt->prog_max_high > 6)
+    if (!kt->prog || kt->lane_bits + kt->prog_max_high > QH_PROG_MAX_QUBITS)
         return QH_OK;
     qh_status st = QH_OK;
     size_t most = 0;

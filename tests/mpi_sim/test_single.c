@@ -55,11 +55,11 @@ static void test_kernels_single_vs_double(void **state)
         assert_string_equal(kf->isa, kd->isa);
         assert_int_equal(kf->lane_bits, kd->lane_bits);
         /* gate programs: full-width float vectors in single (one more lane bit) on AVX2 and
-         * AVX-512, with lane and high qubits at most 6 together */
+         * AVX-512, as many high qubits as double */
         assert_int_equal(kd->prog_lane_bits, kd->lane_bits);
         assert_int_equal(kf->prog_lane_bits, kd->lane_bits + (kd->lane_bits > 0));
-        assert_true(kf->prog_lane_bits + kf->prog_max_high <= 6);
-        assert_true(kf->prog_max_high >= 3);
+        assert_int_equal(kf->prog_max_high, kd->prog_max_high);
+        assert_true(kf->prog_lane_bits + kf->prog_max_high <= QH_PROG_MAX_QUBITS);
         static const unsigned sizes[] = {1, 3, 6, 9, 15};
         for (unsigned si = 0; si < sizeof sizes / sizeof *sizes; si++) {
             const unsigned n = sizes[si];
@@ -319,7 +319,7 @@ static void test_lane_programs(void **state)
             assert_non_null(want);
             want[0] = 1;
             assert_int_equal(ref_apply_circuit(want, n, c), 0);
-            for (unsigned b = 5; b <= 6; b++) {
+            for (unsigned b = 5; b <= 7; b++) {
                 qh_sim_options o = {.statevector = 1};
                 o.plan.block_qubits = b;
                 o.plan.no_product_start = trial == 0;
