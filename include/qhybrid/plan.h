@@ -66,6 +66,8 @@ typedef struct qh_plan_stats {
     int start_sparse;          /* ...and each has at most 1/64 of the amplitudes non-zero
                                   (only those are written) */
     qh_precision precision;    /* of the amplitudes the plan runs on */
+    size_t num_diag_runs;      /* diagonal runs inside cache-blocked passes: diagonal steps
+                                  applied together as one phase per amplitude */
 } qh_plan_stats;
 
 /* Compiles circuit c (opts may be NULL). The plan does not keep a reference to c.

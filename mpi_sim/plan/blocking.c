@@ -326,7 +326,7 @@ static void s_run_block(const qh__kernel_table *kt, const qh_plan *p, const qh__
         if (u->is_prog)
             kt->prog(buf, b, &u->prog);
         else if (u->diag)
-            qh__diagrun_apply(u->diag, p->steps, qh__diagrows_for(kt->isa), buf, base);
+            qh__diagrun_apply(u->diag, p->steps, kt->isa, p->precision, buf, base);
         else
             s_apply_block(kt, &p->steps[u->step], buf, b, base);
     }

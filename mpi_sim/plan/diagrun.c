@@ -352,8 +352,8 @@ qh_status qh__diagrun_build(const qh__step *steps, const size_t *idx, size_t n, 
     return QH_OK;
 }
 
-void qh__diagrun_apply(const qh__diagrun *dr, const qh__step *steps, qh__diagrows_fn f,
-                       double complex *buf, uint64_t base)
+void qh__diagrun_apply(const qh__diagrun *dr, const qh__step *steps, const char *isa,
+                       qh_precision precision, void *buf, uint64_t base)
 {
     const unsigned c = dr->c;
     const size_t nh = (size_t)1 << (dr->b - c), rlen = (size_t)1 << c;
@@ -374,7 +374,11 @@ void qh__diagrun_apply(const qh__diagrun *dr, const qh__step *steps, qh__diagrow
         }
         rows[h] = dr->rows + r * rlen;
     }
-    f(buf, c, nh, z, rows);
+    /* the phases in double either way; the kernel rounds them to float in single */
+    if (precision == QH_PRECISION_SINGLE)
+        qh__diagrows_single_for(isa)(buf, c, nh, z, rows);
+    else
+        qh__diagrows_for(isa)(buf, c, nh, z, rows);
 }
 
 void qh__diagrun_free(qh__diagrun **dr)

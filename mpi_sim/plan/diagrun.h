@@ -7,6 +7,7 @@
 
 #include "mpi_sim/kernels/diagrows.h"
 #include "mpi_sim/plan/step.h"
+#include "qhybrid/state.h"
 
 /* A diagonal run inside a cache-blocked pass: diagonal steps of the pass (on any qubits,
  * in the block or outside it) applied together as one phase per amplitude. The block's
@@ -36,9 +37,10 @@ typedef struct qh__diagrun {
 qh_status qh__diagrun_build(const qh__step *steps, const size_t *idx, size_t n, unsigned b,
                             qh__diagrun **out);
 
-/* Applies run dr to the block at buf (b positions; base has its fixed bits) with kernel f. */
-void qh__diagrun_apply(const qh__diagrun *dr, const qh__step *steps, qh__diagrows_fn f,
-                       double complex *buf, uint64_t base);
+/* Applies run dr to the block at buf (b positions; base has its fixed bits) with the kernel
+ * of instruction set isa for amplitudes of `precision` (double complex or float complex). */
+void qh__diagrun_apply(const qh__diagrun *dr, const qh__step *steps, const char *isa,
+                       qh_precision precision, void *buf, uint64_t base);
 
 /* Frees *dr and sets it to NULL (NULL is fine). */
 void qh__diagrun_free(qh__diagrun **dr);

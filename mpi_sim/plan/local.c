@@ -31,10 +31,9 @@ qh_status qh__plan_local(const qh_plan *like, qh__step *steps, size_t nsteps, un
     p->num_steps = nsteps;
     p->bound = 1;
     p->first_nonunitary = nsteps;
-    /* the whole plan's precision: its kernel table, and no diagonal runs in single (their
-     * kernel is double only; qh__plan_programs reads it from the plan). The table below
-     * only shapes fusion, which single shares with double, as plan.c does; programs are
-     * built for the precision's table (single ones on wider lanes). */
+    /* the whole plan's precision: its kernel table (and that of its diagonal runs). The
+     * table below only shapes fusion, which single shares with double, as plan.c does;
+     * programs are built for the precision's table (single ones on wider lanes). */
     p->precision = like->precision;
     p->stats.precision = like->precision;
     const qh__kernel_table *kt = qh__kernels();
@@ -58,8 +57,10 @@ qh_status qh__plan_local(const qh_plan *like, qh__step *steps, size_t nsteps, un
         if (!p->steps[i].inner || p->passes[p->steps[i].pass].first == i)
             p->stats.num_passes++;
     for (size_t i = 0; i < p->num_passes; i++)
-        for (size_t u = 0; u < p->passes[i].num_units; u++)
+        for (size_t u = 0; u < p->passes[i].num_units; u++) {
             p->stats.num_programs += p->passes[i].units[u].is_prog != 0;
+            p->stats.num_diag_runs += p->passes[i].units[u].diag != NULL;
+        }
     *out = p;
     return QH_OK;
 fail:

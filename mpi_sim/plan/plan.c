@@ -601,8 +601,10 @@ static qh_status s_create(const qh_circuit *c, const qh_plan_options *opts, cons
         p->first_nonunitary = p->num_steps;
     s->block_qubits = p->block_bits;
     for (size_t i = 0; i < p->num_passes; i++)
-        for (size_t u = 0; u < p->passes[i].num_units; u++)
+        for (size_t u = 0; u < p->passes[i].num_units; u++) {
             s->num_programs += p->passes[i].units[u].is_prog != 0;
+            s->num_diag_runs += p->passes[i].units[u].diag != NULL;
+        }
     s->needs_trajectories = p->first_nonunitary < p->num_steps;
     free(deferred);
     *out = p;

@@ -556,10 +556,6 @@ static qh_status s_diag_unit(qh__pass *ps, size_t *cap, const s_scan *sc, size_t
                              const qh__cost_model *m, int *made)
 {
     *made = 0;
-    /* the diagonal-run kernel (diagrows.h) is double only: in single the diagonals go to
-     * programs or to the diagonal kernel, which both have float forms */
-    if (sc->p->precision == QH_PRECISION_SINGLE)
-        return QH_OK;
     const size_t nd = s_take_diag(sc, taken);
     if (nd < 2)
         return QH_OK;

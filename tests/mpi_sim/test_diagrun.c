@@ -2,8 +2,10 @@
  * (rz, p, u1, t, s, z, cz, cp, crz, ccz, rzz, and the cx-rz-cx windows that the planner turns
  * into one diagonal), on 10 to 15 qubits, between layers of dense gates, under cache blocks
  * small enough that diagonals reach qubits outside the block and the runs' tables split into
- * rows, high positions and factors per block. Registered once per instruction set (QH_ISA);
- * a single wrong phase anywhere makes the state differ from the reference. */
+ * rows, high positions and factors per block. Each plan also runs in single precision
+ * (float amplitudes, the float form of the diagonal-run kernel) against the same reference,
+ * and both precisions must have made diagonal runs. Registered once per instruction set
+ * (QH_ISA); a single wrong phase anywhere makes the state differ from the reference. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -105,8 +107,18 @@ static qh_circuit *s_circuit(unsigned n, unsigned layers, unsigned diags, ref_rn
     return c;
 }
 
+/* How far single precision may stray from the reference after a few hundred gates. */
+#define S_TOL_SINGLE 1e-5
+
+/* Diagonal runs the plans of s_check made, in double and in single. */
+typedef struct {
+    size_t dbl, single;
+} s_runs;
+
+/* c under every variant vars[0..nv), in double and in single, against the reference; adds
+ * the plans' diagonal runs to *runs. */
 static void s_check(const qh_circuit *c, unsigned n, const qh_plan_options *vars, unsigned nv,
-                    const char *what)
+                    const char *what, s_runs *runs)
 {
     const size_t len = (size_t)1 << n;
     double complex *want = calloc(len, sizeof *want);
@@ -122,6 +134,19 @@ static void s_check(const qh_circuit *c, unsigned n, const qh_plan_options *vars
         double d = ref_max_diff(res->statevector, want, len);
         if (d > 1e-10)
             fail_msg("%s n=%u variant %u: max diff %g", what, n, v, d);
+        runs->dbl += res->plan_stats.num_diag_runs;
+        /* the same circuit and options in single (its plan may differ a little: a block's
+         * layout depends on the amplitudes per L1 span, blocking.c) */
+        o.plan.precision = QH_PRECISION_SINGLE;
+        qh_sim_result *rs = NULL;
+        if (qh_sim_run(c, &o, &rs) != QH_OK)
+            fail_msg("%s n=%u variant %u single: %s", what, n, v, qh_last_error());
+        assert_int_equal(rs->plan_stats.precision, QH_PRECISION_SINGLE);
+        runs->single += rs->plan_stats.num_diag_runs;
+        d = ref_max_diff(rs->statevector, want, len);
+        if (d > S_TOL_SINGLE || !(d > 0)) /* exactly 0 would mean double ran */
+            fail_msg("%s n=%u variant %u: single differs from the reference by %g", what, n, v, d);
+        qh_sim_result_destroy(&rs);
         qh_sim_result_destroy(&res);
     }
     free(want);
@@ -145,13 +170,17 @@ static void test_diagonal_heavy_vs_reference(void **state)
 {
     (void)state;
     ref_rng r = {4242};
+    s_runs runs = {0};
     for (unsigned n = 10; n <= 15; n++) {
         for (unsigned trial = 0; trial < 3; trial++) {
             qh_circuit *c = s_circuit(n, 3 + trial, 6 * n, &r);
-            s_check(c, n, s_vars, sizeof s_vars / sizeof *s_vars, "diagonal-heavy");
+            s_check(c, n, s_vars, sizeof s_vars / sizeof *s_vars, "diagonal-heavy", &runs);
             qh_circuit_destroy(&c);
         }
     }
+    /* the runs were made, in both precisions (at every instruction set) */
+    assert_true(runs.dbl > 0);
+    assert_true(runs.single > 0);
 }
 
 /* The Ising form: a layer of h, ZZ rotations (cx rz cx) along a chain and rz on every qubit,
@@ -160,6 +189,7 @@ static void test_ising_vs_reference(void **state)
 {
     (void)state;
     ref_rng r = {7};
+    s_runs runs = {0};
     for (unsigned n = 12; n <= 15; n += 3) {
         qh_circuit *c = NULL;
         assert_int_equal(qh_circuit_create(n, 0, &c), QH_OK);
@@ -180,9 +210,13 @@ static void test_ising_vs_reference(void **state)
                 s_gate(c, QH_GATE_H, &q, 1, 0);
             }
         }
-        s_check(c, n, s_vars, sizeof s_vars / sizeof *s_vars, "ising");
+        s_check(c, n, s_vars, sizeof s_vars / sizeof *s_vars, "ising", &runs);
         qh_circuit_destroy(&c);
     }
+    /* single makes runs where double does (the generic kernels' cost model makes none of
+     * these) */
+    if (runs.dbl > 0)
+        assert_true(runs.single > 0);
 }
 
 int main(void)

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "core/error.h"
+#include "mpi_sim/kernels/diagrows.h"
 #include "mpi_sim/kernels/kernels.h"
 #include "qhybrid/plan.h"
 #include "qhybrid/sim.h"
@@ -37,9 +38,9 @@ static qh_sim_result *s_run(const qh_circuit *c, const qh_sim_options *o)
     return r;
 }
 
-/* Every kernel (dense with and without controls, diagonal, MCX, SWAP, sum_rows) of every
- * instruction set: the single table on a float copy of a random state against the double
- * table of the same instruction set. */
+/* Every kernel (dense with and without controls, diagonal, MCX, SWAP, sum_rows, the
+ * diagonal-run kernel) of every instruction set: the single table on a float copy of a
+ * random state against the double table of the same instruction set. */
 static void test_kernels_single_vs_double(void **state)
 {
     (void)state;
@@ -140,6 +141,42 @@ static void test_kernels_single_vs_double(void **state)
                 want += fac[i] * rows[i][l];
             if (cabs(want - x[l]) > S_TOL)
                 fail_msg("%s sum_rows entry %u: %g off", kf->isa, l, cabs(want - x[l]));
+        }
+        /* the diagonal-run kernel: rows (double) of 2^c phases, a factor per row; rows of
+         * one piece, of several pieces (2^11 entries) and of one entry */
+        static const unsigned cs[] = {0, 3, 10, 11};
+        for (unsigned ci = 0; ci < sizeof cs / sizeof *cs; ci++) {
+            const unsigned c = cs[ci];
+            const size_t rlen = (size_t)1 << c, nh = 5, len = nh << c;
+            double complex *rw = malloc(3 * rlen * sizeof *rw), *a = malloc(len * sizeof *a);
+            double complex *back = malloc(len * sizeof *back), z[5];
+            float complex *f = malloc(len * sizeof *f);
+            assert_non_null(rw);
+            assert_non_null(a);
+            assert_non_null(back);
+            assert_non_null(f);
+            for (size_t i = 0; i < 3 * rlen; i++)
+                rw[i] = cexp(I * 6.3 * ref_rng_uniform(&r));
+            const double complex *rsel[5];
+            for (size_t h = 0; h < nh; h++) {
+                z[h] = cexp(I * 6.3 * ref_rng_uniform(&r));
+                rsel[h] = rw + (h % 3) * rlen;
+            }
+            for (size_t i = 0; i < len; i++) {
+                a[i] = CMPLX(ref_rng_uniform(&r) - 0.5, ref_rng_uniform(&r) - 0.5);
+                f[i] = (float complex)a[i];
+            }
+            qh__diagrows_for(kd->isa)(a, c, nh, z, rsel);
+            qh__diagrows_single_for(kd->isa)(f, c, nh, z, rsel);
+            for (size_t i = 0; i < len; i++)
+                back[i] = f[i];
+            double d = ref_max_diff(a, back, len);
+            if (d > S_TOL || !(d > 0))
+                fail_msg("%s diagrows c=%u: single differs from double by %g", kd->isa, c, d);
+            free(rw);
+            free(a);
+            free(back);
+            free(f);
         }
     }
     assert_true(ran >= 1);
@@ -388,8 +425,8 @@ static void test_bound_programs(void **state)
     qh_circuit_destroy(&c);
 }
 
-/* Mostly diagonal circuits (the double plan makes diagonal runs of them, which single must
- * not: their kernel is double only), against the reference. */
+/* Mostly diagonal circuits, against the reference; in cache blocks of 6 qubits the plan
+ * makes diagonal runs of them, in single as in double. */
 static void test_diagonal_circuits(void **state)
 {
     (void)state;
@@ -419,6 +456,18 @@ static void test_diagonal_circuits(void **state)
         char what[64];
         snprintf(what, sizeof what, "diagonal n=%u", n);
         s_check_single(c, want, what);
+        qh_sim_options o = {.statevector = 1};
+        o.plan.block_qubits = 6;
+        qh_sim_result *rd = s_run(c, &o);
+        o.plan.precision = QH_PRECISION_SINGLE;
+        qh_sim_result *rs = s_run(c, &o);
+        assert_true(rd->plan_stats.num_diag_runs > 0);
+        assert_true(rs->plan_stats.num_diag_runs > 0);
+        double d = ref_max_diff(rs->statevector, want, len);
+        if (d > S_TOL)
+            fail_msg("%s, blocks of 6: single differs from the reference by %g", what, d);
+        qh_sim_result_destroy(&rd);
+        qh_sim_result_destroy(&rs);
         free(want);
         qh_circuit_destroy(&c);
     }

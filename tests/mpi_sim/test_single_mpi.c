@@ -1,8 +1,9 @@
 /* Single precision on a sharded state (registered at 2 and 4 ranks): random circuits,
  * mid-circuit measurements on rank qubits, the product start and a QFT instruction, each
  * run sharded in single and compared on rank 0 with one process in single and in double;
- * expectation values whose X part lies on rank qubits (streamed from the partner rank);
- * and the exchanges, which move half the bytes of the same run in double. */
+ * diagonal runs in each rank's cache-blocked passes; expectation values whose X part lies on
+ * rank qubits (streamed from the partner rank); and the exchanges, which move half the bytes
+ * of the same run in double. */
 #include <complex.h>
 #include <math.h>
 #include <mpi.h>
@@ -179,6 +180,41 @@ static void test_start_and_qft(void **state)
     qh_circuit_destroy(&c);
 }
 
+/* Ising rounds (h, rz and the ZZ rotations cx rz cx along a chain that crosses into the rank
+ * qubits, rx) in cache blocks of 6 qubits: each rank's local plans make diagonal runs, which
+ * run on floats. */
+static void test_diagonal_runs(void **state)
+{
+    (void)state;
+    ref_rng r = {23};
+    const unsigned n = 12;
+    qh_circuit *c = NULL;
+    assert_int_equal(qh_circuit_create(n, 0, &c), QH_OK);
+    for (unsigned q = 0; q < n; q++)
+        assert_int_equal(qh_circuit_gate(c, QH_GATE_H, &q, 1, NULL, 0), QH_OK);
+    for (unsigned round = 0; round < 3; round++) {
+        for (unsigned q = 0; q + 1 < n; q++) {
+            unsigned pair[2] = {q, q + 1};
+            const double th = 3 * ref_rng_uniform(&r);
+            assert_int_equal(qh_circuit_gate(c, QH_GATE_RZ, &q, 1, (double[]){th}, 1), QH_OK);
+            assert_int_equal(qh_circuit_gate(c, QH_GATE_CX, pair, 2, NULL, 0), QH_OK);
+            assert_int_equal(qh_circuit_gate(c, QH_GATE_RZ, pair + 1, 1, (double[]){-th}, 1),
+                             QH_OK);
+            assert_int_equal(qh_circuit_gate(c, QH_GATE_CX, pair, 2, NULL, 0), QH_OK);
+        }
+        for (unsigned q = 0; q < n; q++)
+            assert_int_equal(
+                qh_circuit_gate(c, QH_GATE_RX, &q, 1, (double[]){ref_rng_uniform(&r)}, 1), QH_OK);
+    }
+    const char *ex[] = {"Z0", "Z5 Z6", "Z11"};
+    qh_sim_options o = {.statevector = 1, .expectations = ex, .num_expectations = 3};
+    o.plan.block_qubits = 6;
+    s_compare(c, &o, "diagonal runs", NULL);
+    o.plan.no_product_start = 1;
+    s_compare(c, &o, "diagonal runs, no product start", NULL);
+    qh_circuit_destroy(&c);
+}
+
 /* The exchanges move floats: the same circuit sharded in single sends half the bytes it
  * sends in double. */
 static void test_exchanges_move_floats(void **state)
@@ -232,9 +268,9 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &s_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &s_size);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_random_circuits), cmocka_unit_test(test_mid_circuit),
-        cmocka_unit_test(test_start_and_qft),   cmocka_unit_test(test_exchanges_move_floats),
-        cmocka_unit_test(test_memory_check),
+        cmocka_unit_test(test_random_circuits),       cmocka_unit_test(test_mid_circuit),
+        cmocka_unit_test(test_start_and_qft),         cmocka_unit_test(test_diagonal_runs),
+        cmocka_unit_test(test_exchanges_move_floats), cmocka_unit_test(test_memory_check),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     /* a rank that failed an assertion may have left others in a collective: agree first */
