@@ -117,11 +117,13 @@ static void s_drun_job(const s_ctx *c, double complex *buf, const void *arg)
     d->f(buf, 10, (size_t)1 << (S_B - 10), d->z, d->rows);
 }
 
-/* A gate program holding 4 high qubits (block positions 9..12) with nops real rotations
- * spread over its qubits; coefficients that leave amplitudes finite. */
-static qh__prog s_prog(const qh__kernel_table *kt, unsigned nops)
+/* A gate program holding 4 high qubits (block positions h0, 10, 11, 12) with nops real
+ * rotations spread over its qubits; coefficients that leave amplitudes finite. With h0 = 9
+ * its 16 vectors are 4 KiB or more apart and share a level-1 cache set; with h0 below 8
+ * (below 9 in single) they fall in two sets. */
+static qh__prog s_prog(const qh__kernel_table *kt, unsigned nops, unsigned h0)
 {
-    qh__prog p = {.nh = 4, .high = {9, 10, 11, 12}, .nops = nops};
+    qh__prog p = {.nh = 4, .high = {h0, 10, 11, 12}, .nops = nops};
     const unsigned lanes = 1u << kt->prog_lane_bits, nq = kt->prog_lane_bits + 4;
     p.ops = calloc(nops ? nops : 1, sizeof *p.ops);
     p.coef = calloc((size_t)(nops ? nops : 1) * 4 * lanes, sizeof *p.coef);
@@ -193,12 +195,14 @@ int main(int argc, char **argv)
     s_line(&c, "pass", s_time(&c, NULL, NULL, 1));
 
     /* a program's sweep: fit time = prog + prog_op * ops over 1 and 33 operations */
-    qh__prog p1 = s_prog(c.kt, 1), p33 = s_prog(c.kt, 33);
-    if (!p1.ops || !p33.ops || !p1.coef || !p33.coef)
+    qh__prog p1 = s_prog(c.kt, 1, 9), p33 = s_prog(c.kt, 33, 9), p1s = s_prog(c.kt, 1, 5);
+    if (!p1.ops || !p33.ops || !p1.coef || !p33.coef || !p1s.ops || !p1s.coef)
         return fprintf(stderr, "bench_cost: out of memory\n"), 1;
     const double t1 = s_time(&c, s_prog_job, &p1, 0), t33 = s_time(&c, s_prog_job, &p33, 0);
     s_line(&c, "prog_op", (t33 - t1) / 32);
     s_line(&c, "prog", t1 - (t33 - t1) / 32);
+    /* what a sweep whose vectors share a cache set costs more than one whose do not */
+    s_line(&c, "prog_conflict", t1 - s_time(&c, s_prog_job, &p1s, 0));
 
     s_drun d = {.f = qh__diagrows_for(c.kt->isa)};
     d.z = malloc(sizeof *d.z << (S_B - 10));
@@ -230,7 +234,7 @@ int main(int argc, char **argv)
                 dg.m[r * dim + col] = col == (r + 1) % dim ? cexp(I * 0.3 * r) : 0;
         s_line(&c, names[k - 1], s_time(&c, s_dense_job, &dg, 0));
     }
-    free(p1.ops), free(p1.coef), free(p33.ops), free(p33.coef);
+    free(p1.ops), free(p1.coef), free(p33.ops), free(p33.coef), free(p1s.ops), free(p1s.coef);
     free(d.z), free(d.row), free(d.rows);
     for (int t = 0; t < nt; t++)
         free(c.bufs[t]);

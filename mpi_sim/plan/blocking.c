@@ -210,16 +210,21 @@ static qh_status s_plan_run(qh_plan *p, size_t lo, size_t hi, unsigned b, unsign
     return QH_OK;
 }
 
+unsigned qh__plan_chunk_bits(unsigned b)
+{
+    /* chunk qubits leave room for the largest step beside them */
+    return b >= S_CHUNK_BITS + QH_KERNEL_MAX_TARGETS + 2 ? S_CHUNK_BITS
+           : b > QH_KERNEL_MAX_TARGETS                   ? b - QH_KERNEL_MAX_TARGETS
+                                                         : 0;
+}
+
 qh_status qh__plan_blocking(qh_plan *p, unsigned b)
 {
     const unsigned n = p->num_qubits;
     qh_status st = QH_OK;
     if (b == 0 || n <= b || p->num_steps == 0)
         return QH_OK;
-    /* chunk qubits leave room for the largest step beside them */
-    const unsigned m = b >= S_CHUNK_BITS + QH_KERNEL_MAX_TARGETS + 2 ? S_CHUNK_BITS
-                       : b > QH_KERNEL_MAX_TARGETS                   ? b - QH_KERNEL_MAX_TARGETS
-                                                                     : 0;
+    const unsigned m = qh__plan_chunk_bits(b);
     const size_t ns = p->num_steps;
     qh__step *out = malloc(ns * sizeof *out);
     unsigned char *done = calloc(ns, 1);

@@ -11,12 +11,14 @@
  * generic rows are the same machine's kernels forced with --isa), load average 9-13 from
  * other builds, so within about 30 %. prog_high is not timed here: 4 on AVX2 (16 vectors in
  * 16 registers, some spilled) made the layered n = 26 circuit 70 programs instead of 125 and
- * 10 % faster than 3. */
+ * 10 % faster than 3. prog_conflict: bench_cost on the same machine with nothing else
+ * running (load below 3), 14:10 UTC, two runs (0.24-0.30, 0.76-0.78, 1.72-1.78). */
 static const qh__cost_model s_models[] = {
     {.isa = "avx512",
      .pass = 1.792,
      .prog = 0.742,
      .prog_op = 0.043,
+     .prog_conflict = 0.27,
      .diagrun = 0.616,
      .step_diag = 0.272,
      .step_perm = 0.606,
@@ -27,6 +29,7 @@ static const qh__cost_model s_models[] = {
      .pass = 2.491,
      .prog = 1.541,
      .prog_op = 0.101,
+     .prog_conflict = 0.77,
      .diagrun = 0.616,
      .step_diag = 0.65,
      .step_perm = 0.561,
@@ -37,6 +40,7 @@ static const qh__cost_model s_models[] = {
      .pass = 2.084,
      .prog = 4.48,
      .prog_op = 0.826,
+     .prog_conflict = 1.75,
      .diagrun = 2.015,
      .step_diag = 1.699,
      .step_perm = 0.543,

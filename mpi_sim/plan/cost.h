@@ -12,6 +12,8 @@ typedef struct {
     double pass;          /* a cache-blocked pass: copying each block in and out */
     double prog;          /* a gate program's sweep of the blocks, without operations */
     double prog_op;       /* each operation of a program */
+    double prog_conflict; /* what a program's sweep costs more when its vectors share a
+                             level-1 cache set (all of them 4 KiB or more apart) */
     double diagrun;       /* a diagonal run's sweep of the blocks (whatever it holds) */
     double step_diag;     /* a diagonal step's kernel on a block */
     double step_perm;     /* a multi-controlled X or SWAP on a block */

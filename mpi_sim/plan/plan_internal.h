@@ -50,6 +50,10 @@ typedef struct {
  * of sets (4 KiB): vectors that differ only at positions from it on share a cache set. */
 unsigned qh__l1_span_bits(qh_precision precision);
 
+/* The chunk qubits (contiguous in memory, copied whole) of a copying pass with blocks of
+ * 2^b amplitudes. */
+unsigned qh__plan_chunk_bits(unsigned b);
+
 /* Moves every qubit of pass ps from buffer position j to newpos[j] (a permutation of
  * 0..nq-1 that keeps the chunk positions): its qubits[] and its steps' bt[] and bctrl.
  * Units built before are stale. */
