@@ -11,12 +11,16 @@
  * generic rows are the same machine's kernels forced with --isa), load average 9-13 from
  * other builds, so within about 30 %. prog_high is not timed here: 4 on AVX2 (16 vectors in
  * 16 registers, some spilled) made the layered n = 26 circuit 70 programs instead of 125 and
- * 10 % faster than 3. prog_conflict: bench_cost on the same machine with nothing else
- * running (load below 3), 14:10 UTC, two runs (0.24-0.30, 0.76-0.78, 1.72-1.78). */
+ * 10 % faster than 3. prog and prog_conflict: bench_cost on the same machine with nothing
+ * else running, 14:10-14:30 UTC: prog now times a program with one high qubit below the
+ * 4 KiB span, as passes place them (AVX-512 0.17-0.28, AVX2 0.15-0.28, generic 0.96-1.17;
+ * it used to time one with all four above, 0.35-0.74, 0.93-1.54, 2.4-4.5), prog_conflict
+ * what one with all four above costs more (0.24-0.46, 0.74-1.34, 1.72-2.98; the lower
+ * figures are the quieter runs). */
 static const qh__cost_model s_models[] = {
     {.isa = "avx512",
      .pass = 1.792,
-     .prog = 0.742,
+     .prog = 0.23,
      .prog_op = 0.043,
      .prog_conflict = 0.27,
      .diagrun = 0.616,
@@ -27,7 +31,7 @@ static const qh__cost_model s_models[] = {
      .prog_high = 4},
     {.isa = "avx2",
      .pass = 2.491,
-     .prog = 1.541,
+     .prog = 0.21,
      .prog_op = 0.101,
      .prog_conflict = 0.77,
      .diagrun = 0.616,
@@ -38,7 +42,7 @@ static const qh__cost_model s_models[] = {
      .prog_high = 4},
     {.isa = "generic",
      .pass = 2.084,
-     .prog = 4.48,
+     .prog = 1.07,
      .prog_op = 0.826,
      .prog_conflict = 1.75,
      .diagrun = 2.015,
