@@ -27,61 +27,18 @@
 /* Longest row handled in one piece (2^10 complex numbers, 16 KiB). */
 #define S_ROW 1024u
 
-void S_NAME(double complex *a, unsigned c, size_t nh, const double complex *z,
-            const double complex *const *rows)
-{
-    const size_t len = (size_t)1 << c;
-    double t[2 * S_ROW] __attribute__((aligned(64)));
-    for (size_t h = 0; h < nh; h++) {
-        const double zr = __real__ z[h], zi = __imag__ z[h];
-        const double *restrict r = (const double *)rows[h];
-        double *restrict x = (double *)(a + (h << c));
-        for (size_t l0 = 0; l0 < len; l0 += S_ROW) {
-            const size_t m = len - l0 < S_ROW ? len - l0 : S_ROW;
-            const double *restrict rr = r + 2 * l0;
-            double *restrict xx = x + 2 * l0;
-#pragma omp simd
-            for (size_t l = 0; l < m; l++) {
-                t[2 * l] = zr * rr[2 * l] - zi * rr[2 * l + 1];
-                t[2 * l + 1] = zr * rr[2 * l + 1] + zi * rr[2 * l];
-            }
-#pragma omp simd
-            for (size_t l = 0; l < m; l++) {
-                const double ar = xx[2 * l], ai = xx[2 * l + 1];
-                xx[2 * l] = ar * t[2 * l] - ai * t[2 * l + 1];
-                xx[2 * l + 1] = ar * t[2 * l + 1] + ai * t[2 * l];
-            }
-        }
-    }
-}
-
-void S_NAME_SINGLE(float complex *a, unsigned c, size_t nh, const double complex *z,
-                   const double complex *const *rows)
-{
-    const size_t len = (size_t)1 << c;
-    float t[2 * S_ROW] __attribute__((aligned(64)));
-    for (size_t h = 0; h < nh; h++) {
-        const double zr = __real__ z[h], zi = __imag__ z[h];
-        const double *restrict r = (const double *)rows[h];
-        float *restrict x = (float *)(a + (h << c));
-        for (size_t l0 = 0; l0 < len; l0 += S_ROW) {
-            const size_t m = len - l0 < S_ROW ? len - l0 : S_ROW;
-            const double *restrict rr = r + 2 * l0;
-            float *restrict xx = x + 2 * l0;
-#pragma omp simd
-            for (size_t l = 0; l < m; l++) {
-                t[2 * l] = (float)(zr * rr[2 * l] - zi * rr[2 * l + 1]);
-                t[2 * l + 1] = (float)(zr * rr[2 * l + 1] + zi * rr[2 * l]);
-            }
-#pragma omp simd
-            for (size_t l = 0; l < m; l++) {
-                const float ar = xx[2 * l], ai = xx[2 * l + 1];
-                xx[2 * l] = ar * t[2 * l] - ai * t[2 * l + 1];
-                xx[2 * l + 1] = ar * t[2 * l + 1] + ai * t[2 * l];
-            }
-        }
-    }
-}
+/* The kernel twice from diagrows_loop.h: amplitudes and the L1 buffer in double, then in
+ * float (the phase is still formed in double and rounded as it is stored). */
+#define S_REAL double
+#define S_FN   S_NAME
+#include "mpi_sim/kernels/diagrows_loop.h"
+#undef S_REAL
+#undef S_FN
+#define S_REAL float
+#define S_FN   S_NAME_SINGLE
+#include "mpi_sim/kernels/diagrows_loop.h"
+#undef S_REAL
+#undef S_FN
 
 #if defined(QH_ISA_generic)
 #include <string.h>
