@@ -676,7 +676,7 @@ fail:
 }
 
 /* The masks of high positions of the programs among units[0..nu) that hold none of the
- * positions in `low`, into out[] (at most cap); their number. */
+ * positions in `low`, into out[] (at most cap; out NULL: only counted); their number. */
 static size_t s_uncovered(const qh__unit *units, size_t nu, uint64_t low, uint64_t *out, size_t cap)
 {
     size_t k = 0;
@@ -686,8 +686,11 @@ static size_t s_uncovered(const qh__unit *units, size_t nu, uint64_t low, uint64
         uint64_t hm = 0;
         for (unsigned j = 0; j < units[i].prog.nh; j++)
             hm |= (uint64_t)1 << units[i].prog.high[j];
-        if (hm && !(hm & low))
-            out[k++] = hm;
+        if (hm && !(hm & low)) {
+            if (out)
+                out[k] = hm;
+            k++;
+        }
     }
     return k;
 }
@@ -706,10 +709,8 @@ static int s_unplace(qh_plan *p, qh__pass *ps, unsigned lb, const qh__cost_model
     if (!ps->in_place || ps->nq <= span || m >= span)
         return 0;
     const uint64_t low = (((uint64_t)1 << span) - 1) & ~(((uint64_t)1 << lb) - 1);
-    enum { S_MAXP = 1024 };
-    uint64_t prog[S_MAXP];
-    size_t z = s_uncovered(ps->units, ps->num_units, low, prog, S_MAXP);
-    z += s_uncovered(ps->rest, ps->num_rest, low, prog + z, S_MAXP - z);
+    const size_t z = s_uncovered(ps->units, ps->num_units, low, NULL, SIZE_MAX) +
+                     s_uncovered(ps->rest, ps->num_rest, low, NULL, SIZE_MAX);
     if ((double)z * cm->prog_conflict <= 2 * cm->pass)
         return 0;
     ps->in_place = 0;

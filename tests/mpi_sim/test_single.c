@@ -295,12 +295,10 @@ static void test_layered_circuits(void **state)
          * these blocks; the plan differs from double's where double has diagonal runs) */
         qh_sim_options o = {.statevector = 1};
         o.plan.block_qubits = 6;
-        qh_sim_result *rd = s_run(c, &o);
         o.plan.precision = QH_PRECISION_SINGLE;
         qh_sim_result *res = s_run(c, &o);
         if (strcmp(res->isa, "avx512") == 0)
             assert_true(res->plan_stats.num_programs > 0);
-        qh_sim_result_destroy(&rd);
         qh_sim_result_destroy(&res);
         free(want);
         qh_circuit_destroy(&c);
