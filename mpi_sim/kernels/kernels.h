@@ -67,7 +67,12 @@ typedef struct {
     unsigned high[QH_PROG_MAX_HIGH]; /* their buffer positions, ascending */
     unsigned nops;                   /* entries of ops */
     qh__prog_op *ops;                /* owned */
-    double *coef;                    /* owned */
+    double *coef;                    /* owned; NULL once rounded into coef_single */
+    size_t ncoef;                    /* entries of coef (or coef_single) */
+    float *coef_single;              /* owned: the same coefficients rounded to float, which
+                                        is all a program built for a single-precision table
+                                        keeps (its kernel loads them as they are); NULL in
+                                        double */
 } qh__prog;
 
 typedef struct qh__kernel_table {
@@ -90,6 +95,7 @@ typedef struct qh__kernel_table {
     unsigned prog_lane_bits; /* lane bits of prog's vectors: lane_bits, or one more for the
                                 full-width float vectors of single precision */
     unsigned prog_max_high;  /* most high qubits of a program for this instruction set */
+    unsigned single;         /* amplitudes are float complex; so are program coefficients */
     /* x[l] = sum over i < nt of f[i] * rows[i][l] for every l < len (nt >= 1) */
     void (*sum_rows)(void *x, size_t len, unsigned nt, const double complex *f,
                      const void *const *rows);

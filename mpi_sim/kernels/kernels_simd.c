@@ -538,5 +538,8 @@ const qh__kernel_table QV_SFX(qh__kernels) = {
     .prog_lane_bits = QV_PROG_LB,
     /* 2^4 vectors stay in the 32 registers of AVX-512; 2^3 in AVX2's 16 */
     .prog_max_high = QV_LB >= 2 ? 4 : 3,
+#if defined(QH_SINGLE)
+    .single = 1,
+#endif
     .sum_rows = QV_SFX(s_sum_rows),
 };

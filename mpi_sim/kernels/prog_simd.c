@@ -15,6 +15,17 @@
 #include "mpi_sim/kernels/simd.h"
 #include "mpi_sim/kernels/walk.h"
 
+/* A program's coefficients: rounded to float when it was built for single precision. */
+#if defined(QH_SINGLE)
+typedef float s_coef;
+#define S_COEF(pr) ((pr)->coef_single)
+#define S_FROM(c)  qv_fromf(c)
+#else
+typedef double s_coef;
+#define S_COEF(pr) ((pr)->coef)
+#define S_FROM(c)  qv_from(c)
+#endif
+
 /* Whether program qubit q is a lane qubit (written so that it compiles without warnings
  * when registers hold a single amplitude). */
 #define S_LOW(q) ((int)(q) < (int)QV_LB)
@@ -35,9 +46,9 @@
 #define S_UNROLL16
 #endif
 
-S_INL void s_op_1q(qv *x, unsigned NH, unsigned Q, unsigned kind, const double *c)
+S_INL void s_op_1q(qv *x, unsigned NH, unsigned Q, unsigned kind, const s_coef *c)
 {
-    const qv k0 = qv_from(c), k1 = qv_from(c + 2 * QV_LANES);
+    const qv k0 = S_FROM(c), k1 = S_FROM(c + 2 * QV_LANES);
     const unsigned nv = 1u << NH;
     if (S_LOW(Q)) {
         const unsigned p = 1u << Q;
@@ -98,12 +109,12 @@ S_INL void s_op_1q(qv *x, unsigned NH, unsigned Q, unsigned kind, const double *
     }
 }
 
-S_INL void s_op_diag(qv *x, unsigned NH, const double *c)
+S_INL void s_op_diag(qv *x, unsigned NH, const s_coef *c)
 {
     S_UNROLL16
     for (unsigned i = 0; i < (1u << NH); i++) {
-        const qv dr = qv_from(c + 4 * QV_LANES * i),
-                 di = qv_from(c + 4 * QV_LANES * i + 2 * QV_LANES);
+        const qv dr = S_FROM(c + 4 * QV_LANES * i),
+                 di = S_FROM(c + 4 * QV_LANES * i + 2 * QV_LANES);
         x[i] = qv_fma(dr, x[i], qv_mul(di, qv_swapri(x[i])));
     }
 }
@@ -194,7 +205,7 @@ _Static_assert(QV_LB + QH_PROG_MAX_HIGH <= QH_PROG_MAX_QUBITS,
     {                                                                                              \
         const qh__prog_op *ops = pr->ops;                                                          \
         const unsigned nops = pr->nops;                                                            \
-        const double *coef = pr->coef;                                                             \
+        const s_coef *coef = S_COEF(pr);                                                           \
         QV_FOR_GROUPS(w, n, base, {                                                                \
             qv x[1u << (NH)];                                                                      \
             for (unsigned i = 0; i < (1u << (NH)); i++)                                            \

@@ -10,7 +10,8 @@
  * build of the same instruction set, in half-width registers (AVX-512: 4 complex floats in a
  * __m256, AVX2: 2 in a __m128), so that a plan's lane layout and gate programs serve both
  * precisions unchanged; the state's memory traffic, which bounds the kernels, halves.
- * Coefficients arrive as doubles (qv_from) and are rounded to float on loading.
+ * Coefficients arrive as doubles (qv_from) and are rounded to float on loading, except a
+ * gate program's, which are rounded when it is built and loaded as floats (qv_fromf).
  *
  * The gate-program kernel (prog_simd.c, compiled with QH_PROG_FULL) is the exception: its
  * single-precision vectors are full-width registers of QV_PROG_LB lane bits (AVX2: 4 complex
@@ -104,6 +105,10 @@ static inline qv qv_from(const double *x) /* x holds 2*QV_LANES doubles */
                  hi = _mm512_cvtpd_ps(_mm512_loadu_pd(x + 8));
     return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
 }
+static inline qv qv_fromf(const float *x) /* x holds 2*QV_LANES floats */
+{
+    return _mm512_loadu_ps(x);
+}
 static inline qv qv_set1(qreal x)
 {
     return _mm512_set1_ps(x);
@@ -188,6 +193,10 @@ static inline qv qv_from(const double *x) /* x holds 2*QV_LANES doubles */
                  hi = _mm256_cvtpd_ps(_mm256_loadu_pd(x + 4));
     return _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1);
 #endif
+}
+static inline qv qv_fromf(const float *x)
+{
+    return _mm256_loadu_ps(x);
 }
 static inline qv qv_set1(qreal x)
 {
@@ -316,6 +325,10 @@ static inline qv qv_xor_lanes(qv v, unsigned p)
 static inline qv qv_from(const double *x)
 {
     return (qv){(float)x[0], (float)x[1]};
+}
+static inline qv qv_fromf(const float *x)
+{
+    return (qv){x[0], x[1]};
 }
 static inline qv qv_set1(qreal x)
 {

@@ -40,7 +40,7 @@
 typedef struct {
     unsigned lb, lanes;       /* lane bits of the program kernel, 2^lb */
     qh__prog pr;              /* being built */
-    size_t cap_ops, n_coef;   /* allocated ops, used coef */
+    size_t cap_ops;           /* allocated ops */
     size_t cap_coef;          /* allocated coef */
     double complex d[S_MAXG]; /* pending diagonal over the group (index: lane | vector << lb) */
     uint64_t dq;              /* program qubits the pending diagonal depends on */
@@ -169,9 +169,9 @@ static qh_status s_reserve(s_builder *b, size_t ncoef)
         b->pr.ops = n;
         b->cap_ops = nc;
     }
-    if (b->n_coef + ncoef > b->cap_coef) {
+    if (b->pr.ncoef + ncoef > b->cap_coef) {
         size_t nc = b->cap_coef ? 2 * b->cap_coef : 256;
-        while (nc < b->n_coef + ncoef)
+        while (nc < b->pr.ncoef + ncoef)
             nc *= 2;
         double *n = realloc(b->pr.coef, nc * sizeof *n);
         if (!n)
@@ -192,9 +192,9 @@ static qh_status s_op(s_builder *b, unsigned kind, unsigned qa, unsigned qb, uns
     op->kind = (unsigned char)kind;
     op->a = (unsigned char)qa;
     op->b = (unsigned char)qb;
-    op->c = (uint32_t)b->n_coef;
-    *cv = nc ? b->pr.coef + b->n_coef : NULL; /* (no arithmetic on a NULL coef) */
-    b->n_coef += nc;
+    op->c = (uint32_t)b->pr.ncoef;
+    *cv = nc ? b->pr.coef + b->pr.ncoef : NULL; /* (no arithmetic on a NULL coef) */
+    b->pr.ncoef += nc;
     return QH_OK;
 }
 
@@ -387,6 +387,7 @@ static void s_free_unit_array(qh__unit **units, size_t *n)
         if ((*units)[i].is_prog) {
             free((*units)[i].prog.ops);
             free((*units)[i].prog.coef);
+            free((*units)[i].prog.coef_single);
         }
         qh__diagrun_free(&(*units)[i].diag);
     }
@@ -773,6 +774,27 @@ static int s_relayout(qh_plan *p, qh__pass *ps, unsigned lb)
     return moved;
 }
 
+/* Rounds the coefficients of the programs among units[0..nu) to float, for a kernel of single
+ * precision (which then loads them without converting each one as it goes). */
+static qh_status s_round_single(qh__unit *units, size_t nu)
+{
+    for (size_t i = 0; i < nu; i++) {
+        qh__prog *pr = &units[i].prog;
+        if (!units[i].is_prog || !pr->coef)
+            continue;
+        const size_t nc = pr->ncoef;
+        float *f = malloc((nc ? nc : 1) * sizeof *f);
+        if (!f)
+            return QH_ERROR(QH_ENOMEM, "out of memory compiling the circuit");
+        for (size_t j = 0; j < nc; j++)
+            f[j] = (float)pr->coef[j];
+        free(pr->coef);
+        pr->coef = NULL;
+        pr->coef_single = f;
+    }
+    return QH_OK;
+}
+
 qh_status qh__plan_programs(qh_plan *p, const qh__kernel_table *kt0)
 {
     /* the kernels run programs of up to QH_PROG_MAX_HIGH high qubits; how many pay off
@@ -819,6 +841,11 @@ qh_status qh__plan_programs(qh_plan *p, const qh__kernel_table *kt0)
                 again = 0;
             }
         }
+    }
+    for (size_t i = 0; i < p->num_passes && st == QH_OK && kt0->single; i++) {
+        st = s_round_single(p->passes[i].units, p->passes[i].num_units);
+        if (st == QH_OK)
+            st = s_round_single(p->passes[i].rest, p->passes[i].num_rest);
     }
     if (st)
         qh__plan_programs_free(p);
