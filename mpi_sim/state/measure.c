@@ -13,14 +13,18 @@
 #include "qhybrid/rng.h"
 
 #define S_AMP      double complex
+#define S_REAL     double
 #define S_FN(name) name##_d
 #include "mpi_sim/state/measure_loops.h"
 #undef S_AMP
+#undef S_REAL
 #undef S_FN
 #define S_AMP      float complex
+#define S_REAL     float
 #define S_FN(name) name##_f
 #include "mpi_sim/state/measure_loops.h"
 #undef S_AMP
+#undef S_REAL
 #undef S_FN
 
 /* Calls loop F of measure_loops.h for s's precision, s's amplitudes first. */
