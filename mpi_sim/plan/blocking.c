@@ -354,10 +354,9 @@ static void s_run_unblocked(const qh__kernel_table *kt, const qh_plan *p, const 
 static void s_fill_block(const qh__kernel_table *kt, const qh__pass *ps, const qh__fill *f,
                          const void *tab, uint64_t base, unsigned n, char *buf, size_t es)
 {
-    const unsigned nq = ps->nq < 63 ? ps->nq : 63; /* (as blocking.c makes them: below n) */
-    const size_t len = (size_t)1 << nq;
+    const size_t len = (size_t)1 << ps->nq;
     uint64_t in = 0;
-    for (unsigned j = 0; j < nq; j++)
+    for (unsigned j = 0; j < ps->nq; j++)
         in |= (uint64_t)1 << ps->qubits[j];
     double complex c = f->g;
     for (unsigned q = 0; q < n; q++)
@@ -370,10 +369,10 @@ static void s_fill_block(const qh__kernel_table *kt, const qh__pass *ps, const q
     memset(buf, 0, len * es);
     if (!tab && c != 0) { /* the basis state's one amplitude, if it is in this block */
         size_t l = 0;
-        for (unsigned j = 0; j < nq; j++)
+        for (unsigned j = 0; j < ps->nq; j++)
             l |= (size_t)(f->u[ps->qubits[j]][1] != 0) << j;
         double complex v = c;
-        for (unsigned j = 0; j < nq; j++)
+        for (unsigned j = 0; j < ps->nq; j++)
             v *= f->u[ps->qubits[j]][l >> j & 1];
         if (es == sizeof(double complex))
             ((double complex *)buf)[l] = v;
@@ -412,13 +411,12 @@ static int s_fill_basis(const qh__fill *f)
  * double and stored in the amplitudes' precision (es bytes each); NULL when out of memory. */
 static void *s_fill_table(const qh__pass *ps, const qh__fill *f, size_t es)
 {
-    const unsigned nq = ps->nq < 63 ? ps->nq : 63;
-    const size_t len = (size_t)1 << nq;
+    const size_t len = (size_t)1 << ps->nq;
     double complex *t = malloc(len * sizeof *t);
     if (!t)
         return NULL;
     t[0] = 1;
-    for (unsigned j = 0; j < nq; j++) {
+    for (unsigned j = 0; j < ps->nq; j++) {
         const size_t h = (size_t)1 << j;
         const double complex *u = f->u[ps->qubits[j]];
         for (size_t l = 0; l < h; l++) {
