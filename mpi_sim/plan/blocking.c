@@ -14,7 +14,6 @@
  * pending step shares a qubit with. Steps therefore move only past steps on other qubits,
  * with which they commute. Controls need not be in the block: a block has every other bit
  * fixed, so a control outside it either holds for the whole block or not at all. */
-#include <complex.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -347,94 +346,7 @@ static void s_run_unblocked(const qh__kernel_table *kt, const qh_plan *p, const 
             qh__step_kernel(kt, &p->steps[i], a, n, p->steps[i].targets, p->steps[i].ctrl);
 }
 
-/* Fills block `base` (its other bits) of pass ps, at buf, with the amplitudes of *f: zero unless
- * f's definite outer qubits agree with base, else c * tab[l] at buffer position l, c the
- * product of g and the outer factors (tab: the block's factors in the amplitudes' precision,
- * s_fill_table; NULL when f is a basis state, whose one amplitude is then set alone). */
-static void s_fill_block(const qh__kernel_table *kt, const qh__pass *ps, const qh__fill *f,
-                         const void *tab, uint64_t base, unsigned n, char *buf, size_t es)
-{
-    const size_t len = (size_t)1 << ps->nq;
-    uint64_t in = 0;
-    for (unsigned j = 0; j < ps->nq; j++)
-        in |= (uint64_t)1 << ps->qubits[j];
-    double complex c = f->g;
-    for (unsigned q = 0; q < n; q++)
-        if (!(in >> q & 1))
-            c *= f->u[q][base >> q & 1];
-    if (tab && c != 0) {
-        kt->sum_rows(buf, len, 1, &c, &tab); /* c * tab, vectorised */
-        return;
-    }
-    memset(buf, 0, len * es);
-    if (!tab && c != 0) { /* the basis state's one amplitude, if it is in this block */
-        size_t l = 0;
-        for (unsigned j = 0; j < ps->nq; j++)
-            l |= (size_t)(f->u[ps->qubits[j]][1] != 0) << j;
-        double complex v = c;
-        for (unsigned j = 0; j < ps->nq; j++)
-            v *= f->u[ps->qubits[j]][l >> j & 1];
-        if (es == sizeof(double complex))
-            ((double complex *)buf)[l] = v;
-        else
-            ((float complex *)buf)[l] = (float complex)v;
-    }
-}
-
-/* Writes *f's amplitudes over the whole state, one product per amplitude: the way out when
- * there is no memory for blocks or the table (slow, but no worse than failing). */
-static void s_fill_state(const qh__fill *f, char *a, unsigned n, size_t es)
-{
-    const int64_t len = (int64_t)1 << n;
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < len; i++) {
-        double complex v = f->g;
-        for (unsigned q = 0; q < n && v != 0; q++)
-            v *= f->u[q][(uint64_t)i >> q & 1];
-        if (es == sizeof(double complex))
-            ((double complex *)a)[i] = v;
-        else
-            ((float complex *)a)[i] = (float complex)v;
-    }
-}
-
-/* Whether every qubit of *f is definite (a basis state up to g). */
-static int s_fill_basis(const qh__fill *f)
-{
-    for (unsigned q = 0; q < f->n; q++)
-        if (f->u[q][0] != 0 && f->u[q][1] != 0)
-            return 0;
-    return 1;
-}
-
-/* The product over the block's qubits of their factors at each buffer position, computed in
- * double and stored in the amplitudes' precision (es bytes each); NULL when out of memory. */
-static void *s_fill_table(const qh__pass *ps, const qh__fill *f, size_t es)
-{
-    const size_t len = (size_t)1 << ps->nq;
-    double complex *t = malloc(len * sizeof *t);
-    if (!t)
-        return NULL;
-    t[0] = 1;
-    for (unsigned j = 0; j < ps->nq; j++) {
-        const size_t h = (size_t)1 << j;
-        const double complex *u = f->u[ps->qubits[j]];
-        for (size_t l = 0; l < h; l++) {
-            t[l | h] = t[l] * u[1];
-            t[l] *= u[0];
-        }
-    }
-    if (es == sizeof(double complex))
-        return t;
-    float complex *tf = (float complex *)t; /* (in place: entry l is read before it is
-                                                written over, and not read again) */
-    for (size_t l = 0; l < len; l++)
-        tf[l] = (float complex)t[l];
-    return tf;
-}
-
-void qh__pass_run(const qh_plan *p, const qh__pass *ps, void *a_, unsigned n, int started,
-                  const qh__fill *fill)
+void qh__pass_run(const qh_plan *p, const qh__pass *ps, void *a_, unsigned n, int started)
 {
     const qh__kernel_table *kt = qh__plan_kernels(p);
     /* amplitudes are moved as bytes: 16 per amplitude in double, 8 in single */
@@ -442,21 +354,12 @@ void qh__pass_run(const qh_plan *p, const qh__pass *ps, void *a_, unsigned n, in
     char *a = a_;
     const unsigned b = ps->nq;
     const int64_t nblocks = (int64_t)1 << (n - b);
-    /* a product with superposed qubits: the block's factors once, a scaled copy per block */
-    void *tab = fill && !s_fill_basis(fill) ? s_fill_table(ps, fill, es) : NULL;
-    if (fill && !tab && !s_fill_basis(fill)) {
-        s_fill_state(fill, a, n, es); /* no memory for the table: the state whole, first */
-        fill = NULL;
-    }
     if (ps->in_place) {
 #pragma omp parallel for schedule(static)
         for (int64_t c = 0; c < nblocks; c++) {
             const uint64_t base = (uint64_t)c << b;
-            if (fill)
-                s_fill_block(kt, ps, fill, tab, base, n, a + base * es, es);
             s_run_block(kt, p, ps, a + base * es, b, base, started);
         }
-        free(tab);
         return;
     }
     const unsigned m = ps->chunk_bits;
@@ -477,8 +380,6 @@ void qh__pass_run(const qh_plan *p, const qh__pass *ps, void *a_, unsigned n, in
         ok = bufs[t] != NULL;
     }
     if (!ok) {
-        if (fill)
-            s_fill_state(fill, a, n, es);
         s_run_unblocked(kt, p, ps, a, n, started);
         goto done;
     }
@@ -496,18 +397,14 @@ void qh__pass_run(const qh_plan *p, const qh__pass *ps, void *a_, unsigned n, in
             uint64_t base = 0;
             for (unsigned j = 0; j < no; j++)
                 base |= (((uint64_t)c >> j) & 1) << outer[j];
-            if (fill)
-                s_fill_block(kt, ps, fill, tab, base, n, buf, es);
-            else
-                for (uint64_t u = 0; u < nch; u++)
-                    memcpy(buf + (u << m) * es, a + (base + off[u]) * es, chunk * es);
+            for (uint64_t u = 0; u < nch; u++)
+                memcpy(buf + (u << m) * es, a + (base + off[u]) * es, chunk * es);
             s_run_block(kt, p, ps, buf, b, base, started);
             for (uint64_t u = 0; u < nch; u++)
                 memcpy(a + (base + off[u]) * es, buf + (u << m) * es, chunk * es);
         }
     }
 done:
-    free(tab);
     if (bufs)
         for (int t = 0; t < nt; t++)
             free(bufs[t]);

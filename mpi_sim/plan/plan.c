@@ -749,47 +749,6 @@ size_t qh_plan_deferred_measurements(const qh_plan *p, const unsigned **qubits,
     return p->num_deferred;
 }
 
-/* For a run of steps [0, to) on a state nobody has written yet, which stands for |basis>:
- * whether the first thing that runs is a whole cache-blocked pass, which can then write the
- * state instead of reading it - with *fill the state it starts from: |basis>, or the one
- * product the product start leaves (*started = 1: the start's steps are skipped). Saves the
- * write of the zeros or of the start, and the first pass's read of them. */
-static int s_fill_first(const qh_plan *p, size_t to, uint64_t basis, qh__fill *fill, int *started)
-{
-    const unsigned n = p->num_qubits;
-    int st = 0;
-    if (n > 64 || p->num_steps == 0)
-        return 0;
-    if (p->num_start && to >= p->start_end) {
-        if (!qh__start_product(p, basis, fill))
-            return 0; /* (the start writes its sum of products itself) */
-        st = 1;
-    } else {
-        fill->n = n;
-        fill->g = 1;
-        for (unsigned q = 0; q < n; q++) {
-            const int one = (int)(basis >> q & 1);
-            fill->u[q][0] = one ? 0 : 1;
-            fill->u[q][1] = one ? 1 : 0;
-        }
-    }
-    for (size_t i = 0; i < to && i < p->num_steps; i++) {
-        const qh__step *q = &p->steps[i];
-        if (q->inner && p->passes[q->pass].first == i && p->passes[q->pass].end <= to) {
-            const qh__pass *ps = &p->passes[q->pass];
-            if (st && ps->only_start) {
-                i = ps->end - 1;
-                continue;
-            }
-            *started = st;
-            return 1;
-        }
-        if (!(st && q->in_start))
-            return 0; /* a step of its own runs first: it reads the state */
-    }
-    return 0;
-}
-
 qh_status qh__plan_execute_range(const qh_plan *p, qh_state *s, size_t from, size_t to, qh_rng *rng,
                                  unsigned char *clbits)
 {
@@ -799,25 +758,18 @@ qh_status qh__plan_execute_range(const qh_plan *p, qh_state *s, size_t from, siz
     if (qh_state_precision(s) != p->precision)
         return QH_ERROR(QH_EINVAL, "the plan is compiled for %s precision but the state is %s",
                         qh_precision_name(p->precision), qh_precision_name(qh_state_precision(s)));
-    qh__fill fill;
-    const qh__fill *first = NULL; /* what the first pass writes instead of reading */
-    const int fresh = from == 0 && s->unwritten && qh__state_known_basis(s, &basis);
-    if (fresh && s_fill_first(p, to, basis, &fill, &started))
-        first = &fill;
-    else if (from == 0 && p->num_start && to >= p->start_end && qh__state_known_basis(s, &basis)) {
+    if (from == 0 && p->num_start && to >= p->start_end && qh__state_known_basis(s, &basis)) {
         QH_CALL(qh__start_run(p, s, basis, &started));
         known = qh__state_known_basis(s, &basis); /* kept unless a step below runs */
     }
-    /* (a first pass that writes the state is its first touch: nothing is zeroed before it) */
-    void *a = first ? qh__state_amplitudes_overwrite(s) : qh__state_data(s);
+    void *a = qh__state_data(s);
     unsigned n = qh_state_num_qubits(s);
     for (size_t i = from; i < to && i < p->num_steps; i++) {
         const qh__step *st = &p->steps[i];
         if (st->inner && p->passes[st->pass].first == i && p->passes[st->pass].end <= to) {
             const qh__pass *ps = &p->passes[st->pass];
             if (!(started && ps->only_start)) {
-                qh__pass_run(p, ps, a, n, started, first);
-                first = NULL;
+                qh__pass_run(p, ps, a, n, started);
                 touched = 1;
             }
             i = ps->end - 1;

@@ -103,21 +103,9 @@ void qh__plan_programs_free(qh_plan *p);
 /* Frees the units of pass ps (units and rest) and leaves it with none. */
 void qh__pass_units_free(qh__pass *ps);
 
-/* A product state, g times the product over qubits q < n of (u[q][0] |0> + u[q][1] |1>): what
- * the first pass of a run on a fresh state writes into its blocks instead of reading them
- * (|basis> is such a product, and so is what a product start of one term leaves). */
-typedef struct {
-    unsigned n;
-    double complex g;
-    double complex u[64][2];
-} qh__fill;
-
 /* Runs pass ps of p on the 2^n amplitudes a (threads take whole blocks); `started`: the
- * product start was applied, so the pass's in_start steps are skipped. With fill not NULL
- * the amplitudes are not read (a may be memory nobody has written): each block starts as
- * *fill's amplitudes, so the pass is the state's one and only first touch. */
-void qh__pass_run(const qh_plan *p, const qh__pass *ps, void *a, unsigned n, int started,
-                  const qh__fill *fill);
+ * product start was applied, so the pass's in_start steps are skipped. */
+void qh__pass_run(const qh_plan *p, const qh__pass *ps, void *a, unsigned n, int started);
 
 /* A fingerprint of what the plan does (steps, qubits, matrices): checkpoints carry it so
  * that a run resumes only with the same circuit compiled the same way. */
@@ -137,10 +125,6 @@ void qh__start_place(qh_plan *p);
  * *started; leaves the amplitudes alone with *started = 0 when that state is not a sum of few
  * enough product states (which only an input other than |0...0> can bring about). */
 qh_status qh__start_run(const qh_plan *p, qh_state *s, uint64_t basis, int *started);
-/* Whether the start, run from |basis>, leaves one product state (every opening layer of
- * one-qubit gates does): then *fill is it, and a run can have its first pass write it
- * (qh__pass_run) instead of writing the state here and reading it back there. */
-int qh__start_product(const qh_plan *p, uint64_t basis, qh__fill *fill);
 /* The same for a sharded state: writes the 2^nl amplitudes of local (its whole vector) whose
  * qubits nl..n-1 read hi (which hold their part of |basis>). The same plan and basis give
  * every piece the same *started. Either way an unwritten state (qh__state_create_unwritten)

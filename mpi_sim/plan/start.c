@@ -688,26 +688,6 @@ static qh_status s_run(const qh_plan *p, s_piece *pc, uint64_t basis, int *start
     return status;
 }
 
-int qh__start_product(const qh_plan *p, uint64_t basis, qh__fill *fill)
-{
-    s_sum sum;
-    int ok = 0;
-    if (p->num_qubits > 64 || s_track(p, basis, &sum, &ok) != QH_OK)
-        return 0;
-    ok = ok && sum.count == 1;
-    if (ok) {
-        const double complex(*u)[2] = (const double complex(*)[2])s_term(&sum, 0);
-        fill->n = sum.n;
-        fill->g = sum.g[0];
-        for (unsigned q = 0; q < sum.n; q++) {
-            fill->u[q][0] = u[q][0];
-            fill->u[q][1] = u[q][1];
-        }
-    }
-    s_sum_free(&sum);
-    return ok;
-}
-
 qh_status qh__start_run(const qh_plan *p, qh_state *s, uint64_t basis, int *started)
 {
     int64_t result;

@@ -120,12 +120,6 @@ static qh_status s_execute(s_engine *e, const qh_plan *p, size_t from, size_t to
         end = i + chunk < to ? i + chunk : to;
         if (i == 0 && p->start_end > end && p->start_end <= to)
             end = p->start_end; /* the product start runs whole or not at all */
-        /* ...and with the pass after it, which can then write the state the start leaves
-         * (qh__plan_execute_range) instead of reading it back */
-        const qh__step *next = end < to ? &p->steps[end] : NULL;
-        if (i == 0 && end == p->start_end && next && next->inner &&
-            p->passes[next->pass].first == end && p->passes[next->pass].end <= to)
-            end = p->passes[next->pass].end;
         /* a cache-blocked pass runs whole, or its steps would run one by one */
         const qh__step *last = &p->steps[end - 1];
         if (last->inner && p->passes[last->pass].end > end && p->passes[last->pass].end <= to)
