@@ -167,69 +167,104 @@ S_INL void s_op_cx(qv *x, unsigned NH, unsigned T, unsigned C)
     s_op_mcx(x, NH, T, C == 255 ? 0 : 1u << C);
 }
 
-/* Each operation is dispatched with one jump: its kind and program qubits packed into one
- * code, one case per (kind, qubits). Program qubits run from 0 to QV_LB + QH_PROG_MAX_HIGH
- * - 1 (at most 6, with AVX-512 single's 8 lanes); a CX without control has control code 7. */
+/* Each operation is dispatched with one jump, threaded: a program's operations are first
+ * decoded into the addresses of their code (one label per kind and program qubits), and each
+ * operation's code ends with its own jump to the next one's. A jump per operation site
+ * predicts the next operation far better than one shared switch (a program is the same
+ * sequence for every group), and the decoding (kind and qubits to a case) is done once per
+ * call instead of once per group. Program qubits run from 0 to QV_LB + QH_PROG_MAX_HIGH - 1
+ * (at most 6, with AVX-512 single's 8 lanes); a CX without control has control code 7.
+ * Labels as values are a GNU C extension (GCC and Clang). */
 #define S_CODE(K, A, B) (((unsigned)(K) << 6) | ((unsigned)(A) << 3) | (unsigned)(B))
-/* an operation on a program qubit without a case would fall through the switch unapplied */
+/* an operation on a program qubit without a case would be skipped unapplied */
 _Static_assert(QV_LB + QH_PROG_MAX_HIGH <= QH_PROG_MAX_QUBITS,
                "program qubits beyond the dispatch cases");
-#define S_CASE(code, ...)                                                                          \
-    case code:                                                                                     \
-        __VA_ARGS__;                                                                               \
-        break;
-/* (program qubit 6 only where there is one: the other builds keep their switch) */
+/* (program qubit 6 only where there is one) */
 #if QV_LB + QH_PROG_MAX_HIGH > 6
 #define S_Q6(F, ...) F(6, __VA_ARGS__)
-#define S_CX6(T)     S_CX(T, 6)
+#define S_CX6(T, F)  S_CXC(T, 6, F)
 #else
 #define S_Q6(F, ...)
-#define S_CX6(T)
+#define S_CX6(T, F)
 #endif
 #define S_FOR_Q(F, ...)                                                                            \
     F(0, __VA_ARGS__)                                                                              \
     F(1, __VA_ARGS__)                                                                              \
     F(2, __VA_ARGS__) F(3, __VA_ARGS__) F(4, __VA_ARGS__) F(5, __VA_ARGS__) S_Q6(F, __VA_ARGS__)
-/* (coef + op->c only where op->c indexes coefficients: an MCX keeps its control mask there) */
-#define S_1Q(Q, K)    S_CASE(S_CODE(K, Q, 0), s_op_1q(x, (NH_), (Q), (K), coef + op->c))
-#define S_CX(T, C)    S_CASE(S_CODE(QH__OP_CX, T, C), s_op_cx(x, (NH_), (T), (C)))
-#define S_MCX(T, ...) S_CASE(S_CODE(QH__OP_MCX, T, 0), s_op_mcx(x, (NH_), (T), op->c))
-/* (a macro does not expand inside itself: the controls are spelled out) */
-#define S_CXT(T, ...)                                                                              \
-    S_CASE(S_CODE(QH__OP_CX, T, 7), s_op_cx(x, (NH_), (T), 255))                                   \
-    S_CX(T, 0) S_CX(T, 1) S_CX(T, 2) S_CX(T, 3) S_CX(T, 4) S_CX(T, 5) S_CX6(T)
+/* every (kind, qubits) with code, as F(label suffix, code, statement); the statement uses
+ * x, NH_, coef and op (an MCX keeps its control mask in op->c, not a coefficient index) */
+#define S_1Q(Q, K, F)  F(K##_##Q, S_CODE(K, Q, 0), s_op_1q(x, (NH_), (Q), (K), coef + op->c))
+#define S_CXC(T, C, F) F(CX_##T##_##C, S_CODE(QH__OP_CX, T, C), s_op_cx(x, (NH_), (T), (C)))
+#define S_CXT(T, F)                                                                                \
+    F(CX_##T##_n, S_CODE(QH__OP_CX, T, 7), s_op_cx(x, (NH_), (T), 255))                            \
+    S_CXC(T, 0, F)                                                                                 \
+    S_CXC(T, 1, F) S_CXC(T, 2, F) S_CXC(T, 3, F) S_CXC(T, 4, F) S_CXC(T, 5, F) S_CX6(T, F)
+#define S_MCX(T, F) F(MCX_##T, S_CODE(QH__OP_MCX, T, 0), s_op_mcx(x, (NH_), (T), op->c))
+#define S_ALL(F)                                                                                   \
+    S_FOR_Q(S_1Q, QH__OP_REAL_T, F)                                                                \
+    S_FOR_Q(S_1Q, QH__OP_REAL_U, F)                                                                \
+    S_FOR_Q(S_1Q, QH__OP_IMAG_T, F)                                                                \
+    S_FOR_Q(S_1Q, QH__OP_IMAG_U, F)                                                                \
+    S_FOR_Q(S_1Q, QH__OP_PHASE, F)                                                                 \
+    F(DIAG, S_CODE(QH__OP_DIAG, 0, 0), s_op_diag(x, (NH_), coef + op->c))                          \
+    S_FOR_Q(S_CXT, F)                                                                              \
+    S_FOR_Q(S_MCX, F)
+/* decoding: the case of one (kind, qubits) */
+#define S_DECODE(L, code, ...)                                                                     \
+    case code:                                                                                     \
+        lab[o] = __extension__ && s_l_##L;                                                         \
+        break;
+/* Most operations decoded at a time: a longer program runs as consecutive pieces, each over
+ * every group (the groups are independent, so the result is the same). */
+#define S_MAX_DECODED 255
+/* running: the code of one (kind, qubits), then the jump to the next operation's */
+#define S_RUN(L, code, ...)                                                                        \
+    s_l_##L : __VA_ARGS__;                                                                         \
+    op++;                                                                                          \
+    ip++;                                                                                          \
+    goto **ip;
 
+/* The groups [beg, end) of the walk w through program pr with NH high qubits and at most
+ * S_MAX_DECODED operations. */
 #define S_PROG_FN(NH)                                                                              \
-    static void s_prog_h##NH(qamp *restrict a, unsigned n, const qh__prog *pr, const qv_walk *w,   \
-                             const uint64_t *off)                                                  \
+    static void s_prog_h##NH(qamp *restrict a, const qh__prog *pr, const qv_walk *w,               \
+                             const uint64_t *off, uint64_t beg, uint64_t end)                      \
     {                                                                                              \
+        const void *lab[S_MAX_DECODED + 1];                                                        \
         const qh__prog_op *ops = pr->ops;                                                          \
         const unsigned nops = pr->nops;                                                            \
         const s_coef *coef = S_COEF(pr);                                                           \
-        QV_FOR_GROUPS(w, n, base, {                                                                \
+        for (unsigned o = 0; o < nops; o++) {                                                      \
+            switch (S_CODE(ops[o].kind, ops[o].a, ops[o].b & 7)) {                                 \
+                S_ALL(S_DECODE)                                                                    \
+            default:                                                                               \
+                lab[o] = __extension__ && s_l_skip;                                                \
+                break;                                                                             \
+            }                                                                                      \
+        }                                                                                          \
+        lab[nops] = __extension__ && s_l_end;                                                      \
+        QV_GROUP_RANGE(w, beg, end, base, {                                                        \
+            char *g = (char *)(a + base);                                                          \
             qv x[1u << (NH)];                                                                      \
             for (unsigned i = 0; i < (1u << (NH)); i++)                                            \
-                x[i] = qv_load(a + base + off[i]);                                                 \
-            for (unsigned o = 0; o < nops; o++) {                                                  \
-                const qh__prog_op *op = &ops[o];                                                   \
-                switch (S_CODE(op->kind, op->a, op->b & 7)) {                                      \
-                    S_FOR_Q(S_1Q, QH__OP_REAL_T)                                                   \
-                    S_FOR_Q(S_1Q, QH__OP_REAL_U)                                                   \
-                    S_FOR_Q(S_1Q, QH__OP_IMAG_T)                                                   \
-                    S_FOR_Q(S_1Q, QH__OP_IMAG_U)                                                   \
-                    S_FOR_Q(S_1Q, QH__OP_PHASE)                                                    \
-                    S_CASE(S_CODE(QH__OP_DIAG, 0, 0), s_op_diag(x, (NH), coef + op->c))            \
-                    S_FOR_Q(S_CXT, 0)                                                              \
-                    S_FOR_Q(S_MCX, 0)                                                              \
-                default:                                                                           \
-                    break;                                                                         \
-                }                                                                                  \
-            }                                                                                      \
+                x[i] = qv_load((qamp *)(g + off[i]));                                              \
+            const qh__prog_op *op = ops;                                                           \
+            const void *const *ip = lab;                                                           \
+            goto **ip;                                                                             \
+            S_ALL(S_RUN)                                                                           \
+        s_l_skip:                                                                                  \
+            op++;                                                                                  \
+            ip++;                                                                                  \
+            goto **ip;                                                                             \
+        s_l_end:                                                                                   \
             for (unsigned i = 0; i < (1u << (NH)); i++)                                            \
-                qv_store(a + base + off[i], x[i]);                                                 \
+                qv_store((qamp *)(g + off[i]), x[i]);                                              \
         });                                                                                        \
     }
 
+/* (computed gotos: the GNU C extension above) */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
 #define NH_ 0
 S_PROG_FN(0)
 #undef NH_
@@ -245,6 +280,36 @@ S_PROG_FN(3)
 #define NH_ 4
 S_PROG_FN(4)
 #undef NH_
+#pragma GCC diagnostic pop
+
+/* Runs program p on the groups [beg, end) of walk w, at most S_MAX_DECODED operations at a
+ * time. */
+static void s_prog_range(qamp *a, const qh__prog *p, const qv_walk *w, const uint64_t *off,
+                         uint64_t beg, uint64_t end)
+{
+    for (unsigned o = 0; o < p->nops; o += S_MAX_DECODED) {
+        qh__prog piece = *p;
+        piece.ops = p->ops + o;
+        piece.nops = p->nops - o < S_MAX_DECODED ? p->nops - o : S_MAX_DECODED;
+        switch (p->nh) {
+        case 0:
+            s_prog_h0(a, &piece, w, off, beg, end);
+            break;
+        case 1:
+            s_prog_h1(a, &piece, w, off, beg, end);
+            break;
+        case 2:
+            s_prog_h2(a, &piece, w, off, beg, end);
+            break;
+        case 3:
+            s_prog_h3(a, &piece, w, off, beg, end);
+            break;
+        default:
+            s_prog_h4(a, &piece, w, off, beg, end);
+            break;
+        }
+    }
+}
 
 void QV_SFX(qh__prog_run)(void *amp, unsigned n, const qh__prog *p)
 {
@@ -259,24 +324,18 @@ void QV_SFX(qh__prog_run)(void *amp, unsigned n, const qh__prog *p)
         off[i] = 0;
         for (unsigned j = 0; j < p->nh; j++)
             off[i] |= (uint64_t)(i >> j & 1) << p->high[j];
+        off[i] *= sizeof(qamp); /* bytes: one addressing mode per load and store */
     }
     qv_walk w;
     qv_walk_init(&w, n, special, 0);
-    switch (p->nh) {
-    case 0:
-        s_prog_h0(a, n, p, &w, off);
-        break;
-    case 1:
-        s_prog_h1(a, n, p, &w, off);
-        break;
-    case 2:
-        s_prog_h2(a, n, p, &w, off);
-        break;
-    case 3:
-        s_prog_h3(a, n, p, &w, off);
-        break;
-    default:
-        s_prog_h4(a, n, p, &w, off);
-        break;
+    if (QV_PAR(n)) {
+#pragma omp parallel
+        {
+            uint64_t beg, end;
+            qv_walk_share(&w, &beg, &end);
+            s_prog_range(a, p, &w, off, beg, end);
+        }
+    } else {
+        s_prog_range(a, p, &w, off, 0, w.ngroups);
     }
 }

@@ -59,6 +59,16 @@ static inline uint64_t qv_deposit(const qv_walk *w, uint64_t o)
     return idx | w->set;
 }
 
+/* The calling thread's share of the groups of w, [*beg, *end): contiguous ranges, in thread
+ * order, of sizes differing by at most one. */
+static inline void qv_walk_share(const qv_walk *w, uint64_t *beg, uint64_t *end)
+{
+    const uint64_t nt = (uint64_t)omp_get_num_threads(), t = (uint64_t)omp_get_thread_num();
+    const uint64_t q = w->ngroups / nt, r = w->ngroups % nt;
+    *beg = q * t + (t < r ? t : r);
+    *end = *beg + q + (t < r);
+}
+
 /* Runs BODY for the groups [beg, end), `base` being the group's first amplitude index. */
 #define QV_GROUP_RANGE(w, beg, end, base, ...)                                                     \
     do {                                                                                           \
@@ -82,11 +92,8 @@ static inline uint64_t qv_deposit(const qv_walk *w, uint64_t o)
         if (QV_PAR(nbits)) {                                                                       \
             _Pragma("omp parallel")                                                                \
             {                                                                                      \
-                uint64_t s_nt_ = (uint64_t)omp_get_num_threads();                                  \
-                uint64_t s_t_ = (uint64_t)omp_get_thread_num();                                    \
-                uint64_t s_q_ = s_w_->ngroups / s_nt_, s_r_ = s_w_->ngroups % s_nt_;               \
-                uint64_t s_beg_ = s_q_ * s_t_ + (s_t_ < s_r_ ? s_t_ : s_r_);                       \
-                uint64_t s_end_ = s_beg_ + s_q_ + (s_t_ < s_r_);                                   \
+                uint64_t s_beg_, s_end_;                                                           \
+                qv_walk_share(s_w_, &s_beg_, &s_end_);                                             \
                 QV_GROUP_RANGE(s_w_, s_beg_, s_end_, base, __VA_ARGS__);                           \
             }                                                                                      \
         } else {                                                                                   \

@@ -19,6 +19,7 @@
 #include "qhybrid/state.h"
 #include "qhybrid/sim.h"
 #include "qhybrid/world.h"
+#include "mpi_sim/kernels/kernels.h"
 #include "tests/ref/ref_sim.h"
 
 static qh_sim_result *s_run(const qh_circuit *c, qh_sim_options *o)
@@ -54,6 +55,7 @@ static qh_sim_result *s_statevector(const qh_circuit *c, unsigned variant)
 }
 
 static void s_layered_vs_reference(void);
+static void s_long_program_vs_reference(void);
 
 static void test_random_vs_reference(void **state)
 {
@@ -79,6 +81,7 @@ static void test_random_vs_reference(void **state)
         }
     }
     s_layered_vs_reference();
+    s_long_program_vs_reference();
 }
 
 /* The layered circuits of the performance benchmark (random rx, ry, rz on every qubit, then a
@@ -162,6 +165,45 @@ static void s_layered_vs_reference(void)
         free(want);
         qh_circuit_destroy(&c);
     }
+}
+
+/* A gate program of a thousand operations: 1500 rx, ry and CX on the four lowest qubits of
+ * nine, which one program holds with AVX2's and AVX-512's lane and high qubits (generic C's
+ * programs have no lanes and 3 high qubits: there they take many). The kernel decodes such a
+ * program a piece at a time, each piece over every group. */
+static void s_long_program_vs_reference(void)
+{
+    ref_rng r = {31};
+    const unsigned n = 9, ngates = 1500;
+    qh_circuit *c = NULL;
+    assert_int_equal(qh_circuit_create(n, 0, &c), QH_OK);
+    for (unsigned g = 0; g < ngates; g++) {
+        unsigned q[2] = {(unsigned)(ref_rng_next(&r) % 4), 0};
+        if (g % 3 == 2) {
+            q[1] = (q[0] + 1 + (unsigned)(ref_rng_next(&r) % 3)) % 4;
+            assert_int_equal(qh_circuit_gate(c, QH_GATE_CX, q, 2, NULL, 0), QH_OK);
+        } else {
+            double th = 6.3 * ref_rng_uniform(&r);
+            assert_int_equal(qh_circuit_gate(c, g % 3 ? QH_GATE_RY : QH_GATE_RX, q, 1, &th, 1),
+                             QH_OK);
+        }
+    }
+    size_t len = (size_t)1 << n;
+    double complex *want = calloc(len, sizeof *want);
+    want[0] = 1;
+    assert_int_equal(ref_apply_circuit(want, n, c), 0);
+    qh_sim_options o = {.statevector = 1};
+    o.plan = (qh_plan_options){.block_qubits = 7, .no_product_start = 1};
+    qh_sim_result *res = s_run(c, &o);
+    double d = ref_max_diff(res->statevector, want, len);
+    if (d > 1e-9)
+        fail_msg("long programs: max diff %g", d);
+    assert_true(res->plan_stats.num_steps > 1000);
+    if (strcmp(qh__kernels()->isa, "generic") != 0)
+        assert_int_equal(res->plan_stats.num_programs, 1);
+    qh_sim_result_destroy(&res);
+    free(want);
+    qh_circuit_destroy(&c);
 }
 
 /* Appends the inverse of every instruction of c, in reverse order, as explicit matrices. */
