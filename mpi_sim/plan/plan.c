@@ -752,6 +752,12 @@ size_t qh_plan_deferred_measurements(const qh_plan *p, const unsigned **qubits,
 qh_status qh__plan_execute_range(const qh_plan *p, qh_state *s, size_t from, size_t to, qh_rng *rng,
                                  unsigned char *clbits)
 {
+    return qh__plan_execute_tap(p, s, from, to, rng, clbits, NULL);
+}
+
+qh_status qh__plan_execute_tap(const qh_plan *p, qh_state *s, size_t from, size_t to, qh_rng *rng,
+                               unsigned char *clbits, qh__ztap *tap)
+{
     const qh__kernel_table *kt = qh__plan_kernels(p);
     uint64_t basis;
     int started = 0, known = 0, touched = 0;
@@ -769,7 +775,8 @@ qh_status qh__plan_execute_range(const qh_plan *p, qh_state *s, size_t from, siz
         if (st->inner && p->passes[st->pass].first == i && p->passes[st->pass].end <= to) {
             const qh__pass *ps = &p->passes[st->pass];
             if (!(started && ps->only_start)) {
-                qh__pass_run(p, ps, a, n, started);
+                /* (the tap only where nothing runs after the pass) */
+                qh__pass_run(p, ps, a, n, started, ps->end == p->num_steps ? tap : NULL);
                 touched = 1;
             }
             i = ps->end - 1;

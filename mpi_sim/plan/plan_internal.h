@@ -103,9 +103,23 @@ void qh__plan_programs_free(qh_plan *p);
 /* Frees the units of pass ps (units and rest) and leaves it with none. */
 void qh__pass_units_free(qh__pass *ps);
 
+/* Expectations of Z strings (Z and I only) taken while the plan's last pass has each block
+ * in cache, which saves reading the whole state once more after the run. The caller fills
+ * n and zmask (qubit masks); a run whose last step is a cache-blocked pass sets sum (one
+ * per string, summed per block in block order whatever the thread count) and done = 1. */
+typedef struct {
+    size_t n;              /* strings */
+    const uint64_t *zmask; /* per string: its Z qubits */
+    double *sum;           /* per string: <psi|Z...|psi>, room for n */
+    int done;              /* sum holds the values */
+} qh__ztap;
+
 /* Runs pass ps of p on the 2^n amplitudes a (threads take whole blocks); `started`: the
- * product start was applied, so the pass's in_start steps are skipped. */
-void qh__pass_run(const qh_plan *p, const qh__pass *ps, void *a, unsigned n, int started);
+ * product start was applied, so the pass's in_start steps are skipped. With tap (may be
+ * NULL), also sums its Z strings over the blocks as they leave the pass and sets tap->done
+ * (unless there is no memory for the per-block sums: then it runs without). */
+void qh__pass_run(const qh_plan *p, const qh__pass *ps, void *a, unsigned n, int started,
+                  qh__ztap *tap);
 
 /* A fingerprint of what the plan does (steps, qubits, matrices): checkpoints carry it so
  * that a run resumes only with the same circuit compiled the same way. */
@@ -145,5 +159,10 @@ qh_status qh__plan_local(const qh_plan *like, qh__step *steps, size_t nsteps, un
 /* Runs steps [from, to) of p on the amplitudes of s. */
 qh_status qh__plan_execute_range(const qh_plan *p, qh_state *s, size_t from, size_t to, qh_rng *rng,
                                  unsigned char *clbits);
+
+/* The same, taking tap's Z strings (may be NULL) in the plan's last step when that is a
+ * cache-blocked pass run here (see qh__ztap). */
+qh_status qh__plan_execute_tap(const qh_plan *p, qh_state *s, size_t from, size_t to, qh_rng *rng,
+                               unsigned char *clbits, qh__ztap *tap);
 
 #endif

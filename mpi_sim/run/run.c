@@ -95,6 +95,7 @@ typedef struct {
     qh_state *s;    /* local engine */
     qh__shard *sh;  /* sharded engine */
     qh__comm *comm; /* the ranks (NULL: one process) */
+    qh__ztap *tap;  /* Z strings the local engine's last pass takes (NULL: none) */
 } s_engine;
 
 static int s_root(const s_engine *e)
@@ -107,7 +108,53 @@ static qh_status s_eng_exec(s_engine *e, const qh_plan *p, size_t from, size_t t
 {
     if (e->sh)
         return qh__shard_execute(e->sh, p, from, to, rng, clbits);
-    return qh__plan_execute_range(p, e->s, from, to, rng, clbits);
+    return qh__plan_execute_tap(p, e->s, from, to, rng, clbits, e->tap);
+}
+
+/* The requested expectations of Z strings (Z and I only), for the last pass of a run on one
+ * process to take while it has each block in cache: the tap, its masks and sums, and for
+ * each requested string its index in the tap (SIZE_MAX: computed afterwards). */
+typedef struct {
+    qh__ztap tap;
+    uint64_t *zmask;
+    size_t *which;
+} s_ztaps;
+
+/* Fills z for the expectations of o on n qubits; 0 when none is a Z string (or without
+ * memory: they are then all computed after the run). */
+static int s_ztaps_init(s_ztaps *z, const qh_sim_options *o, unsigned n)
+{
+    memset(z, 0, sizeof *z);
+    const size_t ne = o->num_expectations;
+    if (!ne)
+        return 0;
+    z->zmask = malloc(ne * sizeof *z->zmask);
+    z->which = malloc(ne * sizeof *z->which);
+    z->tap.sum = malloc(ne * sizeof *z->tap.sum);
+    if (!z->zmask || !z->which || !z->tap.sum)
+        return 0;
+    for (size_t i = 0; i < ne; i++) {
+        uint64_t xm, zm;
+        unsigned ny;
+        z->which[i] = SIZE_MAX;
+        if (qh__parse_pauli(o->expectations[i], n, &xm, &zm, &ny) != QH_OK) {
+            qh_clear_error(); /* reported when it is computed */
+            continue;
+        }
+        if (xm == 0 && ny == 0) {
+            z->which[i] = z->tap.n;
+            z->zmask[z->tap.n++] = zm;
+        }
+    }
+    z->tap.zmask = z->zmask;
+    return z->tap.n > 0;
+}
+
+static void s_ztaps_free(s_ztaps *z)
+{
+    free(z->zmask);
+    free(z->which);
+    free(z->tap.sum);
 }
 
 /* Runs the steps [from, to) reporting progress every few steps. */
@@ -212,7 +259,9 @@ static qh_status s_eng_sample(s_engine *e, uint64_t shots, uint64_t seed, uint64
     return qh_state_sample(e->s, shots, seed, out);
 }
 
-static qh_status s_state_results(s_engine *e, const qh_sim_options *o, qh_sim_result *res)
+/* (z: the Z strings the run's last pass took, or NULL) */
+static qh_status s_state_results(s_engine *e, const qh_sim_options *o, const s_ztaps *z,
+                                 qh_sim_result *res)
 {
     uint64_t len = (uint64_t)1 << res->num_qubits;
     if (o->num_expectations) {
@@ -227,6 +276,8 @@ static qh_status s_state_results(s_engine *e, const qh_sim_options *o, qh_sim_re
                 return QH_ERROR(QH_ENOMEM, "out of memory");
             if (e->sh)
                 QH_CALL(qh__shard_expectation(e->sh, o->expectations[i], &res->expectations[i]));
+            else if (z && z->tap.done && z->which[i] != SIZE_MAX)
+                res->expectations[i] = z->tap.sum[z->which[i]];
             else
                 QH_CALL(qh_state_expectation(e->s, o->expectations[i], &res->expectations[i]));
         }
@@ -491,8 +542,15 @@ qh_status qh__sim_run_plan(const qh_circuit *c, const qh_plan *plan, const qh_si
         QH_FAIL(QH_EINVAL, "a checkpoint can only resume the part before the first "
                            "mid-circuit measurement");
     if (!traj) {
-        QH_TRY(s_run_unitary(&e, plan, start, plan->num_steps, done_instr, o, clbits));
-        QH_TRY(qh__comm_agree(comm, s_state_results(&e, o, res)));
+        s_ztaps z = {0};
+        if (!e.sh && s_ztaps_init(&z, o, res->num_qubits))
+            e.tap = &z.tap;
+        st = s_run_unitary(&e, plan, start, plan->num_steps, done_instr, o, clbits);
+        e.tap = NULL;
+        if (st == QH_OK)
+            st = qh__comm_agree(comm, s_state_results(&e, o, &z, res));
+        s_ztaps_free(&z);
+        QH_TRY(st);
         if (o->shots > 0) {
             QH_TRY(qh__comm_agree(comm, s_eng_sample(&e, o->shots, qh_rng_next(&rng), idx)));
             for (uint64_t k = 0; root && k < o->shots; k++) {
@@ -527,7 +585,7 @@ qh_status qh__sim_run_plan(const qh_circuit *c, const qh_plan *plan, const qh_si
             memset(clbits, 0, res->num_clbits + 1);
             QH_TRY(s_eng_exec(&e, plan, plan->first_nonunitary, plan->num_steps, &rng, clbits));
             if (k == 0)
-                QH_TRY(qh__comm_agree(comm, s_state_results(&e, o, res)));
+                QH_TRY(qh__comm_agree(comm, s_state_results(&e, o, NULL, res)));
             if (o->shots > 0) {
                 if (plan->num_deferred > 0 || measure_all) {
                     uint64_t one = 0;

@@ -254,6 +254,51 @@ static void s_gate(qh_circuit *c, qh_gate g, unsigned q0, int q1, double p)
     assert_int_equal(qh_circuit_gate(c, g, q, q1 < 0 ? 1 : 2, &p, in->num_params), QH_OK);
 }
 
+/* Expectations of Z strings, which the last cache-blocked pass takes block by block when the
+ * plan ends with one (signs from qubits inside and outside the blocks, in place and copied
+ * blocks), next to strings computed afterwards (X, Y), against the reference, under every
+ * compilation variant. */
+static void test_z_expectations(void **state)
+{
+    (void)state;
+    ref_rng r = {4242};
+    const unsigned n = 10;
+    const char *strs[] = {"Z0", "Z9", "Z2 Z7", "Z0 Z3 Z5 Z8 Z9", "X1", "ZZIIZIYZZI", "IIIIIIIIIZ"};
+    /* the same as masks: X or Y, Z or Y, and the number of Y (Qiskit order in the labels) */
+    static const struct {
+        uint64_t x, z;
+        unsigned ny;
+    } m[] = {{0, 1, 0}, {0, 512, 0}, {0, 132, 0}, {0, 809, 0}, {2, 0, 0}, {8, 814, 1}, {0, 1, 0}};
+    const size_t ns = sizeof strs / sizeof *strs;
+    for (int trial = 0; trial < 3; trial++) {
+        qh_circuit *c = ref_random_circuit(n, 60, 1, &r);
+        assert_non_null(c);
+        size_t len = (size_t)1 << n;
+        double complex *psi = calloc(len, sizeof *psi);
+        psi[0] = 1;
+        assert_int_equal(ref_apply_circuit(psi, n, c), 0);
+        double want[sizeof strs / sizeof *strs];
+        for (size_t k = 0; k < ns; k++) { /* P|j> = i^ny (-1)^|j & z| |j ^ x> */
+            double complex e = 0;
+            for (size_t j = 0; j < len; j++)
+                e += conj(psi[j ^ m[k].x]) * psi[j] * (__builtin_parityll(j & m[k].z) ? -1 : 1);
+            want[k] = creal(cpow(I, m[k].ny) * e);
+        }
+        for (unsigned v = 0; v < S_NVARIANTS; v++) {
+            qh_sim_options o = {.expectations = strs, .num_expectations = ns};
+            o.plan = s_variants[v];
+            qh_sim_result *res = s_run(c, &o);
+            for (size_t k = 0; k < ns; k++)
+                if (fabs(res->expectations[k] - want[k]) > 1e-10)
+                    fail_msg("trial %d variant %u <%s>: %.15g, want %.15g", trial, v, strs[k],
+                             res->expectations[k], want[k]);
+            qh_sim_result_destroy(&res);
+        }
+        free(psi);
+        qh_circuit_destroy(&c);
+    }
+}
+
 static void test_ghz(void **state)
 {
     (void)state;
@@ -777,6 +822,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_vs_reference),
         cmocka_unit_test(test_norm_and_inverse),
+        cmocka_unit_test(test_z_expectations),
         cmocka_unit_test(test_ghz),
         cmocka_unit_test(test_qft),
         cmocka_unit_test(test_qft_instruction),
