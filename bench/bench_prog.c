@@ -48,10 +48,14 @@ typedef struct {
 } s_case;
 
 static const s_case s_cases[] = {
-    {"real_t", QH__OP_REAL_T, 0}, {"real_u", QH__OP_REAL_U, 0},
-    {"imag_t", QH__OP_IMAG_T, 0}, {"imag_u", QH__OP_IMAG_U, 0},
-    {"phase", QH__OP_PHASE, 0},   {"diag", QH__OP_DIAG, 0},
-    {"cx", QH__OP_CX, 0},         {"real_t_lane", QH__OP_REAL_T, 1},
+    {"real_t", QH__OP_REAL_T, 0},
+    {"real_u", QH__OP_REAL_U, 0},
+    {"imag_t", QH__OP_IMAG_T, 0},
+    {"imag_u", QH__OP_IMAG_U, 0},
+    {"phase", QH__OP_PHASE, 0},
+    {"diag", QH__OP_DIAG, 0},
+    {"cx", QH__OP_CX, 0},
+    {"real_t_lane", QH__OP_REAL_T, 1},
     {"imag_t_lane", QH__OP_IMAG_T, 1},
 };
 #define S_NUM_CASES (sizeof s_cases / sizeof s_cases[0])
@@ -218,7 +222,7 @@ static int s_circuit_run(const qh__kernel_table *kt, const s_opts *o)
             total += s_time(kt, a, b, &un->prog, o->reps);
             double v = 0;
             for (unsigned k = 0; k < un->prog.nops; k++)
-                v += un->prog.ops[k].kind == QH__OP_CX    ? 0
+                v += un->prog.ops[k].kind == QH__OP_CX      ? 0
                      : un->prog.ops[k].kind == QH__OP_PHASE ? 0.5
                                                             : 1;
             vops += v * (double)((uint64_t)1 << (b - lb));
@@ -255,7 +259,6 @@ int main(int argc, char **argv)
                                              {"reps", required_argument, NULL, 'r'},
                                              {"circuit-qubits", required_argument, NULL, 'c'},
                                              {"high", required_argument, NULL, 'H'},
-                                             {"high", required_argument, NULL, 'H'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     int ch;
@@ -280,8 +283,8 @@ int main(int argc, char **argv)
             const unsigned long lo = ch == 'q' ? 12 : ch == 'c' ? 20 : 1;
             const unsigned long hi = ch == 'q' ? 24 : ch == 'c' ? 30 : ch == 'H' ? 4 : 100000;
             if (bench_parse_ulong(optarg, lo, hi, &v) != 0) {
-                fprintf(stderr, "bench_prog: bad value '%s' for --%s (%lu to %lu)\n", optarg,
-                        name, lo, hi);
+                fprintf(stderr, "bench_prog: bad value '%s' for --%s (%lu to %lu)\n", optarg, name,
+                        lo, hi);
                 return 2;
             }
             unsigned *dst = ch == 'q'   ? &o.qubits
