@@ -20,7 +20,6 @@
 
 #include "core/error.h"
 #include "mpi_sim/plan/plan_internal.h"
-#include "mpi_sim/state/state_internal.h"
 
 /* Low qubits every block holds: chunks of 2^5 amplitudes (512 bytes) are long enough for
  * the copies to run at memory speed and leave most of the block free for other qubits. */
@@ -347,78 +346,6 @@ static void s_run_unblocked(const qh__kernel_table *kt, const qh_plan *p, const 
             qh__step_kernel(kt, &p->steps[i], a, n, p->steps[i].targets, p->steps[i].ctrl);
 }
 
-/* What a tap needs per pass: each string's Z positions inside the block and its qubits
- * outside it, and a sum per block and string. */
-typedef struct {
-    qh__ztap *tap;
-    uint64_t *zin, *zout; /* per string */
-    double *bsum;         /* per block, the strings' sums (block-major) */
-} s_tapping;
-
-/* Prepares t for tap over the 2^(n - b) blocks of pass ps; 0 (no tapping) without a tap or
- * without memory for it. */
-static int s_tap_init(s_tapping *t, qh__ztap *tap, const qh__pass *ps, unsigned n)
-{
-    memset(t, 0, sizeof *t);
-    if (!tap || !tap->n)
-        return 0;
-    const size_t nb = (size_t)1 << (n - ps->nq);
-    t->zin = malloc(tap->n * sizeof *t->zin);
-    t->zout = malloc(tap->n * sizeof *t->zout);
-    t->bsum = malloc(nb * tap->n * sizeof *t->bsum);
-    if (!t->zin || !t->zout || !t->bsum) {
-        free(t->zin);
-        free(t->zout);
-        free(t->bsum);
-        memset(t, 0, sizeof *t);
-        return 0;
-    }
-    uint64_t in = 0;
-    for (unsigned j = 0; j < ps->nq; j++)
-        in |= (uint64_t)1 << ps->qubits[j];
-    for (size_t i = 0; i < tap->n; i++) {
-        t->zin[i] = 0;
-        for (unsigned j = 0; j < ps->nq; j++)
-            t->zin[i] |= (tap->zmask[i] >> ps->qubits[j] & 1) << j;
-        t->zout[i] = tap->zmask[i] & ~in;
-    }
-    t->tap = tap;
-    return 1;
-}
-
-/* The strings' sums over block c (at buf, its fixed bits in base): the sign of the bits
- * outside the block times the block's own signed sum. */
-static void s_tap_block(const s_tapping *t, qh_precision precision, const void *buf, unsigned b,
-                        int64_t c, uint64_t base)
-{
-    for (size_t i = 0; i < t->tap->n; i++) {
-        double re, im;
-        qh__pauli_partial(precision, buf, buf, 0, (uint64_t)1 << b, 0, t->zin[i], &re, &im);
-        t->bsum[(size_t)c * t->tap->n + i] = __builtin_parityll(t->zout[i] & base) ? -re : re;
-    }
-}
-
-/* Adds up the blocks' sums in block order into the tap. */
-static void s_tap_finish(s_tapping *t, int64_t nblocks)
-{
-    if (!t->tap)
-        return;
-    for (size_t i = 0; i < t->tap->n; i++) {
-        double sum = 0;
-        for (int64_t c = 0; c < nblocks; c++)
-            sum += t->bsum[(size_t)c * t->tap->n + i];
-        t->tap->sum[i] = sum;
-    }
-    t->tap->done = 1;
-}
-
-static void s_tap_free(s_tapping *t)
-{
-    free(t->zin);
-    free(t->zout);
-    free(t->bsum);
-}
-
 void qh__pass_run(const qh_plan *p, const qh__pass *ps, void *a_, unsigned n, int started,
                   qh__ztap *tap)
 {
@@ -428,18 +355,18 @@ void qh__pass_run(const qh_plan *p, const qh__pass *ps, void *a_, unsigned n, in
     char *a = a_;
     const unsigned b = ps->nq;
     const int64_t nblocks = (int64_t)1 << (n - b);
-    s_tapping tp;
-    const int tapping = s_tap_init(&tp, tap, ps, n);
+    qh__ztap_pass tp;
+    const int tapping = qh__ztap_pass_init(&tp, tap, ps, n);
     if (ps->in_place) {
 #pragma omp parallel for schedule(static)
         for (int64_t c = 0; c < nblocks; c++) {
             const uint64_t base = (uint64_t)c << b;
             s_run_block(kt, p, ps, a + base * es, b, base, started);
             if (tapping)
-                s_tap_block(&tp, p->precision, a + base * es, b, c, base);
+                qh__ztap_pass_block(&tp, p->precision, a + base * es, b, c, base);
         }
-        s_tap_finish(&tp, nblocks);
-        s_tap_free(&tp);
+        qh__ztap_pass_finish(&tp, nblocks);
+        qh__ztap_pass_free(&tp);
         return;
     }
     const unsigned m = ps->chunk_bits;
@@ -481,14 +408,14 @@ void qh__pass_run(const qh_plan *p, const qh__pass *ps, void *a_, unsigned n, in
                 memcpy(buf + (u << m) * es, a + (base + off[u]) * es, chunk * es);
             s_run_block(kt, p, ps, buf, b, base, started);
             if (tapping)
-                s_tap_block(&tp, p->precision, buf, b, c, base);
+                qh__ztap_pass_block(&tp, p->precision, buf, b, c, base);
             for (uint64_t u = 0; u < nch; u++)
                 memcpy(a + (base + off[u]) * es, buf + (u << m) * es, chunk * es);
         }
     }
-    s_tap_finish(&tp, nblocks);
+    qh__ztap_pass_finish(&tp, nblocks);
 done:
-    s_tap_free(&tp);
+    qh__ztap_pass_free(&tp);
     if (bufs)
         for (int t = 0; t < nt; t++)
             free(bufs[t]);

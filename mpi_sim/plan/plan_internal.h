@@ -114,6 +114,27 @@ typedef struct {
     int done;              /* sum holds the values */
 } qh__ztap;
 
+/* A pass taking a tap (ztap.c): each string's Z positions inside the pass's blocks and its
+ * qubits outside them, and a sum per block and string. */
+typedef struct {
+    qh__ztap *tap;        /* NULL: not taking one */
+    uint64_t *zin, *zout; /* per string */
+    double *bsum;         /* per block, the strings' sums (block-major) */
+} qh__ztap_pass;
+
+/* Prepares t for tap over the 2^(n - nq) blocks of pass ps: 1, or 0 (t takes nothing) with
+ * no tap or no memory for it. */
+int qh__ztap_pass_init(qh__ztap_pass *t, qh__ztap *tap, const qh__pass *ps, unsigned n);
+/* The strings' sums over block c of 2^b amplitudes at buf, its fixed bits in base; on one
+ * thread, any thread. */
+void qh__ztap_pass_block(const qh__ztap_pass *t, qh_precision precision, const void *buf,
+                         unsigned b, int64_t c, uint64_t base);
+/* Adds up the blocks' sums in block order into the tap and marks it done (nothing without a
+ * tap). */
+void qh__ztap_pass_finish(qh__ztap_pass *t, int64_t nblocks);
+/* Frees what init allocated (also after a failed init). */
+void qh__ztap_pass_free(qh__ztap_pass *t);
+
 /* Runs pass ps of p on the 2^n amplitudes a (threads take whole blocks); `started`: the
  * product start was applied, so the pass's in_start steps are skipped. With tap (may be
  * NULL), also sums its Z strings over the blocks as they leave the pass and sets tap->done

@@ -5,12 +5,18 @@
  * for double and once for single-precision amplitudes; every sum is taken in double. */
 #include <ctype.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
 #include "mpi_sim/state/state_internal.h"
 #include "qhybrid/rng.h"
+
+/* Whether a sum over cnt amplitudes opens a thread team: a long one, outside any parallel
+ * region (a cache-blocked pass summing its blocks already owns the threads; a nested team
+ * would split the sum differently and oversubscribe the cores where nesting is allowed). */
+#define S_PAR(cnt) ((cnt) >= QH__PAR_MIN_LEN && omp_get_level() == 0)
 
 #define S_AMP      double complex
 #define S_REAL     double

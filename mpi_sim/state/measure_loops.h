@@ -1,6 +1,7 @@
 /* Internal to measure.c: the loops over the amplitudes of a state, written once and included
  * twice, with S_AMP the amplitude type (double complex or float complex), S_REAL its real
- * type and S_FN(name) the name of each function for that type. Every sum is taken in double
+ * type and S_FN(name) the name of each function for that type (and S_PAR(cnt), whether a
+ * Pauli sum opens a thread team). Every sum is taken in double
  * whatever S_AMP is, in the same order, so single and double precision differ only by the
  * amplitudes' rounding. */
 
@@ -129,7 +130,7 @@ static void S_FN(s_pauli_sum)(const S_AMP *x, const S_AMP *y, uint64_t base, uin
         double sgn2[2 * QH__SUM_BLOCK];
         for (uint64_t j = 0; j < 2 * blk; j++)
             sgn2[j] = sgn[j / 2];
-#pragma omp parallel for schedule(static) reduction(+ : re) if (cnt >= QH__PAR_MIN_LEN)
+#pragma omp parallel for schedule(static) reduction(+ : re) if (S_PAR(cnt))
         for (uint64_t b = 0; b < cnt; b += blk) {
             const double bs = (__builtin_popcountll((base + b) & zm) & 1) ? -1.0 : 1.0;
             re += bs * S_FN(s_zsum_block)(y + b, blk, sgn2);
@@ -138,7 +139,7 @@ static void S_FN(s_pauli_sum)(const S_AMP *x, const S_AMP *y, uint64_t base, uin
         *im_out = 0;
         return;
     }
-#pragma omp parallel for schedule(static) reduction(+ : re, im) if (cnt >= QH__PAR_MIN_LEN)
+#pragma omp parallel for schedule(static) reduction(+ : re, im) if (S_PAR(cnt))
     for (uint64_t b = 0; b < cnt; b += blk) {
         const double bs = (__builtin_popcountll((base + b) & zm) & 1) ? -1.0 : 1.0;
         double bre, bim;

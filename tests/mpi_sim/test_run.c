@@ -167,10 +167,11 @@ static void s_layered_vs_reference(void)
     }
 }
 
-/* A gate program of a thousand operations: 1500 rx, ry and CX on the four lowest qubits of
- * nine, which one program holds with AVX2's and AVX-512's lane and high qubits (generic C's
- * programs have no lanes and 3 high qubits: there they take many). The kernel decodes such a
- * program a piece at a time, each piece over every group. */
+/* A gate program of more than a thousand operations: 1500 rx, ry and CX gates on the four
+ * lowest qubits of nine, over a thousand steps of at least one operation each, which one
+ * program holds with AVX2's and AVX-512's lane and high qubits (generic C's programs have no
+ * lanes and 3 high qubits: there they take many). The kernel decodes such a program a piece
+ * of 255 operations at a time, each piece over every group. */
 static void s_long_program_vs_reference(void)
 {
     ref_rng r = {31};
@@ -297,6 +298,32 @@ static void test_z_expectations(void **state)
         free(psi);
         qh_circuit_destroy(&c);
     }
+    /* blocks of 2^12 amplitudes (summed in several pieces each), in double and in single */
+    const unsigned n2 = 14;
+    qh_circuit *c = ref_random_circuit(n2, 40, 1, &r);
+    assert_non_null(c);
+    double complex *psi = calloc((size_t)1 << n2, sizeof *psi);
+    psi[0] = 1;
+    assert_int_equal(ref_apply_circuit(psi, n2, c), 0);
+    static const uint64_t zs[] = {1, 1u << 13, 0x2402, 0x3fff};
+    const char *zstr[] = {"Z0", "Z13", "Z1 Z10 Z13", "ZZZZZZZZZZZZZZ"};
+    for (int single = 0; single < 2; single++) {
+        qh_sim_options o = {.expectations = zstr, .num_expectations = 4};
+        o.plan = (qh_plan_options){.block_qubits = 12};
+        o.plan.precision = single ? QH_PRECISION_SINGLE : QH_PRECISION_DOUBLE;
+        qh_sim_result *res = s_run(c, &o);
+        for (size_t k = 0; k < 4; k++) {
+            double want = 0;
+            for (size_t j = 0; j < ((size_t)1 << n2); j++)
+                want += (__builtin_parityll(j & zs[k]) ? -1 : 1) * creal(psi[j] * conj(psi[j]));
+            if (fabs(res->expectations[k] - want) > (single ? 1e-5 : 1e-10))
+                fail_msg("n=%u %s <%s>: %.15g, want %.15g", n2, single ? "single" : "double",
+                         zstr[k], res->expectations[k], want);
+        }
+        qh_sim_result_destroy(&res);
+    }
+    free(psi);
+    qh_circuit_destroy(&c);
 }
 
 static void test_ghz(void **state)
