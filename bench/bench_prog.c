@@ -7,11 +7,11 @@
  *   - one line per operation kind: a program with --high high qubits (default 4: one below
  *     the 4 KiB span, the others the buffer's top qubits) of --ops operations of that kind
  *     (rotations cycling over the high qubits, or over the lane and high qubits for the
- *     "lane" cases; CNOTs between high qubits; a phase on one high qubit; a diagonal over
- *     the group), run over a buffer of 2^--qubits amplitudes (default 16), best of --reps;
- *     value = nanoseconds per vector operation (one operation applied to one register of
- *     the group). With 4 high qubits AVX2's 16 registers do not hold the group and what
- *     an operation needs besides, so some vectors live on the stack: compare --high 3;
+ *     "lane" cases; CNOTs between high qubits; a phase on each high qubit in turn; a
+ *     diagonal over the group), run over a buffer of 2^--qubits amplitudes (default 16), best of
+ * --reps; value = nanoseconds per vector operation (one operation applied to one register of the
+ * group). With 4 high qubits AVX2's 16 registers do not hold the group and what an operation needs
+ * besides, so some vectors live on the stack: compare --high 3;
  *   - one line for the programs of the random layered circuit on --circuit-qubits qubits
  *     (random rx, ry, rz on every qubit, then a CNOT ladder, 20 layers), as the planner
  *     builds them, for the instruction set the planner uses (the best one, or QH_ISA's;
@@ -273,14 +273,14 @@ int main(int argc, char **argv)
         case 'r':
         case 'c':
         case 'H': {
-            /* a buffer of 2^12 to 2^24 amplitudes, a circuit the planner blocks, 1 to 4 high
-             * qubits */
+            /* a buffer of 2^12 to 2^24 amplitudes, a circuit the planner blocks, 2 to 4 high
+             * qubits (a CNOT needs two) */
             const char *name = ch == 'q'   ? "qubits"
                                : ch == 'o' ? "ops"
                                : ch == 'r' ? "reps"
                                : ch == 'H' ? "high"
                                            : "circuit-qubits";
-            const unsigned long lo = ch == 'q' ? 12 : ch == 'c' ? 20 : 1;
+            const unsigned long lo = ch == 'q' ? 12 : ch == 'c' ? 20 : ch == 'H' ? 2 : 1;
             const unsigned long hi = ch == 'q' ? 24 : ch == 'c' ? 30 : ch == 'H' ? 4 : 100000;
             if (bench_parse_ulong(optarg, lo, hi, &v) != 0) {
                 fprintf(stderr, "bench_prog: bad value '%s' for --%s (%lu to %lu)\n", optarg, name,
