@@ -4,6 +4,7 @@
  * row sums of the product start against the sums written out. */
 #include <complex.h>
 #include <math.h>
+#include <omp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -179,6 +180,69 @@ static void test_sum_rows(void **state)
     }
 }
 
+/* A gate program leaves the same amplitudes on one thread as on two: outside a parallel
+ * region the kernel splits the groups between the threads of a team of its own (every kind
+ * of operation, lane and high qubits, at every instruction set in double). */
+static void test_prog_threads(void **state)
+{
+    (void)state;
+    ref_rng r = {17};
+    enum { S_N = 16, S_NOPS = 40 };
+    const size_t len = (size_t)1 << S_N;
+    double complex *a0 = malloc(len * sizeof *a0), *a1 = malloc(len * sizeof *a1),
+                   *a2 = malloc(len * sizeof *a2);
+    assert_true(a0 && a1 && a2);
+    for (unsigned ii = 0; ii < 3; ii++) {
+        const qh__kernel_table *kt = qh__kernels_for(s_isas[ii]);
+        if (!kt)
+            continue;
+        const unsigned lb = kt->prog_lane_bits, nh = 4, per = (4u << lb) << nh;
+        qh__prog p = {.nh = nh, .high = {lb + 1, 7, 11, 15}, .nops = S_NOPS};
+        p.ncoef = (size_t)per * S_NOPS;
+        p.ops = calloc(S_NOPS, sizeof *p.ops);
+        p.coef = malloc(p.ncoef * sizeof *p.coef);
+        assert_non_null(p.ops);
+        assert_non_null(p.coef);
+        for (size_t i = 0; i < p.ncoef; i++)
+            p.coef[i] = ref_rng_uniform(&r) - 0.5;
+        static const unsigned kinds[] = {QH__OP_REAL_T, QH__OP_REAL_U, QH__OP_IMAG_T, QH__OP_IMAG_U,
+                                         QH__OP_PHASE,  QH__OP_DIAG,   QH__OP_CX,     QH__OP_MCX};
+        for (unsigned o = 0; o < S_NOPS; o++) {
+            qh__prog_op *op = &p.ops[o];
+            const unsigned k = kinds[o % 8], q = (unsigned)(ref_rng_next(&r) % (lb + nh));
+            op->kind = (unsigned char)k;
+            op->c = per * o;
+            if (k == QH__OP_DIAG)
+                continue;
+            op->a = (unsigned char)(k == QH__OP_PHASE ? lb + q % nh : q); /* a phase: high */
+            if (k == QH__OP_CX) /* controlled by another program qubit */
+                op->b = (unsigned char)((q + 1) % (lb + nh));
+            if (k == QH__OP_MCX) { /* two controls besides the target */
+                op->c = 0;
+                for (unsigned m = 1; m < lb + nh && __builtin_popcount(op->c) < 2; m++)
+                    op->c |= 1u << ((q + m) % (lb + nh));
+            }
+        }
+        for (size_t i = 0; i < len; i++)
+            a0[i] = a1[i] = a2[i] = CMPLX(ref_rng_uniform(&r) - 0.5, ref_rng_uniform(&r) - 0.5);
+        omp_set_num_threads(1);
+        kt->prog(a1, S_N, &p);
+        omp_set_num_threads(2);
+        kt->prog(a2, S_N, &p);
+        if (memcmp(a1, a2, len * sizeof *a1) != 0)
+            fail_msg("%s: a program on two threads differs from one thread", kt->isa);
+        size_t moved = 0; /* (and it changed the state) */
+        for (size_t i = 0; i < len; i++)
+            moved += a1[i] != a0[i];
+        assert_true(moved > len / 2);
+        free(p.ops);
+        free(p.coef);
+    }
+    free(a0);
+    free(a1);
+    free(a2);
+}
+
 /* The run-time choice picks a table that exists, and QH_ISA=generic is honoured by
  * qh__kernels_for. */
 static void test_dispatch(void **state)
@@ -194,9 +258,10 @@ static void test_dispatch(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dense),    cmocka_unit_test(test_diag),
-        cmocka_unit_test(test_mcx),      cmocka_unit_test(test_swap),
-        cmocka_unit_test(test_dispatch), cmocka_unit_test(test_sum_rows),
+        cmocka_unit_test(test_dense),        cmocka_unit_test(test_diag),
+        cmocka_unit_test(test_mcx),          cmocka_unit_test(test_swap),
+        cmocka_unit_test(test_dispatch),     cmocka_unit_test(test_sum_rows),
+        cmocka_unit_test(test_prog_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
