@@ -346,6 +346,21 @@ static void s_run_unblocked(const qh__kernel_table *kt, const qh_plan *p, const 
             qh__step_kernel(kt, &p->steps[i], a, n, p->steps[i].targets, p->steps[i].ctrl);
 }
 
+/* Chunks of a block fetched ahead of the one being copied: they lie anywhere in the state,
+ * where no hardware prefetcher can guess them, and the copy would wait on memory for each. */
+#define S_AHEAD 8
+
+/* Asks for the cache lines of the `bytes` at p (for writing when `write`). */
+static inline void s_prefetch(const char *p, size_t bytes, int write)
+{
+    for (size_t l = 0; l < bytes; l += 64) {
+        if (write)
+            __builtin_prefetch(p + l, 1, 3);
+        else
+            __builtin_prefetch(p + l, 0, 3);
+    }
+}
+
 void qh__pass_run(const qh_plan *p, const qh__pass *ps, void *a_, unsigned n, int started,
                   qh__ztap *tap)
 {
@@ -404,13 +419,19 @@ void qh__pass_run(const qh_plan *p, const qh__pass *ps, void *a_, unsigned n, in
             uint64_t base = 0;
             for (unsigned j = 0; j < no; j++)
                 base |= (((uint64_t)c >> j) & 1) << outer[j];
-            for (uint64_t u = 0; u < nch; u++)
+            for (uint64_t u = 0; u < nch; u++) {
+                if (u + S_AHEAD < nch)
+                    s_prefetch(a + (base + off[u + S_AHEAD]) * es, chunk * es, 0);
                 memcpy(buf + (u << m) * es, a + (base + off[u]) * es, chunk * es);
+            }
             s_run_block(kt, p, ps, buf, b, base, started);
             if (tapping)
                 qh__ztap_pass_block(&tp, p->precision, buf, b, c, base);
-            for (uint64_t u = 0; u < nch; u++)
+            for (uint64_t u = 0; u < nch; u++) {
+                if (u + S_AHEAD < nch)
+                    s_prefetch(a + (base + off[u + S_AHEAD]) * es, chunk * es, 1);
                 memcpy(a + (base + off[u]) * es, buf + (u << m) * es, chunk * es);
+            }
         }
     }
     qh__ztap_pass_finish(&tp, nblocks);
