@@ -18,6 +18,14 @@
  * would split the sum differently and oversubscribe the cores where nesting is allowed). */
 #define S_PAR(cnt) ((cnt) >= QH__PAR_MIN_LEN && omp_get_level() == 0)
 
+/* Functions compiled once per x86-64 instruction set and chosen at load time (GCC and Clang
+ * on x86-64; elsewhere one version). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define S_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define S_CLONES
+#endif
+
 #define S_AMP      double complex
 #define S_REAL     double
 #define S_FN(name) name##_d

@@ -87,9 +87,12 @@ static inline void S_FN(s_pauli_block)(const S_AMP *restrict x, const S_AMP *res
  * pairwise at the end. No two parts are combined before they are summed, so the loop runs
  * in vector registers whatever the instruction set (the general loop's complex products do
  * not vectorise: in single precision, converting each part to double, it ran at a fraction
- * of memory speed). */
-static inline double S_FN(s_zsum_block)(const S_AMP *restrict y, uint64_t blk,
-                                        const double *restrict sgn2)
+ * of memory speed). Compiled for each instruction set the CPU may have and chosen when the
+ * program is loaded (S_CLONES): a cache-blocked pass takes Z strings from blocks in cache,
+ * where the baseline's two doubles at a time were the limit; every clone does the same
+ * operations in the same order (no contraction into FMAs in ISO C), so the sums are equal. */
+S_CLONES static double S_FN(s_zsum_block)(const S_AMP *restrict y, uint64_t blk,
+                                          const double *restrict sgn2)
 {
     const S_REAL *f = (const S_REAL *)y;
     const uint64_t len = 2 * blk;
