@@ -208,7 +208,8 @@ void qh_state_destroy(qh_state **ps)
 {
     if (!ps || !*ps)
         return;
-    if (!(*ps)->unwritten)
+    /* (no amplitudes when a result took them over: nothing to give back) */
+    if (!(*ps)->unwritten && (*ps)->amp)
         s_release((*ps)->amp, (*ps)->len * qh_precision_amplitude_bytes((*ps)->precision));
     free((*ps)->amp);
     free(*ps);
