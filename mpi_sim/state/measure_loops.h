@@ -1,7 +1,7 @@
 /* Internal to measure.c: the loops over the amplitudes of a state, written once and included
  * twice, with S_AMP the amplitude type (double complex or float complex), S_REAL its real
- * type and S_FN(name) the name of each function for that type (and S_PAR(cnt), whether a
- * Pauli sum opens a thread team). Every sum is taken in double
+ * type and S_FN(name) the name of each function for that type (measure.c also gives S_PAR,
+ * whether a Pauli sum opens a thread team, and S_CLONES). Every sum is taken in double
  * whatever S_AMP is, in the same order, so single and double precision differ only by the
  * amplitudes' rounding. */
 
