@@ -68,6 +68,8 @@ typedef struct qh_plan_stats {
     qh_precision precision;    /* of the amplitudes the plan runs on */
     size_t num_diag_runs;      /* diagonal runs inside cache-blocked passes: diagonal steps
                                   applied together as one phase per amplitude */
+    size_t num_relabelled;     /* CNOTs (and X gates) inside gate programs done by loading or
+                                  storing the program's registers in another order */
 } qh_plan_stats;
 
 /* Compiles circuit c (opts may be NULL). The plan does not keep a reference to c.

@@ -198,6 +198,8 @@ static void s_print(const qh_sim_result *r, int plan_stats)
         qh__json_uint(&j, s->num_programs);
         qh__json_key(&j, "diagonal_runs");
         qh__json_uint(&j, s->num_diag_runs);
+        qh__json_key(&j, "relabelled_cx");
+        qh__json_uint(&j, s->num_relabelled);
         qh__json_key(&j, "product_start_steps");
         qh__json_uint(&j, s->num_start);
         qh__json_key(&j, "product_start_terms");

@@ -73,6 +73,11 @@ typedef struct {
                                         is all a program built for a single-precision table
                                         keeps (its kernel loads them as they are); NULL in
                                         double */
+    int permuted;                    /* 0: register j holds group vector j, loaded and stored;
+                                        1: register j is loaded from group vector load[j] and
+                                        stored to group vector store[j] (CNOTs between high
+                                        qubits at the program's ends, plan/relabel.c) */
+    unsigned char load[1u << QH_PROG_MAX_HIGH], store[1u << QH_PROG_MAX_HIGH];
 } qh__prog;
 
 typedef struct qh__kernel_table {

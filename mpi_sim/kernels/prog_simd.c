@@ -225,10 +225,11 @@ _Static_assert(QV_LB + QH_PROG_MAX_HIGH <= QH_PROG_MAX_QUBITS,
     goto **ip;
 
 /* The groups [beg, end) of the walk w through program pr with NH high qubits and at most
- * S_MAX_DECODED operations. */
+ * S_MAX_DECODED operations; register i is loaded from byte offset in[i] of the group and
+ * stored to out[i]. */
 #define S_PROG_FN(NH)                                                                              \
     static void s_prog_h##NH(qamp *restrict a, const qh__prog *pr, const qv_walk *w,               \
-                             const uint64_t *off, uint64_t beg, uint64_t end)                      \
+                             const uint64_t *in, const uint64_t *out, uint64_t beg, uint64_t end)  \
     {                                                                                              \
         const void *lab[S_MAX_DECODED + 1];                                                        \
         const qh__prog_op *ops = pr->ops;                                                          \
@@ -247,7 +248,7 @@ _Static_assert(QV_LB + QH_PROG_MAX_HIGH <= QH_PROG_MAX_QUBITS,
             char *g = (char *)(a + base);                                                          \
             qv x[1u << (NH)];                                                                      \
             for (unsigned i = 0; i < (1u << (NH)); i++)                                            \
-                x[i] = qv_load((qamp *)(g + off[i]));                                              \
+                x[i] = qv_load((qamp *)(g + in[i]));                                               \
             const qh__prog_op *op = ops;                                                           \
             const void *const *ip = lab;                                                           \
             goto **ip;                                                                             \
@@ -258,7 +259,7 @@ _Static_assert(QV_LB + QH_PROG_MAX_HIGH <= QH_PROG_MAX_QUBITS,
             goto **ip;                                                                             \
         s_l_end:                                                                                   \
             for (unsigned i = 0; i < (1u << (NH)); i++)                                            \
-                qv_store((qamp *)(g + off[i]), x[i]);                                              \
+                qv_store((qamp *)(g + out[i]), x[i]);                                              \
         });                                                                                        \
     }
 
@@ -283,41 +284,48 @@ S_PROG_FN(4)
 #pragma GCC diagnostic pop
 
 /* Runs program p on the groups [beg, end) of walk w, at most S_MAX_DECODED operations at a
- * time. */
+ * time: the first piece loads with p's load order (byte offsets in[]), the last stores with
+ * its store order (out[]), and the pieces between keep register i at group vector i
+ * (off[]). */
 static void s_prog_range(qamp *a, const qh__prog *p, const qv_walk *w, const uint64_t *off,
-                         uint64_t beg, uint64_t end)
+                         const uint64_t *in, const uint64_t *out, uint64_t beg, uint64_t end)
 {
-    for (unsigned o = 0; o < p->nops; o += S_MAX_DECODED) {
+    unsigned o = 0;
+    do {
         qh__prog piece = *p;
         piece.ops = p->ops + o;
         piece.nops = p->nops - o < S_MAX_DECODED ? p->nops - o : S_MAX_DECODED;
+        const uint64_t *pin = o == 0 ? in : off;
+        o += piece.nops;
+        const uint64_t *pout = o == p->nops ? out : off;
         switch (p->nh) {
         case 0:
-            s_prog_h0(a, &piece, w, off, beg, end);
+            s_prog_h0(a, &piece, w, pin, pout, beg, end);
             break;
         case 1:
-            s_prog_h1(a, &piece, w, off, beg, end);
+            s_prog_h1(a, &piece, w, pin, pout, beg, end);
             break;
         case 2:
-            s_prog_h2(a, &piece, w, off, beg, end);
+            s_prog_h2(a, &piece, w, pin, pout, beg, end);
             break;
         case 3:
-            s_prog_h3(a, &piece, w, off, beg, end);
+            s_prog_h3(a, &piece, w, pin, pout, beg, end);
             break;
         default:
-            s_prog_h4(a, &piece, w, off, beg, end);
+            s_prog_h4(a, &piece, w, pin, pout, beg, end);
             break;
         }
-    }
+    } while (o < p->nops);
 }
 
 void QV_SFX(qh__prog_run)(void *amp, unsigned n, const qh__prog *p)
 {
     qamp *a = amp;
     assert(p->nh <= QH_PROG_MAX_HIGH);
-    if (p->nops == 0 || p->nh > QH_PROG_MAX_HIGH || n < QV_LB + p->nh)
+    if ((p->nops == 0 && !p->permuted) || p->nh > QH_PROG_MAX_HIGH || n < QV_LB + p->nh)
         return;
     uint64_t special = 0, off[1u << QH_PROG_MAX_HIGH];
+    uint64_t in[1u << QH_PROG_MAX_HIGH], out[1u << QH_PROG_MAX_HIGH];
     for (unsigned j = 0; j < p->nh; j++)
         special |= (uint64_t)1 << p->high[j];
     for (unsigned i = 0; i < (1u << p->nh); i++) {
@@ -326,6 +334,10 @@ void QV_SFX(qh__prog_run)(void *amp, unsigned n, const qh__prog *p)
             off[i] |= (uint64_t)(i >> j & 1) << p->high[j];
         off[i] *= sizeof(qamp); /* bytes: one addressing mode per load and store */
     }
+    for (unsigned i = 0; i < (1u << p->nh); i++) {
+        in[i] = p->permuted ? off[p->load[i]] : off[i];
+        out[i] = p->permuted ? off[p->store[i]] : off[i];
+    }
     qv_walk w;
     qv_walk_init(&w, n, special, 0);
     if (QV_PAR(n)) {
@@ -333,9 +345,9 @@ void QV_SFX(qh__prog_run)(void *amp, unsigned n, const qh__prog *p)
         {
             uint64_t beg, end;
             qv_walk_share(&w, &beg, &end);
-            s_prog_range(a, p, &w, off, beg, end);
+            s_prog_range(a, p, &w, off, in, out, beg, end);
         }
     } else {
-        s_prog_range(a, p, &w, off, 0, w.ngroups);
+        s_prog_range(a, p, &w, off, in, out, 0, w.ngroups);
     }
 }

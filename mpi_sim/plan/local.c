@@ -60,6 +60,7 @@ qh_status qh__plan_local(const qh_plan *like, qh__step *steps, size_t nsteps, un
         for (size_t u = 0; u < p->passes[i].num_units; u++) {
             p->stats.num_programs += p->passes[i].units[u].is_prog != 0;
             p->stats.num_diag_runs += p->passes[i].units[u].diag != NULL;
+            p->stats.num_relabelled += p->passes[i].units[u].relabelled;
         }
     *out = p;
     return QH_OK;

@@ -604,6 +604,7 @@ static qh_status s_create(const qh_circuit *c, const qh_plan_options *opts, cons
         for (size_t u = 0; u < p->passes[i].num_units; u++) {
             s->num_programs += p->passes[i].units[u].is_prog != 0;
             s->num_diag_runs += p->passes[i].units[u].diag != NULL;
+            s->num_relabelled += p->passes[i].units[u].relabelled;
         }
     s->needs_trajectories = p->first_nonunitary < p->num_steps;
     free(deferred);

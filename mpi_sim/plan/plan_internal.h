@@ -23,11 +23,12 @@
  * ascending). When qubits[] is 0..nq-1 the blocks are contiguous and worked on in place. */
 /* What a pass does to each block, in order: a gate program or one step's kernel. */
 typedef struct {
-    int is_prog;       /* 1 = prog, 0 = step or diag */
-    qh__prog prog;     /* a gate program standing for several steps (owned) */
-    size_t step;       /* the step to run (index into the plan's steps) */
-    qh__diagrun *diag; /* not NULL (and is_prog 0): a diagonal run standing for several
-                          diagonal steps (owned) */
+    int is_prog;         /* 1 = prog, 0 = step or diag */
+    qh__prog prog;       /* a gate program standing for several steps (owned) */
+    unsigned relabelled; /* the program's CNOTs done by its load and store order */
+    size_t step;         /* the step to run (index into the plan's steps) */
+    qh__diagrun *diag;   /* not NULL (and is_prog 0): a diagonal run standing for several
+                            diagonal steps (owned) */
 } qh__unit;
 
 typedef struct {
@@ -97,6 +98,11 @@ qh_status qh__plan_blocking(qh_plan *p, unsigned b);
  * (qh__plan_kernels: the lanes of its programs depend on the precision), after compiling,
  * and after binding parameters since programs hold matrix values. */
 qh_status qh__plan_programs(qh_plan *p, const qh__kernel_table *kt);
+
+/* Moves the X and CNOT operations between high qubits of program pr (built for lb lane
+ * bits, coefficients in double) that can reach its start or end into its load and store
+ * order (qh__prog.load, store), conjugating the diagonals they pass; the number moved. */
+unsigned qh__prog_relabel(qh__prog *pr, unsigned lb);
 
 /* Frees the units of every pass. */
 void qh__plan_programs_free(qh_plan *p);

@@ -649,8 +649,11 @@ static qh_status s_pass_programs(const qh_plan *p, qh__pass *ps, const qh__kerne
             st = s_add_step(b, &p->steps[first + taken[i]]);
         if (st == QH_OK)
             st = s_flush_diag(b);
+        /* (the global factor, folded in below, is the same on every register: it commutes
+         * with the relabelling) */
+        unsigned moved = st == QH_OK ? qh__prog_relabel(&b->pr, lb) : 0;
         scale *= b->scale;
-        qh__unit u = {.is_prog = 1, .prog = b->pr};
+        qh__unit u = {.is_prog = 1, .prog = b->pr, .relabelled = moved};
         if (st == QH_OK)
             st = s_push_unit(ps, &cap, &u);
         if (st) {

@@ -56,6 +56,7 @@ static qh_sim_result *s_statevector(const qh_circuit *c, unsigned variant)
 
 static void s_layered_vs_reference(void);
 static void s_long_program_vs_reference(void);
+static void s_relabel_vs_reference(void);
 
 static void test_random_vs_reference(void **state)
 {
@@ -82,6 +83,7 @@ static void test_random_vs_reference(void **state)
     }
     s_layered_vs_reference();
     s_long_program_vs_reference();
+    s_relabel_vs_reference();
 }
 
 /* The layered circuits of the performance benchmark (random rx, ry, rz on every qubit, then a
@@ -178,6 +180,10 @@ static void s_long_program_vs_reference(void)
     const unsigned n = 9, ngates = 1500;
     qh_circuit *c = NULL;
     assert_int_equal(qh_circuit_create(n, 0, &c), QH_OK);
+    const unsigned ends[2] = {2, 3}; /* high qubits at every instruction set: a CNOT of them
+                                        starts and ends the program, done by the first
+                                        piece's loads and the last one's stores */
+    assert_int_equal(qh_circuit_gate(c, QH_GATE_CX, ends, 2, NULL, 0), QH_OK);
     for (unsigned g = 0; g < ngates; g++) {
         unsigned q[2] = {(unsigned)(ref_rng_next(&r) % 4), 0};
         if (g % 3 == 2) {
@@ -189,6 +195,8 @@ static void s_long_program_vs_reference(void)
                              QH_OK);
         }
     }
+    const unsigned ends2[2] = {3, 2};
+    assert_int_equal(qh_circuit_gate(c, QH_GATE_CX, ends2, 2, NULL, 0), QH_OK);
     size_t len = (size_t)1 << n;
     double complex *want = calloc(len, sizeof *want);
     want[0] = 1;
@@ -200,11 +208,85 @@ static void s_long_program_vs_reference(void)
     if (d > 1e-9)
         fail_msg("long programs: max diff %g", d);
     assert_true(res->plan_stats.num_steps > 1000);
-    if (strcmp(qh__kernels()->isa, "generic") != 0)
+    if (strcmp(qh__kernels()->isa, "generic") != 0) {
         assert_int_equal(res->plan_stats.num_programs, 1);
+        assert_true(res->plan_stats.num_relabelled >= 2);
+    }
     qh_sim_result_destroy(&res);
     free(want);
     qh_circuit_destroy(&c);
+}
+
+/* CNOTs and X gates between a program's high qubits done by its load and store order
+ * (plan/relabel.c): networks of them among diagonals (rz, t, cz, cp, which they pass by
+ * permuting the diagonal's factors), X-like rotations on their targets and phases on their
+ * controls (which they commute with), ry and h (which stop them), on the high and lane
+ * qubits of blocks of 2^6 and 2^7; and circuits of CNOTs and X only, whose programs are all
+ * moves. Every variant must relabel some and match the reference. */
+static void s_relabel_vs_reference(void)
+{
+    ref_rng r = {77};
+    static const qh_plan_options vars[] = {
+        {.block_qubits = 6, .no_product_start = 1},
+        {.block_qubits = 7, .no_product_start = 1},
+        {.block_qubits = 7},
+    };
+    const unsigned n = 10;
+    for (int trial = 0; trial < 8; trial++) {
+        const int moves_only = trial >= 6;
+        qh_circuit *c = NULL;
+        assert_int_equal(qh_circuit_create(n, 0, &c), QH_OK);
+        for (unsigned q = 0; q < n; q++) { /* a general start */
+            double th[3] = {6.3 * ref_rng_uniform(&r), 6.3 * ref_rng_uniform(&r),
+                            6.3 * ref_rng_uniform(&r)};
+            assert_int_equal(qh_circuit_gate(c, QH_GATE_U3, &q, 1, th, 3), QH_OK);
+        }
+        for (unsigned g = 0; g < 400; g++) {
+            unsigned q[2] = {(unsigned)(ref_rng_next(&r) % n), 0};
+            q[1] = (q[0] + 1 + (unsigned)(ref_rng_next(&r) % (n - 1))) % n;
+            unsigned pick = (unsigned)(ref_rng_next(&r) % 16);
+            double th = 6.3 * ref_rng_uniform(&r);
+            if (moves_only)
+                pick = pick < 13 ? 0 : 1;
+            if (pick < 6)
+                assert_int_equal(qh_circuit_gate(c, QH_GATE_CX, q, 2, NULL, 0), QH_OK);
+            else if (pick == 6)
+                assert_int_equal(qh_circuit_gate(c, QH_GATE_X, q, 1, NULL, 0), QH_OK);
+            else if (pick == 7)
+                assert_int_equal(qh_circuit_gate(c, QH_GATE_RZ, q, 1, &th, 1), QH_OK);
+            else if (pick == 8)
+                assert_int_equal(qh_circuit_gate(c, QH_GATE_T, q, 1, NULL, 0), QH_OK);
+            else if (pick == 9)
+                assert_int_equal(qh_circuit_gate(c, QH_GATE_CZ, q, 2, NULL, 0), QH_OK);
+            else if (pick == 10)
+                assert_int_equal(qh_circuit_gate(c, QH_GATE_CP, q, 2, &th, 1), QH_OK);
+            else if (pick == 11 || pick == 12)
+                assert_int_equal(qh_circuit_gate(c, QH_GATE_RX, q, 1, &th, 1), QH_OK);
+            else if (pick == 13)
+                assert_int_equal(qh_circuit_gate(c, QH_GATE_RY, q, 1, &th, 1), QH_OK);
+            else if (pick == 14)
+                assert_int_equal(qh_circuit_gate(c, QH_GATE_P, q, 1, &th, 1), QH_OK);
+            else
+                assert_int_equal(qh_circuit_gate(c, QH_GATE_H, q, 1, NULL, 0), QH_OK);
+        }
+        size_t len = (size_t)1 << n;
+        double complex *want = calloc(len, sizeof *want);
+        want[0] = 1;
+        assert_int_equal(ref_apply_circuit(want, n, c), 0);
+        for (unsigned v = 0; v < sizeof vars / sizeof *vars; v++) {
+            qh_sim_options o = {.statevector = 1};
+            o.plan = vars[v];
+            qh_sim_result *res = s_run(c, &o);
+            double d = ref_max_diff(res->statevector, want, len);
+            if (d > 1e-10)
+                fail_msg("relabelled CNOTs, trial %d variant %u: max diff %g", trial, v, d);
+            if (res->plan_stats.num_relabelled == 0)
+                fail_msg("trial %d variant %u: no CNOT relabelled", trial, v);
+            qh_sim_result_destroy(&res);
+        }
+        free(want);
+        qh_circuit_destroy(&c);
+    }
 }
 
 /* Appends the inverse of every instruction of c, in reverse order, as explicit matrices. */
