@@ -48,8 +48,18 @@ typedef enum {
                       parts (2 lanes_doubles) then the imaginary parts with the sign of the
                       real slot flipped: (-im, im) per lane */
     QH__OP_CX,     /* X on qubit a where qubit b is one (b = 255: no control) */
-    QH__OP_MCX     /* X on qubit a where every program qubit in the bit mask c is one (c is
+    QH__OP_MCX,    /* X on qubit a where every program qubit in the bit mask c is one (c is
                       the mask, not a coefficient index; b = 0) */
+    /* The forms a rotation takes when a CNOT from a to b (or b to a) moves past it
+     * (plan/relabel.c); a and b are high qubits, the coefficients those of the kind above. */
+    QH__OP_IMAG_T2, /* IMAG_T's matrix between the vectors that differ in both a and b */
+    QH__OP_IMAG_U2, /* IMAG_U's, likewise */
+    QH__OP_REAL_T2, /* REAL_T's between the vectors that differ in both a and b, the one with
+                       a zero as the |0> side */
+    QH__OP_REAL_U2, /* REAL_U's, likewise */
+    QH__OP_REAL_TS, /* REAL_T on qubit a, with the sign of t flipped where qubit b is one */
+    QH__OP_REAL_US  /* REAL_U on qubit a, with its off-diagonal signs flipped where qubit b is
+                       one */
 } qh__prog_opkind;
 
 typedef struct {

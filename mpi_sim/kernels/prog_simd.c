@@ -119,6 +119,48 @@ S_INL void s_op_diag(qv *x, unsigned NH, const s_coef *c)
     }
 }
 
+/* The two-qubit forms of the rotations (IMAG_T2 ... REAL_US) on high program qubits A and
+ * B. */
+S_INL void s_op_2q(qv *x, unsigned NH, unsigned A, unsigned B, unsigned kind, const s_coef *c)
+{
+    if (S_LOW(A) || S_LOW(B) || A == B || A - QV_LB >= NH || B - QV_LB >= NH)
+        return;
+    const qv k0 = S_FROM(c);
+    const unsigned ja = 1u << (A - QV_LB), jb = 1u << (B - QV_LB), nv = 1u << NH;
+    S_UNROLL16
+    for (unsigned i = 0; i < nv; i++) {
+        if (i & ja)
+            continue;
+        const int both = kind == QH__OP_IMAG_T2 || kind == QH__OP_IMAG_U2 ||
+                         kind == QH__OP_REAL_T2 || kind == QH__OP_REAL_U2;
+        const unsigned i1 = both ? i ^ ja ^ jb : i | ja;
+        const int flip = !both && (i & jb);
+        qv v0 = x[i], v1 = x[i1];
+        switch (kind) {
+        case QH__OP_IMAG_T2:
+            x[i] = qv_fma(k0, qv_swapri(v1), v0);
+            x[i1] = qv_fma(k0, qv_swapri(v0), v1);
+            break;
+        case QH__OP_IMAG_U2:
+            x[i] = qv_fma(k0, qv_swapri(v0), v1);
+            x[i1] = qv_fma(k0, qv_swapri(v1), v0);
+            break;
+        case QH__OP_REAL_T2:
+        case QH__OP_REAL_TS:
+            x[i] = flip ? qv_fma(k0, v1, v0) : qv_fnma(k0, v1, v0);
+            x[i1] = flip ? qv_fnma(k0, v0, v1) : qv_fma(k0, v0, v1);
+            break;
+        case QH__OP_REAL_U2:
+        case QH__OP_REAL_US:
+            x[i] = flip ? qv_fma(k0, v0, v1) : qv_fms(k0, v0, v1);
+            x[i1] = flip ? qv_fms(k0, v1, v0) : qv_fma(k0, v1, v0);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
 /* Lanes (bit l) in which every low program qubit of mask m is one. */
 S_INL unsigned s_lanes_all(unsigned m)
 {
@@ -200,6 +242,19 @@ _Static_assert(QV_LB + QH_PROG_MAX_HIGH <= QH_PROG_MAX_QUBITS,
     S_CXC(T, 0, F)                                                                                 \
     S_CXC(T, 1, F) S_CXC(T, 2, F) S_CXC(T, 3, F) S_CXC(T, 4, F) S_CXC(T, 5, F) S_CX6(T, F)
 #define S_MCX(T, F) F(MCX_##T, S_CODE(QH__OP_MCX, T, 0), s_op_mcx(x, (NH_), (T), op->c))
+/* the two-qubit forms: kind K on qubits A and B (every B for one A) */
+#define S_2QAB(A, B, K, F)                                                                         \
+    F(K##_##A##_##B, S_CODE(K, A, B), s_op_2q(x, (NH_), (A), (B), (K), coef + op->c))
+#if QV_LB + QH_PROG_MAX_HIGH > 6
+#define S_2Q6(A, K, F) S_2QAB(A, 6, K, F)
+#else
+#define S_2Q6(A, K, F)
+#endif
+#define S_2QA(A, K, F)                                                                             \
+    S_2QAB(A, 0, K, F)                                                                             \
+    S_2QAB(A, 1, K, F)                                                                             \
+    S_2QAB(A, 2, K, F) S_2QAB(A, 3, K, F) S_2QAB(A, 4, K, F) S_2QAB(A, 5, K, F) S_2Q6(A, K, F)
+#define S_2Q(K, F) S_FOR_Q(S_2QA, K, F)
 #define S_ALL(F)                                                                                   \
     S_FOR_Q(S_1Q, QH__OP_REAL_T, F)                                                                \
     S_FOR_Q(S_1Q, QH__OP_REAL_U, F)                                                                \
@@ -208,7 +263,11 @@ _Static_assert(QV_LB + QH_PROG_MAX_HIGH <= QH_PROG_MAX_QUBITS,
     S_FOR_Q(S_1Q, QH__OP_PHASE, F)                                                                 \
     F(DIAG, S_CODE(QH__OP_DIAG, 0, 0), s_op_diag(x, (NH_), coef + op->c))                          \
     S_FOR_Q(S_CXT, F)                                                                              \
-    S_FOR_Q(S_MCX, F)
+    S_FOR_Q(S_MCX, F)                                                                              \
+    S_2Q(QH__OP_IMAG_T2, F)                                                                        \
+    S_2Q(QH__OP_IMAG_U2, F)                                                                        \
+    S_2Q(QH__OP_REAL_T2, F)                                                                        \
+    S_2Q(QH__OP_REAL_U2, F) S_2Q(QH__OP_REAL_TS, F) S_2Q(QH__OP_REAL_US, F)
 /* decoding: the case of one (kind, qubits) */
 #define S_DECODE(L, code, ...)                                                                     \
     case code:                                                                                     \

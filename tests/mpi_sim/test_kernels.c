@@ -182,7 +182,8 @@ static void test_sum_rows(void **state)
 
 /* A gate program leaves the same amplitudes on one thread as on two: outside a parallel
  * region the kernel splits the groups between the threads of a team of its own (every kind
- * of operation, lane and high qubits, at every instruction set in double). */
+ * of operation, lane and high qubits, registers loaded and stored in permuted orders, at
+ * every instruction set in double). */
 static void test_prog_threads(void **state)
 {
     (void)state;
@@ -205,15 +206,23 @@ static void test_prog_threads(void **state)
         assert_non_null(p.coef);
         for (size_t i = 0; i < p.ncoef; i++)
             p.coef[i] = ref_rng_uniform(&r) - 0.5;
-        static const unsigned kinds[] = {QH__OP_REAL_T, QH__OP_REAL_U, QH__OP_IMAG_T, QH__OP_IMAG_U,
-                                         QH__OP_PHASE,  QH__OP_DIAG,   QH__OP_CX,     QH__OP_MCX};
+        static const unsigned kinds[] = {
+            QH__OP_REAL_T,  QH__OP_REAL_U,  QH__OP_IMAG_T,  QH__OP_IMAG_U,  QH__OP_PHASE,
+            QH__OP_DIAG,    QH__OP_CX,      QH__OP_MCX,     QH__OP_IMAG_T2, QH__OP_IMAG_U2,
+            QH__OP_REAL_T2, QH__OP_REAL_U2, QH__OP_REAL_TS, QH__OP_REAL_US};
+        const unsigned nk = sizeof kinds / sizeof *kinds;
         for (unsigned o = 0; o < S_NOPS; o++) {
             qh__prog_op *op = &p.ops[o];
-            const unsigned k = kinds[o % 8], q = (unsigned)(ref_rng_next(&r) % (lb + nh));
+            const unsigned k = kinds[o % nk], q = (unsigned)(ref_rng_next(&r) % (lb + nh));
             op->kind = (unsigned char)k;
             op->c = per * o;
             if (k == QH__OP_DIAG)
                 continue;
+            if (k >= QH__OP_IMAG_T2) { /* two high qubits */
+                op->a = (unsigned char)(lb + q % nh);
+                op->b = (unsigned char)(lb + (q + 1) % nh);
+                continue;
+            }
             op->a = (unsigned char)(k == QH__OP_PHASE ? lb + q % nh : q); /* a phase: high */
             if (k == QH__OP_CX) /* controlled by another program qubit */
                 op->b = (unsigned char)((q + 1) % (lb + nh));
@@ -222,6 +231,11 @@ static void test_prog_threads(void **state)
                 for (unsigned m = 1; m < lb + nh && __builtin_popcount(op->c) < 2; m++)
                     op->c |= 1u << ((q + m) % (lb + nh));
             }
+        }
+        p.permuted = 1; /* loaded and stored in other orders (a rotation of the registers) */
+        for (unsigned j = 0; j < (1u << nh); j++) {
+            p.load[j] = (unsigned char)((j + 3) % (1u << nh));
+            p.store[j] = (unsigned char)((j + 5) % (1u << nh));
         }
         for (size_t i = 0; i < len; i++)
             a0[i] = a1[i] = a2[i] = CMPLX(ref_rng_uniform(&r) - 0.5, ref_rng_uniform(&r) - 0.5);
@@ -239,6 +253,79 @@ static void test_prog_threads(void **state)
         free(p.coef);
     }
     free(a0);
+    free(a1);
+    free(a2);
+}
+
+/* Each two-qubit form of a rotation (kernels.h, IMAG_T2 ... REAL_US) is the rotation with a
+ * CNOT on each side, bit for bit (the CNOTs only move vectors): at every instruction set,
+ * in double and single, for every ordered pair of high qubits. */
+static void test_prog_forms(void **state)
+{
+    (void)state;
+    ref_rng r = {23};
+    enum { S_N = 12 };
+    const size_t len = (size_t)1 << S_N;
+    static const struct {
+        unsigned form, plain, on_a; /* on_a: the rotation is on qubit a (else on b) */
+        int a_controls;             /* the CNOT's control is a (else b) */
+    } cases[] = {
+        {QH__OP_IMAG_T2, QH__OP_IMAG_T, 1, 1}, {QH__OP_IMAG_U2, QH__OP_IMAG_U, 1, 1},
+        {QH__OP_REAL_T2, QH__OP_REAL_T, 1, 1}, {QH__OP_REAL_U2, QH__OP_REAL_U, 1, 1},
+        {QH__OP_REAL_TS, QH__OP_REAL_T, 1, 0}, {QH__OP_REAL_US, QH__OP_REAL_U, 1, 0},
+    };
+    double complex *a1 = malloc(len * sizeof *a1), *a2 = malloc(len * sizeof *a2);
+    assert_true(a1 && a2);
+    for (unsigned ii = 0; ii < 3; ii++) {
+        for (int single = 0; single < 2; single++) {
+            const qh__kernel_table *kt =
+                single ? qh__kernels_single_for(s_isas[ii]) : qh__kernels_for(s_isas[ii]);
+            if (!kt)
+                continue;
+            const unsigned lb = kt->prog_lane_bits;
+            const unsigned per = 4u << lb; /* coefficients of one rotation */
+            double coef[4 << QH_PROG_MAX_QUBITS];
+            float coefs[4 << QH_PROG_MAX_QUBITS];
+            for (unsigned i = 0; i < per; i++) {
+                coef[i] = ref_rng_uniform(&r) - 0.5;
+                coefs[i] = (float)coef[i];
+            }
+            for (unsigned c = 0; c < sizeof cases / sizeof *cases; c++) {
+                for (unsigned a = 0; a < 3; a++) {
+                    for (unsigned b = 0; b < 3; b++) {
+                        if (a == b)
+                            continue;
+                        const unsigned qa = lb + a, qb = lb + b;
+                        const unsigned ctl = cases[c].a_controls ? qa : qb,
+                                       tgt = cases[c].a_controls ? qb : qa;
+                        qh__prog_op form = {.kind = (unsigned char)cases[c].form,
+                                            .a = (unsigned char)qa,
+                                            .b = (unsigned char)qb};
+                        qh__prog_op plain[3] = {
+                            {.kind = QH__OP_CX, .a = (unsigned char)tgt, .b = (unsigned char)ctl},
+                            {.kind = (unsigned char)cases[c].plain, .a = (unsigned char)qa},
+                            {.kind = QH__OP_CX, .a = (unsigned char)tgt, .b = (unsigned char)ctl},
+                        };
+                        qh__prog p1 = {.nh = 3, .high = {lb + 1, 7, 10}, .nops = 1, .ops = &form};
+                        qh__prog p2 = {.nh = 3, .high = {lb + 1, 7, 10}, .nops = 3, .ops = plain};
+                        p1.ncoef = p2.ncoef = per;
+                        if (single)
+                            p1.coef_single = p2.coef_single = coefs;
+                        else
+                            p1.coef = p2.coef = coef;
+                        for (size_t i = 0; i < len; i++)
+                            a1[i] = a2[i] =
+                                CMPLX(ref_rng_uniform(&r) - 0.5, ref_rng_uniform(&r) - 0.5);
+                        kt->prog(a1, single ? S_N + 1 : S_N, &p1);
+                        kt->prog(a2, single ? S_N + 1 : S_N, &p2);
+                        if (memcmp(a1, a2, len * sizeof *a1) != 0)
+                            fail_msg("%s %s: form %u on qubits %u, %u differs from its CNOTs",
+                                     kt->isa, single ? "single" : "double", cases[c].form, qa, qb);
+                    }
+                }
+            }
+        }
+    }
     free(a1);
     free(a2);
 }
@@ -261,7 +348,7 @@ int main(void)
         cmocka_unit_test(test_dense),        cmocka_unit_test(test_diag),
         cmocka_unit_test(test_mcx),          cmocka_unit_test(test_swap),
         cmocka_unit_test(test_dispatch),     cmocka_unit_test(test_sum_rows),
-        cmocka_unit_test(test_prog_threads),
+        cmocka_unit_test(test_prog_threads), cmocka_unit_test(test_prog_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
