@@ -313,9 +313,16 @@ static void test_prog_forms(void **state)
                             p1.coef_single = p2.coef_single = coefs;
                         else
                             p1.coef = p2.coef = coef;
-                        for (size_t i = 0; i < len; i++)
-                            a1[i] = a2[i] =
-                                CMPLX(ref_rng_uniform(&r) - 0.5, ref_rng_uniform(&r) - 0.5);
+                        /* random amplitudes in the precision of the kernel (reading a
+                         * double's bytes as floats would make NaNs, whose bits may differ) */
+                        float *f1 = (float *)a1, *f2 = (float *)a2;
+                        for (size_t i = 0; i < (single ? 4 : 2) * len; i++) {
+                            const double v = ref_rng_uniform(&r) - 0.5;
+                            if (single)
+                                f1[i] = f2[i] = (float)v;
+                            else
+                                ((double *)a1)[i] = ((double *)a2)[i] = v;
+                        }
                         kt->prog(a1, single ? S_N + 1 : S_N, &p1);
                         kt->prog(a2, single ? S_N + 1 : S_N, &p2);
                         if (memcmp(a1, a2, len * sizeof *a1) != 0)
