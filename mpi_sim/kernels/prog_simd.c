@@ -242,19 +242,23 @@ _Static_assert(QV_LB + QH_PROG_MAX_HIGH <= QH_PROG_MAX_QUBITS,
     S_CXC(T, 0, F)                                                                                 \
     S_CXC(T, 1, F) S_CXC(T, 2, F) S_CXC(T, 3, F) S_CXC(T, 4, F) S_CXC(T, 5, F) S_CX6(T, F)
 #define S_MCX(T, F) F(MCX_##T, S_CODE(QH__OP_MCX, T, 0), s_op_mcx(x, (NH_), (T), op->c))
-/* the two-qubit forms: kind K on qubits A and B (every B for one A) */
+/* the two-qubit forms: kind K on high qubits a and b (0 to 3: program qubits QV_LB + a and
+ * QV_LB + b), every ordered pair, and no case for the lane qubits, where they do not occur
+ * (fewer labels: each is a target of every operation's jump, which the compiler pays for) */
 #define S_2QAB(A, B, K, F)                                                                         \
-    F(K##_##A##_##B, S_CODE(K, A, B), s_op_2q(x, (NH_), (A), (B), (K), coef + op->c))
-#if QV_LB + QH_PROG_MAX_HIGH > 6
-#define S_2Q6(A, K, F) S_2QAB(A, 6, K, F)
-#else
-#define S_2Q6(A, K, F)
-#endif
-#define S_2QA(A, K, F)                                                                             \
-    S_2QAB(A, 0, K, F)                                                                             \
-    S_2QAB(A, 1, K, F)                                                                             \
-    S_2QAB(A, 2, K, F) S_2QAB(A, 3, K, F) S_2QAB(A, 4, K, F) S_2QAB(A, 5, K, F) S_2Q6(A, K, F)
-#define S_2Q(K, F) S_FOR_Q(S_2QA, K, F)
+    F(K##_h##A##_##B, S_CODE(K, QV_LB + (A), QV_LB + (B)),                                         \
+      s_op_2q(x, (NH_), QV_LB + (A), QV_LB + (B), (K), coef + op->c))
+_Static_assert(QH_PROG_MAX_HIGH == 4, "the two-qubit forms have cases for 4 high qubits");
+#define S_2Q(K, F)                                                                                 \
+    S_2QAB(0, 1, K, F)                                                                             \
+    S_2QAB(0, 2, K, F)                                                                             \
+    S_2QAB(0, 3, K, F)                                                                             \
+    S_2QAB(1, 0, K, F)                                                                             \
+    S_2QAB(1, 2, K, F)                                                                             \
+    S_2QAB(1, 3, K, F)                                                                             \
+    S_2QAB(2, 0, K, F)                                                                             \
+    S_2QAB(2, 1, K, F)                                                                             \
+    S_2QAB(2, 3, K, F) S_2QAB(3, 0, K, F) S_2QAB(3, 1, K, F) S_2QAB(3, 2, K, F)
 #define S_ALL(F)                                                                                   \
     S_FOR_Q(S_1Q, QH__OP_REAL_T, F)                                                                \
     S_FOR_Q(S_1Q, QH__OP_REAL_U, F)                                                                \
