@@ -46,6 +46,34 @@ typedef double s_coef;
 #define S_UNROLL16
 #endif
 
+/* One pair of registers of a rotation of kind REAL_T, REAL_U, IMAG_T or IMAG_U on high
+ * qubits: x[i] the |0> side, x[i1] the |1> side; flip: the real forms with their
+ * off-diagonal signs flipped. */
+S_INL void s_pair(qv *x, unsigned i, unsigned i1, unsigned kind, qv k0, int flip)
+{
+    const qv v0 = x[i], v1 = x[i1];
+    switch (kind) {
+    case QH__OP_REAL_T:
+        x[i] = flip ? qv_fma(k0, v1, v0) : qv_fnma(k0, v1, v0);
+        x[i1] = flip ? qv_fnma(k0, v0, v1) : qv_fma(k0, v0, v1);
+        break;
+    case QH__OP_REAL_U:
+        x[i] = flip ? qv_fma(k0, v0, v1) : qv_fms(k0, v0, v1);
+        x[i1] = flip ? qv_fms(k0, v1, v0) : qv_fma(k0, v1, v0);
+        break;
+    case QH__OP_IMAG_T:
+        x[i] = qv_fma(k0, qv_swapri(v1), v0);
+        x[i1] = qv_fma(k0, qv_swapri(v0), v1);
+        break;
+    case QH__OP_IMAG_U:
+        x[i] = qv_fma(k0, qv_swapri(v0), v1);
+        x[i1] = qv_fma(k0, qv_swapri(v1), v0);
+        break;
+    default:
+        break;
+    }
+}
+
 S_INL void s_op_1q(qv *x, unsigned NH, unsigned Q, unsigned kind, const s_coef *c)
 {
     const qv k0 = S_FROM(c), k1 = S_FROM(c + 2 * QV_LANES);
@@ -82,30 +110,10 @@ S_INL void s_op_1q(qv *x, unsigned NH, unsigned Q, unsigned kind, const s_coef *
         if (i >> J & 1)
             continue;
         const unsigned i1 = i | 1u << J;
-        qv v0 = x[i], v1 = x[i1];
-        switch (kind) {
-        case QH__OP_REAL_T:
-            x[i] = qv_fnma(k0, v1, v0);
-            x[i1] = qv_fma(k0, v0, v1);
-            break;
-        case QH__OP_REAL_U:
-            x[i] = qv_fms(k0, v0, v1);
-            x[i1] = qv_fma(k0, v1, v0);
-            break;
-        case QH__OP_IMAG_T:
-            x[i] = qv_fma(k0, qv_swapri(v1), v0);
-            x[i1] = qv_fma(k0, qv_swapri(v0), v1);
-            break;
-        case QH__OP_IMAG_U:
-            x[i] = qv_fma(k0, qv_swapri(v0), v1);
-            x[i1] = qv_fma(k0, qv_swapri(v1), v0);
-            break;
-        case QH__OP_PHASE:
-            x[i1] = qv_fma(k0, v1, qv_mul(k1, qv_swapri(v1)));
-            break;
-        default:
-            break;
-        }
+        if (kind == QH__OP_PHASE)
+            x[i1] = qv_fma(k0, x[i1], qv_mul(k1, qv_swapri(x[i1])));
+        else
+            s_pair(x, i, i1, kind, k0, 0);
     }
 }
 
@@ -133,31 +141,11 @@ S_INL void s_op_2q(qv *x, unsigned NH, unsigned A, unsigned B, unsigned kind, co
             continue;
         const int both = kind == QH__OP_IMAG_T2 || kind == QH__OP_IMAG_U2 ||
                          kind == QH__OP_REAL_T2 || kind == QH__OP_REAL_U2;
-        const unsigned i1 = both ? i ^ ja ^ jb : i | ja;
-        const int flip = !both && (i & jb);
-        qv v0 = x[i], v1 = x[i1];
-        switch (kind) {
-        case QH__OP_IMAG_T2:
-            x[i] = qv_fma(k0, qv_swapri(v1), v0);
-            x[i1] = qv_fma(k0, qv_swapri(v0), v1);
-            break;
-        case QH__OP_IMAG_U2:
-            x[i] = qv_fma(k0, qv_swapri(v0), v1);
-            x[i1] = qv_fma(k0, qv_swapri(v1), v0);
-            break;
-        case QH__OP_REAL_T2:
-        case QH__OP_REAL_TS:
-            x[i] = flip ? qv_fma(k0, v1, v0) : qv_fnma(k0, v1, v0);
-            x[i1] = flip ? qv_fnma(k0, v0, v1) : qv_fma(k0, v0, v1);
-            break;
-        case QH__OP_REAL_U2:
-        case QH__OP_REAL_US:
-            x[i] = flip ? qv_fma(k0, v0, v1) : qv_fms(k0, v0, v1);
-            x[i1] = flip ? qv_fms(k0, v1, v0) : qv_fma(k0, v1, v0);
-            break;
-        default:
-            break;
-        }
+        const unsigned base = kind == QH__OP_IMAG_T2                             ? QH__OP_IMAG_T
+                              : kind == QH__OP_IMAG_U2                           ? QH__OP_IMAG_U
+                              : kind == QH__OP_REAL_T2 || kind == QH__OP_REAL_TS ? QH__OP_REAL_T
+                                                                                 : QH__OP_REAL_U;
+        s_pair(x, i, both ? i ^ ja ^ jb : i | ja, base, k0, !both && (i & jb));
     }
 }
 

@@ -86,6 +86,34 @@ static void test_random_vs_reference(void **state)
     s_relabel_vs_reference();
 }
 
+/* Runs c under each plan variant of vars[0, nvars) against the reference, failing (with
+ * `what` and the variant) on an amplitude off by more than 1e-10; the fewest CNOTs a
+ * variant relabelled. */
+static size_t s_variants_vs_reference(const qh_circuit *c, const qh_plan_options *vars,
+                                      size_t nvars, const char *what)
+{
+    const unsigned n = qh_circuit_num_qubits(c);
+    const size_t len = (size_t)1 << n;
+    size_t fewest = (size_t)-1;
+    double complex *want = calloc(len, sizeof *want);
+    assert_non_null(want);
+    want[0] = 1;
+    assert_int_equal(ref_apply_circuit(want, n, c), 0);
+    for (size_t v = 0; v < nvars; v++) {
+        qh_sim_options o = {.statevector = 1};
+        o.plan = vars[v];
+        qh_sim_result *res = s_run(c, &o);
+        double d = ref_max_diff(res->statevector, want, len);
+        if (d > 1e-10)
+            fail_msg("%s, variant %zu: max diff %g", what, v, d);
+        if (res->plan_stats.num_relabelled < fewest)
+            fewest = res->plan_stats.num_relabelled;
+        qh_sim_result_destroy(&res);
+    }
+    free(want);
+    return fewest;
+}
+
 /* The layered circuits of the performance benchmark (random rx, ry, rz on every qubit, then a
  * CNOT ladder), with phases, h, u3, cz, swaps, Toffoli, Fredkin and c3x gates mixed in
  * (controls and targets on lane and high qubits): gate programs (every
@@ -151,20 +179,9 @@ static void s_layered_vs_reference(void)
                 }
             }
         }
-        size_t len = (size_t)1 << n;
-        double complex *want = calloc(len, sizeof *want);
-        want[0] = 1;
-        assert_int_equal(ref_apply_circuit(want, n, c), 0);
-        for (unsigned v = 0; v < sizeof vars / sizeof *vars; v++) {
-            qh_sim_options o = {.statevector = 1};
-            o.plan = vars[v];
-            qh_sim_result *res = s_run(c, &o);
-            double d = ref_max_diff(res->statevector, want, len);
-            if (d > 1e-10)
-                fail_msg("layered n=%u variant %u: max diff %g", n, v, d);
-            qh_sim_result_destroy(&res);
-        }
-        free(want);
+        char what[32];
+        snprintf(what, sizeof what, "layered n=%u", n);
+        (void)s_variants_vs_reference(c, vars, sizeof vars / sizeof *vars, what);
         qh_circuit_destroy(&c);
     }
 }
@@ -269,22 +286,10 @@ static void s_relabel_vs_reference(void)
             else
                 assert_int_equal(qh_circuit_gate(c, QH_GATE_H, q, 1, NULL, 0), QH_OK);
         }
-        size_t len = (size_t)1 << n;
-        double complex *want = calloc(len, sizeof *want);
-        want[0] = 1;
-        assert_int_equal(ref_apply_circuit(want, n, c), 0);
-        for (unsigned v = 0; v < sizeof vars / sizeof *vars; v++) {
-            qh_sim_options o = {.statevector = 1};
-            o.plan = vars[v];
-            qh_sim_result *res = s_run(c, &o);
-            double d = ref_max_diff(res->statevector, want, len);
-            if (d > 1e-10)
-                fail_msg("relabelled CNOTs, trial %d variant %u: max diff %g", trial, v, d);
-            if (res->plan_stats.num_relabelled == 0)
-                fail_msg("trial %d variant %u: no CNOT relabelled", trial, v);
-            qh_sim_result_destroy(&res);
-        }
-        free(want);
+        char what[40];
+        snprintf(what, sizeof what, "relabelled CNOTs, trial %d", trial);
+        if (s_variants_vs_reference(c, vars, sizeof vars / sizeof *vars, what) == 0)
+            fail_msg("%s: a variant relabelled no CNOT", what);
         qh_circuit_destroy(&c);
     }
 }
