@@ -54,8 +54,8 @@ typedef enum {
      * (plan/relabel.c); a and b are high qubits, the coefficients those of the kind above. */
     QH__OP_IMAG_T2, /* IMAG_T's matrix between the vectors that differ in both a and b */
     QH__OP_IMAG_U2, /* IMAG_U's, likewise */
-    QH__OP_REAL_T2, /* REAL_T's between the vectors that differ in both a and b, the one with
-                       a zero as the |0> side */
+    QH__OP_REAL_T2, /* REAL_T's between the vectors that differ in both a and b, the vector
+                       with qubit a zero as the |0> side */
     QH__OP_REAL_U2, /* REAL_U's, likewise */
     QH__OP_REAL_TS, /* REAL_T on qubit a, with the sign of t flipped where qubit b is one */
     QH__OP_REAL_US  /* REAL_U on qubit a, with its off-diagonal signs flipped where qubit b is

@@ -289,7 +289,8 @@ _Static_assert(QH_PROG_MAX_HIGH == 4, "the two-qubit forms have cases for 4 high
         for (unsigned o = 0; o < nops; o++) {                                                      \
             switch (S_CODE(ops[o].kind, ops[o].a, ops[o].b & 7)) {                                 \
                 S_ALL(S_DECODE)                                                                    \
-            default:                                                                               \
+            default: /* (the planner makes none: kinds and qubits without a case) */               \
+                assert(!"a program operation without a case");                                     \
                 lab[o] = __extension__ && s_l_skip;                                                \
                 break;                                                                             \
             }                                                                                      \

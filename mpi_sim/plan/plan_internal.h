@@ -101,7 +101,8 @@ qh_status qh__plan_programs(qh_plan *p, const qh__kernel_table *kt);
 
 /* Moves the X and CNOT operations between high qubits of program pr (built for lb lane
  * bits, coefficients in double) that can reach its start or end into its load and store
- * order (qh__prog.load, store), conjugating the diagonals they pass; the number moved. */
+ * order (qh__prog.load, store), conjugating the diagonals they pass and turning the
+ * rotations they pass into two-qubit forms where needed; the number moved. */
 unsigned qh__prog_relabel(qh__prog *pr, unsigned lb);
 
 /* Frees the units of every pass. */

@@ -267,12 +267,12 @@ static void test_prog_forms(void **state)
     enum { S_N = 12 };
     const size_t len = (size_t)1 << S_N;
     static const struct {
-        unsigned form, plain, on_a; /* on_a: the rotation is on qubit a (else on b) */
-        int a_controls;             /* the CNOT's control is a (else b) */
+        unsigned form, plain; /* the form on qubits a, b; the rotation (on a) it stands for */
+        int a_controls;       /* the CNOT's control is a (else b) */
     } cases[] = {
-        {QH__OP_IMAG_T2, QH__OP_IMAG_T, 1, 1}, {QH__OP_IMAG_U2, QH__OP_IMAG_U, 1, 1},
-        {QH__OP_REAL_T2, QH__OP_REAL_T, 1, 1}, {QH__OP_REAL_U2, QH__OP_REAL_U, 1, 1},
-        {QH__OP_REAL_TS, QH__OP_REAL_T, 1, 0}, {QH__OP_REAL_US, QH__OP_REAL_U, 1, 0},
+        {QH__OP_IMAG_T2, QH__OP_IMAG_T, 1}, {QH__OP_IMAG_U2, QH__OP_IMAG_U, 1},
+        {QH__OP_REAL_T2, QH__OP_REAL_T, 1}, {QH__OP_REAL_U2, QH__OP_REAL_U, 1},
+        {QH__OP_REAL_TS, QH__OP_REAL_T, 0}, {QH__OP_REAL_US, QH__OP_REAL_U, 0},
     };
     double complex *a1 = malloc(len * sizeof *a1), *a2 = malloc(len * sizeof *a2);
     assert_true(a1 && a2);
@@ -291,8 +291,8 @@ static void test_prog_forms(void **state)
                 coefs[i] = (float)coef[i];
             }
             for (unsigned c = 0; c < sizeof cases / sizeof *cases; c++) {
-                for (unsigned a = 0; a < 3; a++) {
-                    for (unsigned b = 0; b < 3; b++) {
+                for (unsigned a = 0; a < QH_PROG_MAX_HIGH; a++) {
+                    for (unsigned b = 0; b < QH_PROG_MAX_HIGH; b++) {
                         if (a == b)
                             continue;
                         const unsigned qa = lb + a, qb = lb + b;
@@ -306,8 +306,10 @@ static void test_prog_forms(void **state)
                             {.kind = (unsigned char)cases[c].plain, .a = (unsigned char)qa},
                             {.kind = QH__OP_CX, .a = (unsigned char)tgt, .b = (unsigned char)ctl},
                         };
-                        qh__prog p1 = {.nh = 3, .high = {lb + 1, 7, 10}, .nops = 1, .ops = &form};
-                        qh__prog p2 = {.nh = 3, .high = {lb + 1, 7, 10}, .nops = 3, .ops = plain};
+                        qh__prog p1 = {
+                            .nh = 4, .high = {lb + 1, 7, 10, 11}, .nops = 1, .ops = &form};
+                        qh__prog p2 = {
+                            .nh = 4, .high = {lb + 1, 7, 10, 11}, .nops = 3, .ops = plain};
                         p1.ncoef = p2.ncoef = per;
                         if (single)
                             p1.coef_single = p2.coef_single = coefs;

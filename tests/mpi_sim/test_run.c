@@ -237,9 +237,10 @@ static void s_long_program_vs_reference(void)
 /* CNOTs and X gates between a program's high qubits done by its load and store order
  * (plan/relabel.c): networks of them among diagonals (rz, t, cz, cp, which they pass by
  * permuting the diagonal's factors), X-like rotations on their targets and phases on their
- * controls (which they commute with), ry and h (which stop them), on the high and lane
- * qubits of blocks of 2^6 and 2^7; and circuits of CNOTs and X only, whose programs are all
- * moves. Every variant must relabel some and match the reference. */
+ * controls (which they commute with), rx on their controls and ry on either qubit (which
+ * take two-qubit forms), phases on their targets and h (which can stop them), on the high
+ * and lane qubits of blocks of 2^6 and 2^7; and circuits of CNOTs and X only, whose
+ * programs are all moves. Every variant must relabel some and match the reference. */
 static void s_relabel_vs_reference(void)
 {
     ref_rng r = {77};
