@@ -57,6 +57,9 @@ static const s_case s_cases[] = {
     {"cx", QH__OP_CX, 0},
     {"real_t_lane", QH__OP_REAL_T, 1},
     {"imag_t_lane", QH__OP_IMAG_T, 1},
+    {"imag_t2", QH__OP_IMAG_T2, 0},
+    {"real_t2", QH__OP_REAL_T2, 0},
+    {"real_ts", QH__OP_REAL_TS, 0},
 };
 #define S_NUM_CASES (sizeof s_cases / sizeof s_cases[0])
 
@@ -111,7 +114,7 @@ static int s_build(const qh__kernel_table *kt, const s_case *c, unsigned nops, u
         if (c->kind == QH__OP_DIAG)
             continue; /* qubits 0 */
         op->a = (unsigned char)(c->lane ? o % (lb + nh) : lb + o % nh);
-        if (c->kind == QH__OP_CX)
+        if (c->kind == QH__OP_CX || c->kind >= QH__OP_IMAG_T2) /* a second high qubit */
             op->b = (unsigned char)(lb + (o + 1) % nh);
     }
     return 0;
