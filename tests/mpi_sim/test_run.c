@@ -67,9 +67,8 @@ static void test_random_vs_reference(void **state)
             qh_circuit *c = ref_random_circuit(n, 80, 1, &r);
             assert_non_null(c);
             size_t len = (size_t)1 << n;
-            double complex *want = calloc(len, sizeof *want);
-            want[0] = 1;
-            assert_int_equal(ref_apply_circuit(want, n, c), 0);
+            double complex *want = ref_state_after(c);
+            assert_non_null(want);
             for (unsigned v = 0; v < S_NVARIANTS; v++) {
                 qh_sim_result *res = s_statevector(c, v);
                 double d = ref_max_diff(res->statevector, want, len);
@@ -95,10 +94,8 @@ static size_t s_variants_vs_reference(const qh_circuit *c, const qh_plan_options
     const unsigned n = qh_circuit_num_qubits(c);
     const size_t len = (size_t)1 << n;
     size_t fewest = (size_t)-1;
-    double complex *want = calloc(len, sizeof *want);
+    double complex *want = ref_state_after(c);
     assert_non_null(want);
-    want[0] = 1;
-    assert_int_equal(ref_apply_circuit(want, n, c), 0);
     for (size_t v = 0; v < nvars; v++) {
         qh_sim_options o = {.statevector = 1};
         o.plan = vars[v];
@@ -215,9 +212,8 @@ static void s_long_program_vs_reference(void)
     const unsigned ends2[2] = {3, 2};
     assert_int_equal(qh_circuit_gate(c, QH_GATE_CX, ends2, 2, NULL, 0), QH_OK);
     size_t len = (size_t)1 << n;
-    double complex *want = calloc(len, sizeof *want);
-    want[0] = 1;
-    assert_int_equal(ref_apply_circuit(want, n, c), 0);
+    double complex *want = ref_state_after(c);
+    assert_non_null(want);
     qh_sim_options o = {.statevector = 1};
     o.plan = (qh_plan_options){.block_qubits = 7, .no_product_start = 1};
     qh_sim_result *res = s_run(c, &o);
@@ -498,9 +494,8 @@ static void test_qft_instruction(void **state)
         }
         assert_int_equal(qh_circuit_qft(c, q, k, trial & 1), QH_OK);
         size_t len = (size_t)1 << n;
-        double complex *want = calloc(len, sizeof *want);
-        want[0] = 1;
-        assert_int_equal(ref_apply_circuit(want, n, c), 0);
+        double complex *want = ref_state_after(c);
+        assert_non_null(want);
         for (unsigned v = 0; v < S_NVARIANTS; v++) {
             qh_sim_result *res = s_statevector(c, v);
             double d = ref_max_diff(res->statevector, want, len);
@@ -575,9 +570,8 @@ static void test_parametric(void **state)
             assert_int_equal(qh_plan_execute(plan, s, NULL, NULL), QH_OK);
             qh_circuit *bound = NULL;
             assert_int_equal(qh_circuit_bind(c, vals, 2, &bound), QH_OK);
-            double complex *want = calloc(len, sizeof *want);
-            want[0] = 1;
-            assert_int_equal(ref_apply_circuit(want, n, bound), 0);
+            double complex *want = ref_state_after(bound);
+            assert_non_null(want);
             double d = ref_max_diff(qh_state_amplitudes(s), want, len);
             if (d > 1e-10)
                 fail_msg("variant %u round %d: max diff %g", v, round, d);
@@ -625,10 +619,8 @@ static void test_bind_failure_keeps_plan(void **state)
     qh_circuit *bound = NULL;
     assert_int_equal(qh_circuit_bind(c, good, 2, &bound), QH_OK);
     size_t len = (size_t)1 << n;
-    double complex *want = calloc(len, sizeof *want);
+    double complex *want = ref_state_after(bound);
     assert_non_null(want);
-    want[0] = 1;
-    assert_int_equal(ref_apply_circuit(want, n, bound), 0);
     qh_circuit_destroy(&bound);
     for (unsigned v = 0; v < S_NVARIANTS; v++) {
         qh_plan *plan = NULL;
@@ -870,9 +862,8 @@ static void test_qasmbench_variants(void **state)
                     qh_circuit_gate(u, op->gate, op->qubits, op->num_qubits, op->params,
                                     op->num_params);
             }
-            double complex *want = calloc(len, sizeof *want);
-            want[0] = 1;
-            assert_int_equal(ref_apply_circuit(want, n, u), 0);
+            double complex *want = ref_state_after(u);
+            assert_non_null(want);
             double d = ref_max_diff(plain->statevector, want, len);
             if (d > 1e-10)
                 fail_msg("%s: max diff to the reference %g", files[f], d);

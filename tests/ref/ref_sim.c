@@ -85,6 +85,20 @@ int ref_apply_circuit(double complex *psi, unsigned n, const qh_circuit *c)
     return 0;
 }
 
+double complex *ref_state_after(const qh_circuit *c)
+{
+    const unsigned n = qh_circuit_num_qubits(c);
+    double complex *psi = calloc((size_t)1 << n, sizeof *psi);
+    if (!psi)
+        return NULL;
+    psi[0] = 1;
+    if (ref_apply_circuit(psi, n, c) != 0) {
+        free(psi);
+        return NULL;
+    }
+    return psi;
+}
+
 double complex *ref_unitary(const qh_circuit *c)
 {
     unsigned n = qh_circuit_num_qubits(c);

@@ -22,6 +22,10 @@ int ref_apply_op(double complex *psi, unsigned n, const qh_op *op);
 /* Applies every gate of c to psi (barriers skipped); -1 if c has a measure or reset. */
 int ref_apply_circuit(double complex *psi, unsigned n, const qh_circuit *c);
 
+/* The state c leaves |0...0> in (2^num_qubits amplitudes, calloc'd; the caller frees it),
+ * or NULL if c has a measure or reset or memory runs out. */
+double complex *ref_state_after(const qh_circuit *c);
+
 /* The full 2^n x 2^n unitary of a measure-free circuit, column by column (row-major). */
 double complex *ref_unitary(const qh_circuit *c);
 
