@@ -3,11 +3,19 @@
  *
  * Fresh memory is expensive to touch the first time: a page fault, a page zeroed by the
  * kernel and a memory-cgroup charge per 4 KiB page, about ten writes of the state's worth
- * (measured on a 2-core VM: 1.3-1.4 s of system time for 4 GiB, the 28-qubit state; asking
- * for transparent huge pages with madvise made it 2-6 times slower there, compaction
- * included, so it is not done). So the first touch runs on all threads with the kernels'
- * static schedule, and the run engine creates its state unwritten, so that a product start
- * that writes every amplitude is the only touch rather than the second.
+ * (measured on a 2-core VM: 1.3-1.4 s of system time for 4 GiB, the 28-qubit state). So the
+ * first touch runs on all threads with the kernels' static schedule, and the run engine
+ * creates its state unwritten, so that a product start that writes every amplitude is the
+ * only touch rather than the second.
+ *
+ * Transparent huge pages (madvise MADV_HUGEPAGE) are not asked for. On the VMs this was
+ * measured on (2 cores, a virtio balloon with free page reporting), a 1 GiB state after a few
+ * seconds idle cost 1.5-1.6 s in 2 MiB pages against 0.23-0.45 s in 4 KiB ones, and
+ * 0.04-0.05 s only when run again at once: the balloon hands free blocks of 2 MiB and more
+ * back to the host, so a huge page faults there too, where 4 KiB pages come from smaller
+ * free blocks that it keeps. On a
+ * machine without such a balloon they would cut the touch about five-fold (the warm figure)
+ * when the kernel has the free 2 MiB blocks, and cost a compaction when it has not.
  *
  * A state holds double or float complex amplitudes (qh_precision); every loop here comes in
  * both types, chosen once per call. */
