@@ -27,6 +27,9 @@
 struct qh__store {
     sqlite3 *db; /* the connection */
     char *home;  /* QH_HOME */
+    char *path;  /* home/jobs.db */
+    dev_t dev;   /* the file opened (qh__store_gone) */
+    ino_t ino;
 };
 
 static const char s_schema[] =
@@ -163,12 +166,12 @@ qh_status qh__store_open(const char *home, qh__store **out)
     if (!s->home)
         QH_FAIL(QH_ENOMEM, "no memory for the job store's path");
     QH_TRY(qh__mkdirs(s->home, 0700));
-    char *path = NULL;
-    if (asprintf(&path, "%s/jobs.db", s->home) < 0)
+    if (asprintf(&s->path, "%s/jobs.db", s->home) < 0) {
+        s->path = NULL;
         QH_FAIL(QH_ENOMEM, "no memory");
+    }
     int rc = sqlite3_open_v2(
-        path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
-    free(path);
+        s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
     if (rc != SQLITE_OK)
         QH_FAIL(QH_EIO, "cannot open the job store %s/jobs.db: %s", s->home,
                 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
@@ -183,6 +186,11 @@ qh_status qh__store_open(const char *home, qh__store **out)
                      "PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=" S_WAL_KEEP ";"));
     QH_TRY(s_check_integrity(s));
     QH_TRY(s_exec(s, s_schema));
+    struct stat sb; /* (the file exists now: the statements above wrote it) */
+    if (stat(s->path, &sb) == 0) {
+        s->dev = sb.st_dev;
+        s->ino = sb.st_ino;
+    }
     for (int i = 0; s_job_columns_added[i]; i++) {
         char sql[128];
         snprintf(sql, sizeof sql, "ALTER TABLE jobs ADD COLUMN %s", s_job_columns_added[i]);
@@ -204,6 +212,7 @@ void qh__store_close(qh__store **sp)
     if (s->db)
         sqlite3_close(s->db);
     free(s->home);
+    free(s->path);
     free(s);
     *sp = NULL;
 }
@@ -211,6 +220,14 @@ void qh__store_close(qh__store **sp)
 const char *qh__store_home(const qh__store *s)
 {
     return s->home;
+}
+
+bool qh__store_gone(const qh__store *s)
+{
+    struct stat sb;
+    if (stat(s->path, &sb) != 0)
+        return errno == ENOENT || errno == ENOTDIR;
+    return (s->dev || s->ino) && (sb.st_dev != s->dev || sb.st_ino != s->ino);
 }
 
 /* ---- records -------------------------------------------------------------------------- */

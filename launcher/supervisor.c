@@ -6,7 +6,10 @@
  * mpirun's ranks and anything that daemonised. Output is read from two pipes and written
  * line by line to the job's log with a timestamp; metric lines are recorded as metrics.
  * The store is polled a few times a second for cancellation and sub-status changes (the
- * CPU time of the process tree is attributed to the phase that was current). */
+ * CPU time of the process tree is attributed to the phase that was current), and once a
+ * second for the job's directory and the store's file: a job whose directory or store was
+ * removed while it ran (rm -r of QH_HOME, say) is stopped like a canceled one, since nothing
+ * could read its output or end it any more. */
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -42,6 +45,10 @@
 #define S_LINE_MAX     8192       /* longer lines are split */
 #define S_MAX_PHASES   16         /* sub-statuses tracked for resource usage */
 #define S_RESERVE      (1u << 20) /* room kept back for the last status write of a job */
+#define S_GONE_EVERY_S 1.0        /* the job's directory and the store are checked this often */
+
+/* What of a job was removed while it ran (s_gone). */
+enum { S_PRESENT, S_DIR_GONE, S_STORE_GONE };
 
 /* One output stream of the program. */
 typedef struct {
@@ -576,6 +583,18 @@ static char *s_exit_reason(int status, const s_sup *sup)
     return out;
 }
 
+/* Whether the store's file or the job's directory has been removed (S_STORE_GONE,
+ * S_DIR_GONE) or both are there (S_PRESENT). */
+static int s_gone(const s_sup *sup, const qh__job_rec *rec)
+{
+    if (qh__store_gone(sup->store))
+        return S_STORE_GONE;
+    struct stat sb;
+    if (stat(rec->dir, &sb) != 0 && (errno == ENOENT || errno == ENOTDIR))
+        return S_DIR_GONE;
+    return S_PRESENT;
+}
+
 /* Runs the program of a job that is INITIALIZING, to its end. */
 static qh_status s_run_program(s_sup *sup, const qh__job_rec *rec)
 {
@@ -605,7 +624,8 @@ static qh_status s_run_program(s_sup *sup, const qh__job_rec *rec)
     s_stream streams[2] = {{.fd = out_p[0], .name = "stdout"}, {.fd = err_p[0], .name = "stderr"}};
     int status = 0;
     bool exited = false, canceled = false, stopping = false;
-    double term_at = 0, started = qh__now(), exited_at = 0;
+    int gone = S_PRESENT;
+    double term_at = 0, started = qh__now(), exited_at = 0, gone_check = started;
     char last_sub[64] = "";
     for (;;) {
         struct pollfd pf[2];
@@ -667,9 +687,21 @@ static qh_status s_run_program(s_sup *sup, const qh__job_rec *rec)
         } else {
             qh_clear_error();
         }
-        if (canceled && !exited && qh__now() - term_at > S_TERM_GRACE_S)
+        if (!canceled && gone == S_PRESENT && qh__now() - gone_check >= S_GONE_EVERY_S) {
+            gone_check = qh__now();
+            gone = s_gone(sup, rec);
+            if (gone != S_PRESENT) {
+                term_at = qh__now();
+                s_log_line(sup, "qhybrid",
+                           gone == S_STORE_GONE ? "the job store was removed: stopping the program"
+                                                : "the job's directory was removed: stopping "
+                                                  "the program");
+                s_kill_tree(pid, SIGTERM);
+            }
+        }
+        if ((canceled || gone != S_PRESENT) && !exited && qh__now() - term_at > S_TERM_GRACE_S)
             s_kill_tree(pid, SIGKILL);
-        if (sup->log_error && !exited && !canceled && !stopping) {
+        if (sup->log_error && !exited && !canceled && gone == S_PRESENT && !stopping) {
             /* Its output has nowhere to go: stop it now rather than let it run blind. */
             stopping = true;
             term_at = qh__now();
@@ -682,17 +714,26 @@ static qh_status s_run_program(s_sup *sup, const qh__job_rec *rec)
     s_reap_tree(pid);
     if (canceled)
         s_log_line(sup, "qhybrid", "job canceled: every process of the job has ended");
+    if (gone == S_STORE_GONE)
+        goto fail; /* nothing is left to record the end in */
     s_save_usage(sup, qh__now() - started);
-    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && !sup->log_error;
+    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && !sup->log_error && gone == S_PRESENT;
     why = ok ? NULL : s_exit_reason(status, sup);
-    if (sup->log_error) {
+    if (gone == S_DIR_GONE) {
+        free(why);
+        if (asprintf(&why,
+                     "the job's directory %s was removed while it ran: its program was stopped",
+                     rec->dir) < 0)
+            why = NULL;
+    } else if (sup->log_error) {
         char *full = NULL;
         if (asprintf(&full, "%s\n%s", sup->log_error, why ? why : "") >= 0) {
             free(why);
             why = full;
         }
     }
-    st = qh__job_conclude(sup->store, rec->id, ok, sup->log_error != NULL, why, sup->reserve);
+    st = qh__job_conclude(sup->store, rec->id, ok, sup->log_error != NULL || gone != S_PRESENT, why,
+                          sup->reserve);
 fail:
     for (int i = 0; i < 2; i++) {
         if (out_p[i] >= 0)
@@ -765,6 +806,8 @@ qh_status qh__supervise(const char *home, int64_t id, int ready_fd)
     }
     /* Wait for the device (FIFO by submit order within a device). */
     for (;;) {
+        if (qh__store_gone(store))
+            goto fail; /* removed while the job waited: nothing will run it */
         qh__job_rec_free(&rec);
         QH_TRY(qh__store_get_id(store, id, &rec));
         if (rec->state != QH_JOB_QUEUED)

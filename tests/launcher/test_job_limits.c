@@ -4,7 +4,8 @@
  * result and checkpoint writes and data store uploads report it; a damaged job store is reported at
  * open instead of read in part; a job's log keeps to its limit (dropping its oldest output, with a
  * line saying so) and its last lines are read from its end; and a job's model.tar.gz is copied out
- * through the C API. Each test has its own QH_HOME. */
+ * through the C API; a job whose directory, or whose whole QH_HOME, is removed while it runs
+ * or waits is stopped, its supervisor with it. Each test has its own QH_HOME. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -523,6 +524,67 @@ static void test_output_archive(void **state)
     assert_false(qh__exists(qh_test_path("busy.tar.gz")));
 }
 
+/* ---- removed while running -------------------------------------------------------------- */
+
+/* Waits up to timeout_s for process pid (if pgid: every process of group pid) to be gone. */
+static bool s_gone_within(pid_t pid, bool pgid, double timeout_s)
+{
+    for (int i = 0; i < timeout_s * 20; i++) {
+        if (pgid ? kill(-pid, 0) != 0 && errno == ESRCH : qh__proc_start_time(pid) == 0)
+            return true;
+        usleep(50000);
+    }
+    return false;
+}
+
+/* The supervisor and program group of a running job. */
+static void s_job_pids(const char *job, pid_t *sup, pid_t *pgid)
+{
+    s_wait_state(job, QH_JOB_RUNNING, 60);
+    qh__job_rec *r = s_rec(job);
+    *sup = (pid_t)r->sup_pid;
+    *pgid = (pid_t)r->pgid;
+    qh__job_rec_free(&r);
+    assert_true(*sup > 0 && *pgid > 0);
+}
+
+static void test_removed_while_running(void **state)
+{
+    (void)state;
+    /* Its directory removed: the job ends ERROR saying so, its processes stopped. */
+    pid_t sup = 0, pgid = 0;
+    assert_int_equal(
+        qh_test_sh(NULL, "%s submit --name lost /bin/sh -- -c 'sleep 600 & wait'", CLI), 0);
+    s_job_pids("lost", &sup, &pgid);
+    assert_int_equal(qh__remove_tree(qh_test_path("jobs/lost")), QH_OK);
+    s_wait_state("lost", QH_JOB_ERROR, 30);
+    qh__job_rec *r = s_rec("lost");
+    assert_non_null(r->error);
+    assert_non_null(strstr(r->error, "directory"));
+    assert_non_null(strstr(r->error, "was removed while it ran"));
+    qh__job_rec_free(&r);
+    assert_true(s_gone_within(pgid, true, 15));
+    assert_true(s_gone_within(sup, false, 15));
+
+    /* The whole QH_HOME removed, with one job running and one queued behind it on the same
+     * device: both supervisors end, the program with them, and nothing is made again. */
+    pid_t sup2 = 0;
+    assert_int_equal(qh_test_sh(NULL, "%s submit --name first --device d1 /bin/sleep 600", CLI), 0);
+    s_job_pids("first", &sup, &pgid);
+    assert_int_equal(qh_test_sh(NULL, "%s submit --name second --device d1 /bin/sleep 600", CLI),
+                     0);
+    r = s_rec("second");
+    assert_int_equal(r->state, QH_JOB_QUEUED);
+    sup2 = (pid_t)r->sup_pid;
+    qh__job_rec_free(&r);
+    assert_true(sup2 > 0);
+    assert_int_equal(qh__remove_tree(qh_test_home), QH_OK);
+    assert_true(s_gone_within(pgid, true, 15));
+    assert_true(s_gone_within(sup, false, 15));
+    assert_true(s_gone_within(sup2, false, 15));
+    assert_false(qh__exists(qh_test_home));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -536,6 +598,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_log_follow_rotation, qh_test_home_setup,
                                         qh_test_home_teardown),
         cmocka_unit_test_setup_teardown(test_output_archive, qh_test_home_setup,
+                                        qh_test_home_teardown),
+        cmocka_unit_test_setup_teardown(test_removed_while_running, qh_test_home_setup,
                                         qh_test_home_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
