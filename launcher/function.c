@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,6 +253,19 @@ qh_status qh_function_run(const qh_function *f, qh_value **args, const qh_run_op
     }
     QH_TRY(qh_value_to_json(prog, false, &rec.program));
     QH_TRY(qh__slurm_options(o->scheduler, o->slurm, &rec.instances, &rec.slurm));
+    if (rec.slurm && (rec.cpus > 0 || rec.mem)) {
+        /* Run by Slurm: the run's budget is what it asks for, where the Slurm options do not
+         * say otherwise (cores as CPUs per task, rounded up; memory per node). */
+        qh_job_slurm so = o->slurm ? *o->slurm : (qh_job_slurm){0};
+        if (!so.cpus_per_task && rec.cpus > 0)
+            so.cpus_per_task = rec.cpus < 4097 ? (unsigned)ceil(rec.cpus) : 4097u;
+        if (!so.mem)
+            so.mem = rec.mem;
+        free(rec.slurm);
+        rec.slurm = NULL;
+        rec.instances = 1;
+        QH_TRY(qh__slurm_options(o->scheduler, &so, &rec.instances, &rec.slurm));
+    }
     QH_TRY(qh__store_open(f->home, &s));
     QH_TRY(qh__job_create(s, &rec));
     QH_TRY(qh__job_handle(qh__store_home(s), rec.id, rec.name, out));

@@ -25,6 +25,8 @@
 #define S_CMD_TIMEOUT_S 60        /* a Slurm command that takes longer is stopped */
 #define S_OUT_MAX       (1 << 20) /* bytes of a command's output kept */
 #define S_OPT_MAX       64        /* characters of a string option */
+#define S_MIB           ((uint64_t)1 << 20)
+#define S_MEM_MAX       ((uint64_t)1 << 50) /* bytes of memory per node asked for, at most */
 
 /* ---- running a command ---------------------------------------------------------------- */
 
@@ -195,7 +197,7 @@ qh_status qh__slurm_options(const char *scheduler, const qh_job_slurm *o, int *i
     if (!o)
         o = &none;
     bool any = o->nodes || o->ntasks_per_node || o->cpus_per_task || o->partition || o->time ||
-               o->account || o->qos;
+               o->account || o->qos || o->mem;
     if (strcmp(scheduler, "local") == 0) {
         if (any)
             QH_FAIL(QH_EINVAL, "Slurm options (nodes, partition, time, ...) need the scheduler "
@@ -207,6 +209,11 @@ qh_status qh__slurm_options(const char *scheduler, const qh_job_slurm *o, int *i
     if (o->nodes > 100000 || o->ntasks_per_node > 4096 || o->cpus_per_task > 4096)
         QH_FAIL(QH_EINVAL, "Slurm options: at most 100000 nodes, 4096 tasks per node and 4096 "
                            "CPUs per task");
+    if (o->mem && (o->mem < S_MIB || o->mem > S_MEM_MAX))
+        QH_FAIL(QH_EINVAL,
+                "Slurm option mem: %" PRIu64 " bytes per node; it must lie between "
+                "1 MiB and 1 PiB",
+                o->mem);
     if (o->partition)
         QH_TRY(s_check_word("partition", o->partition, NULL));
     if (o->account)
@@ -238,6 +245,11 @@ qh_status qh__slurm_options(const char *scheduler, const qh_job_slurm *o, int *i
         QH_TRY(s_set(m, "account", qh_value_string(o->account)));
     if (o->qos)
         QH_TRY(s_set(m, "qos", qh_value_string(o->qos)));
+    if (o->mem) { /* sbatch's unit is the MiB */
+        char mib[32];
+        snprintf(mib, sizeof mib, "%" PRIu64 "M", (o->mem + S_MIB - 1) / S_MIB);
+        QH_TRY(s_set(m, "mem", qh_value_string(mib)));
+    }
     QH_TRY(qh_value_to_json(m, false, json));
 fail:
     qh_value_destroy(&m);
@@ -314,8 +326,9 @@ qh_status qh__slurm_submit(qh__store *s, const qh__job_rec *rec)
         asprintf(&argv[k++], "--output=%s/slurm-%%j.out", rec->dir) < 0 ||
         asprintf(&argv[k++], "--chdir=%s", rec->dir) < 0)
         QH_FAIL(QH_ENOMEM, "no memory");
-    static const char *const keys[] = {"ntasks",    "nodes", "ntasks-per-node", "cpus-per-task",
-                                       "partition", "time",  "account",         "qos"};
+    static const char *const keys[] = {"ntasks",        "nodes",     "ntasks-per-node",
+                                       "cpus-per-task", "partition", "time",
+                                       "account",       "qos",       "mem"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const qh_value *v = qh_value_get(opts, keys[i]);
         if (!v)

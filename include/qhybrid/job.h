@@ -162,6 +162,7 @@ typedef struct qh_job_slurm {
     const char *time;         /* --time: "minutes", "hh:mm:ss", "days-hh" ... */
     const char *account;      /* --account */
     const char *qos;          /* --qos */
+    uint64_t mem;             /* --mem: bytes of memory per node (rounded up to MiB) */
 } qh_job_slurm;
 
 /* A job's definition and options (the fields QH_HYBRID_JOB's options set). */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/sysinfo.h"
 #include "launcher/cli/slurm_opts.h"
 
 static int s_count(const char *cmd, const char *name, const char *arg, unsigned *out)
@@ -41,6 +42,13 @@ int qh__cli_slurm_opt(const char *cmd, int c, const char *arg, const char **sche
         return 1;
     case 7:
         o->qos = arg;
+        return 1;
+    case 8:
+        if (qh__parse_bytes(arg, &o->mem) != 0 || o->mem == 0) {
+            fprintf(stderr, "qhybrid %s: --mem wants a size such as 512M or 8G, got '%s'\n", cmd,
+                    arg);
+            return -1;
+        }
         return 1;
     default:
         return 0;

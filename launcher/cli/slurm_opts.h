@@ -1,5 +1,5 @@
 /* The Slurm options shared by `qhybrid submit` and `qhybrid run`: --scheduler, --nodes,
- * --ntasks-per-node, --cpus-per-task, --partition, --time, --account, --qos. */
+ * --ntasks-per-node, --cpus-per-task, --partition, --time, --account, --qos, --mem. */
 #ifndef QH_CLI_SLURM_OPTS_H
 #define QH_CLI_SLURM_OPTS_H
 
@@ -16,8 +16,9 @@
         {"partition", required_argument, NULL, QH__CLI_SLURM_OPT_BASE + 4},                        \
         {"time", required_argument, NULL, QH__CLI_SLURM_OPT_BASE + 5},                             \
         {"account", required_argument, NULL, QH__CLI_SLURM_OPT_BASE + 6},                          \
+        {"qos", required_argument, NULL, QH__CLI_SLURM_OPT_BASE + 7},                              \
     {                                                                                              \
-        "qos", required_argument, NULL, QH__CLI_SLURM_OPT_BASE + 7                                 \
+        "mem", required_argument, NULL, QH__CLI_SLURM_OPT_BASE + 8                                 \
     }
 
 /* The usage lines of these options. */
@@ -25,7 +26,8 @@
     "  --scheduler local|slurm   where it runs (default: $QH_SCHEDULER, else \"scheduler\"\n"      \
     "                         in $QH_HOME/config, else local)\n"                                   \
     "  --nodes N, --ntasks-per-node K, --cpus-per-task C, --partition P, --time T,\n"              \
-    "  --account A, --qos Q   sbatch's options for a Slurm job (see docs/slurm.md)\n"
+    "  --account A, --qos Q, --mem SIZE (per node, e.g. 8G)\n"                                     \
+    "                         sbatch's options for a Slurm job (see docs/slurm.md)\n"
 
 /* Handles getopt code c with argument arg; returns 1 when it was one of these options, 0
  * when it was not, -1 (after a message naming cmd) when its argument is bad. */

@@ -107,7 +107,7 @@ static void test_done(void **state)
     char *out = NULL;
     int rc = qh_test_sh(&out,
                         "cd %s && %s submit --scheduler slurm --name s-done --wait --time 5 "
-                        "--cpus-per-task 1 %s args",
+                        "--cpus-per-task 1 --mem 64M %s args",
                         qh_test_home, CLI, PROG);
     if (rc != 0)
         fail_msg("submit --wait: %s", out);
@@ -117,6 +117,13 @@ static void test_done(void **state)
     assert_non_null(r->slurm_id);
     assert_non_null(r->result);
     assert_non_null(strstr(r->slurm, "\"time\":\"5\""));
+    assert_non_null(strstr(r->slurm, "\"mem\":\"64M\""));
+    /* Slurm has the memory asked for (squeue: the minimum memory per node). */
+    char *mem = NULL;
+    qh_test_sh(&mem, "squeue --noheader --states=all --jobs=%s --format=%%m", r->slurm_id);
+    assert_non_null(mem);
+    assert_string_equal(mem, "64M\n");
+    free(mem);
     /* The supervisor records DONE before its batch script exits: Slurm may still say
      * RUNNING (the supervisor finishing) or COMPLETING for a moment. */
     char *st = NULL;
@@ -309,6 +316,23 @@ static void test_bad_options(void **state)
         qh_test_sh(&out, "%s submit --scheduler slurm --time '1 h' -- /bin/true", CLI), 0);
     assert_non_null(strstr(out, "time"));
     free(out);
+    /* Memory: only for Slurm, as a size, between 1 MiB and 1 PiB; a pool sizes its own. */
+    assert_int_not_equal(qh_test_sh(&out, "%s submit --scheduler local --mem 1G -- /bin/true", CLI),
+                         0);
+    assert_non_null(strstr(out, "need the scheduler"));
+    free(out);
+    assert_int_equal(qh_test_sh(&out, "%s submit --scheduler slurm --mem 12Q -- /bin/true", CLI),
+                     2);
+    assert_non_null(strstr(out, "--mem wants a size"));
+    free(out);
+    assert_int_not_equal(
+        qh_test_sh(&out, "%s submit --scheduler slurm --mem 512 -- /bin/true", CLI), 0);
+    assert_non_null(strstr(out, "between 1 MiB and 1 PiB"));
+    free(out);
+    assert_int_equal(qh_test_sh(&out, "%s pool start --scheduler slurm --workers 1 --mem 1G", CLI),
+                     2);
+    assert_non_null(strstr(out, "--mem-per-worker"));
+    free(out);
     /* A partition Slurm does not have: sbatch's refusal is the message, the job is ERROR. */
     assert_int_not_equal(qh_test_sh(&out,
                                     "%s submit --scheduler slurm --name s-nopart "
@@ -390,7 +414,7 @@ static void test_run_and_call(void **state)
     free(out);
     int rc = qh_test_sh(&out,
                         "%s run fn1 --scheduler slurm --time 2 --name s-run --arg mode='\"args\"' "
-                        "--arg x=5 --wait",
+                        "--arg x=5 --cpus 1 --mem 96M --wait",
                         CLI);
     if (rc != 0)
         fail_msg("run: %s", out);
@@ -398,6 +422,9 @@ static void test_run_and_call(void **state)
     qh__job_rec *r = s_rec("s-run");
     assert_non_null(r->slurm_id);
     assert_non_null(strstr(r->result, "\"x\":5"));
+    /* The run's budget is what it asked Slurm for. */
+    assert_non_null(strstr(r->slurm, "\"mem\":\"96M\""));
+    assert_non_null(strstr(r->slurm, "\"cpus-per-task\":1"));
     qh__job_rec_free(&r);
     /* The default scheduler from QH_SCHEDULER, for qh_job_call. */
     rc = qh_test_sh(&out, "cd %s && QH_SCHEDULER=slurm %s call-result", qh_test_home, PROG);
