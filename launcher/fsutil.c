@@ -95,6 +95,14 @@ bool qh__exists(const char *path)
     return lstat(path, &sb) == 0;
 }
 
+bool qh__fd_unlinked(int fd)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) != 0)
+        return errno == ESTALE;
+    return sb.st_nlink == 0;
+}
+
 bool qh__is_dir(const char *path)
 {
     struct stat sb;

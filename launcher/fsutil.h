@@ -29,6 +29,11 @@ qh_status qh__remove_tree(const char *path);
 
 /* Whether path exists (any kind) / is a directory. */
 bool qh__exists(const char *path);
+
+/* Whether the file or directory open as fd has been removed from its file system (no link
+ * left, or, over NFS, a handle the server no longer knows). Any other failure to tell is
+ * not removal. */
+bool qh__fd_unlinked(int fd);
 bool qh__is_dir(const char *path);
 
 /* errno's text, with the causes a user can act on spelled plainly: ENOSPC is "no space

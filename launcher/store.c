@@ -3,6 +3,7 @@
  * BEGIN IMMEDIATE with a busy timeout, so a state check and its update are one atomic step
  * even with several supervisors and job processes writing at once. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -28,8 +29,7 @@ struct qh__store {
     sqlite3 *db; /* the connection */
     char *home;  /* QH_HOME */
     char *path;  /* home/jobs.db */
-    dev_t dev;   /* the file opened (qh__store_gone) */
-    ino_t ino;
+    int fd;      /* that file as opened, for qh__store_gone; -1 if it could not be */
 };
 
 static const char s_schema[] =
@@ -162,6 +162,7 @@ qh_status qh__store_open(const char *home, qh__store **out)
     qh__store *s = calloc(1, sizeof *s);
     if (!s)
         return QH_ERROR(QH_ENOMEM, "no memory for the job store");
+    s->fd = -1;
     s->home = home ? strdup(home) : qh__store_default_home();
     if (!s->home)
         QH_FAIL(QH_ENOMEM, "no memory for the job store's path");
@@ -186,11 +187,7 @@ qh_status qh__store_open(const char *home, qh__store **out)
                      "PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=" S_WAL_KEEP ";"));
     QH_TRY(s_check_integrity(s));
     QH_TRY(s_exec(s, s_schema));
-    struct stat sb; /* (the file exists now: the statements above wrote it) */
-    if (stat(s->path, &sb) == 0) {
-        s->dev = sb.st_dev;
-        s->ino = sb.st_ino;
-    }
+    s->fd = open(s->path, O_RDONLY | O_CLOEXEC); /* (written by now: the file SQLite has) */
     for (int i = 0; s_job_columns_added[i]; i++) {
         char sql[128];
         snprintf(sql, sizeof sql, "ALTER TABLE jobs ADD COLUMN %s", s_job_columns_added[i]);
@@ -211,6 +208,8 @@ void qh__store_close(qh__store **sp)
     qh__store *s = *sp;
     if (s->db)
         sqlite3_close(s->db);
+    if (s->fd >= 0)
+        close(s->fd);
     free(s->home);
     free(s->path);
     free(s);
@@ -224,10 +223,7 @@ const char *qh__store_home(const qh__store *s)
 
 bool qh__store_gone(const qh__store *s)
 {
-    struct stat sb;
-    if (stat(s->path, &sb) != 0)
-        return errno == ENOENT || errno == ENOTDIR;
-    return (s->dev || s->ino) && (sb.st_dev != s->dev || sb.st_ino != s->ino);
+    return s->fd >= 0 && qh__fd_unlinked(s->fd);
 }
 
 /* ---- records -------------------------------------------------------------------------- */

@@ -83,6 +83,8 @@ typedef struct {
     unsigned num_phases;
     int current_phase;              /* index into phases; -1 before RUNNING */
     double phase_wall0, phase_cpu0; /* when the current phase began */
+    int dir_fd;                     /* the job's directory, open (s_gone); -1 if not */
+    int gone;                       /* S_PRESENT, or what was removed while the job ran */
 } s_sup;
 
 static void s_iso_time(char *buf, size_t size)
@@ -583,14 +585,15 @@ static char *s_exit_reason(int status, const s_sup *sup)
     return out;
 }
 
-/* Whether the store's file or the job's directory has been removed (S_STORE_GONE,
- * S_DIR_GONE) or both are there (S_PRESENT). */
-static int s_gone(const s_sup *sup, const qh__job_rec *rec)
+/* Whether the store's file or the job's directory, as opened, has been removed (S_STORE_GONE,
+ * S_DIR_GONE) or both are there (S_PRESENT). Files, not paths: a home moved or reached
+ * through a changed symbolic link is still there, and a directory removed and made again
+ * (by a new job of the same name) is gone. */
+static int s_gone(const s_sup *sup)
 {
     if (qh__store_gone(sup->store))
         return S_STORE_GONE;
-    struct stat sb;
-    if (stat(rec->dir, &sb) != 0 && (errno == ENOENT || errno == ENOTDIR))
+    if (sup->dir_fd >= 0 && qh__fd_unlinked(sup->dir_fd))
         return S_DIR_GONE;
     return S_PRESENT;
 }
@@ -622,10 +625,12 @@ static qh_status s_run_program(s_sup *sup, const qh__job_rec *rec)
     s_phase_switch(sup, "RUNNING");
 
     s_stream streams[2] = {{.fd = out_p[0], .name = "stdout"}, {.fd = err_p[0], .name = "stderr"}};
+    out_p[0] = err_p[0] = -1; /* streams[] closes them */
     int status = 0;
     bool exited = false, canceled = false, stopping = false;
     int gone = S_PRESENT;
     double term_at = 0, started = qh__now(), exited_at = 0, gone_check = started;
+    sup->gone = S_PRESENT;
     char last_sub[64] = "";
     for (;;) {
         struct pollfd pf[2];
@@ -689,7 +694,7 @@ static qh_status s_run_program(s_sup *sup, const qh__job_rec *rec)
         }
         if (!canceled && gone == S_PRESENT && qh__now() - gone_check >= S_GONE_EVERY_S) {
             gone_check = qh__now();
-            gone = s_gone(sup, rec);
+            gone = sup->gone = s_gone(sup);
             if (gone != S_PRESENT) {
                 term_at = qh__now();
                 s_log_line(sup, "qhybrid",
@@ -732,8 +737,9 @@ static qh_status s_run_program(s_sup *sup, const qh__job_rec *rec)
             why = full;
         }
     }
+    /* (a removed directory's reserve is not ours to remove: its path may be a new job's) */
     st = qh__job_conclude(sup->store, rec->id, ok, sup->log_error != NULL || gone != S_PRESENT, why,
-                          sup->reserve);
+                          gone == S_PRESENT ? sup->reserve : NULL);
 fail:
     for (int i = 0; i < 2; i++) {
         if (out_p[i] >= 0)
@@ -787,7 +793,7 @@ qh_status qh__supervise(const char *home, int64_t id, int ready_fd)
 {
     qh__store *store = NULL;
     qh__job_rec *rec = NULL;
-    s_sup sup = {.id = id, .current_phase = -1};
+    s_sup sup = {.id = id, .current_phase = -1, .dir_fd = -1};
     char *logpath = NULL;
     qh_job_state now;
     QH_CALL(qh__store_open(home, &store));
@@ -834,6 +840,7 @@ qh_status qh__supervise(const char *home, int64_t id, int ready_fd)
         s_end_error(&sup, "could not prepare the job");
         goto fail;
     }
+    sup.dir_fd = open(rec->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     sup.log = fopen(logpath, "a");
     if (sup.log) {
         fseeko(sup.log, 0, SEEK_END);
@@ -859,7 +866,10 @@ fail:
         close(ready_fd);
     if (sup.log)
         fclose(sup.log);
-    qh__reserve_release(sup.reserve);
+    if (sup.dir_fd >= 0)
+        close(sup.dir_fd);
+    if (sup.gone == S_PRESENT)
+        qh__reserve_release(sup.reserve);
     free(sup.reserve);
     free(sup.log_error);
     for (unsigned i = 0; i < S_TAIL_LINES; i++)

@@ -99,7 +99,7 @@ static qh__job_rec *s_rec(const char *job)
 {
     qh__store *s = NULL;
     qh__job_rec *r = NULL;
-    assert_int_equal(qh__store_open(qh_test_home, &s), QH_OK);
+    assert_int_equal(qh__store_open(getenv("QH_HOME"), &s), QH_OK); /* (the test's home) */
     assert_int_equal(qh__store_get(s, job, &r), QH_OK);
     qh__store_close(&s);
     return r;
@@ -551,14 +551,35 @@ static void s_job_pids(const char *job, pid_t *sup, pid_t *pgid)
 static void test_removed_while_running(void **state)
 {
     (void)state;
-    /* Its directory removed: the job ends ERROR saying so, its processes stopped. */
+    /* Not removed: a QH_HOME reached through a symbolic link that is removed and made again
+     * a few seconds later; the job runs on, and ends when canceled. */
     pid_t sup = 0, pgid = 0;
+    const char *link = qh_test_path("link"), *real = qh_test_path("real");
+    assert_int_equal(mkdir(real, 0700), 0);
+    assert_int_equal(symlink(real, link), 0);
+    assert_int_equal(qh_test_sh(NULL, "QH_HOME=%s %s submit --name kept /bin/sleep 600", link, CLI),
+                     0);
+    assert_int_equal(setenv("QH_HOME", real, 1), 0);
+    s_job_pids("kept", &sup, &pgid);
+    assert_int_equal(unlink(link), 0);
+    usleep(2500 * 1000); /* two of the supervisor's checks */
+    assert_int_equal(symlink(real, link), 0);
+    qh__job_rec *r = s_rec("kept");
+    assert_int_equal(r->state, QH_JOB_RUNNING);
+    qh__job_rec_free(&r);
+    assert_int_equal(kill(-pgid, 0), 0);
+    assert_int_equal(qh_test_sh(NULL, "%s cancel kept", CLI), 0);
+    s_wait_state("kept", QH_JOB_CANCELED, 30);
+    assert_true(s_gone_within(sup, false, 15));
+    assert_int_equal(setenv("QH_HOME", qh_test_home, 1), 0);
+
+    /* Its directory removed: the job ends ERROR saying so, its processes stopped. */
     assert_int_equal(
         qh_test_sh(NULL, "%s submit --name lost /bin/sh -- -c 'sleep 600 & wait'", CLI), 0);
     s_job_pids("lost", &sup, &pgid);
     assert_int_equal(qh__remove_tree(qh_test_path("jobs/lost")), QH_OK);
     s_wait_state("lost", QH_JOB_ERROR, 30);
-    qh__job_rec *r = s_rec("lost");
+    r = s_rec("lost");
     assert_non_null(r->error);
     assert_non_null(strstr(r->error, "directory"));
     assert_non_null(strstr(r->error, "was removed while it ran"));
