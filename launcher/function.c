@@ -255,11 +255,12 @@ qh_status qh_function_run(const qh_function *f, qh_value **args, const qh_run_op
     QH_TRY(qh__slurm_options(o->scheduler, o->slurm, &rec.instances, &rec.slurm));
     if (rec.slurm && (rec.cpus > 0 || rec.mem)) {
         /* Run by Slurm: the run's budget is what it asks for, where the Slurm options do not
-         * say otherwise (cores as CPUs per task, rounded up; memory per node). */
+         * say otherwise: its cores as CPUs per task, rounded up, and, for a run of one task,
+         * its memory as the node's (for more, each rank's share is the user's to say). */
         qh_job_slurm so = o->slurm ? *o->slurm : (qh_job_slurm){0};
         if (!so.cpus_per_task && rec.cpus > 0)
             so.cpus_per_task = rec.cpus < 4097 ? (unsigned)ceil(rec.cpus) : 4097u;
-        if (!so.mem)
+        if (!so.mem && rec.instances <= 1)
             so.mem = rec.mem;
         free(rec.slurm);
         rec.slurm = NULL;

@@ -212,7 +212,7 @@ qh_status qh__slurm_options(const char *scheduler, const qh_job_slurm *o, int *i
     if (o->mem && (o->mem < S_MIB || o->mem > S_MEM_MAX))
         QH_FAIL(QH_EINVAL,
                 "Slurm option mem: %" PRIu64 " bytes per node; it must lie between "
-                "1 MiB and 1 PiB",
+                "1 MiB and 1 PiB (a number without a unit is bytes: write 512M, 8G)",
                 o->mem);
     if (o->partition)
         QH_TRY(s_check_word("partition", o->partition, NULL));

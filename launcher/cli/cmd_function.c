@@ -181,10 +181,10 @@ static void s_usage_run(FILE *f)
           "JSON when it is JSON (numbers, lists, maps, \"strings\"), else as text;\n"
           "VALUE @FILE is the content of FILE (e.g. an OpenQASM circuit). --arg-file gives\n"
           "a JSON map of arguments (--arg entries override it). --cpus / --mem set the\n"
-          "run's budget; --log-limit the bytes of output its log keeps (default 64M or\n"
-          "log_limit in $QH_HOME/config). Prints {\"id\", \"name\", \"status\"}; with --wait, "
-          "returns when the\n"
-          "run has ended (exit 0 only if DONE).\n"
+          "run's budget (what it asks Slurm for, when Slurm runs it); --log-limit the\n"
+          "bytes of output its log keeps (default 64M or log_limit in $QH_HOME/config).\n"
+          "Prints {\"id\", \"name\", \"status\"}; with --wait, returns when the run has\n"
+          "ended (exit 0 only if DONE).\n"
           "\n" QH__CLI_SLURM_USAGE,
           f);
 }

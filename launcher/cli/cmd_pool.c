@@ -112,7 +112,7 @@ static int s_start(int argc, char **argv, const char *home)
         }
     }
     if (!scheduler || strcmp(scheduler, "slurm") != 0 || slurm.nodes || slurm.ntasks_per_node ||
-        slurm.cpus_per_task || slurm.mem) {
+        slurm.cpus_per_task) {
         fprintf(stderr, "qhybrid pool start: a pool is started with --scheduler slurm "
                         "(--workers, --cpus-per-worker, --mem-per-worker size it; a local "
                         "pool is `qhybrid broker` and `qhybrid worker`)\n");

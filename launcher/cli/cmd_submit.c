@@ -39,7 +39,7 @@ static void s_usage(FILE *f)
           "  --log-limit SIZE       bytes of output its log keeps, e.g. 1M (default 64M or\n"
           "                         log_limit in $QH_HOME/config; older output is dropped)\n"
           "  --wait                 return when the job has ended (exit 0 only if "
-          "DONE)\n" QH__CLI_SLURM_USAGE "  --help\n"
+          "DONE)\n" QH__CLI_SLURM_USAGE QH__CLI_SLURM_MEM_USAGE "  --help\n"
           "\n"
           "The job runs in the current directory. Prints {\"id\", \"name\", \"status\"}.\n",
           f);
@@ -96,6 +96,7 @@ int qh__cmd_submit(int argc, char **argv)
                                          {"log-limit", required_argument, NULL, 'L'},
                                          {"help", no_argument, NULL, 'h'},
                                          QH__CLI_SLURM_OPTIONS,
+                                         QH__CLI_SLURM_MEM_OPTION,
                                          {NULL, 0, NULL, 0}};
     const char *name = NULL, *device = "sv", *copy_from = NULL, *scheduler = NULL;
     qh_job_slurm slurm = {0};

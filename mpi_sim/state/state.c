@@ -13,9 +13,9 @@
  * seconds idle cost 1.5-1.6 s in 2 MiB pages against 0.23-0.45 s in 4 KiB ones, and
  * 0.04-0.05 s only when run again at once: the balloon hands free blocks of 2 MiB and more
  * back to the host, so a huge page faults there too, where 4 KiB pages come from smaller
- * free blocks that it keeps. On a
- * machine without such a balloon they would cut the touch about five-fold (the warm figure)
- * when the kernel has the free 2 MiB blocks, and cost a compaction when it has not.
+ * free blocks that it keeps. On a machine without such a balloon they would cut the touch
+ * about five-fold (the warm figure) when the kernel has the free 2 MiB blocks, and cost a
+ * compaction when it has not.
  *
  * A state holds double or float complex amplitudes (qh_precision); every loop here comes in
  * both types, chosen once per call. */

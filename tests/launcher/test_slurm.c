@@ -305,34 +305,28 @@ static void test_bad_options(void **state)
 {
     (void)state;
     char *out = NULL;
-    assert_int_not_equal(qh_test_sh(&out, "%s submit --scheduler pbs -- /bin/true", CLI), 0);
-    assert_non_null(strstr(out, "unknown scheduler 'pbs'"));
-    free(out);
-    assert_int_not_equal(
-        qh_test_sh(&out, "%s submit --scheduler local --partition x -- /bin/true", CLI), 0);
-    assert_non_null(strstr(out, "need the scheduler"));
-    free(out);
-    assert_int_not_equal(
-        qh_test_sh(&out, "%s submit --scheduler slurm --time '1 h' -- /bin/true", CLI), 0);
-    assert_non_null(strstr(out, "time"));
-    free(out);
-    /* Memory: only for Slurm, as a size, between 1 MiB and 1 PiB; a pool sizes its own. */
-    assert_int_not_equal(qh_test_sh(&out, "%s submit --scheduler local --mem 1G -- /bin/true", CLI),
-                         0);
-    assert_non_null(strstr(out, "need the scheduler"));
-    free(out);
-    assert_int_equal(qh_test_sh(&out, "%s submit --scheduler slurm --mem 12Q -- /bin/true", CLI),
-                     2);
-    assert_non_null(strstr(out, "--mem wants a size"));
-    free(out);
-    assert_int_not_equal(
-        qh_test_sh(&out, "%s submit --scheduler slurm --mem 512 -- /bin/true", CLI), 0);
-    assert_non_null(strstr(out, "between 1 MiB and 1 PiB"));
-    free(out);
-    assert_int_equal(qh_test_sh(&out, "%s pool start --scheduler slurm --workers 1 --mem 1G", CLI),
-                     2);
-    assert_non_null(strstr(out, "--mem-per-worker"));
-    free(out);
+    /* Refused with a message: the command's arguments, its exit status (0: any but 0) and
+     * what the message says. Memory goes only to Slurm, as a size of 1 MiB to 1 PiB. */
+    static const struct {
+        const char *args;
+        int rc;
+        const char *says;
+    } bad[] = {
+        {"submit --scheduler pbs -- /bin/true", 0, "unknown scheduler 'pbs'"},
+        {"submit --scheduler local --partition x -- /bin/true", 0, "need the scheduler"},
+        {"submit --scheduler slurm --time '1 h' -- /bin/true", 0, "time"},
+        {"submit --scheduler local --mem 1G -- /bin/true", 0, "need the scheduler"},
+        {"submit --scheduler slurm --mem 12Q -- /bin/true", 2, "--mem wants a size"},
+        {"submit --scheduler slurm --mem 512 -- /bin/true", 0, "between 1 MiB and 1 PiB"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = qh_test_sh(&out, "%s %s", CLI, bad[i].args);
+        if (bad[i].rc ? rc != bad[i].rc : rc == 0)
+            fail_msg("qhybrid %s: exit %d\n%s", bad[i].args, rc, out);
+        if (!strstr(out, bad[i].says))
+            fail_msg("qhybrid %s: no '%s' in\n%s", bad[i].args, bad[i].says, out);
+        free(out);
+    }
     /* A partition Slurm does not have: sbatch's refusal is the message, the job is ERROR. */
     assert_int_not_equal(qh_test_sh(&out,
                                     "%s submit --scheduler slurm --name s-nopart "
@@ -414,7 +408,7 @@ static void test_run_and_call(void **state)
     free(out);
     int rc = qh_test_sh(&out,
                         "%s run fn1 --scheduler slurm --time 2 --name s-run --arg mode='\"args\"' "
-                        "--arg x=5 --cpus 1 --mem 96M --wait",
+                        "--arg x=5 --cpus 1.5 --mem 96M --wait",
                         CLI);
     if (rc != 0)
         fail_msg("run: %s", out);
@@ -422,9 +416,9 @@ static void test_run_and_call(void **state)
     qh__job_rec *r = s_rec("s-run");
     assert_non_null(r->slurm_id);
     assert_non_null(strstr(r->result, "\"x\":5"));
-    /* The run's budget is what it asked Slurm for. */
+    /* The run's budget is what it asked Slurm for (its cores rounded up). */
     assert_non_null(strstr(r->slurm, "\"mem\":\"96M\""));
-    assert_non_null(strstr(r->slurm, "\"cpus-per-task\":1"));
+    assert_non_null(strstr(r->slurm, "\"cpus-per-task\":2"));
     qh__job_rec_free(&r);
     /* The default scheduler from QH_SCHEDULER, for qh_job_call. */
     rc = qh_test_sh(&out, "cd %s && QH_SCHEDULER=slurm %s call-result", qh_test_home, PROG);
