@@ -28,8 +28,7 @@
 struct qh__store {
     sqlite3 *db; /* the connection */
     char *home;  /* QH_HOME */
-    char *path;  /* home/jobs.db */
-    int fd;      /* that file as opened, for qh__store_gone; -1 if it could not be */
+    int home_fd; /* the home directory as opened, for qh__store_gone; -1 if it could not be */
 };
 
 static const char s_schema[] =
@@ -162,17 +161,20 @@ qh_status qh__store_open(const char *home, qh__store **out)
     qh__store *s = calloc(1, sizeof *s);
     if (!s)
         return QH_ERROR(QH_ENOMEM, "no memory for the job store");
-    s->fd = -1;
+    s->home_fd = -1;
     s->home = home ? strdup(home) : qh__store_default_home();
     if (!s->home)
         QH_FAIL(QH_ENOMEM, "no memory for the job store's path");
     QH_TRY(qh__mkdirs(s->home, 0700));
-    if (asprintf(&s->path, "%s/jobs.db", s->home) < 0) {
-        s->path = NULL;
+    /* The directory, not the database file: closing a descriptor of the file would drop
+     * SQLite's POSIX locks on it. */
+    s->home_fd = open(s->home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char *path = NULL;
+    if (asprintf(&path, "%s/jobs.db", s->home) < 0)
         QH_FAIL(QH_ENOMEM, "no memory");
-    }
     int rc = sqlite3_open_v2(
-        s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+        path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+    free(path);
     if (rc != SQLITE_OK)
         QH_FAIL(QH_EIO, "cannot open the job store %s/jobs.db: %s", s->home,
                 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
@@ -187,7 +189,6 @@ qh_status qh__store_open(const char *home, qh__store **out)
                      "PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=" S_WAL_KEEP ";"));
     QH_TRY(s_check_integrity(s));
     QH_TRY(s_exec(s, s_schema));
-    s->fd = open(s->path, O_RDONLY | O_CLOEXEC); /* (written by now: the file SQLite has) */
     for (int i = 0; s_job_columns_added[i]; i++) {
         char sql[128];
         snprintf(sql, sizeof sql, "ALTER TABLE jobs ADD COLUMN %s", s_job_columns_added[i]);
@@ -208,10 +209,9 @@ void qh__store_close(qh__store **sp)
     qh__store *s = *sp;
     if (s->db)
         sqlite3_close(s->db);
-    if (s->fd >= 0)
-        close(s->fd);
+    if (s->home_fd >= 0)
+        close(s->home_fd);
     free(s->home);
-    free(s->path);
     free(s);
     *sp = NULL;
 }
@@ -223,7 +223,7 @@ const char *qh__store_home(const qh__store *s)
 
 bool qh__store_gone(const qh__store *s)
 {
-    return s->fd >= 0 && qh__fd_unlinked(s->fd);
+    return s->home_fd >= 0 && qh__fd_unlinked(s->home_fd);
 }
 
 /* ---- records -------------------------------------------------------------------------- */

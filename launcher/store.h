@@ -72,10 +72,10 @@ qh_status qh__store_open(const char *home, qh__store **out);
 void qh__store_close(qh__store **s);
 const char *qh__store_home(const qh__store *s);
 
-/* Whether the store's database file, as s opened it, has been removed (rm -r of its home, or
- * another file moved over it; qh__fd_unlinked): s still reads and writes the file it has
- * open, which nothing else will ever see. A home that was moved, or is reached through a
- * symbolic link that changed, is not gone: the file is still there. */
+/* Whether the store's home directory, as s opened it, has been removed (rm -r of QH_HOME;
+ * qh__fd_unlinked): s still reads and writes the database file it has open, which nothing
+ * else will ever see. A home that was moved, or is reached through a symbolic link that
+ * changed, is not gone. */
 bool qh__store_gone(const qh__store *s);
 
 /* The default home: $QH_HOME, else $HOME/.qhybrid (caller-owned). */

@@ -7,7 +7,7 @@
  * line by line to the job's log with a timestamp; metric lines are recorded as metrics.
  * The store is polled a few times a second for cancellation and sub-status changes (the
  * CPU time of the process tree is attributed to the phase that was current), and once a
- * second for the job's directory and the store's file: a job whose directory or store was
+ * second for the job's directory and the store's home: a job whose directory or store was
  * removed while it ran (rm -r of QH_HOME, say) is stopped like a canceled one, since nothing
  * could read its output or end it any more. */
 #include <dirent.h>
@@ -585,7 +585,7 @@ static char *s_exit_reason(int status, const s_sup *sup)
     return out;
 }
 
-/* Whether the store's file or the job's directory, as opened, has been removed (S_STORE_GONE,
+/* Whether the store's home or the job's directory, as opened, has been removed (S_STORE_GONE,
  * S_DIR_GONE) or both are there (S_PRESENT). Files, not paths: a home moved or reached
  * through a changed symbolic link is still there, and a directory removed and made again
  * (by a new job of the same name) is gone. */
