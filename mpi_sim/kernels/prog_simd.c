@@ -135,18 +135,18 @@ S_INL void s_op_2q(qv *x, unsigned NH, unsigned A, unsigned B, unsigned kind, co
         return;
     const qv k0 = S_FROM(c);
     const unsigned ja = 1u << (A - QV_LB), jb = 1u << (B - QV_LB), nv = 1u << NH;
+    /* pairs that differ in both qubits, or in A with the sign following B; the kind of
+     * rotation applied to each pair */
+    const int both = kind == QH__OP_IMAG_T2 || kind == QH__OP_IMAG_U2 || kind == QH__OP_REAL_T2 ||
+                     kind == QH__OP_REAL_U2;
+    const unsigned base = kind == QH__OP_IMAG_T2                             ? QH__OP_IMAG_T
+                          : kind == QH__OP_IMAG_U2                           ? QH__OP_IMAG_U
+                          : kind == QH__OP_REAL_T2 || kind == QH__OP_REAL_TS ? QH__OP_REAL_T
+                                                                             : QH__OP_REAL_U;
     S_UNROLL16
-    for (unsigned i = 0; i < nv; i++) {
-        if (i & ja)
-            continue;
-        const int both = kind == QH__OP_IMAG_T2 || kind == QH__OP_IMAG_U2 ||
-                         kind == QH__OP_REAL_T2 || kind == QH__OP_REAL_U2;
-        const unsigned base = kind == QH__OP_IMAG_T2                             ? QH__OP_IMAG_T
-                              : kind == QH__OP_IMAG_U2                           ? QH__OP_IMAG_U
-                              : kind == QH__OP_REAL_T2 || kind == QH__OP_REAL_TS ? QH__OP_REAL_T
-                                                                                 : QH__OP_REAL_U;
-        s_pair(x, i, both ? i ^ ja ^ jb : i | ja, base, k0, !both && (i & jb));
-    }
+    for (unsigned i = 0; i < nv; i++)
+        if (!(i & ja))
+            s_pair(x, i, both ? i ^ ja ^ jb : i | ja, base, k0, !both && (i & jb));
 }
 
 /* Lanes (bit l) in which every low program qubit of mask m is one. */

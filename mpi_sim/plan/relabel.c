@@ -54,9 +54,7 @@ static int s_passes(const qh__prog_op *o, const qh__prog_op *x)
         return c != 255 ? 2 : 0;
     case QH__OP_IMAG_T:
     case QH__OP_IMAG_U:
-        if (o->a != c)
-            return 1;
-        return 2;
+        return o->a != c ? 1 : 2;
     case QH__OP_PHASE:
         return o->a != t;
     case QH__OP_DIAG:
