@@ -119,6 +119,17 @@ static void s_wait_state(const char *job, qh_job_state want, double timeout_s)
     fail_msg("job %s did not become %s in %.0f s", job, qh_job_state_name(want), timeout_s);
 }
 
+/* Waits up to timeout_s for process pid (if pgid: every process of group pid) to be gone. */
+static bool s_gone_within(pid_t pid, bool pgid, double timeout_s)
+{
+    for (int i = 0; i < timeout_s * 20; i++) {
+        if (pgid ? kill(-pid, 0) != 0 && errno == ESRCH : qh__proc_start_time(pid) == 0)
+            return true;
+        usleep(50000);
+    }
+    return false;
+}
+
 /* (not inlined: GCC 12 then takes the caller's pointers into the text for pointers to
  * this function's local) */
 __attribute__((noinline)) static char *s_read(const char *path)
@@ -188,9 +199,7 @@ static void test_full_disk(void **state)
     assert_non_null(strstr(r->error, "supervising it stopped"));
     assert_non_null(strstr(r->error, ENOSPC_TEXT));
     qh__job_rec_free(&r);
-    for (int i = 0; i < 100 && qh__proc_start_time(prog) != 0; i++)
-        usleep(50000);
-    assert_int_equal(qh__proc_start_time(prog), 0); /* its program was stopped */
+    assert_true(s_gone_within(prog, false, 5)); /* its program was stopped */
     s_unfill();
 
     /* Nothing stored before was lost. */
@@ -525,17 +534,6 @@ static void test_output_archive(void **state)
 }
 
 /* ---- removed while running -------------------------------------------------------------- */
-
-/* Waits up to timeout_s for process pid (if pgid: every process of group pid) to be gone. */
-static bool s_gone_within(pid_t pid, bool pgid, double timeout_s)
-{
-    for (int i = 0; i < timeout_s * 20; i++) {
-        if (pgid ? kill(-pid, 0) != 0 && errno == ESRCH : qh__proc_start_time(pid) == 0)
-            return true;
-        usleep(50000);
-    }
-    return false;
-}
 
 /* The supervisor and program group of a running job. */
 static void s_job_pids(const char *job, pid_t *sup, pid_t *pgid)
