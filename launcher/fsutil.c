@@ -89,6 +89,23 @@ char *qh__path_join(const char *dir, const char *name)
     return out;
 }
 
+char *qh__path_absolute(const char *path)
+{
+    if (path[0] == '/')
+        return strdup(path);
+    char *cwd = getcwd(NULL, 0);
+    if (!cwd)
+        return NULL;
+    char *out = NULL;
+    const char *rest = strcmp(path, ".") == 0 ? "" : path;
+    if (strncmp(rest, "./", 2) == 0)
+        rest += 2;
+    if (asprintf(&out, "%s%s%s", cwd, *rest && strcmp(cwd, "/") != 0 ? "/" : "", rest) < 0)
+        out = NULL;
+    free(cwd);
+    return out;
+}
+
 bool qh__exists(const char *path)
 {
     struct stat sb;

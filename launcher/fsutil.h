@@ -29,12 +29,12 @@ qh_status qh__remove_tree(const char *path);
 
 /* Whether path exists (any kind) / is a directory. */
 bool qh__exists(const char *path);
+bool qh__is_dir(const char *path);
 
 /* Whether the file or directory open as fd has been removed from its file system (no link
  * left, or, over NFS, a handle the server no longer knows). Any other failure to tell is
  * not removal. */
 bool qh__fd_unlinked(int fd);
-bool qh__is_dir(const char *path);
 
 /* errno's text, with the causes a user can act on spelled plainly: ENOSPC is "no space
  * left on device" (lower case, as every message of ours), EDQUOT says so too. */
@@ -55,5 +55,9 @@ char *qh__config_value(const char *home, const char *key);
 
 /* path joined with a name (caller-owned). */
 char *qh__path_join(const char *dir, const char *name);
+
+/* path made absolute against the working directory, symbolic links kept as they are
+ * (caller-owned; NULL when out of memory or the working directory is gone). */
+char *qh__path_absolute(const char *path);
 
 #endif

@@ -146,11 +146,13 @@ char *qh__store_default_home(void)
 {
     const char *h = getenv("QH_HOME");
     if (h && *h)
-        return strdup(h);
+        return qh__path_absolute(h);
     const char *home = getenv("HOME");
-    char *out = NULL;
-    if (asprintf(&out, "%s/.qhybrid", home && *home ? home : ".") < 0)
+    char *rel = NULL;
+    if (asprintf(&rel, "%s/.qhybrid", home && *home ? home : ".") < 0)
         return NULL;
+    char *out = qh__path_absolute(rel);
+    free(rel);
     return out;
 }
 
@@ -162,7 +164,9 @@ qh_status qh__store_open(const char *home, qh__store **out)
     if (!s)
         return QH_ERROR(QH_ENOMEM, "no memory for the job store");
     s->home_fd = -1;
-    s->home = home ? strdup(home) : qh__store_default_home();
+    /* Absolute, since jobs run elsewhere (a C job in its results directory, a Slurm job
+     * wherever the batch script starts) and find the store and their directories by it. */
+    s->home = home ? qh__path_absolute(home) : qh__store_default_home();
     if (!s->home)
         QH_FAIL(QH_ENOMEM, "no memory for the job store's path");
     QH_TRY(qh__mkdirs(s->home, 0700));

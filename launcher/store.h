@@ -78,7 +78,7 @@ const char *qh__store_home(const qh__store *s);
  * changed, is not gone. */
 bool qh__store_gone(const qh__store *s);
 
-/* The default home: $QH_HOME, else $HOME/.qhybrid (caller-owned). */
+/* The default home: $QH_HOME, else $HOME/.qhybrid, as an absolute path (caller-owned). */
 char *qh__store_default_home(void);
 
 /* Inserts a QUEUED job (rec->id and rec->dir are set here); EEXIST when the name is taken. */

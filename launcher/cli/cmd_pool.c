@@ -11,6 +11,7 @@
 #include "launcher/cli/json_out.h"
 #include "launcher/cli/slurm_opts.h"
 #include "launcher/slurm.h"
+#include "launcher/store.h"
 
 #define S_MAX_LOADS 64 /* --load entries */
 
@@ -139,12 +140,7 @@ int qh__cmd_pool(int argc, char **argv)
         s_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    const char *h = getenv("QH_HOME");
-    char *home = NULL;
-    if (h && *h)
-        home = strdup(h);
-    else if (asprintf(&home, "%s/.qhybrid", getenv("HOME") ? getenv("HOME") : ".") < 0)
-        home = NULL;
+    char *home = qh__store_default_home(); /* absolute: the pool's batch script uses it */
     if (!home)
         return 1;
     int rc = 2;

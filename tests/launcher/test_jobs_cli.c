@@ -4,7 +4,8 @@
  * running (the whole process tree stops; a job whose tree ignores SIGTERM is CANCELLING and
  * keeps its device until the tree is gone), restart recovery after the supervisor is killed,
  * checkpoint atomicity when the program is killed mid-save, multi-instance jobs, a result
- * that cannot be serialised, and the examples. Each test has its own QH_HOME. */
+ * that cannot be serialised, a C job under a relative QH_HOME, and the examples. Each test
+ * has its own QH_HOME. */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
@@ -593,6 +594,16 @@ static void test_c_jobs(void **state)
     /* The default names and the recorded hyperparameters. */
     assert_int_equal(s_sh(&out, "%s list --json", CLI), 0);
     assert_non_null(strstr(out, "nan-job-"));
+    free(out);
+    /* A relative QH_HOME: the job, which runs in its results directory, still finds the
+     * store (not a new one made there). */
+    assert_int_equal(
+        s_sh(&out, "cd %s/.. && QH_HOME=%s %s call-result", s_home, strrchr(s_home, '/') + 1, PROG),
+        0);
+    assert_non_null(strstr(out, "\"args\":{\"x\":3}"));
+    free(out);
+    assert_int_equal(s_sh(&out, "find %s/jobs -name jobs.db", s_home), 0);
+    assert_string_equal(out, "");
     free(out);
 }
 

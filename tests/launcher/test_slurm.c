@@ -145,9 +145,12 @@ static void test_done(void **state)
     assert_non_null(strstr(out, want));
     free(out);
     qh__job_rec_free(&r);
-    /* Metrics and logs as for a local job (QH_HOME is shared with the node). */
-    rc = qh_test_sh(&out, "cd %s && %s submit --scheduler slurm --name s-metrics --wait %s metrics",
-                    qh_test_home, CLI, PROG);
+    /* Metrics and logs as for a local job (QH_HOME is shared with the node), with QH_HOME
+     * given relative to where the job is submitted (the batch script starts elsewhere). */
+    rc = qh_test_sh(&out,
+                    "mkdir -p %s/sub && cd %s/sub && QH_HOME=.. %s submit --scheduler slurm "
+                    "--name s-metrics --wait %s metrics",
+                    qh_test_home, qh_test_home, CLI, PROG);
     free(out);
     assert_int_equal(rc, 0);
     assert_int_equal(qh_test_sh(&out, "%s metrics s-metrics", CLI), 0);
