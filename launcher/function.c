@@ -258,8 +258,13 @@ qh_status qh_function_run(const qh_function *f, qh_value **args, const qh_run_op
          * say otherwise: its cores as CPUs per task, rounded up, and, for a run of one task,
          * its memory as the node's (for more, each rank's share is the user's to say). */
         qh_job_slurm so = o->slurm ? *o->slurm : (qh_job_slurm){0};
+        if (!so.cpus_per_task && rec.cpus > 4096)
+            QH_FAIL(QH_EINVAL,
+                    "a run under Slurm asks for its cores (%g) as CPUs per task, and Slurm "
+                    "takes at most 4096; give fewer cores, or set CPUs per task yourself",
+                    rec.cpus);
         if (!so.cpus_per_task && rec.cpus > 0)
-            so.cpus_per_task = rec.cpus < 4097 ? (unsigned)ceil(rec.cpus) : 4097u;
+            so.cpus_per_task = (unsigned)ceil(rec.cpus);
         if (!so.mem && rec.instances <= 1)
             so.mem = rec.mem;
         free(rec.slurm);

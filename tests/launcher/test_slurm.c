@@ -409,6 +409,11 @@ static void test_run_and_call(void **state)
                                 qh_test_home, PROG, qh_test_home, CLI, qh_test_home),
                      0);
     free(out);
+    /* More cores than Slurm gives a task: refused in the run's own terms. */
+    assert_int_not_equal(qh_test_sh(&out, "%s run fn1 --scheduler slurm --cpus 5000", CLI), 0);
+    if (!strstr(out, "its cores (5000) as CPUs per task"))
+        fail_msg("run --cpus 5000: %s", out);
+    free(out);
     int rc = qh_test_sh(&out,
                         "%s run fn1 --scheduler slurm --time 2 --name s-run --arg mode='\"args\"' "
                         "--arg x=5 --cpus 1.5 --mem 96M --wait",
