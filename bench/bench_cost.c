@@ -1,5 +1,6 @@
-/* bench_cost [--isa ISA] [--qubits N] [--reps R]: the constants of the planner's cost model
- * (mpi_sim/plan/cost.c) for one instruction set, measured on this machine.
+/* bench_cost [--isa ISA] [--precision P] [--qubits N] [--reps R]: the constants of the
+ * planner's cost model (mpi_sim/plan/cost.c) for one instruction set and precision, measured
+ * on this machine.
  *
  * Everything is a ratio to a read+write pass over a state of 2^N amplitudes (default N = 24)
  * timed in the same run (bench_pass), as the model counts: what a cache-blocked pass costs
@@ -8,8 +9,9 @@
  * blocks once they are in cache - a gate program's sweep and each of its operations, a
  * diagonal run, a diagonal, a multi-controlled X and dense matrices on 1 to 4 qubits - run
  * on one block per thread as often as there are blocks in the state. Plus the QFT as one FFT
- * per qubit of the register. Best of R repetitions (default 5). One JSON line per constant:
- * {"bench": "cost", "metric": "<field of qh__cost_model>", "value": <passes>, ...}. */
+ * per qubit of the register (double only: single-precision plans run QFTs as gates). Best of
+ * R repetitions (default 5). One JSON line per constant: {"bench": "cost", "metric": "<field
+ * of qh__cost_model>", "value": <passes>, ...}. */
 #include <complex.h>
 #include <math.h>
 #include <omp.h>
@@ -31,13 +33,14 @@
 typedef struct {
     const qh__kernel_table *kt;
     unsigned n, reps;
-    double complex *a;     /* the state, 2^n */
-    double complex **bufs; /* a block per thread */
-    double pass;           /* seconds of one pass */
+    size_t es;   /* bytes per amplitude: 16 in double, 8 in single */
+    char *a;     /* the state, 2^n amplitudes */
+    char **bufs; /* a block per thread */
+    double pass; /* seconds of one pass */
 } s_ctx;
 
 /* What a job does to a block in cache (buf, 2^S_B amplitudes). */
-typedef void (*s_job)(const s_ctx *c, double complex *buf, const void *arg);
+typedef void (*s_job)(const s_ctx *c, void *buf, const void *arg);
 
 /* Seconds to run job on one block per thread as many times as the state has blocks (best
  * of reps). With copy, each block is first copied in from the state and back (a pass). */
@@ -50,7 +53,7 @@ static double s_time(const s_ctx *c, s_job job, const void *arg, int copy)
         double t0 = bench_now();
 #pragma omp parallel
         {
-            double complex *buf = c->bufs[omp_get_thread_num()];
+            char *buf = c->bufs[omp_get_thread_num()];
 #pragma omp for schedule(static)
             for (int64_t b = 0; b < nblocks; b++) {
                 /* block b: chunks of 2^5 amplitudes, contiguous here (the cheapest layout
@@ -58,14 +61,14 @@ static double s_time(const s_ctx *c, s_job job, const void *arg, int copy)
                 const uint64_t base = (uint64_t)b << S_B;
                 if (copy)
                     for (uint64_t u = 0; u < nch; u++)
-                        memcpy(buf + (u << S_CHUNK), c->a + base + (u << S_CHUNK),
-                               chunk * sizeof *buf);
+                        memcpy(buf + (u << S_CHUNK) * c->es, c->a + (base + (u << S_CHUNK)) * c->es,
+                               chunk * c->es);
                 if (job)
                     job(c, buf, arg);
                 if (copy)
                     for (uint64_t u = 0; u < nch; u++)
-                        memcpy(c->a + base + (u << S_CHUNK), buf + (u << S_CHUNK),
-                               chunk * sizeof *buf);
+                        memcpy(c->a + (base + (u << S_CHUNK)) * c->es, buf + (u << S_CHUNK) * c->es,
+                               chunk * c->es);
             }
         }
         double t = bench_now() - t0;
@@ -75,7 +78,7 @@ static double s_time(const s_ctx *c, s_job job, const void *arg, int copy)
     return best;
 }
 
-static void s_prog_job(const s_ctx *c, double complex *buf, const void *arg)
+static void s_prog_job(const s_ctx *c, void *buf, const void *arg)
 {
     c->kt->prog(buf, S_B, arg);
 }
@@ -86,19 +89,19 @@ typedef struct {
     double complex m[256];
 } s_gate;
 
-static void s_dense_job(const s_ctx *c, double complex *buf, const void *arg)
+static void s_dense_job(const s_ctx *c, void *buf, const void *arg)
 {
     const s_gate *g = arg;
     c->kt->dense(buf, S_B, g->k, g->t, 0, g->m);
 }
 
-static void s_diag_job(const s_ctx *c, double complex *buf, const void *arg)
+static void s_diag_job(const s_ctx *c, void *buf, const void *arg)
 {
     const s_gate *g = arg;
     c->kt->diag(buf, S_B, g->k, g->t, g->m);
 }
 
-static void s_mcx_job(const s_ctx *c, double complex *buf, const void *arg)
+static void s_mcx_job(const s_ctx *c, void *buf, const void *arg)
 {
     (void)arg;
     c->kt->mcx(buf, S_B, 9, (uint64_t)1 << 3);
@@ -106,34 +109,73 @@ static void s_mcx_job(const s_ctx *c, double complex *buf, const void *arg)
 
 typedef struct {
     qh__diagrows_fn f;
+    qh__diagrows_single_fn fs;
     double complex *z, *row;
     const double complex **rows;
 } s_drun;
 
-static void s_drun_job(const s_ctx *c, double complex *buf, const void *arg)
+static void s_drun_job(const s_ctx *c, void *buf, const void *arg)
 {
-    (void)c;
     const s_drun *d = arg;
-    d->f(buf, 10, (size_t)1 << (S_B - 10), d->z, d->rows);
+    if (c->kt->single)
+        d->fs(buf, 10, (size_t)1 << (S_B - 10), d->z, d->rows);
+    else
+        d->f(buf, 10, (size_t)1 << (S_B - 10), d->z, d->rows);
 }
 
 /* A gate program holding 4 high qubits (block positions h0, 10, 11, 12) with nops real
- * rotations spread over its qubits; coefficients that leave amplitudes finite. With h0 = 9
- * its 16 vectors are 4 KiB or more apart and share a level-1 cache set; with h0 below 8
- * (below 9 in single) they fall in two sets. */
+ * rotations spread over its qubits; coefficients that leave amplitudes finite (in float for
+ * a single-precision table, as the planner rounds them). With h0 = 9 its 16 vectors are
+ * 4 KiB or more apart and share a level-1 cache set; with h0 below 8 (below 9 in single)
+ * they fall in two sets. NULL ops when out of memory. */
 static qh__prog s_prog(const qh__kernel_table *kt, unsigned nops, unsigned h0)
 {
     qh__prog p = {.nh = 4, .high = {h0, 10, 11, 12}, .nops = nops};
     const unsigned lanes = 1u << kt->prog_lane_bits, nq = kt->prog_lane_bits + 4;
+    const size_t nc = (size_t)(nops ? nops : 1) * 4 * lanes;
     p.ops = calloc(nops ? nops : 1, sizeof *p.ops);
-    p.coef = calloc((size_t)(nops ? nops : 1) * 4 * lanes, sizeof *p.coef);
-    for (unsigned o = 0; o < nops && p.ops && p.coef; o++) {
+    if (kt->single)
+        p.coef_single = calloc(nc, sizeof *p.coef_single);
+    else
+        p.coef = calloc(nc, sizeof *p.coef);
+    if (!p.coef && !p.coef_single) {
+        free(p.ops);
+        p.ops = NULL;
+    }
+    for (unsigned o = 0; o < nops && p.ops; o++) {
         p.ops[o] =
             (qh__prog_op){.kind = QH__OP_REAL_T, .a = (unsigned char)(o % nq), .c = 4 * lanes * o};
-        for (unsigned l = 0; l < 2 * lanes; l++)
-            p.coef[4 * lanes * o + l] = 1e-3;
+        for (unsigned l = 0; l < 2 * lanes; l++) {
+            if (kt->single)
+                p.coef_single[4 * lanes * o + l] = 1e-3f;
+            else
+                p.coef[4 * lanes * o + l] = 1e-3;
+        }
     }
     return p;
+}
+
+static void s_prog_free(qh__prog *p)
+{
+    free(p->ops);
+    free(p->coef);
+    free(p->coef_single);
+}
+
+/* Sets the len amplitudes at a to the real value v. */
+static void s_fill(void *a, uint64_t len, int single, double v)
+{
+    if (single) {
+        float complex *f = a;
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < (int64_t)len; i++)
+            f[i] = (float)v;
+        return;
+    }
+    double complex *d = a;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < (int64_t)len; i++)
+        d[i] = v;
 }
 
 static void s_line(const s_ctx *c, const char *metric, double seconds)
@@ -142,6 +184,7 @@ static void s_line(const s_ctx *c, const char *metric, double seconds)
     bench_json_num("seconds", seconds);
     bench_json_num("pass_seconds", c->pass);
     bench_json_str("isa", c->kt->isa);
+    bench_json_str("precision", c->kt->single ? "single" : "double");
     bench_json_int("qubits", c->n);
     bench_json_int("threads", (uint64_t)omp_get_max_threads());
     bench_json_end();
@@ -151,9 +194,15 @@ int main(int argc, char **argv)
 {
     const char *isa = NULL;
     unsigned long n = 24, reps = 5;
+    int single = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc) {
             isa = argv[++i];
+        } else if (strcmp(argv[i], "--precision") == 0 && i + 1 < argc) {
+            const char *pr = argv[++i];
+            if (strcmp(pr, "single") != 0 && strcmp(pr, "double") != 0)
+                return fprintf(stderr, "bench_cost: --precision takes single or double\n"), 2;
+            single = strcmp(pr, "single") == 0;
         } else if (strcmp(argv[i], "--qubits") == 0 && i + 1 < argc) {
             if (bench_parse_ulong(argv[++i], 20, 30, &n))
                 return fprintf(stderr, "bench_cost: --qubits takes 20 to 30\n"), 2;
@@ -162,33 +211,37 @@ int main(int argc, char **argv)
                 return fprintf(stderr, "bench_cost: --reps takes 1 to 100\n"), 2;
         } else {
             fprintf(stderr,
-                    "usage: bench_cost [--isa generic|avx2|avx512] [--qubits N] [--reps R]\n");
+                    "usage: bench_cost [--isa generic|avx2|avx512] [--precision single|double] "
+                    "[--qubits N] [--reps R]\n");
             return 2;
         }
     }
-    s_ctx c = {
-        .kt = isa ? qh__kernels_for(isa) : qh__kernels(), .n = (unsigned)n, .reps = (unsigned)reps};
+    s_ctx c = {.n = (unsigned)n, .reps = (unsigned)reps};
+    if (single)
+        c.kt = isa ? qh__kernels_single_for(isa) : qh__kernels_single();
+    else
+        c.kt = isa ? qh__kernels_for(isa) : qh__kernels();
     if (!c.kt)
         return fprintf(stderr, "bench_cost: instruction set '%s' not available here\n", isa), 1;
+    c.es = single ? sizeof(float complex) : sizeof(double complex);
     const uint64_t len = (uint64_t)1 << n;
     const int nt = omp_get_max_threads();
-    c.a = aligned_alloc(64, len * sizeof *c.a);
+    c.a = aligned_alloc(64, len * c.es);
     c.bufs = calloc((size_t)nt, sizeof *c.bufs);
     if (!c.a || !c.bufs)
         return fprintf(stderr, "bench_cost: out of memory\n"), 1;
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < (int64_t)len; i++)
-        c.a[i] = 1.0 / sqrt((double)len);
+    s_fill(c.a, len, single, 1.0 / sqrt((double)len));
     for (int t = 0; t < nt; t++) {
-        c.bufs[t] = aligned_alloc(64, sizeof(double complex) << S_B);
+        c.bufs[t] = aligned_alloc(64, c.es << S_B);
         if (!c.bufs[t])
             return fprintf(stderr, "bench_cost: out of memory\n"), 1;
-        for (uint64_t i = 0; i < ((uint64_t)1 << S_B); i++)
-            c.bufs[t][i] = 1.0 / 512;
+        s_fill(c.bufs[t], (uint64_t)1 << S_B, single, 1.0 / 512);
     }
     c.pass = INFINITY;
     for (unsigned r = 0; r < c.reps; r++) {
-        double t = bench_pass(c.a, len, bench_pass_factor());
+        /* the same bytes, read and written as double complex words */
+        double t = bench_pass((double complex *)(void *)c.a, len * c.es / sizeof(double complex),
+                              bench_pass_factor());
         if (t < c.pass)
             c.pass = t;
     }
@@ -198,7 +251,7 @@ int main(int argc, char **argv)
     /* (one high qubit below the 4 KiB span, as the planner places them; p1c has all four
      * above it, its vectors in one cache set) */
     qh__prog p1 = s_prog(c.kt, 1, 5), p33 = s_prog(c.kt, 33, 5), p1c = s_prog(c.kt, 1, 9);
-    if (!p1.ops || !p33.ops || !p1.coef || !p33.coef || !p1c.ops || !p1c.coef)
+    if (!p1.ops || !p33.ops || !p1c.ops)
         return fprintf(stderr, "bench_cost: out of memory\n"), 1;
     const double t1 = s_time(&c, s_prog_job, &p1, 0), t33 = s_time(&c, s_prog_job, &p33, 0);
     s_line(&c, "prog_op", (t33 - t1) / 32);
@@ -206,7 +259,7 @@ int main(int argc, char **argv)
     /* what a sweep whose vectors share a cache set costs more than one whose do not */
     s_line(&c, "prog_conflict", s_time(&c, s_prog_job, &p1c, 0) - t1);
 
-    s_drun d = {.f = qh__diagrows_for(c.kt->isa)};
+    s_drun d = {.f = qh__diagrows_for(c.kt->isa), .fs = qh__diagrows_single_for(c.kt->isa)};
     d.z = malloc(sizeof *d.z << (S_B - 10));
     d.row = malloc(sizeof *d.row << 10);
     d.rows = malloc(sizeof *d.rows << (S_B - 10));
@@ -236,12 +289,14 @@ int main(int argc, char **argv)
                 dg.m[r * dim + col] = col == (r + 1) % dim ? cexp(I * 0.3 * r) : 0;
         s_line(&c, names[k - 1], s_time(&c, s_dense_job, &dg, 0));
     }
-    free(p1.ops), free(p1.coef), free(p33.ops), free(p33.coef), free(p1c.ops), free(p1c.coef);
+    s_prog_free(&p1), s_prog_free(&p33), s_prog_free(&p1c);
     free(d.z), free(d.row), free(d.rows);
     for (int t = 0; t < nt; t++)
         free(c.bufs[t]);
     free(c.bufs);
     free(c.a);
+    if (single)
+        return 0; /* single-precision plans run QFTs as gates: no FFT to time */
 
     /* the QFT of the whole register as one FFT, per qubit */
     qh_circuit *circ = NULL;

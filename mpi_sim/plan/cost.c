@@ -51,14 +51,63 @@ static const qh__cost_model s_models[] = {
      .step_dense = {3.177, 4.301, 13.274, 26.91},
      .fft_per_qubit = 1.17,
      .prog_high = 3},
+    /* Single precision: bench/bench_cost --precision single --isa ISA --reps 10 --qubits 25
+     * (the bytes of the double runs' state), medians of 3 runs per ISA, on 2026-12-08, the
+     * same machine with nothing else running. The dense kernels and diagonals work on
+     * vectors of double's width in float (only programs use full-width float vectors), so
+     * against a pass of half the bytes they cost up to twice what they do in double. prog_high
+     * is double's (not timed); fft_per_qubit too, as single-precision plans run QFTs as
+     * gates and never use it. */
+    {.isa = "avx512",
+     .single = true,
+     .pass = 1.276,
+     .prog = 0.157,
+     .prog_op = 0.036,
+     .prog_conflict = 0.384,
+     .diagrun = 0.511,
+     .step_diag = 0.387,
+     .step_perm = 0.191,
+     .step_dense = {0.520, 0.653, 1.231, 2.585},
+     .fft_per_qubit = 1.624,
+     .prog_high = 4},
+    {.isa = "avx2",
+     .single = true,
+     .pass = 1.386,
+     .prog = 0.143,
+     .prog_op = 0.118,
+     .prog_conflict = 0.962,
+     .diagrun = 0.749,
+     .step_diag = 0.975,
+     .step_perm = 0.262,
+     .step_dense = {2.908, 1.403, 2.484, 5.846},
+     .fft_per_qubit = 1.693,
+     .prog_high = 4},
+    {.isa = "generic",
+     .single = true,
+     .pass = 1.303,
+     .prog = 1.400,
+     .prog_op = 1.022,
+     .prog_conflict = 2.988,
+     .diagrun = 1.689,
+     .step_diag = 1.862,
+     .step_perm = 0.428,
+     .step_dense = {3.786, 4.180, 14.148, 34.053},
+     .fft_per_qubit = 1.17,
+     .prog_high = 3},
 };
 
-const qh__cost_model *qh__cost_model_for(const char *isa)
+const qh__cost_model *qh__cost_model_for(const char *isa, bool single)
 {
-    for (size_t i = 0; i < sizeof s_models / sizeof s_models[0]; i++)
+    const qh__cost_model *generic = NULL;
+    for (size_t i = 0; i < sizeof s_models / sizeof s_models[0]; i++) {
+        if (s_models[i].single != single)
+            continue;
         if (strcmp(s_models[i].isa, isa) == 0)
             return &s_models[i];
-    return &s_models[sizeof s_models / sizeof s_models[0] - 1];
+        if (strcmp(s_models[i].isa, "generic") == 0)
+            generic = &s_models[i];
+    }
+    return generic;
 }
 
 double qh__cost_dense(const qh__cost_model *m, unsigned k)

@@ -390,7 +390,8 @@ static double s_step_cost(const qh__cost_model *m, const qh__step *st, int inner
  * its state costs (mpi_sim/plan/start.c). */
 static double s_cost(const qh_plan *p, int started)
 {
-    const qh__cost_model *m = qh__cost_model_for(qh__kernels()->isa);
+    const qh__kernel_table *kt = qh__plan_kernels(p);
+    const qh__cost_model *m = qh__cost_model_for(kt->isa, kt->single);
     double cost = started ? p->start_cost : 0;
     for (size_t i = 0; i < p->num_steps; i++) {
         const qh__step *st = &p->steps[i];

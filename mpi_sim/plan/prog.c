@@ -604,7 +604,7 @@ static qh_status s_pass_programs(const qh_plan *p, qh__pass *ps, const qh__kerne
             left--;
         }
     s_scan sc = {.p = p, .kt = kt, .first = first, .ns = ns, .done = done, .lanemask = lanemask};
-    const qh__cost_model *cm = qh__cost_model_for(kt->isa);
+    const qh__cost_model *cm = qh__cost_model_for(kt->isa, kt->single);
     for (size_t k = 0; k < ns; k++)
         sc.used |= s_positions(&p->steps[first + k]) | p->steps[first + k].octrl |
                    p->steps[first + k].otarg;
@@ -807,7 +807,7 @@ qh_status qh__plan_programs(qh_plan *p, const qh__kernel_table *kt0)
     /* programs are built for the lanes of the program kernel (wider than the other kernels'
      * in single precision): every lane_bits below, and the pass layout, are those */
     ktl.lane_bits = kt0->prog_lane_bits;
-    const qh__cost_model *cm = qh__cost_model_for(kt0->isa);
+    const qh__cost_model *cm = qh__cost_model_for(kt0->isa, kt0->single);
     const unsigned high = cm->prog_high;
     if (high >= 1 && high <= QH_PROG_MAX_HIGH && ktl.lane_bits + high <= QH_PROG_MAX_QUBITS)
         ktl.prog_max_high = high;

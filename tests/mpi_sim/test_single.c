@@ -3,7 +3,8 @@
  * every compilation variant (fused blocks, gate programs in cache-blocked passes, diagonal
  * runs, the product start, QFT instructions that run as gates); expectation values,
  * probabilities, sampling and mid-circuit measurements; the memory check at 8 bytes per
- * amplitude; and the refusals (a plan and a state of different precisions, checkpoints).
+ * amplitude; the refusals (a plan and a state of different precisions, checkpoints); and the
+ * planner's cost model of its own for single precision.
  * Registered once per kernel instruction set (QH_ISA). */
 #include <complex.h>
 #include <math.h>
@@ -19,6 +20,7 @@
 #include "core/error.h"
 #include "mpi_sim/kernels/diagrows.h"
 #include "mpi_sim/kernels/kernels.h"
+#include "mpi_sim/plan/cost.h"
 #include "qhybrid/plan.h"
 #include "qhybrid/sim.h"
 #include "qhybrid/state.h"
@@ -715,6 +717,33 @@ static void test_memory_check(void **state)
     qh_circuit_destroy(&c);
 }
 
+/* Each instruction set has a cost model measured in single precision, not double's; an
+ * unknown name gets the generic model of the precision asked for. */
+static void test_cost_models(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof s_isas / sizeof s_isas[0]; i++) {
+        for (int single = 0; single <= 1; single++) {
+            const qh__cost_model *m = qh__cost_model_for(s_isas[i], single);
+            assert_string_equal(m->isa, s_isas[i]);
+            assert_int_equal(m->single, single);
+            const double c[] = {m->pass,          m->prog,          m->prog_op,
+                                m->diagrun,       m->step_diag,     m->step_perm,
+                                m->step_dense[0], m->step_dense[1], m->step_dense[2],
+                                m->step_dense[3], m->fft_per_qubit};
+            for (size_t j = 0; j < sizeof c / sizeof c[0]; j++)
+                assert_true(c[j] > 0 && c[j] < 100);
+            assert_true(m->step_dense[3] > m->step_dense[2]);
+            assert_true(m->prog_high >= 1 && m->prog_high <= QH_PROG_MAX_HIGH);
+        }
+        assert_ptr_not_equal(qh__cost_model_for(s_isas[i], true),
+                             qh__cost_model_for(s_isas[i], false));
+    }
+    const qh__cost_model *u = qh__cost_model_for("sve", true);
+    assert_string_equal(u->isa, "generic");
+    assert_true(u->single);
+}
+
 /* Misuse gets a message: a plan and a state of different precisions, checkpoints in single,
  * an unknown precision name. */
 static void test_refusals(void **state)
@@ -779,6 +808,7 @@ int main(void)
         cmocka_unit_test(test_trajectories),
         cmocka_unit_test(test_memory_check),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_cost_models),
     };
     const char *filter = getenv("QH_TEST_FILTER");
     if (filter && *filter)
