@@ -4,11 +4,13 @@
  * serial tree reader and writer of mpi_sim/h5/h5tree.h, which the launcher uses for job
  * checkpoints and for listing users' files. */
 #include <assert.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,213 @@
 #include "mpi_sim/h5/h5io.h"
 #include "mpi_sim/h5/h5tree.h"
 #include "qhybrid/sim.h"
+
+/* HDF5 is loaded when a file is first written or read, not when the program starts: Debian's
+ * parallel build brings some forty libraries with it (curl, Kerberos, LDAP, TLS), whose
+ * loading cost every qhybrid process about 8 ms (half its start) whether or not it touched
+ * a file. The functions and type globals this file uses are looked up once, in s_h5, and
+ * the names below stand for them from here on (an HDF5 name missing from both lists fails
+ * the link, as the library is not linked). */
+/* clang-format off */
+#define S_H5_FUNCS(X)                    \
+    X(H5Aclose)                          \
+    X(H5Acreate2)                        \
+    X(H5Aopen)                           \
+    X(H5Aread)                           \
+    X(H5Awrite)                          \
+    X(H5Dclose)                          \
+    X(H5Dcreate2)                        \
+    X(H5Dget_space)                      \
+    X(H5Dget_type)                       \
+    X(H5Dopen2)                          \
+    X(H5Dread)                           \
+    X(H5Dvlen_reclaim)                   \
+    X(H5Dwrite)                          \
+    X(H5Eset_auto2)                      \
+    X(H5Fclose)                          \
+    X(H5Fcreate)                         \
+    X(H5Fflush)                          \
+    X(H5Fopen)                           \
+    X(H5Gclose)                          \
+    X(H5Gcreate2)                        \
+    X(H5Iget_type)                       \
+    X(H5Lexists)                         \
+    X(H5Lvisit)                          \
+    X(H5Oclose)                          \
+    X(H5Oopen)                           \
+    X(H5Pclose)                          \
+    X(H5Pcreate)                         \
+    X(H5Pset_chunk)                      \
+    X(H5Pset_create_intermediate_group)  \
+    X(H5Pset_dxpl_mpio)                  \
+    X(H5Pset_fapl_mpio)                  \
+    X(H5Pset_fletcher32)                 \
+    X(H5Pset_libver_bounds)              \
+    X(H5Sclose)                          \
+    X(H5Screate)                         \
+    X(H5Screate_simple)                  \
+    X(H5Sget_simple_extent_dims)         \
+    X(H5Sget_simple_extent_ndims)        \
+    X(H5Sget_simple_extent_npoints)      \
+    X(H5Sget_simple_extent_type)         \
+    X(H5Sselect_hyperslab)               \
+    X(H5Sselect_none)                    \
+    X(H5Tclose)                          \
+    X(H5Tcopy)                           \
+    X(H5Tcreate)                         \
+    X(H5Tget_class)                      \
+    X(H5Tget_cset)                       \
+    X(H5Tget_member_class)               \
+    X(H5Tget_member_name)                \
+    X(H5Tget_nmembers)                   \
+    X(H5Tget_sign)                       \
+    X(H5Tget_size)                       \
+    X(H5Tinsert)                         \
+    X(H5Tis_variable_str)                \
+    X(H5Tset_cset)                       \
+    X(H5Tset_size)                       \
+    X(H5Tset_strpad)                     \
+    X(H5check_version)                   \
+    X(H5free_memory)                     \
+    X(H5open)
+#define S_H5_GLOBALS(X)             \
+    X(H5P_CLS_DATASET_CREATE_ID_g)  \
+    X(H5P_CLS_DATASET_XFER_ID_g)    \
+    X(H5P_CLS_FILE_ACCESS_ID_g)     \
+    X(H5P_CLS_LINK_CREATE_ID_g)     \
+    X(H5T_C_S1_g)                   \
+    X(H5T_IEEE_F64LE_g)             \
+    X(H5T_NATIVE_DOUBLE_g)          \
+    X(H5T_NATIVE_INT64_g)           \
+    X(H5T_NATIVE_INT_g)             \
+    X(H5T_NATIVE_UINT64_g)          \
+    X(H5T_NATIVE_UINT8_g)           \
+    X(H5T_STD_I64LE_g)              \
+    X(H5T_STD_U64LE_g)              \
+    X(H5T_STD_U8LE_g)
+/* clang-format on */
+
+static struct {
+#define S_FN(f) __typeof__(&f) f;
+#define S_GL(g) __typeof__(&g) g;
+    S_H5_FUNCS(S_FN) S_H5_GLOBALS(S_GL)
+#undef S_FN
+#undef S_GL
+} s_h5;
+static pthread_once_t s_h5_once = PTHREAD_ONCE_INIT;
+static char s_h5_err[512]; /* why loading failed; empty when it did not */
+
+/* The library: $QH_HDF5_LIBRARY (a path or a name, for an HDF5 built elsewhere, as a
+ * cluster's module provides it), else the one qhybrid was built against. */
+static void s_h5_load_once(void)
+{
+    const char *lib = getenv("QH_HDF5_LIBRARY");
+    if (!lib || !*lib)
+        lib = QH_HDF5_LIBRARY;
+    void *h = dlopen(lib, RTLD_NOW | RTLD_GLOBAL);
+    if (!h) {
+        snprintf(s_h5_err, sizeof s_h5_err, "%s", dlerror());
+        return;
+    }
+    const char *missing = NULL;
+    /* POSIX's way of storing dlsym's result in a function pointer */
+#define S_SYM(f)                                                                                   \
+    if (!missing && !(*(void **)&s_h5.f = dlsym(h, #f)))                                           \
+        missing = #f;
+    S_H5_FUNCS(S_SYM)
+    S_H5_GLOBALS(S_SYM)
+#undef S_SYM
+    if (missing)
+        snprintf(s_h5_err, sizeof s_h5_err, "%s has no symbol %s (not HDF5 1.10 or later?)", lib,
+                 missing);
+}
+
+/* Loads HDF5 (once) and turns its error prints off: errors become statuses. Every entry
+ * point of this file calls it first. QH_EHDF5 when the library cannot be loaded. */
+static qh_status s_h5_ready(void)
+{
+    pthread_once(&s_h5_once, s_h5_load_once);
+    if (s_h5_err[0])
+        return QH_ERROR(QH_EHDF5, "cannot load the HDF5 library: %s", s_h5_err);
+    s_h5.H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    return QH_OK;
+}
+
+/* From here on, each HDF5 name is the one looked up. */
+#define H5Aclose                         (*s_h5.H5Aclose)
+#define H5Acreate2                       (*s_h5.H5Acreate2)
+#define H5Aopen                          (*s_h5.H5Aopen)
+#define H5Aread                          (*s_h5.H5Aread)
+#define H5Awrite                         (*s_h5.H5Awrite)
+#define H5Dclose                         (*s_h5.H5Dclose)
+#define H5Dcreate2                       (*s_h5.H5Dcreate2)
+#define H5Dget_space                     (*s_h5.H5Dget_space)
+#define H5Dget_type                      (*s_h5.H5Dget_type)
+#define H5Dopen2                         (*s_h5.H5Dopen2)
+#define H5Dread                          (*s_h5.H5Dread)
+#define H5Dvlen_reclaim                  (*s_h5.H5Dvlen_reclaim)
+#define H5Dwrite                         (*s_h5.H5Dwrite)
+#define H5Eset_auto2                     (*s_h5.H5Eset_auto2)
+#define H5Fclose                         (*s_h5.H5Fclose)
+#define H5Fcreate                        (*s_h5.H5Fcreate)
+#define H5Fflush                         (*s_h5.H5Fflush)
+#define H5Fopen                          (*s_h5.H5Fopen)
+#define H5Gclose                         (*s_h5.H5Gclose)
+#define H5Gcreate2                       (*s_h5.H5Gcreate2)
+#define H5Iget_type                      (*s_h5.H5Iget_type)
+#define H5Lexists                        (*s_h5.H5Lexists)
+#define H5Lvisit                         (*s_h5.H5Lvisit)
+#define H5Oclose                         (*s_h5.H5Oclose)
+#define H5Oopen                          (*s_h5.H5Oopen)
+#define H5Pclose                         (*s_h5.H5Pclose)
+#define H5Pcreate                        (*s_h5.H5Pcreate)
+#define H5Pset_chunk                     (*s_h5.H5Pset_chunk)
+#define H5Pset_create_intermediate_group (*s_h5.H5Pset_create_intermediate_group)
+#define H5Pset_dxpl_mpio                 (*s_h5.H5Pset_dxpl_mpio)
+#define H5Pset_fapl_mpio                 (*s_h5.H5Pset_fapl_mpio)
+#define H5Pset_fletcher32                (*s_h5.H5Pset_fletcher32)
+#define H5Pset_libver_bounds             (*s_h5.H5Pset_libver_bounds)
+#define H5Sclose                         (*s_h5.H5Sclose)
+#define H5Screate                        (*s_h5.H5Screate)
+#define H5Screate_simple                 (*s_h5.H5Screate_simple)
+#define H5Sget_simple_extent_dims        (*s_h5.H5Sget_simple_extent_dims)
+#define H5Sget_simple_extent_ndims       (*s_h5.H5Sget_simple_extent_ndims)
+#define H5Sget_simple_extent_npoints     (*s_h5.H5Sget_simple_extent_npoints)
+#define H5Sget_simple_extent_type        (*s_h5.H5Sget_simple_extent_type)
+#define H5Sselect_hyperslab              (*s_h5.H5Sselect_hyperslab)
+#define H5Sselect_none                   (*s_h5.H5Sselect_none)
+#define H5Tclose                         (*s_h5.H5Tclose)
+#define H5Tcopy                          (*s_h5.H5Tcopy)
+#define H5Tcreate                        (*s_h5.H5Tcreate)
+#define H5Tget_class                     (*s_h5.H5Tget_class)
+#define H5Tget_cset                      (*s_h5.H5Tget_cset)
+#define H5Tget_member_class              (*s_h5.H5Tget_member_class)
+#define H5Tget_member_name               (*s_h5.H5Tget_member_name)
+#define H5Tget_nmembers                  (*s_h5.H5Tget_nmembers)
+#define H5Tget_sign                      (*s_h5.H5Tget_sign)
+#define H5Tget_size                      (*s_h5.H5Tget_size)
+#define H5Tinsert                        (*s_h5.H5Tinsert)
+#define H5Tis_variable_str               (*s_h5.H5Tis_variable_str)
+#define H5Tset_cset                      (*s_h5.H5Tset_cset)
+#define H5Tset_size                      (*s_h5.H5Tset_size)
+#define H5Tset_strpad                    (*s_h5.H5Tset_strpad)
+#define H5check_version                  (*s_h5.H5check_version)
+#define H5free_memory                    (*s_h5.H5free_memory)
+#define H5open                           (*s_h5.H5open)
+#define H5P_CLS_DATASET_CREATE_ID_g      (*s_h5.H5P_CLS_DATASET_CREATE_ID_g)
+#define H5P_CLS_DATASET_XFER_ID_g        (*s_h5.H5P_CLS_DATASET_XFER_ID_g)
+#define H5P_CLS_FILE_ACCESS_ID_g         (*s_h5.H5P_CLS_FILE_ACCESS_ID_g)
+#define H5P_CLS_LINK_CREATE_ID_g         (*s_h5.H5P_CLS_LINK_CREATE_ID_g)
+#define H5T_C_S1_g                       (*s_h5.H5T_C_S1_g)
+#define H5T_IEEE_F64LE_g                 (*s_h5.H5T_IEEE_F64LE_g)
+#define H5T_NATIVE_DOUBLE_g              (*s_h5.H5T_NATIVE_DOUBLE_g)
+#define H5T_NATIVE_INT64_g               (*s_h5.H5T_NATIVE_INT64_g)
+#define H5T_NATIVE_INT_g                 (*s_h5.H5T_NATIVE_INT_g)
+#define H5T_NATIVE_UINT64_g              (*s_h5.H5T_NATIVE_UINT64_g)
+#define H5T_NATIVE_UINT8_g               (*s_h5.H5T_NATIVE_UINT8_g)
+#define H5T_STD_I64LE_g                  (*s_h5.H5T_STD_I64LE_g)
+#define H5T_STD_U64LE_g                  (*s_h5.H5T_STD_U64LE_g)
+#define H5T_STD_U8LE_g                   (*s_h5.H5T_STD_U8LE_g)
 
 static qh_status s_h5_fail(const char *what, const char *path)
 {
@@ -118,8 +327,8 @@ qh_status qh_sim_result_write_h5(const qh_sim_result *r, const char *path, const
     if (!tmp)
         return QH_ERROR(QH_ENOMEM, "out of memory");
     snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors become statuses, not prints */
-    if ((st = qh__check_output_path(path, "the results file")) != QH_OK) {
+    if ((st = s_h5_ready()) != QH_OK ||
+        (st = qh__check_output_path(path, "the results file")) != QH_OK) {
         free(tmp);
         return st;
     }
@@ -339,8 +548,10 @@ qh_status qh__h5_write_batch(const char *path, const qh__comm *world, const qh_b
                              size_t n, qh_sim_result *const *results, const int *status,
                              char *const *errors, const double *seconds)
 {
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    qh_status pst = qh__comm_agree(world, qh__check_output_path(path, "the results file"));
+    qh_status pst = qh__comm_agree(world, s_h5_ready());
+    if (pst != QH_OK)
+        return pst;
+    pst = qh__comm_agree(world, qh__check_output_path(path, "the results file"));
     if (pst != QH_OK)
         return pst;
     const int rank = qh__comm_rank(world), par = qh__comm_size(world) > 1;
@@ -588,8 +799,10 @@ qh_status qh__h5_checkpoint_write(const char *path, const qh__comm *comm,
                                   const double complex *local, unsigned local_qubits,
                                   const qh__checkpoint_info *info)
 {
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    qh_status st = qh__comm_agree(comm, qh__check_output_path(path, "the checkpoint"));
+    qh_status st = qh__comm_agree(comm, s_h5_ready());
+    if (st != QH_OK)
+        return st;
+    st = qh__comm_agree(comm, qh__check_output_path(path, "the checkpoint"));
     if (st != QH_OK)
         return st;
     const unsigned cq = s_chunk_qubits(info->num_qubits);
@@ -747,13 +960,12 @@ qh_status qh__h5_checkpoint_read(const char *path, const qh__comm *comm, double 
                                  unsigned local_qubits, const qh__checkpoint_info *expect,
                                  qh__checkpoint_info *got)
 {
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     struct stat sb;
-    qh_status st = QH_OK;
-    if (stat(path, &sb) != 0)
+    qh_status st = s_h5_ready();
+    if (st == QH_OK && stat(path, &sb) != 0)
         st = QH_ERROR(errno == ENOENT ? QH_ENOTFOUND : QH_EIO,
                       "cannot open the checkpoint '%s': %s", path, strerror(errno));
-    else if (!S_ISREG(sb.st_mode))
+    else if (st == QH_OK && !S_ISREG(sb.st_mode))
         st = QH_ERROR(QH_EINVAL, "the checkpoint '%s' is not a regular file", path);
     if ((st = qh__comm_agree(comm, st)) != QH_OK)
         return st;
@@ -836,8 +1048,8 @@ struct qh__h5w {
 
 qh_status qh__h5w_open(const char *path, qh__h5w **out)
 {
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     *out = NULL;
+    QH_CALL(s_h5_ready());
     qh__h5w *w = calloc(1, sizeof *w);
     if (!w)
         return QH_ERROR(QH_ENOMEM, "out of memory");
@@ -1013,7 +1225,7 @@ static int s_has_signature(const char *path)
 /* Opens path read-only after checking its signature. */
 static qh_status s_tree_open(const char *path, hid_t *f)
 {
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    QH_CALL(s_h5_ready());
     int sig = s_has_signature(path);
     if (sig < 0)
         return qh_last_status();

@@ -330,6 +330,25 @@ static void test_hdf5_output(void **state)
     dump = s_slurp(path);
     assert_non_null(strstr(dump, "CHECKSUM FLETCHER32"));
     free(dump);
+    /* HDF5 is loaded only to write or read a file: the program does not link it, a run
+     * without a file does without it, and one that needs it and cannot load it fails with
+     * the reason */
+    snprintf(cmd, sizeof cmd, "ldd %s | grep -q libhdf5", QH_CLI_PATH);
+    assert_int_not_equal(system(cmd), 0);
+    snprintf(args, sizeof args, "sim --probabilities %s/bell.qasm", s_dir);
+    setenv("QH_HDF5_LIBRARY", "/nonexistent/libhdf5.so", 1);
+    r = s_cli(args);
+    assert_int_equal(r.status, 0);
+    s_free(&r);
+    snprintf(args, sizeof args, "sim --probabilities -o %s/nolib.h5 %s/bell.qasm", s_dir, s_dir);
+    r = s_cli(args);
+    unsetenv("QH_HDF5_LIBRARY");
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "cannot load the HDF5 library: /nonexistent/libhdf5.so"));
+    assert_string_equal(r.out, "");
+    s_free(&r);
+    snprintf(path, sizeof path, "%s/nolib.h5", s_dir);
+    assert_false(access(path, F_OK) == 0);
     /* an unwritable destination is an error, and no temporary is left behind */
     snprintf(args, sizeof args, "sim --probabilities -o /nonexistent/dir/x.h5 %s/bell.qasm", s_dir);
     r = s_cli(args);
