@@ -110,8 +110,8 @@ function(qh_add_component component)
     set(pc_requires_private "")
     foreach(pair ${QH_${upper}_PKG_MODULES})
         string(REGEX REPLACE "^[^:]*:" "" module "${pair}")
-        # HDF5 is loaded with dlopen when a file is written or read, not linked
-        if(NOT pair MATCHES "^qh_hdf5:")
+        # HDF5 and cairo are loaded with dlopen when first needed, not linked
+        if(NOT pair MATCHES "^qh_(hdf5|cairo):")
             list(APPEND pc_requires_private ${module})
         endif()
     endforeach()

@@ -1,4 +1,5 @@
-/* Metrics plots with cairo: the only file that includes cairo's headers.
+/* Metrics plots with cairo: the only file that includes cairo's headers, and the one that
+ * loads cairo (when the first plot is drawn).
  *
  * One panel per series, stacked under a title band. Each panel maps its data range onto a
  * plot area with "nice" ticks (1, 2 or 5 times a power of ten), draws the grid and tick
@@ -9,14 +10,101 @@
 #include <cairo.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
 #include "core/atomic_file.h"
+#include "core/dynload.h"
 #include "core/error.h"
 #include "launcher/plot.h"
+
+/* cairo is loaded the first time a plot is drawn, not when the program starts: it brings
+ * some twenty libraries (X11, fontconfig, freetype) that cost every qhybrid process about
+ * 4 ms to load. The functions below are looked up once, in s_cairo, and their names stand
+ * for those from here on (a cairo name missing from both lists fails the link, as the
+ * library is not linked). */
+/* clang-format off */
+#define S_CAIRO_FUNCS(X)                    \
+    X(cairo_arc)                            \
+    X(cairo_create)                         \
+    X(cairo_destroy)                        \
+    X(cairo_fill)                           \
+    X(cairo_image_surface_create)           \
+    X(cairo_line_to)                        \
+    X(cairo_move_to)                        \
+    X(cairo_new_path)                       \
+    X(cairo_new_sub_path)                   \
+    X(cairo_rectangle)                      \
+    X(cairo_select_font_face)               \
+    X(cairo_set_font_size)                  \
+    X(cairo_set_line_join)                  \
+    X(cairo_set_line_width)                 \
+    X(cairo_set_source_rgb)                 \
+    X(cairo_show_text)                      \
+    X(cairo_status)                         \
+    X(cairo_status_to_string)               \
+    X(cairo_stroke)                         \
+    X(cairo_surface_destroy)                \
+    X(cairo_surface_finish)                 \
+    X(cairo_surface_status)                 \
+    X(cairo_surface_write_to_png_stream)    \
+    X(cairo_svg_surface_create_for_stream)  \
+    X(cairo_svg_surface_set_document_unit)  \
+    X(cairo_text_extents)
+/* clang-format on */
+
+static struct {
+#define S_FN(f) __typeof__(&f) f;
+    S_CAIRO_FUNCS(S_FN)
+#undef S_FN
+} s_cairo;
+static pthread_once_t s_cairo_once = PTHREAD_ONCE_INIT;
+static char s_cairo_err[512]; /* why loading failed; empty when it did not */
+
+/* The library: $QH_CAIRO_LIBRARY (a path or a soname), else the one qhybrid was built
+ * against. */
+static void s_cairo_load_once(void)
+{
+    static const qh__dynsym syms[] = {
+#define S_SYM(f) {#f, (void **)&s_cairo.f},
+        S_CAIRO_FUNCS(S_SYM)
+#undef S_SYM
+    };
+    /* on failure s_cairo_err says why, which qh__plot_write reports */
+    (void)qh__dynload("QH_CAIRO_LIBRARY", QH_CAIRO_LIBRARY, syms, sizeof syms / sizeof syms[0],
+                      s_cairo_err, sizeof s_cairo_err);
+}
+
+/* From here on, each cairo name is the one looked up. */
+#define cairo_arc                           (*s_cairo.cairo_arc)
+#define cairo_create                        (*s_cairo.cairo_create)
+#define cairo_destroy                       (*s_cairo.cairo_destroy)
+#define cairo_fill                          (*s_cairo.cairo_fill)
+#define cairo_image_surface_create          (*s_cairo.cairo_image_surface_create)
+#define cairo_line_to                       (*s_cairo.cairo_line_to)
+#define cairo_move_to                       (*s_cairo.cairo_move_to)
+#define cairo_new_path                      (*s_cairo.cairo_new_path)
+#define cairo_new_sub_path                  (*s_cairo.cairo_new_sub_path)
+#define cairo_rectangle                     (*s_cairo.cairo_rectangle)
+#define cairo_select_font_face              (*s_cairo.cairo_select_font_face)
+#define cairo_set_font_size                 (*s_cairo.cairo_set_font_size)
+#define cairo_set_line_join                 (*s_cairo.cairo_set_line_join)
+#define cairo_set_line_width                (*s_cairo.cairo_set_line_width)
+#define cairo_set_source_rgb                (*s_cairo.cairo_set_source_rgb)
+#define cairo_show_text                     (*s_cairo.cairo_show_text)
+#define cairo_status                        (*s_cairo.cairo_status)
+#define cairo_status_to_string              (*s_cairo.cairo_status_to_string)
+#define cairo_stroke                        (*s_cairo.cairo_stroke)
+#define cairo_surface_destroy               (*s_cairo.cairo_surface_destroy)
+#define cairo_surface_finish                (*s_cairo.cairo_surface_finish)
+#define cairo_surface_status                (*s_cairo.cairo_surface_status)
+#define cairo_surface_write_to_png_stream   (*s_cairo.cairo_surface_write_to_png_stream)
+#define cairo_svg_surface_create_for_stream (*s_cairo.cairo_svg_surface_create_for_stream)
+#define cairo_svg_surface_set_document_unit (*s_cairo.cairo_svg_surface_set_document_unit)
+#define cairo_text_extents                  (*s_cairo.cairo_text_extents)
 
 enum {
     S_WIDTH = 800,      /* image width */
@@ -264,6 +352,10 @@ qh_status qh__plot_write(const char *path, const char *title, const qh__plot_ser
     if (S_TITLE_H + panels * S_PANEL_H > S_MAX_H)
         panel_h = (int)((S_MAX_H - S_TITLE_H) / panels);
     int h = S_TITLE_H + (int)panels * panel_h;
+    pthread_once(&s_cairo_once, s_cairo_load_once);
+    if (s_cairo_err[0])
+        return QH_ERROR(QH_EIO, "cannot plot to '%s': cannot load the cairo library: %s", path,
+                        s_cairo_err);
 
     qh__atomic_file out;
     QH_CALL(qh__atomic_open(path, &out));

@@ -4,7 +4,6 @@
  * serial tree reader and writer of mpi_sim/h5/h5tree.h, which the launcher uses for job
  * checkpoints and for listing users' files. */
 #include <assert.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
@@ -19,6 +18,7 @@
 
 #include "core/atomic_file.h"
 #include "core/checksum.h"
+#include "core/dynload.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "mpi_sim/h5/h5io.h"
@@ -120,29 +120,18 @@ static struct {
 static pthread_once_t s_h5_once = PTHREAD_ONCE_INIT;
 static char s_h5_err[512]; /* why loading failed; empty when it did not */
 
-/* The library: $QH_HDF5_LIBRARY (a path or a name, for an HDF5 built elsewhere, as a
+/* The library: $QH_HDF5_LIBRARY (a path or a soname, for an HDF5 built elsewhere, as a
  * cluster's module provides it), else the one qhybrid was built against. */
 static void s_h5_load_once(void)
 {
-    const char *lib = getenv("QH_HDF5_LIBRARY");
-    if (!lib || !*lib)
-        lib = QH_HDF5_LIBRARY;
-    void *h = dlopen(lib, RTLD_NOW | RTLD_GLOBAL);
-    if (!h) {
-        snprintf(s_h5_err, sizeof s_h5_err, "%s", dlerror());
-        return;
-    }
-    const char *missing = NULL;
-    /* POSIX's way of storing dlsym's result in a function pointer */
-#define S_SYM(f)                                                                                   \
-    if (!missing && !(*(void **)&s_h5.f = dlsym(h, #f)))                                           \
-        missing = #f;
-    S_H5_FUNCS(S_SYM)
-    S_H5_GLOBALS(S_SYM)
+    static const qh__dynsym syms[] = {
+#define S_SYM(f) {#f, (void **)&s_h5.f},
+        S_H5_FUNCS(S_SYM) S_H5_GLOBALS(S_SYM)
 #undef S_SYM
-    if (missing)
-        snprintf(s_h5_err, sizeof s_h5_err, "%s has no symbol %s (not HDF5 1.10 or later?)", lib,
-                 missing);
+    };
+    /* on failure s_h5_err says why, which is what s_h5_ready reads */
+    (void)qh__dynload("QH_HDF5_LIBRARY", QH_HDF5_LIBRARY, syms, sizeof syms / sizeof syms[0],
+                      s_h5_err, sizeof s_h5_err);
 }
 
 /* Loads HDF5 (once) and turns its error prints off: errors become statuses. Every entry

@@ -692,6 +692,17 @@ static void test_examples(void **state)
     free(text);
     assert_int_equal(s_sh(&out, "%s metrics qaoa-2 --plot %s/x.jpg", CLI, s_home), 1);
     free(out);
+    /* cairo is loaded only to draw: the command does not link it, and a plot that cannot
+     * load it fails with the reason and leaves no file */
+    assert_int_not_equal(s_sh(NULL, "ldd %s | grep -q libcairo", CLI), 0);
+    assert_int_equal(
+        s_sh(&out,
+             "QH_CAIRO_LIBRARY=/nonexistent/libcairo.so %s metrics qaoa-2 --plot %s/nolib.png", CLI,
+             s_home),
+        1);
+    assert_non_null(strstr(out, "cannot load the cairo library: /nonexistent/libcairo.so"));
+    free(out);
+    assert_false(qh__exists(qh_test_path("nolib.png")));
 }
 
 int main(void)
