@@ -5,8 +5,8 @@
 
 #include "core/dynload.h"
 
-bool qh__dynload(const char *env, const char *lib, const qh__dynsym *syms, size_t n, char *err,
-                 size_t errlen)
+static void s_load(qh__dynlib *d, const char *env, const char *lib, const qh__dynsym *syms,
+                   size_t n)
 {
     const char *chosen = env ? getenv(env) : NULL;
     if (chosen && *chosen)
@@ -14,16 +14,27 @@ bool qh__dynload(const char *env, const char *lib, const qh__dynsym *syms, size_
     /* RTLD_GLOBAL: the library's own plugins (HDF5's filters, say) may look its symbols up */
     void *h = dlopen(lib, RTLD_NOW | RTLD_GLOBAL);
     if (!h) {
-        snprintf(err, errlen, "%s", dlerror());
-        return false;
+        const char *why = dlerror();
+        snprintf(d->err, sizeof d->err, "%s", why ? why : lib);
+        return;
     }
     for (size_t i = 0; i < n; i++) {
-        dlerror();
         *syms[i].slot = dlsym(h, syms[i].name);
         if (!*syms[i].slot) {
-            snprintf(err, errlen, "%s has no symbol %s", lib, syms[i].name);
-            return false;
+            snprintf(d->err, sizeof d->err, "%s has no symbol %s", lib, syms[i].name);
+            return;
         }
     }
-    return true;
+}
+
+const char *qh__dynlib_load(qh__dynlib *d, const char *env, const char *lib, const qh__dynsym *syms,
+                            size_t n)
+{
+    pthread_mutex_lock(&d->mu);
+    if (!d->tried) {
+        s_load(d, env, lib, syms, n);
+        d->tried = 1;
+    }
+    pthread_mutex_unlock(&d->mu);
+    return d->err[0] ? d->err : NULL;
 }

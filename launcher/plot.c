@@ -10,7 +10,6 @@
 #include <cairo.h>
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -61,21 +60,19 @@ static struct {
     S_CAIRO_FUNCS(S_FN)
 #undef S_FN
 } s_cairo;
-static pthread_once_t s_cairo_once = PTHREAD_ONCE_INIT;
-static char s_cairo_err[512]; /* why loading failed; empty when it did not */
+static qh__dynlib s_cairo_lib = QH__DYNLIB_INIT;
 
-/* The library: $QH_CAIRO_LIBRARY (a path or a soname), else the one qhybrid was built
- * against. */
-static void s_cairo_load_once(void)
+/* Loads cairo the first time ($QH_CAIRO_LIBRARY, a path or a soname, else the one qhybrid
+ * was built against): NULL when it is loaded, else why not. */
+static const char *s_cairo_load(void)
 {
     static const qh__dynsym syms[] = {
 #define S_SYM(f) {#f, (void **)&s_cairo.f},
         S_CAIRO_FUNCS(S_SYM)
 #undef S_SYM
     };
-    /* on failure s_cairo_err says why, which qh__plot_write reports */
-    (void)qh__dynload("QH_CAIRO_LIBRARY", QH_CAIRO_LIBRARY, syms, sizeof syms / sizeof syms[0],
-                      s_cairo_err, sizeof s_cairo_err);
+    return qh__dynlib_load(&s_cairo_lib, "QH_CAIRO_LIBRARY", QH_CAIRO_LIBRARY, syms,
+                           sizeof syms / sizeof syms[0]);
 }
 
 /* From here on, each cairo name is the one looked up. */
@@ -352,10 +349,10 @@ qh_status qh__plot_write(const char *path, const char *title, const qh__plot_ser
     if (S_TITLE_H + panels * S_PANEL_H > S_MAX_H)
         panel_h = (int)((S_MAX_H - S_TITLE_H) / panels);
     int h = S_TITLE_H + (int)panels * panel_h;
-    pthread_once(&s_cairo_once, s_cairo_load_once);
-    if (s_cairo_err[0])
+    const char *why = s_cairo_load();
+    if (why)
         return QH_ERROR(QH_EIO, "cannot plot to '%s': cannot load the cairo library: %s", path,
-                        s_cairo_err);
+                        why);
 
     qh__atomic_file out;
     QH_CALL(qh__atomic_open(path, &out));

@@ -9,7 +9,6 @@
 #include <hdf5.h>
 #include <inttypes.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,30 +116,23 @@ static struct {
 #undef S_FN
 #undef S_GL
 } s_h5;
-static pthread_once_t s_h5_once = PTHREAD_ONCE_INIT;
-static char s_h5_err[512]; /* why loading failed; empty when it did not */
+static qh__dynlib s_h5_lib = QH__DYNLIB_INIT;
 
-/* The library: $QH_HDF5_LIBRARY (a path or a soname, for an HDF5 built elsewhere, as a
- * cluster's module provides it), else the one qhybrid was built against. */
-static void s_h5_load_once(void)
+/* Loads HDF5 the first time ($QH_HDF5_LIBRARY, a path or a soname, for an HDF5 built
+ * elsewhere as a cluster's module provides it, else the one qhybrid was built against) and
+ * turns its error prints off: errors become statuses. Every entry point of this file calls
+ * it first. QH_EHDF5 when the library cannot be loaded. */
+static qh_status s_h5_ready(void)
 {
     static const qh__dynsym syms[] = {
 #define S_SYM(f) {#f, (void **)&s_h5.f},
         S_H5_FUNCS(S_SYM) S_H5_GLOBALS(S_SYM)
 #undef S_SYM
     };
-    /* on failure s_h5_err says why, which is what s_h5_ready reads */
-    (void)qh__dynload("QH_HDF5_LIBRARY", QH_HDF5_LIBRARY, syms, sizeof syms / sizeof syms[0],
-                      s_h5_err, sizeof s_h5_err);
-}
-
-/* Loads HDF5 (once) and turns its error prints off: errors become statuses. Every entry
- * point of this file calls it first. QH_EHDF5 when the library cannot be loaded. */
-static qh_status s_h5_ready(void)
-{
-    pthread_once(&s_h5_once, s_h5_load_once);
-    if (s_h5_err[0])
-        return QH_ERROR(QH_EHDF5, "cannot load the HDF5 library: %s", s_h5_err);
+    const char *why = qh__dynlib_load(&s_h5_lib, "QH_HDF5_LIBRARY", QH_HDF5_LIBRARY, syms,
+                                      sizeof syms / sizeof syms[0]);
+    if (why)
+        return QH_ERROR(QH_EHDF5, "cannot load the HDF5 library: %s", why);
     s_h5.H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     return QH_OK;
 }
