@@ -10,11 +10,13 @@
 #   sim       libqhybrid_sim: circuits, the OpenQASM reader, plans, kernels, sharding, the
 #             transpiler
 #             - MPI (public: qhybrid/sim_mpi.h takes an MPI_Comm), OpenMP, HDF5 (the
-#               Open MPI build), FFTW with its OpenMP and MPI libraries, cJSON (backend
-#               files and transpiler reports)
+#               Open MPI build; compiled against and loaded when first used, not linked),
+#               FFTW with its OpenMP and MPI libraries, cJSON (backend files and transpiler
+#               reports), threads and dlopen (the loader of HDF5 and cairo)
 #   tasks     libqhybrid_tasks: the task layer — ZeroMQ, MessagePack, cJSON, MPI, threads,
 #             dlopen
-#   launcher  libqhybrid: hybrid jobs and the data store — libarchive, cairo, SQLite
+#   launcher  libqhybrid: hybrid jobs and the data store — libarchive, SQLite, cairo (as
+#             HDF5: loaded when the first plot is drawn)
 
 # The pkg-config modules of each component, as <prefix>:<module>; the imported target is
 # PkgConfig::<prefix>. The modules are also the Requires.private of the component's .pc file.
@@ -52,7 +54,8 @@ function(qh_find_dependencies missing_var)
             if(NOT TARGET OpenMP::OpenMP_C)
                 list(APPEND missing "OpenMP (C)")
             endif()
-        elseif(component STREQUAL "tasks")
+        endif()
+        if(component MATCHES "^(sim|tasks)$")
             set(THREADS_PREFER_PTHREAD_FLAG ON)
             find_package(Threads QUIET)
             if(NOT TARGET Threads::Threads)
