@@ -3,7 +3,8 @@
 # (core/dynload.h) instead of linking: gives <target> the include directories and compile
 # options of <imported-target>, and the compile definition <define>="<soname>", the name the
 # shared library matching <library-regex> among the imported target's libraries gives
-# itself (its resolved path when objdump cannot tell).
+# itself, with its directory when that is not one the linker searches by default (its
+# resolved path when objdump cannot tell).
 function(qh_load_at_run_time target imported regex define)
     target_include_directories(${target} PRIVATE
         $<TARGET_PROPERTY:${imported},INTERFACE_INCLUDE_DIRECTORIES>)
@@ -19,12 +20,19 @@ function(qh_load_at_run_time target imported regex define)
     if(NOT found)
         message(FATAL_ERROR "no library matching ${regex} among ${imported}'s: ${libs}")
     endif()
-    execute_process(COMMAND ${CMAKE_OBJDUMP} -p ${found} OUTPUT_VARIABLE dyn
+    get_filename_component(real "${found}" REALPATH)
+    get_filename_component(dir "${real}" DIRECTORY)
+    execute_process(COMMAND ${CMAKE_OBJDUMP} -p ${real} OUTPUT_VARIABLE dyn
         RESULT_VARIABLE rc ERROR_QUIET)
-    if(rc EQUAL 0 AND dyn MATCHES "SONAME +([^ \n]+)")
+    if(rc EQUAL 0 AND dyn MATCHES "SONAME +([^ \n]+)" AND EXISTS "${dir}/${CMAKE_MATCH_1}")
+        # the soname alone where the dynamic loader looks anyway, else with its directory
+        # (a library under a Spack or module prefix, found by the build, not by the loader)
         set(name "${CMAKE_MATCH_1}")
+        if(NOT dir IN_LIST CMAKE_C_IMPLICIT_LINK_DIRECTORIES)
+            set(name "${dir}/${name}")
+        endif()
     else()
-        get_filename_component(name "${found}" REALPATH)
+        set(name "${real}")
     endif()
     message(STATUS "${target} loads ${name} when first needed")
     target_compile_definitions(${target} PRIVATE ${define}="${name}")

@@ -20,9 +20,16 @@
 
 # The pkg-config modules of each component, as <prefix>:<module>; the imported target is
 # PkgConfig::<prefix>. The modules are also the Requires.private of the component's .pc file.
-set(QH_SIM_PKG_MODULES qh_hdf5:hdf5-openmpi qh_fftw3:fftw3 qh_cjson:libcjson)
+set(QH_SIM_PKG_MODULES qh_fftw3:fftw3 qh_cjson:libcjson)
 set(QH_TASKS_PKG_MODULES qh_zmq:libzmq qh_msgpack:msgpack qh_cjson:libcjson)
-set(QH_LAUNCHER_PKG_MODULES qh_archive:libarchive qh_cairo:cairo qh_sqlite3:sqlite3)
+set(QH_LAUNCHER_PKG_MODULES qh_archive:libarchive qh_sqlite3:sqlite3)
+# The modules qhybrid compiles against but does not link (it loads them when first needed,
+# core/dynload.h): looked for only by qhybrid's own build (QH_FIND_COMPILE_MODULES set),
+# since programs built against an installed qhybrid need neither their headers nor their
+# .pc files.
+set(QH_SIM_PKG_COMPILE_MODULES qh_hdf5:hdf5-openmpi)
+set(QH_TASKS_PKG_COMPILE_MODULES "")
+set(QH_LAUNCHER_PKG_COMPILE_MODULES qh_cairo:cairo)
 
 # qh_find_dependencies(<missing-var> <component>...)
 # Finds the packages of the given components, quietly, and sets <missing-var> in the
@@ -64,7 +71,11 @@ function(qh_find_dependencies missing_var)
         endif()
         # pkg-config modules
         string(TOUPPER "${component}" upper)
-        foreach(pair ${QH_${upper}_PKG_MODULES})
+        set(modules ${QH_${upper}_PKG_MODULES})
+        if(QH_FIND_COMPILE_MODULES)
+            list(APPEND modules ${QH_${upper}_PKG_COMPILE_MODULES})
+        endif()
+        foreach(pair ${modules})
             string(REPLACE ":" ";" pair "${pair}")
             list(GET pair 0 prefix)
             list(GET pair 1 module)

@@ -22,6 +22,7 @@ static void s_load(qh__dynlib *d, const char *env, const char *lib, const qh__dy
         *syms[i].slot = dlsym(h, syms[i].name);
         if (!*syms[i].slot) {
             snprintf(d->err, sizeof d->err, "%s has no symbol %s", lib, syms[i].name);
+            dlclose(h);
             return;
         }
     }

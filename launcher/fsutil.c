@@ -93,7 +93,16 @@ char *qh__path_absolute(const char *path)
 {
     if (path[0] == '/')
         return strdup(path);
-    char *cwd = getcwd(NULL, 0);
+    /* $PWD when it names the working directory: the shell's spelling, symbolic links and
+     * all, as the user sees it; getcwd's resolves them */
+    const char *pwd = getenv("PWD");
+    struct stat a, b;
+    char *cwd = NULL;
+    if (pwd && pwd[0] == '/' && stat(pwd, &a) == 0 && stat(".", &b) == 0 && a.st_dev == b.st_dev &&
+        a.st_ino == b.st_ino)
+        cwd = strdup(pwd);
+    else
+        cwd = getcwd(NULL, 0);
     if (!cwd)
         return NULL;
     char *out = NULL;

@@ -56,8 +56,9 @@ char *qh__config_value(const char *home, const char *key);
 /* path joined with a name (caller-owned). */
 char *qh__path_join(const char *dir, const char *name);
 
-/* path made absolute against the working directory, symbolic links kept as they are
- * (caller-owned; NULL when out of memory or the working directory is gone). */
+/* path made absolute against the working directory ($PWD when it names it, else getcwd's),
+ * symbolic links kept as they are (caller-owned; NULL with errno set when out of memory or
+ * the working directory cannot be named: ENOENT when it was removed). */
 char *qh__path_absolute(const char *path);
 
 #endif

@@ -51,13 +51,17 @@
     X(cairo_surface_status)                 \
     X(cairo_surface_write_to_png_stream)    \
     X(cairo_svg_surface_create_for_stream)  \
-    X(cairo_svg_surface_set_document_unit)  \
     X(cairo_text_extents)
 /* clang-format on */
+#if CAIRO_VERSION >= CAIRO_VERSION_ENCODE(1, 16, 0)
+#define S_CAIRO_1_16(X) X(cairo_svg_surface_set_document_unit)
+#else
+#define S_CAIRO_1_16(X)
+#endif
 
 static struct {
 #define S_FN(f) __typeof__(&f) f;
-    S_CAIRO_FUNCS(S_FN)
+    S_CAIRO_FUNCS(S_FN) S_CAIRO_1_16(S_FN)
 #undef S_FN
 } s_cairo;
 static qh__dynlib s_cairo_lib = QH__DYNLIB_INIT;
@@ -68,7 +72,7 @@ static const char *s_cairo_load(void)
 {
     static const qh__dynsym syms[] = {
 #define S_SYM(f) {#f, (void **)&s_cairo.f},
-        S_CAIRO_FUNCS(S_SYM)
+        S_CAIRO_FUNCS(S_SYM) S_CAIRO_1_16(S_SYM)
 #undef S_SYM
     };
     return qh__dynlib_load(&s_cairo_lib, "QH_CAIRO_LIBRARY", QH_CAIRO_LIBRARY, syms,
@@ -100,8 +104,10 @@ static const char *s_cairo_load(void)
 #define cairo_surface_status                (*s_cairo.cairo_surface_status)
 #define cairo_surface_write_to_png_stream   (*s_cairo.cairo_surface_write_to_png_stream)
 #define cairo_svg_surface_create_for_stream (*s_cairo.cairo_svg_surface_create_for_stream)
-#define cairo_svg_surface_set_document_unit (*s_cairo.cairo_svg_surface_set_document_unit)
 #define cairo_text_extents                  (*s_cairo.cairo_text_extents)
+#if CAIRO_VERSION >= CAIRO_VERSION_ENCODE(1, 16, 0)
+#define cairo_svg_surface_set_document_unit (*s_cairo.cairo_svg_surface_set_document_unit)
+#endif
 
 enum {
     S_WIDTH = 800,      /* image width */

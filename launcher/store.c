@@ -167,8 +167,15 @@ qh_status qh__store_open(const char *home, qh__store **out)
     /* Absolute, since jobs run elsewhere (a C job in its results directory, a Slurm job
      * wherever the batch script starts) and find the store and their directories by it. */
     s->home = home ? qh__path_absolute(home) : qh__store_default_home();
-    if (!s->home)
+    if (!s->home && errno == ENOMEM)
         QH_FAIL(QH_ENOMEM, "no memory for the job store's path");
+    if (!s->home)
+        QH_FAIL(QH_EIO,
+                "cannot place the job store '%s': the working directory cannot be named (%s)",
+                home                ? home
+                : getenv("QH_HOME") ? getenv("QH_HOME")
+                                    : "~/.qhybrid",
+                qh__errno_text(errno));
     QH_TRY(qh__mkdirs(s->home, 0700));
     /* The directory, not the database file: closing a descriptor of the file would drop
      * SQLite's POSIX locks on it. */

@@ -1,6 +1,7 @@
 /* `qhybrid pool start|stop|status`: a standing task pool (broker and workers) started as
  * one Slurm job; where it is goes into $QH_HOME/pool.env, which programs using a pool read
  * when QH_BROKER is not set, so they connect with no set-up of their own. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,8 +142,11 @@ int qh__cmd_pool(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     char *home = qh__store_default_home(); /* absolute: the pool's batch script uses it */
-    if (!home)
+    if (!home) {
+        fprintf(stderr, "qhybrid pool: cannot name the job store's directory: %s\n",
+                strerror(errno));
         return 1;
+    }
     int rc = 2;
     if (strcmp(argv[1], "start") == 0) {
         rc = s_start(argc - 1, argv + 1, home);

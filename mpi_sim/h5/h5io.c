@@ -43,7 +43,6 @@
     X(H5Dget_type)                       \
     X(H5Dopen2)                          \
     X(H5Dread)                           \
-    X(H5Dvlen_reclaim)                   \
     X(H5Dwrite)                          \
     X(H5Eset_auto2)                      \
     X(H5Fclose)                          \
@@ -54,7 +53,6 @@
     X(H5Gcreate2)                        \
     X(H5Iget_type)                       \
     X(H5Lexists)                         \
-    X(H5Lvisit)                          \
     X(H5Oclose)                          \
     X(H5Oopen)                           \
     X(H5Pclose)                          \
@@ -91,6 +89,7 @@
     X(H5Tset_strpad)                     \
     X(H5check_version)                   \
     X(H5free_memory)                     \
+    X(H5get_libversion)                  \
     X(H5open)
 #define S_H5_GLOBALS(X)             \
     X(H5P_CLS_DATASET_CREATE_ID_g)  \
@@ -108,11 +107,18 @@
     X(H5T_STD_U64LE_g)              \
     X(H5T_STD_U8LE_g)
 /* clang-format on */
+/* Names that changed with HDF5 1.12: H5Lvisit became a macro for H5Lvisit2, and
+ * H5Treclaim replaced H5Dvlen_reclaim. The real names are the ones looked up. */
+#if H5_VERSION_GE(1, 12, 0)
+#define S_H5_VERSIONED(X) X(H5Lvisit2) X(H5Treclaim)
+#else
+#define S_H5_VERSIONED(X) X(H5Lvisit) X(H5Dvlen_reclaim)
+#endif
 
 static struct {
 #define S_FN(f) __typeof__(&f) f;
 #define S_GL(g) __typeof__(&g) g;
-    S_H5_FUNCS(S_FN) S_H5_GLOBALS(S_GL)
+    S_H5_FUNCS(S_FN) S_H5_VERSIONED(S_FN) S_H5_GLOBALS(S_GL)
 #undef S_FN
 #undef S_GL
 } s_h5;
@@ -126,13 +132,22 @@ static qh_status s_h5_ready(void)
 {
     static const qh__dynsym syms[] = {
 #define S_SYM(f) {#f, (void **)&s_h5.f},
-        S_H5_FUNCS(S_SYM) S_H5_GLOBALS(S_SYM)
+        S_H5_FUNCS(S_SYM) S_H5_VERSIONED(S_SYM) S_H5_GLOBALS(S_SYM)
 #undef S_SYM
     };
     const char *why = qh__dynlib_load(&s_h5_lib, "QH_HDF5_LIBRARY", QH_HDF5_LIBRARY, syms,
                                       sizeof syms / sizeof syms[0]);
     if (why)
         return QH_ERROR(QH_EHDF5, "cannot load the HDF5 library: %s", why);
+    /* HDF5 aborts the process at its first call when its version is not the one the caller
+     * was compiled against: refuse another one here with a message instead. */
+    unsigned maj = 0, min = 0, rel = 0;
+    s_h5.H5get_libversion(&maj, &min, &rel);
+    if (maj != H5_VERS_MAJOR || min != H5_VERS_MINOR || rel != H5_VERS_RELEASE)
+        return QH_ERROR(QH_EHDF5,
+                        "the HDF5 library loaded is version %u.%u.%u; qhybrid was built against "
+                        "%d.%d.%d (set QH_HDF5_LIBRARY to a build of that version)",
+                        maj, min, rel, H5_VERS_MAJOR, H5_VERS_MINOR, H5_VERS_RELEASE);
     s_h5.H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     return QH_OK;
 }
@@ -149,7 +164,6 @@ static qh_status s_h5_ready(void)
 #define H5Dget_type                      (*s_h5.H5Dget_type)
 #define H5Dopen2                         (*s_h5.H5Dopen2)
 #define H5Dread                          (*s_h5.H5Dread)
-#define H5Dvlen_reclaim                  (*s_h5.H5Dvlen_reclaim)
 #define H5Dwrite                         (*s_h5.H5Dwrite)
 #define H5Eset_auto2                     (*s_h5.H5Eset_auto2)
 #define H5Fclose                         (*s_h5.H5Fclose)
@@ -160,7 +174,6 @@ static qh_status s_h5_ready(void)
 #define H5Gcreate2                       (*s_h5.H5Gcreate2)
 #define H5Iget_type                      (*s_h5.H5Iget_type)
 #define H5Lexists                        (*s_h5.H5Lexists)
-#define H5Lvisit                         (*s_h5.H5Lvisit)
 #define H5Oclose                         (*s_h5.H5Oclose)
 #define H5Oopen                          (*s_h5.H5Oopen)
 #define H5Pclose                         (*s_h5.H5Pclose)
@@ -197,6 +210,7 @@ static qh_status s_h5_ready(void)
 #define H5Tset_strpad                    (*s_h5.H5Tset_strpad)
 #define H5check_version                  (*s_h5.H5check_version)
 #define H5free_memory                    (*s_h5.H5free_memory)
+#define H5get_libversion                 (*s_h5.H5get_libversion)
 #define H5open                           (*s_h5.H5open)
 #define H5P_CLS_DATASET_CREATE_ID_g      (*s_h5.H5P_CLS_DATASET_CREATE_ID_g)
 #define H5P_CLS_DATASET_XFER_ID_g        (*s_h5.H5P_CLS_DATASET_XFER_ID_g)
@@ -212,6 +226,13 @@ static qh_status s_h5_ready(void)
 #define H5T_STD_I64LE_g                  (*s_h5.H5T_STD_I64LE_g)
 #define H5T_STD_U64LE_g                  (*s_h5.H5T_STD_U64LE_g)
 #define H5T_STD_U8LE_g                   (*s_h5.H5T_STD_U8LE_g)
+#if H5_VERSION_GE(1, 12, 0)
+#define H5Lvisit2  (*s_h5.H5Lvisit2)
+#define H5Treclaim (*s_h5.H5Treclaim)
+#else
+#define H5Lvisit        (*s_h5.H5Lvisit)
+#define H5Dvlen_reclaim (*s_h5.H5Dvlen_reclaim)
+#endif
 
 static qh_status s_h5_fail(const char *what, const char *path)
 {
@@ -1206,12 +1227,12 @@ static int s_has_signature(const char *path)
 /* Opens path read-only after checking its signature. */
 static qh_status s_tree_open(const char *path, hid_t *f)
 {
-    QH_CALL(s_h5_ready());
     int sig = s_has_signature(path);
     if (sig < 0)
         return qh_last_status();
     if (sig == 0)
         return QH_ERROR(QH_EPARSE, "'%s' is not an HDF5 file", path);
+    QH_CALL(s_h5_ready());
     *f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (*f < 0)
         return QH_ERROR(QH_EPARSE, "'%s' looks like an HDF5 file but cannot be opened (damaged?)",
